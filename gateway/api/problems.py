@@ -1,0 +1,224 @@
+"""RFC 9457 problem details for every error the API returns, with a stable machine-readable `code`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from gateway.request_context import current_request_id
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:ledgerbridge:problem:"
+
+
+class Problem(exceptions.APIException):
+    """An error raised by our own code: status, stable code, human detail, optional field errors and extras."""
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        code: str,
+        title: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+        self.problem_code = code
+        self.title = title
+        self.problem_detail = detail
+        self.errors = errors
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+def problem_body(
+    *,
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_PREFIX}{code}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body["request_id"] = current_request_id()
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def problem_json_response(
+    request: HttpRequest, *, status_code: int, code: str, title: str, detail: str
+) -> JsonResponse:
+    """A problem response for plain Django views and handlers (404/500 outside DRF)."""
+    return JsonResponse(
+        problem_body(status_code=status_code, code=code, title=title, detail=detail, instance=request.path),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """DRF's nested error dicts/lists become a flat list of {field, code, message}; fields use dotted paths."""
+    if isinstance(detail, Mapping):
+        out: list[dict[str, str]] = []
+        for key, value in detail.items():
+            field = key if key != "non_field_errors" else ""
+            out.extend(flatten_validation_errors(value, f"{prefix}.{field}" if prefix and field else prefix or field))
+        return out
+    if isinstance(detail, list):
+        out = []
+        for index, value in enumerate(detail):
+            if isinstance(value, Mapping | list):
+                out.extend(flatten_validation_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+            else:
+                out.extend(flatten_validation_errors(value, prefix))
+        return out
+    code = getattr(detail, "code", None) or "invalid"
+    return [{"field": prefix or "", "code": str(code), "message": str(detail)}]
+
+
+# DRF exception class -> (stable code, title). Codes are public API: never rename one.
+_DRF_PROBLEMS: list[tuple[type[exceptions.APIException], str, str]] = [
+    (exceptions.NotAuthenticated, "missing_api_key", "Authentication required"),
+    (exceptions.AuthenticationFailed, "invalid_api_key", "Authentication failed"),
+    (exceptions.PermissionDenied, "permission_denied", "Permission denied"),
+    (exceptions.NotFound, "not_found", "Not found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed", "Method not allowed"),
+    (exceptions.NotAcceptable, "not_acceptable", "Not acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type", "Unsupported media type"),
+    (exceptions.ParseError, "malformed_request", "Malformed request body"),
+    (exceptions.Throttled, "rate_limited", "Too many requests"),
+]
+
+
+def _response(body: dict[str, Any], status_code: int, headers: Mapping[str, str] | None = None) -> Response:
+    response = Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
+    return response
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception, known or not, becomes problem details."""
+    request = context.get("request")
+    instance = request.path if request is not None else None
+    set_rollback()
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, Problem):
+        body = problem_body(
+            status_code=exc.status_code,
+            code=exc.problem_code,
+            title=exc.title,
+            detail=exc.problem_detail,
+            instance=instance,
+            errors=exc.errors,
+            **exc.extra,
+        )
+        return _response(body, exc.status_code, exc.headers)
+
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_validation_errors(exc.detail)
+        fields = sorted({e["field"] for e in errors if e["field"]})
+        detail = f"Invalid input in: {', '.join(fields)}." if fields else "The request is invalid."
+        body = problem_body(
+            status_code=400,
+            code="validation_error",
+            title="Validation failed",
+            detail=detail,
+            instance=instance,
+            errors=errors,
+        )
+        return _response(body, 400)
+
+    if isinstance(exc, exceptions.APIException):
+        code, title = "error", "Error"
+        for exc_class, problem_code, problem_title in _DRF_PROBLEMS:
+            if isinstance(exc, exc_class):
+                code, title = problem_code, problem_title
+                break
+        # Authentication classes may set a more specific code (malformed, unknown, revoked key).
+        detail_code = getattr(exc.detail, "code", None)
+        if isinstance(exc, exceptions.AuthenticationFailed) and detail_code not in (None, "authentication_failed"):
+            code = str(detail_code)
+        headers: dict[str, str] = {}
+        if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+            headers["WWW-Authenticate"] = 'Bearer realm="ledgerbridge"'
+        extra: dict[str, Any] = {}
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(int(exc.wait + 0.999))
+            extra["retry_after"] = int(exc.wait + 0.999)
+        if isinstance(exc, exceptions.MethodNotAllowed) and request is not None:
+            view = context.get("view")
+            if view is not None:
+                headers["Allow"] = ", ".join(view.allowed_methods)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        body = problem_body(
+            status_code=exc.status_code, code=code, title=title, detail=str(detail), instance=instance, **extra
+        )
+        return _response(body, exc.status_code, headers)
+
+    # Anything else is a bug: log it with the request id, tell the client nothing internal.
+    logger.exception("Unhandled exception while serving %s", instance)
+    body = problem_body(
+        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        code="internal_error",
+        title="Internal server error",
+        detail="The gateway failed to handle this request. Quote the request_id when reporting it.",
+        instance=instance,
+    )
+    return _response(body, 500)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_json_response(
+        request, status_code=404, code="not_found", title="Not found", detail=f"No resource at {request.path}."
+    )
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return problem_json_response(
+        request,
+        status_code=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="The gateway failed to handle this request. Quote the request_id when reporting it.",
+    )
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_json_response(
+        request, status_code=400, code="bad_request", title="Bad request", detail="The request could not be understood."
+    )
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return problem_json_response(
+        request, status_code=403, code="permission_denied", title="Permission denied", detail="Access is not allowed."
+    )

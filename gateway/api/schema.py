@@ -1,0 +1,72 @@
+"""OpenAPI additions: the Problem schema and the error responses every operation can return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "example": "urn:ledgerbridge:problem:invalid_api_key"},
+        "title": {"type": "string", "example": "Authentication failed"},
+        "status": {"type": "integer", "example": 401},
+        "detail": {"type": "string", "example": "The API key is not known."},
+        "code": {"type": "string", "description": "Stable machine-readable error code.", "example": "invalid_api_key"},
+        "instance": {"type": "string", "example": "/api/v1/workspace"},
+        "request_id": {"type": "string", "example": "5f0c6d1e2b7a4c4e9d3f1a2b3c4d5e6f"},
+        "errors": {
+            "type": "array",
+            "description": "Per-field errors, present when the input was at fault.",
+            "items": {
+                "type": "object",
+                "required": ["field", "code", "message"],
+                "properties": {
+                    "field": {"type": "string", "example": "name"},
+                    "code": {"type": "string", "example": "required"},
+                    "message": {"type": "string", "example": "This field is required."},
+                },
+            },
+        },
+        "vendor": {
+            "type": "object",
+            "description": "What the accounting vendor said, when the vendor refused the request.",
+            "properties": {
+                "status": {"type": "integer"},
+                "messages": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "retry_after": {"type": "integer", "description": "Seconds to wait before retrying (429 only)."},
+    },
+}
+
+_COMMON_ERRORS: dict[str, str] = {
+    "400": "Invalid input (`validation_error`, `malformed_request`, `invalid_cursor`).",
+    "401": "Missing, malformed, unknown or revoked API key.",
+    "403": "The key may not do this.",
+    "404": "No such resource in this workspace.",
+    "415": "The body is not JSON.",
+    "429": "Too many requests; see `Retry-After`.",
+    "500": "Unexpected failure; quote `request_id`.",
+}
+
+
+def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: document problem details on every operation."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            secured = operation.get("security") != [{}] and bool(operation.get("security", True))
+            for status_code, description in _COMMON_ERRORS.items():
+                if status_code in {"401", "403"} and not secured:
+                    continue
+                if status_code == "415" and method in {"get", "delete"}:
+                    continue
+                responses.setdefault(status_code, {"description": description, "content": problem_ref})
+    return result

@@ -1,0 +1,54 @@
+"""Celery: broker, serialisation, limits, queues and the beat schedule (all in code)."""
+
+from datetime import timedelta
+
+from kombu import Queue
+
+from gateway.settings.env import VAR_DIR, env
+
+_redis_url = env.str("REDIS_URL", default="")
+_broker_dir = VAR_DIR / "celery-broker"
+
+# No configuration: kombu's filesystem transport, a real broker shared by every local process (no eager mode).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=_redis_url or "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 5
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Tasks report through the database (sync runs, mutations), not through a result backend.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
+# Long vendor calls: one task at a time per worker process, so a slow division never starves others.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_QUEUES = [
+    Queue("default"),
+    Queue("vendor"),  # calls to accounting vendors (writes, retries)
+    Queue("sync"),  # backfills and incremental syncs
+    Queue("webhooks"),  # inbound vendor events and outbound deliveries
+    Queue("maintenance"),  # token keep-alive, heartbeats, clean-ups
+]
+CELERY_TASK_ROUTES = {
+    "gateway.tasks.*": {"queue": "maintenance"},
+    "tenants.tasks.*": {"queue": "maintenance"},
+}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": {
+        "task": "gateway.tasks.worker_heartbeat_record",
+        "schedule": timedelta(seconds=30),
+    },
+}

@@ -1,0 +1,36 @@
+"""URL routing: /api/v1/ for the public API, schema and docs, health probes, operators' admin."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gateway.api.problems import handler404 as problem_not_found
+from gateway.views import HealthzView, ReadyzView
+
+admin.site.site_header = "Ledgerbridge operations"
+admin.site.site_title = "Ledgerbridge"
+admin.site.index_title = "Operations"
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path("", include("tenants.urls")),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="v1:schema", authentication_classes=[], permission_classes=[]),
+        name="api-docs",
+    ),
+    path("healthz", HealthzView.as_view(), name="healthz"),
+    path("readyz", ReadyzView.as_view(), name="readyz"),
+    path("admin/", admin.site.urls),
+    # Unknown API paths answer with problem details even with DEBUG on (Django would render its HTML page).
+    re_path(r"^api/", problem_not_found),
+]
+
+handler400 = "gateway.api.problems.handler400"
+handler403 = "gateway.api.problems.handler403"
+handler404 = "gateway.api.problems.handler404"
+handler500 = "gateway.api.problems.handler500"

@@ -1,0 +1,1 @@
+"""Workspaces, API keys, tenants, connections, credentials and the hosted connect flow."""

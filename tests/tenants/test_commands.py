@@ -1,0 +1,46 @@
+"""Management commands for operators: create workspaces and keys, revoke keys."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from tenants.models import ApiKey, Workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_workspace_and_key_then_revoke() -> None:
+    call_command("create_workspace", "--name", "Acme Webshop", stdout=StringIO())
+    workspace = Workspace.objects.get(slug="acme-webshop")
+
+    out = StringIO()
+    call_command("create_api_key", "--workspace", "acme-webshop", "--name", "backend", stdout=out, stderr=StringIO())
+    secret = out.getvalue().strip()
+    client = APIClient()
+    assert client.get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {secret}").json()["id"] == str(workspace.id)
+
+    prefix = ApiKey.objects.get(workspace=workspace).prefix
+    call_command("revoke_api_key", prefix, stdout=StringIO())
+    assert client.get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {secret}").status_code == 401
+
+
+def test_duplicate_slug_and_unknown_workspace_are_errors() -> None:
+    call_command("create_workspace", "--name", "Acme", "--slug", "acme", stdout=StringIO())
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_workspace", "--name", "Acme again", "--slug", "acme", stdout=StringIO())
+    with pytest.raises(CommandError, match="No workspace"):
+        call_command("create_api_key", "--workspace", "nope", "--name", "x", stdout=StringIO())
+
+
+def test_demo_prints_a_working_key_and_curl_line() -> None:
+    out = StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    text = out.getvalue()
+    secret = next(line.split(":", 1)[1].strip() for line in text.splitlines() if "API key" in line)
+    assert f"Bearer {secret}" in text and "/api/v1/workspace" in text
+    response = APIClient().get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200 and response.json()["slug"] == "demo"
