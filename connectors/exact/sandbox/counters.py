@@ -1,0 +1,83 @@
+"""Thread-safe counters the control API exposes: calls per endpoint and status, token events, 429s, webhooks."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from typing import Any
+
+_KEY_SEGMENT = re.compile(r"\(.*?\)")
+
+
+def endpoint_name(path: str) -> str:
+    """`crm/Accounts(guid'…')` and `crm/Accounts` count as one endpoint, like Exact's per-endpoint error limit."""
+    return _KEY_SEGMENT.sub("", path).strip("/")
+
+
+class Counters:
+    """Counts what happened since the last reset; tests assert on these instead of parsing logs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[tuple[str, int]] = Counter()
+        self._token_errors: Counter[str] = Counter()
+        self._rate_limited: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._simple: Counter[str] = Counter()
+
+    def call(self, endpoint: str, status: int) -> None:
+        with self._lock:
+            self._calls[(endpoint, status)] += 1
+
+    def token_error(self, error_code: str) -> None:
+        with self._lock:
+            self._token_errors[error_code] += 1
+
+    def rate_limited(self, group: str) -> None:
+        with self._lock:
+            self._rate_limited[group] += 1
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self._faults[kind] += 1
+
+    def incr(self, name: str, amount: int = 1) -> None:
+        """Named counters: token_refreshes, tokens_issued, webhooks_delivered, webhooks_failed, …"""
+        with self._lock:
+            self._simple[name] += amount
+
+    def get(self, name: str) -> int:
+        with self._lock:
+            return self._simple[name]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+            self._token_errors.clear()
+            self._rate_limited.clear()
+            self._faults.clear()
+            self._simple.clear()
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            calls: dict[str, dict[str, int]] = {}
+            for (endpoint, status), count in sorted(self._calls.items()):
+                calls.setdefault(endpoint, {})[str(status)] = count
+            return {
+                "calls": calls,
+                "token_refreshes": self._simple["token_refreshes"],
+                "tokens_issued": self._simple["tokens_issued"],
+                "token_errors": dict(self._token_errors),
+                "rate_limited": {
+                    "total": sum(self._rate_limited.values()),
+                    **dict(self._rate_limited),
+                },
+                "faults": dict(self._faults),
+                "webhooks": {
+                    "delivered": self._simple["webhooks_delivered"],
+                    "failed": self._simple["webhooks_failed"],
+                    "validations_delivered": self._simple["webhook_validations_delivered"],
+                    "validations_failed": self._simple["webhook_validations_failed"],
+                },
+            }

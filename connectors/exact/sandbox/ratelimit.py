@@ -1,0 +1,155 @@
+"""Exact's call budgets per app and division (minutely, daily) and the hourly error limit."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from connectors.exact.sandbox.clock import epoch_ms
+
+
+@dataclass
+class LimitConfig:
+    """Defaults are Exact's documented numbers (KB API limits, API-FACTS §3); tests shrink them."""
+
+    minutely_limit: int = 60
+    daily_limit: int = 5000
+    # A calendar minute in Exact; tests set e.g. 5 s so a window can pass quickly (windows align to epoch).
+    minute_window_seconds: float = 60.0
+    # "no more than 10 errors per API key, per user, per company, per endpoint, per hour".
+    error_limit: int = 10
+    error_window_seconds: float = 3600.0
+    # "automatically … lifted after one hour"; the escalation Exact mentions is not simulated.
+    error_block_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    headers: dict[str, str]
+    # "minutely" or "daily" when the call was refused.
+    group: str | None = None
+
+
+def _next_midnight_utc(now: datetime) -> datetime:
+    # Observed resets are 00:00 UTC (picqer#609: X-RateLimit-Reset 1683936000000 = 2023-05-13T00:00:00Z).
+    today = now.astimezone(UTC).date()
+    return datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=1)
+
+
+class RateLimiter:
+    """Counts accepted calls per (client_id, division); a refused call does not use budget."""
+
+    def __init__(self, config: LimitConfig | None = None) -> None:
+        self.config = config or LimitConfig()
+        self._lock = threading.Lock()
+        self._minutely: dict[tuple[str, int], tuple[float, int]] = {}
+        self._daily: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def _minute_window(self, now: datetime) -> tuple[float, datetime]:
+        length = self.config.minute_window_seconds
+        start = math.floor(now.timestamp() / length) * length
+        return start, datetime.fromtimestamp(start + length, tz=UTC)
+
+    def check(self, client_id: str, division: int, now: datetime) -> RateDecision:
+        """Count one call, or refuse it with a 429 that carries only the header group that was hit."""
+        key = (client_id, division)
+        window_start, minute_reset = self._minute_window(now)
+        day = now.astimezone(UTC).date().isoformat()
+        day_reset = _next_midnight_utc(now)
+        config = self.config
+        with self._lock:
+            minute_start, minute_used = self._minutely.get(key, (window_start, 0))
+            if minute_start != window_start:
+                minute_used = 0
+            day_key, day_used = self._daily.get(key, (day, 0))
+            if day_key != day:
+                day_used = 0
+            daily_headers = {
+                "X-RateLimit-Limit": str(config.daily_limit),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(epoch_ms(day_reset)),
+            }
+            minutely_headers = {
+                "X-RateLimit-Minutely-Limit": str(config.minutely_limit),
+                "X-RateLimit-Minutely-Remaining": "0",
+                "X-RateLimit-Minutely-Reset": str(epoch_ms(minute_reset)),
+            }
+            # picqer README / #646: on a 429 Exact sends only the headers of the limit that was hit.
+            if day_used >= config.daily_limit:
+                return RateDecision(False, daily_headers, "daily")
+            if minute_used >= config.minutely_limit:
+                return RateDecision(False, minutely_headers, "minutely")
+            minute_used += 1
+            day_used += 1
+            self._minutely[key] = (window_start, minute_used)
+            self._daily[key] = (day, day_used)
+        daily_headers["X-RateLimit-Remaining"] = str(max(config.daily_limit - day_used, 0))
+        minutely_headers["X-RateLimit-Minutely-Remaining"] = str(max(config.minutely_limit - minute_used, 0))
+        return RateDecision(True, {**daily_headers, **minutely_headers})
+
+    def reset_usage(self) -> None:
+        with self._lock:
+            self._minutely.clear()
+            self._daily.clear()
+
+    def configure(self, **changes: Any) -> LimitConfig:
+        allowed = set(asdict(self.config))
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown limit settings: {sorted(unknown)}")
+        for name, value in changes.items():
+            if value is None:
+                continue
+            if float(value) <= 0:
+                raise ValueError(f"{name} must be positive")
+            current = getattr(self.config, name)
+            setattr(self.config, name, type(current)(value))
+        return self.config
+
+
+ErrorKey = tuple[str, UUID | None, int | None, str]
+
+# KB API limits: "400, 401, 403 and 404 count as errors".
+COUNTED_ERROR_STATUSES = frozenset({400, 401, 403, 404})
+
+
+class ErrorLimiter:
+    """After `error_limit` errors within the window the key is blocked on that endpoint for an hour."""
+
+    def __init__(self, config: LimitConfig) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+        self._errors: dict[ErrorKey, deque[datetime]] = {}
+        self._blocked_until: dict[ErrorKey, datetime] = {}
+
+    def blocked_until(self, key: ErrorKey, now: datetime) -> datetime | None:
+        with self._lock:
+            until = self._blocked_until.get(key)
+            if until is not None and now >= until:
+                del self._blocked_until[key]
+                self._errors.pop(key, None)
+                return None
+            return until
+
+    def record(self, key: ErrorKey, status: int, now: datetime) -> None:
+        if status not in COUNTED_ERROR_STATUSES:
+            return
+        window = timedelta(seconds=self.config.error_window_seconds)
+        with self._lock:
+            errors = self._errors.setdefault(key, deque())
+            errors.append(now)
+            while errors and now - errors[0] > window:
+                errors.popleft()
+            if len(errors) >= self.config.error_limit:
+                self._blocked_until[key] = now + timedelta(seconds=self.config.error_block_seconds)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._errors.clear()
+            self._blocked_until.clear()

@@ -1,0 +1,666 @@
+"""The Exact Online sandbox over real HTTP: region routing, auth, division access, limits, faults, snapshots."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from connectors.exact.sandbox.context import RequestContext
+from connectors.exact.sandbox.counters import Counters, endpoint_name
+from connectors.exact.sandbox.errors import exact_error
+from connectors.exact.sandbox.faults import Fault, FaultInjector
+from connectors.exact.sandbox.oauth import AccessToken, OAuthServer
+from connectors.exact.sandbox.ratelimit import ErrorLimiter, RateLimiter
+from connectors.exact.sandbox.state import REGIONS, App, AutoConsent, Division, User, World
+from connectors.exact.sandbox.webhooks import DEFAULT_VALIDATION_DELAY, WebhookDispatcher
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from connectors.exact.sandbox.control_client import SandboxControl
+
+logger = logging.getLogger(__name__)
+
+Dispatch = Callable[[RequestContext, Request, str], Response]
+StoreFactory = Callable[..., Any]
+
+SNAPSHOT_VERSION = 1
+
+
+class DropConnection(Exception):
+    """Raised inside the app to close the socket without sending any response (drop_* faults)."""
+
+
+def _default_dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
+    # Imported late: the data layer is a separate half and must not be needed to import the platform.
+    from connectors.exact.sandbox import resources
+
+    return resources.dispatch(ctx, request, path)
+
+
+def _default_store_factory(**kwargs: Any) -> Any:
+    from connectors.exact.sandbox import store
+
+    return store.create_division_store(**kwargs)
+
+
+def _default_store_loader(data: dict[str, Any]) -> Any:
+    from connectors.exact.sandbox import store
+
+    return store.DivisionStore.from_json(data)
+
+
+class Sandbox:
+    """All platform parts around one World; a WSGI application."""
+
+    def __init__(
+        self,
+        *,
+        regions: Iterable[str] = REGIONS,
+        snapshot_path: str | os.PathLike[str] | None = None,
+        webhook_validation_delay: float = DEFAULT_VALIDATION_DELAY,
+        dispatch: Dispatch | None = None,
+        store_factory: StoreFactory | None = None,
+        store_loader: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self.regions: tuple[str, ...] = tuple(regions)
+        unknown = set(self.regions) - set(REGIONS)
+        if unknown:
+            raise ValueError(f"unknown regions {sorted(unknown)}; expected some of {REGIONS}")
+        self.snapshot_path = Path(snapshot_path) if snapshot_path else None
+        self.world = World()
+        self.counters = Counters()
+        self.oauth = OAuthServer(self.world, self.counters)
+        self.limits = RateLimiter()
+        self.error_limits = ErrorLimiter(self.limits.config)
+        self.faults = FaultInjector()
+        self.webhooks = WebhookDispatcher(self.world, self.counters, webhook_validation_delay)
+        self.dispatch: Dispatch = dispatch or _default_dispatch
+        self.store_factory: StoreFactory = store_factory or _default_store_factory
+        self.store_loader = store_loader or _default_store_loader
+        self._snapshot_lock = threading.Lock()
+
+        from connectors.exact.sandbox.control import ControlAPI
+
+        self.control_api = ControlAPI(self)
+
+    # ----------------------------------------------------------------- registration (used by the control API)
+
+    def register_app(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        name: str,
+        redirect_uris: list[str],
+        webhook_secret: str,
+    ) -> App:
+        app = App(client_id, client_secret, name, list(redirect_uris), webhook_secret)
+        with self.world.lock:
+            self.world.apps[client_id] = app
+        return app
+
+    def register_user(
+        self,
+        *,
+        user_id: UUID,
+        username: str,
+        full_name: str,
+        email: str,
+        region: str,
+        language: str = "nl-NL",
+        division_codes: Iterable[int] = (),
+    ) -> User:
+        self._check_region(region)
+        codes = set(division_codes)
+        with self.world.lock:
+            user = User(
+                user_id=user_id,
+                username=username,
+                full_name=full_name,
+                email=email,
+                language=language,
+                region=region,
+                current_division=min(codes) if codes else 0,
+                division_codes=codes,
+            )
+            self.world.users[user_id] = user
+        return user
+
+    def register_division(
+        self,
+        *,
+        code: int,
+        name: str,
+        region: str,
+        currency: str = "EUR",
+        country: str = "NL",
+        user_ids: Iterable[UUID] = (),
+        seed_defaults: bool = True,
+    ) -> Division:
+        self._check_region(region)
+        users = list(user_ids)
+        with self.world.lock:
+            missing = [str(u) for u in users if u not in self.world.users]
+            if missing:
+                raise ValueError(f"unknown users {missing}")
+            if code in self.world.divisions:
+                raise ValueError(f"division {code} already exists")
+            store = self.store_factory(
+                code=code, name=name, currency=currency, country=country, seed_defaults=seed_defaults
+            )
+            division = Division(
+                code=code,
+                name=name,
+                region=region,
+                currency=currency,
+                country=country,
+                store=store,
+                created=self.world.clock.now(),
+            )
+            self.world.divisions[code] = division
+            for user_id in users:
+                user = self.world.users[user_id]
+                user.division_codes.add(code)
+                if not user.current_division:
+                    user.current_division = code
+        return division
+
+    def _check_region(self, region: str) -> None:
+        if region not in REGIONS:
+            raise ValueError(f"unknown region {region!r}; expected one of {REGIONS}")
+
+    def reset(self) -> None:
+        """Forget everything: apps, users, divisions, tokens, faults, counters, limits, clock offset."""
+        with self.world.lock:
+            self.world.clear()
+            self.world.clock.reset()
+        self.oauth.clear()
+        self.limits.reset_usage()
+        self.limits.configure(
+            minutely_limit=60,
+            daily_limit=5000,
+            minute_window_seconds=60.0,
+            error_limit=10,
+            error_window_seconds=3600.0,
+            error_block_seconds=3600.0,
+        )
+        self.error_limits.reset()
+        self.faults.clear()
+        self.webhooks.clear()
+        self.counters.reset()
+
+    # ----------------------------------------------------------------- snapshot (JSON only, never pickle)
+
+    def to_json(self) -> dict[str, Any]:
+        with self.world.lock:
+            return {
+                "version": SNAPSHOT_VERSION,
+                "saved_at": datetime.now(UTC).isoformat(),
+                "clock_offset_seconds": self.world.clock.offset_seconds,
+                "apps": [app.to_json() for app in self.world.apps.values()],
+                "users": [user.to_json() for user in self.world.users.values()],
+                "divisions": [
+                    {**division.summary(), "store": division.store.to_json()}
+                    for division in self.world.divisions.values()
+                ],
+                "auto_consent": {cid: consent.to_json() for cid, consent in self.world.auto_consent.items()},
+                "oauth": self.oauth.to_json(),
+                "limits": {name: getattr(self.limits.config, name) for name in vars(self.limits.config)},
+                "webhooks": self.webhooks.to_json(),
+            }
+
+    def load_json(self, data: dict[str, Any]) -> None:
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
+        with self.world.lock:
+            self.world.clear()
+            self.world.clock.reset()
+            self.world.clock.advance(max(float(data.get("clock_offset_seconds", 0.0)), 0.0))
+            for item in data.get("apps", []):
+                app = App.from_json(item)
+                self.world.apps[app.client_id] = app
+            for item in data.get("users", []):
+                user = User.from_json(item)
+                self.world.users[user.user_id] = user
+            for item in data.get("divisions", []):
+                division = Division(
+                    code=int(item["code"]),
+                    name=item["name"],
+                    region=item["region"],
+                    currency=item["currency"],
+                    country=item["country"],
+                    store=self.store_loader(item["store"]),
+                    created=datetime.fromisoformat(item["created"]),
+                )
+                self.world.divisions[division.code] = division
+            for client_id, item in data.get("auto_consent", {}).items():
+                self.world.auto_consent[client_id] = AutoConsent.from_json(item)
+        self.oauth.load_json(data.get("oauth", {}))
+        self.limits.configure(**data.get("limits", {}))
+        self.webhooks.load_json(data.get("webhooks", {}))
+
+    def save_snapshot(self, path: str | os.PathLike[str] | None = None) -> Path:
+        target = Path(path) if path else self.snapshot_path
+        if target is None:
+            raise ValueError("no snapshot path configured (start with --snapshot PATH)")
+        with self._snapshot_lock:
+            text = json.dumps(self.to_json())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename, so a crash mid-save never leaves a half snapshot behind.
+            fd, tmp_name = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp_name, target)
+        return target
+
+    def load_snapshot(self, path: str | os.PathLike[str] | None = None) -> bool:
+        source = Path(path) if path else self.snapshot_path
+        if source is None or not source.exists():
+            return False
+        self.load_json(json.loads(source.read_text(encoding="utf-8")))
+        return True
+
+    # ----------------------------------------------------------------- WSGI
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        try:
+            response = self.handle(request)
+        except DropConnection:
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            # werkzeug treats ConnectionError from the app as a dropped connection and sends nothing.
+            raise ConnectionAbortedError("sandbox fault: connection dropped") from None
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        if path == "/_control" or path.startswith("/_control/"):
+            return self.control_api.handle(request)
+        region, _, rest = path.lstrip("/").partition("/")
+        if region not in self.regions:
+            return exact_error(404, f"Unknown region '{region}'. Served: {', '.join(self.regions)}.")
+        rest = "/" + rest
+        if "100-continue" in request.headers.get("Expect", "").lower():
+            # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (API-FACTS §4.7).
+            self.counters.call(endpoint_name(rest.removeprefix("/api/")), 500)
+            return exact_error(500, "An error occurred while processing the request (Expect: 100-continue).")
+        if rest == "/api/oauth2/auth":
+            return self._oauth_auth(request, region, rest)
+        if rest == "/api/oauth2/token":
+            return self._oauth_token(request, region, rest)
+        if rest.startswith("/api/v1/"):
+            return self._api(request, region, rest)
+        return exact_error(404, "Resource not found.")
+
+    def region_base_url(self, request: Request, region: str) -> str:
+        return request.host_url.rstrip("/") + "/" + region
+
+    # ----------------------------------------------------------------- OAuth endpoints
+
+    def _oauth_auth(self, request: Request, region: str, rest: str) -> Response:
+        client_id = request.values.get("client_id")
+        response = self._with_faults(
+            request,
+            region,
+            rest,
+            client_id,
+            None,
+            lambda: self.oauth.authorize(request, region, form_action=f"/{region}/api/oauth2/auth"),
+        )
+        self.counters.call("oauth2/auth", response.status_code)
+        return response
+
+    def _oauth_token(self, request: Request, region: str, rest: str) -> Response:
+        client_id = request.form.get("client_id") or None
+        now = self.world.clock.now()
+        # The token endpoint has no division; its errors are keyed per app (API-FACTS §1.4: they count too).
+        error_key = (client_id or "", None, None, "oauth2/token")
+        with self.world.lock:
+            known_app = client_id in self.world.apps
+        if known_app:
+            blocked = self.error_limits.blocked_until(error_key, now)
+            if blocked is not None:
+                return self._error_limit_response(blocked, now, "oauth2/token")
+        outcome_box: dict[str, Any] = {}
+
+        def run() -> Response:
+            outcome = self.oauth.token(request, region)
+            outcome_box["user_id"] = outcome.user_id
+            return outcome.response
+
+        response = self._with_faults(request, region, rest, client_id, None, run)
+        self.counters.call("oauth2/token", response.status_code)
+        if known_app:
+            self.error_limits.record(error_key, response.status_code, now)
+        return response
+
+    # ----------------------------------------------------------------- REST API
+
+    def _api(self, request: Request, region: str, rest: str) -> Response:
+        sub_path = rest[len("/api/v1/") :]
+        first, _, remainder = sub_path.partition("/")
+        has_division = first.isdigit()
+        path = remainder if has_division else sub_path
+        endpoint = endpoint_name(path)
+        now = self.world.clock.now()
+
+        authenticated = self.oauth.authenticate(request, region)
+        if isinstance(authenticated, Response):
+            self.counters.call(endpoint, authenticated.status_code)
+            self._record_error(authenticated, None, None, int(first) if has_division else None, endpoint, now)
+            return authenticated
+        access: AccessToken = authenticated
+        with self.world.lock:
+            app = self.world.apps.get(access.client_id)
+            user = self.world.users.get(access.user_id)
+        if app is None or user is None:
+            response = exact_error(401, "Access token is invalid.")
+            self.counters.call(endpoint, 401)
+            return response
+
+        division: Division | None = None
+        division_code = int(first) if has_division else None
+        error_key = (app.client_id, user.user_id, division_code, endpoint)
+        blocked = self.error_limits.blocked_until(error_key, now)
+        if blocked is not None:
+            response = self._error_limit_response(blocked, now, endpoint)
+            self.counters.call(endpoint, response.status_code)
+            return response
+
+        rate_headers: dict[str, str] = {}
+        if division_code is not None:
+            with self.world.lock:
+                division = self.world.divisions.get(division_code)
+            if division is None or division_code not in access.divisions or division.region != region:
+                # picqer PR#451: a division outside the grant gives 403 with Reason: NoDivisionAccess.
+                response = exact_error(
+                    403, "Forbidden: no access to this division.", headers={"Reason": "NoDivisionAccess"}
+                )
+                self.counters.call(endpoint, 403)
+                self.error_limits.record(error_key, 403, now)
+                return response
+            # KB: only URLs with a division count toward the limits; current/Me is free (API-FACTS §2.1, §3).
+            decision = self.limits.check(app.client_id, division_code, now)
+            if not decision.allowed:
+                self.counters.rate_limited(decision.group or "unknown")
+                self.counters.call(endpoint, 429)
+                # The 429 body appears empty (picqer#528); Retry-After is UNCONFIRMED, so none is sent.
+                return Response(b"", status=429, headers=decision.headers)
+            rate_headers = decision.headers
+
+        ctx = RequestContext(
+            region=region,
+            base_url=self.region_base_url(request, region),
+            world=self.world,
+            app=app,
+            user=user,
+            division=division,
+            grant_divisions=access.divisions,
+            now=self.world.clock.now,
+            events=self.webhooks,
+        )
+        response = self._with_faults(
+            request, region, rest, app.client_id, user.user_id, lambda: self.dispatch(ctx, request, path)
+        )
+        for name, value in rate_headers.items():
+            response.headers[name] = value
+        self.counters.call(endpoint, response.status_code)
+        self.error_limits.record(error_key, response.status_code, now)
+        return response
+
+    def _record_error(
+        self,
+        response: Response,
+        client_id: str | None,
+        user_id: UUID | None,
+        division: int | None,
+        endpoint: str,
+        now: datetime,
+    ) -> None:
+        # Without a valid token the app is unknown, so such errors cannot be charged to a key.
+        if client_id is not None:
+            self.error_limits.record((client_id, user_id, division, endpoint), response.status_code, now)
+
+    def _error_limit_response(self, until: datetime, now: datetime, endpoint: str) -> Response:
+        """Sandbox choice (UNCONFIRMED in Exact's docs): 429 with the error envelope and Reason ErrorLimitExceeded."""
+        seconds = max(int((until - now).total_seconds()), 1)
+        self.counters.rate_limited("error_limit")
+        return exact_error(
+            429,
+            f"Too many errors on {endpoint}: blocked until {until.isoformat()} (more than "
+            f"{self.limits.config.error_limit} errors per hour).",
+            headers={"Reason": "ErrorLimitExceeded", "Retry-After": str(seconds)},
+        )
+
+    # ----------------------------------------------------------------- faults
+
+    def _with_faults(
+        self,
+        request: Request,
+        region: str,
+        path: str,
+        client_id: str | None,
+        user_id: UUID | None,
+        handler: Callable[[], Response],
+    ) -> Response:
+        fired: list[Fault] = self.faults.firing(request.method, path, region, client_id)
+        for fault in fired:
+            self.counters.fault(fault.kind)
+            if fault.kind == "latency":
+                time.sleep(fault.latency_ms / 1000.0)
+        action = next((f for f in fired if f.kind != "latency"), None)
+        if action is None:
+            return handler()
+        if action.kind == "500":
+            return exact_error(500, "Internal server error (sandbox fault).")
+        if action.kind == "503":
+            return exact_error(503, "Service unavailable (sandbox fault).")
+        if action.kind == "drop_before_apply":
+            raise DropConnection
+        if action.kind == "drop_after_apply":
+            # The change is applied (e.g. the refresh token rotates) but the client never hears of it (dotnet#152).
+            handler()
+            raise DropConnection
+        if action.kind == "revoke_tokens":
+            if client_id is not None:
+                self.oauth.revoke(client_id=client_id, user_id=user_id, scope=action.revoke_scope)
+            if path.startswith("/api/v1/"):
+                return exact_error(401, "Access token has been revoked.")
+            return handler()
+        raise AssertionError(f"unhandled fault kind {action.kind}")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr: tests make thousands of calls."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s %s", self.command, self.path, code)
+
+
+def generate_self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1/localhost; clients trust it via its file (e.g. SSL_CERT_FILE)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Exact Online sandbox")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "sandbox-cert.pem"
+    key_path = directory / "sandbox-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+class SandboxServer:
+    """The sandbox in a daemon thread on its own port; a context manager for tests and the demo command."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        regions: Iterable[str] = REGIONS,
+        snapshot_path: str | os.PathLike[str] | None = None,
+        tls: bool = False,
+        webhook_validation_delay: float = DEFAULT_VALIDATION_DELAY,
+        dispatch: Dispatch | None = None,
+        store_factory: StoreFactory | None = None,
+        store_loader: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.tls = tls
+        self.sandbox = Sandbox(
+            regions=regions,
+            snapshot_path=snapshot_path,
+            webhook_validation_delay=webhook_validation_delay,
+            dispatch=dispatch,
+            store_factory=store_factory,
+            store_loader=store_loader,
+        )
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
+        # With tls=True: the PEM file a client must trust (the certificate is its own CA).
+        self.ca_file: Path | None = None
+
+    @property
+    def world(self) -> World:
+        return self.sandbox.world
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return int(self._server.server_port)
+
+    @property
+    def root_url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    def base_url(self, region: str = "nl") -> str:
+        """The region's stand-in for https://start.exactonline.<tld>; append /api/oauth2/auth, /api/v1, …"""
+        if region not in self.sandbox.regions:
+            raise ValueError(f"region {region!r} is not served")
+        return f"{self.root_url}/{region}"
+
+    @property
+    def control(self) -> SandboxControl:
+        from connectors.exact.sandbox.control_client import SandboxControl
+
+        return SandboxControl(self.root_url, verify=str(self.ca_file) if self.ca_file else True)
+
+    def start(self) -> SandboxServer:
+        if self._server is not None:
+            return self
+        if self.sandbox.snapshot_path is not None:
+            self.sandbox.load_snapshot()
+        ssl_context: tuple[str, str] | None = None
+        if self.tls:
+            self._tls_dir = tempfile.TemporaryDirectory(prefix="exact-sandbox-tls-")
+            cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name))
+            self.ca_file = cert_path
+            ssl_context = (str(cert_path), str(key_path))
+        self._server = make_server(
+            self.host,
+            self.requested_port,
+            self.sandbox,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=ssl_context,
+        )
+        self.sandbox.webhooks.start()
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"exact-sandbox-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.sandbox.webhooks.stop()
+        if self.sandbox.snapshot_path is not None:
+            self.sandbox.save_snapshot()
+        self._server = None
+        self._thread = None
+        if self._tls_dir is not None:
+            self._tls_dir.cleanup()
+            self._tls_dir = None
+
+    def serve_forever(self) -> None:
+        """Foreground mode for the management command; Ctrl-C stops and saves the snapshot."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
