@@ -1,0 +1,195 @@
+"""Webhooks: the empty validation POST and HMAC-signed event POSTs, received by a local HTTP server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from connectors.exact.sandbox.control_client import SandboxControl
+from connectors.exact.sandbox.server import SandboxServer
+from connectors.exact.sandbox.webhooks import event_body, sign_content
+from tests.connectors.exact.sandbox.conftest import Tenant, data_layer_available
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[Received] = field(default_factory=list)
+    status: int = 200
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return list(self.requests)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            state.requests.append(Received(dict(self.headers.items()), self.rfile.read(length)))
+            self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{httpd.server_port}/exact/webhook"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _verify(body: bytes, secret: str) -> dict[str, object]:
+    """What a receiver does (picqer Authenticatable): HMAC over the raw text between the two keys."""
+    match = re.fullmatch(rb'\{"Content":(.*),"HashCode":"(.*)"\}', body)
+    assert match is not None, body
+    content_text, hash_code = match.group(1), match.group(2).decode()
+    expected = hmac.new(secret.encode(), content_text, hashlib.sha256).hexdigest().upper()
+    assert hash_code == expected
+    return json.loads(content_text)
+
+
+def test_event_body_signature_is_uppercase_hex_over_raw_content() -> None:
+    content = {"Topic": "Accounts", "ClientId": "abc", "Division": 1, "Action": "Update"}
+    body = event_body(content, "s3cret")
+    text = json.dumps(content, separators=(",", ":"))
+    assert body.decode() == '{"Content":' + text + ',"HashCode":"' + sign_content(text, "s3cret") + '"}'
+    assert sign_content(text, "s3cret").isupper()
+    assert _verify(body, "s3cret") == content
+
+
+def _subscribe(connected: Tenant, server: SandboxServer, http: httpx.Client, url: str, topic: str) -> None:
+    if data_layer_available():
+        response = http.post(
+            connected.api_url("webhooks/WebhookSubscriptions"),
+            headers={**connected.headers(), "Content-Type": "application/json"},
+            json={"CallbackURL": url, "Topic": topic},
+        )
+        assert response.status_code in (200, 201), response.text
+    else:
+        server.sandbox.webhooks.subscription_created(
+            division=connected.division,
+            subscription={
+                "ID": str(uuid4()),
+                "CallbackURL": url,
+                "Topic": topic,
+                "ClientID": connected.app["client_id"],
+            },
+        )
+
+
+def test_subscription_gets_an_empty_validation_post(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    [validation] = receiver.wait_for(1)
+    assert validation.body == b""
+    assert validation.headers.get("Content-Length") == "0"
+    deliveries = control.webhook_deliveries()
+    assert deliveries[-1]["kind"] == "validation"
+    assert control.counters()["webhooks"]["validations_delivered"] == 1
+
+
+def test_validation_delay_is_configurable(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    control.set_webhook_validation_delay(0.4)
+    started = time.monotonic()
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    assert receiver.requests == []
+    receiver.wait_for(1)
+    assert time.monotonic() - started >= 0.35
+
+
+def test_events_are_signed_and_go_to_matching_subscriptions(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    receiver.wait_for(1)
+    key = uuid4()
+    endpoint = f"{connected.base_url}/api/v1/{connected.division}/crm/Accounts(guid'{key}')"
+    sink = server.sandbox.webhooks
+    sink.emit(division=connected.division, topic="Accounts", action="Update", key=key, endpoint_url=endpoint)
+    # Neither another topic nor another division reaches this subscription.
+    sink.emit(division=connected.division, topic="Items", action="Create", key=uuid4(), endpoint_url=endpoint)
+    sink.emit(division=555, topic="Accounts", action="Create", key=uuid4(), endpoint_url=endpoint)
+    requests = receiver.wait_for(2)
+    assert sink.wait_idle()
+    assert len(receiver.requests) == 2
+    event = requests[1]
+    assert event.headers["Content-Type"] == "application/json"
+    content = _verify(event.body, "whsec-test")
+    assert list(content) == [
+        "Topic",
+        "ClientId",
+        "Division",
+        "Action",
+        "Key",
+        "ExactOnlineEndpoint",
+        "EventCreatedOn",
+    ]
+    assert content["Topic"] == "Accounts"
+    assert content["Action"] == "Update"
+    assert content["ClientId"] == connected.app["client_id"]
+    assert content["Division"] == connected.division
+    assert content["Key"] == str(key)
+    assert content["ExactOnlineEndpoint"] == endpoint
+    assert control.counters()["webhooks"]["delivered"] == 1
+
+
+def test_failed_delivery_is_counted(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, control: SandboxControl
+) -> None:
+    _subscribe(connected, server, http, "http://127.0.0.1:9/unreachable", "Accounts")
+    assert server.sandbox.webhooks.wait_idle()
+    counters = control.counters()["webhooks"]
+    assert counters["validations_failed"] == 1
+    [record] = control.webhook_deliveries()
+    assert record["ok"] is False
+    assert record["error"]
+
+
+@pytest.mark.skipif(not data_layer_available(), reason="needs the data layer (resources.py)")
+def test_creating_an_account_over_http_delivers_a_create_event(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver
+) -> None:
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    receiver.wait_for(1)
+    created = http.post(
+        connected.api_url("crm/Accounts"),
+        headers={**connected.headers(), "Content-Type": "application/json"},
+        json={"Name": "Webhook BV"},
+    )
+    assert created.status_code in (200, 201), created.text
+    requests = receiver.wait_for(2)
+    assert len(requests) == 2
+    content = _verify(requests[1].body, "whsec-test")
+    assert content["Topic"] == "Accounts"
+    assert content["Action"] == "Create"
+    assert content["Division"] == connected.division
