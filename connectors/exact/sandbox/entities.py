@@ -1,0 +1,538 @@
+"""The entity sets the sandbox serves: URL, Edm properties (from key_entities.json), methods, derived fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from connectors.exact.sandbox.store import DivisionStore, Row, Table
+
+SCHEMA_PATH = Path(__file__).with_name("schema") / "key_entities.json"
+NORMAL_PAGE_SIZE = 60  # KB Restrictions: "at most 60 records per request" on CRUD endpoints.
+BULK_PAGE_SIZE = 1000  # Bulk and sync reference pages: "This bulk service has a page size of 1000."
+
+Extractor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    edm: str
+    methods: str  # "G", "GP", "GPP", "GPPD" as in the reference (GET / POST / PUT / DELETE)
+    pk: bool
+
+    @property
+    def postable(self) -> bool:
+        return len(self.methods) >= 2
+
+    @property
+    def updatable(self) -> bool:
+        return len(self.methods) >= 3
+
+    @property
+    def is_navigation(self) -> bool:
+        return not self.edm.startswith("Edm.")
+
+
+@dataclass(frozen=True)
+class EntitySet:
+    """One URL the sandbox serves, e.g. crm/Accounts."""
+
+    path: str
+    schema: str
+    type_name: str
+    kind: str  # "crud" | "sync" | "bulk" | "me" | "divisions" | "action" | "deleted"
+    table: str | None
+    key: str
+    methods: frozenset[str]
+    page_size: int = NORMAL_PAGE_SIZE
+    topic: str | None = None
+    # Line collection property -> path of the line entity set.
+    navigations: Mapping[str, str] = field(default_factory=dict)
+    select_required: bool = False
+    # Properties $filter may use (sync endpoints: only Timestamp); None = all.
+    filterable: frozenset[str] | None = None
+
+    @property
+    def properties(self) -> tuple[Property, ...]:
+        return schema_properties(self.schema)
+
+    @property
+    def property_map(self) -> dict[str, Property]:
+        return {p.name: p for p in self.properties}
+
+    @property
+    def data_properties(self) -> dict[str, str]:
+        """Name -> Edm type of the scalar properties (what $select and $filter may name)."""
+        return {p.name: p.edm for p in self.properties if not p.is_navigation}
+
+    @property
+    def key_type(self) -> str:
+        return self.property_map[self.key].edm
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+@cache
+def schema_properties(schema: str) -> tuple[Property, ...]:
+    return tuple(Property(p["name"], p["type"], p["methods"], bool(p["pk"])) for p in _schema()[schema]["properties"])
+
+
+_M = "Exact.Web.Api.Models."
+_ALL = frozenset({"GET", "POST", "PUT", "DELETE"})
+_GET = frozenset({"GET"})
+
+ENTITY_SETS: dict[str, EntitySet] = {
+    e.path: e
+    for e in [
+        EntitySet("current/Me", "Me", "Exact.Web.Api.System.Me", "me", None, "UserID", _GET),
+        EntitySet("system/Divisions", "Divisions", _M + "System.Division", "divisions", None, "Code", _GET),
+        EntitySet("system/AllDivisions", "AllDivisions", _M + "System.AllDivision", "divisions", None, "Code", _GET),
+        EntitySet("crm/Accounts", "Accounts", _M + "Account", "crud", "Accounts", "ID", _ALL, topic="Accounts"),
+        EntitySet("crm/Contacts", "Contacts", _M + "Contact", "crud", "Contacts", "ID", _ALL, topic="Contacts"),
+        EntitySet(
+            "salesinvoice/SalesInvoices",
+            "SalesInvoices",
+            _M + "SalesInvoice",
+            "crud",
+            "SalesInvoices",
+            "InvoiceID",
+            _ALL,
+            topic="SalesInvoices",
+            navigations={"SalesInvoiceLines": "salesinvoice/SalesInvoiceLines"},
+        ),
+        EntitySet(
+            "salesinvoice/SalesInvoiceLines",
+            "SalesInvoiceLines",
+            _M + "SalesInvoiceLine",
+            "crud",
+            "SalesInvoiceLines",
+            "ID",
+            _ALL,
+            topic="SalesInvoices",
+        ),
+        EntitySet(
+            "salesinvoice/PrintedSalesInvoices",
+            "PrintedSalesInvoices",
+            _M + "PrintedSalesInvoice",
+            "action",
+            None,
+            "InvoiceID",
+            frozenset({"POST"}),
+        ),
+        EntitySet(
+            "salesentry/SalesEntries",
+            "SalesEntries",
+            _M + "SalesEntry",
+            "crud",
+            "SalesEntries",
+            "EntryID",
+            _ALL,
+            topic="SalesEntries",
+            navigations={"SalesEntryLines": "salesentry/SalesEntryLines"},
+        ),
+        EntitySet(
+            "salesentry/SalesEntryLines",
+            "SalesEntryLines",
+            _M + "SalesEntryLine",
+            "crud",
+            "SalesEntryLines",
+            "ID",
+            _ALL,
+            topic="SalesEntries",
+        ),
+        EntitySet(
+            "financial/GLAccounts", "GLAccounts", _M + "GLAccount", "crud", "GLAccounts", "ID", _ALL, topic="GLAccounts"
+        ),
+        EntitySet("vat/VATCodes", "VATCodes", _M + "VATCode", "crud", "VATCodes", "ID", _ALL),
+        EntitySet("financial/Journals", "Journals", _M + "Journal", "crud", "Journals", "ID", _ALL),
+        EntitySet("logistics/Items", "Items", _M + "Item", "crud", "Items", "ID", _ALL, topic="Items"),
+        EntitySet(
+            "cashflow/Receivables",
+            "Receivables",
+            _M + "Receivable",
+            "crud",
+            "Receivables",
+            "ID",
+            frozenset({"GET", "PUT"}),
+        ),
+        # Exact lists PUT too; the sandbox answers 405 because the platform contract has no
+        # "subscription changed" hook (EventSink.subscription_created only): delete and re-create instead.
+        EntitySet(
+            "webhooks/WebhookSubscriptions",
+            "WebhookSubscriptions",
+            _M + "WebhookSubscription",
+            "crud",
+            "WebhookSubscriptions",
+            "ID",
+            frozenset({"GET", "POST", "DELETE"}),
+        ),
+        EntitySet(
+            "sync/Deleted",
+            "Deleted",
+            _M + "Sync.Deleted",
+            "deleted",
+            None,
+            "Timestamp",
+            _GET,
+            page_size=BULK_PAGE_SIZE,
+            # Exact's own sample filters `Timestamp gt {ts}L and EntityType eq 2`.
+            filterable=frozenset({"Timestamp", "EntityType"}),
+        ),
+        EntitySet(
+            "sync/CRM/Accounts",
+            "CRM/Accounts",
+            _M + "Sync.CRM.Account",
+            "sync",
+            "Accounts",
+            "Timestamp",
+            _GET,
+            page_size=BULK_PAGE_SIZE,
+            filterable=frozenset({"Timestamp"}),
+        ),
+        EntitySet(
+            "sync/SalesInvoice/SalesInvoices",
+            "SalesInvoice/SalesInvoices",
+            _M + "Sync.SalesInvoice.SalesInvoice",
+            "sync",
+            "SalesInvoiceLines",
+            "Timestamp",
+            _GET,
+            page_size=BULK_PAGE_SIZE,
+            filterable=frozenset({"Timestamp"}),
+        ),
+        EntitySet(
+            "bulk/CRM/Accounts",
+            "Accounts",
+            _M + "Bulk.CRM.Account",
+            "bulk",
+            "Accounts",
+            "ID",
+            _GET,
+            page_size=BULK_PAGE_SIZE,
+            select_required=True,
+        ),
+        EntitySet(
+            "bulk/SalesInvoice/SalesInvoices",
+            "SalesInvoices",
+            _M + "Bulk.SalesInvoice.SalesInvoice",
+            "bulk",
+            "SalesInvoices",
+            "InvoiceID",
+            _GET,
+            page_size=BULK_PAGE_SIZE,
+            select_required=True,
+            navigations={"SalesInvoiceLines": "bulk/SalesInvoice/SalesInvoiceLines"},
+        ),
+        EntitySet(
+            "bulk/SalesInvoice/SalesInvoiceLines",
+            "SalesInvoiceLines",
+            _M + "Bulk.SalesInvoice.SalesInvoiceLine",
+            "bulk",
+            "SalesInvoiceLines",
+            "ID",
+            _GET,
+            page_size=BULK_PAGE_SIZE,
+            select_required=True,
+        ),
+    ]
+}
+
+# Dutch captions Exact uses in its messages ("Verplicht: Besteld door", "Ongeldige referentie: …").
+CAPTIONS: dict[str, str] = {
+    "Name": "Naam",
+    "Code": "Code",
+    "Description": "Omschrijving",
+    "Account": "Relatie",
+    "OrderedBy": "Besteld door",
+    "InvoiceTo": "Factuur voor",
+    "DeliverTo": "Leveren aan",
+    "Customer": "Klant",
+    "Item": "Artikel",
+    "GLAccount": "Grootboekrekening",
+    "VATCode": "Btw-code",
+    "Journal": "Journals",
+    "InvoiceID": "Factuur",
+    "EntryID": "Boeking",
+    "AmountFC": "Bedrag",
+    "CallbackURL": "CallbackURL",
+    "Topic": "Topic",
+    "SalesInvoiceLines": "Factuurregels",
+    "SalesEntryLines": "Boekingsregels",
+    "GLRevenue": "Omzetrekening",
+    "SalesVatCode": "Btw-code verkoop",
+    "GLToPay": "Af te dragen btw",
+    "GLToClaim": "Te vorderen btw",
+    "MainContact": "Hoofdcontactpersoon",
+}
+
+STATUS_DESCRIPTIONS = {10: "Concept", 20: "Open", 50: "Verwerkt"}
+INVOICE_TYPES = {8020: "Verkoopfactuur", 8021: "Creditnota", 8023: "Directe verkoopfactuur", 8024: "Directe creditnota"}
+ENTRY_TYPES = {20: "Verkoopboeking", 21: "Creditnota"}
+GL_TYPES = {
+    10: "Kas",
+    12: "Bank",
+    14: "Creditcard",
+    16: "Betaalservice",
+    20: "Debiteuren",
+    22: "Crediteuren",
+    24: "Btw",
+    25: "Loonheffing",
+    29: "Tussenrekening",
+    32: "Overige vaste activa",
+    40: "Overige kortlopende activa",
+    50: "Eigen vermogen",
+    90: "Overige",
+    110: "Omzet",
+    111: "Kostprijs van de omzet",
+    120: "Overige kosten",
+}
+
+
+# ------------------------------------------------------------------------------------------ value sources
+
+
+def _lookup(store: DivisionStore, table_name: str, foreign: Extractor, field_name: str) -> Extractor:
+    """row -> field of the record the row's foreign key points at."""
+    table = store.tables[table_name]
+    target = table.getter(field_name)
+    rows = table.rows
+
+    def extract(row: Any) -> Any:
+        key = foreign(row)
+        found = rows.get(key) if key is not None else None
+        return None if found is None else target(found)
+
+    return extract
+
+
+def _lookup_code(store: DivisionStore, table_name: str, foreign: Extractor, field_name: str) -> Extractor:
+    """Like _lookup for references by Code (VAT codes, journals are referenced by code, not GUID)."""
+    table = store.tables[table_name]
+    target = table.getter(field_name)
+
+    def extract(row: Any) -> Any:
+        code = foreign(row)
+        key = table.by_code(code) if code is not None else None
+        return None if key is None else target(table.rows[key])
+
+    return extract
+
+
+def _same_as(get: Callable[[str], Extractor], name: str) -> Extractor:
+    # The sandbox books every division in its own currency at rate 1, so DC amounts equal FC amounts.
+    return get(name)
+
+
+def _table_fields(store: DivisionStore, table_name: str) -> Callable[[str], Extractor]:
+    table = store.tables[table_name]
+    return table.getter
+
+
+DerivedFactory = Callable[[DivisionStore, Callable[[str], Extractor]], Extractor]
+
+
+def _fixed(value: Any) -> DerivedFactory:
+    return lambda store, get: lambda row: value
+
+
+def _division(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+    code = store.code
+    return lambda row: code
+
+
+def _described(mapping: Mapping[int, str], name: str) -> DerivedFactory:
+    def factory(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+        source = get(name)
+        return lambda row: mapping.get(source(row))
+
+    return factory
+
+
+def _ref(table_name: str, foreign: str, field_name: str, *, by_code: bool = False) -> DerivedFactory:
+    def factory(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+        look = _lookup_code if by_code else _lookup
+        return look(store, table_name, get(foreign), field_name)
+
+    return factory
+
+
+def _alias(name: str) -> DerivedFactory:
+    return lambda store, get: _same_as(get, name)
+
+
+def _fallback(name: str, table_name: str, foreign: str, field_name: str) -> DerivedFactory:
+    """A stored value, else the referenced record's value (line Description falls back to the item's)."""
+
+    def factory(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+        own = get(name)
+        other = _lookup(store, table_name, get(foreign), field_name)
+
+        def extract(row: Any) -> Any:
+            value = own(row)
+            return value if value is not None else other(row)
+
+        return extract
+
+    return factory
+
+
+def _account_is_sales(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+    status = get("Status")
+    # Reference: "If the status field is filled this means the account is a customer" (C).
+    return lambda row: status(row) == "C"
+
+
+def _contact_full_name(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+    parts = [get("FirstName"), get("MiddleName"), get("LastName")]
+    return lambda row: " ".join(p for p in (part(row) for part in parts) if p) or None
+
+
+def _contact_is_main(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+    main = _lookup(store, "Accounts", get("Account"), "MainContact")
+    own = get("ID")
+    return lambda row: main(row) == own(row)
+
+
+DERIVED: dict[str, dict[str, DerivedFactory]] = {
+    "Accounts": {
+        "IsSales": _account_is_sales,
+        "IsPurchase": _alias("IsSupplier"),
+        "Type": _fixed("A"),
+        "SalesVATCodeDescription": _ref("VATCodes", "SalesVATCode", "Description", by_code=True),
+        "PurchaseVATCodeDescription": _ref("VATCodes", "PurchaseVATCode", "Description", by_code=True),
+        "InvoiceAccountName": _ref("Accounts", "InvoiceAccount", "Name"),
+        "InvoiceAccountCode": _ref("Accounts", "InvoiceAccount", "Code"),
+    },
+    "Contacts": {
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "AccountIsSupplier": _ref("Accounts", "Account", "IsSupplier"),
+        "FullName": _contact_full_name,
+        "IsMainContact": _contact_is_main,
+    },
+    "SalesInvoices": {
+        "AmountDC": _alias("AmountFC"),
+        "VATAmountDC": _alias("VATAmountFC"),
+        "InvoiceToName": _ref("Accounts", "InvoiceTo", "Name"),
+        "OrderedByName": _ref("Accounts", "OrderedBy", "Name"),
+        "DeliverToName": _ref("Accounts", "DeliverTo", "Name"),
+        "JournalDescription": _ref("Journals", "Journal", "Description", by_code=True),
+        "StatusDescription": _described(STATUS_DESCRIPTIONS, "Status"),
+        "TypeDescription": _described(INVOICE_TYPES, "Type"),
+    },
+    "SalesInvoiceLines": {
+        "AmountDC": _alias("AmountFC"),
+        "VATAmountDC": _alias("VATAmountFC"),
+        "ItemCode": _ref("Items", "Item", "Code"),
+        "ItemDescription": _ref("Items", "Item", "Description"),
+        "Description": _fallback("Description", "Items", "Item", "Description"),
+        "UnitCode": _fallback("UnitCode", "Items", "Item", "Unit"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "SalesEntries": {
+        "AmountDC": _alias("AmountFC"),
+        "VATAmountDC": _alias("VATAmountFC"),
+        "CustomerName": _ref("Accounts", "Customer", "Name"),
+        "JournalDescription": _ref("Journals", "Journal", "Description", by_code=True),
+        "StatusDescription": _described(STATUS_DESCRIPTIONS, "Status"),
+        "TypeDescription": _described(ENTRY_TYPES, "Type"),
+    },
+    "SalesEntryLines": {
+        "AmountDC": _alias("AmountFC"),
+        "VATAmountDC": _alias("VATAmountFC"),
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "GLAccounts": {
+        "TypeDescription": _described(GL_TYPES, "Type"),
+        "VATDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "VATCodes": {
+        "GLToPayCode": _ref("GLAccounts", "GLToPay", "Code"),
+        "GLToPayDescription": _ref("GLAccounts", "GLToPay", "Description"),
+        "GLToClaimCode": _ref("GLAccounts", "GLToClaim", "Code"),
+        "GLToClaimDescription": _ref("GLAccounts", "GLToClaim", "Description"),
+    },
+    "Journals": {
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "GLAccountType": _ref("GLAccounts", "GLAccount", "Type"),
+    },
+    "Items": {
+        "GLRevenueCode": _ref("GLAccounts", "GLRevenue", "Code"),
+        "GLRevenueDescription": _ref("GLAccounts", "GLRevenue", "Description"),
+        "GLCostsCode": _ref("GLAccounts", "GLCosts", "Code"),
+        "GLCostsDescription": _ref("GLAccounts", "GLCosts", "Description"),
+        "SalesVatCodeDescription": _ref("VATCodes", "SalesVatCode", "Description", by_code=True),
+    },
+    "Receivables": {
+        "AmountDC": _alias("AmountFC"),
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "AccountCode": _ref("Accounts", "Account", "Code"),
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "JournalDescription": _ref("Journals", "Journal", "Description", by_code=True),
+        "TransactionAmountDC": _alias("TransactionAmountFC"),
+    },
+}
+
+
+def table_extractor(store: DivisionStore, table_name: str, name: str, edm: str) -> Extractor:
+    """row -> value of property `name` for a packed row of `table_name` (stored or derived)."""
+    table: Table = store.tables[table_name]
+    get = table.getter
+    factories = DERIVED.get(table_name, {})
+    if name == "Division":
+        extract = _division(store, get)
+    elif name in factories:
+        extract = factories[name](store, get)
+    else:
+        extract = get(name)
+    if edm == "Edm.Boolean":
+        # Exact never sends null for a flag: unset reads false.
+        inner = extract
+        return lambda row: inner(row) is True
+    return extract
+
+
+@cache
+def _line_field_names() -> frozenset[str]:
+    return frozenset(p.name for p in schema_properties("SalesInvoiceLines")) - {"Division", "InvoiceID"}
+
+
+def flat_invoice_extractor(store: DivisionStore, name: str, edm: str) -> Extractor:
+    """sync/SalesInvoice/SalesInvoices rows are (invoice row, line row): one row per invoice line."""
+    if name in _line_field_names() or name == "Timestamp":
+        line = table_extractor(store, "SalesInvoiceLines", name, edm)
+        return lambda pair: line(pair[1])
+    header = table_extractor(store, "SalesInvoices", name, edm)
+    return lambda pair: header(pair[0])
+
+
+def dict_extractor(name: str, edm: str) -> Extractor:
+    """Rows that are plain dicts (current/Me, system/Divisions)."""
+    if edm == "Edm.Boolean":
+        return lambda row: row.get(name) is True
+    return lambda row: row.get(name)
+
+
+def deleted_extractor(store: DivisionStore, name: str) -> Extractor:
+    index = {"Timestamp": 0, "ID": 1, "EntityKey": 2, "EntityType": 3, "DeletedBy": 4, "DeletedDate": 5}
+    if name == "Division":
+        code = store.code
+        return lambda row: code
+    position = index[name]
+    return lambda row: row[position]
+
+
+def line_row(store: DivisionStore, row: Row) -> Row:
+    return row

@@ -1,0 +1,828 @@
+"""Exact's write rules per entity: body coercion, required fields, references, defaults, computed amounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+from connectors.exact.sandbox.entities import CAPTIONS, ENTITY_SETS, EntitySet
+from connectors.exact.sandbox.odata import (
+    INTEGER_TYPES,
+    ODataError,
+    normalize_guid,
+    parse_datetime_value,
+    round_money,
+)
+from connectors.exact.sandbox.store import DivisionStore
+
+STREAM_ERROR = "Error processing request stream. The request should be a valid top-level resource object."
+DEFAULT_SALES_JOURNAL = "70"  # Omitted Journal falls back to the default sales journal (picqer #287).
+DEFAULT_VAT_CODE = "2"  # 21% "VH" sales, excluding VAT.
+DEFAULT_REVENUE_GL = "8000"
+DEBTORS_GL = "1300"
+DEFAULT_PAYMENT_DAYS = 30
+# Topics a subscription may use (API-FACTS §6.3; the authoritative list is UNCONFIRMED).
+WEBHOOK_TOPICS = frozenset(
+    {
+        "Accounts", "Contacts", "BankAccounts", "Items", "StockPositions", "SalesInvoices", "SalesEntries",
+        "SalesOrders", "GoodsDeliveries", "Quotations", "Subscriptions", "PurchaseEntries", "PurchaseOrders",
+        "BankEntries", "CashEntries", "GeneralJournalEntries", "FinancialTransactions", "GLAccounts",
+        "Documents", "CostTransactions", "TimeTransactions",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes and when (wall-clock Amsterdam time, as Exact stores it)."""
+
+    user_id: str | None
+    full_name: str | None
+    now: datetime
+    client_id: str | None = None
+    app_name: str | None = None
+
+
+@dataclass
+class WriteResult:
+    """The record a write produced and the webhook events it causes (topic, action, path, key)."""
+
+    key: Any
+    record: dict[str, Any] | None = None
+    events: list[tuple[str, str, str, str]] = field(default_factory=list)
+    subscription: dict[str, Any] | None = None
+
+
+def required(caption_field: str) -> str:
+    return f"Verplicht: {CAPTIONS.get(caption_field, caption_field)}"
+
+
+def invalid_reference(caption_field: str) -> str:
+    return f"Ongeldige referentie: {CAPTIONS.get(caption_field, caption_field)}"
+
+
+def reference_error(fields: list[str]) -> ODataError:
+    # Exact answers a GUID that points nowhere with HTTP 500 "Ongeldige referentie: …" (picqer #249).
+    return ODataError([invalid_reference(f) for f in fields], status=500)
+
+
+# ------------------------------------------------------------------------------------------ coercion
+
+
+def coerce_body(entity: EntitySet, body: Any, *, method: str) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """Typed values of the body's writable properties, plus its line collections.
+
+    Read-only properties (G in the reference) are dropped, and so are GP-only properties on PUT: Exact keeps
+    the stored value (the sandbox ignores such a change rather than failing, like Exact ignores G fields).
+    """
+    if not isinstance(body, dict):
+        raise ODataError(STREAM_ERROR)
+    properties = entity.property_map
+    values: dict[str, Any] = {}
+    lines: dict[str, list[Any]] = {}
+    for name, raw in body.items():
+        if name == "__metadata":
+            continue
+        prop = properties.get(name)
+        if prop is None:
+            raise ODataError(
+                f"The property '{name}' does not exist on type '{entity.type_name}'. "
+                "Make sure to only use property names that are defined by the type."
+            )
+        if prop.is_navigation:
+            if name in entity.navigations:
+                if raw is None:
+                    continue
+                # A lines collection sent as an object instead of an array (picqer #117, #277).
+                if not isinstance(raw, list) or not all(isinstance(line, dict) for line in raw):
+                    raise ODataError(STREAM_ERROR)
+                lines[name] = raw
+            continue
+        if prop.pk and method == "PUT":
+            continue
+        if method == "POST" and not prop.postable and not prop.pk:
+            continue
+        if method == "PUT" and not prop.updatable:
+            continue
+        values[name] = coerce_value(name, prop.edm, raw)
+    return values, lines
+
+
+def coerce_value(name: str, edm: str, raw: Any) -> Any:
+    if raw is None:
+        return None
+    try:
+        if edm == "Edm.Guid":
+            return normalize_guid(raw)
+        if edm == "Edm.DateTime":
+            return parse_datetime_value(raw)
+        if edm == "Edm.Boolean":
+            if isinstance(raw, bool):
+                return raw
+            if isinstance(raw, str) and raw.lower() in ("true", "false"):
+                return raw.lower() == "true"
+            raise ValueError(raw)
+        if edm in INTEGER_TYPES:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+        if edm in ("Edm.Double", "Edm.Decimal", "Edm.Single"):
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return float(raw)
+        if edm == "Edm.String":
+            if isinstance(raw, dict | list):
+                raise ValueError(raw)
+            return str(raw)
+        return raw
+    except (ValueError, TypeError):
+        raise ODataError(
+            f"Error processing request stream. Cannot convert the value of property '{name}' to {edm}."
+        ) from None
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+# ------------------------------------------------------------------------------------------ shared pieces
+
+
+def _stamp_create(values: dict[str, Any], actor: Actor, store: DivisionStore) -> None:
+    values.update(
+        Created=actor.now,
+        Creator=actor.user_id,
+        CreatorFullName=actor.full_name,
+        Modified=actor.now,
+        Modifier=actor.user_id,
+        ModifierFullName=actor.full_name,
+    )
+
+
+def _stamp_update(values: dict[str, Any], actor: Actor) -> None:
+    values.update(Modified=actor.now, Modifier=actor.user_id, ModifierFullName=actor.full_name)
+
+
+def _check_required(values: dict[str, Any], names: list[str]) -> list[str]:
+    return [required(n) for n in names if values.get(n) in (None, "")]
+
+
+def _unique_code(store: DivisionStore, table: str, code: str, own_key: str | None = None) -> None:
+    existing = store.tables[table].by_code(code)
+    if existing is not None and existing != own_key:
+        raise ODataError(f"Bestaat reeds: Code ({code.strip()})")
+
+
+def pad_account_code(code: str) -> str:
+    """Accounts.Code: "Unique key, fixed length numeric string with leading spaces, length 18" (reference)."""
+    stripped = code.strip()
+    if len(stripped) > 18:
+        raise ODataError("Code: maximaal 18 tekens")
+    return stripped.rjust(18)
+
+
+def next_account_code(store: DivisionStore) -> str:
+    code_of = store.tables["Accounts"].getter("Code")
+    highest = 0
+    for row in store.tables["Accounts"].rows.values():
+        code = code_of(row)
+        if code and code.strip().isdigit():
+            highest = max(highest, int(code))
+    return pad_account_code(str(highest + 1))
+
+
+# ------------------------------------------------------------------------------------------ create / update
+
+
+def create(store: DivisionStore, entity: EntitySet, body: Any, actor: Actor) -> WriteResult:
+    """POST on a crud entity set."""
+    values, lines = coerce_body(entity, body, method="POST")
+    handler = _CREATE.get(entity.path)
+    if handler is None:
+        raise ODataError("Method not allowed", status=405)
+    return handler(store, entity, values, lines, actor)
+
+
+def _generic_insert(
+    store: DivisionStore, entity: EntitySet, values: dict[str, Any], actor: Actor, topic_path: str | None = None
+) -> WriteResult:
+    assert entity.table is not None
+    key_name = entity.key
+    values[key_name] = values.get(key_name) or str(uuid4())
+    if store.tables[entity.table].rows.get(values[key_name]) is not None:
+        raise ODataError(f"Bestaat reeds: {key_name}")
+    _stamp_create(values, actor, store)
+    record = store.insert(entity.table, values)
+    events = [(entity.topic, "Create", topic_path or entity.path, values[key_name])] if entity.topic else []
+    return WriteResult(values[key_name], record, events)
+
+
+def _create_account(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    errors = _check_required(values, ["Name"])
+    if errors:
+        raise ODataError(errors)
+    values["Code"] = pad_account_code(values["Code"]) if values.get("Code") else next_account_code(store)
+    _unique_code(store, "Accounts", values["Code"])
+    _check_vat_codes(store, values, ["SalesVATCode", "PurchaseVATCode"])
+    _check_refs(store, values, {"InvoiceAccount": "Accounts", "Parent": "Accounts", "MainContact": "Contacts"})
+    if values.get("Country"):
+        values["Country"] = values["Country"].upper()
+    return _generic_insert(store, entity, values, actor)
+
+
+def _create_contact(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    errors = _check_required(values, ["Account"])
+    if not values.get("FirstName") and not values.get("LastName"):
+        # Reference: "Provide at least first name or last name to create a new contact".
+        errors.append("Verplicht: Voornaam of Achternaam")
+    if errors:
+        raise ODataError(errors)
+    _check_refs(store, values, {"Account": "Accounts"})
+    return _generic_insert(store, entity, values, actor)
+
+
+def _create_coded(mandatory: list[str], table: str):  # type: ignore[no-untyped-def]
+    def handler(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+        errors = _check_required(values, mandatory)
+        if errors:
+            raise ODataError(errors)
+        values["Code"] = str(values["Code"]).strip()
+        _unique_code(store, table, values["Code"])
+        if table == "Items":
+            values.setdefault("IsSalesItem", True)
+            _check_refs(store, values, {"GLRevenue": "GLAccounts", "GLCosts": "GLAccounts"})
+            _check_vat_codes(store, values, ["SalesVatCode"])
+        elif table == "GLAccounts":
+            values.setdefault("BalanceType", "W")
+            values.setdefault("BalanceSide", "C" if values.get("BalanceType") == "W" else "D")
+            _check_vat_codes(store, values, ["VATCode"])
+        elif table == "VATCodes":
+            _check_refs(store, values, {"GLToPay": "GLAccounts", "GLToClaim": "GLAccounts"})
+            values.setdefault("Type", "E")
+            values.setdefault("VATTransactionType", "B")
+            # Percentage is read-only in the reference (set through VATPercentages): new codes read 0.
+            values.setdefault("Percentage", 0.0)
+        elif table == "Journals":
+            values.setdefault("Type", 90)
+            _check_refs(store, values, {"GLAccount": "GLAccounts"})
+        return _generic_insert(store, entity, values, actor)
+
+    return handler
+
+
+def _check_refs(store: DivisionStore, values: dict[str, Any], refs: dict[str, str]) -> None:
+    broken = [name for name, table in refs.items() if values.get(name) and values[name] not in store.tables[table].rows]
+    if broken:
+        raise reference_error(broken)
+
+
+def _check_vat_codes(store: DivisionStore, values: dict[str, Any], names: list[str]) -> None:
+    broken = [n for n in names if values.get(n) and store.tables["VATCodes"].by_code(values[n]) is None]
+    if broken:
+        raise reference_error(["VATCode" for _ in broken])
+
+
+def _check_journal(store: DivisionStore, code: str, journal_type: int) -> None:
+    key = store.tables["Journals"].by_code(code)
+    if key is None or store.tables["Journals"].value(key, "Type") != journal_type:
+        # A wrong Journal gives "Ongeldige referentie: Journals" (picqer #31).
+        raise reference_error(["Journal"])
+
+
+# ------------------------------------------------------------------------------------------ sales invoices
+
+
+def _invoice_line_values(
+    store: DivisionStore, line: dict[str, Any], account_vat: str | None
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Defaults and amounts of one invoice line; returns (values, missing, broken references)."""
+    missing: list[str] = []
+    broken: list[str] = []
+    item_key = line.get("Item")
+    items = store.tables["Items"]
+    if not item_key:
+        missing.append(required("Item"))
+        return line, missing, broken
+    if item_key not in items.rows:
+        broken.append("Item")
+        return line, missing, broken
+    item = items.get(item_key) or {}
+    gl_key = line.get("GLAccount") or item.get("GLRevenue") or store.tables["GLAccounts"].by_code(DEFAULT_REVENUE_GL)
+    if gl_key is None or gl_key not in store.tables["GLAccounts"].rows:
+        broken.append("GLAccount")
+    vat_code = line.get("VATCode") or item.get("SalesVatCode") or account_vat or DEFAULT_VAT_CODE
+    vat_key = store.tables["VATCodes"].by_code(vat_code)
+    if vat_key is None:
+        broken.append("VATCode")
+        return line, missing, broken
+    percentage = store.tables["VATCodes"].value(vat_key, "Percentage") or 0.0
+    line = apply_line_amounts(line, percentage, item.get("StandardSalesPrice"))
+    line.update(GLAccount=gl_key, VATCode=vat_code)
+    return line, missing, broken
+
+
+def apply_line_amounts(line: dict[str, Any], percentage: float, default_price: float | None) -> dict[str, Any]:
+    """Quantity x net price rounded half-up to cents per line, then VAT on that amount (Decimal maths)."""
+    quantity = _money(line.get("Quantity") if line.get("Quantity") is not None else 1)
+    discount = _money(line.get("Discount"))
+    if line.get("UnitPrice") is None and line.get("AmountFC") is not None and line.get("NetPrice") is None:
+        amount = round_money(_money(line["AmountFC"]))
+        unit_price = amount / quantity if quantity else amount
+        net_price = unit_price
+    else:
+        unit_price = _money(line["UnitPrice"] if line.get("UnitPrice") is not None else default_price)
+        net_price = _money(line["NetPrice"]) if line.get("NetPrice") is not None else unit_price * (1 - discount)
+        amount = round_money(quantity * net_price)
+    vat = round_money(amount * _money(percentage))
+    return {
+        **line,
+        "Quantity": float(quantity),
+        "UnitPrice": float(unit_price),
+        "NetPrice": float(round_money(net_price)) if net_price != unit_price else float(unit_price),
+        "AmountFC": float(amount),
+        "VATAmountFC": float(vat),
+        "VATPercentage": float(percentage),
+    }
+
+
+def _invoice_totals(store: DivisionStore, invoice_id: str) -> dict[str, Any]:
+    lines = store.tables["SalesInvoiceLines"]
+    amount_of, vat_of = lines.getter("AmountFC"), lines.getter("VATAmountFC")
+    excl = sum((_money(amount_of(lines.rows[k])) for k in store.children("SalesInvoiceLines", invoice_id)), Decimal(0))
+    vat = sum((_money(vat_of(lines.rows[k])) for k in store.children("SalesInvoiceLines", invoice_id)), Decimal(0))
+    return {"AmountFCExclVat": float(excl), "VATAmountFC": float(vat), "AmountFC": float(excl + vat)}
+
+
+def _restamp_invoice(store: DivisionStore, invoice_id: str, actor: Actor | None) -> None:
+    """Recompute header totals and give the invoice and each of its lines a new Timestamp.
+
+    sync/SalesInvoice/SalesInvoices is one row per line carrying header fields, so any change to the invoice
+    or one of its lines must move all of its rows past the client's stored Timestamp.
+    """
+    changes = _invoice_totals(store, invoice_id)
+    if actor is not None:
+        _stamp_update(changes, actor)
+    store.update("SalesInvoices", invoice_id, changes)
+    for line_key in list(store.children("SalesInvoiceLines", invoice_id)):
+        store.touch("SalesInvoiceLines", line_key)
+
+
+def insert_invoice(
+    store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
+) -> dict[str, Any]:
+    """Store a validated invoice with computed lines (also the seeding path; no validation here)."""
+    invoice_id = header["InvoiceID"]
+    header["InvoiceNumber"] = store.next_invoice_number()
+    _stamp_create(header, actor, store)
+    excl = vat = Decimal(0)
+    header_ts_placeholder = header
+    for number, line in enumerate(lines, start=1):
+        line["ID"] = line.get("ID") or str(uuid4())
+        line["InvoiceID"] = invoice_id
+        line["LineNumber"] = number
+        excl += _money(line["AmountFC"])
+        vat += _money(line["VATAmountFC"])
+    header_ts_placeholder.update(AmountFCExclVat=float(excl), VATAmountFC=float(vat), AmountFC=float(excl + vat))
+    record = store.insert("SalesInvoices", header)
+    for line in lines:
+        store.insert("SalesInvoiceLines", line)
+    return record
+
+
+def _create_invoice(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    if not values.get("OrderedBy"):
+        errors.append(required("OrderedBy"))
+    values.setdefault("InvoiceTo", values.get("OrderedBy"))
+    values.setdefault("DeliverTo", values.get("OrderedBy"))
+    raw_lines = lines.get("SalesInvoiceLines", [])
+    line_entity = ENTITY_SETS["salesinvoice/SalesInvoiceLines"]
+    typed_lines = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
+    broken = [
+        n
+        for n in ("OrderedBy", "InvoiceTo", "DeliverTo")
+        if values.get(n) and values[n] not in store.tables["Accounts"].rows
+    ]
+    account_vat = None
+    if values.get("InvoiceTo") in store.tables["Accounts"].rows:
+        account_vat = store.tables["Accounts"].value(values["InvoiceTo"], "SalesVATCode")
+    computed: list[dict[str, Any]] = []
+    for line in typed_lines:
+        line_values, line_missing, line_broken = _invoice_line_values(store, line, account_vat)
+        errors.extend(line_missing)
+        broken.extend(line_broken)
+        computed.append(line_values)
+    if errors:
+        raise ODataError(errors)
+    values["Journal"] = values.get("Journal") or DEFAULT_SALES_JOURNAL
+    if store.tables["Journals"].by_code(values["Journal"]) is None:
+        broken.append("Journal")
+    if broken:
+        raise reference_error(list(dict.fromkeys(broken)))
+    _check_journal(store, values["Journal"], 20)
+    _complete_invoice_header(store, values, actor)
+    values["InvoiceID"] = values.get("InvoiceID") or str(uuid4())
+    if values["InvoiceID"] in store.tables["SalesInvoices"].rows:
+        raise ODataError("Bestaat reeds: InvoiceID")
+    record = insert_invoice(store, values, computed, actor)
+    return WriteResult(values["InvoiceID"], record, [("SalesInvoices", "Create", entity.path, values["InvoiceID"])])
+
+
+def _complete_invoice_header(store: DivisionStore, values: dict[str, Any], actor: Actor) -> None:
+    today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Status is read-only in the reference, but a draft (10) may be requested; anything else opens (20).
+    values["Status"] = 10 if values.get("Status") == 10 else 20
+    values["Type"] = values.get("Type") or 8020
+    if values["Type"] not in (8020, 8021):
+        raise ODataError("Ongeldige waarde: Type (8023/8024 vereisen Wholesale & Distribution)")
+    values["Currency"] = values.get("Currency") or store.currency
+    values["InvoiceDate"] = today
+    values.setdefault("OrderDate", today)
+    values["PaymentCondition"] = values.get("PaymentCondition") or str(DEFAULT_PAYMENT_DAYS)
+    if values.get("DueDate") is None:
+        values["DueDate"] = today + timedelta(days=DEFAULT_PAYMENT_DAYS)
+
+
+def _create_invoice_line(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    errors = _check_required(values, ["InvoiceID", "Item"])
+    if errors:
+        raise ODataError(errors)
+    invoice_id = values["InvoiceID"]
+    if invoice_id not in store.tables["SalesInvoices"].rows:
+        raise reference_error(["InvoiceID"])
+    _refuse_processed(store, invoice_id)
+    account_vat = store.tables["Accounts"].value(
+        store.tables["SalesInvoices"].value(invoice_id, "InvoiceTo") or "", "SalesVATCode"
+    )
+    line, _missing, broken = _invoice_line_values(store, values, account_vat)
+    if broken:
+        raise reference_error(broken)
+    line["ID"] = line.get("ID") or str(uuid4())
+    line["LineNumber"] = len(store.children("SalesInvoiceLines", invoice_id)) + 1
+    _stamp_create(line, actor, store)
+    record = store.insert("SalesInvoiceLines", line)
+    _restamp_invoice(store, invoice_id, actor)
+    return WriteResult(line["ID"], record, [("SalesInvoices", "Update", "salesinvoice/SalesInvoices", invoice_id)])
+
+
+def _refuse_processed(store: DivisionStore, invoice_id: str) -> None:
+    if store.tables["SalesInvoices"].value(invoice_id, "Status") == 50:
+        # Status 50 = processed: "can't be changed or reopened" (reference).
+        raise ODataError("Factuur is verwerkt en kan niet meer worden gewijzigd")
+
+
+# ------------------------------------------------------------------------------------------ sales entries
+
+
+def _create_sales_entry(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    errors = _check_required(values, ["Customer", "Journal"])
+    raw_lines = lines.get("SalesEntryLines", [])
+    if not raw_lines:
+        errors.append(required("SalesEntryLines"))
+    line_entity = ENTITY_SETS["salesentry/SalesEntryLines"]
+    typed = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
+    for line in typed:
+        errors.extend(_check_required(line, ["AmountFC", "GLAccount"]))
+    if errors:
+        raise ODataError(errors)
+    broken = []
+    if values["Customer"] not in store.tables["Accounts"].rows:
+        broken.append("Customer")
+    if store.tables["Journals"].by_code(values["Journal"]) is None:
+        broken.append("Journal")
+    for line in typed:
+        if line["GLAccount"] not in store.tables["GLAccounts"].rows:
+            broken.append("GLAccount")
+        if line.get("VATCode") and store.tables["VATCodes"].by_code(line["VATCode"]) is None:
+            broken.append("VATCode")
+    if broken:
+        raise reference_error(list(dict.fromkeys(broken)))
+    _check_journal(store, values["Journal"], 20)
+    entry = book_sales_entry(store, values, typed, actor)
+    return WriteResult(entry["EntryID"], entry, [("SalesEntries", "Create", entity.path, entry["EntryID"])])
+
+
+def book_sales_entry(
+    store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor, *, status: int = 20
+) -> dict[str, Any]:
+    """Store a sales entry (and its receivable); used by POST SalesEntries and by invoice processing."""
+    today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    entry_id = header.get("EntryID") or str(uuid4())
+    header = {**header, "EntryID": entry_id}
+    header.setdefault("EntryDate", today)
+    header.setdefault("Currency", store.currency)
+    header.setdefault("DueDate", header["EntryDate"] + timedelta(days=DEFAULT_PAYMENT_DAYS))
+    header["EntryNumber"] = header.get("EntryNumber") or store.next_invoice_number()
+    header.setdefault("InvoiceNumber", header["EntryNumber"])
+    header["Status"] = status
+    header["Type"] = 20
+    header["ReportingYear"] = header.get("ReportingYear") or header["EntryDate"].year
+    header["ReportingPeriod"] = header.get("ReportingPeriod") or header["EntryDate"].month
+    excl = vat = Decimal(0)
+    stored_lines = []
+    for number, line in enumerate(lines, start=1):
+        line = dict(line)
+        if line.get("VATCode") is None:
+            line["VATCode"] = store.tables["GLAccounts"].value(line["GLAccount"], "VATCode")
+        vat_key = store.tables["VATCodes"].by_code(line["VATCode"]) if line.get("VATCode") else None
+        percentage = store.tables["VATCodes"].value(vat_key, "Percentage") if vat_key else 0.0
+        amount = round_money(_money(line["AmountFC"]))
+        line_vat = (
+            round_money(_money(line["VATAmountFC"]))
+            if line.get("VATAmountFC") is not None
+            else round_money(amount * _money(percentage))
+        )
+        line.update(
+            ID=line.get("ID") or str(uuid4()),
+            EntryID=entry_id,
+            LineNumber=number,
+            AmountFC=float(amount),
+            VATAmountFC=float(line_vat),
+            VATPercentage=float(percentage or 0.0),
+            VATBaseAmountFC=float(amount),
+            VATBaseAmountDC=float(amount),
+            Type=20,
+        )
+        excl += amount
+        vat += line_vat
+        stored_lines.append(line)
+    header.update(AmountFC=float(excl + vat), VATAmountFC=float(vat))
+    _stamp_create(header, actor, store)
+    record = store.insert("SalesEntries", header)
+    for line in stored_lines:
+        _stamp_create(line, actor, store)
+        store.insert("SalesEntryLines", line)
+    _create_receivable(store, record, actor)
+    return record
+
+
+def _create_receivable(store: DivisionStore, entry: dict[str, Any], actor: Actor) -> None:
+    amount = entry["AmountFC"]
+    receivable = {
+        "ID": str(uuid4()),
+        "Account": entry["Customer"],
+        "AmountFC": amount,
+        "TransactionAmountFC": amount,
+        "Currency": entry.get("Currency"),
+        "Description": entry.get("Description"),
+        "DueDate": entry.get("DueDate"),
+        "TransactionDueDate": entry.get("DueDate"),
+        "EntryDate": entry.get("EntryDate"),
+        "EntryID": entry["EntryID"],
+        "EntryNumber": entry.get("EntryNumber"),
+        "InvoiceDate": entry.get("EntryDate"),
+        "InvoiceNumber": entry.get("InvoiceNumber"),
+        "IsFullyPaid": False,
+        "Journal": entry.get("Journal"),
+        "GLAccount": store.tables["GLAccounts"].by_code(DEBTORS_GL),
+        "PaymentCondition": entry.get("PaymentCondition"),
+        "PaymentDays": DEFAULT_PAYMENT_DAYS,
+        "PaymentReference": entry.get("PaymentReference"),
+        "Source": 1,
+        "Status": 20,  # open
+        "TransactionType": 20,  # sales entry
+        "TransactionEntryID": entry["EntryID"],
+        "TransactionReportingYear": entry.get("ReportingYear"),
+        "TransactionReportingPeriod": entry.get("ReportingPeriod"),
+        "YourRef": entry.get("YourRef"),
+    }
+    _stamp_create(receivable, actor, store)
+    store.insert("Receivables", receivable)
+
+
+def mark_receivable_paid(store: DivisionStore, receivable_id: str, *, when: datetime) -> None:
+    """Settle a receivable in full (for the control API: Exact has no API to register a payment here)."""
+    store.update("Receivables", receivable_id, {"IsFullyPaid": True, "LastPaymentDate": when, "Status": 50})
+
+
+# ------------------------------------------------------------------------------------------ printing
+
+
+def print_invoice(store: DivisionStore, entity: EntitySet, body: Any, actor: Actor) -> WriteResult:
+    """POST PrintedSalesInvoices: process the invoice (status 50), book its sales entry and receivable."""
+    values, _ = coerce_body(entity, body, method="POST")
+    if not values.get("InvoiceID"):
+        raise ODataError(required("InvoiceID"))
+    invoice_id = values["InvoiceID"]
+    invoices = store.tables["SalesInvoices"]
+    if invoice_id not in invoices.rows:
+        raise reference_error(["InvoiceID"])
+    _refuse_processed(store, invoice_id)
+    invoice = invoices.get(invoice_id) or {}
+    if not store.children("SalesInvoiceLines", invoice_id):
+        raise ODataError(required("SalesInvoiceLines"))
+    invoice_date = values.get("InvoiceDate") or actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    due = invoice_date + timedelta(
+        days=int(invoice.get("PaymentCondition") or DEFAULT_PAYMENT_DAYS)
+        if str(invoice.get("PaymentCondition", "")).isdigit()
+        else DEFAULT_PAYMENT_DAYS
+    )
+    line_table = store.tables["SalesInvoiceLines"]
+    entry_lines = []
+    for key in store.children("SalesInvoiceLines", invoice_id):
+        line = line_table.get(key) or {}
+        entry_lines.append(
+            {
+                "AmountFC": line.get("AmountFC"),
+                "VATAmountFC": line.get("VATAmountFC"),
+                "VATCode": line.get("VATCode"),
+                "GLAccount": line.get("GLAccount"),
+                "Description": line.get("Description"),
+                "Quantity": line.get("Quantity"),
+            }
+        )
+    entry = book_sales_entry(
+        store,
+        {
+            "Customer": invoice["InvoiceTo"],
+            "Journal": invoice["Journal"],
+            "EntryDate": invoice_date,
+            "DueDate": invoice.get("DueDate") or due,
+            "EntryNumber": invoice["InvoiceNumber"],
+            "InvoiceNumber": invoice["InvoiceNumber"],
+            "YourRef": invoice.get("YourRef"),
+            "Description": invoice.get("Description"),
+            "Currency": invoice.get("Currency"),
+            "PaymentCondition": invoice.get("PaymentCondition"),
+            "PaymentReference": invoice.get("PaymentReference"),
+            "ReportingYear": values.get("ReportingYear"),
+            "ReportingPeriod": values.get("ReportingPeriod"),
+        },
+        entry_lines,
+        actor,
+        status=50,
+    )
+    changes: dict[str, Any] = {"Status": 50, "InvoiceDate": invoice_date}
+    _stamp_update(changes, actor)
+    store.update("SalesInvoices", invoice_id, changes)
+    for line_key in list(store.children("SalesInvoiceLines", invoice_id)):
+        store.touch("SalesInvoiceLines", line_key)
+    printed = {
+        **values,
+        "Division": store.code,
+        "InvoiceDate": invoice_date,
+        "ReportingYear": entry["ReportingYear"],
+        "ReportingPeriod": entry["ReportingPeriod"],
+        "DocumentCreationSuccess": "Document aangemaakt",
+    }
+    if values.get("SendEmailToCustomer"):
+        # Reference: EmailCreationSuccess is shown "even if an email cannot be delivered".
+        printed["EmailCreationSuccess"] = "E-mail aangemaakt"
+    return WriteResult(
+        invoice_id,
+        printed,
+        [
+            ("SalesInvoices", "Update", "salesinvoice/SalesInvoices", invoice_id),
+            ("SalesEntries", "Create", "salesentry/SalesEntries", entry["EntryID"]),
+        ],
+    )
+
+
+# ------------------------------------------------------------------------------------------ webhooks
+
+
+def _is_allowed_callback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.netloc:
+        return True
+    # Exact requires HTTPS callbacks; the sandbox also accepts plain http to the local machine so tests and the
+    # demo can receive deliveries without TLS.
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _create_subscription(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    errors = _check_required(values, ["CallbackURL", "Topic"])
+    if errors:
+        raise ODataError(errors)
+    if not _is_allowed_callback(values["CallbackURL"]):
+        raise ODataError("Ongeldige waarde: CallbackURL (alleen HTTPS wordt ondersteund)")
+    if values["Topic"] not in WEBHOOK_TOPICS:
+        raise ODataError(f"Ongeldige waarde: Topic ({values['Topic']})")
+    for existing in store.subscriptions(values["Topic"]):
+        if existing.get("CallbackURL") == values["CallbackURL"] and existing.get("ClientID") == actor.client_id:
+            raise ODataError("Bestaat reeds: abonnement op dit topic met deze CallbackURL")
+    values.update(ClientID=actor.client_id, Description=actor.app_name, Division=store.code)
+    result = _generic_insert(store, entity, values, actor)
+    result.subscription = result.record
+    return result
+
+
+_CREATE = {
+    "crm/Accounts": _create_account,
+    "crm/Contacts": _create_contact,
+    "logistics/Items": _create_coded(["Code", "Description"], "Items"),
+    "financial/GLAccounts": _create_coded(["Code", "Description"], "GLAccounts"),
+    "vat/VATCodes": _create_coded(["Code", "Description"], "VATCodes"),
+    "financial/Journals": _create_coded(["Code", "Description"], "Journals"),
+    "salesinvoice/SalesInvoices": _create_invoice,
+    "salesinvoice/SalesInvoiceLines": _create_invoice_line,
+    "salesentry/SalesEntries": _create_sales_entry,
+    "webhooks/WebhookSubscriptions": _create_subscription,
+}
+
+
+# ------------------------------------------------------------------------------------------ PUT / DELETE
+
+
+def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: Actor) -> WriteResult:
+    """PUT: change the updatable properties present in the body."""
+    assert entity.table is not None
+    values, lines = coerce_body(entity, body, method="PUT")
+    table = store.tables[entity.table]
+    current = table.get(key) or {}
+    events = [(entity.topic, "Update", entity.path, key)] if entity.topic else []
+    if entity.table == "SalesInvoices":
+        _refuse_processed(store, key)
+        for raw in lines.get("SalesInvoiceLines", []):
+            _put_invoice_line(store, key, raw, actor)
+    elif entity.table == "SalesInvoiceLines":
+        invoice_id = current["InvoiceID"]
+        _refuse_processed(store, invoice_id)
+        merged, _, broken = _invoice_line_values(store, {**current, **values, "AmountFC": values.get("AmountFC")}, None)
+        if broken:
+            raise reference_error(broken)
+        _stamp_update(merged, actor)
+        store.update("SalesInvoiceLines", key, merged)
+        _restamp_invoice(store, invoice_id, actor)
+        return WriteResult(key, None, [("SalesInvoices", "Update", "salesinvoice/SalesInvoices", invoice_id)])
+    elif entity.table == "Accounts":
+        if "Name" in values and not values["Name"]:
+            raise ODataError(required("Name"))
+        if values.get("Code"):
+            values["Code"] = pad_account_code(values["Code"])
+            _unique_code(store, "Accounts", values["Code"], key)
+        _check_vat_codes(store, values, ["SalesVATCode", "PurchaseVATCode"])
+    elif entity.table in ("Items", "GLAccounts", "VATCodes", "Journals"):
+        for name in ("Code", "Description"):
+            if name in values and not values[name]:
+                raise ODataError(required(name))
+        if values.get("Code"):
+            values["Code"] = str(values["Code"]).strip()
+            _unique_code(store, entity.table, values["Code"], key)
+    elif entity.table == "SalesEntries" and current.get("Status") == 50:
+        raise ODataError("Boeking is verwerkt en kan niet meer worden gewijzigd")
+    _stamp_update(values, actor)
+    store.update(entity.table, key, values)
+    if entity.table == "SalesInvoices":
+        _restamp_invoice(store, key, None)
+    return WriteResult(key, None, events)
+
+
+def _put_invoice_line(store: DivisionStore, invoice_id: str, raw: dict[str, Any], actor: Actor) -> None:
+    """Lines inside a PUT of the invoice: with a known ID they change that line, without one they are added."""
+    line_entity = ENTITY_SETS["salesinvoice/SalesInvoiceLines"]
+    values, _ = coerce_body(line_entity, raw, method="POST")
+    line_id = values.get("ID")
+    if line_id and line_id in store.tables["SalesInvoiceLines"].rows:
+        current = store.tables["SalesInvoiceLines"].get(line_id) or {}
+        merged, _, broken = _invoice_line_values(store, {**current, **values, "AmountFC": values.get("AmountFC")}, None)
+        if broken:
+            raise reference_error(broken)
+        store.update("SalesInvoiceLines", line_id, merged)
+        return
+    line, missing, broken = _invoice_line_values(store, values, None)
+    if missing:
+        raise ODataError(missing)
+    if broken:
+        raise reference_error(broken)
+    line.update(
+        ID=line.get("ID") or str(uuid4()),
+        InvoiceID=invoice_id,
+        LineNumber=len(store.children("SalesInvoiceLines", invoice_id)) + 1,
+    )
+    _stamp_create(line, actor, store)
+    store.insert("SalesInvoiceLines", line)
+
+
+def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> WriteResult:
+    assert entity.table is not None
+    table = entity.table
+    events = [(entity.topic, "Delete", entity.path, key)] if entity.topic else []
+    if table == "SalesInvoices":
+        _refuse_processed(store, key)
+        for line_key in list(store.children("SalesInvoiceLines", key)):
+            store.remove("SalesInvoiceLines", line_key, deleted_by=actor.user_id, when=actor.now)
+    elif table == "SalesInvoiceLines":
+        invoice_id = store.tables[table].value(key, "InvoiceID")
+        _refuse_processed(store, invoice_id)
+        store.remove(table, key, deleted_by=actor.user_id, when=actor.now)
+        for number, line_key in enumerate(store.children("SalesInvoiceLines", invoice_id), start=1):
+            store.update("SalesInvoiceLines", line_key, {"LineNumber": number})
+        _restamp_invoice(store, invoice_id, actor)
+        return WriteResult(key, None, [("SalesInvoices", "Update", "salesinvoice/SalesInvoices", invoice_id)])
+    elif table == "SalesEntries":
+        if store.tables[table].value(key, "Status") == 50:
+            raise ODataError("Boeking is verwerkt en kan niet meer worden verwijderd")
+        for line_key in list(store.children("SalesEntryLines", key)):
+            store.remove("SalesEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
+    elif table == "Accounts":
+        invoices = store.tables["SalesInvoices"]
+        ordered_by, invoice_to = invoices.getter("OrderedBy"), invoices.getter("InvoiceTo")
+        if any(ordered_by(row) == key or invoice_to(row) == key for row in invoices.rows.values()):
+            raise ODataError("Relatie kan niet worden verwijderd: er zijn verkoopfacturen voor deze relatie")
+    store.remove(table, key, deleted_by=actor.user_id, when=actor.now)
+    return WriteResult(key, None, events)
