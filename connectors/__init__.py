@@ -1,0 +1,1 @@
+"""Vendor connectors: the contract every connector fulfils (`base`), the registry, one package per vendor."""

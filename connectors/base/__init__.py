@@ -1,0 +1,1 @@
+"""The connector contract: what every vendor package declares and implements."""

@@ -1,0 +1,133 @@
+"""Exact Online OAuth 2.0: the consent URL, the code and refresh grants, and their error semantics."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlencode
+
+import httpx
+from django.conf import settings
+
+from connectors.base.errors import (
+    RefreshTokenRejected,
+    TokenResponseLost,
+    TooEarlyToRefresh,
+    VendorAuthError,
+    VendorUnavailable,
+)
+from connectors.base.types import AppCredentials, TokenSet
+
+logger = logging.getLogger(__name__)
+
+# "You can only request a new access token after 570 seconds" (KB API limits, July 2021).
+MIN_REFRESH_INTERVAL_SECONDS = 570
+# Refresh tokens are valid for 30 days since July 2021.
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+
+
+def authorization_url(*, base_url: str, app: AppCredentials, redirect_uri: str, state: str) -> str:
+    params = {
+        "client_id": app.client_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "state": state,
+        "force_login": "0",
+    }
+    # Exact mishandles %-encoded slashes in redirect_uri (ossobv/exactonline http.py), so keep ':' and '/'.
+    return f"{base_url}/api/oauth2/auth?{urlencode(params, quote_via=quote, safe=':/')}"
+
+
+def exchange_code(*, base_url: str, app: AppCredentials, code: str, redirect_uri: str) -> TokenSet:
+    return _token_request(
+        base_url,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+        },
+        refreshing=False,
+    )
+
+
+def refresh_tokens(*, base_url: str, app: AppCredentials, refresh_token: str) -> TokenSet:
+    return _token_request(
+        base_url,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+        },
+        refreshing=True,
+    )
+
+
+def _token_request(base_url: str, form: dict[str, str], *, refreshing: bool) -> TokenSet:
+    url = f"{base_url}/api/oauth2/token"
+    obtained_at = datetime.now(tz=UTC)
+    try:
+        response = httpx.post(
+            url,
+            data=form,
+            headers={"Accept": "application/json"},
+            timeout=httpx.Timeout(settings.EXACT_TOKEN_TIMEOUT, connect=10.0),
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        # Never reached Exact: the refresh token is untouched.
+        raise VendorUnavailable(f"Exact's token endpoint is unreachable ({exc.__class__.__name__}).") from None
+    except httpx.TransportError as exc:
+        # Sent, but no answer: Exact may have rotated the refresh token already (dotnet#152).
+        raise TokenResponseLost(f"The token response was lost ({exc.__class__.__name__}).") from None
+    if response.status_code == 200:
+        return _parse_token_response(response, obtained_at)
+    _raise_token_error(response, refreshing=refreshing)
+    raise AssertionError("unreachable")
+
+
+def _parse_token_response(response: httpx.Response, obtained_at: datetime) -> TokenSet:
+    try:
+        body = response.json()
+        access_token, refresh_token = body["access_token"], body["refresh_token"]
+        # Exact sends expires_in as a string ("600").
+        expires_in = int(str(body["expires_in"]))
+    except (ValueError, KeyError, TypeError):
+        raise TokenResponseLost("Exact's token response was not a valid token document.") from None
+    if str(body.get("token_type", "bearer")).lower() != "bearer":
+        raise VendorAuthError("Exact issued a token that is not a bearer token.")
+    return TokenSet(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        obtained_at=obtained_at,
+        expires_in=expires_in,
+        refresh_token_lifetime=REFRESH_TOKEN_LIFETIME,
+    )
+
+
+def _raise_token_error(response: httpx.Response, *, refreshing: bool) -> None:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    error = str(body.get("error", "")) if isinstance(body, dict) else ""
+    description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
+    reason_header = response.headers.get("Reason", "")
+    logger.warning("Exact token endpoint answered %s %s", status, error or "(no error code)")
+    if "TooEarlyToRefreshTokens" in reason_header:
+        raise TooEarlyToRefresh("Exact refuses a refresh within 570 s of the last one.", status=status)
+    if status >= 500:
+        if refreshing:
+            # Exact sometimes issues the token and then fails the response (dotnet#152): treat as possibly applied.
+            raise TokenResponseLost(f"Exact's token endpoint failed with HTTP {status}.")
+        raise VendorUnavailable(f"Exact's token endpoint failed with HTTP {status}.", status=status)
+    if refreshing:
+        if status == 401 and error == "unauthorized_client":
+            raise RefreshTokenRejected(description or "Old refresh token used.", reason="refresh_token_reused", status=status)
+        if error == "invalid_request" and "expired" in description.lower():
+            raise RefreshTokenRejected(description, reason="refresh_token_expired", status=status)
+        if error in {"invalid_grant", "invalid_request", "unauthorized_client", "access_denied"}:
+            raise RefreshTokenRejected(description or error, reason=error, status=status)
+    raise VendorAuthError(description or error or f"Exact's token endpoint answered HTTP {status}.", status=status)
