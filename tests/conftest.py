@@ -11,6 +11,8 @@ from rest_framework.test import APIClient
 
 from tests.tenants.factories import ApiKeyFactory, WorkspaceFactory
 
+pytest_plugins = ["tests.fixtures.exact"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

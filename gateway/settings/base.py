@@ -100,6 +100,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.server": {"level": "WARNING"},
+        # httpx logs every request line at INFO; our own call log records vendor calls instead.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
         "ledgerbridge.access": {"level": LOG_LEVEL},
     },
 }
