@@ -36,37 +36,39 @@ def _lookup(mapping: dict[Any, Any], key: Any, what: str) -> Any:
         raise ControlError(f"unknown {what} {key}", 404) from None
 
 
-_RULES = [
-    Rule("/_control/health", methods=["GET"], endpoint="health"),
-    Rule("/_control/reset", methods=["POST"], endpoint="reset"),
-    Rule("/_control/apps", methods=["GET"], endpoint="list_apps"),
-    Rule("/_control/apps", methods=["POST"], endpoint="create_app"),
-    Rule("/_control/apps/<client_id>/auto-consent", methods=["PUT", "POST"], endpoint="set_auto_consent"),
-    Rule("/_control/apps/<client_id>/auto-consent", methods=["DELETE"], endpoint="clear_auto_consent"),
-    Rule("/_control/users", methods=["GET"], endpoint="list_users"),
-    Rule("/_control/users", methods=["POST"], endpoint="create_user"),
-    Rule("/_control/users/<user_id>/current-division", methods=["PUT", "POST"], endpoint="set_current_division"),
-    Rule("/_control/divisions", methods=["GET"], endpoint="list_divisions"),
-    Rule("/_control/divisions", methods=["POST"], endpoint="create_division"),
-    Rule("/_control/divisions/<int:code>/seed", methods=["POST"], endpoint="seed"),
-    Rule("/_control/divisions/<int:code>/dump", methods=["GET"], endpoint="dump"),
-    Rule("/_control/clock", methods=["GET"], endpoint="clock"),
-    Rule("/_control/clock/advance", methods=["POST"], endpoint="advance_clock"),
-    Rule("/_control/limits", methods=["GET"], endpoint="get_limits"),
-    Rule("/_control/limits", methods=["PUT", "POST"], endpoint="set_limits"),
-    Rule("/_control/limits/reset-usage", methods=["POST"], endpoint="reset_limit_usage"),
-    Rule("/_control/faults", methods=["GET"], endpoint="list_faults"),
-    Rule("/_control/faults", methods=["POST"], endpoint="add_fault"),
-    Rule("/_control/faults", methods=["DELETE"], endpoint="clear_faults"),
-    Rule("/_control/faults/<fault_id>", methods=["DELETE"], endpoint="remove_fault"),
-    Rule("/_control/tokens/revoke", methods=["POST"], endpoint="revoke_tokens"),
-    Rule("/_control/counters", methods=["GET"], endpoint="counters"),
-    Rule("/_control/counters/reset", methods=["POST"], endpoint="reset_counters"),
-    Rule("/_control/snapshot", methods=["POST"], endpoint="snapshot"),
-    Rule("/_control/webhooks/config", methods=["PUT", "POST"], endpoint="webhook_config"),
-    Rule("/_control/webhooks/deliveries", methods=["GET"], endpoint="webhook_deliveries"),
-    Rule("/_control/webhooks/subscriptions", methods=["GET"], endpoint="webhook_subscriptions"),
-]
+def _rules() -> list[Rule]:
+    """Fresh Rule objects per Map: werkzeug binds a Rule to a single Map."""
+    return [
+        Rule("/_control/health", methods=["GET"], endpoint="health"),
+        Rule("/_control/reset", methods=["POST"], endpoint="reset"),
+        Rule("/_control/apps", methods=["GET"], endpoint="list_apps"),
+        Rule("/_control/apps", methods=["POST"], endpoint="create_app"),
+        Rule("/_control/apps/<client_id>/auto-consent", methods=["PUT", "POST"], endpoint="set_auto_consent"),
+        Rule("/_control/apps/<client_id>/auto-consent", methods=["DELETE"], endpoint="clear_auto_consent"),
+        Rule("/_control/users", methods=["GET"], endpoint="list_users"),
+        Rule("/_control/users", methods=["POST"], endpoint="create_user"),
+        Rule("/_control/users/<user_id>/current-division", methods=["PUT", "POST"], endpoint="set_current_division"),
+        Rule("/_control/divisions", methods=["GET"], endpoint="list_divisions"),
+        Rule("/_control/divisions", methods=["POST"], endpoint="create_division"),
+        Rule("/_control/divisions/<int:code>/seed", methods=["POST"], endpoint="seed"),
+        Rule("/_control/divisions/<int:code>/dump", methods=["GET"], endpoint="dump"),
+        Rule("/_control/clock", methods=["GET"], endpoint="clock"),
+        Rule("/_control/clock/advance", methods=["POST"], endpoint="advance_clock"),
+        Rule("/_control/limits", methods=["GET"], endpoint="get_limits"),
+        Rule("/_control/limits", methods=["PUT", "POST"], endpoint="set_limits"),
+        Rule("/_control/limits/reset-usage", methods=["POST"], endpoint="reset_limit_usage"),
+        Rule("/_control/faults", methods=["GET"], endpoint="list_faults"),
+        Rule("/_control/faults", methods=["POST"], endpoint="add_fault"),
+        Rule("/_control/faults", methods=["DELETE"], endpoint="clear_faults"),
+        Rule("/_control/faults/<fault_id>", methods=["DELETE"], endpoint="remove_fault"),
+        Rule("/_control/tokens/revoke", methods=["POST"], endpoint="revoke_tokens"),
+        Rule("/_control/counters", methods=["GET"], endpoint="counters"),
+        Rule("/_control/counters/reset", methods=["POST"], endpoint="reset_counters"),
+        Rule("/_control/snapshot", methods=["POST"], endpoint="snapshot"),
+        Rule("/_control/webhooks/config", methods=["PUT", "POST"], endpoint="webhook_config"),
+        Rule("/_control/webhooks/deliveries", methods=["GET"], endpoint="webhook_deliveries"),
+        Rule("/_control/webhooks/subscriptions", methods=["GET"], endpoint="webhook_subscriptions"),
+    ]
 
 
 class ControlAPI:
@@ -74,7 +76,7 @@ class ControlAPI:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.url_map = Map(_RULES, strict_slashes=False)
+        self.url_map = Map(_rules(), strict_slashes=False)
 
     def handle(self, request: Request) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)

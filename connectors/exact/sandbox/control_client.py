@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
@@ -20,7 +21,7 @@ class SandboxControlError(RuntimeError):
 class SandboxControl:
     """`SandboxControl("http://127.0.0.1:8700")`: the server root, not a region base URL."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, verify: bool | str = True) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 30.0, verify: bool | ssl.SSLContext = True) -> None:
         self.base_url = base_url.rstrip("/")
         self._client = httpx.Client(base_url=self.base_url + "/_control", timeout=timeout, verify=verify)
 

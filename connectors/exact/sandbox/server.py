@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -604,7 +605,10 @@ class SandboxServer:
     def control(self) -> SandboxControl:
         from connectors.exact.sandbox.control_client import SandboxControl
 
-        return SandboxControl(self.root_url, verify=str(self.ca_file) if self.ca_file else True)
+        verify: bool | ssl.SSLContext = True
+        if self.ca_file is not None:
+            verify = ssl.create_default_context(cafile=str(self.ca_file))
+        return SandboxControl(self.root_url, verify=verify)
 
     def start(self) -> SandboxServer:
         if self._server is not None:
