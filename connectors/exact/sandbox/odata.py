@@ -254,6 +254,8 @@ class _Parser:
         return token
 
     def expect(self, text: str) -> None:
+        if self.peek() is None:
+            raise ODataError(f"'{text}' expected at position {len(self.text)}.")
         token = self.take()
         if token.text != text:
             raise ODataError(f"'{text}' expected at position {token.position}.")

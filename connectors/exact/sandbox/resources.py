@@ -619,6 +619,11 @@ def _emit(ctx: RequestContext, store: DivisionStore, result: writes.WriteResult)
         )
     if result.subscription is not None:
         ctx.events.subscription_created(division=store.code, subscription=result.subscription)
+    if result.deleted_subscription is not None:
+        # Not in the frozen EventSink contract: the platform's sink offers it; the store stays the source of truth.
+        forget = getattr(ctx.events, "subscription_deleted", None)
+        if forget is not None:
+            forget(subscription_id=result.deleted_subscription)
 
 
 # ------------------------------------------------------------------------------------------ dump

@@ -55,6 +55,7 @@ class WriteResult:
     record: dict[str, Any] | None = None
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
     subscription: dict[str, Any] | None = None
+    deleted_subscription: str | None = None
 
 
 def required(caption_field: str) -> str:
@@ -73,6 +74,10 @@ def reference_error(fields: list[str]) -> ODataError:
 # ------------------------------------------------------------------------------------------ coercion
 
 
+# Read-only in the reference but honoured on POST: an invoice may be created as a draft (Status 10).
+_POSTABLE_READ_ONLY = {"salesinvoice/SalesInvoices": frozenset({"Status"})}
+
+
 def coerce_body(entity: EntitySet, body: Any, *, method: str) -> tuple[dict[str, Any], dict[str, list[Any]]]:
     """Typed values of the body's writable properties, plus its line collections.
 
@@ -84,6 +89,14 @@ def coerce_body(entity: EntitySet, body: Any, *, method: str) -> tuple[dict[str,
     properties = entity.property_map
     values: dict[str, Any] = {}
     lines: dict[str, list[Any]] = {}
+    for name in entity.navigations:
+        raw = body.get(name)
+        # A lines collection sent as an object instead of an array (picqer #117, #277).
+        if raw is not None and (not isinstance(raw, list) or not all(isinstance(line, dict) for line in raw)):
+            raise ODataError(STREAM_ERROR)
+        if raw is not None:
+            lines[name] = raw
+    extra = _POSTABLE_READ_ONLY.get(entity.path, frozenset()) if method == "POST" else frozenset()
     for name, raw in body.items():
         if name == "__metadata":
             continue
@@ -94,17 +107,10 @@ def coerce_body(entity: EntitySet, body: Any, *, method: str) -> tuple[dict[str,
                 "Make sure to only use property names that are defined by the type."
             )
         if prop.is_navigation:
-            if name in entity.navigations:
-                if raw is None:
-                    continue
-                # A lines collection sent as an object instead of an array (picqer #117, #277).
-                if not isinstance(raw, list) or not all(isinstance(line, dict) for line in raw):
-                    raise ODataError(STREAM_ERROR)
-                lines[name] = raw
             continue
         if prop.pk and method == "PUT":
             continue
-        if method == "POST" and not prop.postable and not prop.pk:
+        if method == "POST" and not prop.postable and not prop.pk and name not in extra:
             continue
         if method == "PUT" and not prop.updatable:
             continue
@@ -825,4 +831,7 @@ def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> W
         if any(ordered_by(row) == key or invoice_to(row) == key for row in invoices.rows.values()):
             raise ODataError("Relatie kan niet worden verwijderd: er zijn verkoopfacturen voor deze relatie")
     store.remove(table, key, deleted_by=actor.user_id, when=actor.now)
-    return WriteResult(key, None, events)
+    result = WriteResult(key, None, events)
+    if table == "WebhookSubscriptions":
+        result.deleted_subscription = key
+    return result

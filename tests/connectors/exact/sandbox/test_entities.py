@@ -1,0 +1,277 @@
+"""Entity behaviour over real HTTP: Me, Divisions, Accounts, Contacts, invoices, printing, receivables, webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.exact.sandbox.control_client import SandboxControl
+from connectors.exact.sandbox.server import SandboxServer
+from tests.connectors.exact.sandbox.conftest import make_tenant
+from tests.connectors.exact.sandbox.data_fixtures import ExactClient, connect, exact  # noqa: F401
+
+
+def _item(exact: ExactClient, code: str) -> str:
+    return exact.results("logistics/Items", {"$select": "ID", "$filter": f"Code eq '{code}'"})[0]["ID"]
+
+
+def _customer(exact: ExactClient) -> str:
+    return exact.results("crm/Accounts", {"$select": "ID", "$filter": "trim(Code) eq '1'"})[0]["ID"]
+
+
+def _invoice(exact: ExactClient, **extra: Any) -> dict[str, Any]:
+    body = {
+        "OrderedBy": _customer(exact),
+        "YourRef": "PO-1",
+        "SalesInvoiceLines": [
+            {"Item": _item(exact, "CONSULT"), "Quantity": 1.5, "UnitPrice": 33.33},
+            {"Item": _item(exact, "BOOK"), "Quantity": 1},
+        ],
+        **extra,
+    }
+    response = exact.post("salesinvoice/SalesInvoices", body)
+    assert response.status_code == 201, response.text
+    return response.json()["d"]
+
+
+def _message(response: httpx.Response) -> str:
+    return response.json()["error"]["message"]["value"]
+
+
+def test_me_has_no_division_and_reports_current_division(exact: ExactClient) -> None:
+    response = exact.http.get(
+        f"{exact.tenant.base_url}/api/v1/current/Me",
+        headers=exact.headers(),
+        params={"$select": "CurrentDivision,UserName"},
+    )
+    assert response.status_code == 200
+    (me,) = response.json()["d"]["results"]
+    assert me["CurrentDivision"] == exact.tenant.division
+    assert me["__metadata"]["uri"] == f"{exact.tenant.base_url}/api/v1/current/Me(guid'{exact.tenant.user['user_id']}')"
+
+
+def test_divisions_lists_only_granted(control: SandboxControl, server: SandboxServer, http: httpx.Client) -> None:
+    tenant = connect(http, make_tenant(control, server, divisions=(200001, 200002, 200003), granted=(200001, 200003)))
+    rows = http.get(tenant.api_url("system/Divisions"), headers=tenant.headers()).json()["d"]["results"]
+    assert [(r["Code"], r["Current"]) for r in rows] == [(200001, True), (200003, False)]
+    assert rows[0]["Currency"] == "EUR" and rows[0]["Description"] == "BV 200001"
+
+
+def test_seeded_reference_data(exact: ExactClient) -> None:
+    gl = {r["Code"]: r for r in exact.results("financial/GLAccounts", {"$select": "Code,Description,Type"})}
+    assert gl["8000"]["Description"] == "Omzet hoog" and gl["1300"]["Type"] == 20 and "1600" in gl and "1100" in gl
+    vat = {r["Code"]: r["Percentage"] for r in exact.results("vat/VATCodes", {"$select": "Code,Percentage"})}
+    assert vat["2"] == 0.21 and vat["1"] == 0.09 and vat["0"] == 0.0
+    journals = {r["Code"]: r["Type"] for r in exact.results("financial/Journals", {"$select": "Code,Type"})}
+    assert journals == {"70": 20, "60": 22, "20": 12, "90": 90}
+    items = exact.results("logistics/Items", {"$select": "Code,GLRevenueCode,SalesVatCode"})
+    assert {i["Code"] for i in items} >= {"CONSULT", "HOSTING", "LICENSE"}
+
+
+def test_account_code_padding_and_validation(exact: ExactClient) -> None:
+    created = exact.post("crm/Accounts", {"Name": "Acme", "Code": "4711"}).json()["d"]
+    assert created["Code"] == "4711".rjust(18)
+    auto = exact.post("crm/Accounts", {"Name": "Auto"}).json()["d"]
+    assert auto["Code"] == "4712".rjust(18)
+    missing = exact.post("crm/Accounts", {"City": "Delft"})
+    assert missing.status_code == 400 and _message(missing) == "Verplicht: Naam"
+    duplicate = exact.post("crm/Accounts", {"Name": "Twin", "Code": "  4711"})
+    assert duplicate.status_code == 400
+    unknown = exact.post("crm/Accounts", {"Name": "X", "Colour": "red"})
+    assert unknown.status_code == 400 and "Colour" in _message(unknown)
+
+
+def test_post_without_prefer_returns_nulls_except_key(exact: ExactClient) -> None:
+    response = exact.http.post(
+        exact.tenant.api_url("crm/Accounts"), json={"Name": "Minimal"}, headers=exact.tenant.headers()
+    )
+    assert response.status_code == 201
+    record = response.json()["d"]
+    assert record["ID"] and record["Name"] is None and record["Code"] is None
+
+
+def test_put_and_delete_answer_204_and_delete_is_logged(exact: ExactClient) -> None:
+    account = exact.post("crm/Accounts", {"Name": "Old"}).json()["d"]
+    url = f"crm/Accounts(guid'{account['ID']}')"
+    put = exact.put(url, {"Name": "New", "Website": "https://new.example"})
+    assert put.status_code == 204 and put.content == b""
+    assert exact.results(url)[0]["Name"] == "New"
+    deleted = exact.delete(url)
+    assert deleted.status_code == 204
+    assert exact.get(url).status_code == 404
+    log = exact.results("sync/Deleted", {"$filter": "Timestamp gt 1L and EntityType eq 2"})
+    assert [row["EntityKey"] for row in log] == [account["ID"]]
+
+
+def test_contacts_need_account_and_a_name(exact: ExactClient) -> None:
+    missing = exact.post("crm/Contacts", {"Email": "x@example.nl"})
+    assert missing.status_code == 400
+    assert _message(missing) == "Verplicht: Relatie\r\nVerplicht: Voornaam of Achternaam"
+    broken = exact.post("crm/Contacts", {"Account": "00000000-0000-0000-0000-000000000001", "LastName": "Jansen"})
+    assert broken.status_code == 500 and _message(broken) == "Ongeldige referentie: Relatie"
+    contact = exact.post("crm/Contacts", {"Account": _customer(exact), "FirstName": "Piet", "LastName": "Jansen"})
+    assert contact.status_code == 201
+    assert contact.json()["d"]["FullName"] == "Piet Jansen"
+    assert contact.json()["d"]["AccountName"] == "Bakkerij De Gouden Korenschoof B.V."
+
+
+def test_invoice_amounts_defaults_and_numbering(exact: ExactClient) -> None:
+    first = _invoice(exact)
+    second = _invoice(exact)
+    assert (first["InvoiceNumber"], second["InvoiceNumber"]) == (1, 2)
+    assert first["Journal"] == "70" and first["Status"] == 20 and first["Type"] == 8020
+    assert first["InvoiceTo"] == first["OrderedBy"] == first["DeliverTo"]
+    # 1.5 x 33.33 = 49.995 -> 50.00 (half-up); VAT 21% = 10.50. BOOK: 39.95 at 9% = 3.5955 -> 3.60.
+    assert first["AmountFCExclVat"] == 89.95
+    assert first["VATAmountFC"] == 14.10
+    assert first["AmountFC"] == 104.05 == first["AmountDC"]
+    lines = exact.results(f"salesinvoice/SalesInvoices(guid'{first['InvoiceID']}')/SalesInvoiceLines")
+    assert [(line["LineNumber"], line["AmountFC"], line["VATAmountFC"], line["VATCode"]) for line in lines] == [
+        (1, 50.0, 10.5, "2"),
+        (2, 39.95, 3.6, "1"),
+    ]
+    assert lines[0]["GLAccountDescription"] == "Omzet hoog" and lines[1]["GLAccountDescription"] == "Omzet laag"
+    assert lines[1]["UnitPrice"] == 39.95  # the item's standard sales price
+
+
+def test_draft_status_on_request(exact: ExactClient) -> None:
+    assert _invoice(exact, Status=10)["Status"] == 10
+
+
+def test_invoice_validation_messages(exact: ExactClient) -> None:
+    missing = exact.post("salesinvoice/SalesInvoices", {"SalesInvoiceLines": [{"Quantity": 1}]})
+    assert missing.status_code == 400
+    assert _message(missing) == "Verplicht: Besteld door\r\nVerplicht: Artikel"
+    nowhere = "11111111-2222-3333-4444-555555555555"
+    broken = exact.post(
+        "salesinvoice/SalesInvoices", {"OrderedBy": nowhere, "SalesInvoiceLines": [{"Item": _item(exact, "BOOK")}]}
+    )
+    assert broken.status_code == 500
+    assert _message(broken).startswith("Ongeldige referentie: Besteld door\r\nOngeldige referentie: Factuur voor")
+    bad_item = exact.post(
+        "salesinvoice/SalesInvoices", {"OrderedBy": _customer(exact), "SalesInvoiceLines": [{"Item": nowhere}]}
+    )
+    assert bad_item.status_code == 500 and _message(bad_item) == "Ongeldige referentie: Artikel"
+    bad_journal = exact.post(
+        "salesinvoice/SalesInvoices",
+        {"OrderedBy": _customer(exact), "Journal": "99", "SalesInvoiceLines": [{"Item": _item(exact, "BOOK")}]},
+    )
+    assert bad_journal.status_code == 500 and _message(bad_journal) == "Ongeldige referentie: Journals"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["not", "an", "object"],
+        {"OrderedBy": "x", "SalesInvoiceLines": {"Item": "y"}},  # lines as an object (picqer #117)
+    ],
+)
+def test_malformed_bodies(exact: ExactClient, body: Any) -> None:
+    response = exact.post("salesinvoice/SalesInvoices", body)
+    assert response.status_code == 400
+    assert _message(response) == (
+        "Error processing request stream. The request should be a valid top-level resource object."
+    )
+
+
+def test_put_ignores_post_only_fields_and_keeps_them(exact: ExactClient) -> None:
+    # Choice: InvoiceTo/OrderedBy/DeliverTo/Journal are GP-only (reference); a PUT that sends them is accepted
+    # and those fields keep their stored value, as Exact treats read-only properties.
+    invoice = _invoice(exact)
+    other = exact.results("crm/Accounts", {"$select": "ID", "$filter": "trim(Code) eq '2'"})[0]["ID"]
+    url = f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')"
+    response = exact.put(url, {"InvoiceTo": other, "Journal": "90", "YourRef": "PO-2", "Description": "Changed"})
+    assert response.status_code == 204
+    after = exact.results(url)[0]
+    assert after["InvoiceTo"] == invoice["InvoiceTo"] and after["Journal"] == "70"
+    assert (after["YourRef"], after["Description"]) == ("PO-2", "Changed")
+
+
+def test_standalone_line_changes_recompute_the_invoice(exact: ExactClient) -> None:
+    invoice = _invoice(exact)
+    line = exact.post(
+        "salesinvoice/SalesInvoiceLines",
+        {"InvoiceID": invoice["InvoiceID"], "Item": _item(exact, "HOSTING"), "Quantity": 2},
+    )
+    assert line.status_code == 201, line.text
+    assert line.json()["d"]["LineNumber"] == 3
+    url = f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')"
+    assert exact.results(url)[0]["AmountFCExclVat"] == 89.95 + 99.0
+    assert exact.delete(f"salesinvoice/SalesInvoiceLines(guid'{line.json()['d']['ID']}')").status_code == 204
+    assert exact.results(url)[0]["AmountFCExclVat"] == 89.95
+
+
+def test_printing_processes_the_invoice(exact: ExactClient) -> None:
+    invoice = _invoice(exact)
+    printed = exact.post(
+        "salesinvoice/PrintedSalesInvoices", {"InvoiceID": invoice["InvoiceID"], "InvoiceDate": "2025-03-14T00:00:00"}
+    )
+    assert printed.status_code == 201, printed.text
+    assert printed.json()["d"]["InvoiceID"] == invoice["InvoiceID"]
+    url = f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')"
+    after = exact.results(url)[0]
+    assert after["Status"] == 50 and after["StatusDescription"] == "Verwerkt"
+    assert after["InvoiceDate"] == "/Date(1741910400000)/"
+    (receivable,) = exact.results("cashflow/Receivables")
+    assert receivable["AmountFC"] == 104.05 and receivable["IsFullyPaid"] is False
+    assert receivable["InvoiceNumber"] == invoice["InvoiceNumber"] and receivable["Account"] == invoice["InvoiceTo"]
+    (entry,) = exact.results("salesentry/SalesEntries", {"$expand": "SalesEntryLines"})
+    assert entry["EntryNumber"] == invoice["InvoiceNumber"] and entry["AmountFC"] == 104.05
+    assert len(entry["SalesEntryLines"]["results"]) == 2
+    refused = exact.put(url, {"YourRef": "late"})
+    assert refused.status_code == 400
+    assert exact.post("salesinvoice/PrintedSalesInvoices", {"InvoiceID": invoice["InvoiceID"]}).status_code == 400
+    assert exact.delete(url).status_code == 400
+    put = exact.put(
+        f"cashflow/Receivables(guid'{receivable['ID']}')", {"Description": "Herinnering", "IsFullyPaid": True}
+    )
+    assert put.status_code == 204
+    changed = exact.results(f"cashflow/Receivables(guid'{receivable['ID']}')")[0]
+    assert changed["Description"] == "Herinnering" and changed["IsFullyPaid"] is False  # read-only
+
+
+def test_sales_entry_post(exact: ExactClient) -> None:
+    revenue = exact.results("financial/GLAccounts", {"$select": "ID", "$filter": "Code eq '8000'"})[0]["ID"]
+    missing = exact.post("salesentry/SalesEntries", {"SalesEntryLines": []})
+    assert missing.status_code == 400
+    entry = exact.post(
+        "salesentry/SalesEntries",
+        {"Customer": _customer(exact), "Journal": "70", "SalesEntryLines": [{"AmountFC": 100, "GLAccount": revenue}]},
+    )
+    assert entry.status_code == 201, entry.text
+    record = entry.json()["d"]
+    assert record["AmountFC"] == 121.0 and record["VATAmountFC"] == 21.0 and record["Status"] == 20
+
+
+def test_webhook_subscriptions(exact: ExactClient, control: SandboxControl) -> None:
+    https = exact.post(
+        "webhooks/WebhookSubscriptions", {"CallbackURL": "https://hooks.example.test/exact", "Topic": "Accounts"}
+    )
+    assert https.status_code == 201, https.text
+    record = https.json()["d"]
+    assert record["ClientID"] == exact.tenant.app["client_id"] and record["Division"] == exact.tenant.division
+    local = exact.post(
+        "webhooks/WebhookSubscriptions", {"CallbackURL": "http://127.0.0.1:9/hook", "Topic": "SalesInvoices"}
+    )
+    assert local.status_code == 201
+    plain = exact.post(
+        "webhooks/WebhookSubscriptions", {"CallbackURL": "http://hooks.example.test/", "Topic": "Accounts"}
+    )
+    assert plain.status_code == 400
+    assert exact.post("webhooks/WebhookSubscriptions", {"Topic": "Accounts"}).status_code == 400
+    topics = {r["Topic"] for r in exact.results("webhooks/WebhookSubscriptions")}
+    assert topics == {"Accounts", "SalesInvoices"}
+    assert {s["topic"] for s in control.webhook_subscriptions()} >= {"Accounts", "SalesInvoices"}
+    assert exact.put(f"webhooks/WebhookSubscriptions(guid'{record['ID']}')", {"Topic": "Items"}).status_code == 405
+    assert exact.delete(f"webhooks/WebhookSubscriptions(guid'{record['ID']}')").status_code == 204
+    assert [r["Topic"] for r in exact.results("webhooks/WebhookSubscriptions")] == ["SalesInvoices"]
+
+
+def test_dump_matches_get_shape(exact: ExactClient, control: SandboxControl) -> None:
+    _invoice(exact)
+    dump = control.dump(exact.tenant.division)
+    assert len(dump["SalesInvoices"]) == 1 and len(dump["SalesInvoiceLines"]) == 2
+    assert len(dump["Accounts"]) == 3 and dump["GLAccounts"]
+    assert dump["SalesInvoices"][0] == exact.results("salesinvoice/SalesInvoices")[0]

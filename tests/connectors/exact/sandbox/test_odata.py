@@ -1,0 +1,259 @@
+"""OData v2 as Exact serves it: the $filter parser (unit) and envelopes, paging, $select, Atom (over HTTP)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from connectors.exact.sandbox.odata import (
+    ODataError,
+    evaluate,
+    format_json_date,
+    lower_bound,
+    parse_datetime_value,
+    parse_filter,
+    to_wall,
+)
+from tests.connectors.exact.sandbox.data_fixtures import ExactClient, exact  # noqa: F401
+
+PROPS = {
+    "Name": "Edm.String",
+    "Code": "Edm.String",
+    "ID": "Edm.Guid",
+    "Created": "Edm.DateTime",
+    "Timestamp": "Edm.Int64",
+    "AmountFC": "Edm.Double",
+    "Blocked": "Edm.Boolean",
+}
+RECORD = {
+    "Name": "O'Brien Bakkerij",
+    "Code": "                25",
+    "ID": "8b1e0c36-2f4c-4a53-9a57-0d4f7c0b9e01",
+    "Created": datetime(2024, 5, 1, 12, 0),
+    "Timestamp": 500,
+    "AmountFC": 121.5,
+    "Blocked": False,
+}
+
+
+def matches(text: str, record: dict | None = None) -> bool:
+    node = parse_filter(text, PROPS, "Exact.Web.Api.Models.Account")
+    values = RECORD if record is None else record
+    return bool(evaluate(node, values.get))
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ("Name eq 'O''Brien Bakkerij'", True),
+        ("trim(Code) eq '25'", True),
+        ("Code eq '25'", False),
+        ("Code eq '                25'", True),
+        ("ID eq guid'8B1E0C36-2F4C-4A53-9A57-0D4F7C0B9E01'", True),
+        ("Created ge datetime'2024-05-01T00:00:00' and Created lt datetime'2024-05-02'", True),
+        ("Timestamp gt 499L", True),
+        ("Timestamp gt 500L", False),
+        ("AmountFC ge 121.5 and AmountFC le 121.50", True),
+        ("AmountFC gt 100", True),
+        ("Blocked eq false", True),
+        ("not (Blocked eq false)", False),
+        ("Name eq 'x' or (Timestamp ge 500L and Blocked eq false)", True),
+        ("substringof('bakker', Name) eq true", True),
+        ("substringof('bakker', Name)", True),
+        ("startswith(Name, 'O''B')", True),
+        ("endswith(Name, 'rij')", True),
+        ("tolower(Name) eq 'o''brien bakkerij'", True),
+        ("toupper(Name) eq 'O''BRIEN BAKKERIJ'", True),
+        ("Name ne null", True),
+        ("Name eq null", False),
+    ],
+)
+def test_filter_expressions(expression: str, expected: bool) -> None:
+    assert matches(expression) is expected
+
+
+def test_null_fields_compare_like_sql() -> None:
+    record = {**RECORD, "Name": None}
+    assert matches("Name eq null", record)
+    assert not matches("Name gt 'a'", record)
+    assert not matches("substringof('x', Name)", record)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("Nope eq 1", "No property 'Nope' exists in type 'Exact.Web.Api.Models.Account'"),
+        ("ID eq 'abc'", "Operator 'eq' incompatible with operand types 'System.Guid' and 'System.String'"),
+        ("Name eq", "Expression expected"),
+        ("(Name eq 'a'", "')' expected"),
+        ("Name eq 'a' Code", "Syntax error"),
+        ("Lines/AmountFC ge 5", "navigation property"),
+        ("ID eq guid'not-a-guid'", "Unrecognized 'guid' literal"),
+    ],
+)
+def test_filter_errors(expression: str, message: str) -> None:
+    with pytest.raises(ODataError) as raised:
+        parse_filter(expression, PROPS, "Exact.Web.Api.Models.Account")
+    assert message in str(raised.value)
+
+
+def test_timestamp_lower_bound_is_extracted_for_bisecting() -> None:
+    node = parse_filter("Timestamp gt 10L and EntityType eq 2", {**PROPS, "EntityType": "Edm.Int32"}, "T")
+    assert lower_bound(node, "Timestamp") == 10
+    assert lower_bound(parse_filter("Timestamp ge 10L", PROPS, "T"), "Timestamp") == 9
+    assert lower_bound(parse_filter("Timestamp gt 1L or Blocked eq true", PROPS, "T"), "Timestamp") is None
+
+
+def test_dates_are_amsterdam_wall_clock_milliseconds() -> None:
+    # 2024-07-01 10:00 UTC is 12:00 in Amsterdam (CEST); Exact encodes 12:00 as if it were UTC.
+    wall = to_wall(datetime(2024, 7, 1, 10, 0, tzinfo=UTC))
+    assert format_json_date(wall) == "/Date(1719835200000)/"
+    assert parse_datetime_value("2024-07-01T12:00:00") == wall
+    assert parse_datetime_value("2024-07-01T10:00:00Z") == wall
+    assert parse_datetime_value("/Date(1719835200000)/") == wall
+    # Winter time: CET is UTC+1.
+    assert to_wall(datetime(2024, 1, 15, 9, 0, tzinfo=UTC)) == datetime(2024, 1, 15, 10, 0)
+
+
+# ---------------------------------------------------------------------------------------------- over HTTP
+
+
+def _make_accounts(exact: ExactClient, count: int) -> None:
+    for number in range(count):
+        response = exact.post("crm/Accounts", {"Name": f"Klant {number:03d}", "City": "Zwolle"})
+        assert response.status_code == 201, response.text
+
+
+def test_collection_envelope_metadata_and_deferred_lines(exact: ExactClient) -> None:
+    data = exact.get("salesinvoice/SalesInvoices").json()["d"]
+    assert data == {"results": []}
+    accounts = exact.get("crm/Accounts").json()["d"]["results"]
+    first = accounts[0]
+    assert first["__metadata"]["type"] == "Exact.Web.Api.Models.Account"
+    assert first["__metadata"]["uri"].startswith(exact.tenant.api_url("crm/Accounts(guid'"))
+    # Every property is present; unset flags read false, unset values null.
+    assert first["IsSupplier"] is False and first["Website"] is None
+    assert len(first["Code"]) == 18 and first["Code"].strip().isdigit()
+    assert first["Created"].startswith("/Date(")
+
+
+def test_paging_60_with_next_link_repeating_select_and_filter(exact: ExactClient) -> None:
+    _make_accounts(exact, 70)
+    params = {"$select": "ID,Name", "$filter": "City eq 'Zwolle'"}
+    first = exact.get("crm/Accounts", params).json()["d"]
+    assert len(first["results"]) == 60
+    next_url = first["__next"]
+    assert next_url.startswith(exact.tenant.api_url("crm/Accounts?"))
+    query = parse_qs(urlsplit(next_url).query)
+    assert query["$select"] == ["ID,Name"]
+    assert query["$filter"] == ["City eq 'Zwolle'"]
+    assert query["$skiptoken"][0].startswith("guid'")
+    rows, pages = exact.all_pages("crm/Accounts", params)
+    assert pages == 2
+    assert len(rows) == 70 == len({r["ID"] for r in rows})
+    assert set(rows[0]) == {"__metadata", "ID", "Name"}
+
+
+def test_top_returns_bare_array_and_inlinecount_restores_results(exact: ExactClient) -> None:
+    bare = exact.get("crm/Accounts", {"$top": 2, "$select": "Name"}).json()["d"]
+    assert isinstance(bare, list) and len(bare) == 2
+    counted = exact.get("crm/Accounts", {"$top": 1, "$inlinecount": "allpages", "$select": "Name"}).json()["d"]
+    assert counted["__count"] == 3 and len(counted["results"]) == 1
+
+
+def test_top_above_page_size_is_capped_and_continues(exact: ExactClient) -> None:
+    _make_accounts(exact, 70)
+    data = exact.get("crm/Accounts", {"$top": 65, "$select": "ID"}).json()["d"]
+    assert len(data["results"]) == 60
+    assert "$top=5" in data["__next"]
+    rest = exact.http.get(data["__next"], headers=exact.headers()).json()["d"]
+    assert len(rest) == 5  # the last page of a $top query fits: bare array
+
+
+def test_count_segment_is_plain_text(exact: ExactClient) -> None:
+    response = exact.http.get(
+        exact.tenant.api_url("crm/Accounts/$count"), headers={"Authorization": exact.tenant.headers()["Authorization"]}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == "3"
+    filtered = exact.get("crm/Accounts/$count", {"$filter": "Country eq 'BE'"})
+    assert filtered.text == "1"
+
+
+def test_orderby_several_keys(exact: ExactClient) -> None:
+    rows = exact.results("crm/Accounts", {"$select": "Name,Country", "$orderby": "Country desc,Name"})
+    assert [r["Country"] for r in rows] == ["NL", "NL", "BE"]
+    assert rows[0]["Name"] < rows[1]["Name"]
+
+
+def test_select_and_filter_errors(exact: ExactClient) -> None:
+    bad_select = exact.get("crm/Accounts", {"$select": "Nope"})
+    assert bad_select.status_code == 400
+    assert "No property 'Nope'" in bad_select.json()["error"]["message"]["value"]
+    bad_filter = exact.get("crm/Accounts", {"$filter": "Nope eq 1"})
+    assert bad_filter.status_code == 400
+    skip = exact.get("crm/Accounts", {"$skip": 10})
+    assert skip.status_code == 400
+    unknown = exact.get("crm/Accounts", {"$foo": 1})
+    assert unknown.status_code == 400
+
+
+def test_trim_and_padded_code_filters(exact: ExactClient) -> None:
+    assert len(exact.results("crm/Accounts", {"$filter": "trim(Code) eq '2'", "$select": "Name"})) == 1
+    assert exact.results("crm/Accounts", {"$filter": "Code eq '2'", "$select": "Name"}) == []
+    padded = "2".rjust(18)
+    assert len(exact.results("crm/Accounts", {"$filter": f"Code eq '{padded}'", "$select": "Name"})) == 1
+
+
+def test_single_entity_404_and_unknown_endpoint(exact: ExactClient) -> None:
+    missing = exact.get("crm/Accounts(guid'00000000-0000-0000-0000-000000000042')")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"]["value"]
+    assert exact.get("crm/Nope").status_code == 404
+    assert exact.get("crm/Accounts(42)").status_code == 400
+
+
+def test_method_not_allowed(exact: ExactClient) -> None:
+    assert exact.post("cashflow/Receivables", {}).status_code == 405
+    assert exact.delete("system/Divisions(1)").status_code == 405
+    assert exact.post("sync/CRM/Accounts", {}).status_code == 405
+
+
+def test_atom_without_accept_json(exact: ExactClient) -> None:
+    response = exact.http.get(
+        exact.tenant.api_url("crm/Accounts"),
+        params={"$select": "Name,Blocked,Created", "$top": 1},
+        headers={"Authorization": exact.tenant.headers()["Authorization"]},
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/atom+xml")
+    body = response.text
+    assert "<feed" in body and "<m:properties>" in body
+    assert '<d:Blocked m:type="Edm.Boolean">false</d:Blocked>' in body
+    assert '<d:Created m:type="Edm.DateTime">2024-01-01T00:00:00</d:Created>' in body
+
+
+def test_expand_lines_with_line_select(exact: ExactClient) -> None:
+    items = exact.results("logistics/Items", {"$select": "ID", "$filter": "Code eq 'CONSULT'"})
+    account = exact.results("crm/Accounts", {"$select": "ID", "$top": 1})[0]
+    created = exact.post(
+        "salesinvoice/SalesInvoices",
+        {"OrderedBy": account["ID"], "SalesInvoiceLines": [{"Item": items[0]["ID"], "Quantity": 3}]},
+    ).json()["d"]
+    rows = exact.results(
+        "salesinvoice/SalesInvoices",
+        {"$select": "InvoiceID,SalesInvoiceLines/ItemCode,SalesInvoiceLines/AmountFC", "$expand": "SalesInvoiceLines"},
+    )
+    assert rows[0]["InvoiceID"] == created["InvoiceID"]
+    lines = rows[0]["SalesInvoiceLines"]["results"]
+    assert [{k: v for k, v in line.items() if k != "__metadata"} for line in lines] == [
+        {"ItemCode": "CONSULT", "AmountFC": 285.0}
+    ]
+    without_expand = exact.get("salesinvoice/SalesInvoices", {"$select": "SalesInvoiceLines/ItemCode"})
+    assert without_expand.status_code == 400
+    deferred = exact.results("salesinvoice/SalesInvoices")[0]["SalesInvoiceLines"]["__deferred"]["uri"]
+    navigated = exact.http.get(deferred, headers=exact.headers()).json()["d"]["results"]
+    assert [line["LineNumber"] for line in navigated] == [1]
