@@ -59,8 +59,8 @@ class ExactClient:
             pages += 1
 
 
-@pytest.fixture
-def exact(control: SandboxControl, connected: Tenant, http: httpx.Client) -> ExactClient:
+@pytest.fixture(name="exact")
+def exact_fixture(control: SandboxControl, connected: Tenant, http: httpx.Client) -> ExactClient:
     # Data-layer tests make many calls per division: lift Exact's 60/minute limit (tested in test_ratelimit).
     control.set_limits(minutely_limit=100_000, daily_limit=1_000_000, error_limit=100_000)
     return ExactClient(http, connected)

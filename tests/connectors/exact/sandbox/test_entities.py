@@ -10,7 +10,11 @@ import pytest
 from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.conftest import make_tenant
-from tests.connectors.exact.sandbox.data_fixtures import ExactClient, connect, exact  # noqa: F401
+from tests.connectors.exact.sandbox.data_fixtures import (
+    ExactClient,
+    connect,
+    exact_fixture,  # noqa: F401  (pytest fixture)
+)
 
 
 def _item(exact: ExactClient, code: str) -> str:

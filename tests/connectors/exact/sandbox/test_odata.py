@@ -16,7 +16,10 @@ from connectors.exact.sandbox.odata import (
     parse_filter,
     to_wall,
 )
-from tests.connectors.exact.sandbox.data_fixtures import ExactClient, exact  # noqa: F401
+from tests.connectors.exact.sandbox.data_fixtures import (
+    ExactClient,
+    exact_fixture,  # noqa: F401  (pytest fixture)
+)
 
 PROPS = {
     "Name": "Edm.String",
