@@ -579,6 +579,7 @@ class SandboxServer:
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         # With tls=True: the PEM file a client must trust (the certificate is its own CA).
         self.ca_file: Path | None = None
+        self._control: SandboxControl | None = None
 
     @property
     def world(self) -> World:
@@ -603,12 +604,15 @@ class SandboxServer:
 
     @property
     def control(self) -> SandboxControl:
+        """One control client per running server (closed by stop())."""
         from connectors.exact.sandbox.control_client import SandboxControl
 
-        verify: bool | ssl.SSLContext = True
-        if self.ca_file is not None:
-            verify = ssl.create_default_context(cafile=str(self.ca_file))
-        return SandboxControl(self.root_url, verify=verify)
+        if self._control is None:
+            verify: bool | ssl.SSLContext = True
+            if self.ca_file is not None:
+                verify = ssl.create_default_context(cafile=str(self.ca_file))
+            self._control = SandboxControl(self.root_url, verify=verify)
+        return self._control
 
     def start(self) -> SandboxServer:
         if self._server is not None:
@@ -644,6 +648,9 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.sandbox.webhooks.stop()
+        if self._control is not None:
+            self._control.close()
+            self._control = None
         if self.sandbox.snapshot_path is not None:
             self.sandbox.save_snapshot()
         self._server = None

@@ -87,9 +87,8 @@ def server(sandbox_server: SandboxServer) -> SandboxServer:
 
 
 @pytest.fixture
-def control(server: SandboxServer) -> Iterator[SandboxControl]:
-    with server.control as client:
-        yield client
+def control(server: SandboxServer) -> SandboxControl:
+    return server.control
 
 
 @pytest.fixture

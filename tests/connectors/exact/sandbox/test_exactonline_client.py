@@ -50,7 +50,7 @@ def tls_server() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def setup(tls_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ExactApi, SandboxControl]]:
+def setup(tls_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> tuple[ExactApi, SandboxControl]:
     assert tls_server.ca_file is not None
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_server.ca_file))
     control = tls_server.control
@@ -80,8 +80,7 @@ def setup(tls_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> Iterato
     code = parse_qs(urlsplit(redirect.headers["Location"]).query)["code"][0]
     api.request_token(code)
     api.set_division(DIVISION)
-    yield api, control
-    control.close()
+    return api, control
 
 
 def test_authorise_and_read_current_division(setup: tuple[ExactApi, SandboxControl]) -> None:
