@@ -331,11 +331,6 @@ def _same_as(get: Callable[[str], Extractor], name: str) -> Extractor:
     return get(name)
 
 
-def _table_fields(store: DivisionStore, table_name: str) -> Callable[[str], Extractor]:
-    table = store.tables[table_name]
-    return table.getter
-
-
 DerivedFactory = Callable[[DivisionStore, Callable[[str], Extractor]], Extractor]
 
 
@@ -532,7 +527,3 @@ def deleted_extractor(store: DivisionStore, name: str) -> Extractor:
         return lambda row: code
     position = index[name]
     return lambda row: row[position]
-
-
-def line_row(store: DivisionStore, row: Row) -> Row:
-    return row
