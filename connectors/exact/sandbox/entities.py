@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from connectors.exact.sandbox.store import DivisionStore, Row, Table
+from connectors.exact.sandbox.store import DivisionStore, Table
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "key_entities.json"
 NORMAL_PAGE_SIZE = 60  # KB Restrictions: "at most 60 records per request" on CRUD endpoints.
