@@ -129,6 +129,9 @@ class Credential(models.Model):
     status_reason = models.CharField(max_length=500, blank=True)
     refresh_state = models.CharField(max_length=20, choices=RefreshState.choices, default=RefreshState.IDLE)
     refresh_attempt_started_at = models.DateTimeField(null=True, blank=True)
+    # Cooldown after a failed refresh attempt (vendor down, refused too early): failed token calls count
+    # towards Exact's hourly error limit, so nobody retries before this moment.
+    refresh_not_before = models.DateTimeField(null=True, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_refresh_error = models.CharField(max_length=500, blank=True)
     refresh_count = models.PositiveIntegerField(default=0)
