@@ -5,6 +5,7 @@ Used where two processes must never do the same thing at once (refreshing one se
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import time
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import connections
+from redis import exceptions as redis_exceptions
 
 from gateway.settings.env import VAR_DIR
 
@@ -37,10 +39,9 @@ def distributed_lock(name: str, *, timeout: float, wait: float) -> Iterator[None
         try:
             yield
         finally:
-            try:
+            # Expired while held: the timeout already freed it for the next holder.
+            with contextlib.suppress(redis_exceptions.LockError):
                 lock.release()
-            except Exception:  # noqa: S110  (expired while held: the timeout already freed it)
-                pass
         return
     if connections["default"].vendor == "postgresql":
         with _postgres_advisory_lock(name, wait=wait):

@@ -125,7 +125,9 @@ def _raise_token_error(response: httpx.Response, *, refreshing: bool) -> None:
         raise VendorUnavailable(f"Exact's token endpoint failed with HTTP {status}.", status=status)
     if refreshing:
         if status == 401 and error == "unauthorized_client":
-            raise RefreshTokenRejected(description or "Old refresh token used.", reason="refresh_token_reused", status=status)
+            raise RefreshTokenRejected(
+                description or "Old refresh token used.", reason="refresh_token_reused", status=status
+            )
         if error == "invalid_request" and "expired" in description.lower():
             raise RefreshTokenRejected(description, reason="refresh_token_expired", status=status)
         if error in {"invalid_grant", "invalid_request", "unauthorized_client", "access_denied"}:

@@ -47,8 +47,17 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Refresh idle credentials before their 30-day Exact refresh token dies (tenants/tasks.py).
+    "credentials-keepalive": {
+        "task": "tenants.tasks.credentials_keepalive",
+        "schedule": timedelta(hours=1),
+    },
     "worker-heartbeat": {
         "task": "gateway.tasks.worker_heartbeat_record",
         "schedule": timedelta(seconds=30),
+    },
+    "idempotency-keys-purge": {
+        "task": "gateway.tasks.idempotency_keys_purge",
+        "schedule": timedelta(hours=1),
     },
 }

@@ -19,3 +19,15 @@ EXACT_SANDBOX_URL = env.str("EXACT_SANDBOX_URL", default="").rstrip("/")
 # Seconds; the token call gets longer because a lost token response can cost the connection (dotnet#152).
 EXACT_HTTP_TIMEOUT = env.float("EXACT_HTTP_TIMEOUT", default=30.0)
 EXACT_TOKEN_TIMEOUT = env.float("EXACT_TOKEN_TIMEOUT", default=60.0)
+
+# --- Token lifecycle (tenants/tokens.py) ------------------------------------------------------------------
+# Keep-alive refreshes credentials whose refresh token expires within this many days (Exact: 30-day lifetime).
+LEDGERBRIDGE_KEEPALIVE_DAYS = env.int("LEDGERBRIDGE_KEEPALIVE_DAYS", default=7)
+# Seconds one process may hold a credential's refresh lock; must outlast the token call (EXACT_TOKEN_TIMEOUT),
+# or a second process could send the same single-use refresh token while the first still waits for its answer.
+LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = env.float("LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT", default=300.0)
+# Seconds a caller waits for another process's refresh before failing with a retryable error.
+LEDGERBRIDGE_TOKEN_LOCK_WAIT = env.float("LEDGERBRIDGE_TOKEN_LOCK_WAIT", default=90.0)
+# Seconds without refresh attempts after one failed (vendor down): failed token calls count towards Exact's
+# error limit of 10 per hour, so nothing hammers the token endpoint.
+LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN = env.float("LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN", default=60.0)

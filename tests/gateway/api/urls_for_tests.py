@@ -6,7 +6,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gateway.api.idempotency import idempotent
+from gateway.api.problems import Problem
 from gateway.urls import urlpatterns as real_urlpatterns
+
+# Counts how often the idempotent test view really ran (replays must not run it).
+EXECUTIONS: list[dict] = []
 
 
 class _Boom(APIView):
@@ -30,7 +35,23 @@ class _Validate(APIView):
         return Response(serializer.data)
 
 
+class _IdempotentCreate(APIView):
+    @idempotent
+    def post(self, request: Request) -> Response:
+        EXECUTIONS.append(dict(request.data))
+        if request.data.get("refuse"):
+            raise Problem(status_code=422, code="refused", title="Refused", detail="Refused on purpose.")
+        if request.data.get("crash"):
+            raise RuntimeError("boom")
+        if request.data.get("wait"):
+            import time
+
+            time.sleep(float(request.data["wait"]))
+        return Response({"created": len(EXECUTIONS)}, status=201)
+
+
 urlpatterns = [
+    path("api/v1/_test/idempotent", _IdempotentCreate.as_view()),
     path("api/v1/_test/boom", _Boom.as_view()),
     path("api/v1/_test/validate", _Validate.as_view()),
     *real_urlpatterns,
