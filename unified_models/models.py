@@ -1,0 +1,106 @@
+"""Records the unified API keeps: per-connection ledger mappings, mutations (durable writes), vendor call logs."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class ConnectionMapping(models.Model):
+    """How a unified invoice becomes vendor lines for one connection (company): edited via API and admin."""
+
+    connection = models.OneToOneField("tenants.Connection", on_delete=models.CASCADE, related_name="mapping")
+    # [{"tax_rate_code": "NL-HIGH"} or {"rate": "21.00"}, plus "vendor_tax_code": "2"}], checked in order.
+    tax_rates = models.JSONField(default=list, blank=True)
+    default_revenue_ledger_account = models.CharField(max_length=100, blank=True)
+    default_sales_journal = models.CharField(max_length=100, blank=True)
+    # Exact requires an item on every sales invoice line; lines without one use this item code.
+    default_item = models.CharField(max_length=100, blank=True)
+    # {"unified item code": "vendor item code"}
+    items_by_code = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"mapping of {self.connection_id}"
+
+
+class MutationStatus(models.TextChoices):
+    PENDING = "pending", "Pending (recorded, not sent)"
+    SENDING = "sending", "Sending"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed (vendor refused or gave up)"
+    # Sent, but the answer was lost: the write may or may not exist at the vendor; never resent blindly.
+    IN_DOUBT = "in_doubt", "In doubt (answer lost)"
+
+
+class Mutation(models.Model):
+    """One write to a vendor, stored before it is sent; failed ones stay visible and replayable."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("tenants.Workspace", on_delete=models.CASCADE, related_name="mutations")
+    connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="mutations")
+    resource = models.CharField(max_length=50)  # unified resource: contacts, invoices, ...
+    operation = models.CharField(max_length=20)  # create, update, finalize
+    target_id = models.CharField(max_length=100, blank=True)  # the record updated/finalized
+    idempotency_key = models.CharField(max_length=255, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    # The unified input as the client sent it (validated): enough to replay the write.
+    request = models.JSONField()
+    status = models.CharField(max_length=20, choices=MutationStatus.choices, default=MutationStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    remote_id = models.CharField(max_length=100, blank=True)
+    # The unified response on success, or {code, message, vendor: {...}} on failure.
+    outcome = models.JSONField(null=True, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["connection", "status"]), models.Index(fields=["workspace", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.resource} ({self.status})"
+
+
+class MutationAttempt(models.Model):
+    """One try at sending a mutation: when, how it ended."""
+
+    mutation = models.ForeignKey(Mutation, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    vendor_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["mutation", "number"]
+        constraints = [models.UniqueConstraint(fields=["mutation", "number"], name="mutation_attempt_number_unique")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.mutation_id}"
+
+
+class CallLog(models.Model):
+    """One HTTP call to a vendor on behalf of a connection (no bodies: they may carry personal data or secrets)."""
+
+    connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="call_logs")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=1000)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # null: no answer (timeout, dropped)
+    duration_ms = models.PositiveIntegerField()
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    minutely_remaining = models.IntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["connection", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"
