@@ -6,8 +6,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from connectors.base.data import (
+    CallContext,
+    ListQuery,
+    OperationNotSupported,
+    Page,
+    PassthroughResult,
+    Resource,
+    WriteResult,
+)
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 
 
@@ -75,3 +84,39 @@ class Connector(ABC):
     @abstractmethod
     def list_companies(self, *, region: str, access_token: str, hint_company_id: str | None) -> list[Company]:
         """The companies (Exact: divisions) the grant covers."""
+
+    # --- data ----------------------------------------------------------------------------------------------
+    # Connectors override what `capabilities` declares; the defaults refuse with OperationNotSupported.
+
+    def list_records(self, ctx: CallContext, resource: Resource, query: ListQuery) -> Page[Any]:
+        raise OperationNotSupported(resource, Operation.LIST, self.name)
+
+    def retrieve_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, *, include_remote_data: bool = False
+    ) -> Any:
+        raise OperationNotSupported(resource, Operation.RETRIEVE, self.name)
+
+    def create_record(self, ctx: CallContext, resource: Resource, data: Any, *, mapping: Any) -> WriteResult[Any]:
+        """`data` is a unified input record; `mapping` the connection's unified_models.mapping.LedgerMapping."""
+        raise OperationNotSupported(resource, Operation.CREATE, self.name)
+
+    def update_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, data: Any, *, mapping: Any
+    ) -> WriteResult[Any]:
+        raise OperationNotSupported(resource, Operation.UPDATE, self.name)
+
+    def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
+        raise OperationNotSupported(Resource.INVOICES, "finalize", self.name)
+
+    def find_existing(self, ctx: CallContext, resource: Resource, data: Any) -> Any | None:
+        """After a write whose answer was lost: the record it may have created (e.g. by its reference), or None."""
+        return None
+
+    def check_mapping(self, ctx: CallContext, mapping: Any) -> list[tuple[str, str]]:
+        """Problems with a ledger mapping in this company: (field, reason) for each reference that does not exist."""
+        return []
+
+    def passthrough(
+        self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: Any
+    ) -> PassthroughResult:
+        raise OperationNotSupported("passthrough", method, self.name)
