@@ -1,13 +1,16 @@
-"""factory-boy factories for workspaces and API keys."""
+"""factory-boy factories for workspaces, API keys, tenants, credentials and connections."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import factory
+from django.utils import timezone
 
-from tenants import keys
-from tenants.models import ApiKey, Workspace
+from tenants import crypto, keys
+from tenants.models import ApiKey, Connection, Credential, Tenant, Workspace
 
 
 class WorkspaceFactory(factory.django.DjangoModelFactory):
@@ -34,3 +37,99 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         api_key = super()._create(model_class, *args, **kwargs)
         api_key.secret = generated.secret  # type: ignore[attr-defined]
         return api_key
+
+
+# --- tenants, credentials and connections (token manager tests) -----------------------------------------
+
+
+class TenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tenant
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    external_id = factory.Sequence(lambda n: f"customer-{n}")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+
+
+class CredentialFactory(factory.django.DjangoModelFactory):
+    """A stored token pair with made-up tokens (for tests that never reach a vendor); `.tokens` holds them."""
+
+    class Meta:
+        model = Credential
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    connector = "exact"
+    region = "nl"
+    client_id = "3f1c2a4e-0000-4000-8000-000000000001"
+    vendor_user_id = factory.Sequence(lambda n: f"00000000-0000-4000-8000-{n:012d}")
+    vendor_user_name = "Jan de Vries"
+    access_token_encrypted = factory.LazyFunction(lambda: crypto.encrypt("AAEAAfake-access-token"))
+    refresh_token_encrypted = factory.LazyFunction(lambda: crypto.encrypt("Gcp7!IAAAfake-refresh-token"))
+    obtained_at = factory.LazyFunction(timezone.now)
+    access_token_expires_at = factory.LazyAttribute(lambda o: o.obtained_at + timedelta(seconds=600))
+    refresh_token_expires_at = factory.LazyAttribute(lambda o: o.obtained_at + timedelta(days=30))
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    workspace = factory.SelfAttribute("tenant.workspace")
+    tenant = factory.SubFactory(TenantFactory)
+    connector = "exact"
+    region = "nl"
+    company_id = "101"
+    company_name = factory.LazyAttribute(lambda o: f"Division {o.company_id}")
+    credential = factory.SubFactory(CredentialFactory, workspace=factory.SelfAttribute("..workspace"))
+    connected_at = factory.LazyFunction(timezone.now)
+
+
+def connect_via_sandbox(
+    world: Any, *, workspace: Workspace, divisions: list[int] | None = None, connect: tuple[int, ...] = (101,)
+) -> tuple[Credential, list[Connection]]:
+    """The real OAuth dance against the sandbox (auto-consent): code, exchange, current user, stored credential,
+    and one Connection per division in `connect` (which may include divisions the grant does not cover)."""
+    import httpx
+
+    from connectors.registry import get_connector
+    from tenants.credentials import credential_save_from_consent, vendor_app_for
+
+    world.auto_consent(divisions)
+    connector = get_connector("exact")
+    app = vendor_app_for(workspace=workspace, connector_id="exact")
+    url = connector.authorization_url(region="nl", app=app, redirect_uri=world.redirect_uri, state="state-1")
+    location = httpx.get(url, follow_redirects=False).headers["location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    token_set = connector.exchange_code(region="nl", app=app, code=code, redirect_uri=world.redirect_uri)
+    vendor_user = connector.current_user(region="nl", access_token=token_set.access_token)
+    credential = credential_save_from_consent(
+        workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=vendor_user, token_set=token_set
+    )
+    tenant = TenantFactory(workspace=workspace)
+    connections = [ConnectionFactory(tenant=tenant, company_id=str(code), credential=credential) for code in connect]
+    return credential, connections
+
+
+def age_credential(world: Any, credential: Credential, seconds: float) -> None:
+    """Pretend the stored tokens were obtained `seconds` earlier: move the stored moments back and the sandbox
+    clock forward by the same amount, so the gateway and Exact agree on the tokens' age."""
+    from django.db.models import F
+
+    delta = timedelta(seconds=seconds)
+    Credential.objects.filter(pk=credential.pk).update(
+        obtained_at=F("obtained_at") - delta,
+        access_token_expires_at=F("access_token_expires_at") - delta,
+        refresh_token_expires_at=F("refresh_token_expires_at") - delta,
+    )
+    world.control.advance_clock(seconds)
+    credential.refresh_from_db()
+
+
+def token_calls(world: Any) -> int:
+    """Requests that reached the sandbox's token endpoint (any grant, any outcome) since the last counter reset.
+
+    Dropped connections get no status and are counted as faults only: the tests inject drops on the token path.
+    """
+    counters = world.control.counters()
+    dropped = sum(counters["faults"].get(kind, 0) for kind in ("drop_after_apply", "drop_before_apply"))
+    return sum(counters["calls"].get("oauth2/token", {}).values()) + dropped

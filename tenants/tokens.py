@@ -1,0 +1,354 @@
+"""The token manager: hands out fresh-enough access tokens and refreshes them safely across processes.
+
+Exact's rules (API-FACTS §1.4, §9) shape every line here:
+- access tokens live 600 s, and a refresh before 570 s after the last issue is refused (and counts as an error);
+- refresh tokens rotate and are single use: sending an old one gives 401 "Old refresh token used.";
+- a lost token response may already have rotated the chain (dotnet#152), so the stored token may be dead;
+- refresh tokens die after 30 days unused.
+
+So: one refresh at a time per credential (one chain per app and user) under a distributed lock, re-read the
+stored pair after taking it, record the attempt (committed) before sending, persist the new pair in its own
+committed transaction before anyone uses it, and never retry a rejected or lost refresh blindly.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from connectors.base.connector import Connector
+from connectors.base.errors import (
+    ConnectionNotUsable,
+    RefreshTokenRejected,
+    TokenResponseLost,
+    TooEarlyToRefresh,
+    VendorError,
+    VendorUnavailable,
+)
+from connectors.base.types import AppCredentials, TokenSet
+from connectors.registry import get_connector
+from gateway.locks import LockTimeout, distributed_lock
+from tenants.credentials import credential_apply_token_set, credential_tokens, vendor_app_for
+from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, RefreshState
+
+logger = logging.getLogger(__name__)
+
+# Refresh in the last 30 s before expiry (leapforce refreshMargin, paddynatte _REFRESH_BUFFER_SECONDS): earlier
+# collides with Exact's 570 s rule, later risks a token that "expires mid-request" (picqer#497).
+REFRESH_MARGIN = timedelta(seconds=30)
+
+REASON_LOST_AND_ROTATED = "token response lost; Exact rotated the refresh token"
+
+
+class TokenRefreshInTransaction(RuntimeError):
+    """The token manager was called inside transaction.atomic: a rollback would lose the only valid refresh token."""
+
+
+class TokenRefreshDeferred(VendorUnavailable):
+    """No usable access token right now and no refresh may be sent yet; retry after `retry_at`."""
+
+    def __init__(self, message: str, *, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class CredentialNeedsReauth(ConnectionNotUsable):
+    """The credential's refresh token is dead (or unusable): only the user can reconnect; no call was made."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The connection needs re-authorisation: {reason}", status_code=CredentialStatus.NEEDS_REAUTH, reason=reason
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- rules
+
+
+def refresh_due_at(credential: Credential, *, min_interval: int) -> datetime:
+    """When a refresh becomes both useful (last 30 s of the access token) and allowed (570 s after issue)."""
+    return max(
+        credential.access_token_expires_at - REFRESH_MARGIN,
+        credential.obtained_at + timedelta(seconds=min_interval),
+    )
+
+
+def refresh_allowed(credential: Credential, *, min_interval: int, now: datetime) -> bool:
+    """Exact refuses a refresh within 570 s of the last issue (TooEarlyToRefreshTokens) and counts it as an error."""
+    return now >= credential.obtained_at + timedelta(seconds=min_interval)
+
+
+def _access_token_valid(credential: Credential, now: datetime) -> bool:
+    return now < credential.access_token_expires_at
+
+
+def _refuse_open_transaction() -> None:
+    # Django marks the atomic blocks a TestCase opens; only a caller's own block is a problem.
+    connection = transaction.get_connection()
+    if any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks):
+        raise TokenRefreshInTransaction(
+            "Vendor tokens cannot be fetched inside transaction.atomic: a rotated refresh token must be committed "
+            "on its own, or a rollback would lose the only valid one. Call the vendor outside the transaction."
+        )
+
+
+def _committed_update(credential_id: Any, **fields: Any) -> None:
+    """Write refresh bookkeeping in its own committed transaction, visible to every other process at once."""
+    with transaction.atomic(durable=True):
+        Credential.objects.filter(pk=credential_id).update(**fields, updated_at=timezone.now())
+
+
+def _ensure_active(credential: Credential) -> None:
+    if credential.status != CredentialStatus.ACTIVE:
+        raise CredentialNeedsReauth(credential.status_reason or f"the credential is {credential.status}")
+
+
+def _app_for(credential: Credential) -> AppCredentials:
+    app = vendor_app_for(workspace=credential.workspace, connector_id=credential.connector)
+    if app.client_id != credential.client_id:
+        # The refresh token belongs to the app that issued it; another client id would only collect errors.
+        credential_mark_needs_reauth(
+            credential_id=credential.pk, reason="the workspace's vendor app registration changed (new client id)"
+        )
+        raise CredentialNeedsReauth("the workspace's vendor app registration changed (new client id)")
+    return app
+
+
+# ---------------------------------------------------------------------------------------------------- services
+
+
+def credential_mark_needs_reauth(*, credential_id: Any, reason: str) -> None:
+    """The refresh token is dead: the credential and every connection sharing it wait for the user to reconnect."""
+    reason = reason[:500]
+    now = timezone.now()
+    with transaction.atomic():
+        Credential.objects.filter(pk=credential_id).update(
+            status=CredentialStatus.NEEDS_REAUTH,
+            status_reason=reason,
+            refresh_state=RefreshState.IDLE,
+            last_refresh_error=reason,
+            updated_at=now,
+        )
+        Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE).update(
+            status=ConnectionStatus.NEEDS_REAUTH, status_reason=reason, updated_at=now
+        )
+    logger.warning("Credential %s needs re-authorisation: %s", credential_id, reason)
+
+
+def access_token_for(credential_id: Any) -> str:
+    """An access token fresh enough to use now; refreshes (once, under the lock) only when due and allowed.
+
+    Raises CredentialNeedsReauth, TokenRefreshDeferred (retryable), TokenResponseLost, VendorUnavailable,
+    TokenRefreshInTransaction, or CredentialDecryptionError (a hard error on ciphertext no key opens).
+    """
+    _refuse_open_transaction()
+    credential = Credential.objects.get(pk=credential_id)
+    _ensure_active(credential)
+    connector = get_connector(credential.connector)
+    now = timezone.now()
+    min_interval = connector.min_refresh_interval()
+    if credential.refresh_state == RefreshState.IDLE and now < refresh_due_at(credential, min_interval=min_interval):
+        if _access_token_valid(credential, now):
+            return credential_tokens(credential).access_token
+        # Expired before Exact allows a refresh (it has issued already-expired tokens, picqer#487): wait, don't ask.
+        raise TokenRefreshDeferred(
+            "The access token expired before Exact allows a refresh.",
+            retry_at=credential.obtained_at + timedelta(seconds=min_interval),
+        )
+    return _refresh_under_lock(credential_id, connector=connector, mode="due")
+
+
+def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token: str) -> str | None:
+    """The vendor answered 401 to `rejected_access_token`: a replacement, or None when no refresh is allowed yet.
+
+    Another process may already have refreshed (use its token); otherwise refresh once, but only after 570 s.
+    """
+    _refuse_open_transaction()
+    credential = Credential.objects.get(pk=credential_id)
+    _ensure_active(credential)
+    connector = get_connector(credential.connector)
+    stored = credential_tokens(credential).access_token
+    if stored != rejected_access_token:
+        return stored
+    if not refresh_allowed(credential, min_interval=connector.min_refresh_interval(), now=timezone.now()):
+        return None
+    return _refresh_under_lock(credential_id, connector=connector, mode="unauthorized", rejected=rejected_access_token)
+
+
+def force_refresh(credential_id: Any) -> bool:
+    """Refresh now if Exact allows it (keep-alive of idle credentials); False when skipped or just refreshed."""
+    _refuse_open_transaction()
+    credential = Credential.objects.get(pk=credential_id)
+    if credential.status != CredentialStatus.ACTIVE:
+        return False
+    connector = get_connector(credential.connector)
+    if not refresh_allowed(credential, min_interval=connector.min_refresh_interval(), now=timezone.now()):
+        return False
+    before = credential.obtained_at
+    try:
+        _refresh_under_lock(credential_id, connector=connector, mode="force")
+    except TokenRefreshDeferred:
+        return False
+    return Credential.objects.filter(pk=credential_id, obtained_at__gt=before).exists()
+
+
+def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) -> QuerySet[Credential]:
+    """Active credentials whose refresh token dies within `within` (Exact: 30 days after the last refresh)."""
+    now = now or timezone.now()
+    return Credential.objects.filter(
+        status=CredentialStatus.ACTIVE, refresh_token_expires_at__lte=now + within
+    ).order_by("refresh_token_expires_at")
+
+
+# ---------------------------------------------------------------------------------------------------- the refresh
+
+
+def _refresh_under_lock(credential_id: Any, *, connector: Connector, mode: str, rejected: str | None = None) -> str:
+    try:
+        with distributed_lock(
+            f"credential-refresh:{credential_id}",
+            timeout=settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT,
+            wait=settings.LEDGERBRIDGE_TOKEN_LOCK_WAIT,
+        ):
+            return _refresh_locked(credential_id, connector=connector, mode=mode, rejected=rejected)
+    except LockTimeout:
+        raise TokenRefreshDeferred(
+            "Another process is refreshing this connection's tokens and has not finished; retry shortly."
+        ) from None
+
+
+def _refresh_locked(credential_id: Any, *, connector: Connector, mode: str, rejected: str | None) -> str:
+    # Re-read after taking the lock: another process may have refreshed (or failed) meanwhile.
+    credential = Credential.objects.select_related("workspace").get(pk=credential_id)
+    _ensure_active(credential)
+    now = timezone.now()
+    min_interval = connector.min_refresh_interval()
+
+    if credential.refresh_state == RefreshState.IN_FLIGHT:
+        # We hold the lock, so whoever recorded this attempt is gone (crashed, or its lock expired): the refresh
+        # token may or may not have been rotated. Same situation as a lost answer.
+        logger.warning("Credential %s: a refresh was left in flight by a process that is gone", credential_id)
+        _committed_update(
+            credential_id,
+            refresh_state=RefreshState.LOST,
+            last_refresh_error="refresh left in flight by a lost process",
+        )
+        credential.refresh_state = RefreshState.LOST
+
+    if credential.refresh_state == RefreshState.LOST:
+        return _probe_after_lost(credential, connector=connector, now=now)
+
+    tokens = credential_tokens(credential)
+    if mode == "due" and now < refresh_due_at(credential, min_interval=min_interval):
+        return tokens.access_token  # another process refreshed while we waited
+    if mode == "unauthorized" and tokens.access_token != rejected:
+        return tokens.access_token
+    if not refresh_allowed(credential, min_interval=min_interval, now=now):
+        # Exact refuses (and counts) a refresh within 570 s; it happens when another process just refreshed.
+        if mode == "force" or _access_token_valid(credential, now):
+            return tokens.access_token
+        raise TokenRefreshDeferred(
+            "The access token expired before Exact allows a refresh.",
+            retry_at=credential.obtained_at + timedelta(seconds=min_interval),
+        )
+    if credential.refresh_not_before and now < credential.refresh_not_before:
+        # Cooldown after a failed attempt: don't hammer the token endpoint (its errors count towards the limit).
+        if _access_token_valid(credential, now):
+            return tokens.access_token
+        raise TokenRefreshDeferred(
+            f"The last token refresh failed ({credential.last_refresh_error}); retrying after a cooldown.",
+            retry_at=credential.refresh_not_before,
+        )
+    return _send_refresh(credential, connector=connector, refresh_token=tokens.refresh_token, probe=False)
+
+
+def _probe_after_lost(credential: Credential, *, connector: Connector, now: datetime) -> str:
+    """The last answer was lost: send the stored refresh token once, deliberately, to learn whether it still lives."""
+    if credential.refresh_not_before and now < credential.refresh_not_before:
+        raise TokenRefreshDeferred(
+            "A token refresh answer was lost and the vendor could not be reached to check; retrying after a cooldown.",
+            retry_at=credential.refresh_not_before,
+        )
+    logger.warning("Credential %s: probing the stored refresh token once after a lost answer", credential.pk)
+    refresh_token = credential_tokens(credential).refresh_token
+    return _send_refresh(credential, connector=connector, refresh_token=refresh_token, probe=True)
+
+
+def _send_refresh(credential: Credential, *, connector: Connector, refresh_token: str, probe: bool) -> str:
+    credential_id = credential.pk
+    app = _app_for(credential)
+    started = timezone.now()
+    # Record the attempt before sending, committed: if this process dies mid-call, the next one knows.
+    _committed_update(credential_id, refresh_state=RefreshState.IN_FLIGHT, refresh_attempt_started_at=started)
+    cooldown_until = started + timedelta(seconds=settings.LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN)
+    after_failure = RefreshState.LOST if probe else RefreshState.IDLE
+    try:
+        token_set = connector.refresh_tokens(region=credential.region, app=app, refresh_token=refresh_token)
+    except TokenResponseLost as exc:
+        # Exact may have rotated the chain already (dotnet#152): resending blindly could kill it; the next
+        # caller probes once. A second loss during a probe waits for the cooldown before the next probe.
+        _committed_update(
+            credential_id,
+            refresh_state=RefreshState.LOST,
+            last_refresh_error=f"token response lost: {exc.message}"[:500],
+            refresh_not_before=cooldown_until if probe else None,
+        )
+        logger.error("Credential %s: the token refresh answer was lost (%s)", credential_id, exc.message)
+        if _access_token_valid(credential, timezone.now()):
+            # Exact keeps the previous access token valid until it expires: this call can still go out.
+            return credential_tokens(credential).access_token
+        raise
+    except RefreshTokenRejected as exc:
+        if probe:
+            reason = f"{REASON_LOST_AND_ROTATED} ({exc.message})"
+        else:
+            reason = f"refresh token rejected: {exc.message} [{exc.reason}]"
+        credential_mark_needs_reauth(credential_id=credential_id, reason=reason)
+        raise CredentialNeedsReauth(reason) from None
+    except TooEarlyToRefresh as exc:
+        # Our 570 s rule should prevent this (clock skew, or someone else used the chain): no loop, cool down.
+        _committed_update(
+            credential_id,
+            refresh_state=after_failure,
+            last_refresh_error=exc.message[:500],
+            refresh_not_before=cooldown_until,
+        )
+        logger.error("Credential %s: the vendor refused a refresh as too early", credential_id)
+        if not probe and _access_token_valid(credential, timezone.now()):
+            return credential_tokens(credential).access_token
+        raise TokenRefreshDeferred(
+            f"The vendor refused the refresh as too early: {exc.message}", retry_at=cooldown_until
+        ) from None
+    except VendorError as exc:
+        # Never reached the vendor, or it refused the request itself (5xx on the code grant, bad client):
+        # the refresh token is untouched. Cool down so a broken vendor is not hammered.
+        _committed_update(
+            credential_id,
+            refresh_state=after_failure,
+            last_refresh_error=f"{exc.__class__.__name__}: {exc.message}"[:500],
+            refresh_not_before=cooldown_until,
+        )
+        logger.warning("Credential %s: token refresh failed (%s)", credential_id, exc.__class__.__name__)
+        if not probe and _access_token_valid(credential, timezone.now()):
+            return credential_tokens(credential).access_token
+        raise
+    # Any other exception leaves the attempt "in flight": the next caller treats it as lost and probes once.
+    _persist_token_set(credential_id, token_set)
+    logger.info("Credential %s: tokens refreshed%s", credential_id, " (repaired after a lost answer)" if probe else "")
+    return token_set.access_token
+
+
+def _persist_token_set(credential_id: Any, token_set: TokenSet) -> None:
+    """Store the new pair in its own committed transaction before anyone uses it: the old refresh token is dead."""
+    with transaction.atomic(durable=True):
+        credential = Credential.objects.select_for_update().get(pk=credential_id)
+        credential_apply_token_set(credential, token_set)
+        credential.refresh_not_before = None
+        credential.last_refreshed_at = timezone.now()
+        credential.refresh_count += 1
+        credential.save()

@@ -1,0 +1,195 @@
+"""The per-connection call context every vendor call goes through: status gate, company, token, outcome.
+
+`connection_context(connection)` gives a ConnectionCallContext that
+- refuses disabled and needs_reauth connections (ConnectionNotUsable, no vendor call made);
+- supplies the stored company (Exact: division), never the vendor's notion of a "current" one (picqer#470);
+- supplies an access token from the token manager (tenants/tokens.py) and, on a 401, refreshes once (only when
+  Exact allows it, 570 s after issue) and retries once;
+- turns a company-access refusal (Exact: 403 NoDivisionAccess) into needs_reauth on that connection only;
+- records last_success_at / last_error_at / last_error on the connection, never with a token in it.
+
+Vendor specifics stay in the connector: the context calls `company_get_json` on it (see `CompanyApi`). Later
+layers (OData client, rate limits, call logs) use `ConnectionCallContext.call(send)` with their own `send`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from django.utils import timezone
+
+from connectors.base.connector import Connector
+from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
+from connectors.registry import get_connector
+from tenants import tokens
+from tenants.models import Connection, ConnectionStatus
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class CompanyApi(Protocol):
+    """What a connector offers for calls scoped to one company: the path is relative to the company."""
+
+    def company_get_json(
+        self, *, region: str, company_id: str, path: str, access_token: str, params: Mapping[str, str] | None
+    ) -> Any: ...
+
+
+class _ExactCompanyApiShim:
+    """Stand-in until ExactConnector implements CompanyApi itself (asked of the connector's owner).
+
+    Exact puts the division first in the URL path: {base}/api/v1/{division}/{path}.
+    """
+
+    def __init__(self, connector: Connector) -> None:
+        self.connector = connector
+
+    def company_get_json(
+        self, *, region: str, company_id: str, path: str, access_token: str, params: Mapping[str, str] | None
+    ) -> Any:
+        from connectors.exact.client import ExactClient
+
+        client = ExactClient(base_url=self.connector.region(region).base_url)
+        return client.get_json(
+            f"{int(company_id)}/{path.lstrip('/')}", access_token=access_token, params=dict(params or {})
+        )
+
+
+def _company_api(connector: Connector) -> CompanyApi:
+    if isinstance(connector, CompanyApi):
+        return connector
+    if connector.id == "exact":
+        return _ExactCompanyApiShim(connector)
+    raise NotImplementedError(f"The {connector.name} connector offers no company-scoped calls.")
+
+
+class TokenProvider(Protocol):
+    """What a vendor client needs for authorisation: a token now, and a replacement after a 401."""
+
+    def access_token(self) -> str: ...
+
+    def access_token_after_unauthorized(self, rejected_access_token: str) -> str | None: ...
+
+
+@dataclass
+class ConnectionCallContext:
+    """Everything a vendor call for one connection needs; built fresh per call (status read from the database)."""
+
+    connection_id: Any
+    connector: Connector
+    region: str
+    company_id: str
+    credential_id: Any
+    _tokens_seen: set[str] = field(default_factory=set, repr=False)
+
+    # --- TokenProvider -----------------------------------------------------------------------------------
+    def access_token(self) -> str:
+        token = tokens.access_token_for(self.credential_id)
+        self._tokens_seen.add(token)
+        return token
+
+    def access_token_after_unauthorized(self, rejected_access_token: str) -> str | None:
+        token = tokens.access_token_after_unauthorized(self.credential_id, rejected_access_token=rejected_access_token)
+        if token is not None:
+            self._tokens_seen.add(token)
+        return token
+
+    # --- calls -----------------------------------------------------------------------------------------------
+    def call(self, send: Callable[[str], T]) -> T:
+        """Run `send(access_token)`; on a 401 get a replacement token once and retry once; record the outcome."""
+        try:
+            token = self.access_token()
+            try:
+                result = send(token)
+            except CompanyAccessDenied:
+                raise
+            except VendorAuthError as exc:
+                if exc.status != 401:
+                    raise
+                # Exact's load balancers can reject a token near its end (picqer#497); one refresh, one retry.
+                replacement = self.access_token_after_unauthorized(token)
+                if replacement is None:
+                    raise
+                result = send(replacement)
+        except CompanyAccessDenied as exc:
+            self._company_access_denied(exc)
+            raise
+        except VendorError as exc:  # includes ConnectionNotUsable from the token manager (needs_reauth)
+            self._record_error(exc)
+            raise
+        self._record_success()
+        return result
+
+    def get_json(self, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+        """GET `path` relative to this connection's company (Exact: {division}/path)."""
+        api = _company_api(self.connector)
+        return self.call(
+            lambda access_token: api.company_get_json(
+                region=self.region, company_id=self.company_id, path=path, access_token=access_token, params=params
+            )
+        )
+
+    # --- outcome bookkeeping -------------------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        # Vendor messages should never echo a token; make sure of it before storing or logging one.
+        for token in self._tokens_seen:
+            if token:
+                text = text.replace(token, "***")
+        return text
+
+    def _record_success(self) -> None:
+        Connection.objects.filter(pk=self.connection_id).update(last_success_at=timezone.now())
+
+    def _record_error(self, exc: VendorError) -> None:
+        message = self._scrub(f"{exc.__class__.__name__}: {exc.message}")[:500]
+        now = timezone.now()
+        Connection.objects.filter(pk=self.connection_id).update(last_error_at=now, last_error=message, updated_at=now)
+
+    def _company_access_denied(self, exc: CompanyAccessDenied) -> None:
+        reason = f"{exc.reason}: {self.connector.name} no longer grants access to company {self.company_id}"
+        now = timezone.now()
+        # Only this connection: the credential (and its other companies) may be perfectly fine.
+        Connection.objects.filter(pk=self.connection_id).exclude(status=ConnectionStatus.DISABLED).update(
+            status=ConnectionStatus.NEEDS_REAUTH,
+            status_reason=reason[:500],
+            last_error_at=now,
+            last_error=self._scrub(f"{exc.__class__.__name__}: {exc.message}")[:500],
+            updated_at=now,
+        )
+        logger.warning("Connection %s needs re-authorisation: %s", self.connection_id, reason)
+
+
+def connection_context(connection: Connection | Any) -> ConnectionCallContext:
+    """The call context for a connection (or its id); raises ConnectionNotUsable unless it is active."""
+    connection_id = connection.pk if isinstance(connection, Connection) else connection
+    current = Connection.objects.get(pk=connection_id)  # status as of now, not as the caller loaded it
+    if current.status != ConnectionStatus.ACTIVE:
+        raise ConnectionNotUsable(
+            f"The connection is {current.status}" + (f": {current.status_reason}" if current.status_reason else "."),
+            status_code=current.status,
+            reason=current.status_reason,
+        )
+    if current.credential_id is None:
+        raise ConnectionNotUsable(
+            "The connection has no credentials; reconnect it.",
+            status_code=ConnectionStatus.NEEDS_REAUTH,
+            reason="no credentials",
+        )
+    return ConnectionCallContext(
+        connection_id=current.pk,
+        connector=get_connector(current.connector),
+        region=current.region,
+        company_id=current.company_id,
+        credential_id=current.credential_id,
+    )
+
+
+def connection_get_json(connection: Connection | Any, path: str, params: Mapping[str, str] | None = None) -> Any:
+    """GET a company-relative path for this connection, e.g. `system/Divisions` (Exact: {division}/system/Divisions)."""
+    return connection_context(connection).get_json(path, params=params)

@@ -1,0 +1,267 @@
+"""The token manager against the Exact sandbox over real HTTP: the 570 s rule, rejection, lost answers, cooldown."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base.errors import TokenResponseLost, VendorUnavailable
+from connectors.registry import reset_registry
+from tenants import tokens
+from tenants.credentials import credential_tokens
+from tenants.models import ConnectionStatus, Credential, CredentialStatus, RefreshState
+from tenants.tokens import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
+from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_PATH = "/api/oauth2/token"
+
+
+@pytest.fixture
+def connected(exact_world, workspace):  # type: ignore[no-untyped-def]
+    credential, connections = connect_via_sandbox(exact_world, workspace=workspace, connect=(101, 102))
+    exact_world.control.reset_counters()
+    return credential, connections
+
+
+def _too_early_errors(world) -> int:  # type: ignore[no-untyped-def]
+    return world.control.counters()["token_errors"].get("access_denied", 0)
+
+
+# ------------------------------------------------------------------------------------------- the 570 s rule
+
+
+def test_a_credential_obtained_100_s_ago_is_not_refreshed(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    age_credential(exact_world, credential, 100)
+    stored = credential_tokens(credential).access_token
+
+    assert tokens.access_token_for(credential.pk) == stored
+    assert token_calls(exact_world) == 0
+
+
+@pytest.mark.parametrize("age", [575, 700, 3600])
+def test_inside_the_last_30_s_or_after_expiry_it_is_refreshed_once(exact_world, connected, age: int) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    age_credential(exact_world, credential, age)
+    old = credential_tokens(credential)
+
+    fresh = tokens.access_token_for(credential.pk)
+    again = tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    counters = exact_world.control.counters()
+    assert fresh != old.access_token and again == fresh
+    assert counters["token_refreshes"] == 1 and token_calls(exact_world) == 1
+    assert counters["token_errors"] == {}  # in particular no TooEarlyToRefreshTokens
+    assert credential_tokens(credential).access_token == fresh
+    assert credential_tokens(credential).refresh_token != old.refresh_token
+    assert credential.refresh_count == 1 and credential.refresh_state == RefreshState.IDLE
+    assert credential.access_token_expires_at > timezone.now() + timedelta(seconds=500)
+
+
+def test_a_token_that_expires_before_570_s_is_not_refreshed_early(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    """Exact has issued tokens that were already expired (picqer#487): still never refresh before 570 s."""
+    credential, _ = connected
+    Credential.objects.filter(pk=credential.pk).update(access_token_expires_at=timezone.now() - timedelta(seconds=1))
+    age_credential(exact_world, credential, 200)
+
+    with pytest.raises(TokenRefreshDeferred) as excinfo:
+        tokens.access_token_for(credential.pk)
+
+    assert excinfo.value.retryable and excinfo.value.retry_at is not None
+    assert token_calls(exact_world) == 0 and _too_early_errors(exact_world) == 0
+
+
+def test_the_token_manager_refuses_to_run_inside_a_transaction(connected) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    with transaction.atomic(), pytest.raises(TokenRefreshInTransaction):
+        tokens.access_token_for(credential.pk)
+
+
+# ------------------------------------------------------------------------------------------- rejected refresh
+
+
+@pytest.mark.parametrize("how", ["revoked", "rotated_elsewhere", "expired_after_30_days"])
+def test_a_rejected_refresh_token_needs_reauth_and_stops_all_token_calls(exact_world, connected, how: str) -> None:  # type: ignore[no-untyped-def]
+    credential, connections = connected
+    if how == "revoked":
+        exact_world.control.revoke_tokens(exact_world.client_id, scope="all")
+        age_credential(exact_world, credential, 700)
+        expected = "revoked"
+    elif how == "rotated_elsewhere":
+        # Someone else (a second installation, a stray cron: picqer#544) used our refresh token.
+        age_credential(exact_world, credential, 700)
+        from connectors.registry import get_connector
+        from tenants.credentials import vendor_app_for
+
+        get_connector("exact").refresh_tokens(
+            region="nl",
+            app=vendor_app_for(workspace=credential.workspace, connector_id="exact"),
+            refresh_token=credential_tokens(credential).refresh_token,
+        )
+        expected = "Old refresh token used."
+    else:
+        age_credential(exact_world, credential, 31 * 24 * 3600)
+        expected = "expired"
+    exact_world.control.reset_counters()
+
+    with pytest.raises(CredentialNeedsReauth) as excinfo:
+        tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.NEEDS_REAUTH and expected in credential.status_reason
+    assert expected in excinfo.value.reason
+    for connection in connections:
+        connection.refresh_from_db()
+        assert connection.status == ConnectionStatus.NEEDS_REAUTH and expected in connection.status_reason
+    assert token_calls(exact_world) == 1
+
+    for _ in range(3):
+        with pytest.raises(CredentialNeedsReauth):
+            tokens.access_token_for(credential.pk)
+        assert tokens.force_refresh(credential.pk) is False
+    assert token_calls(exact_world) == 1  # nothing hammers Exact's token endpoint afterwards
+
+
+# ------------------------------------------------------------------------------------------- lost answers
+
+
+def test_a_lost_answer_after_rotation_gets_one_probe_then_needs_reauth(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    credential, connections = connected
+    age_credential(exact_world, credential, 700)
+    exact_world.control.add_fault(kind="drop_after_apply", pattern=TOKEN_PATH, method="POST", times=1)
+
+    with pytest.raises(TokenResponseLost):
+        tokens.access_token_for(credential.pk)
+    credential.refresh_from_db()
+    assert credential.refresh_state == RefreshState.LOST and "lost" in credential.last_refresh_error
+    assert credential.status == CredentialStatus.ACTIVE
+
+    # The next caller sends the stored refresh token once, deliberately: Exact had rotated it.
+    with pytest.raises(CredentialNeedsReauth) as excinfo:
+        tokens.access_token_for(credential.pk)
+    assert tokens.REASON_LOST_AND_ROTATED in excinfo.value.reason
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.NEEDS_REAUTH
+    assert credential.status_reason.startswith(tokens.REASON_LOST_AND_ROTATED)
+    for connection in connections:
+        connection.refresh_from_db()
+        assert connection.status == ConnectionStatus.NEEDS_REAUTH
+
+    for _ in range(3):
+        with pytest.raises(CredentialNeedsReauth):
+            tokens.access_token_for(credential.pk)
+    counters = exact_world.control.counters()
+    assert token_calls(exact_world) == 2  # the lost refresh and exactly one probe, never a loop
+    assert counters["token_errors"] == {"unauthorized_client": 1}
+
+
+@pytest.mark.parametrize("fault", ["drop_before_apply", "503"])
+def test_a_lost_answer_that_was_not_applied_is_repaired_by_the_probe(exact_world, connected, fault: str) -> None:  # type: ignore[no-untyped-def]
+    """A 5xx or a dropped request may or may not have rotated the chain (dotnet#152): one probe finds out."""
+    credential, _ = connected
+    age_credential(exact_world, credential, 700)
+    exact_world.control.add_fault(kind=fault, pattern=TOKEN_PATH, method="POST", times=1)
+
+    with pytest.raises(TokenResponseLost):
+        tokens.access_token_for(credential.pk)
+    fresh = tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE and credential.refresh_state == RefreshState.IDLE
+    assert credential_tokens(credential).access_token == fresh and credential.refresh_count == 1
+    assert token_calls(exact_world) == 2 and exact_world.control.counters()["token_refreshes"] == 1
+
+
+def test_an_attempt_left_in_flight_by_a_dead_process_is_probed_once(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    age_credential(exact_world, credential, 700)
+    # A process recorded its attempt and died before sending (or before hearing back); its lock is gone.
+    Credential.objects.filter(pk=credential.pk).update(
+        refresh_state=RefreshState.IN_FLIGHT, refresh_attempt_started_at=timezone.now() - timedelta(minutes=10)
+    )
+
+    fresh = tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert credential_tokens(credential).access_token == fresh and credential.refresh_state == RefreshState.IDLE
+    assert token_calls(exact_world) == 1
+
+
+def test_a_lost_answer_while_the_access_token_still_lives_keeps_the_call_going(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    age_credential(exact_world, credential, 580)
+    stored = credential_tokens(credential).access_token
+    exact_world.control.add_fault(kind="drop_after_apply", pattern=TOKEN_PATH, method="POST", times=1)
+
+    assert tokens.access_token_for(credential.pk) == stored  # Exact keeps the old access token until it expires
+    credential.refresh_from_db()
+    assert credential.refresh_state == RefreshState.LOST
+
+
+# ------------------------------------------------------------------------------------------- vendor down
+
+
+def test_an_unreachable_token_endpoint_cools_down_instead_of_hammering(exact_world, connected, settings) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    age_credential(exact_world, credential, 700)
+    settings.EXACT_SANDBOX_URL = "http://127.0.0.1:9"  # nothing listens: the request never reaches "Exact"
+    reset_registry()
+
+    with pytest.raises(VendorUnavailable):
+        tokens.access_token_for(credential.pk)
+    credential.refresh_from_db()
+    assert credential.refresh_state == RefreshState.IDLE and credential.refresh_not_before is not None
+    assert "VendorUnavailable" in credential.last_refresh_error
+
+    settings.EXACT_SANDBOX_URL = exact_world.server.root_url
+    reset_registry()
+    with pytest.raises(TokenRefreshDeferred):
+        tokens.access_token_for(credential.pk)
+    assert token_calls(exact_world) == 0  # still cooling down
+
+    Credential.objects.filter(pk=credential.pk).update(refresh_not_before=timezone.now() - timedelta(seconds=1))
+    fresh = tokens.access_token_for(credential.pk)
+    credential.refresh_from_db()
+    assert credential_tokens(credential).access_token == fresh and credential.refresh_not_before is None
+    assert token_calls(exact_world) == 1
+
+
+# ------------------------------------------------------------------------------------------- no secrets shown
+
+
+def test_no_token_appears_in_logs_or_exception_messages(exact_world, workspace, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    credential, _ = connect_via_sandbox(exact_world, workspace=workspace)
+    seen: set[str] = set()
+    messages: list[str] = []
+
+    def remember() -> None:
+        credential.refresh_from_db()
+        pair = credential_tokens(credential)
+        seen.update({pair.access_token, pair.refresh_token})
+
+    remember()
+    age_credential(exact_world, credential, 700)
+    tokens.access_token_for(credential.pk)  # a successful refresh
+    remember()
+    age_credential(exact_world, credential, 700)
+    exact_world.control.add_fault(kind="drop_after_apply", pattern=TOKEN_PATH, method="POST", times=1)
+    for expected in (TokenResponseLost, CredentialNeedsReauth, CredentialNeedsReauth):  # lost, probe, refused
+        with pytest.raises(expected) as excinfo:
+            tokens.access_token_for(credential.pk)
+        messages.extend([str(excinfo.value), repr(excinfo.value), getattr(excinfo.value, "reason", "")])
+    remember()
+    credential.refresh_from_db()
+    messages.extend([credential.status_reason, credential.last_refresh_error, str(credential), repr(credential)])
+
+    text = caplog.text + "\n".join(messages)
+    assert "lost" in caplog.text  # the flow was logged ...
+    for token in seen:
+        assert token not in text  # ... without any token in it
