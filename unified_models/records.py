@@ -1,0 +1,362 @@
+"""The common data model (DESIGN §3) as plain frozen dataclasses: records we return, inputs we accept, warnings.
+
+Vendor-neutral and free of Django so connectors and their tests can use it directly. Conventions:
+
+- Every record has `id` (our stable id: the vendor's id string for now), `remote_id` (the vendor's key),
+  `created_at`/`updated_at` (aware datetimes) and `remote_data` (the vendor's raw object, only returned with
+  `?include=remote_data`; it is left out of equality so two reads of the same data compare equal).
+- Money is `Decimal` (never float) with the record's `currency` beside it; dates are `datetime.date`.
+- Enums are lower-case `StrEnum`s so they serialise as the API's lower-case words.
+- Collections are tuples so records stay immutable.
+- Inputs use `None` for "not given": on create the vendor's default applies, on update the field is left alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Self
+
+# ---------------------------------------------------------------------------------------------- enums
+
+
+class RecordStatus(StrEnum):
+    """Whether a master record (contact, ledger account, journal, item) may still be used."""
+
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+ContactStatus = RecordStatus
+
+
+class AddressType(StrEnum):
+    MAIN = "main"
+    BILLING = "billing"
+    SHIPPING = "shipping"
+
+
+class InvoiceType(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    VOID = "void"
+
+
+class LedgerClassification(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+
+class TaxType(StrEnum):
+    EXCLUSIVE = "exclusive"
+    INCLUSIVE = "inclusive"
+    NONE = "none"
+
+
+class TaxUsage(StrEnum):
+    SALES = "sales"
+    PURCHASE = "purchase"
+    BOTH = "both"
+
+
+class JournalType(StrEnum):
+    SALES = "sales"
+    PURCHASE = "purchase"
+    BANK = "bank"
+    CASH = "cash"
+    GENERAL = "general"
+
+
+class PaymentStatus(StrEnum):
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+
+
+# ---------------------------------------------------------------------------------------------- shared
+
+
+@dataclass(frozen=True)
+class Warning:  # the API's name for it (shadows the builtin only where imported by name)
+    """Something the vendor could not store or changed, reported in the write response (never silent loss)."""
+
+    code: str  # stable machine code, e.g. "exact_stores_one_address"
+    field: str  # the input field it concerns, e.g. "addresses[1]" or "lines[0].tax_rate_id"
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+class InvalidInput(ValueError):
+    """Input that cannot become a vendor write whatever the mapping says (the API answers 422 for `field`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+def _require_aware(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+            raise ValueError(f"{type(owner).__name__}.{name} must be an aware datetime, got {value!r}")
+
+
+def _require_decimal(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        # Money and quantities are Decimal only: float would bring binary rounding into the books.
+        if value is not None and not isinstance(value, Decimal):
+            raise TypeError(f"{type(owner).__name__}.{name} must be a Decimal, got {type(value).__name__}")
+
+
+def _require_date(owner: object, *names: str) -> None:
+    for name in names:
+        value = getattr(owner, name)
+        if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+            raise TypeError(f"{type(owner).__name__}.{name} must be a date, got {value!r}")
+
+
+def _require_country(value: str | None) -> None:
+    if value is not None and not (len(value) == 2 and value.isascii() and value.isalpha() and value.isupper()):
+        raise ValueError(f"country must be an ISO 3166-1 alpha-2 code in capitals, got {value!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """What every unified record carries."""
+
+    id: str
+    remote_id: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    remote_data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _require_aware(self, "created_at", "updated_at")
+
+    def without_remote_data(self) -> Self:
+        """The record as returned without `?include=remote_data`."""
+        return dataclasses.replace(self, remote_data=None)
+
+
+# ---------------------------------------------------------------------------------------------- contacts
+
+
+@dataclass(frozen=True, kw_only=True)
+class Address:
+    type: AddressType = AddressType.MAIN
+    line1: str | None = None
+    line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2
+
+    def __post_init__(self) -> None:
+        _require_country(self.country)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Contact(Record):
+    name: str
+    code: str | None = None
+    is_customer: bool = False
+    is_supplier: bool = False
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    vat_number: str | None = None
+    chamber_of_commerce_number: str | None = None
+    addresses: tuple[Address, ...] = ()
+    currency: str | None = None
+    status: RecordStatus = RecordStatus.ACTIVE
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactInput:
+    """A contact to create or the fields of one to update; None means "not given"."""
+
+    name: str | None = None
+    code: str | None = None
+    is_customer: bool | None = None
+    is_supplier: bool | None = None
+    email: str | None = None
+    phone: str | None = None
+    website: str | None = None
+    vat_number: str | None = None
+    chamber_of_commerce_number: str | None = None
+    addresses: tuple[Address, ...] | None = None  # () clears the stored address
+    currency: str | None = None
+    status: RecordStatus | None = None
+
+
+# ---------------------------------------------------------------------------------------------- invoices
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceLine:
+    id: str | None = None
+    description: str | None = None
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    item_id: str | None = None
+    ledger_account_id: str | None = None
+    tax_rate_id: str | None = None
+    net_amount: Decimal = Decimal("0.00")
+    tax_amount: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "quantity", "unit_price", "net_amount", "tax_amount")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Invoice(Record):
+    """A sales invoice or credit note. Credit notes carry positive amounts: `type` says which way money goes."""
+
+    number: str | None = None
+    type: InvoiceType = InvoiceType.INVOICE
+    status: InvoiceStatus = InvoiceStatus.OPEN
+    contact_id: str | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str | None = None
+    reference: str | None = None
+    description: str | None = None
+    journal_code: str | None = None
+    lines: tuple[InvoiceLine, ...] = ()
+    net_total: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "net_total", "tax_total", "total")
+        _require_date(self, "issue_date", "due_date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceLineInput:
+    """One line to write. Tax: `tax_rate_id` names a TaxRate of the connection directly; otherwise `tax_code`
+    (a unified code such as "standard") or `tax_rate` (a percent such as 21) is translated by the mapping."""
+
+    description: str | None = None
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    item_id: str | None = None  # an Item id of this connection
+    item_code: str | None = None  # a unified item code, translated by the mapping's items_by_code
+    ledger_account_id: str | None = None
+    tax_rate_id: str | None = None
+    tax_code: str | None = None
+    tax_rate: Decimal | None = None  # percent
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "quantity", "unit_price", "tax_rate")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceInput:
+    """A sales invoice or credit note to create (amounts positive; `type` says which)."""
+
+    contact_id: str
+    lines: tuple[InvoiceLineInput, ...]
+    type: InvoiceType = InvoiceType.INVOICE
+    status: InvoiceStatus | None = None
+    number: str | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str | None = None
+    reference: str | None = None
+    description: str | None = None
+    journal_code: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_date(self, "issue_date", "due_date")
+
+
+# ---------------------------------------------------------------------------------------------- ledger
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerAccount(Record):
+    code: str
+    name: str
+    classification: LedgerClassification
+    status: RecordStatus = RecordStatus.ACTIVE
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaxRate(Record):
+    code: str
+    name: str
+    rate: Decimal  # percent: 21 means 21 %
+    type: TaxType
+    usage: TaxUsage
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "rate")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Journal(Record):
+    code: str
+    name: str
+    type: JournalType
+    currency: str | None = None
+    status: RecordStatus = RecordStatus.ACTIVE
+
+
+@dataclass(frozen=True, kw_only=True)
+class Item(Record):
+    code: str
+    name: str
+    description: str | None = None
+    unit_price: Decimal | None = None
+    currency: str | None = None
+    sales_tax_rate_id: str | None = None
+    revenue_ledger_account_id: str | None = None
+    is_sales_item: bool = True
+    status: RecordStatus = RecordStatus.ACTIVE
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "unit_price")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payment(Record):
+    """The payment state of one invoice's receivable (amounts signed: negative = owed to the customer)."""
+
+    invoice_id: str | None = None
+    invoice_number: str | None = None
+    contact_id: str | None = None
+    amount: Decimal  # the invoice amount this receivable is for
+    open_amount: Decimal  # what is still to be received
+    currency: str | None = None
+    invoice_date: date | None = None
+    due_date: date | None = None
+    is_fully_paid: bool = False
+    last_payment_date: date | None = None
+    reference: str | None = None
+    status: PaymentStatus = PaymentStatus.OPEN
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "amount", "open_amount")
+        _require_date(self, "invoice_date", "due_date", "last_payment_date")
