@@ -1,4 +1,4 @@
-"""URL routing: /api/v1/ for the public API, schema and docs, health probes, operators' admin."""
+"""URL routing: /api/v1/ for the public API, schema and docs, the hosted connect flow, health probes, admin."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -25,6 +25,8 @@ urlpatterns = [
     ),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
+    # The hosted connect flow (server-rendered pages); the OAuth callback is {LEDGERBRIDGE_PUBLIC_URL}/connect/callback.
+    path("connect/", include("tenants.connect.urls")),
     path("admin/", admin.site.urls),
     # Unknown API paths answer with problem details even with DEBUG on (Django would render its HTML page).
     re_path(r"^api/", problem_not_found),

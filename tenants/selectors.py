@@ -9,7 +9,8 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import Http404
 
-from tenants.models import ApiKey, Workspace
+from tenants import keys
+from tenants.models import ApiKey, Connection, ConnectLink, Tenant, Workspace
 
 M = TypeVar("M", bound=Model)
 
@@ -33,3 +34,55 @@ def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:
 
 def api_key_get(*, workspace: Workspace, api_key_id: uuid.UUID | str) -> ApiKey:
     return scoped_get(ApiKey.objects.all(), workspace=workspace, pk=api_key_id)
+
+
+# --- tenants, connections, connect links ---------------------------------------------------------------------
+
+
+def tenant_list(*, workspace: Workspace, external_id: str | None = None) -> QuerySet[Tenant]:
+    tenants = workspace_scoped(Tenant.objects.all(), workspace=workspace)
+    if external_id is not None:
+        tenants = tenants.filter(external_id=external_id)
+    return tenants
+
+
+def tenant_get(*, workspace: Workspace, tenant_id: uuid.UUID | str) -> Tenant:
+    return scoped_get(Tenant.objects.all(), workspace=workspace, pk=tenant_id)
+
+
+def connection_list(
+    *, workspace: Workspace, tenant_id: uuid.UUID | str | None = None, status: str | None = None
+) -> QuerySet[Connection]:
+    connections = workspace_scoped(Connection.objects.select_related("credential"), workspace=workspace)
+    if tenant_id is not None:
+        connections = connections.filter(tenant_id=tenant_id)
+    if status is not None:
+        connections = connections.filter(status=status)
+    return connections
+
+
+def connection_get(*, workspace: Workspace, connection_id: uuid.UUID | str) -> Connection:
+    return scoped_get(Connection.objects.select_related("credential"), workspace=workspace, pk=connection_id)
+
+
+def connect_link_for_token(*, token: str) -> ConnectLink | None:
+    """The link a browser presents: found by the token's hash (the token itself is never stored).
+
+    Not workspace-scoped on purpose: the hosted flow has no API key; the secret token is the capability.
+    """
+    return (
+        ConnectLink.objects.select_related("workspace", "tenant", "repair_connection")
+        .filter(token_hash=keys.hash_key(token))
+        .first()
+    )
+
+
+def connect_link_for_state(*, state: str) -> ConnectLink | None:
+    """The link an OAuth callback belongs to, found by the hash of its `state` (bound at consent start)."""
+    if not state:
+        return None
+    return (
+        ConnectLink.objects.select_related("workspace", "tenant", "repair_connection")
+        .filter(oauth_state_hash=keys.hash_key(state))
+        .first()
+    )

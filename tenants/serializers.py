@@ -1,15 +1,40 @@
-"""API representations of workspaces and API keys (never the key hash; the secret only once, on create)."""
+"""API representations of workspaces, API keys, tenants, connect links and connections.
+
+Never a key hash or a vendor token: an API key's secret appears once (on create), a connect link's URL once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
 
 from rest_framework import serializers
 
-from tenants.models import ApiKey, Workspace
+from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Tenant, Workspace
+from tenants.services import CONNECT_LINK_DEFAULT_TTL, CONNECT_LINK_MAX_TTL, CONNECT_LINK_MIN_TTL
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
+    allowed_redirect_hosts = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        help_text="Host names a connect link's redirect_url may point at (exact names, e.g. `app.example.com`).",
+    )
+    logo_url = serializers.URLField(help_text="Logo shown on the hosted connect pages (https recommended).")
+
     class Meta:
         model = Workspace
-        fields = ["id", "name", "slug", "created_at"]
+        fields = ["id", "name", "slug", "allowed_redirect_hosts", "logo_url", "created_at", "updated_at"]
         read_only_fields = fields
+
+
+class WorkspaceUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    allowed_redirect_hosts = serializers.ListField(
+        child=serializers.CharField(max_length=253),
+        required=False,
+        max_length=50,
+        help_text="Replaces the whole list.",
+    )
+    logo_url = serializers.URLField(required=False, allow_blank=True, max_length=200)
 
 
 class ApiKeySerializer(serializers.ModelSerializer):
@@ -34,3 +59,121 @@ class CreatedApiKeySerializer(ApiKeySerializer):
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
         read_only_fields = fields
+
+
+class TenantSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tenant
+        fields = ["id", "external_id", "name", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class TenantCreateSerializer(serializers.Serializer):
+    external_id = serializers.CharField(
+        max_length=200, help_text="Your own id of this customer; unique within the workspace."
+    )
+    name = serializers.CharField(max_length=200)
+
+
+class TenantUpdateSerializer(serializers.Serializer):
+    """PUT needs both fields, PATCH either; changing external_id is allowed (it stays unique)."""
+
+    external_id = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200)
+
+
+class TenantListFilterSerializer(serializers.Serializer):
+    external_id = serializers.CharField(required=False, max_length=200)
+
+
+class ConnectLinkCreateSerializer(serializers.Serializer):
+    connector = serializers.CharField(max_length=50, help_text="Connector id, e.g. `exact`.")
+    region = serializers.CharField(
+        max_length=10,
+        required=False,
+        allow_blank=True,
+        help_text="Preset the vendor region (Exact: nl, be, de, uk, us, es, fr); omitted, the user chooses.",
+    )
+    redirect_url = serializers.URLField(
+        max_length=2000,
+        help_text="Where the flow ends, with `status`, `connection_ids` or `error`, and `link_id` appended. "
+        "Its host must be in the workspace's allowed_redirect_hosts.",
+    )
+    expires_in = serializers.IntegerField(
+        required=False,
+        min_value=int(CONNECT_LINK_MIN_TTL.total_seconds()),
+        max_value=int(CONNECT_LINK_MAX_TTL.total_seconds()),
+        help_text=f"Seconds until the link expires (default {int(CONNECT_LINK_DEFAULT_TTL.total_seconds())}).",
+    )
+    connection_id = serializers.UUIDField(
+        required=False,
+        help_text="Re-authorise this connection of the tenant: its region is preset and its division pre-selected.",
+    )
+
+    def validated_expires_in(self) -> timedelta:
+        seconds = self.validated_data.get("expires_in")
+        return CONNECT_LINK_DEFAULT_TTL if seconds is None else timedelta(seconds=seconds)
+
+
+class ConnectLinkSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(help_text="The single-use connect URL. Returned only now: send your user there.")
+    tenant_id = serializers.UUIDField()
+    region = serializers.CharField(allow_null=True, help_text="The preset region, or null when the user chooses.")
+    connection_id = serializers.UUIDField(source="repair_connection_id", allow_null=True)
+
+    class Meta:
+        model = ConnectLink
+        fields = [
+            "id",
+            "url",
+            "expires_at",
+            "connector",
+            "region",
+            "redirect_url",
+            "tenant_id",
+            "connection_id",
+            "status",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: ConnectLink) -> dict[str, object]:
+        data = super().to_representation(instance)
+        data["region"] = data["region"] or None  # blank in the database means "the user chooses"
+        return data
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    tenant_id = serializers.UUIDField(read_only=True)
+    company_id = serializers.CharField(read_only=True, help_text="The vendor's company id (Exact: division code).")
+    company_name = serializers.CharField(read_only=True)
+    access_token_expires_at = serializers.DateTimeField(
+        source="credential.access_token_expires_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the current access token expires (the gateway refreshes it); never the token itself.",
+    )
+
+    class Meta:
+        model = Connection
+        fields = [
+            "id",
+            "tenant_id",
+            "connector",
+            "region",
+            "company_id",
+            "company_name",
+            "status",
+            "status_reason",
+            "connected_at",
+            "last_success_at",
+            "access_token_expires_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ConnectionListFilterSerializer(serializers.Serializer):
+    tenant = serializers.UUIDField(required=False, help_text="Only this tenant's connections.")
+    status = serializers.ChoiceField(choices=ConnectionStatus.choices, required=False)

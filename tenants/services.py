@@ -1,17 +1,30 @@
-"""Writes for workspaces and API keys."""
+"""Writes for workspaces, API keys, tenants, connect links and connections."""
 
 from __future__ import annotations
 
 import hmac
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from connectors.registry import UnknownConnector, get_connector
 from tenants import keys
-from tenants.models import ApiKey, Workspace
+from tenants.models import (
+    ApiKey,
+    Connection,
+    ConnectionStatus,
+    ConnectLink,
+    Credential,
+    Tenant,
+    Workspace,
+)
 
 # last_used_at is advisory: write it at most once a minute per key instead of on every request.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -67,3 +80,245 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key
+
+
+# --- errors a caller can act on --------------------------------------------------------------------------------
+
+
+class InvalidInput(Exception):
+    """Input a service refuses; `field` and `code` are public (they end up in problem details)."""
+
+    def __init__(self, *, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+
+class TenantExists(Exception):
+    """Another tenant of the workspace already has this external_id."""
+
+    def __init__(self, external_id: str) -> None:
+        super().__init__(f"A tenant with external_id '{external_id}' already exists in this workspace.")
+        self.external_id = external_id
+
+
+# --- workspace ---------------------------------------------------------------------------------------------------
+
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+# A DNS name, an IPv4 address or a bracketed IPv6 address; no scheme, port, path or wildcard.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_PATTERN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$|^\[[0-9a-f:]+\]$")
+
+
+def normalise_redirect_host(raw: str) -> str:
+    """A bare host name as stored in allowed_redirect_hosts; raises InvalidInput for URLs, paths or ports."""
+    host = raw.strip().lower().rstrip(".")
+    if not _HOST_PATTERN.match(host):
+        raise InvalidInput(
+            field="allowed_redirect_hosts",
+            code="invalid_host",
+            message=f"'{raw}' is not a bare host name (no scheme, port, path or wildcard).",
+        )
+    return host
+
+
+@transaction.atomic
+def workspace_update(
+    *,
+    workspace: Workspace,
+    name: str | None = None,
+    allowed_redirect_hosts: list[str] | None = None,
+    logo_url: str | None = None,
+) -> Workspace:
+    fields: list[str] = []
+    if name is not None:
+        workspace.name = name
+        fields.append("name")
+    if allowed_redirect_hosts is not None:
+        workspace.allowed_redirect_hosts = sorted({normalise_redirect_host(h) for h in allowed_redirect_hosts})
+        fields.append("allowed_redirect_hosts")
+    if logo_url is not None:
+        workspace.logo_url = logo_url
+        fields.append("logo_url")
+    if fields:
+        workspace.save(update_fields=[*fields, "updated_at"])
+    return workspace
+
+
+def redirect_url_allowed(*, workspace: Workspace, url: str) -> bool:
+    """True when `url` may end a connect flow: http(s), a host the workspace allows, https unless local."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    if parts.scheme not in {"http", "https"} or not host or parts.username or parts.password:
+        return False
+    # Plain http only to the developer's own machine: an authorisation outcome must not travel in clear text.
+    if ":" in host:  # urlsplit strips the brackets of an IPv6 literal; stored hosts keep them
+        host = f"[{host}]"
+    if parts.scheme == "http" and host not in _LOCAL_HOSTS:
+        return False
+    return host in {h.lower() for h in workspace.allowed_redirect_hosts}
+
+
+# --- tenants -------------------------------------------------------------------------------------------------------
+
+
+def tenant_create(*, workspace: Workspace, external_id: str, name: str) -> Tenant:
+    try:
+        # The savepoint keeps an outer transaction usable after the unique constraint fires.
+        with transaction.atomic():
+            return Tenant.objects.create(workspace=workspace, external_id=external_id, name=name)
+    except IntegrityError:
+        if Tenant.objects.filter(workspace=workspace, external_id=external_id).exists():
+            raise TenantExists(external_id) from None
+        raise
+
+
+def tenant_update(*, tenant: Tenant, name: str | None = None, external_id: str | None = None) -> Tenant:
+    fields: list[str] = []
+    if name is not None:
+        tenant.name = name
+        fields.append("name")
+    if external_id is not None and external_id != tenant.external_id:
+        tenant.external_id = external_id
+        fields.append("external_id")
+    if not fields:
+        return tenant
+    try:
+        with transaction.atomic():
+            tenant.save(update_fields=[*fields, "updated_at"])
+    except IntegrityError:
+        raise TenantExists(tenant.external_id) from None
+    return tenant
+
+
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant) -> None:
+    """Delete a tenant with its connections and links; credentials no other connection uses are forgotten."""
+    for connection in Connection.objects.filter(tenant=tenant).select_related("credential"):
+        connection_disconnect(connection=connection)
+    tenant.delete()
+
+
+# --- connect links ------------------------------------------------------------------------------------------------
+
+CONNECT_LINK_DEFAULT_TTL = timedelta(hours=1)
+CONNECT_LINK_MIN_TTL = timedelta(minutes=5)
+# A day at most: the link is a bearer capability for the tenant's books, so it should not linger in inboxes.
+CONNECT_LINK_MAX_TTL = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class CreatedConnectLink:
+    link: ConnectLink
+    url: str  # carries the secret token: returned once, never stored
+
+    def __repr__(self) -> str:
+        return f"CreatedConnectLink(link={self.link.pk})"
+
+
+def connect_link_url(token: str) -> str:
+    return f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/{token}"
+
+
+def connect_done_url() -> str:
+    """The gateway's own closing page, for links an operator creates without a SaaS page to return to."""
+    return f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/done"
+
+
+def connect_link_create(
+    *,
+    tenant: Tenant,
+    connector_id: str,
+    redirect_url: str,
+    region: str = "",
+    expires_in: timedelta = CONNECT_LINK_DEFAULT_TTL,
+    repair_connection: Connection | None = None,
+    trusted_redirect: bool = False,
+) -> CreatedConnectLink:
+    """A single-use link to the hosted connect flow; `trusted_redirect` is for operator-made links only."""
+    try:
+        connector = get_connector(connector_id)
+    except UnknownConnector:
+        raise InvalidInput(
+            field="connector", code="unknown_connector", message=f"No connector '{connector_id}' is configured."
+        ) from None
+    if repair_connection is not None:
+        if repair_connection.tenant_id != tenant.pk:
+            raise InvalidInput(field="connection_id", code="not_found", message="No such connection for this tenant.")
+        if repair_connection.connector != connector_id:
+            raise InvalidInput(
+                field="connector", code="connector_mismatch", message="The connection uses another connector."
+            )
+        if region and region != repair_connection.region:
+            raise InvalidInput(field="region", code="region_mismatch", message="The connection is in another region.")
+        region = repair_connection.region
+    if region and region not in connector.regions():
+        raise InvalidInput(
+            field="region",
+            code="unknown_region",
+            message=f"'{region}' is not a region of {connector.name} ({', '.join(connector.regions())}).",
+        )
+    if not trusted_redirect and not redirect_url_allowed(workspace=tenant.workspace, url=redirect_url):
+        raise InvalidInput(
+            field="redirect_url",
+            code="redirect_url_not_allowed",
+            message="The redirect_url's host is not in the workspace's allowed_redirect_hosts "
+            "(https is required except for localhost).",
+        )
+    if not CONNECT_LINK_MIN_TTL <= expires_in <= CONNECT_LINK_MAX_TTL:
+        raise InvalidInput(
+            field="expires_in",
+            code="out_of_range",
+            message=f"expires_in must be {int(CONNECT_LINK_MIN_TTL.total_seconds())} to "
+            f"{int(CONNECT_LINK_MAX_TTL.total_seconds())} seconds.",
+        )
+    token = secrets.token_urlsafe(32)
+    link = ConnectLink.objects.create(
+        workspace=tenant.workspace,
+        tenant=tenant,
+        connector=connector_id,
+        region=region,
+        redirect_url=redirect_url,
+        token_hash=keys.hash_key(token),
+        repair_connection=repair_connection,
+        expires_at=timezone.now() + expires_in,
+    )
+    return CreatedConnectLink(link=link, url=connect_link_url(token))
+
+
+def connection_reconnect_link(*, connection: Connection) -> CreatedConnectLink:
+    """An operator's link that re-authorises this connection and ends on the gateway's own closing page."""
+    return connect_link_create(
+        tenant=connection.tenant,
+        connector_id=connection.connector,
+        redirect_url=connect_done_url(),
+        repair_connection=connection,
+        trusted_redirect=True,
+    )
+
+
+# --- connections ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def connection_disconnect(*, connection: Connection) -> None:
+    """Delete the connection; its credential is deleted too when no other connection shares it.
+
+    Exact keeps one token chain per user and app, so a credential still used by another division must stay.
+    """
+    credential_id = connection.credential_id
+    connection.delete()
+    if credential_id is None:
+        return
+    credential = Credential.objects.select_for_update().filter(pk=credential_id).first()
+    if credential is not None and not credential.connections.exists():
+        credential.delete()
+
+
+def connection_disable(*, connection: Connection, reason: str) -> Connection:
+    """Stop all calls for this connection (an operator's decision); a new consent re-enables it."""
+    connection.status = ConnectionStatus.DISABLED
+    connection.status_reason = reason
+    connection.save(update_fields=["status", "status_reason", "updated_at"])
+    return connection

@@ -8,4 +8,9 @@ urlpatterns = [
     path("workspace", views.WorkspaceView.as_view(), name="workspace"),
     path("api-keys", views.ApiKeyListView.as_view(), name="api-key-list"),
     path("api-keys/<str:api_key_id>", views.ApiKeyDetailView.as_view(), name="api-key-detail"),
+    path("tenants", views.TenantListView.as_view(), name="tenant-list"),
+    path("tenants/<str:tenant_id>", views.TenantDetailView.as_view(), name="tenant-detail"),
+    path("tenants/<str:tenant_id>/connect-links", views.ConnectLinkCreateView.as_view(), name="connect-link-create"),
+    path("connections", views.ConnectionListView.as_view(), name="connection-list"),
+    path("connections/<str:connection_id>", views.ConnectionDetailView.as_view(), name="connection-detail"),
 ]

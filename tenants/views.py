@@ -1,19 +1,31 @@
-"""API views for the caller's workspace and its API keys; logic lives in services and selectors."""
+"""API views for the caller's workspace, API keys, tenants, connect links and connections; logic lives in
+services and selectors."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from gateway.api.problems import Problem
 from gateway.api.views import WorkspaceAPIView
 from tenants import selectors, services
 from tenants.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    ConnectionListFilterSerializer,
+    ConnectionSerializer,
+    ConnectLinkCreateSerializer,
+    ConnectLinkSerializer,
     CreatedApiKeySerializer,
+    TenantCreateSerializer,
+    TenantListFilterSerializer,
+    TenantSerializer,
+    TenantUpdateSerializer,
     WorkspaceSerializer,
+    WorkspaceUpdateSerializer,
 )
 
 
@@ -25,6 +37,29 @@ class WorkspaceView(WorkspaceAPIView):
     def get(self, request: Request) -> Response:
         """The workspace the API key belongs to."""
         return Response(WorkspaceSerializer(self.workspace).data)
+
+    @extend_schema(
+        operation_id="workspace_partial_update",
+        request=WorkspaceUpdateSerializer,
+        responses=WorkspaceSerializer,
+        tags=["workspace"],
+        examples=[
+            OpenApiExample(
+                "Allow your app as redirect target",
+                value={"allowed_redirect_hosts": ["app.example.com"], "logo_url": "https://app.example.com/logo.png"},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request: Request) -> Response:
+        """Change the name, the connect pages' logo, or the hosts connect links may redirect to."""
+        serializer = WorkspaceUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            workspace = services.workspace_update(workspace=self.workspace, **serializer.validated_data)
+        except services.InvalidInput as exc:
+            raise _invalid(exc) from None
+        return Response(WorkspaceSerializer(workspace).data)
 
 
 class ApiKeyListView(WorkspaceAPIView):
@@ -65,4 +100,282 @@ class ApiKeyDetailView(WorkspaceAPIView):
         """Revoke a key: it stops working at once and stays listed as revoked."""
         api_key = selectors.api_key_get(workspace=self.workspace, api_key_id=api_key_id)
         services.api_key_revoke(api_key=api_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- workspace update ---------------------------------------------------------------------------------------------
+
+
+def _invalid(exc: services.InvalidInput, status_code: int = 400) -> Problem:
+    code = exc.code if exc.code in _OWN_PROBLEM_CODES else "validation_error"
+    return Problem(
+        status_code=status_code,
+        code=code,
+        title="Validation failed" if code == "validation_error" else _OWN_PROBLEM_CODES[code],
+        detail=exc.message,
+        errors=[{"field": exc.field, "code": exc.code, "message": exc.message}],
+    )
+
+
+# Problem codes of their own (not plain validation errors): public API, never rename.
+_OWN_PROBLEM_CODES = {"redirect_url_not_allowed": "Redirect URL not allowed"}
+
+
+def _tenant_exists(exc: services.TenantExists) -> Problem:
+    return Problem(
+        status_code=409,
+        code="tenant_exists",
+        title="Tenant exists",
+        detail=str(exc),
+        errors=[{"field": "external_id", "code": "unique", "message": "Already used by another tenant."}],
+    )
+
+
+# --- tenants ------------------------------------------------------------------------------------------------------
+
+_TENANT_EXAMPLE = {
+    "id": "0b5d4a53-5b8e-4d43-9a3a-0d3f3c1f7a10",
+    "external_id": "cust_4711",
+    "name": "Bakkerij De Gouden Korst",
+    "created_at": "2025-03-01T09:30:00Z",
+    "updated_at": "2025-03-01T09:30:00Z",
+}
+_CONFLICT = OpenApiResponse(response=OpenApiTypes.OBJECT, description="`tenant_exists`: the external_id is taken.")
+
+
+class TenantListView(WorkspaceAPIView):
+    serializer_class = TenantSerializer
+
+    @extend_schema(
+        operation_id="tenants_list",
+        parameters=[OpenApiParameter("external_id", str, description="Only the tenant with this external_id.")],
+        responses=TenantSerializer(many=True),
+        tags=["tenants"],
+    )
+    def get(self, request: Request) -> Response:
+        """The workspace's tenants, newest first."""
+        filters = TenantListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return self.paginated(selectors.tenant_list(workspace=self.workspace, **filters.validated_data))
+
+    @extend_schema(
+        operation_id="tenants_create",
+        request=TenantCreateSerializer,
+        responses={201: TenantSerializer, 409: _CONFLICT},
+        tags=["tenants"],
+        examples=[
+            OpenApiExample(
+                "New tenant", value={"external_id": "cust_4711", "name": "Bakkerij De Gouden Korst"}, request_only=True
+            ),
+            OpenApiExample("Created", value=_TENANT_EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        """Create a tenant: one customer of your product, identified by your own external_id."""
+        serializer = TenantCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            tenant = services.tenant_create(workspace=self.workspace, **serializer.validated_data)
+        except services.TenantExists as exc:
+            raise _tenant_exists(exc) from None
+        return Response(TenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
+
+
+class TenantDetailView(WorkspaceAPIView):
+    serializer_class = TenantSerializer
+    pagination_class = None
+
+    @extend_schema(operation_id="tenants_retrieve", responses=TenantSerializer, tags=["tenants"])
+    def get(self, request: Request, tenant_id: str) -> Response:
+        tenant = selectors.tenant_get(workspace=self.workspace, tenant_id=tenant_id)
+        return Response(TenantSerializer(tenant).data)
+
+    @extend_schema(
+        operation_id="tenants_update",
+        request=TenantUpdateSerializer,
+        responses={200: TenantSerializer, 409: _CONFLICT},
+        tags=["tenants"],
+        examples=[
+            OpenApiExample(
+                "Rename", value={"external_id": "cust_4711", "name": "De Gouden Korst B.V."}, request_only=True
+            )
+        ],
+    )
+    def put(self, request: Request, tenant_id: str) -> Response:
+        """Replace name and external_id (external_id may change; it must stay unique in the workspace)."""
+        return self._update(request, tenant_id, partial=False)
+
+    @extend_schema(
+        operation_id="tenants_partial_update",
+        request=TenantUpdateSerializer(partial=True),
+        responses={200: TenantSerializer, 409: _CONFLICT},
+        tags=["tenants"],
+        examples=[OpenApiExample("Rename", value={"name": "De Gouden Korst B.V."}, request_only=True)],
+    )
+    def patch(self, request: Request, tenant_id: str) -> Response:
+        """Change name and/or external_id."""
+        return self._update(request, tenant_id, partial=True)
+
+    def _update(self, request: Request, tenant_id: str, *, partial: bool) -> Response:
+        tenant = selectors.tenant_get(workspace=self.workspace, tenant_id=tenant_id)
+        serializer = TenantUpdateSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        try:
+            tenant = services.tenant_update(tenant=tenant, **serializer.validated_data)
+        except services.TenantExists as exc:
+            raise _tenant_exists(exc) from None
+        return Response(TenantSerializer(tenant).data)
+
+    @extend_schema(operation_id="tenants_destroy", responses={204: None}, tags=["tenants"])
+    def delete(self, request: Request, tenant_id: str) -> Response:
+        """Delete the tenant with all its connections; credentials no remaining connection uses are forgotten."""
+        tenant = selectors.tenant_get(workspace=self.workspace, tenant_id=tenant_id)
+        services.tenant_delete(tenant=tenant)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- connect links ------------------------------------------------------------------------------------------------
+
+
+class ConnectLinkCreateView(WorkspaceAPIView):
+    serializer_class = ConnectLinkSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="connect_links_create",
+        request=ConnectLinkCreateSerializer,
+        responses={201: ConnectLinkSerializer},
+        tags=["tenants"],
+        examples=[
+            OpenApiExample(
+                "Exact, user chooses the region",
+                value={"connector": "exact", "redirect_url": "https://app.example.com/integrations/exact/done"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Exact Belgium, 15 minutes",
+                value={
+                    "connector": "exact",
+                    "region": "be",
+                    "redirect_url": "https://app.example.com/integrations/exact/done?ref=42",
+                    "expires_in": 900,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Created",
+                value={
+                    "id": "6f1b2c3d-1111-4a2b-9c3d-4e5f6a7b8c9d",
+                    "url": "https://gateway.example.com/connect/N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk",
+                    "expires_at": "2025-03-01T10:30:00Z",
+                    "connector": "exact",
+                    "region": None,
+                    "redirect_url": "https://app.example.com/integrations/exact/done",
+                    "tenant_id": "0b5d4a53-5b8e-4d43-9a3a-0d3f3c1f7a10",
+                    "connection_id": None,
+                    "status": "pending",
+                    "created_at": "2025-03-01T09:30:00Z",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+    )
+    def post(self, request: Request, tenant_id: str) -> Response:
+        """A single-use link to the hosted connect flow. Send the tenant's user to `url`; the flow ends on
+        `redirect_url?status=success&connection_ids=…&link_id=…` or `?status=error&error=<code>&link_id=…`.
+        A `redirect_url` whose host is not allowed is refused with `redirect_url_not_allowed`."""
+        tenant = selectors.tenant_get(workspace=self.workspace, tenant_id=tenant_id)
+        serializer = ConnectLinkCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        repair = None
+        if data.get("connection_id"):
+            repair = (
+                selectors.connection_list(workspace=self.workspace, tenant_id=tenant.pk)
+                .filter(pk=data["connection_id"])
+                .first()
+            )
+            if repair is None:
+                raise _invalid(
+                    services.InvalidInput(
+                        field="connection_id", code="not_found", message="No such connection for this tenant."
+                    )
+                )
+        try:
+            created = services.connect_link_create(
+                tenant=tenant,
+                connector_id=data["connector"],
+                redirect_url=data["redirect_url"],
+                region=data.get("region") or "",
+                expires_in=serializer.validated_expires_in(),
+                repair_connection=repair,
+            )
+        except services.InvalidInput as exc:
+            raise _invalid(exc) from None
+        created.link.url = created.url  # type: ignore[attr-defined]  # shown once, never stored
+        return Response(ConnectLinkSerializer(created.link).data, status=status.HTTP_201_CREATED)
+
+
+# --- connections --------------------------------------------------------------------------------------------------
+
+_CONNECTION_EXAMPLE = {
+    "id": "9a8b7c6d-2222-4e3f-8a9b-0c1d2e3f4a5b",
+    "tenant_id": "0b5d4a53-5b8e-4d43-9a3a-0d3f3c1f7a10",
+    "connector": "exact",
+    "region": "nl",
+    "company_id": "101",
+    "company_name": "Bakkerij De Gouden Korst B.V.",
+    "status": "active",
+    "status_reason": "",
+    "connected_at": "2025-03-01T09:35:00Z",
+    "last_success_at": "2025-03-01T09:40:12Z",
+    "access_token_expires_at": "2025-03-01T09:45:00Z",
+    "created_at": "2025-03-01T09:35:00Z",
+    "updated_at": "2025-03-01T09:35:00Z",
+}
+
+
+class ConnectionListView(WorkspaceAPIView):
+    serializer_class = ConnectionSerializer
+
+    @extend_schema(
+        operation_id="connections_list",
+        parameters=[ConnectionListFilterSerializer],
+        responses=ConnectionSerializer(many=True),
+        tags=["connections"],
+    )
+    def get(self, request: Request) -> Response:
+        """Connections of the workspace, newest first; filter by `tenant` and `status`."""
+        filters = ConnectionListFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return self.paginated(
+            selectors.connection_list(
+                workspace=self.workspace,
+                tenant_id=filters.validated_data.get("tenant"),
+                status=filters.validated_data.get("status"),
+            )
+        )
+
+
+class ConnectionDetailView(WorkspaceAPIView):
+    serializer_class = ConnectionSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="connections_retrieve",
+        responses=ConnectionSerializer,
+        tags=["connections"],
+        examples=[OpenApiExample("Connection", value=_CONNECTION_EXAMPLE, response_only=True)],
+    )
+    def get(self, request: Request, connection_id: str) -> Response:
+        connection = selectors.connection_get(workspace=self.workspace, connection_id=connection_id)
+        return Response(ConnectionSerializer(connection).data)
+
+    @extend_schema(operation_id="connections_destroy", responses={204: None}, tags=["connections"])
+    def delete(self, request: Request, connection_id: str) -> Response:
+        """Disconnect: the connection is deleted, and its stored credential too when no other connection of the
+        same vendor user shares it."""
+        connection = selectors.connection_get(workspace=self.workspace, connection_id=connection_id)
+        services.connection_disconnect(connection=connection)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,252 @@
+"""Pages of the hosted connect flow: region → continue to the vendor → callback → division picker → outcome.
+
+Views stay thin: they move data between the browser session, the forms and tenants.connect.services.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from connectors.registry import get_connector
+from tenants import selectors
+from tenants.connect import services
+from tenants.connect.forms import DivisionForm, RegionForm
+from tenants.connect.messages import error_text
+from tenants.connect.services import FlowError, PendingConsent
+from tenants.models import ConnectLink, ConnectLinkStatus
+
+logger = logging.getLogger(__name__)
+
+# Per-link flow state in the browser session: {"<link id>": {"region", "state_hash", "pending"}}.
+SESSION_KEY = "ledgerbridge_connect"
+
+STEPS = [("region", "Region"), ("consent", "Sign in to Exact Online"), ("divisions", "Choose administrations")]
+
+
+def _flow(request: HttpRequest, link_id: object) -> dict[str, Any]:
+    flows = request.session.setdefault(SESSION_KEY, {})
+    request.session.modified = True  # the nested dict changes in place
+    return flows.setdefault(str(link_id), {})
+
+
+def _forget_flow(request: HttpRequest, link_id: object) -> None:
+    flows = request.session.get(SESSION_KEY, {})
+    if flows.pop(str(link_id), None) is not None:
+        request.session.modified = True
+
+
+def _page(
+    request: HttpRequest, template: str, link: ConnectLink | None, status: int = 200, **context: Any
+) -> HttpResponse:
+    connector = get_connector(link.connector) if link is not None else None
+    base = {
+        "workspace": link.workspace if link is not None else None,
+        "link": link,
+        "vendor_name": connector.name if connector is not None else "Exact Online",
+        "steps": STEPS,
+    }
+    return render(request, f"tenants/connect/{template}", {**base, **context}, status=status)
+
+
+def error_page(request: HttpRequest, error: FlowError) -> HttpResponse:
+    """The end of a failed flow: the link is consumed (unless the failure says otherwise) and the page offers
+    the way back to the SaaS with the error code."""
+    link = error.link
+    if link is not None and error.consume:
+        services.connect_link_fail(link=link, error_code=error.code)
+        _forget_flow(request, link.pk)
+    # A refused replay (consume=False) leaves the session alone: the genuine flow in this browser may go on.
+    logger.info("connect flow failed: %s (link %s) %s", error.code, link.pk if link else "-", error.detail)
+    text = error_text(error.code)
+    return_url = services.outcome_url(link, error=error.code) if link is not None else None
+    return _page(
+        request, "error.html", link, status=text.http_status, error=text, code=error.code, return_url=return_url
+    )
+
+
+def _region_for(request: HttpRequest, link: ConnectLink) -> str:
+    return services.link_region(link) or _flow(request, link.pk).get("region", "")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LinkStartView(View):
+    """GET /connect/<token>: the region choice, skipped when the link presets the region."""
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            link = services.link_check_usable(selectors.connect_link_for_token(token=token))
+        except FlowError as error:
+            return error_page(request, error)
+        if services.link_region(link):
+            return redirect("connect:continue", token=token)
+        regions = get_connector(link.connector).regions().values()
+        form = RegionForm(regions=regions, initial={"region": _flow(request, link.pk).get("region")})
+        return _page(request, "region.html", link, form=form, regions=regions, step="region")
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            link = services.link_check_usable(selectors.connect_link_for_token(token=token))
+        except FlowError as error:
+            return error_page(request, error)
+        regions = get_connector(link.connector).regions().values()
+        form = RegionForm(request.POST, regions=regions)
+        if not form.is_valid():
+            return _page(request, "region.html", link, status=400, form=form, regions=regions, step="region")
+        _flow(request, link.pk)["region"] = form.cleaned_data["region"]
+        return redirect("connect:continue", token=token)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ContinueView(View):
+    """GET shows what happens next; POST binds a fresh state to the link and sends the browser to the vendor."""
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            link = services.link_check_usable(selectors.connect_link_for_token(token=token))
+        except FlowError as error:
+            return error_page(request, error)
+        region_code = _region_for(request, link)
+        if not region_code:
+            return redirect("connect:start", token=token)
+        region = get_connector(link.connector).region(region_code)
+        return _page(
+            request,
+            "continue.html",
+            link,
+            region=region,
+            region_preset=bool(services.link_region(link)),
+            start_url=reverse("connect:start", kwargs={"token": token}),
+            step="consent",
+        )
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            link = services.link_check_usable(selectors.connect_link_for_token(token=token))
+            region = _region_for(request, link)
+            if not region:
+                return redirect("connect:start", token=token)
+            started = services.connect_consent_start(link=link, region=region)
+        except FlowError as error:
+            return error_page(request, error)
+        flow = _flow(request, link.pk)
+        # The session keeps the state's hash: the callback must come back to the browser that started it.
+        flow.update(region=region, state_hash=services.hash_state(started.state))
+        flow.pop("pending", None)
+        return HttpResponseRedirect(started.authorization_url)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CallbackView(View):
+    """GET /connect/callback?code&state (or ?error&state): the vendor sends the browser back here."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        state = request.GET.get("state", "")
+        link = selectors.connect_link_for_state(state=state)
+        if link is None:
+            return error_page(request, FlowError("state_mismatch", link=None))
+        flow = _flow(request, link.pk)
+        try:
+            services.connect_state_claim(link=link, state=state, session_state_hash=flow.get("state_hash"))
+            services.link_check_usable(link)
+            vendor_error = request.GET.get("error")
+            if vendor_error:
+                raise FlowError(
+                    "access_denied" if vendor_error == "access_denied" else "consent_failed",
+                    link=link,
+                    detail=request.GET.get("error_description", vendor_error)[:200],
+                )
+            code = request.GET.get("code", "")
+            if not code:
+                raise FlowError("consent_failed", link=link, detail="no code in the callback")
+            pending = services.connect_consent_finish(link=link, region=flow["region"], code=code)
+        except FlowError as error:
+            return error_page(request, error)
+        flow["pending"] = pending.to_session()
+        flow.pop("state_hash", None)
+        return redirect("connect:divisions", link_id=link.pk)
+
+
+@method_decorator(never_cache, name="dispatch")
+class DivisionPickerView(View):
+    """The divisions the grant covers; the user ticks one or several and each becomes a connection."""
+
+    def _load(self, request: HttpRequest, link_id: str) -> tuple[ConnectLink, PendingConsent]:
+        link = ConnectLink.objects.select_related("workspace", "tenant", "repair_connection").filter(pk=link_id).first()
+        if link is None:
+            raise FlowError("link_not_found", link=None)
+        if link.status != ConnectLinkStatus.PENDING:
+            raise FlowError("link_used", link=link, consume=False)
+        data = request.session.get(SESSION_KEY, {}).get(str(link.pk), {}).get("pending")
+        if not data:
+            # Only the browser that consented may choose; the link id alone (it is not secret) is not enough.
+            raise FlowError("session_expired", link=link, consume=False)
+        return link, PendingConsent.from_session(data)
+
+    def get(self, request: HttpRequest, link_id: str) -> HttpResponse:
+        try:
+            link, pending = self._load(request, link_id)
+        except FlowError as error:
+            return error_page(request, error)
+        form = DivisionForm(companies=pending.companies, initial={"divisions": pending.preselected})
+        return self._render(request, link, pending, form)
+
+    def post(self, request: HttpRequest, link_id: str) -> HttpResponse:
+        try:
+            link, pending = self._load(request, link_id)
+        except FlowError as error:
+            return error_page(request, error)
+        form = DivisionForm(request.POST, companies=pending.companies)
+        if not form.is_valid():
+            return self._render(request, link, pending, form, status=400)
+        try:
+            connections = services.connect_complete(
+                link_id=str(link.pk), pending=pending, company_ids=form.cleaned_data["divisions"]
+            )
+        except FlowError as error:
+            return error_page(request, error)
+        _forget_flow(request, link.pk)
+        link.refresh_from_db()
+        ids = [str(connection.pk) for connection in connections]
+        logger.info("connect flow completed: link %s, %d connection(s)", link.pk, len(ids))
+        return _page(
+            request,
+            "success.html",
+            link,
+            connections=connections,
+            return_url=services.outcome_url(link, connection_ids=ids),
+        )
+
+    def _render(
+        self, request: HttpRequest, link: ConnectLink, pending: PendingConsent, form: DivisionForm, status: int = 200
+    ) -> HttpResponse:
+        selected = set(form["divisions"].value() or [])
+        return _page(
+            request,
+            "divisions.html",
+            link,
+            status=status,
+            form=form,
+            companies=pending.companies,
+            selected=selected,
+            vendor_user=pending.vendor_user,
+            region=get_connector(link.connector).region(pending.region),
+            step="divisions",
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class DoneView(View):
+    """The gateway's own closing page, for operator-made reconnect links that have no SaaS page to return to."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        succeeded = request.GET.get("status") == "success"
+        error = None if succeeded else error_text(request.GET.get("error", ""))
+        return _page(request, "done.html", None, succeeded=succeeded, error=error)
