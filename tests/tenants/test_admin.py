@@ -1,4 +1,5 @@
-"""Operators' admin: workspaces and keys are manageable; key secrets and hashes never render after creation."""
+"""Operators' admin: workspaces, keys, tenants and connections are manageable; secrets, tokens and hashes never
+render (a new key or reconnect link is shown once, in a message)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tenants.models import ApiKey
-from tests.tenants.factories import ApiKeyFactory
+from tenants.credentials import credential_tokens
+from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Credential
+from tests.tenants.factories import ApiKeyFactory, ConnectionFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +56,77 @@ def test_admin_revoke_action(admin_client: Client, workspace) -> None:  # type: 
     )
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+# --- tenants, connections, credentials, connect links -------------------------------------------------------
+
+
+def test_connection_pages_show_status_and_expiry_but_no_token(admin_client: Client, workspace) -> None:  # type: ignore[no-untyped-def]
+    connection = ConnectionFactory(
+        tenant=TenantFactory(workspace=workspace), company_id="101", company_name="Bakkerij", last_error="boom 503"
+    )
+    credential = connection.credential
+    tokens = credential_tokens(credential)
+    secrets = [
+        tokens.access_token,
+        tokens.refresh_token,
+        credential.access_token_encrypted,
+        credential.refresh_token_encrypted,
+    ]
+    for url in (
+        "/admin/tenants/tenant/",
+        f"/admin/tenants/tenant/{connection.tenant_id}/change/",
+        "/admin/tenants/connection/",
+        f"/admin/tenants/connection/{connection.pk}/change/",
+        "/admin/tenants/credential/",
+        f"/admin/tenants/credential/{credential.pk}/change/",
+    ):
+        response = admin_client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert any(text in html for text in ("Bakkerij", "Jan de Vries", connection.tenant.name)), url
+        for secret in secrets:
+            assert secret not in html, url
+    listing = admin_client.get("/admin/tenants/connection/").content.decode()
+    assert "boom 503" in listing and "Active" in listing
+
+
+def test_disable_action(admin_client: Client, workspace) -> None:  # type: ignore[no-untyped-def]
+    connection = ConnectionFactory(tenant=TenantFactory(workspace=workspace))
+    admin_client.post(
+        "/admin/tenants/connection/",
+        {"action": "disable_connections", "_selected_action": [str(connection.pk)]},
+        follow=True,
+    )
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISABLED and "operator" in connection.status_reason
+
+
+def test_reconnect_link_action_shows_a_working_url_once(admin_client: Client, workspace) -> None:  # type: ignore[no-untyped-def]
+    connection = ConnectionFactory(
+        tenant=TenantFactory(workspace=workspace), region="be", status=ConnectionStatus.NEEDS_REAUTH
+    )
+    response = admin_client.post(
+        "/admin/tenants/connection/",
+        {"action": "create_reconnect_links", "_selected_action": [str(connection.pk)]},
+        follow=True,
+    )
+    shown = [str(m) for m in response.context["messages"]]
+    url = next(m.split("shown only now: ")[1] for m in shown if "shown only now" in m)
+    link = ConnectLink.objects.get()
+    assert link.repair_connection == connection and link.region == "be"
+    assert link.redirect_url.endswith("/connect/done")
+    # The link opens the flow (region preset, so straight to the "continue" step).
+    path = "/connect/" + url.rsplit("/connect/", 1)[1]
+    opened = Client().get(path)
+    assert opened.status_code == 302 and opened["Location"].endswith("/continue")
+    # The admin never shows it again.
+    for page in ("/admin/tenants/connectlink/", f"/admin/tenants/connectlink/{link.pk}/change/"):
+        html = admin_client.get(page).content.decode()
+        assert url not in html and link.token_hash not in html
+
+
+def test_admin_delete_of_a_connection_forgets_its_credential(admin_client: Client, workspace) -> None:  # type: ignore[no-untyped-def]
+    connection = ConnectionFactory(tenant=TenantFactory(workspace=workspace))
+    admin_client.post(f"/admin/tenants/connection/{connection.pk}/delete/", {"post": "yes"}, follow=True)
+    assert not Connection.objects.exists() and not Credential.objects.exists()
