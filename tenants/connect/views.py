@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 # Per-link flow state in the browser session: {"<link id>": {"region", "state_hash", "pending"}}.
 SESSION_KEY = "ledgerbridge_connect"
 
-STEPS = [("region", "Region"), ("consent", "Sign in to Exact Online"), ("divisions", "Choose administrations")]
+STEPS = [("region", "Region"), ("consent", "Sign in"), ("divisions", "Administrations")]
 
 
 def _flow(request: HttpRequest, link_id: object) -> dict[str, Any]:
