@@ -445,7 +445,8 @@ def _expanded_lines(value: Any) -> list[ExactObject]:
     if isinstance(value, list):
         return value
     if isinstance(value, Mapping) and isinstance(value.get("results"), list):
-        return value["results"]
+        results: list[ExactObject] = value["results"]
+        return results
     # {"__deferred": {...}}: the lines were not expanded, and guessing "no lines" would lose them.
     raise ValueError("SalesInvoiceLines were not expanded; pass the lines or GET with $expand=SalesInvoiceLines")
 
