@@ -1,4 +1,7 @@
-"""manage.py demo: migrate, create a demo workspace and API key, start a Celery worker and the web server."""
+"""manage.py demo: migrate, create demo data, start the Exact sandbox, a Celery worker and the web server.
+
+It prints an API key, a curl line, an admin login and a connect link that works in a browser against the sandbox.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +10,99 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+from types import FrameType
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tenants.models import ApiKey, Workspace
-from tenants.services import api_key_create, api_key_revoke, workspace_create
+from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
+from connectors.registry import reset_registry
+from gateway.settings.env import VAR_DIR
+from tenants.models import ApiKey, Tenant, Workspace
+from tenants.services import (
+    api_key_create,
+    api_key_revoke,
+    connect_link_create,
+    tenant_create,
+    workspace_create,
+    workspace_update,
+)
 
 DEMO_SLUG = "demo"
+DEMO_TENANT_EXTERNAL_ID = "demo-bakery"
+# The demo's app registration and Exact user in the sandbox: fixed, so a sandbox snapshot stays valid across runs.
+DEMO_CLIENT_ID = "6b1f0c2e-5d1a-4c3b-9e8f-0a1b2c3d4e5f"
+DEMO_CLIENT_SECRET = "demo-sandbox-client-secret"
+DEMO_WEBHOOK_SECRET = "demo-sandbox-webhook-secret"
+DEMO_USER_ID = "0d9a1c55-7e2b-4f61-8a3d-5c6b7e8f9a01"
+DEMO_DIVISIONS = {101: "Bakkerij De Gouden Korst B.V.", 102: "De Gouden Korst Vastgoed B.V.", 103: "Holding Korst"}
+
+
+def sandbox_world_ensure(control: SandboxControl, *, public_url: str) -> None:
+    """Register the demo app (redirect URI = this gateway's callback), user and divisions; safe to repeat."""
+    control.register_app(
+        client_id=DEMO_CLIENT_ID,
+        client_secret=DEMO_CLIENT_SECRET,
+        webhook_secret=DEMO_WEBHOOK_SECRET,
+        redirect_uris=[f"{public_url}/connect/callback"],
+        name="Ledgerbridge demo",
+    )
+    if control.health()["divisions"]:
+        return  # restored from the snapshot: re-registering the user would reset its division access
+    control.register_user(
+        user_id=DEMO_USER_ID,
+        username="jan@goudenkorst.nl",
+        full_name="Jan de Vries",
+        email="jan@goudenkorst.nl",
+        region="nl",
+    )
+    for code, name in DEMO_DIVISIONS.items():
+        control.register_division(code=code, name=name, region="nl", users=[DEMO_USER_ID])
+    control.set_current_division(DEMO_USER_ID, min(DEMO_DIVISIONS))
+
+
+def sandbox_env(*, sandbox_url: str, public_url: str) -> dict[str, str]:
+    """Settings for every gateway process (this one, the worker) to talk to the sandbox as the demo app."""
+    return {
+        "EXACT_SANDBOX_URL": sandbox_url,
+        "EXACT_CLIENT_ID": DEMO_CLIENT_ID,
+        "EXACT_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+        "EXACT_WEBHOOK_SECRET": DEMO_WEBHOOK_SECRET,
+        "LEDGERBRIDGE_PUBLIC_URL": public_url,
+    }
 
 
 class Command(BaseCommand):
-    help = "Run the gateway with demo data: prints an API key, a curl line and an admin login."
+    help = "Run the gateway with demo data: prints an API key, a curl line, an admin login and a connect link."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8700, help="Port of the Exact sandbox (8700).")
+        parser.add_argument("--no-sandbox", action="store_true", help="Use the Exact settings from the environment.")
         parser.add_argument("--no-serve", action="store_true", help="Set up the demo data and exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        base = f"http://{options['host']}:{options['port']}"
+        # Connect links and the OAuth callback must point at this server unless the operator says otherwise.
+        public_url = os.environ.get("LEDGERBRIDGE_PUBLIC_URL", base).rstrip("/")
+        settings.LEDGERBRIDGE_PUBLIC_URL = public_url
+
         workspace = Workspace.objects.filter(slug=DEMO_SLUG).first() or workspace_create(
             name="Demo Webshop", slug=DEMO_SLUG
+        )
+        host = urlsplit(public_url).hostname or "127.0.0.1"
+        workspace_update(
+            workspace=workspace,
+            allowed_redirect_hosts=sorted({*workspace.allowed_redirect_hosts, host, "localhost", "127.0.0.1"}),
         )
         # Keys are shown once; each demo run issues a fresh one and retires the previous demo key.
         for old in ApiKey.objects.filter(workspace=workspace, name="demo", revoked_at__isnull=True):
@@ -42,25 +114,76 @@ class Command(BaseCommand):
         admin_user.is_staff = admin_user.is_superuser = True
         admin_user.set_password(admin_password)
         admin_user.save()
-
-        base = f"http://{options['host']}:{options['port']}"
-        self.stdout.write(
-            "\n".join(
-                [
-                    "",
-                    "Ledgerbridge demo",
-                    f"  workspace : {workspace.name} ({workspace.slug})",
-                    f"  API key   : {created.secret}",
-                    f"  try it    : curl -s -H 'Authorization: Bearer {created.secret}' {base}/api/v1/workspace",
-                    f"  API docs  : {base}/api/docs/",
-                    f"  admin     : {base}/admin/  (admin / {admin_password})",
-                    "",
-                ]
-            )
+        tenant = Tenant.objects.filter(workspace=workspace, external_id=DEMO_TENANT_EXTERNAL_ID).first() or (
+            tenant_create(workspace=workspace, external_id=DEMO_TENANT_EXTERNAL_ID, name="Bakkerij De Gouden Korst")
         )
+
+        sandbox: subprocess.Popen[bytes] | None = None
+        sandbox_url = f"http://127.0.0.1:{options['sandbox_port']}"
+        use_sandbox = not options["no_sandbox"] and not options["no_serve"]
+        if use_sandbox:
+            sandbox = self._start_sandbox(options["sandbox_port"], sandbox_url)
+            with SandboxControl(sandbox_url) as control:
+                sandbox_world_ensure(control, public_url=public_url)
+            # This process serves the pages; the worker inherits os.environ when it starts.
+            for key, value in sandbox_env(sandbox_url=sandbox_url, public_url=public_url).items():
+                os.environ[key] = value
+                setattr(settings, key, value)
+            reset_registry()
+        link = connect_link_create(tenant=tenant, connector_id="exact", redirect_url=f"{public_url}/connect/done")
+
+        lines = [
+            "",
+            "Ledgerbridge demo",
+            f"  workspace : {workspace.name} ({workspace.slug})",
+            f"  API key   : {created.secret}",
+            f"  try it    : curl -s -H 'Authorization: Bearer {created.secret}' {base}/api/v1/workspace",
+            f"  API docs  : {base}/api/docs/",
+            f"  admin     : {base}/admin/  (admin / {admin_password})",
+            f"  tenant    : {tenant.name} ({tenant.pk})",
+            f"  connect   : {link.url}",
+            "              (open in a browser within the hour; choose Netherlands, sign in as Jan de Vries)",
+        ]
+        if use_sandbox:
+            lines.append(f"  sandbox   : {sandbox_url}  (Exact Online stand-in; control API at /_control/health)")
+        self.stdout.write("\n".join([*lines, ""]))
         if options["no_serve"]:
             return
-        self._serve(options["host"], options["port"])
+        try:
+            self._serve(options["host"], options["port"])
+        finally:
+            if sandbox is not None:
+                _stop(sandbox)
+
+    def _start_sandbox(self, port: int, sandbox_url: str) -> subprocess.Popen[bytes] | None:
+        """Start `manage.py exact_sandbox` (state kept in var/exact-sandbox.json), or reuse one already running."""
+        if _sandbox_healthy(sandbox_url):
+            return None
+        env = {**os.environ}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
+        # Our own interpreter and manage.py with fixed arguments: no outside input reaches the command line.
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                str(Path(settings.BASE_DIR) / "manage.py"),
+                "exact_sandbox",
+                "--port",
+                str(port),
+                "--snapshot",
+                str(VAR_DIR / "exact-sandbox.json"),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise CommandError(f"The Exact sandbox did not start on port {port} (is the port in use?).")
+            if _sandbox_healthy(sandbox_url):
+                return process
+            time.sleep(0.2)
+        _stop(process)
+        raise CommandError(f"The Exact sandbox did not answer on {sandbox_url} within 30 s.")
 
     def _serve(self, host: str, port: int) -> None:
         env = {**os.environ}
@@ -83,11 +206,30 @@ class Command(BaseCommand):
             ],
             env=env,
         )
+        # SIGTERM (docker stop, a test ending the demo) must run the cleanup below, like Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            _stop(worker)
+
+
+def _sandbox_healthy(url: str) -> bool:
+    try:
+        with SandboxControl(url, timeout=1.0) as control:
+            return control.health().get("status") == "ok"
+    except (httpx.HTTPError, SandboxControlError, ValueError, KeyError):  # refused, timeout, garbage: not yet
+        return False
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # SIGTERM lets the sandbox save its snapshot and the worker finish its task.
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()

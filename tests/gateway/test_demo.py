@@ -1,0 +1,142 @@
+"""`manage.py demo` end to end: it starts the sandbox, worker and web server, and the connect link it prints
+works: a browser-like client walks it to a connection, visible through the API with the printed key."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.exact.sandbox.control_client import SandboxControl
+from gateway.management.commands.demo import DEMO_USER_ID, sandbox_world_ensure
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def _read_banner(process: subprocess.Popen[str], timeout: float = 90) -> dict[str, str]:
+    """The printed lines up to the connect link, as {label: value}."""
+    assert process.stdout is not None
+    banner: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and "sandbox" not in banner:
+        ready, _, _ = select.select([process.stdout], [], [], 1)
+        if not ready:
+            assert process.poll() is None, "demo exited early"
+            continue
+        line = process.stdout.readline()
+        if ":" in line and line.startswith("  ") and not line.startswith("   "):
+            label, value = line.strip().split(":", 1)
+            banner[label.strip()] = value.strip()
+    assert "sandbox" in banner, banner
+    return banner
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.mark.celery_worker
+def test_demo_prints_a_connect_link_that_works(tmp_path: Path) -> None:
+    port, sandbox_port = _free_port(), _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("EXACT_", "LEDGERBRIDGE_PUBLIC_URL", "CELERY_", "DJANGO_SETTINGS_MODULE"))
+    }
+    # Its own database, broker and var/ so the demo never touches the test database or a developer's demo data.
+    env.update(
+        DJANGO_SETTINGS_MODULE="gateway.settings.local",
+        LEDGERBRIDGE_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        REDIS_URL="",
+        PYTHONUNBUFFERED="1",
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "demo", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its worker and sandbox share the group, so cleanup can reach them all
+    )
+    try:
+        banner = _read_banner(process)
+        base = f"http://127.0.0.1:{port}"
+        _wait_http(f"{base}/healthz")
+        link = banner["connect"]
+        assert link.startswith(f"{base}/connect/")
+
+        with httpx.Client(timeout=30) as browser:
+            page = browser.get(link)
+            assert page.status_code == 200 and "Netherlands" in page.text
+            continued = browser.post(link, data={"region": "nl", "csrfmiddlewaretoken": _csrf(page.text)})
+            continue_url = f"{base}{continued.headers['location']}"
+            page = browser.get(continue_url)
+            to_exact = browser.post(continue_url, data={"csrfmiddlewaretoken": _csrf(page.text)})
+            consent_url = to_exact.headers["location"]
+            assert consent_url.startswith(f"http://127.0.0.1:{sandbox_port}/nl/api/oauth2/auth")
+            assert "Jan de Vries" in browser.get(consent_url).text
+            query = dict(httpx.URL(consent_url).params)
+            callback = browser.post(
+                consent_url.split("?")[0],
+                data={**query, "user_id": DEMO_USER_ID, "division": ["101", "102"], "decision": "approve"},
+            )
+            picker_path = browser.get(callback.headers["location"]).headers["location"]
+            picker = browser.get(f"{base}{picker_path}")
+            done = browser.post(
+                str(picker.url), data={"divisions": ["101", "102"], "csrfmiddlewaretoken": _csrf(picker.text)}
+            )
+            assert done.status_code == 200 and "Connected" in done.text
+
+        key = banner["API key"]
+        connections = httpx.get(f"{base}/api/v1/connections", headers={"Authorization": f"Bearer {key}"}).json()
+        assert sorted(c["company_id"] for c in connections["results"]) == ["101", "102"]
+        assert {c["status"] for c in connections["results"]} == {"active"}
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    # The sandbox it started saved its world for the next run.
+    assert (tmp_path / "exact-sandbox.json").exists()
+
+
+def test_sandbox_world_setup_is_repeatable(exact_sandbox) -> None:  # type: ignore[no-untyped-def]
+    control: SandboxControl = exact_sandbox.control
+    control.reset()
+    sandbox_world_ensure(control, public_url="http://127.0.0.1:8000")
+    sandbox_world_ensure(control, public_url="http://127.0.0.1:8000")  # a restart with a restored snapshot
+    health = control.health()
+    assert (health["apps"], health["users"], health["divisions"]) == (1, 1, 3)
