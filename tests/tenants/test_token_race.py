@@ -1,0 +1,187 @@
+"""The refresh race across OS processes: PostgreSQL, Redis, the Exact sandbox, 50 concurrent calls, one refresh.
+
+Five worker processes (plain Python processes running Django, like Celery workers would) start ten threads each;
+all 50 threads make a vendor call through the per-connection call context at the same moment, on one connection
+whose access token has expired. Exact's single-use refresh tokens (API-FACTS §9.1) punish any double refresh with
+"Old refresh token used." and a dead connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from tenants import tokens
+from tenants.credentials import credential_tokens
+from tenants.models import ConnectionStatus, CredentialStatus, RefreshState
+from tenants.vendor_calls import connection_get_json
+from tests.gateway.test_celery import database_url_for_subprocess
+from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
+
+ROOT = Path(__file__).resolve().parents[2]
+PROCESSES = 5
+THREADS_PER_PROCESS = 10
+CALLS = PROCESSES * THREADS_PER_PROCESS
+
+# Runs in each worker process: wait for "go" on stdin, then fire THREADS calls at once; print one JSON list.
+WORKER_SCRIPT = r"""
+import json, sys, threading
+import django
+
+django.setup()
+from django.db import connections
+from connectors.base.errors import VendorError
+from tenants.vendor_calls import connection_get_json
+
+connection_id, threads = sys.argv[1], int(sys.argv[2])
+barrier = threading.Barrier(threads)
+results, results_lock = [], threading.Lock()
+
+
+def call():
+    barrier.wait()
+    try:
+        connection_get_json(connection_id, "system/Divisions", {"$select": "Code"})
+        outcome = {"ok": True}
+    except VendorError as exc:
+        outcome = {"ok": False, "typed": True, "error": type(exc).__name__, "message": str(exc)}
+    except Exception as exc:  # an untyped failure is what the test must never see
+        outcome = {"ok": False, "typed": False, "error": type(exc).__name__, "message": str(exc)}
+    finally:
+        connections.close_all()
+    with results_lock:
+        results.append(outcome)
+
+
+print("READY", flush=True)
+sys.stdin.readline()
+workers = [threading.Thread(target=call) for _ in range(threads)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+print("RESULTS " + json.dumps(results), flush=True)
+"""
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+
+def _run_concurrent_calls(world: Any, connection_id: str, *, lock: str = "redis") -> list[dict[str, Any]]:
+    env = {
+        **os.environ,
+        **world.env(),
+        "DJANGO_SETTINGS_MODULE": "gateway.settings.test",
+        "DATABASE_URL": database_url_for_subprocess(),
+        # gateway.locks uses Redis when REDIS_URL is set, else PostgreSQL advisory locks.
+        "REDIS_URL": settings.REDIS_URL if lock == "redis" else "",
+        # The same keys as this process, or the workers could not read the stored tokens.
+        "LEDGERBRIDGE_CREDENTIAL_KEYS": ",".join(settings.LEDGERBRIDGE_CREDENTIAL_KEYS),
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER_SCRIPT, connection_id, str(THREADS_PER_PROCESS)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    try:
+        for worker in workers:  # every process is up (Django loaded) before anyone calls
+            assert worker.stdout is not None
+            line = worker.stdout.readline()
+            assert line.strip() == "READY", worker.stderr.read() if worker.stderr else line
+        for worker in workers:
+            assert worker.stdin is not None
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        results: list[dict[str, Any]] = []
+        for worker in workers:
+            stdout, stderr = worker.communicate(timeout=120)  # a hang fails the test instead of blocking CI
+            lines = [line for line in stdout.splitlines() if line.startswith("RESULTS ")]
+            assert worker.returncode == 0 and lines, stderr
+            results.extend(json.loads(lines[-1].removeprefix("RESULTS ")))
+        return results
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+@pytest.fixture
+def expired_connection(exact_world, workspace):  # type: ignore[no-untyped-def]
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    # Expired: 700 s old in the database and at the sandbox (past Exact's 600 s lifetime and its 570 s rule).
+    age_credential(exact_world, credential, 700)
+    exact_world.control.set_limits(minutely_limit=1000)  # this test is about tokens, not Exact's 60/minute
+    exact_world.control.reset_counters()
+    return credential, connection
+
+
+@pytest.mark.parametrize("lock", ["redis", "postgres"])
+def test_fifty_concurrent_calls_in_five_processes_make_exactly_one_refresh(
+    exact_world, expired_connection, lock: str
+) -> None:  # type: ignore[no-untyped-def]
+    credential, connection = expired_connection
+    before = credential_tokens(credential)
+
+    results = _run_concurrent_calls(exact_world, str(connection.pk), lock=lock)
+
+    counters = exact_world.control.counters()
+    failures = [r for r in results if not r["ok"]]
+    assert len(results) == CALLS and failures == []
+    assert counters["token_refreshes"] == 1 and token_calls(exact_world) == 1
+    assert counters["token_errors"] == {}  # no "Old refresh token used.", no TooEarlyToRefreshTokens
+    assert counters["calls"]["system/Divisions"] == {"200": CALLS}
+    credential.refresh_from_db()
+    after = credential_tokens(credential)
+    assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
+    assert credential.refresh_count == 1 and credential.refresh_state == RefreshState.IDLE
+    assert credential.status == CredentialStatus.ACTIVE
+    # The stored pair is the one Exact now honours: another call works without a refresh.
+    connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    assert exact_world.control.counters()["token_refreshes"] == 1
+
+
+def test_a_lost_token_response_ends_working_or_needs_reauth_never_silently(exact_world, expired_connection) -> None:  # type: ignore[no-untyped-def]
+    credential, connection = expired_connection
+    exact_world.control.add_fault(kind="drop_after_apply", pattern="/api/oauth2/token", method="POST", times=1)
+
+    results = _run_concurrent_calls(exact_world, str(connection.pk))
+
+    assert len(results) == CALLS
+    failures = [r for r in results if not r["ok"]]
+    assert all(r["typed"] for r in failures), failures  # every failed call got a typed error
+    assert {r["error"] for r in failures} <= {
+        "TokenResponseLost",
+        "CredentialNeedsReauth",
+        "ConnectionNotUsable",
+        "TokenRefreshDeferred",
+    }
+    counters = exact_world.control.counters()
+    # The lost refresh plus at most one deliberate probe; never a loop at Exact's token endpoint.
+    assert token_calls(exact_world) <= 2
+    assert counters["token_errors"].get("unauthorized_client", 0) <= 1
+    credential.refresh_from_db()
+    connection.refresh_from_db()
+    if credential.status == CredentialStatus.ACTIVE:
+        connection_get_json(connection, "system/Divisions", {"$select": "Code"})  # working
+    else:
+        assert credential.status == CredentialStatus.NEEDS_REAUTH
+        assert credential.status_reason.startswith(tokens.REASON_LOST_AND_ROTATED)
+        assert connection.status == ConnectionStatus.NEEDS_REAUTH and connection.status_reason
+        assert connection.last_error  # the failure is recorded on the connection, not swallowed
+    # Exact rotated the chain when it dropped the answer, so this run must end in needs_reauth, with the reason.
+    assert credential.status == CredentialStatus.NEEDS_REAUTH
+    assert failures and any(r["error"] == "TokenResponseLost" for r in failures)

@@ -1,0 +1,136 @@
+"""The per-connection call context against the Exact sandbox: status gate, stored division, 401 and 403 handling."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError
+from tenants import tokens
+from tenants.credentials import credential_tokens
+from tenants.models import ConnectionStatus, CredentialStatus
+from tenants.vendor_calls import connection_context, connection_get_json
+from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
+
+pytestmark = pytest.mark.django_db
+
+
+def _division_codes(body: dict) -> set[int]:  # type: ignore[type-arg]
+    return {row["Code"] for row in body["d"]["results"]}
+
+
+def test_the_stored_division_is_injected_not_the_users_current_one(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    _, (connection_101, connection_102) = connect_via_sandbox(exact_world, workspace=workspace, connect=(101, 102))
+    # The user clicks around in Exact's UI: CurrentDivision changes, our connections must not (picqer#470).
+    exact_world.control.set_current_division(exact_world.user_id, 103)
+    exact_world.control.reset_counters()
+
+    connection_get_json(connection_101, "system/Divisions", {"$select": "Code"})
+    connection_get_json(connection_102, "system/Divisions", {"$select": "Code"})
+
+    calls = exact_world.control.counters()["calls"]
+    assert calls["system/Divisions"] == {"200": 2}
+    connection_101.refresh_from_db()
+    assert connection_101.last_success_at is not None and connection_101.last_error == ""
+
+
+def test_calls_refresh_through_the_token_manager_when_due(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 700)
+    exact_world.control.reset_counters()
+
+    body = connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+
+    assert 101 in _division_codes(body)
+    assert exact_world.control.counters()["token_refreshes"] == 1
+
+
+def test_no_division_access_marks_only_that_connection(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, (granted, not_granted) = connect_via_sandbox(
+        exact_world, workspace=workspace, divisions=[101], connect=(101, 102)
+    )
+
+    with pytest.raises(CompanyAccessDenied) as excinfo:
+        connection_get_json(not_granted, "system/Divisions", {"$select": "Code"})
+    assert excinfo.value.reason == "NoDivisionAccess"
+
+    not_granted.refresh_from_db()
+    assert not_granted.status == ConnectionStatus.NEEDS_REAUTH
+    assert not_granted.status_reason == "NoDivisionAccess: Exact Online no longer grants access to company 102"
+    assert not_granted.last_error_at is not None
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE
+
+    connection_get_json(granted, "system/Divisions", {"$select": "Code"})
+    granted.refresh_from_db()
+    assert granted.status == ConnectionStatus.ACTIVE
+
+    # The refused connection makes no further calls at Exact (403s count towards the error limit).
+    exact_world.control.reset_counters()
+    with pytest.raises(ConnectionNotUsable) as refused:
+        connection_get_json(not_granted, "system/Divisions", {"$select": "Code"})
+    assert refused.value.status_code == ConnectionStatus.NEEDS_REAUTH and "NoDivisionAccess" in refused.value.reason
+    assert exact_world.control.counters()["calls"] == {}
+
+
+@pytest.mark.parametrize("status", [ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH])
+def test_unusable_connections_are_refused_without_a_vendor_call(exact_world, workspace, status: str) -> None:  # type: ignore[no-untyped-def]
+    _, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    type(connection).objects.filter(pk=connection.pk).update(status=status, status_reason="operator said so")
+    exact_world.control.reset_counters()
+
+    with pytest.raises(ConnectionNotUsable) as excinfo:
+        connection_context(connection)  # the caller's object is stale: the status is read again
+
+    assert excinfo.value.status_code == status and excinfo.value.reason == "operator said so"
+    assert exact_world.control.counters()["calls"] == {}
+
+
+def test_a_401_before_570_s_is_not_answered_with_a_refresh(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 100)
+    exact_world.control.revoke_tokens(exact_world.client_id, scope="access")
+    exact_world.control.reset_counters()
+
+    with pytest.raises(VendorAuthError) as excinfo:
+        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+
+    assert excinfo.value.status == 401
+    assert token_calls(exact_world) == 0  # a refresh now would be TooEarlyToRefreshTokens
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE and connection.last_error.startswith("VendorAuthError")
+
+
+def test_a_401_on_a_token_another_process_replaced_retries_with_the_stored_one(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connect_via_sandbox(exact_world, workspace=workspace)
+    stored = credential_tokens(credential).access_token
+    exact_world.control.reset_counters()
+
+    assert tokens.access_token_after_unauthorized(credential.pk, rejected_access_token="an older token") == stored
+    assert token_calls(exact_world) == 0
+
+
+def test_a_401_after_570_s_is_answered_with_one_refresh(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 580)
+    rejected = credential_tokens(credential).access_token
+    exact_world.control.reset_counters()
+
+    replacement = tokens.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected)
+
+    credential.refresh_from_db()
+    assert replacement not in (None, rejected) and credential_tokens(credential).access_token == replacement
+    assert exact_world.control.counters()["token_refreshes"] == 1 and token_calls(exact_world) == 1
+
+
+def test_a_rejected_refresh_surfaces_as_connection_not_usable(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    exact_world.control.revoke_tokens(exact_world.client_id, scope="all")
+    age_credential(exact_world, credential, 700)
+
+    with pytest.raises(ConnectionNotUsable) as excinfo:
+        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+
+    assert excinfo.value.status_code == CredentialStatus.NEEDS_REAUTH
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_REAUTH and "revoked" in connection.status_reason
+    assert "revoked" in connection.last_error
