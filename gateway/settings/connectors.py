@@ -19,6 +19,12 @@ EXACT_SANDBOX_URL = env.str("EXACT_SANDBOX_URL", default="").rstrip("/")
 # Seconds; the token call gets longer because a lost token response can cost the connection (dotnet#152).
 EXACT_HTTP_TIMEOUT = env.float("EXACT_HTTP_TIMEOUT", default=30.0)
 EXACT_TOKEN_TIMEOUT = env.float("EXACT_TOKEN_TIMEOUT", default=60.0)
+# Seconds a call may wait for the shared rate-limit budget to reopen; a longer wait fails fast with a 429
+# problem and Retry-After (Exact: 60 calls per division per calendar minute, 5,000 per day; §3).
+EXACT_RATE_LIMIT_MAX_WAIT = env.float("EXACT_RATE_LIMIT_MAX_WAIT", default=5.0)
+# Seconds around each Exact window boundary counted in both windows: clock offset and latency can make a call
+# sent just before the minute ends land after it (at most a tenth of the window is used).
+EXACT_RATE_LIMIT_GUARD = env.float("EXACT_RATE_LIMIT_GUARD", default=0.25)
 
 # --- Token lifecycle (tenants/tokens.py) ------------------------------------------------------------------
 # Keep-alive refreshes credentials whose refresh token expires within this many days (Exact: 30-day lifetime).

@@ -1,0 +1,429 @@
+"""A vendor rate-limit budget shared by every process: windows the vendor reports, kept in Redis or in-process.
+
+The model. A vendor (Exact first) counts calls in fixed windows (a calendar minute, a day) and reports each
+window's limit, what is left and when it resets on every response. We keep, per budget key, one state per
+window: its end (`reset_ms`, on the vendor's clock), length, limit and how many calls were reserved in it.
+
+- Before a call, `reserve` takes one unit of every known window, or says how long to wait.
+- After a call, `observe` reconciles with what the vendor reported: its count is the truth about calls it has
+  processed (other processes, other installs of the same app spend the same budget), ours also covers calls
+  still in flight, so we keep the larger of the two.
+- When a window ends we predict the next one (same length, full limit, minus calls reserved right at the
+  boundary) until a response confirms it. The length is learnt from consecutive resets, never assumed beyond a
+  default, so a vendor (or a sandbox) with a 5-second "minute" works.
+- Before anything is known about a key, one probe call at a time finds out the limits.
+- Clocks: the state is kept in the store's clock (Redis `TIME`, shared by all machines); the vendor's clock
+  may differ. Every response bounds the offset (the call was processed inside the reported window and between
+  our send and receive times); we assume no offset while the bounds allow it and follow them when they do not.
+- A guard interval around each boundary absorbs the rest (network latency, clock error): a call reserved in
+  the last `guard_ms` of a window is also charged to the next window, and a new window opens `guard_ms` late.
+
+The decision logic is a set of pure functions over `BudgetState`, so it is unit-tested without Redis. Stores
+make each read-decide-write atomic: Redis with a compare-and-set Lua script (optimistic; a conflicting writer
+makes us re-read and decide again), or a lock in one process when no Redis is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+# State outlives a day so the daily window's count survives idle hours; it is rewritten on every call.
+STATE_TTL_MS = 26 * 3600 * 1000
+
+
+class BudgetExhausted(Exception):
+    """No unit left and the wait is longer than the caller accepts; `reset_at` is when the window reopens."""
+
+    def __init__(self, *, key: str, window: str, reset_at: datetime) -> None:
+        super().__init__(f"rate-limit budget '{window}' spent until {reset_at.isoformat()}")
+        self.key = key
+        self.window = window
+        self.reset_at = reset_at
+
+
+class BudgetStoreUnavailable(Exception):
+    """The shared store (Redis) could not be read or written."""
+
+
+@dataclass
+class Window:
+    """One counted window of a budget; times are epoch milliseconds on the vendor's clock."""
+
+    reset_ms: int
+    length_ms: int
+    limit: int
+    used: int = 0
+    # Calls reserved right at the boundary: they may land in the next window, so it starts with them counted.
+    carry: int = 0
+    # False while the window is only our prediction (the previous one ended, no response has confirmed this one).
+    confirmed: bool = True
+    last_confirmed_reset_ms: int | None = None
+    # True once two resets showed the length; until then a predicted window's end is only a guess.
+    length_learnt: bool = False
+
+
+@dataclass
+class BudgetState:
+    windows: dict[str, Window] = field(default_factory=dict)
+    # Bounds on (vendor clock - store clock) in ms, learnt from responses.
+    skew_lo_ms: float | None = None
+    skew_hi_ms: float | None = None
+    # Store-clock ms until which the single probe call (made while nothing is known) holds the budget.
+    probe_until_ms: int | None = None
+
+    def skew_ms(self) -> float:
+        """The clock offset we assume: none while the bounds allow it (NTP-synced hosts), else the nearest bound."""
+        skew = 0.0
+        if self.skew_lo_ms is not None:
+            skew = max(skew, self.skew_lo_ms)
+        if self.skew_hi_ms is not None:
+            skew = min(skew, self.skew_hi_ms)
+        return skew
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes | None) -> BudgetState:
+        if not text:
+            return cls()
+        raw = json.loads(text)
+        windows = {name: Window(**values) for name, values in raw.pop("windows", {}).items()}
+        return cls(windows=windows, **raw)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the vendor reported about one window on one response."""
+
+    window: str
+    limit: int
+    remaining: int
+    reset_ms: int
+
+
+@dataclass(frozen=True)
+class BudgetPolicy:
+    # Length assumed per window until two consecutive resets show the real one (Exact: 60 s, 1 day).
+    default_lengths_ms: Mapping[str, int]
+    # The window whose reports bound the vendor's clock (the shortest gives the tightest bounds).
+    clock_window: str
+    guard_ms: int
+    # How long the probe made while nothing is known may hold the budget (the HTTP timeout).
+    probe_timeout_ms: int
+    # How soon to look again while the blocking window is only predicted (responses will correct it).
+    poll_ms: int = 50
+
+    def guard_for(self, window: Window) -> int:
+        # A tenth of the window at most, so a sandbox's shortened window keeps most of its time usable.
+        return min(self.guard_ms, window.length_ms // 10)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One reserved call; hand it back to `observe`/`release` with the response."""
+
+    key: str
+    sent_ms: int
+    probe: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    ticket: Ticket | None
+    # When not granted: ms until the blocking window reopens, as far as we know.
+    wait_ms: int = 0
+    # True when that wait rests on a prediction or a probe in flight: look again soon instead of failing fast.
+    provisional: bool = False
+    window: str | None = None
+    # Store-clock epoch ms when the blocking window reopens.
+    reopens_at_ms: int | None = None
+
+
+# ------------------------------------------------------------------------------------------------ decisions
+
+
+def _roll(window: Window, vendor_now: float, guard: int) -> None:
+    """Move past windows that ended (plus the guard): predict the next one, unconfirmed, full limit."""
+    if vendor_now < window.reset_ms + guard:
+        return
+    periods = math.floor((vendor_now - guard - window.reset_ms) / window.length_ms) + 1
+    if window.confirmed:
+        window.last_confirmed_reset_ms = window.reset_ms
+    window.used = window.carry if periods == 1 else 0
+    window.carry = 0
+    window.reset_ms += periods * window.length_ms
+    window.confirmed = False
+
+
+def reserve(state: BudgetState, *, key: str, now_ms: int, policy: BudgetPolicy) -> Decision:
+    """Take one unit of every known window of `state` (mutated), or say how long to wait."""
+    if state.probe_until_ms is not None and state.probe_until_ms <= now_ms:
+        state.probe_until_ms = None  # the prober died or timed out; another may probe
+    if not state.windows:
+        # Nothing known yet (first call, or state expired): one call at a time until a response tells the limits.
+        if state.probe_until_ms is not None:
+            return Decision(None, wait_ms=policy.poll_ms, provisional=True, reopens_at_ms=now_ms + policy.poll_ms)
+        state.probe_until_ms = now_ms + policy.probe_timeout_ms
+        return Decision(Ticket(key=key, sent_ms=now_ms, probe=True))
+    skew = state.skew_ms()
+    vendor_now = now_ms + skew
+    blocking: tuple[str, Window, float] | None = None
+    for name, window in state.windows.items():
+        guard = policy.guard_for(window)
+        _roll(window, vendor_now, guard)
+        if window.used >= window.limit:
+            wait = window.reset_ms + guard - vendor_now
+            if blocking is None or wait > blocking[2]:
+                blocking = (name, window, wait)
+    if blocking is not None:
+        name, window, wait = blocking
+        # A prediction from a guessed length may end far too late (a sandbox's 3-second "minute" predicted as
+        # 60 s): look again soon, responses in flight will correct it.
+        provisional = not window.confirmed and not window.length_learnt
+        wait_ms = max(1, math.ceil(wait))
+        return Decision(
+            None,
+            wait_ms=min(wait_ms, policy.poll_ms) if provisional else wait_ms,
+            provisional=provisional,
+            window=name,
+            reopens_at_ms=int(now_ms + wait_ms),
+        )
+    for window in state.windows.values():
+        window.used += 1
+        if window.reset_ms - vendor_now <= policy.guard_for(window):
+            window.carry += 1
+    return Decision(Ticket(key=key, sent_ms=now_ms))
+
+
+def _apply(window: Window, observation: Observation) -> None:
+    """Reconcile one window with a response's report about it (the report may be older than our state)."""
+    reported_used = max(observation.limit - observation.remaining, 0)
+    reset = observation.reset_ms
+    if reset == window.reset_ms:
+        window.used = max(window.used, reported_used)
+    elif reset > window.reset_ms:
+        # The vendor is in a later window than ours: adopt it. Our reservations count there only if ours was a
+        # prediction (made after the last confirmed window ended), else just those made at the boundary.
+        base = window.carry if window.confirmed else window.used
+        previous = window.reset_ms if window.confirmed else window.last_confirmed_reset_ms
+        if previous is not None and reset - previous > 0:
+            window.length_ms = min(window.length_ms, reset - previous)
+            window.length_learnt = True
+        window.last_confirmed_reset_ms = previous
+        window.reset_ms = reset
+        window.used = max(base, reported_used)
+        window.carry = 0
+    elif not window.confirmed and (window.last_confirmed_reset_ms is None or reset > window.last_confirmed_reset_ms):
+        # Our prediction was too long (the real window is shorter than assumed): the vendor's window ends at
+        # `reset`, and the calls reserved in the predicted window were made in it.
+        if window.last_confirmed_reset_ms is not None:
+            window.length_ms = min(window.length_ms, reset - window.last_confirmed_reset_ms)
+            window.length_learnt = True
+        window.reset_ms = reset
+        window.used = max(window.used, reported_used)
+    else:
+        return  # a slow response about a window that already ended: nothing to learn about the budget
+    window.limit = observation.limit
+    window.confirmed = True
+
+
+def _bound_skew(state: BudgetState, *, reset_ms: int, length_ms: int, sent_ms: int, received_ms: int) -> None:
+    # The vendor processed the call inside [reset - length, reset) on its clock and between send and receive on
+    # ours, so (vendor - ours) lies in [reset - length - received, reset - sent].
+    low, high = reset_ms - length_ms - received_ms, reset_ms - sent_ms
+    new_low = low if state.skew_lo_ms is None else max(state.skew_lo_ms, low)
+    new_high = high if state.skew_hi_ms is None else min(state.skew_hi_ms, high)
+    if new_low > new_high:  # contradiction: a clock was set, or the window changed length; start over
+        new_low, new_high = low, high
+    state.skew_lo_ms, state.skew_hi_ms = new_low, new_high
+
+
+def observe(
+    state: BudgetState,
+    *,
+    ticket: Ticket,
+    observations: list[Observation],
+    now_ms: int,
+    policy: BudgetPolicy,
+) -> None:
+    """Reconcile `state` (mutated) with what the vendor reported on the response to `ticket`'s call."""
+    if ticket.probe:
+        state.probe_until_ms = None
+    for observation in observations:
+        if observation.limit <= 0:
+            continue
+        window = state.windows.get(observation.window)
+        if window is None:
+            state.windows[observation.window] = Window(
+                reset_ms=observation.reset_ms,
+                length_ms=policy.default_lengths_ms.get(observation.window, 60_000),
+                limit=observation.limit,
+                used=max(observation.limit - observation.remaining, 0),
+            )
+        else:
+            _apply(window, observation)
+        if observation.window == policy.clock_window:
+            _bound_skew(
+                state,
+                reset_ms=observation.reset_ms,
+                length_ms=state.windows[observation.window].length_ms,
+                sent_ms=ticket.sent_ms,
+                received_ms=now_ms,
+            )
+
+
+# ------------------------------------------------------------------------------------------------ stores
+
+
+class BudgetStore(Protocol):
+    def update(self, key: str, change: Callable[[BudgetState, int], T]) -> T:
+        """Run `change(state, now_ms)` on the key's state atomically and save the state it leaves."""
+        ...
+
+    def clear(self, key: str) -> None: ...
+
+
+# Compare-and-set: write the new state only if nobody wrote since we read (ARGV[1] is the text we read).
+_CAS_SCRIPT = """
+local current = redis.call('GET', KEYS[1])
+if (current == false and ARGV[1] == '') or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+
+
+class RedisBudgetStore:
+    """Budgets in Redis, shared by every process on every machine; the clock is Redis's `TIME`."""
+
+    prefix = "ledgerbridge:ratelimit:"
+
+    def __init__(self, url: str, *, max_attempts: int = 200) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._cas = self._redis.register_script(_CAS_SCRIPT)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
+        self.max_attempts = max_attempts
+
+    def update(self, key: str, change: Callable[[BudgetState, int], T]) -> T:
+        redis_key = self.prefix + key
+        try:
+            for _attempt in range(self.max_attempts):
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.time()
+                pipe.get(redis_key)
+                (seconds, micros), raw = pipe.execute()
+                state = BudgetState.from_json(raw)
+                result = change(state, seconds * 1000 + micros // 1000)
+                if self._cas(keys=[redis_key], args=[raw or b"", state.to_json(), STATE_TTL_MS]):
+                    return result
+                time.sleep(random.uniform(0, 0.002))  # noqa: S311 (jitter, not security); another process wrote first: read again
+        except self._errors as exc:
+            raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
+        raise BudgetStoreUnavailable("the rate-limit store is too contended to update")
+
+    def clear(self, key: str) -> None:
+        self._redis.delete(self.prefix + key)
+
+
+class LocalBudgetStore:
+    """Budgets in this process only, for installs without Redis (the local SQLite demo).
+
+    Several processes then each believe they own the whole budget; the vendor's headers, reconciled after every
+    call, and its 429s (never retried blindly) remain the backstop. Production sets REDIS_URL.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._states: dict[str, str] = {}
+
+    def update(self, key: str, change: Callable[[BudgetState, int], T]) -> T:
+        with self._lock:
+            state = BudgetState.from_json(self._states.get(key))
+            result = change(state, int(time.time() * 1000))
+            self._states[key] = state.to_json()
+            return result
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._states.pop(key, None)
+
+
+_stores: dict[tuple[int, str], BudgetStore] = {}
+_stores_lock = threading.Lock()
+
+
+def budget_store(redis_url: str) -> BudgetStore:
+    """The process's store: Redis when a URL is configured, else in-process (one per process id, fork-safe)."""
+    store_key = (os.getpid(), redis_url)
+    with _stores_lock:
+        store = _stores.get(store_key)
+        if store is None:
+            store = RedisBudgetStore(redis_url) if redis_url else LocalBudgetStore()
+            _stores[store_key] = store
+        return store
+
+
+# ------------------------------------------------------------------------------------------------ the budget
+
+
+class SharedBudget:
+    """Reserve before a call, report after it; waits up to `max_wait` seconds, else raises BudgetExhausted."""
+
+    def __init__(self, *, store: BudgetStore, policy: BudgetPolicy, max_wait: float) -> None:
+        self.store = store
+        self.policy = policy
+        self.max_wait = max_wait
+
+    def acquire(self, key: str) -> Ticket:
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            decision = self.store.update(
+                key, lambda state, now_ms: reserve(state, key=key, now_ms=now_ms, policy=self.policy)
+            )
+            if decision.ticket is not None:
+                return decision.ticket
+            left = deadline - time.monotonic()
+            wait = decision.wait_ms / 1000
+            if (not decision.provisional and wait > left) or left <= 0:
+                reopens = (decision.reopens_at_ms or 0) / 1000 or time.time() + wait
+                raise BudgetExhausted(
+                    key=key, window=decision.window or "unknown", reset_at=datetime.fromtimestamp(reopens, tz=UTC)
+                )
+            # A little jitter so waiting processes do not all retry in the same millisecond.
+            time.sleep(min(wait, left) + random.uniform(0, 0.01))  # noqa: S311 (jitter)
+
+    def record(self, ticket: Ticket, observations: list[Observation]) -> None:
+        self.store.update(
+            ticket.key,
+            lambda state, now_ms: observe(
+                state, ticket=ticket, observations=observations, now_ms=now_ms, policy=self.policy
+            ),
+        )
+
+    def release(self, ticket: Ticket) -> None:
+        """The call produced no report (transport error, no headers): the unit stays spent, a probe ends."""
+        if ticket.probe:
+            self.record(ticket, [])
+
+    def clear(self, key: str) -> None:
+        self.store.clear(key)
+
+
+def describe(state: BudgetState) -> dict[str, Any]:
+    """The state as plain data, for logs and debugging."""
+    return asdict(state)

@@ -1,0 +1,51 @@
+"""Fixtures for tests of the Exact HTTP client: a real access token from the sandbox and a client for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from connectors.exact.client import ExactClient
+from connectors.exact.ratelimit import ExactRateLimiter
+from connectors.registry import get_connector
+from gateway.ratelimit import LocalBudgetStore
+from tests.fixtures.exact import ExactWorld
+
+DIVISION = 101
+
+
+def sandbox_access_token(world: ExactWorld) -> str:
+    """Consent (auto), follow the redirect's code, exchange it: a real 600-second access token."""
+    world.auto_consent()
+    connector = get_connector("exact")
+    app = connector.default_app()
+    assert app is not None
+    url = connector.authorization_url(region="nl", app=app, redirect_uri=world.redirect_uri, state="client-tests")
+    redirect = httpx.get(url, follow_redirects=False)
+    assert redirect.status_code == 302, redirect.text
+    code = parse_qs(urlparse(redirect.headers["Location"]).query)["code"][0]
+    return connector.exchange_code(region="nl", app=app, code=code, redirect_uri=world.redirect_uri).access_token
+
+
+@pytest.fixture
+def access_token(exact_world: ExactWorld) -> str:
+    return sandbox_access_token(exact_world)
+
+
+@pytest.fixture
+def rate_limiter() -> ExactRateLimiter:
+    """An in-process budget of its own, so tests never share state with each other (or with Redis)."""
+    return ExactRateLimiter(store=LocalBudgetStore(), max_wait=5.0, guard=0.25, probe_timeout=30.0)
+
+
+@pytest.fixture
+def exact_client(exact_world: ExactWorld, rate_limiter: ExactRateLimiter) -> Iterator[ExactClient]:
+    client = ExactClient(
+        base_url=get_connector("exact").region("nl").base_url,
+        client_id=exact_world.client_id,
+        rate_limiter=rate_limiter,
+    )
+    yield client
