@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 REFRESH_MARGIN = timedelta(seconds=30)
 
 REASON_LOST_AND_ROTATED = "token response lost; Exact rotated the refresh token"
+
+# Why a refresh is attempted: due (last 30 s / expired), after a 401 on a token, or forced by the keep-alive.
+RefreshMode = Literal["due", "unauthorized", "force"]
 
 
 class TokenRefreshInTransaction(RuntimeError):
@@ -208,7 +211,9 @@ def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) 
 # ---------------------------------------------------------------------------------------------------- the refresh
 
 
-def _refresh_under_lock(credential_id: Any, *, connector: Connector, mode: str, rejected: str | None = None) -> str:
+def _refresh_under_lock(
+    credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None = None
+) -> str:
     try:
         with distributed_lock(
             f"credential-refresh:{credential_id}",
@@ -222,7 +227,7 @@ def _refresh_under_lock(credential_id: Any, *, connector: Connector, mode: str, 
         ) from None
 
 
-def _refresh_locked(credential_id: Any, *, connector: Connector, mode: str, rejected: str | None) -> str:
+def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None) -> str:
     # Re-read after taking the lock: another process may have refreshed (or failed) meanwhile.
     credential = Credential.objects.select_related("workspace").get(pk=credential_id)
     _ensure_active(credential)
