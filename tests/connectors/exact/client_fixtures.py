@@ -1,4 +1,4 @@
-"""Fixtures for tests of the Exact HTTP client: a real access token from the sandbox and a client for it."""
+"""Fixtures for Exact client tests (import the `*_fixture` names): a real sandbox access token and a client."""
 
 from __future__ import annotations
 
@@ -30,19 +30,19 @@ def sandbox_access_token(world: ExactWorld) -> str:
     return connector.exchange_code(region="nl", app=app, code=code, redirect_uri=world.redirect_uri).access_token
 
 
-@pytest.fixture
-def access_token(exact_world: ExactWorld) -> str:
+@pytest.fixture(name="access_token")
+def access_token_fixture(exact_world: ExactWorld) -> str:
     return sandbox_access_token(exact_world)
 
 
-@pytest.fixture
-def rate_limiter() -> ExactRateLimiter:
+@pytest.fixture(name="rate_limiter")
+def rate_limiter_fixture() -> ExactRateLimiter:
     """An in-process budget of its own, so tests never share state with each other (or with Redis)."""
     return ExactRateLimiter(store=LocalBudgetStore(), max_wait=5.0, guard=0.25, probe_timeout=30.0)
 
 
-@pytest.fixture
-def exact_client(exact_world: ExactWorld, rate_limiter: ExactRateLimiter) -> Iterator[ExactClient]:
+@pytest.fixture(name="exact_client")
+def exact_client_fixture(exact_world: ExactWorld, rate_limiter: ExactRateLimiter) -> Iterator[ExactClient]:
     client = ExactClient(
         base_url=get_connector("exact").region("nl").base_url,
         client_id=exact_world.client_id,
