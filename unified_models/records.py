@@ -232,6 +232,8 @@ class Invoice(Record):
     number: str | None = None
     type: InvoiceType = InvoiceType.INVOICE
     status: InvoiceStatus = InvoiceStatus.OPEN
+    # Processed (booked) by the vendor (Exact: Status 50 after PrintedSalesInvoices); None when the vendor doesn't say.
+    finalized: bool | None = None
     contact_id: str | None = None
     issue_date: date | None = None
     due_date: date | None = None

@@ -1,0 +1,119 @@
+"""GET/PUT /connections/{id}/mapping: empty defaults, shape errors naming fields, codes checked in the division,
+and the same check in admin."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+from tests.tenants.factories import ConnectionFactory, TenantFactory, WorkspaceFactory
+from tests.unified_models.conftest import DEFAULT_MAPPING, Connected
+from unified_models.models import ConnectionMapping
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_connection_without_mapping_has_empty_defaults(connected: Connected) -> None:
+    connected.world.control.reset_counters()
+    response = connected.client.get(connected.url("mapping"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "tax_rates": [],
+        "default_revenue_ledger_account": None,
+        "default_sales_journal": None,
+        "default_item": None,
+        "items_by_code": {},
+        "updated_at": None,
+    }
+    assert connected.calls() == {}
+
+
+def test_put_checks_the_codes_in_the_division_and_saves(connected: Connected) -> None:
+    response = connected.client.put(connected.url("mapping"), DEFAULT_MAPPING, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["tax_rates"] == DEFAULT_MAPPING["tax_rates"]
+    assert body["default_sales_journal"] == "70" and body["default_item"] == "CONSULT"
+    assert body["items_by_code"] == {"hosting-monthly": "HOSTING", "handbook": "BOOK"}
+    assert body["updated_at"]
+    assert connected.client.get(connected.url("mapping")).json() == body
+    stored = ConnectionMapping.objects.get(connection=connected.connection)
+    assert stored.default_revenue_ledger_account == "8000"
+
+
+def test_put_names_each_code_the_division_lacks(connected: Connected) -> None:
+    wrong = {
+        **DEFAULT_MAPPING,
+        "tax_rates": [{"rate": "21", "vendor_code": "99"}],
+        "default_revenue_ledger_account": "9999",
+        "default_sales_journal": "71",
+        "default_item": "NOPE",
+    }
+    response = connected.client.put(connected.url("mapping"), wrong, format="json")
+    assert response.status_code == 422, response.json()
+    problem = response.json()
+    assert problem["code"] == "mapping_invalid"
+    fields = {error["field"] for error in problem["errors"]}
+    assert {"default_revenue_ledger_account", "default_sales_journal", "default_item"} <= fields
+    assert any(field.startswith("tax_rates") for field in fields)
+    assert all(error["message"] for error in problem["errors"])
+    assert not ConnectionMapping.objects.filter(connection=connected.connection).exists()
+
+
+def test_put_shape_errors_name_the_fields_and_call_nothing(connected: Connected) -> None:
+    connected.world.control.reset_counters()
+    response = connected.client.put(
+        connected.url("mapping"),
+        {
+            "tax_rates": [{"rate": "21"}, {"rate": "9", "code": "low", "vendor_code": "1"}, {"rate": "-1", "vendor_code": "1"}],
+            "items_by_code": ["not", "a", "dict"],
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert {"tax_rates.0.vendor_code", "tax_rates.1.code", "tax_rates.2.rate", "items_by_code"} <= fields
+    assert connected.calls() == {}
+
+
+def test_a_rate_mapped_twice_is_refused(connected: Connected) -> None:
+    response = connected.client.put(
+        connected.url("mapping"),
+        {"tax_rates": [{"rate": "21", "vendor_code": "2"}, {"rate": "21.00", "vendor_code": "5"}]},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "tax_rates.1.rate"
+
+
+def test_another_workspaces_connection_is_not_found(connected: Connected) -> None:
+    other = ConnectionFactory(tenant=TenantFactory(workspace=WorkspaceFactory()))
+    for method in ("get", "put"):
+        response = getattr(connected.client, method)(f"/api/v1/connections/{other.pk}/mapping", {}, format="json")
+        assert response.status_code == 404
+        assert response.json()["code"] == "not_found"
+
+
+def test_admin_rejects_a_mapping_naming_a_missing_item(connected: Connected, admin_user) -> None:  # type: ignore[no-untyped-def]
+    browser = Client()
+    browser.force_login(admin_user)
+    page = browser.get("/admin/unified_models/connectionmapping/add/")
+    assert page.status_code == 200
+    form = {
+        "connection": str(connected.connection.pk),
+        "tax_rates": '[{"rate": "21", "vendor_code": "2"}]',
+        "default_revenue_ledger_account": "8000",
+        "default_sales_journal": "70",
+        "default_item": "NOPE",
+        "items_by_code": "{}",
+    }
+    refused = browser.post("/admin/unified_models/connectionmapping/add/", form)
+    assert refused.status_code == 200
+    assert re.search(r"NOPE", refused.content.decode())
+    assert not ConnectionMapping.objects.exists()
+
+    accepted = browser.post("/admin/unified_models/connectionmapping/add/", {**form, "default_item": "CONSULT"})
+    assert accepted.status_code == 302, accepted.context["adminform"].form.errors
+    assert ConnectionMapping.objects.get().default_item == "CONSULT"

@@ -1,0 +1,196 @@
+"""Typed connector and mapping errors turned into the API's problem details (stable codes, field names, vendor part).
+
+Every data endpoint under /connections/{id}/ raises through `problem_for`, so one exception always gives the same
+status and code wherever it happens. Codes are public API: never rename one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from connectors.base.data import OperationNotSupported, PassthroughDenied
+from connectors.base.errors import (
+    CompanyAccessDenied,
+    ConnectionNotUsable,
+    TokenResponseLost,
+    VendorAuthError,
+    VendorError,
+    VendorNotFound,
+    VendorRateLimited,
+    VendorUnavailable,
+    VendorValidationError,
+)
+from gateway.api.problems import Problem
+from unified_models.mapping import MappingMissing
+from unified_models.records import InvalidInput
+
+# code -> (HTTP status, title); documented in the OpenAPI description of each operation and in the README.
+PROBLEM_CODES: dict[str, tuple[int, str]] = {
+    "mapping_missing": (422, "Mapping missing"),
+    "mapping_invalid": (422, "Mapping invalid"),
+    "invalid_input": (422, "Input not accepted"),
+    "vendor_validation_failed": (422, "Vendor refused the request"),
+    "not_found": (404, "Not found"),
+    "operation_not_supported": (405, "Operation not supported"),
+    "connection_needs_reauth": (409, "Connection needs re-authorisation"),
+    "connection_disabled": (409, "Connection disabled"),
+    "mutation_in_flight": (409, "Write in progress"),
+    "mutation_not_retryable": (409, "Write cannot be retried"),
+    "vendor_rate_limited": (429, "Vendor rate limit reached"),
+    "passthrough_denied": (403, "Passthrough path denied"),
+    "vendor_auth_failed": (502, "Vendor refused the credentials"),
+    "vendor_unavailable": (503, "Vendor unavailable"),
+    "vendor_error": (502, "Vendor error"),
+}
+
+
+def _problem(code: str, detail: str, **kwargs: object) -> Problem:
+    status_code, title = PROBLEM_CODES[code]
+    return Problem(status_code=status_code, code=code, title=title, detail=detail, **kwargs)  # type: ignore[arg-type]
+
+
+def vendor_part(exc: VendorError) -> dict[str, object]:
+    """The vendor's own words, one message per entry (Exact joins several with CRLF; split them again)."""
+    messages: list[str] = []
+    for message in exc.vendor_messages or ([exc.message] if exc.message else []):
+        messages.extend(part.strip() for part in str(message).replace("\r\n", "\n").split("\n") if part.strip())
+    return {"status": exc.status, "messages": messages}
+
+
+def _retry_after_seconds(reset_at: datetime) -> int:
+    return max(1, math.ceil((reset_at - datetime.now(tz=UTC)).total_seconds()))
+
+
+def problem_for(exc: Exception) -> Problem:
+    """The problem details for a typed error raised by a connector, the mapping or the input builders."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, MappingInvalid | MutationConflict):
+        return mutation_problem(exc)
+    if isinstance(exc, MappingMissing):
+        return _problem(
+            "mapping_missing",
+            f"The connection's ledger mapping cannot translate this write: {exc.message} "
+            "Fill it in with PUT /connections/{id}/mapping. Nothing was sent to the vendor.",
+            errors=[{"field": f"mapping.{exc.field}", "code": "missing", "message": exc.message}],
+        )
+    if isinstance(exc, InvalidInput):
+        return _problem(
+            "invalid_input",
+            f"{exc.field}: {exc.message}",
+            errors=[{"field": exc.field, "code": "invalid", "message": exc.message}],
+        )
+    if isinstance(exc, OperationNotSupported):
+        return _problem("operation_not_supported", str(exc))
+    if isinstance(exc, PassthroughDenied):
+        return _problem(
+            "passthrough_denied",
+            f"The gateway does not pass this path through: {exc.reason}",
+            errors=[{"field": "path", "code": "denied", "message": exc.reason}],
+        )
+    if isinstance(exc, ConnectionNotUsable):
+        code = "connection_disabled" if exc.status_code == "disabled" else "connection_needs_reauth"
+        detail = exc.message or "The connection cannot be used."
+        if code == "connection_needs_reauth":
+            detail += " Create a connect link with connection_id to let the user reconnect."
+        return _problem(code, detail, reason=exc.reason)
+    if isinstance(exc, CompanyAccessDenied):
+        return _problem(
+            "connection_needs_reauth",
+            f"The vendor no longer grants access to this company ({exc.reason}); the user must reconnect.",
+            reason=exc.reason,
+        )
+    if isinstance(exc, VendorValidationError):
+        # Includes Exact's HTTP 500 "Ongeldige referentie" (an invalid reference is the caller's input, picqer#249).
+        return _problem(
+            "vendor_validation_failed",
+            "The vendor refused the request: " + "; ".join(vendor_part(exc)["messages"] or ["no reason given"]),  # type: ignore[arg-type]
+            vendor=vendor_part(exc),
+        )
+    if isinstance(exc, VendorNotFound):
+        return _problem("not_found", "The vendor has no such record in this company.", vendor=vendor_part(exc))
+    if isinstance(exc, VendorRateLimited):
+        seconds = _retry_after_seconds(exc.reset_at)
+        return _problem(
+            "vendor_rate_limited",
+            f"The vendor's rate limit for this company is spent; retry after {seconds} s.",
+            headers={"Retry-After": str(seconds)},
+            retry_after=seconds,
+        )
+    if isinstance(exc, VendorUnavailable | TokenResponseLost):
+        return _problem(
+            "vendor_unavailable",
+            "The vendor did not answer in time or answered with a server error; retry later.",
+            headers={"Retry-After": "30"},
+            vendor=vendor_part(exc),
+        )
+    if isinstance(exc, VendorAuthError):
+        return _problem(
+            "vendor_auth_failed", "The vendor refused the connection's credentials.", vendor=vendor_part(exc)
+        )
+    if isinstance(exc, VendorError):
+        return _problem("vendor_error", "The vendor answered with an unexpected error.", vendor=vendor_part(exc))
+    raise exc
+
+
+# ---------------------------------------------------------------------------------------------- mutations
+
+
+class MappingInvalid(Exception):
+    """A ledger mapping that names things the vendor company does not have: (field, reason) per problem."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
+        self.problems = problems
+
+
+class MutationConflict(Exception):
+    """A write that cannot run now: `code` is mutation_in_flight, idempotency_key_reused or mutation_not_retryable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def mutation_problem(exc: MappingInvalid | MutationConflict) -> Problem:
+    if isinstance(exc, MappingInvalid):
+        return _problem(
+            "mapping_invalid",
+            "The mapping names things this company does not have: " + str(exc),
+            errors=[{"field": field, "code": "not_found", "message": reason} for field, reason in exc.problems],
+        )
+    if exc.code == "idempotency_key_reused":
+        return Problem(
+            status_code=422,
+            code=exc.code,
+            title="Idempotency-Key reused",
+            detail=exc.message,
+            errors=[{"field": "Idempotency-Key", "code": "reused", "message": "Used before with another request."}],
+        )
+    if exc.code == "mutation_in_flight":
+        return _problem("mutation_in_flight", exc.message, headers={"Retry-After": "1"})
+    return Problem(status_code=409, code=exc.code, title="Write cannot be retried", detail=exc.message)
+
+
+TYPED_ERRORS = (
+    VendorError,
+    MappingMissing,
+    InvalidInput,
+    OperationNotSupported,
+    PassthroughDenied,
+    MappingInvalid,
+    MutationConflict,
+)
+
+
+@contextmanager
+def as_problems() -> Iterator[None]:
+    """Run a block of view code; typed errors leave it as problem details."""
+    try:
+        yield
+    except TYPED_ERRORS as exc:
+        raise problem_for(exc) from exc

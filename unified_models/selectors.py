@@ -1,0 +1,174 @@
+"""Reads of the unified API: records through the connection's connector, the ledger mapping, signed list cursors.
+
+Connections are always loaded through tenants.selectors (workspace scoping, 404 otherwise). Vendor reads run
+outside any transaction (the token manager refuses to refresh inside one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core import signing
+from django.db.models import QuerySet
+
+from connectors.base.connector import Connector
+from connectors.base.data import ListQuery, Page, PassthroughResult, Resource
+from connectors.registry import get_connector
+from gateway.api.problems import Problem
+from tenants import selectors as tenant_selectors
+from tenants.models import Connection, Workspace
+from tenants.vendor_calls import connection_context
+from unified_models.mapping import LedgerMapping
+from unified_models.models import CallLog, ConnectionMapping, Mutation
+
+_CURSOR_SALT = "unified_models.list-cursor"
+
+
+def connection_get(*, workspace: Workspace, connection_id: str) -> Connection:
+    """A connection of the caller's workspace, or 404."""
+    return tenant_selectors.connection_get(workspace=workspace, connection_id=connection_id)
+
+
+# ---------------------------------------------------------------------------------------------- cursors
+
+
+def _invalid_cursor() -> Problem:
+    return Problem(
+        status_code=400,
+        code="invalid_cursor",
+        title="Invalid cursor",
+        detail="The cursor is not valid for this list; start again from the first page.",
+        errors=[{"field": "cursor", "code": "invalid", "message": "Not a cursor issued by this API for this list."}],
+    )
+
+
+def cursor_sign(
+    *, connection: Connection, resource: Resource, vendor_cursor: str, updated_after: datetime | None
+) -> str:
+    """Wrap the connector's opaque cursor: signed, bound to this connection, resource and filter."""
+    payload = {
+        "k": str(connection.pk),
+        "r": resource.value,
+        "u": updated_after.isoformat() if updated_after else None,
+        "c": vendor_cursor,
+    }
+    return signing.dumps(payload, salt=_CURSOR_SALT, compress=True)
+
+
+def cursor_unsign(*, connection: Connection, resource: Resource, cursor: str, updated_after: datetime | None) -> str:
+    """The connector's cursor inside one of ours; 400 `invalid_cursor` if forged or from another list."""
+    try:
+        payload = signing.loads(cursor, salt=_CURSOR_SALT)
+    except signing.BadSignature:
+        raise _invalid_cursor() from None
+    expected_filter = updated_after.isoformat() if updated_after else None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("k") != str(connection.pk)
+        or payload.get("r") != resource.value
+        or payload.get("u") != expected_filter
+        or not isinstance(payload.get("c"), str)
+    ):
+        raise _invalid_cursor()
+    return str(payload["c"])
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class RecordPage:
+    records: list[Any]
+    next_cursor: str | None  # ours (signed), not the connector's
+
+
+def record_list(
+    *,
+    connection: Connection,
+    resource: Resource,
+    page_size: int,
+    cursor: str | None = None,
+    updated_after: datetime | None = None,
+    include_remote_data: bool = False,
+    filters: dict[str, str] | None = None,
+) -> RecordPage:
+    """One page of records from the vendor, in the connector's stable order."""
+    vendor_cursor = (
+        cursor_unsign(connection=connection, resource=resource, cursor=cursor, updated_after=updated_after)
+        if cursor
+        else None
+    )
+    ctx = connection_context(connection)
+    page: Page[Any] = connector_for(connection).list_records(
+        ctx,
+        resource,
+        ListQuery(
+            page_size=page_size,
+            cursor=vendor_cursor,
+            updated_after=updated_after,
+            include_remote_data=include_remote_data,
+            filters=dict(filters or {}),
+        ),
+    )
+    next_cursor = (
+        cursor_sign(
+            connection=connection, resource=resource, vendor_cursor=page.next_cursor, updated_after=updated_after
+        )
+        if page.next_cursor
+        else None
+    )
+    return RecordPage(records=list(page.records), next_cursor=next_cursor)
+
+
+def record_retrieve(
+    *, connection: Connection, resource: Resource, record_id: str, include_remote_data: bool = False
+) -> Any:
+    """One record by id (VendorNotFound when the vendor has none)."""
+    ctx = connection_context(connection)
+    return connector_for(connection).retrieve_record(ctx, resource, record_id, include_remote_data=include_remote_data)
+
+
+# ---------------------------------------------------------------------------------------------- mapping
+
+
+def mapping_get(*, connection: Connection) -> tuple[LedgerMapping, ConnectionMapping | None]:
+    """The connection's ledger mapping (empty defaults when none was saved) and its row, if any."""
+    stored = ConnectionMapping.objects.filter(connection=connection).first()
+    if stored is None:
+        return LedgerMapping(), None
+    return (
+        LedgerMapping.from_dict(
+            {
+                "tax_rates": stored.tax_rates,
+                "default_revenue_ledger_account": stored.default_revenue_ledger_account,
+                "default_sales_journal": stored.default_sales_journal,
+                "default_item": stored.default_item,
+                "items_by_code": stored.items_by_code,
+            }
+        ),
+        stored,
+    )
+
+
+def connector_for(connection: Connection) -> Connector:
+    return get_connector(connection.connector)
+
+
+# ---------------------------------------------------------------------------------------------- operations
+
+
+def mutation_list(*, connection: Connection, status: str | None = None) -> QuerySet[Mutation]:
+    mutations = Mutation.objects.filter(connection=connection)
+    return mutations.filter(status=status) if status else mutations
+
+
+def call_log_list(*, connection: Connection) -> QuerySet[CallLog]:
+    return CallLog.objects.filter(connection=connection)
+
+
+def passthrough_get(*, connection: Connection, path: str, query: dict[str, str]) -> PassthroughResult:
+    """A raw vendor GET relative to the connection's company (the connector refuses paths that leave it)."""
+    ctx = connection_context(connection)
+    return connector_for(connection).passthrough(ctx, method="GET", path=path, query=query, body=None)

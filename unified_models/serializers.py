@@ -1,0 +1,554 @@
+"""API representations of unified records (DESIGN §3), their write inputs, the ledger mapping and passthrough.
+
+Output serializers read the frozen dataclasses of unified_models.records; input serializers validate the client's
+JSON (errors name dotted fields such as `lines.1.quantity`) and build the unified input records. Money and
+quantities are decimal strings, enums lower-case words, dates ISO-8601.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from connectors.base.data import Resource
+from unified_models.mapping import LedgerMapping, TaxRateMapping
+from unified_models.records import (
+    Address,
+    AddressType,
+    ContactInput,
+    InvoiceInput,
+    InvoiceLineInput,
+    InvoiceStatus,
+    InvoiceType,
+    JournalType,
+    LedgerClassification,
+    PaymentStatus,
+    RecordStatus,
+    TaxType,
+    TaxUsage,
+)
+
+
+def _choices(enum: type) -> list[str]:
+    return [member.value for member in enum]  # type: ignore[attr-defined]
+
+
+class EnumField(serializers.ChoiceField):
+    """A ChoiceField over a StrEnum, documented as its own named schema component (`InvoiceStatus`, ...).
+
+    Several resources have a `status` or `type` with different values; named components keep generated clients'
+    enums apart and the schema free of drf-spectacular's collision warnings.
+    """
+
+    def __init__(self, enum: type[StrEnum], **kwargs: Any) -> None:
+        self.enum_class = enum
+        super().__init__(choices=_choices(enum), **kwargs)
+
+
+class EnumFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = EnumField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        enum = self.target.enum_class
+        component = ResolvedComponent(
+            name=enum.__name__,
+            type=ResolvedComponent.SCHEMA,
+            object=enum.__name__,
+            schema={"type": "string", "enum": _choices(enum), "description": (enum.__doc__ or "").strip()},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref  # type: ignore[no-any-return]
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "121.00"})
+class DecimalString(serializers.Field):
+    """A Decimal as its exact string ("121.00", "3", "9.5"): no float, no re-rounding on the way out."""
+
+    def to_representation(self, value: Decimal) -> str:
+        return str(value)
+
+    def to_internal_value(self, data: Any) -> Decimal:  # pragma: no cover - output only
+        raise NotImplementedError
+
+
+def _decimal_input(*, max_digits: int = 20, decimal_places: int = 6, **kwargs: Any) -> serializers.DecimalField:
+    # Accepts "12.5" and 12.5; JSON numbers arrive as float, so DRF goes through str() (no binary rounding kept).
+    return serializers.DecimalField(
+        max_digits=max_digits, decimal_places=decimal_places, coerce_to_string=True, **kwargs
+    )
+
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+class RecordSerializer(serializers.Serializer):
+    """Fields every unified record has; `remote_data` only with `?include=remote_data`."""
+
+    id = serializers.CharField(read_only=True, help_text="Stable id of the record within this connection.")
+    remote_id = serializers.CharField(read_only=True, help_text="The vendor's own key of the record.")
+    created_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    remote_data = serializers.JSONField(
+        read_only=True,
+        required=False,
+        allow_null=True,
+        help_text="The vendor's raw object, exactly as it returned it. Present only with `?include=remote_data`.",
+    )
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if not self.context.get("include_remote_data"):
+            data.pop("remote_data", None)
+        return data
+
+
+class AddressSerializer(serializers.Serializer):
+    type = EnumField(AddressType, default=AddressType.MAIN.value)
+    line1 = serializers.CharField(allow_null=True, required=False, max_length=200)
+    line2 = serializers.CharField(allow_null=True, required=False, max_length=200)
+    postal_code = serializers.CharField(allow_null=True, required=False, max_length=20)
+    city = serializers.CharField(allow_null=True, required=False, max_length=100)
+    region = serializers.CharField(allow_null=True, required=False, max_length=100)
+    country = serializers.CharField(
+        allow_null=True, required=False, min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. `NL`."
+    )
+
+    def validate_country(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not (value.isascii() and value.isalpha()):
+            raise serializers.ValidationError("An ISO 3166-1 alpha-2 country code such as NL.")
+        return value.upper()
+
+
+class ContactSerializer(RecordSerializer):
+    name = serializers.CharField()
+    code = serializers.CharField(allow_null=True)
+    is_customer = serializers.BooleanField()
+    is_supplier = serializers.BooleanField()
+    email = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+    website = serializers.CharField(allow_null=True)
+    vat_number = serializers.CharField(allow_null=True)
+    chamber_of_commerce_number = serializers.CharField(allow_null=True)
+    addresses = AddressSerializer(many=True)
+    currency = serializers.CharField(allow_null=True, help_text="ISO 4217 code.")
+    status = EnumField(RecordStatus)
+
+
+class InvoiceLineSerializer(serializers.Serializer):
+    id = serializers.CharField(allow_null=True)
+    description = serializers.CharField(allow_null=True)
+    quantity = DecimalString()
+    unit_price = DecimalString(allow_null=True)
+    item_id = serializers.CharField(allow_null=True)
+    ledger_account_id = serializers.CharField(allow_null=True)
+    tax_rate_id = serializers.CharField(allow_null=True)
+    net_amount = DecimalString(help_text="Line amount excluding tax, in the invoice's currency.")
+    tax_amount = DecimalString()
+
+
+class InvoiceSerializer(RecordSerializer):
+    number = serializers.CharField(allow_null=True, help_text="Assigned by the vendor.")
+    type = EnumField(InvoiceType)
+    status = EnumField(InvoiceStatus)
+    finalized = serializers.BooleanField(
+        allow_null=True,
+        help_text="Whether the vendor has processed (booked) the invoice; null when the vendor does not say.",
+    )
+    contact_id = serializers.CharField(allow_null=True)
+    issue_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    reference = serializers.CharField(allow_null=True)
+    description = serializers.CharField(allow_null=True)
+    journal_code = serializers.CharField(allow_null=True)
+    lines = InvoiceLineSerializer(many=True)
+    net_total = DecimalString()
+    tax_total = DecimalString()
+    total = DecimalString()
+
+
+class LedgerAccountSerializer(RecordSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    classification = EnumField(LedgerClassification)
+    status = EnumField(RecordStatus)
+
+
+class TaxRateSerializer(RecordSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    rate = DecimalString(help_text="Percent: `21` means 21 %.")
+    type = EnumField(TaxType)
+    usage = EnumField(TaxUsage)
+
+
+class JournalSerializer(RecordSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    type = EnumField(JournalType)
+    currency = serializers.CharField(allow_null=True)
+    status = EnumField(RecordStatus)
+
+
+class ItemSerializer(RecordSerializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField(allow_null=True)
+    unit_price = DecimalString(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    sales_tax_rate_id = serializers.CharField(allow_null=True)
+    revenue_ledger_account_id = serializers.CharField(allow_null=True)
+    is_sales_item = serializers.BooleanField()
+    status = EnumField(RecordStatus)
+
+
+class PaymentSerializer(RecordSerializer):
+    """The payment state of one invoice's receivable; amounts signed (negative: owed to the customer)."""
+
+    invoice_id = serializers.CharField(allow_null=True)
+    invoice_number = serializers.CharField(allow_null=True)
+    contact_id = serializers.CharField(allow_null=True)
+    amount = DecimalString()
+    open_amount = DecimalString()
+    currency = serializers.CharField(allow_null=True)
+    invoice_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    is_fully_paid = serializers.BooleanField()
+    last_payment_date = serializers.DateField(allow_null=True)
+    reference = serializers.CharField(allow_null=True)
+    status = EnumField(PaymentStatus)
+
+
+RECORD_SERIALIZERS: dict[Resource, type[RecordSerializer]] = {
+    Resource.CONTACTS: ContactSerializer,
+    Resource.INVOICES: InvoiceSerializer,
+    Resource.LEDGER_ACCOUNTS: LedgerAccountSerializer,
+    Resource.TAX_RATES: TaxRateSerializer,
+    Resource.JOURNALS: JournalSerializer,
+    Resource.ITEMS: ItemSerializer,
+    Resource.PAYMENTS: PaymentSerializer,
+}
+
+
+def record_data(resource: Resource, record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
+    """One record as the API shows it."""
+    return dict(RECORD_SERIALIZERS[resource](record, context={"include_remote_data": include_remote_data}).data)
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
+    field = serializers.CharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
+    message = serializers.CharField()
+
+
+class WriteMetaSerializer(serializers.Serializer):
+    """Added to every write response: what the vendor could not store, and the durable record of the write."""
+
+    warnings = WarningSerializer(
+        many=True, help_text="Input the vendor could not store or changed (never silently dropped)."
+    )
+    mutation_id = serializers.UUIDField(help_text="The stored write (request, attempts, outcome).")
+
+
+def _write_response(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
+    return type(name, (record_serializer, WriteMetaSerializer), {"__module__": __name__})
+
+
+ContactWriteResponseSerializer = _write_response(ContactSerializer, "ContactWriteResponseSerializer")
+InvoiceWriteResponseSerializer = _write_response(InvoiceSerializer, "InvoiceWriteResponseSerializer")
+
+
+def page_serializer(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
+    """`{"results": [...], "next": url|null}` for one record type (for the schema)."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__module__": __name__,
+            "results": record_serializer(many=True),
+            "next": serializers.URLField(
+                allow_null=True, help_text="URL of the next page (same filters), or null on the last page."
+            ),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+
+def _currency(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not (len(value) == 3 and value.isascii() and value.isalpha()):
+        raise serializers.ValidationError("An ISO 4217 currency code such as EUR.")
+    return value.upper()
+
+
+class ContactCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    code = serializers.CharField(max_length=50, required=False, allow_null=True)
+    is_customer = serializers.BooleanField(required=False, allow_null=True)
+    is_supplier = serializers.BooleanField(required=False, allow_null=True)
+    email = serializers.EmailField(required=False, allow_null=True, max_length=254)
+    phone = serializers.CharField(required=False, allow_null=True, max_length=50)
+    website = serializers.CharField(required=False, allow_null=True, max_length=200)
+    vat_number = serializers.CharField(required=False, allow_null=True, max_length=50)
+    chamber_of_commerce_number = serializers.CharField(required=False, allow_null=True, max_length=50)
+    addresses = AddressSerializer(many=True, required=False, allow_null=True)
+    currency = serializers.CharField(required=False, allow_null=True, help_text="ISO 4217 code.")
+    status = EnumField(RecordStatus, required=False, allow_null=True)
+
+    def validate_currency(self, value: str | None) -> str | None:
+        return _currency(value)
+
+    def to_input(self) -> ContactInput:
+        data = dict(self.validated_data)
+        addresses = data.pop("addresses", None)
+        status = data.pop("status", None)
+        return ContactInput(
+            **data,
+            addresses=None if addresses is None else tuple(Address(**address) for address in addresses),
+            status=RecordStatus(status) if status else None,
+        )
+
+
+class ContactUpdateSerializer(ContactCreateSerializer):
+    """Only the fields given change; `addresses: []` clears the stored address."""
+
+    name = serializers.CharField(max_length=200, required=False)
+
+
+class InvoiceLineInputSerializer(serializers.Serializer):
+    description = serializers.CharField(required=False, allow_null=True, max_length=500)
+    quantity = _decimal_input(default=Decimal(1))
+    unit_price = _decimal_input(
+        required=False, allow_null=True, help_text="Excluding tax, unless the tax is inclusive."
+    )
+    item_id = serializers.CharField(
+        required=False, allow_null=True, max_length=100, help_text="An item `id` of this connection."
+    )
+    item_code = serializers.CharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="Your item code; translated through the mapping's `items_by_code` (else taken as the vendor's).",
+    )
+    ledger_account_id = serializers.CharField(required=False, allow_null=True, max_length=100)
+    tax_rate_id = serializers.CharField(
+        required=False, allow_null=True, max_length=100, help_text="A tax rate `id` of this connection."
+    )
+    tax_code = serializers.CharField(
+        required=False, allow_null=True, max_length=50, help_text="Your tax code; translated by the mapping."
+    )
+    tax_rate = _decimal_input(
+        max_digits=7,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        help_text="A percentage such as `21`; translated by the mapping.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [name for name in ("tax_rate_id", "tax_code", "tax_rate") if attrs.get(name) is not None]
+        if len(given) > 1:
+            raise serializers.ValidationError(
+                {given[1]: f"Give one of tax_rate_id, tax_code, tax_rate (also {given[0]})."}
+            )
+        if attrs.get("item_id") is not None and attrs.get("item_code") is not None:
+            raise serializers.ValidationError({"item_code": "Give item_id or item_code, not both."})
+        if attrs.get("quantity") is not None and attrs["quantity"] == 0:
+            raise serializers.ValidationError({"quantity": "A line needs a quantity other than 0."})
+        return attrs
+
+
+class InvoiceCreateSerializer(serializers.Serializer):
+    contact_id = serializers.CharField(max_length=100, help_text="A contact `id` of this connection.")
+    lines = InvoiceLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    type = EnumField(InvoiceType, default=InvoiceType.INVOICE.value)
+    status = EnumField(InvoiceStatus, required=False, allow_null=True, help_text="`draft` or `open` (default).")
+    number = serializers.CharField(required=False, allow_null=True, max_length=50)
+    issue_date = serializers.DateField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    currency = serializers.CharField(required=False, allow_null=True, help_text="ISO 4217 code.")
+    reference = serializers.CharField(
+        required=False, allow_null=True, max_length=100, help_text="Your own reference, e.g. your order number."
+    )
+    description = serializers.CharField(required=False, allow_null=True, max_length=500)
+    journal_code = serializers.CharField(
+        required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's sales journal."
+    )
+
+    def validate_currency(self, value: str | None) -> str | None:
+        return _currency(value)
+
+    def to_input(self) -> InvoiceInput:
+        data = dict(self.validated_data)
+        lines = tuple(
+            InvoiceLineInput(**{k: v for k, v in line.items() if v is not None}) for line in data.pop("lines")
+        )
+        status = data.pop("status", None)
+        return InvoiceInput(
+            **{k: v for k, v in data.items() if k != "type"},
+            lines=lines,
+            type=InvoiceType(data["type"]),
+            status=InvoiceStatus(status) if status else None,
+        )
+
+
+class InvoiceFinalizeSerializer(serializers.Serializer):
+    """No options yet: the vendor processes the invoice with its defaults (Exact: PrintedSalesInvoices)."""
+
+
+# Input serializers by (resource, operation): how a stored mutation request becomes a unified input again.
+INPUT_SERIALIZERS: dict[tuple[str, str], type[serializers.Serializer]] = {
+    (Resource.CONTACTS.value, "create"): ContactCreateSerializer,
+    (Resource.CONTACTS.value, "update"): ContactUpdateSerializer,
+    (Resource.INVOICES.value, "create"): InvoiceCreateSerializer,
+}
+
+
+def input_from_request(resource: str, operation: str, request: dict[str, Any]) -> Any:
+    """Re-validate a stored mutation request into the unified input it stood for."""
+    serializer = INPUT_SERIALIZERS[(resource, operation)](data=request)
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_input()  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------------------- mapping
+
+
+class TaxRateRuleSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        required=False, allow_null=True, max_length=50, help_text="Your tax code (lines' `tax_code`)."
+    )
+    rate = _decimal_input(
+        max_digits=7,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        min_value=Decimal(0),
+        help_text="A percentage (lines' `tax_rate`).",
+    )
+    vendor_code = serializers.CharField(max_length=50, help_text="The vendor's tax code (Exact: VAT code, e.g. `2`).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("code") is None) == (attrs.get("rate") is None):
+            raise serializers.ValidationError({"code": "Match either by code or by rate (exactly one of them)."})
+        return attrs
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        rule = instance if isinstance(instance, TaxRateMapping) else None
+        if rule is None:
+            return super().to_representation(instance)
+        data: dict[str, Any] = {"vendor_code": rule.vendor_code}
+        if rule.code is not None:
+            data["code"] = rule.code
+        else:
+            data["rate"] = str(rule.rate)
+        return data
+
+
+class LedgerMappingSerializer(serializers.Serializer):
+    """A connection's ledger mapping; every right-hand side is a vendor *code* (not an id)."""
+
+    tax_rates = TaxRateRuleSerializer(
+        many=True, required=False, help_text="Lines' tax_code or tax_rate -> the vendor's tax code; checked in order."
+    )
+    default_revenue_ledger_account = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Vendor ledger account code for lines without item (Exact: G/L account code, e.g. `8000`).",
+    )
+    default_sales_journal = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Vendor journal code for invoices without `journal_code` (Exact: e.g. `70`).",
+    )
+    default_item = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Vendor item code for lines without an item (Exact requires an item on every line).",
+    )
+    items_by_code = serializers.DictField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        help_text="Your item codes -> vendor item codes (lines' `item_code`).",
+    )
+
+    def validate_tax_rates(self, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: dict[str, int] = {}
+        for index, rule in enumerate(rules):
+            key = f"code:{rule['code']}" if rule.get("code") is not None else f"rate:{rule['rate'].normalize()}"
+            if key in seen:
+                raise serializers.ValidationError(
+                    {index: {"code" if key.startswith("code") else "rate": f"Already mapped by rule {seen[key]}."}}
+                )
+            seen[key] = index
+        return rules
+
+    def to_mapping(self) -> LedgerMapping:
+        data = self.validated_data
+        return LedgerMapping(
+            tax_rates=tuple(
+                TaxRateMapping(vendor_code=rule["vendor_code"], code=rule.get("code"), rate=rule.get("rate"))
+                for rule in data.get("tax_rates") or []
+            ),
+            default_revenue_ledger_account=data.get("default_revenue_ledger_account") or None,
+            default_sales_journal=data.get("default_sales_journal") or None,
+            default_item=data.get("default_item") or None,
+            items_by_code=dict(data.get("items_by_code") or {}),
+        )
+
+
+class LedgerMappingOutputSerializer(LedgerMappingSerializer):
+    updated_at = serializers.DateTimeField(allow_null=True, read_only=True)
+
+
+def mapping_data(mapping: LedgerMapping, *, updated_at: Any = None) -> dict[str, Any]:
+    return {
+        "tax_rates": [TaxRateRuleSerializer().to_representation(rule) for rule in mapping.tax_rates],
+        "default_revenue_ledger_account": mapping.default_revenue_ledger_account,
+        "default_sales_journal": mapping.default_sales_journal,
+        "default_item": mapping.default_item,
+        "items_by_code": dict(mapping.items_by_code),
+        "updated_at": serializers.DateTimeField().to_representation(updated_at) if updated_at else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- passthrough
+
+
+class PassthroughRequestSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=["GET", "POST", "PUT", "DELETE"])
+    path = serializers.CharField(
+        max_length=2000,
+        help_text="Relative to the connection's company (Exact: after /api/v1/{division}/), e.g. `crm/Accounts`.",
+    )
+    query = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    body = serializers.JSONField(required=False, allow_null=True, default=None)
+
+    def validate_path(self, value: str) -> str:
+        if "://" in value or value.startswith("//"):
+            raise serializers.ValidationError("A path relative to the company, not a URL.")
+        return value
+
+
+class PassthroughResponseSerializer(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The vendor's HTTP status.")
+    body = serializers.JSONField(allow_null=True, help_text="The vendor's response body (JSON when it sent JSON).")
+    mutation_id = serializers.UUIDField(required=False, help_text="For writes (POST, PUT, DELETE): the stored write.")

@@ -1,0 +1,27 @@
+"""Celery tasks of the unified API: retrying recorded writes (queue "vendor")."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from unified_models import services
+from unified_models.errors import TYPED_ERRORS
+from unified_models.models import Mutation
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="unified_models.tasks.mutation_retry", queue="vendor")
+def mutation_retry(mutation_id: str) -> str:
+    """Retry one failed or in-doubt mutation; the outcome is recorded on the mutation, not returned."""
+    mutation = Mutation.objects.filter(pk=mutation_id).first()
+    if mutation is None:
+        return "gone"
+    try:
+        services.mutation_retry(mutation=mutation)
+    except TYPED_ERRORS as exc:
+        logger.info("Retry of mutation %s ended with %s", mutation_id, exc.__class__.__name__)
+    mutation.refresh_from_db()
+    return str(mutation.status)
