@@ -156,12 +156,13 @@ class ExactClient:
         json: Any = None,
     ) -> httpx.Response:
         """One HTTP exchange: reserve budget, send, reconcile the budget, report, raise the typed error."""
+        # Token and body first: a token refresh or a bad payload must not hold a unit of the shared budget.
+        headers = {**BASE_HEADERS, "Authorization": f"Bearer {token_provider()}"}
+        content = exact_json_dumps(json) if json is not None else None
         limiter = self.rate_limiter if division is not None else None
         ticket = (
             limiter.acquire(self.client_id or "", division) if limiter is not None and division is not None else None
         )
-        headers = {**BASE_HEADERS, "Authorization": f"Bearer {token_provider()}"}
-        content = exact_json_dumps(json) if json is not None else None
         started = time.monotonic()
         try:
             response = self.http.request(method, url, params=params, content=content, headers=headers)
@@ -171,6 +172,10 @@ class ExactClient:
             self._report(method, log_path, division, None, started, {})
             # The exception class only: httpx messages can contain the URL, never the headers, but stay terse.
             raise VendorUnavailable(f"Exact is unreachable ({exc.__class__.__name__}).") from None
+        except BaseException:
+            if limiter is not None and ticket is not None:
+                limiter.release(ticket)  # e.g. an invalid URL: a probe must not block the budget until it times out
+            raise
         if limiter is not None and ticket is not None:
             limiter.record(ticket, response.headers)
         self._report(method, log_path, division, response.status_code, started, response.headers)

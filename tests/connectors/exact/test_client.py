@@ -220,6 +220,35 @@ def test_the_budget_knows_the_429_and_fails_fast_without_calling_exact(
     assert raised.value.reset_at > datetime.now(tz=UTC)
 
 
+def test_a_lost_probe_does_not_block_the_budget(
+    exact_world: ExactWorld, exact_client: ExactClient, access_token: str
+) -> None:
+    # The very first call (the probe that learns the limits) gets no answer: the next call must not wait for it.
+    exact_world.control.add_fault(kind="drop_before_apply", pattern="/api/v1/*/crm/Accounts*", times=1)
+    query = ODataQuery(select=["ID"], top=1)
+    with pytest.raises(VendorUnavailable):
+        exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
+    started = time.monotonic()
+    exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
+    assert time.monotonic() - started < 1.0
+
+
+def test_the_daily_limit_fails_fast_until_midnight_utc(
+    exact_world: ExactWorld, exact_client: ExactClient, access_token: str
+) -> None:
+    exact_world.control.set_limits(daily_limit=3)
+    calls: list[ExactCall] = []
+    exact_client.on_response = calls.append
+    query = ODataQuery(select=["ID"], top=1)
+    for _ in range(3):
+        exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
+    with pytest.raises(VendorRateLimited) as raised:
+        exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
+    assert len(calls) == 3  # refused by the shared budget, Exact never saw the fourth call
+    tomorrow = (datetime.now(tz=UTC) + timedelta(days=1)).date()
+    assert raised.value.reset_at.date() == tomorrow and raised.value.reset_at.hour == 0
+
+
 def test_the_error_limit_429_uses_retry_after(
     exact_world: ExactWorld, exact_client: ExactClient, access_token: str
 ) -> None:
