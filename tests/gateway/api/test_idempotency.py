@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -84,7 +85,10 @@ def test_a_key_still_in_flight_is_409(api_key) -> None:  # type: ignore[no-untyp
     def slow() -> None:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.secret}")
-        results["slow"] = client.post(URL, {"wait": "1.5"}, format="json", HTTP_IDEMPOTENCY_KEY="k-5").status_code
+        try:
+            results["slow"] = client.post(URL, {"wait": "1.5"}, format="json", HTTP_IDEMPOTENCY_KEY="k-5").status_code
+        finally:
+            connection.close()  # this thread's own connection; left open it blocks dropping the test database
 
     thread = threading.Thread(target=slow)
     thread.start()
