@@ -106,7 +106,13 @@ def invoice_body(contact_id: str, **overrides: Any) -> dict[str, Any]:
         "description": "March services",
         "lines": [
             {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"},
-            {"description": "Handbook", "quantity": "3", "unit_price": "39.95", "tax_rate": "9", "item_code": "handbook"},
+            {
+                "description": "Handbook",
+                "quantity": "3",
+                "unit_price": "39.95",
+                "tax_rate": "9",
+                "item_code": "handbook",
+            },
             {"description": "Export service", "quantity": "1", "unit_price": "50.00", "tax_code": "zero"},
         ],
     }

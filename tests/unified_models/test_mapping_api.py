@@ -67,7 +67,11 @@ def test_put_shape_errors_name_the_fields_and_call_nothing(connected: Connected)
     response = connected.client.put(
         connected.url("mapping"),
         {
-            "tax_rates": [{"rate": "21"}, {"rate": "9", "code": "low", "vendor_code": "1"}, {"rate": "-1", "vendor_code": "1"}],
+            "tax_rates": [
+                {"rate": "21"},
+                {"rate": "9", "code": "low", "vendor_code": "1"},
+                {"rate": "-1", "vendor_code": "1"},
+            ],
             "items_by_code": ["not", "a", "dict"],
         },
         format="json",

@@ -1,0 +1,156 @@
+"""Durable writes against the sandbox: the mutation is committed before the call, lost answers leave it in doubt
+and a retry finds the invoice instead of sending it twice, failures stay visible and can be retried from admin,
+the call log shows every vendor call without bodies or tokens."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tenants.credentials import credential_tokens
+from tenants.models import Credential
+from tests.unified_models.conftest import Connected, invoice_body
+from unified_models import tasks
+from unified_models.models import CallLog, Mutation, MutationStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SALES_INVOICES = "/api/v1/*/salesinvoice/SalesInvoices"
+
+
+def _invoices_with_reference(connected: Connected, reference: str) -> int:
+    return [row["YourRef"] for row in connected.dump("SalesInvoices")].count(reference)
+
+
+def test_the_mutation_is_committed_before_the_vendor_is_called(mapped: Connected, first_customer_id: str) -> None:
+    mapped.world.control.add_fault(kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=1500, times=1)
+    responses: list[Any] = []
+    body = invoice_body(first_customer_id, reference="SLOW-1")
+    sender = threading.Thread(
+        target=lambda: responses.append(
+            mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+        )
+    )
+    sender.start()
+    try:
+        deadline = time.monotonic() + 5
+        seen = None
+        while time.monotonic() < deadline and seen is None:
+            seen = Mutation.objects.filter(idempotency_key="slow-1", status=MutationStatus.SENDING).first()
+            time.sleep(0.05)
+        assert seen is not None, "the mutation must be visible (committed) while the vendor call runs"
+        assert seen.request["reference"] == "SLOW-1" and seen.attempts == 1
+        # The same key while the first request is still in flight.
+        concurrent = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
+        assert concurrent.status_code == 409, concurrent.json()
+    finally:
+        sender.join(timeout=30)
+    assert responses[0].status_code == 201
+    assert _invoices_with_reference(mapped, "SLOW-1") == 1
+
+
+def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(mapped: Connected, first_customer_id: str) -> None:
+    mapped.world.control.add_fault(kind="drop_after_apply", pattern=SALES_INVOICES, method="POST", times=1)
+    body = invoice_body(first_customer_id, reference="LOST-1")
+
+    lost = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="lost-1")
+
+    assert lost.status_code == 503, lost.json()
+    assert lost.json()["code"] == "vendor_unavailable"
+    mutation = Mutation.objects.get(idempotency_key="lost-1")
+    assert mutation.status == MutationStatus.IN_DOUBT
+    assert _invoices_with_reference(mapped, "LOST-1") == 1  # Exact did create it
+
+    retried = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="lost-1")
+
+    assert retried.status_code == 201, retried.json()
+    assert retried.json()["reference"] == "LOST-1" and retried.json()["mutation_id"] == str(mutation.pk)
+    assert _invoices_with_reference(mapped, "LOST-1") == 1, "the retry must not create a second invoice"
+    mutation.refresh_from_db()
+    assert mutation.status == MutationStatus.SUCCEEDED and mutation.attempts == 2
+    assert [attempt.error_code for attempt in mutation.attempt_log.all()] == ["vendor_unavailable", "recovered"]
+
+
+def test_a_vendor_outage_leaves_a_failed_mutation_that_admin_can_retry(
+    mapped: Connected, first_customer_id: str, admin_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    mapped.world.control.add_fault(kind="503", pattern=SALES_INVOICES, method="POST", times=1)
+    body = invoice_body(first_customer_id, reference="OUTAGE-1")
+
+    response = mapped.client.post(mapped.url("invoices"), body, format="json")
+
+    assert response.status_code == 503 and response.json()["code"] == "vendor_unavailable"
+    assert response.headers["Retry-After"]
+    mutation = Mutation.objects.get()
+    assert mutation.status == MutationStatus.FAILED and mutation.error_code == "vendor_unavailable"
+    assert _invoices_with_reference(mapped, "OUTAGE-1") == 0
+
+    # Admin: the failed mutation is listed, its attempts are shown, the retry action queues it on "vendor".
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.mutation_retry, "delay_on_commit", lambda mutation_id: queued.append(mutation_id))
+    browser = Client()
+    browser.force_login(admin_user)
+    listing = browser.get("/admin/unified_models/mutation/", {"status__exact": "failed"})
+    assert listing.status_code == 200 and str(mutation.pk) in listing.content.decode()
+    detail = browser.get(f"/admin/unified_models/mutation/{mutation.pk}/change/")
+    assert detail.status_code == 200 and "vendor_unavailable" in detail.content.decode()
+    action = browser.post(
+        "/admin/unified_models/mutation/", {"action": "retry_mutations", "_selected_action": [str(mutation.pk)]}
+    )
+    assert action.status_code == 302 and queued == [str(mutation.pk)]
+    assert tasks.mutation_retry.queue == "vendor"
+
+    # What the worker runs for a queued id.
+    assert tasks.mutation_retry(str(mutation.pk)) == MutationStatus.SUCCEEDED
+    assert _invoices_with_reference(mapped, "OUTAGE-1") == 1
+    mutation.refresh_from_db()
+    assert mutation.attempts == 2 and mutation.remote_id
+
+
+def test_the_call_log_records_calls_without_bodies_or_tokens(
+    mapped: Connected, first_customer_id: str, admin_user
+) -> None:  # type: ignore[no-untyped-def]
+    response = mapped.client.post(
+        mapped.url("invoices"), invoice_body(first_customer_id), format="json", HTTP_X_REQUEST_ID="req-calllog-1"
+    )
+    assert response.status_code == 201
+
+    logs = list(CallLog.objects.filter(connection=mapped.connection))
+    posts = [log for log in logs if log.method == "POST" and "SalesInvoices" in log.path]
+    assert len(posts) == 1
+    (post,) = posts
+    assert post.status == 201 and post.duration_ms >= 0
+    assert post.rate_limit_remaining is not None or post.minutely_remaining is not None
+    assert post.request_id == "req-calllog-1"
+
+    browser = Client()
+    browser.force_login(admin_user)
+    page = browser.get("/admin/unified_models/calllog/", {"connection__id__exact": str(mapped.connection.pk)})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "SalesInvoices" in html
+    tokens = credential_tokens(Credential.objects.get(pk=mapped.connection.credential_id))
+    access_token, refresh_token = tokens.access_token, tokens.refresh_token
+    assert access_token not in html and refresh_token not in html
+    assert "ORDER-4711" not in html  # no bodies
+    filtered = browser.get("/admin/unified_models/calllog/", {"status": "201"})
+    assert filtered.status_code == 200
+
+
+def test_mutation_admin_pages_never_render_tokens(mapped: Connected, first_customer_id: str, admin_user) -> None:  # type: ignore[no-untyped-def]
+    created = mapped.client.post(mapped.url("invoices"), invoice_body(first_customer_id), format="json").json()
+    browser = Client()
+    browser.force_login(admin_user)
+    tokens = credential_tokens(Credential.objects.get(pk=mapped.connection.credential_id))
+    access_token, refresh_token = tokens.access_token, tokens.refresh_token
+    for url in (
+        "/admin/unified_models/mutation/",
+        f"/admin/unified_models/mutation/{created['mutation_id']}/change/",
+        "/admin/unified_models/connectionmapping/",
+    ):
+        html = browser.get(url).content.decode()
+        assert access_token not in html and refresh_token not in html

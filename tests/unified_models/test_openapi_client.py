@@ -1,0 +1,103 @@
+"""A client generated from our OpenAPI schema (openapi-python-client) creates an invoice against a live gateway
+whose connection points at the sandbox."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+from tests.unified_models.conftest import Connected
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _generate_client(tmp_path: Path) -> str:
+    """Write the schema, generate the client package `ledgerbridge_client` from it, make it importable."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(schema, default=str))
+    output = tmp_path / "ledgerbridge_client"
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(schema_file),
+            "--output-path",
+            str(output),
+            "--meta",
+            "none",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (output / "api" / "invoices" / "invoices_create.py").exists(), result.stdout
+    sys.path.insert(0, str(tmp_path))
+    importlib.invalidate_caches()
+    return "ledgerbridge_client"
+
+
+def test_a_generated_client_creates_an_invoice(
+    mapped: Connected, first_customer_id: str, api_key, live_server, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    package = _generate_client(tmp_path)
+    try:
+        client_module = importlib.import_module(f"{package}.client")
+        create = importlib.import_module(f"{package}.api.invoices.invoices_create")
+        retrieve = importlib.import_module(f"{package}.api.invoices.invoices_retrieve")
+        models = importlib.import_module(f"{package}.models")
+
+        client = client_module.AuthenticatedClient(base_url=live_server.url, token=api_key.secret)
+        body = models.InvoiceCreateRequest(
+            contact_id=first_customer_id,
+            reference="GENERATED-1",
+            lines=[
+                models.InvoiceLineInputRequest(
+                    description="Consultancy", quantity="2", unit_price="100.00", tax_rate="21"
+                ),
+                models.InvoiceLineInputRequest(description="Handbook", quantity="1", unit_price="39.95", tax_rate="9"),
+                models.InvoiceLineInputRequest(description="Export", quantity="1", unit_price="50", tax_code="zero"),
+            ],
+        )
+        response = create.sync_detailed(
+            connection_id=mapped.connection.pk, client=client, body=body, idempotency_key="generated-client-1"
+        )
+
+        assert response.status_code == 201, response.content
+        invoice = response.parsed
+        assert isinstance(invoice, models.InvoiceWriteResponse)
+        assert invoice.total == "335.55" and invoice.reference == "GENERATED-1"
+        assert invoice.status == models.InvoiceStatus.OPEN
+        assert [line.tax_rate_id for line in invoice.lines] == ["2", "1", "0"]
+        assert response.headers["Idempotent-Replayed"] == "false"
+
+        fetched = retrieve.sync(connection_id=mapped.connection.pk, record_id=invoice.id, client=client)
+        assert isinstance(fetched, models.Invoice) and fetched.remote_id == invoice.remote_id
+        assert [row["YourRef"] for row in mapped.dump("SalesInvoices")].count("GENERATED-1") == 1
+
+        refused = create.sync_detailed(
+            connection_id=mapped.connection.pk,
+            client=client,
+            body=models.InvoiceCreateRequest(contact_id=first_customer_id, lines=[]),
+        )
+        assert refused.status_code == 400
+        assert isinstance(refused.parsed, models.Problem) and refused.parsed.code == "validation_error"
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [name for name in sys.modules if name == package or name.startswith(f"{package}.")]:
+            del sys.modules[name]
