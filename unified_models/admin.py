@@ -22,8 +22,13 @@ from unified_models.mapping import LedgerMapping
 from unified_models.models import CallLog, ConnectionMapping, Mutation, MutationAttempt, MutationStatus
 from unified_models.tasks import mutation_retry
 
-
-_MAPPING_FIELDS = ["tax_rates", "default_revenue_ledger_account", "default_sales_journal", "default_item", "items_by_code"]
+_MAPPING_FIELDS = [
+    "tax_rates",
+    "default_revenue_ledger_account",
+    "default_sales_journal",
+    "default_item",
+    "items_by_code",
+]
 
 
 class ConnectionMappingForm(forms.ModelForm):
@@ -40,9 +45,7 @@ class ConnectionMappingForm(forms.ModelForm):
         if self.errors:
             return cleaned
         try:
-            mapping = LedgerMapping.from_dict(
-                {name: cleaned.get(name) for name in _MAPPING_FIELDS}
-            )
+            mapping = LedgerMapping.from_dict({name: cleaned.get(name) for name in _MAPPING_FIELDS})
         except (ValueError, TypeError, AttributeError) as exc:
             raise forms.ValidationError(f"Not a valid mapping: {exc}") from None
         connection = cleaned.get("connection") or getattr(self.instance, "connection", None)

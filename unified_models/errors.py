@@ -73,7 +73,7 @@ def problem_for(exc: Exception) -> Problem:
     if isinstance(exc, MappingMissing):
         return _problem(
             "mapping_missing",
-            f"The connection's ledger mapping cannot translate this write: {exc.message} "
+            f"The connection's ledger mapping cannot translate this write: {exc.message.rstrip('.')}. "
             "Fill it in with PUT /connections/{id}/mapping. Nothing was sent to the vendor.",
             errors=[{"field": f"mapping.{exc.field}", "code": "missing", "message": exc.message}],
         )

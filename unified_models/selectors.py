@@ -13,8 +13,8 @@ from typing import Any
 from django.core import signing
 from django.db.models import QuerySet
 
-from connectors.base.connector import Connector
-from connectors.base.data import ListQuery, Page, PassthroughResult, Resource
+from connectors.base.connector import Connector, Operation
+from connectors.base.data import ListQuery, OperationNotSupported, Page, PassthroughResult, Resource
 from connectors.registry import get_connector
 from gateway.api.problems import Problem
 from tenants import selectors as tenant_selectors
@@ -95,13 +95,14 @@ def record_list(
     filters: dict[str, str] | None = None,
 ) -> RecordPage:
     """One page of records from the vendor, in the connector's stable order."""
+    connector = _connector_supporting(connection, resource, Operation.LIST)
     vendor_cursor = (
         cursor_unsign(connection=connection, resource=resource, cursor=cursor, updated_after=updated_after)
         if cursor
         else None
     )
     ctx = connection_context(connection)
-    page: Page[Any] = connector_for(connection).list_records(
+    page: Page[Any] = connector.list_records(
         ctx,
         resource,
         ListQuery(
@@ -126,8 +127,9 @@ def record_retrieve(
     *, connection: Connection, resource: Resource, record_id: str, include_remote_data: bool = False
 ) -> Any:
     """One record by id (VendorNotFound when the vendor has none)."""
+    connector = _connector_supporting(connection, resource, Operation.RETRIEVE)
     ctx = connection_context(connection)
-    return connector_for(connection).retrieve_record(ctx, resource, record_id, include_remote_data=include_remote_data)
+    return connector.retrieve_record(ctx, resource, record_id, include_remote_data=include_remote_data)
 
 
 # ---------------------------------------------------------------------------------------------- mapping
@@ -154,6 +156,14 @@ def mapping_get(*, connection: Connection) -> tuple[LedgerMapping, ConnectionMap
 
 def connector_for(connection: Connection) -> Connector:
     return get_connector(connection.connector)
+
+
+def _connector_supporting(connection: Connection, resource: Resource, operation: Operation) -> Connector:
+    """The connection's connector, if it declares `operation` on `resource` (else 405, before any vendor call)."""
+    connector = connector_for(connection)
+    if not connector.supports(resource, operation):
+        raise OperationNotSupported(resource.value, operation.value, connector.name)
+    return connector
 
 
 # ---------------------------------------------------------------------------------------------- operations

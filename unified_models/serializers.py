@@ -94,8 +94,8 @@ class RecordSerializer(serializers.Serializer):
     remote_id = serializers.CharField(read_only=True, help_text="The vendor's own key of the record.")
     created_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    # Not read_only: that would make it `required` in the response schema, and it is only there on request.
     remote_data = serializers.JSONField(
-        read_only=True,
         required=False,
         allow_null=True,
         help_text="The vendor's raw object, exactly as it returned it. Present only with `?include=remote_data`.",
@@ -284,6 +284,13 @@ def page_serializer(record_serializer: type[RecordSerializer], name: str) -> typ
 # ---------------------------------------------------------------------------------------------- inputs
 
 
+def _plain(value: Any) -> Any:
+    """Decimals without the serializer's padding: "2.000000" -> 2, "39.950000" -> 39.95 (same value, no noise)."""
+    if not isinstance(value, Decimal):
+        return value
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def _currency(value: str | None) -> str | None:
     if value is None:
         return None
@@ -393,7 +400,7 @@ class InvoiceCreateSerializer(serializers.Serializer):
     def to_input(self) -> InvoiceInput:
         data = dict(self.validated_data)
         lines = tuple(
-            InvoiceLineInput(**{k: v for k, v in line.items() if v is not None}) for line in data.pop("lines")
+            InvoiceLineInput(**{k: _plain(v) for k, v in line.items() if v is not None}) for line in data.pop("lines")
         )
         status = data.pop("status", None)
         return InvoiceInput(
@@ -449,12 +456,8 @@ class TaxRateRuleSerializer(serializers.Serializer):
         rule = instance if isinstance(instance, TaxRateMapping) else None
         if rule is None:
             return super().to_representation(instance)
-        data: dict[str, Any] = {"vendor_code": rule.vendor_code}
-        if rule.code is not None:
-            data["code"] = rule.code
-        else:
-            data["rate"] = str(rule.rate)
-        return data
+        match = {"code": rule.code} if rule.code is not None else {"rate": str(rule.rate)}
+        return {**match, "vendor_code": rule.vendor_code}
 
 
 class LedgerMappingSerializer(serializers.Serializer):
