@@ -17,6 +17,14 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
+# Connect-link URLs carry a bearer secret (/connect/<token>): never write it to logs.
+_SECRET_PATH = re.compile(r"^(/connect/)(?!callback\b|done\b|divisions/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    return _SECRET_PATH.sub(r"\1<token>", path)
+
+
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,7 +41,7 @@ class RequestIdMiddleware:
             access_log.info(
                 "%s %s %s %.1fms",
                 request.method,
-                request.path,
+                loggable_path(request.path),
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )

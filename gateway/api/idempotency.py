@@ -1,8 +1,10 @@
 """`Idempotency-Key` for writes (DESIGN.md §2, Stripe semantics, IETF httpapi draft).
 
 The same key and body replay the first response with `Idempotent-Replayed: true`; the same key with another
-body is 422; a key whose first request is still running is 409. Keys live 24 hours. A 5xx or a crash frees the
-key so the client can retry; vendor-side duplicates are prevented by the mutation record, not here.
+body is 422; a key whose first request is still running is 409. Keys live 24 hours. A 5xx frees the key so the
+client can retry; a request that died without answering (killed worker) leaves its key in flight, and a retry
+takes it over once it is older than any request can run (STALE_AFTER). Vendor-side duplicates are prevented by
+the mutation record, not here.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from gateway.models import IdempotencyKey, IdempotencyStatus
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
+# Longer than any request may run (web timeout plus vendor timeouts): an older in-flight key was abandoned.
+STALE_AFTER = timedelta(minutes=10)
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
 
 
@@ -70,6 +74,13 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyKey | Res
             errors=[{"field": HEADER, "code": "reused", "message": "Used before with another method, path or body."}],
         )
     if existing.status == IdempotencyStatus.IN_FLIGHT:
+        now = timezone.now()
+        taken_over = IdempotencyKey.objects.filter(
+            pk=existing.pk, status=IdempotencyStatus.IN_FLIGHT, created_at__lt=now - STALE_AFTER
+        ).update(created_at=now)
+        if taken_over:
+            existing.created_at = now
+            return existing
         raise Problem(
             status_code=409,
             code="idempotency_key_in_flight",

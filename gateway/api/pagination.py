@@ -18,7 +18,7 @@ def parse_page_size(request: Request, default: int) -> int:
     if raw is None or raw == "":
         return default
     maximum = settings.API_MAX_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise Problem(
             status_code=400,
             code="validation_error",

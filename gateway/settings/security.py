@@ -9,6 +9,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 # so rotating one never touches the other.
 LEDGERBRIDGE_CREDENTIAL_KEYS = env.list("LEDGERBRIDGE_CREDENTIAL_KEYS", default=[])
 
+# Admin messages carry a new API key or a reconnect link once: keep them server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"

@@ -32,3 +32,19 @@ def test_request_id_is_on_error_responses_too(api_client: APIClient) -> None:
     assert response.status_code == 401
     assert response["X-Request-Id"] == "abc-123"
     assert response.json()["request_id"] == "abc-123"
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/connect/N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk", "/connect/<token>"),
+        ("/connect/N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk/continue", "/connect/<token>/continue"),
+        ("/connect/callback", "/connect/callback"),
+        ("/connect/done", "/connect/done"),
+        ("/api/v1/workspace", "/api/v1/workspace"),
+    ],
+)
+def test_connect_link_tokens_never_reach_the_access_log(path: str, logged: str) -> None:
+    from gateway.middleware import loggable_path
+
+    assert loggable_path(path) == logged

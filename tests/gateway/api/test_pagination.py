@@ -30,7 +30,7 @@ def test_default_and_maximum_page_size(auth_client: APIClient, workspace) -> Non
     assert auth_client.get("/api/v1/api-keys?page_size=200").status_code == 200
 
 
-@pytest.mark.parametrize("page_size", ["0", "201", "abc", "-1"])
+@pytest.mark.parametrize("page_size", ["0", "201", "abc", "-1", "\u00b2", "\uff11"])
 def test_out_of_range_page_size_names_the_field(auth_client: APIClient, page_size: str) -> None:
     response = auth_client.get(f"/api/v1/api-keys?page_size={page_size}")
     assert response.status_code == 400
