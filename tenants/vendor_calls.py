@@ -8,8 +8,10 @@
 - turns a company-access refusal (Exact: 403 NoDivisionAccess) into needs_reauth on that connection only;
 - records last_success_at / last_error_at / last_error on the connection, never with a token in it.
 
-Vendor specifics stay in the connector: the context calls `company_get_json` on it (see `CompanyApi`). Later
-layers (OData client, rate limits, call logs) use `ConnectionCallContext.call(send)` with their own `send`.
+It satisfies connectors.base.data.CallContext: connectors make every request through `call(send)`, spend the
+rate-limit budget of `app_client_id` (the credential's vendor app), and report each HTTP call to `record_call`,
+which writes a unified_models.CallLog row tagged with the current request id. Vendor specifics stay in the
+connector: `get_json` asks it for a company-relative GET (`Connector.company_get_json`).
 """
 
 from __future__ import annotations
@@ -17,56 +19,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar
 
 from django.utils import timezone
 
 from connectors.base.connector import Connector
+from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
 from connectors.registry import get_connector
+from gateway.request_context import current_request_id
 from tenants import tokens
 from tenants.models import Connection, ConnectionStatus
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@runtime_checkable
-class CompanyApi(Protocol):
-    """What a connector offers for calls scoped to one company: the path is relative to the company."""
-
-    def company_get_json(
-        self, *, region: str, company_id: str, path: str, access_token: str, params: Mapping[str, str] | None
-    ) -> Any: ...
-
-
-class _ExactCompanyApiShim:
-    """Stand-in until ExactConnector implements CompanyApi itself (asked of the connector's owner).
-
-    Exact puts the division first in the URL path: {base}/api/v1/{division}/{path}.
-    """
-
-    def __init__(self, connector: Connector) -> None:
-        self.connector = connector
-
-    def company_get_json(
-        self, *, region: str, company_id: str, path: str, access_token: str, params: Mapping[str, str] | None
-    ) -> Any:
-        from connectors.exact.client import ExactClient
-
-        client = ExactClient(base_url=self.connector.region(region).base_url)
-        return client.get_json(
-            f"{int(company_id)}/{path.lstrip('/')}", access_token=access_token, params=dict(params or {})
-        )
-
-
-def _company_api(connector: Connector) -> CompanyApi:
-    if isinstance(connector, CompanyApi):
-        return connector
-    if connector.id == "exact":
-        return _ExactCompanyApiShim(connector)
-    raise NotImplementedError(f"The {connector.name} connector offers no company-scoped calls.")
 
 
 class TokenProvider(Protocol):
@@ -86,6 +53,7 @@ class ConnectionCallContext:
     region: str
     company_id: str
     credential_id: Any
+    app_client_id: str = ""  # the vendor app of the credential: rate-limit budgets are per app and company
     _tokens_seen: set[str] = field(default_factory=set, repr=False)
 
     # --- TokenProvider -----------------------------------------------------------------------------------
@@ -127,12 +95,23 @@ class ConnectionCallContext:
         return result
 
     def get_json(self, path: str, *, params: Mapping[str, str] | None = None) -> Any:
-        """GET `path` relative to this connection's company (Exact: {division}/path)."""
-        api = _company_api(self.connector)
-        return self.call(
-            lambda access_token: api.company_get_json(
-                region=self.region, company_id=self.company_id, path=path, access_token=access_token, params=params
-            )
+        """GET `path` relative to this connection's company (Exact: {division}/path), through `call`."""
+        return self.connector.company_get_json(self, path, params=params)
+
+    def record_call(self, record: CallRecord) -> None:
+        """One vendor HTTP call in the connection's call log (no bodies, no tokens), tagged with the request id."""
+        from unified_models.models import CallLog  # unified_models depends on tenants, not the other way round
+
+        CallLog.objects.create(
+            connection_id=self.connection_id,
+            method=record.method[:10],
+            path=self._scrub(record.path)[:1000],
+            status=record.status,
+            duration_ms=max(0, record.duration_ms),
+            rate_limit_remaining=record.rate_limit_remaining,
+            minutely_remaining=record.minutely_remaining,
+            request_id=current_request_id()[:128],
+            error=self._scrub(record.error)[:500],
         )
 
     # --- outcome bookkeeping -------------------------------------------------------------------------------
@@ -168,7 +147,8 @@ class ConnectionCallContext:
 def connection_context(connection: Connection | Any) -> ConnectionCallContext:
     """The call context for a connection (or its id); raises ConnectionNotUsable unless it is active."""
     connection_id = connection.pk if isinstance(connection, Connection) else connection
-    current = Connection.objects.get(pk=connection_id)  # status as of now, not as the caller loaded it
+    # Status as of now, not as the caller loaded it.
+    current = Connection.objects.select_related("credential").get(pk=connection_id)
     if current.status != ConnectionStatus.ACTIVE:
         raise ConnectionNotUsable(
             f"The connection is {current.status}" + (f": {current.status_reason}" if current.status_reason else "."),
@@ -187,6 +167,7 @@ def connection_context(connection: Connection | Any) -> ConnectionCallContext:
         region=current.region,
         company_id=current.company_id,
         credential_id=current.credential_id,
+        app_client_id=current.credential.client_id if current.credential is not None else "",
     )
 
 

@@ -291,6 +291,28 @@ class InvoiceInput:
         _require_date(self, "issue_date", "due_date")
 
 
+@dataclass(frozen=True, kw_only=True)
+class InvoiceUpdate:
+    """Fields of an existing invoice to change; None means "leave it". Vendors restrict what can change after
+    creation (Exact: the customer, journal, type and lines are fixed once created); a connector refuses a
+    given field it cannot change instead of ignoring it."""
+
+    reference: str | None = None
+    description: str | None = None
+    due_date: date | None = None
+    contact_id: str | None = None
+    journal_code: str | None = None
+    type: InvoiceType | None = None
+    currency: str | None = None
+    number: str | None = None
+    issue_date: date | None = None
+    status: InvoiceStatus | None = None
+    lines: tuple[InvoiceLineInput, ...] | None = None
+
+    def __post_init__(self) -> None:
+        _require_date(self, "issue_date", "due_date")
+
+
 # ---------------------------------------------------------------------------------------------- ledger
 
 

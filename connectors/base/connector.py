@@ -42,6 +42,8 @@ class Connector(ABC):
     name: ClassVar[str]
     # Unified resource name -> operations the vendor supports for it.
     capabilities: ClassVar[Mapping[str, frozenset[Operation]]] = {}
+    # Unified resource name -> the ListQuery.filters keys the connector understands (e.g. {"contact_id"}).
+    list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
 
     @abstractmethod
     def regions(self) -> Mapping[str, Region]:
@@ -119,4 +121,12 @@ class Connector(ABC):
     def passthrough(
         self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: Any
     ) -> PassthroughResult:
+        """A raw call relative to the company; refused paths raise PassthroughDenied before any call."""
         raise OperationNotSupported("passthrough", method, self.name)
+
+    def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+        """The gateway's own GET relative to the company (health checks, keep-alive), through `ctx.call`.
+
+        Unlike passthrough no path policy applies: only gateway code calls it, never with a client's path.
+        """
+        raise OperationNotSupported("company", "get", self.name)

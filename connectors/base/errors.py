@@ -51,6 +51,17 @@ class VendorUnavailable(VendorError):
     retryable = True
 
 
+class VendorResponseLost(VendorUnavailable):
+    """A write (POST/PUT/DELETE) may have reached the vendor but its answer never came back (read timeout,
+    dropped connection). Never resend blindly: look the record up first (Connector.find_existing).
+
+    A VendorUnavailable with `status` None, so callers that only know VendorUnavailable still treat it as a
+    possibly-applied write; `retryable` is False because repeating it could apply the write twice.
+    """
+
+    retryable = False
+
+
 class VendorRateLimited(VendorError):
     """The vendor's (or our shared) rate-limit budget is spent until `reset_at`."""
 

@@ -19,7 +19,12 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from connectors.base.errors import VendorError, VendorRateLimited, VendorUnavailable
+from connectors.base.errors import (
+    VendorError,
+    VendorRateLimited,
+    VendorResponseLost,
+    VendorUnavailable,
+)
 from connectors.base.types import Company, VendorUser
 from connectors.exact.errors import error_for_response
 from connectors.exact.odata import ODataQuery, Page, follow_pages, unwrap_entity
@@ -33,6 +38,34 @@ logger = logging.getLogger(__name__)
 BASE_HEADERS = {"Accept": "application/json", "Content-Type": "application/json", "Prefer": "return=representation"}
 
 TokenProvider = Callable[[], str]
+
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
+# Transport failures that happen before a request leaves this machine: a write that failed this way surely did
+# not reach Exact and may be sent again. Anything else (read timeout, dropped connection) may come after Exact
+# applied it; Exact has no idempotency key on POST (API-FACTS §9.8), so that becomes VendorResponseLost.
+NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+)
+
+
+def transport_error(method: str, exc: httpx.TransportError) -> VendorUnavailable:
+    """The typed error for a request that got no answer: lost (maybe applied) for writes, else unavailable."""
+    if method.upper() in WRITE_METHODS and not isinstance(exc, NOT_SENT_ERRORS):
+        return VendorResponseLost(
+            f"Exact's answer to a {method.upper()} was lost ({exc.__class__.__name__}); it may have been applied."
+        )
+    # The exception class only: httpx messages can contain the URL, never the headers, but stay terse.
+    return VendorUnavailable(f"Exact is unreachable ({exc.__class__.__name__}).")
+
+
+def raise_only_for_call_errors(response: httpx.Response) -> bool:
+    """For passthrough: errors the gateway itself must act on (token retry, needs_reauth, rate limits) are
+    raised; every other status goes back to the caller as Exact said it."""
+    return response.status_code in (401, 429) or (response.status_code == 403 and bool(response.headers.get("Reason")))
 
 
 def unwrap_results(body: Any) -> list[dict[str, Any]]:
@@ -154,8 +187,12 @@ class ExactClient:
         token_provider: TokenProvider,
         params: Mapping[str, str] | None = None,
         json: Any = None,
+        raise_for: Callable[[httpx.Response], bool] | None = None,
     ) -> httpx.Response:
-        """One HTTP exchange: reserve budget, send, reconcile the budget, report, raise the typed error."""
+        """One HTTP exchange: reserve budget, send, reconcile the budget, report, raise the typed error.
+
+        `raise_for` narrows which error responses raise (default: every status >= 400).
+        """
         # Token and body first: a token refresh or a bad payload must not hold a unit of the shared budget.
         headers = {**BASE_HEADERS, "Authorization": f"Bearer {token_provider()}"}
         content = exact_json_dumps(json) if json is not None else None
@@ -170,8 +207,7 @@ class ExactClient:
             if limiter is not None and ticket is not None:
                 limiter.release(ticket)
             self._report(method, log_path, division, None, started, {})
-            # The exception class only: httpx messages can contain the URL, never the headers, but stay terse.
-            raise VendorUnavailable(f"Exact is unreachable ({exc.__class__.__name__}).") from None
+            raise transport_error(method, exc) from None
         except BaseException:
             if limiter is not None and ticket is not None:
                 limiter.release(ticket)  # e.g. an invalid URL: a probe must not block the budget until it times out
@@ -179,7 +215,7 @@ class ExactClient:
         if limiter is not None and ticket is not None:
             limiter.record(ticket, response.headers)
         self._report(method, log_path, division, response.status_code, started, response.headers)
-        if response.status_code >= 400:
+        if response.status_code >= 400 and (raise_for is None or raise_for(response)):
             raise self._error(response)
         return response
 
@@ -257,6 +293,28 @@ class ExactClient:
             json=json,
         )
         return self._json(response)
+
+    def request_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        division: int | str,
+        token_provider: TokenProvider,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+    ) -> httpx.Response:
+        """Passthrough: the response as Exact gave it; only 401, 429 and 403 with a Reason raise (typed)."""
+        return self._send(
+            method.upper(),
+            self.division_url(division, path),
+            division=int(division),
+            log_path=path.lstrip("/").split("?", 1)[0],
+            token_provider=token_provider,
+            params=params,
+            json=json,
+            raise_for=raise_only_for_call_errors,
+        )
 
     def get(
         self,

@@ -26,10 +26,10 @@ Invoices (salesinvoice/SalesInvoices + SalesInvoiceLines)
   negative (reference, GAccountAmountFC: "In case of a credit invoice the amount should have negative value
   when retrieved or posted to Exact"), so quantities and amounts are negated both ways; unit prices keep their
   sign (amount = quantity x price).
-- Status: 10 draft, 20 open, 50 processed. A processed invoice is paid when all its receivables are fully
-  paid, partially_paid when some payment was registered but not all, open otherwise or when no receivable
-  information is given (see `invoice_payment_status`). `void` never comes from Exact: it cancels with a
-  credit note.
+- Status: 10 draft, 20 open, 50 processed (`finalized` is true exactly for 50). A processed invoice is paid when all
+  its receivables are fully paid, partially_paid when some payment was registered but not all, open otherwise or
+  when no receivable information is given (see `invoice_payment_status`). `void` never comes from Exact: it cancels
+  with a credit note.
 - Amounts: AmountFCExclVat -> net_total, VATAmountFC -> tax_total, AmountFC -> total; per line AmountFC (net,
   "excluding VAT") -> net_amount, VATAmountFC -> tax_amount; all rounded half-up to cents. Quantity and
   UnitPrice are exact Decimals, not rounded.
@@ -493,11 +493,14 @@ def invoice_from_exact(
     net_total = total("AmountFCExclVat", sum((line.net_amount for line in unified_lines), Decimal("0.00")))
     tax_total = total("VATAmountFC", sum((line.tax_amount for line in unified_lines), Decimal("0.00")))
     number = _int(invoice, "InvoiceNumber")
+    status_code = _int(invoice, "Status")
     return Invoice(
         **_base(invoice, "InvoiceID"),
         number=str(number) if number else None,
         type=invoice_type,
-        status=_invoice_status(_int(invoice, "Status"), receivables),
+        status=_invoice_status(status_code, receivables),
+        # Status 50 = processed (PrintedSalesInvoices): booked, "can't be changed or reopened" (reference).
+        finalized=status_code == EXACT_PROCESSED,
         contact_id=clean_text(invoice.get("InvoiceTo")) or clean_text(invoice.get("OrderedBy")),
         issue_date=parse_exact_date(invoice.get("InvoiceDate"), "InvoiceDate"),
         due_date=parse_exact_date(invoice.get("DueDate"), "DueDate"),

@@ -1,16 +1,63 @@
-"""The Exact Online connector: regions, app registration, capabilities; auth and calls live beside it."""
+"""The Exact Online connector: regions, app registration, capabilities, and the data half of the contract.
+
+Auth lives in auth.py, HTTP in client.py, per-resource endpoints and `$select` lists in resources.py, paging in
+paging.py, code lookups and the mapping check in lookups.py, the passthrough path policy in passthrough.py, and
+the translation both ways in mappers.py. This module strings them together; every vendor request goes through
+`calls.DivisionApi`, i.e. through the core's CallContext (tokens, 401 retry, NoDivisionAccess, call log) and
+the shared (app, division) rate-limit budget.
+
+Decisions:
+- Lists are in Exact's key order (no `$orderby`: "will significantly decrease the performance", API-FACTS §4.5),
+  which is stable; `updated_after` is `Modified ge datetime'…'` in Amsterdam wall-clock time (§4.6), floored to
+  the second, and rows at or before the instant itself are dropped here, so "after" is strict.
+- `remote_data` is Exact's object as read (the `$select`ed properties) without the OData envelope noise
+  (`__metadata`, `__deferred`), expanded lines as a plain list.
+- A processed invoice's payment status comes from cashflow/Receivables, fetched once per page of invoices for
+  all processed ones together (never a call per invoice).
+- Writes map first and raise MappingMissing/InvalidInput before any call; after a write the record is read back
+  (POST SalesInvoices does not return the lines; PUT answers 204).
+- Payments are cashflow/Receivables (GET only: Exact has no POST there, §7.6).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from types import MappingProxyType
+from typing import Any
 
 from django.conf import settings
 
-from connectors.base.connector import Connector, Region
+from connectors.base.connector import Connector, Operation, Region
+from connectors.base.data import (
+    CallContext,
+    ListQuery,
+    OperationNotSupported,
+    Page,
+    PassthroughResult,
+    Resource,
+    WriteResult,
+)
+from connectors.base.errors import VendorError, VendorNotFound
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.exact import auth
+from connectors.exact import auth, lookups, mappers
+from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
+from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, or_
+from connectors.exact.paging import check_page_size, read_rows
+from connectors.exact.passthrough import checked_path
+from connectors.exact.resources import (
+    CONTACT_FIELDS,
+    RECEIVABLE_STATUS_FIELDS,
+    RESOURCES,
+    SIMPLE_READERS,
+    ExactResource,
+    parse_guid,
+    without_odata_noise,
+)
+from connectors.exact.values import AMSTERDAM, format_exact_date, parse_exact_datetime, strip_code, to_decimal
+from unified_models.mapping import LedgerMapping
+from unified_models.records import ContactInput, InvalidInput, InvoiceInput
 
 # Exact's hosts per region (API-FACTS §1.1); the paths are the same on every host.
 DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -39,9 +86,37 @@ def region_base_urls() -> dict[str, str]:
     return urls
 
 
+_READ = frozenset({Operation.LIST, Operation.RETRIEVE})
+_READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
+
+# Numbers per receivables/invoices lookup: keeps the $filter short (Exact's URL limit is not documented).
+NUMBERS_PER_QUERY = 40
+# How far back find_existing looks for an invoice written without a reference (a lost answer is recent).
+RECOVERY_WINDOW = timedelta(days=2)
+# SalesInvoices fields PUT can change (GPP in the reference) and their unified names; InvoiceTo, OrderedBy and
+# Journal are GP (fixed once created), Type cannot change meaningfully on an invoice with lines, InvoiceDate and
+# InvoiceNumber are G (set when processed), Status is G.
+INVOICE_UPDATABLE = {"reference": "YourRef", "description": "Description", "due_date": "DueDate"}
+INVOICE_FIXED = ("contact_id", "journal_code", "type", "currency", "number", "issue_date", "status", "lines")
+
+
 class ExactConnector(Connector):
     id = "exact"
     name = "Exact Online"
+    capabilities = MappingProxyType(
+        {
+            Resource.CONTACTS.value: _READ_WRITE,
+            Resource.INVOICES.value: _READ_WRITE,
+            Resource.LEDGER_ACCOUNTS.value: _READ,
+            Resource.TAX_RATES.value: _READ,
+            Resource.JOURNALS.value: _READ,
+            Resource.ITEMS.value: _READ,
+            Resource.PAYMENTS.value: _READ,
+        }
+    )
+    list_filters = MappingProxyType(
+        {resource.value: frozenset(spec.filters) for resource, spec in RESOURCES.items() if spec.filters}
+    )
 
     def regions(self) -> Mapping[str, Region]:
         urls = region_base_urls()
@@ -77,3 +152,331 @@ class ExactConnector(Connector):
         return ExactClient(base_url=self.region(region).base_url).divisions(
             access_token=access_token, via_division=hint_company_id
         )
+
+    # ===================================================================================== data
+
+    def _api(self, ctx: CallContext) -> DivisionApi:
+        return DivisionApi(base_url=self.region(ctx.region).base_url, ctx=ctx)
+
+    # ------------------------------------------------------------------ reads
+
+    def list_records(self, ctx: CallContext, resource: Resource, query: ListQuery) -> Page[Any]:
+        spec = RESOURCES[Resource(resource)]
+        check_page_size(query.page_size)
+        conditions = self._list_filters(spec, query)
+        odata = ODataQuery(
+            select=spec.select_list(),
+            filter=and_(*conditions) if conditions else None,
+            expand=[spec.expand] if spec.expand else None,
+        )
+        keep = None
+        if query.updated_after is not None:
+            after = query.updated_after
+
+            def keep(row: dict[str, Any]) -> bool:
+                # Exact's filter is floored to the second; "updated after" is strict, to the millisecond.
+                modified = parse_exact_datetime(row.get("Modified"), "Modified")
+                return modified is None or modified > after
+
+        api = self._api(ctx)
+        rows, next_cursor = read_rows(
+            lambda skiptoken: api.page(spec.path, odata, skiptoken=skiptoken),
+            cursor=query.cursor,
+            page_size=query.page_size,
+            key=spec.key,
+            keep=keep,
+        )
+        records = self._records(api, spec, rows)
+        if not query.include_remote_data:
+            records = [record.without_remote_data() for record in records]
+        return Page(records=records, next_cursor=next_cursor)
+
+    def _list_filters(self, spec: ExactResource, query: ListQuery) -> list[Filter]:
+        conditions: list[Filter] = []
+        if query.updated_after is not None:
+            if query.updated_after.tzinfo is None:
+                raise InvalidInput("updated_after", "Give a time zone (e.g. 2025-01-31T10:00:00Z).")
+            # Amsterdam wall-clock (odata.literal converts), floored to the second; `keep` makes it strict.
+            conditions.append(ge("Modified", query.updated_after.replace(microsecond=0)))
+        for name, value in query.filters.items():
+            exact_name = spec.filters.get(name)
+            if exact_name is None:
+                raise InvalidInput(name, f"{spec.resource.value} cannot be filtered by {name}.")
+            guid = parse_guid(value)
+            if guid is None:
+                raise InvalidInput(name, "Not an id of this connection.")
+            conditions.append(eq(exact_name, Guid(guid)))
+        return conditions
+
+    def retrieve_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, *, include_remote_data: bool = False
+    ) -> Any:
+        spec = RESOURCES[Resource(resource)]
+        record = self._retrieve(self._api(ctx), spec, record_id)
+        return record if include_remote_data else record.without_remote_data()
+
+    def _retrieve(self, api: DivisionApi, spec: ExactResource, record_id: str) -> Any:
+        if spec.id_is_code:
+            code = str(record_id).strip()
+            if not code or len(code) > 20 or not code.isprintable():
+                raise VendorNotFound(f"No {spec.resource.value} record '{record_id}'.")
+            rows = lookups.rows_by_code(api, spec.path, [code], tuple(f for f in spec.select if f != "Code"))
+            if code not in rows:
+                raise VendorNotFound(f"No {spec.resource.value} record '{record_id}'.")
+            return self._records(api, spec, [rows[code]])[0]
+        guid = parse_guid(record_id)
+        if guid is None:
+            # Not a GUID: Exact could not have such a record; never let it reach the URL.
+            raise VendorNotFound(f"No {spec.resource.value} record '{record_id}'.")
+        query = ODataQuery(select=spec.select_list(), expand=[spec.expand] if spec.expand else None)
+        row = api.entity(spec.entity_path(guid), query)
+        return self._records(api, spec, [row])[0]
+
+    def _records(self, api: DivisionApi, spec: ExactResource, rows: list[dict[str, Any]]) -> list[Any]:
+        """Exact rows -> unified records (with remote_data), with the extra reads a page needs done once."""
+        cleaned = [without_odata_noise(row) for row in rows]
+        if spec.resource is Resource.INVOICES:
+            receivables = self._receivables_of(api, cleaned)
+            return [
+                mappers.invoice_from_exact(row, receivables=mappers.receivables_for_invoice(row, receivables))
+                for row in cleaned
+            ]
+        if spec.resource is Resource.PAYMENTS:
+            invoice_ids = self._invoice_ids_of(api, cleaned)
+            return [
+                mappers.payment_from_exact(
+                    row, invoice_id=invoice_ids.get((_number(row), strip_code(row.get("Journal"))))
+                )
+                for row in cleaned
+            ]
+        reader = SIMPLE_READERS[spec.resource]
+        return [reader(row) for row in cleaned]
+
+    def _receivables_of(self, api: DivisionApi, invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The receivables of the processed invoices among `invoices`: one query per 40 invoice numbers."""
+        numbers = sorted(
+            {number for row in invoices if row.get("Status") == mappers.EXACT_PROCESSED and (number := _number(row))}
+        )
+        return list(self._by_numbers(api, "cashflow/Receivables", numbers, RECEIVABLE_STATUS_FIELDS))
+
+    def _invoice_ids_of(self, api: DivisionApi, receivables: list[dict[str, Any]]) -> dict[tuple[int, Any], str]:
+        """(invoice number, journal) -> SalesInvoice ID for the receivables' invoices (numbers are per journal)."""
+        numbers = sorted({number for row in receivables if (number := _number(row))})
+        found = self._by_numbers(api, "salesinvoice/SalesInvoices", numbers, ("InvoiceID", "InvoiceNumber", "Journal"))
+        return {(_number(row), strip_code(row.get("Journal"))): str(row["InvoiceID"]) for row in found}
+
+    def _by_numbers(
+        self, api: DivisionApi, path: str, numbers: list[int], select: tuple[str, ...]
+    ) -> Iterable[dict[str, Any]]:
+        for start in range(0, len(numbers), NUMBERS_PER_QUERY):
+            chunk = numbers[start : start + NUMBERS_PER_QUERY]
+            query = ODataQuery(select=select, filter=or_(*(eq("InvoiceNumber", number) for number in chunk)))
+            yield from api.records(path, query)
+
+    # ------------------------------------------------------------------ writes
+
+    def create_record(self, ctx: CallContext, resource: Resource, data: Any, *, mapping: Any) -> WriteResult[Any]:
+        resource = Resource(resource)
+        if resource is Resource.CONTACTS:
+            return self._create_contact(ctx, data)
+        if resource is Resource.INVOICES:
+            return self._create_invoice(ctx, data, mapping or LedgerMapping())
+        raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
+
+    def _create_contact(self, ctx: CallContext, data: ContactInput) -> WriteResult[Any]:
+        payload, warnings = mappers.contact_to_exact(data)
+        api = self._api(ctx)
+        created = api.post(RESOURCES[Resource.CONTACTS].path, payload)
+        # Prefer: return=representation gives the whole account (about 156 properties); keep what we select.
+        row = {name: created[name] for name in CONTACT_FIELDS if name in created}
+        return WriteResult(record=mappers.contact_from_exact(without_odata_noise(row)), warnings=list(warnings))
+
+    def _create_invoice(self, ctx: CallContext, data: InvoiceInput, mapping: LedgerMapping) -> WriteResult[Any]:
+        _require_guid("contact_id", data.contact_id)
+        for index, line in enumerate(data.lines):
+            if line.item_id:
+                _require_guid(f"lines[{index}].item_id", line.item_id)
+            if line.ledger_account_id:
+                _require_guid(f"lines[{index}].ledger_account_id", line.ledger_account_id)
+        # First pass without any call: MappingMissing for gaps in the mapping, and the codes to resolve.
+        wanted = lookups.RecordingLookup()
+        mappers.invoice_to_exact(data, mapping=mapping, resolve=wanted)
+        api = self._api(ctx)
+        resolved = mappers.StaticLookup(
+            items=lookups.guids_by_code(api, lookups.ITEMS, wanted.items) if wanted.items else {},
+            gl_accounts=lookups.guids_by_code(api, lookups.GL_ACCOUNTS, wanted.gl_accounts)
+            if wanted.gl_accounts
+            else {},
+        )
+        # Second pass with Exact's GUIDs: a code the division lacks is MappingMissing, still before the POST.
+        payload, warnings = mappers.invoice_to_exact(data, mapping=mapping, resolve=resolved)
+        spec = RESOURCES[Resource.INVOICES]
+        created = api.post(spec.path, payload)
+        invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
+        if invoice_id is None:
+            raise VendorError("Exact created the invoice but did not return its InvoiceID.")
+        # The POST answer has no expanded lines; one read gives the invoice as every other read shows it.
+        return WriteResult(record=self._retrieve(api, spec, invoice_id), warnings=list(warnings))
+
+    def update_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, data: Any, *, mapping: Any
+    ) -> WriteResult[Any]:
+        resource = Resource(resource)
+        if resource not in (Resource.CONTACTS, Resource.INVOICES):
+            raise OperationNotSupported(resource.value, Operation.UPDATE, self.name)
+        spec = RESOURCES[resource]
+        guid = parse_guid(record_id)
+        if guid is None:
+            raise VendorNotFound(f"No {resource.value} record '{record_id}'.")
+        if resource is Resource.INVOICES:
+            payload_of = _invoice_update_payload(data)  # refuses fixed fields before any call
+        api = self._api(ctx)
+        current = api.entity(spec.entity_path(guid), ODataQuery(select=spec.select))
+        if resource is Resource.CONTACTS:
+            payload, warnings = mappers.contact_to_exact(data, existing=current)
+        else:
+            payload, warnings = payload_of, []
+        changed = {name: value for name, value in payload.items() if not _same(current.get(name), value)}
+        if changed:
+            api.put(spec.entity_path(guid), changed)  # 204; only what changed (API-FACTS §4.10: partial body)
+        return WriteResult(record=self._retrieve(api, spec, guid), warnings=list(warnings))
+
+    def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
+        guid = parse_guid(invoice_id)
+        if guid is None:
+            raise VendorNotFound(f"No invoices record '{invoice_id}'.")
+        api = self._api(ctx)
+        # Processes the invoice (Status 50, financial entry, receivable), API-FACTS §7.4; never e-mails it.
+        api.post(
+            "salesinvoice/PrintedSalesInvoices",
+            {"InvoiceID": guid, "SendEmailToCustomer": False, "SendInvoiceToCustomerPostbox": False},
+        )
+        return WriteResult(record=self._retrieve(api, RESOURCES[Resource.INVOICES], guid), warnings=[])
+
+    # ------------------------------------------------------------------ recovery, mapping, passthrough
+
+    def find_existing(self, ctx: CallContext, resource: Resource, data: Any) -> Any | None:
+        """The record a create whose answer was lost may have made (Exact has no idempotency key, §9.8)."""
+        resource = Resource(resource)
+        spec = RESOURCES[resource]
+        api = self._api(ctx)
+        if resource is Resource.CONTACTS:
+            if data.code:
+                condition = code_eq("Code", data.code)
+            elif data.name:
+                condition = eq("Name", data.name.strip())
+                if data.email:
+                    condition = condition & eq("Email", data.email)
+            else:
+                return None
+            rows = list(api.records(spec.path, ODataQuery(select=spec.select, filter=condition)))
+            return self._newest(api, spec, rows)
+        if resource is Resource.INVOICES:
+            contact = parse_guid(data.contact_id or "")
+            if contact is None:
+                return None
+            condition = eq("InvoiceTo", Guid(contact))
+            if data.reference:
+                condition = condition & eq("YourRef", data.reference)
+            else:
+                # No reference to go by: recent invoices of the customer whose lines match the request.
+                since = datetime.now(AMSTERDAM) - RECOVERY_WINDOW
+                condition = condition & ge("Created", since.replace(microsecond=0))
+            expand = [spec.expand] if spec.expand else None
+            query = ODataQuery(select=spec.select_list(), filter=condition, expand=expand)
+            rows = [row for row in api.records(spec.path, query) if _same_invoice(without_odata_noise(row), data)]
+            return self._newest(api, spec, rows)
+        return None
+
+    def _newest(self, api: DivisionApi, spec: ExactResource, rows: list[dict[str, Any]]) -> Any | None:
+        if not rows:
+            return None
+        newest = max(rows, key=lambda row: str(parse_exact_datetime(row.get("Created"), "Created") or ""))
+        return self._records(api, spec, [newest])[0]
+
+    def check_mapping(self, ctx: CallContext, mapping: Any) -> list[tuple[str, str]]:
+        return lookups.mapping_problems(self._api(ctx), mapping)
+
+    def passthrough(
+        self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: Any
+    ) -> PassthroughResult:
+        method = str(method).upper()
+        forwarded = checked_path(path, method)
+        params = {str(name): str(value) for name, value in (query or {}).items()}
+        if method in ("GET", "DELETE") and body is not None:
+            raise InvalidInput("body", f"A {method} carries no body.")
+        response = self._api(ctx).raw(method, forwarded, params=params or None, body=body)
+        content: Any = None
+        if response.content:
+            try:
+                content = response.json()
+            except ValueError:
+                content = response.text
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower().startswith("x-ratelimit-") or name.lower() in ("content-type", "reason")
+        }
+        return PassthroughResult(status=response.status_code, body=content, headers=headers)
+
+    def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+        return self._api(ctx).get_json(path, params)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _number(row: Mapping[str, Any]) -> int | None:
+    value = row.get("InvoiceNumber")
+    return int(value) if isinstance(value, int | str) and str(value).strip().isdigit() else None
+
+
+def _require_guid(field: str, value: str | None) -> str:
+    guid = parse_guid(value or "")
+    if guid is None:
+        raise InvalidInput(field, "Not an id of this connection (Exact ids are GUIDs).")
+    return guid
+
+
+def _same(current: Any, wanted: Any) -> bool:
+    """Whether a PUT would change nothing (Exact's strings may be padded; dates come back as /Date(ms)/)."""
+    if isinstance(current, str) and isinstance(wanted, str):
+        return current.strip() == wanted.strip()
+    return bool(current == wanted)
+
+
+def _invoice_update_payload(data: Any) -> dict[str, Any]:
+    """The PUT body for an invoice update; InvalidInput for a field Exact cannot change after creation."""
+    for name in INVOICE_FIXED:
+        if getattr(data, name, None) is not None:
+            raise InvalidInput(
+                name,
+                "Exact cannot change this on an existing sales invoice (GP-only or set when processed); "
+                "create a credit note and a new invoice instead.",
+            )
+    payload: dict[str, Any] = {}
+    for name, exact_name in INVOICE_UPDATABLE.items():
+        value = getattr(data, name, None)
+        if value is not None:
+            payload[exact_name] = format_exact_date(value) if name == "due_date" else value
+    return payload
+
+
+def _same_invoice(row: Mapping[str, Any], data: InvoiceInput) -> bool:
+    """Whether an Exact invoice is the one `data` would have created: same lines (description, quantity, price)."""
+    lines = row.get("SalesInvoiceLines")
+    if not isinstance(lines, list) or len(lines) != len(data.lines):
+        return False
+    if data.description is not None and (row.get("Description") or "").strip() != data.description.strip():
+        return False
+    ordered = sorted(lines, key=lambda line: line.get("LineNumber") or 0)
+    sign = -1 if str(data.type) == "credit_note" else 1
+    for line, wanted in zip(ordered, data.lines, strict=True):
+        quantity = to_decimal(line.get("Quantity"), "Quantity")
+        if quantity is None or quantity != wanted.quantity * sign:
+            return False
+        if wanted.unit_price is not None and to_decimal(line.get("UnitPrice"), "UnitPrice") != wanted.unit_price:
+            return False
+        if wanted.description is not None and (line.get("Description") or "").strip() != wanted.description.strip():
+            return False
+    return True

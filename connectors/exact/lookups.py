@@ -1,0 +1,100 @@
+"""Codes to Exact GUIDs for writes, and the ledger-mapping check: one query per kind of code, `or`-joined.
+
+- Mapping values are vendor *codes* (unified_models.mapping); invoice lines need the Item and GLAccount GUIDs
+  (API-FACTS §7.3), VAT codes and the journal stay codes (Journal is a code, never a GUID: picqer#31, #287).
+- Codes are matched with `trim(Code) eq '…'`: Accounts.Code is padded to 18 characters (§4.4) and other
+  master-data codes may be padded as well; trim() is slower than the padded value, but these tables are small
+  and the lookups run once per write, so correctness wins.
+- `RecordingLookup` lets the mapper run once without any call: it collects the codes a write needs and raises
+  MappingMissing for gaps in the mapping itself before anything reaches Exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.exact.calls import DivisionApi
+from connectors.exact.odata import ODataQuery, eq, or_, trim
+from connectors.exact.values import strip_code
+from unified_models.mapping import LedgerMapping
+
+# Codes per request: keeps the $filter (and the URL) short; Exact's URL limit is not documented.
+CODES_PER_QUERY = 40
+PLACEHOLDER_GUID = "00000000-0000-0000-0000-000000000000"
+
+ITEMS = "logistics/Items"
+GL_ACCOUNTS = "financial/GLAccounts"
+VAT_CODES = "vat/VATCodes"
+JOURNALS = "financial/Journals"
+SALES_JOURNAL_TYPES = frozenset({20, 21})  # 20 sales, 21 return invoice (reference list of Journal.Type)
+
+
+@dataclass
+class RecordingLookup:
+    """An ExactLookup that answers every code with a placeholder and remembers what was asked (no calls)."""
+
+    items: set[str] = field(default_factory=set)
+    gl_accounts: set[str] = field(default_factory=set)
+
+    def item_id(self, code: str) -> str | None:
+        self.items.add(code.strip())
+        return PLACEHOLDER_GUID
+
+    def gl_account_id(self, code: str) -> str | None:
+        self.gl_accounts.add(code.strip())
+        return PLACEHOLDER_GUID
+
+
+def rows_by_code(api: DivisionApi, path: str, codes: Iterable[str], select: tuple[str, ...]) -> dict[str, Any]:
+    """{stripped code: Exact row} for those of `codes` that exist at `path` (one call per 40 codes)."""
+    wanted = sorted({code.strip() for code in codes if code and code.strip()})
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), CODES_PER_QUERY):
+        chunk = wanted[start : start + CODES_PER_QUERY]
+        query = ODataQuery(select=("Code", *select), filter=or_(*(eq(trim("Code"), code) for code in chunk)))
+        for row in api.records(path, query):
+            code = strip_code(row.get("Code"))
+            if code is not None:
+                found[code] = row
+    return found
+
+
+def guids_by_code(api: DivisionApi, path: str, codes: Iterable[str]) -> dict[str, str]:
+    return {code: str(row["ID"]) for code, row in rows_by_code(api, path, codes, ("ID",)).items()}
+
+
+def mapping_problems(api: DivisionApi, mapping: LedgerMapping) -> list[tuple[str, str]]:
+    """(field, reason) for every code in `mapping` the division lacks; one query per kind of code."""
+    problems: list[tuple[str, str]] = []
+    vat_codes = {rule.vendor_code.strip() for rule in mapping.tax_rates}
+    if vat_codes:
+        existing = rows_by_code(api, VAT_CODES, vat_codes, ("VATTransactionType",))
+        for index, rule in enumerate(mapping.tax_rates):
+            code = rule.vendor_code.strip()
+            if code not in existing:
+                problems.append((f"tax_rates.{index}.vendor_code", f"Exact has no VAT code '{code}' in this division."))
+            elif str(existing[code].get("VATTransactionType") or "").strip() == "P":
+                problems.append((f"tax_rates.{index}.vendor_code", f"VAT code '{code}' is for purchases only."))
+    if mapping.default_revenue_ledger_account:
+        code = mapping.default_revenue_ledger_account.strip()
+        if code not in rows_by_code(api, GL_ACCOUNTS, [code], ()):
+            problems.append(("default_revenue_ledger_account", f"Exact has no G/L account '{code}' in this division."))
+    if mapping.default_sales_journal:
+        code = mapping.default_sales_journal.strip()
+        journals = rows_by_code(api, JOURNALS, [code], ("Type",))
+        if code not in journals:
+            problems.append(("default_sales_journal", f"Exact has no journal '{code}' in this division."))
+        elif journals[code].get("Type") not in SALES_JOURNAL_TYPES:
+            problems.append(("default_sales_journal", f"Journal '{code}' is not a sales journal."))
+    item_codes = {
+        **({"default_item": mapping.default_item.strip()} if mapping.default_item else {}),
+        **{f"items_by_code.{unified}": vendor.strip() for unified, vendor in mapping.items_by_code.items()},
+    }
+    if item_codes:
+        items = rows_by_code(api, ITEMS, item_codes.values(), ())
+        for field_name, code in item_codes.items():
+            if code not in items:
+                problems.append((field_name, f"Exact has no item '{code}' in this division."))
+    return problems

@@ -1,0 +1,224 @@
+"""Exact endpoints behind each unified resource: entity set, key, the exact `$select` the mappers read.
+
+Facts followed (API-FACTS §4, §7):
+- Never `$select=*`; some endpoints refuse queries without `$select` (§4.3). Each list below names exactly the
+  properties `mappers.py` reads, so `remote_data` holds those properties and nothing else (the rest of an
+  Exact object stays reachable through passthrough).
+- Invoice lines come with their header through `$expand=SalesInvoiceLines` and `SalesInvoiceLines/<field>`
+  selects (§4.3: sub-fields of a navigation property need the expand), so a page of invoices is one call.
+- Keys: GUIDs everywhere (`Entity(guid'…')`, §4.10), except that a unified TaxRate id is the VAT *code*
+  (mappers: lines, items and accounts reference VAT codes by code), looked up with a `$filter` on Code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+from uuid import UUID
+
+from connectors.base.data import Resource
+from connectors.exact import mappers
+
+CONTACT_FIELDS = (
+    "ID",
+    "Created",
+    "Modified",
+    "Name",
+    "Code",
+    "Status",
+    "IsSupplier",
+    "Email",
+    "Phone",
+    "Website",
+    "VATNumber",
+    "ChamberOfCommerce",
+    "AddressLine1",
+    "AddressLine2",
+    "AddressLine3",
+    "Postcode",
+    "City",
+    "State",
+    "Country",
+    "Blocked",
+    "EndDate",
+    "SalesCurrency",
+)
+
+INVOICE_FIELDS = (
+    "InvoiceID",
+    "Created",
+    "Modified",
+    "Type",
+    "Status",
+    "InvoiceNumber",
+    "InvoiceTo",
+    "OrderedBy",
+    "InvoiceDate",
+    "DueDate",
+    "Currency",
+    "YourRef",
+    "Description",
+    "Journal",
+    "AmountFCExclVat",
+    "VATAmountFC",
+    "AmountFC",
+)
+INVOICE_LINE_FIELDS = (
+    "ID",
+    "LineNumber",
+    "Description",
+    "Quantity",
+    "UnitPrice",
+    "Item",
+    "GLAccount",
+    "VATCode",
+    "AmountFC",
+    "VATAmountFC",
+)
+INVOICE_LINES = "SalesInvoiceLines"
+
+LEDGER_ACCOUNT_FIELDS = (
+    "ID",
+    "Created",
+    "Modified",
+    "Code",
+    "Description",
+    "Type",
+    "BalanceType",
+    "BalanceSide",
+    "IsBlocked",
+)
+TAX_RATE_FIELDS = ("ID", "Created", "Modified", "Code", "Description", "Percentage", "Type", "VATTransactionType")
+JOURNAL_FIELDS = ("ID", "Created", "Modified", "Code", "Description", "Type", "Currency", "IsBlocked")
+ITEM_FIELDS = (
+    "ID",
+    "Created",
+    "Modified",
+    "Code",
+    "Description",
+    "ExtraDescription",
+    "StandardSalesPrice",
+    "SalesVatCode",
+    "GLRevenue",
+    "IsSalesItem",
+    "EndDate",
+)
+RECEIVABLE_FIELDS = (
+    "ID",
+    "Created",
+    "Modified",
+    "Account",
+    "AmountFC",
+    "TransactionAmountFC",
+    "Currency",
+    "DueDate",
+    "InvoiceDate",
+    "InvoiceNumber",
+    "IsFullyPaid",
+    "Journal",
+    "LastPaymentDate",
+    "YourRef",
+)
+# What a receivable needs for the invoice's payment status (mappers.invoice_payment_status).
+RECEIVABLE_STATUS_FIELDS = (
+    "ID",
+    "InvoiceNumber",
+    "Journal",
+    "AmountFC",
+    "TransactionAmountFC",
+    "IsFullyPaid",
+    "LastPaymentDate",
+)
+
+
+@dataclass(frozen=True)
+class ExactResource:
+    """One unified resource as an Exact entity set."""
+
+    resource: Resource
+    path: str  # entity set relative to the division, e.g. "crm/Accounts"
+    key: str  # the GUID key property
+    select: tuple[str, ...]
+    expand: str | None = None  # a navigation collection read with the header
+    expand_select: tuple[str, ...] = ()
+    id_is_code: bool = False  # the unified id is the Code (tax rates), not the GUID
+    # unified list filter -> (Exact property, kind of value); declared to the core as Connector.list_filters.
+    filters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def select_list(self) -> list[str]:
+        nested = [f"{self.expand}/{name}" for name in self.expand_select] if self.expand else []
+        return [*self.select, *nested]
+
+    def entity_path(self, key: str) -> str:
+        """`crm/Accounts(guid'…')`; `key` must be a validated GUID (see `parse_guid`)."""
+        return f"{self.path}(guid'{key}')"
+
+
+RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
+    {
+        Resource.CONTACTS: ExactResource(Resource.CONTACTS, "crm/Accounts", "ID", CONTACT_FIELDS),
+        Resource.INVOICES: ExactResource(
+            Resource.INVOICES,
+            "salesinvoice/SalesInvoices",
+            "InvoiceID",
+            INVOICE_FIELDS,
+            expand=INVOICE_LINES,
+            expand_select=INVOICE_LINE_FIELDS,
+            filters=MappingProxyType({"contact_id": "InvoiceTo"}),
+        ),
+        Resource.LEDGER_ACCOUNTS: ExactResource(
+            Resource.LEDGER_ACCOUNTS, "financial/GLAccounts", "ID", LEDGER_ACCOUNT_FIELDS
+        ),
+        Resource.TAX_RATES: ExactResource(Resource.TAX_RATES, "vat/VATCodes", "ID", TAX_RATE_FIELDS, id_is_code=True),
+        Resource.JOURNALS: ExactResource(Resource.JOURNALS, "financial/Journals", "ID", JOURNAL_FIELDS),
+        Resource.ITEMS: ExactResource(Resource.ITEMS, "logistics/Items", "ID", ITEM_FIELDS),
+        Resource.PAYMENTS: ExactResource(
+            Resource.PAYMENTS,
+            "cashflow/Receivables",
+            "ID",
+            RECEIVABLE_FIELDS,
+            filters=MappingProxyType({"contact_id": "Account"}),
+        ),
+    }
+)
+
+# Readers for the resources whose mapper needs nothing but the object (invoices and payments need more).
+SIMPLE_READERS: Mapping[Resource, Callable[[Any], Any]] = MappingProxyType(
+    {
+        Resource.CONTACTS: mappers.contact_from_exact,
+        Resource.LEDGER_ACCOUNTS: mappers.ledger_account_from_exact,
+        Resource.TAX_RATES: mappers.tax_rate_from_exact,
+        Resource.JOURNALS: mappers.journal_from_exact,
+        Resource.ITEMS: mappers.item_from_exact,
+    }
+)
+
+
+def parse_guid(value: str) -> str | None:
+    """The canonical lower-case GUID text, or None when `value` is not a GUID (never sent to Exact then)."""
+    try:
+        return str(UUID(str(value).strip()))
+    except (ValueError, AttributeError):
+        return None
+
+
+def without_odata_noise(value: Any) -> Any:
+    """Exact's object as `remote_data`: without `__metadata` (URIs and type names of the OData envelope), without
+    `{"__deferred": …}` placeholders of collections that were not read, and expanded collections as plain lists.
+    Everything Exact said about the record itself is kept."""
+    if isinstance(value, list):
+        return [without_odata_noise(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    cleaned: dict[str, Any] = {}
+    for name, item in value.items():
+        if name == "__metadata":
+            continue
+        if isinstance(item, dict) and "__deferred" in item:
+            continue
+        if isinstance(item, dict) and isinstance(item.get("results"), list) and len(item) == 1:
+            item = item["results"]
+        cleaned[name] = without_odata_noise(item)
+    return cleaned
