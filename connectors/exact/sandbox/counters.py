@@ -79,5 +79,6 @@ class Counters:
                     "failed": self._simple["webhooks_failed"],
                     "validations_delivered": self._simple["webhook_validations_delivered"],
                     "validations_failed": self._simple["webhook_validations_failed"],
+                    "not_sent_unvalidated": self._simple["webhooks_unvalidated"],
                 },
             }

@@ -50,6 +50,8 @@ class Subscription:
     topic: str
     callback_url: str
     client_id: str
+    # API-FACTS §6.2: only a 2xx answer to the empty validation POST validates the subscription.
+    validated: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class Subscription:
             "topic": self.topic,
             "callback_url": self.callback_url,
             "client_id": self.client_id,
+            "validated": self.validated,
         }
 
 
@@ -80,6 +83,8 @@ class WebhookDispatcher:
         self.timeout_seconds = 5.0
         self._lock = threading.Lock()
         self._subscriptions: dict[str, Subscription] = {}
+        # Subscription ids whose validation POST got a 2xx; events go to these only (API-FACTS §6.2).
+        self._validated: set[str] = set()
         self._deliveries: deque[dict[str, Any]] = deque(maxlen=500)
         self._ids = itertools.count(1)
         self._queue: queue.Queue[_Job | None] = queue.Queue()
@@ -98,6 +103,7 @@ class WebhookDispatcher:
         )
         with self._lock:
             self._subscriptions[record.subscription_id] = record
+            self._validated.discard(record.subscription_id)
         # API-FACTS §6.2: an empty POST (content-length 0) validates the callback URL.
         job = _Job("validation", record.callback_url, b"", record.subscription_id, record.topic)
         if self.validation_delay > 0:
@@ -111,6 +117,7 @@ class WebhookDispatcher:
         """Not part of the frozen EventSink contract; the data layer may call it when a subscription is deleted."""
         with self._lock:
             self._subscriptions.pop(str(subscription_id), None)
+            self._validated.discard(str(subscription_id))
 
     def emit(self, *, division: int, topic: str, action: str, key: UUID, endpoint_url: str) -> None:
         created_on = self.world.clock.now()
@@ -202,7 +209,31 @@ class WebhookDispatcher:
             finally:
                 self._queue.task_done()
 
+    def is_validated(self, subscription_id: str) -> bool:
+        with self._lock:
+            return str(subscription_id) in self._validated
+
     def _deliver(self, job: _Job) -> None:
+        if job.kind == "event" and not self.is_validated(job.subscription_id):
+            # Checked here, not in emit(): the single worker handles the validation job first, so an event
+            # emitted right after a successful validation still goes out. Unvalidated: nothing is sent.
+            self.counters.incr("webhooks_unvalidated")
+            with self._lock:
+                self._deliveries.append(
+                    {
+                        "id": next(self._ids),
+                        "kind": job.kind,
+                        "subscription_id": job.subscription_id,
+                        "topic": job.topic,
+                        "url": job.url,
+                        "body": job.body.decode("utf-8"),
+                        "attempted_at": self.world.clock.now().isoformat(),
+                        "status_code": None,
+                        "error": "not sent: the subscription is not validated",
+                        "ok": False,
+                    }
+                )
+            return
         record: dict[str, Any] = {
             "id": next(self._ids),
             "kind": job.kind,
@@ -229,6 +260,14 @@ class WebhookDispatcher:
         prefix = "webhook_validations" if job.kind == "validation" else "webhooks"
         self.counters.incr(f"{prefix}_delivered" if ok else f"{prefix}_failed")
         with self._lock:
+            if job.kind == "validation":
+                subscription = self._subscriptions.get(job.subscription_id)
+                if ok:
+                    self._validated.add(job.subscription_id)
+                else:
+                    self._validated.discard(job.subscription_id)
+                if subscription is not None:
+                    subscription.validated = ok
             self._deliveries.append(record)
 
     # ----------------------------------------------------------------- control API
@@ -244,6 +283,7 @@ class WebhookDispatcher:
     def clear(self) -> None:
         with self._lock:
             self._subscriptions.clear()
+            self._validated.clear()
             self._deliveries.clear()
 
     def to_json(self) -> dict[str, Any]:
@@ -259,3 +299,4 @@ class WebhookDispatcher:
             self._subscriptions = {
                 item["subscription_id"]: Subscription(**item) for item in data.get("subscriptions", [])
             }
+            self._validated = {sid for sid, s in self._subscriptions.items() if s.validated}

@@ -193,3 +193,36 @@ def test_creating_an_account_over_http_delivers_a_create_event(
     assert content["Topic"] == "Accounts"
     assert content["Action"] == "Create"
     assert content["Division"] == connected.division
+
+
+def test_events_only_go_to_validated_subscriptions(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    """API-FACTS §6.2: a callback that does not answer the validation POST with 2xx stays unvalidated."""
+    receiver.status = 500
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    sink = server.sandbox.webhooks
+    assert sink.wait_idle()
+    [subscription] = control.webhook_subscriptions()
+    assert subscription["validated"] is False
+    key = uuid4()
+    endpoint = f"{connected.base_url}/api/v1/{connected.division}/crm/Accounts(guid'{key}')"
+    # The callback works again, but the subscription was never validated: nothing is sent to it.
+    receiver.status = 200
+    sink.emit(division=connected.division, topic="Accounts", action="Update", key=key, endpoint_url=endpoint)
+    assert sink.wait_idle()
+    assert len(receiver.requests) == 1  # the validation POST only
+    counters = control.counters()["webhooks"]
+    assert counters["delivered"] == 0
+    assert counters["not_sent_unvalidated"] == 1
+    assert control.webhook_deliveries()[-1]["ok"] is False
+
+
+def test_a_2xx_validation_marks_the_subscription_validated(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    assert server.sandbox.webhooks.wait_idle()
+    [subscription] = control.webhook_subscriptions()
+    assert subscription["validated"] is True
+    assert subscription["callback_url"] == receiver.url
