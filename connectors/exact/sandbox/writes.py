@@ -406,6 +406,10 @@ def _create_invoice(store, entity, values, lines, actor) -> WriteResult:  # type
     values.setdefault("InvoiceTo", values.get("OrderedBy"))
     values.setdefault("DeliverTo", values.get("OrderedBy"))
     raw_lines = lines.get("SalesInvoiceLines", [])
+    if not raw_lines:
+        # Reference (API-FACTS §7.3): "You must include a parameter for 'SalesInvoiceLines' … when you POST"
+        # (picqer #117 lists the lines among the required fields).
+        errors.append(required("SalesInvoiceLines"))
     line_entity = ENTITY_SETS["salesinvoice/SalesInvoiceLines"]
     typed_lines = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
     broken = [

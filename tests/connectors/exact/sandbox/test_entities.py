@@ -165,6 +165,23 @@ def test_invoice_validation_messages(exact: ExactClient) -> None:
     assert bad_journal.status_code == 500 and _message(bad_journal) == "Ongeldige referentie: Journals"
 
 
+@pytest.mark.parametrize("lines", [None, []])
+def test_invoice_post_needs_lines(exact: ExactClient, lines: list[Any] | None) -> None:
+    """API-FACTS §7.3: the lines are mandatory on POST (picqer #117); nothing is stored without them."""
+    body: dict[str, Any] = {"OrderedBy": _customer(exact), "YourRef": "NO-LINES"}
+    if lines is not None:
+        body["SalesInvoiceLines"] = lines
+    response = exact.post("salesinvoice/SalesInvoices", body)
+    assert response.status_code == 400
+    assert _message(response) == "Verplicht: Factuurregels"
+    assert (
+        exact.results("salesinvoice/SalesInvoices", {"$select": "InvoiceID", "$filter": "YourRef eq 'NO-LINES'"}) == []
+    )
+    # Other mandatory fields are reported together, one per line, as Exact does.
+    both = exact.post("salesinvoice/SalesInvoices", {"YourRef": "NO-LINES"})
+    assert _message(both) == "Verplicht: Besteld door\r\nVerplicht: Factuurregels"
+
+
 @pytest.mark.parametrize(
     "body",
     [
