@@ -20,7 +20,7 @@ from unified_models import services
 from unified_models.errors import MappingInvalid
 from unified_models.mapping import LedgerMapping
 from unified_models.models import CallLog, ConnectionMapping, Mutation, MutationAttempt, MutationStatus
-from unified_models.tasks import mutation_retry
+from unified_models.tasks import mutation_retry_enqueue
 
 _MAPPING_FIELDS = [
     "tax_rates",
@@ -152,7 +152,7 @@ class MutationAdmin(admin.ModelAdmin):
             str(pk) for pk in queryset.filter(status__in=services.RETRYABLE_STATUSES).values_list("pk", flat=True)
         ]
         for mutation_id in retryable:
-            mutation_retry.delay_on_commit(mutation_id)
+            mutation_retry_enqueue(mutation_id)
         skipped = queryset.count() - len(retryable)
         self.message_user(request, f"Queued {len(retryable)} mutation(s) for retry.", messages.SUCCESS)
         if skipped:

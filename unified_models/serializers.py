@@ -26,6 +26,7 @@ from unified_models.records import (
     InvoiceLineInput,
     InvoiceStatus,
     InvoiceType,
+    InvoiceUpdate,
     JournalType,
     LedgerClassification,
     PaymentStatus,
@@ -411,6 +412,38 @@ class InvoiceCreateSerializer(serializers.Serializer):
         )
 
 
+class InvoiceUpdateSerializer(serializers.Serializer):
+    """Fields of an existing invoice to change. What the vendor fixes once the invoice exists (Exact: customer,
+    journal, type, currency, lines) is refused with 422 `invalid_input` naming the field, never ignored."""
+
+    reference = serializers.CharField(required=False, allow_null=True, max_length=100)
+    description = serializers.CharField(required=False, allow_null=True, max_length=500)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    contact_id = serializers.CharField(required=False, max_length=100)
+    journal_code = serializers.CharField(required=False, max_length=50)
+    type = EnumField(InvoiceType, required=False)
+    currency = serializers.CharField(required=False, help_text="ISO 4217 code.")
+    number = serializers.CharField(required=False, max_length=50)
+    issue_date = serializers.DateField(required=False)
+    status = EnumField(InvoiceStatus, required=False)
+    lines = InvoiceLineInputSerializer(many=True, required=False, allow_empty=False, max_length=500)
+
+    def validate_currency(self, value: str | None) -> str | None:
+        return _currency(value)
+
+    def to_input(self) -> InvoiceUpdate:
+        data = dict(self.validated_data)
+        if "lines" in data:
+            data["lines"] = tuple(
+                InvoiceLineInput(**{k: _plain(v) for k, v in line.items() if v is not None}) for line in data["lines"]
+            )
+        if data.get("type"):
+            data["type"] = InvoiceType(data["type"])
+        if data.get("status"):
+            data["status"] = InvoiceStatus(data["status"])
+        return InvoiceUpdate(**{name: value for name, value in data.items() if value is not None})
+
+
 class InvoiceFinalizeSerializer(serializers.Serializer):
     """No options yet: the vendor processes the invoice with its defaults (Exact: PrintedSalesInvoices)."""
 
@@ -420,6 +453,7 @@ INPUT_SERIALIZERS: dict[tuple[str, str], type[serializers.Serializer]] = {
     (Resource.CONTACTS.value, "create"): ContactCreateSerializer,
     (Resource.CONTACTS.value, "update"): ContactUpdateSerializer,
     (Resource.INVOICES.value, "create"): InvoiceCreateSerializer,
+    (Resource.INVOICES.value, "update"): InvoiceUpdateSerializer,
 }
 
 

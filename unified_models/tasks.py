@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import transaction
 
 from unified_models import services
 from unified_models.errors import TYPED_ERRORS
@@ -12,8 +13,11 @@ from unified_models.models import Mutation
 
 logger = logging.getLogger(__name__)
 
+# Vendor calls get their own queue so slow vendors never hold up maintenance or sync work (STYLE: Celery).
+VENDOR_QUEUE = "vendor"
 
-@shared_task(name="unified_models.tasks.mutation_retry", queue="vendor")
+
+@shared_task(name="unified_models.tasks.mutation_retry")
 def mutation_retry(mutation_id: str) -> str:
     """Retry one failed or in-doubt mutation; the outcome is recorded on the mutation, not returned."""
     mutation = Mutation.objects.filter(pk=mutation_id).first()
@@ -25,3 +29,8 @@ def mutation_retry(mutation_id: str) -> str:
         logger.info("Retry of mutation %s ended with %s", mutation_id, exc.__class__.__name__)
     mutation.refresh_from_db()
     return str(mutation.status)
+
+
+def mutation_retry_enqueue(mutation_id: str) -> None:
+    """Queue a retry on the vendor queue once the current transaction (if any) has committed."""
+    transaction.on_commit(lambda: mutation_retry.apply_async(args=[mutation_id], queue=VENDOR_QUEUE))

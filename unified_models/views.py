@@ -40,6 +40,7 @@ from unified_models.serializers import (
     ContactWriteResponseSerializer,
     InvoiceCreateSerializer,
     InvoiceSerializer,
+    InvoiceUpdateSerializer,
     InvoiceWriteResponseSerializer,
     ItemSerializer,
     JournalSerializer,
@@ -139,6 +140,9 @@ LIST_PARAMETERS = [
     INCLUDE,
 ]
 
+# Exact-match list filters of the unified model; a connector that cannot apply one answers 422 naming it.
+FILTERS: dict[Resource, tuple[str, ...]] = {Resource.INVOICES: ("contact_id",), Resource.PAYMENTS: ("contact_id",)}
+
 _PROBLEM_DESCRIPTIONS = {
     404: "`not_found`: no such connection in your workspace, or no such record at the vendor.",
     405: "`operation_not_supported`: the vendor cannot do this for this resource.",
@@ -224,6 +228,9 @@ class RecordListView(ConnectionAPIView):
         page_size = parse_page_size(request, DEFAULT_PAGE_SIZE)
         updated_after = _updated_after(request)
         include_remote_data = _include_remote_data(request)
+        filters = {
+            name: request.query_params[name] for name in FILTERS.get(self.resource, ()) if name in request.query_params
+        }
         with as_problems():
             page = selectors.record_list(
                 connection=connection,
@@ -232,6 +239,7 @@ class RecordListView(ConnectionAPIView):
                 cursor=request.query_params.get("cursor") or None,
                 updated_after=updated_after,
                 include_remote_data=include_remote_data,
+                filters=filters,
             )
         next_url = None
         if page.next_cursor:
@@ -539,7 +547,13 @@ def _list_schema(resource: Resource) -> Any:
             f"The connection's {what}, read live from the vendor in a stable order. Follow `next` until it is null; "
             "`updated_after` narrows the list to records changed since then."
         ),
-        parameters=LIST_PARAMETERS,
+        parameters=[
+            *LIST_PARAMETERS,
+            *(
+                OpenApiParameter(name, OpenApiTypes.STR, description="Only records of this contact (its `id`).")
+                for name in FILTERS.get(resource, ())
+            ),
+        ],
         responses={
             200: page_serializer(_RECORD_SERIALIZERS[resource], f"{name}PageSerializer"),
             **_problems(*READ_PROBLEMS),
@@ -687,9 +701,44 @@ class InvoiceListView(RecordCreateView):
     input_serializer = InvoiceCreateSerializer
 
 
-InvoiceDetailView = extend_schema_view(get=_retrieve_schema(Resource.INVOICES))(
-    type("InvoiceDetailView", (RecordDetailView,), {"resource": Resource.INVOICES, "__module__": __name__})
+@extend_schema_view(
+    get=_retrieve_schema(Resource.INVOICES),
+    patch=extend_schema(
+        operation_id="invoices_partial_update",
+        summary="Update an invoice",
+        description=(
+            "Changes only the fields given. Vendors fix some fields once an invoice exists (Exact: customer, "
+            "journal, type, currency and lines; everything once it is finalized): changing those is refused with "
+            "422 `invalid_input` naming the field, never silently ignored."
+        ),
+        parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER, INCLUDE],
+        request=InvoiceUpdateSerializer,
+        responses={200: InvoiceWriteResponseSerializer, **_problems(*WRITE_PROBLEMS)},
+        examples=[
+            OpenApiExample(
+                "New due date and reference",
+                value={"due_date": "2025-04-15", "reference": "ORDER-2025-0042-B"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Updated",
+                value={
+                    **_INVOICE_EXAMPLE,
+                    "due_date": "2025-04-15",
+                    "reference": "ORDER-2025-0042-B",
+                    "warnings": [],
+                    "mutation_id": "2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b",
+                },
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ],
+        tags=["invoices"],
+    ),
 )
+class InvoiceDetailView(RecordUpdateView):
+    resource = Resource.INVOICES
+    update_serializer = InvoiceUpdateSerializer
 
 
 class InvoiceFinalizeView(ConnectionAPIView):

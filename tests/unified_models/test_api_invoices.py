@@ -237,3 +237,40 @@ def test_the_demo_connects_division_101_and_its_printed_curl_lines_work(
         assert created.json()["id"] in {invoice["id"] for invoice in listed.json()["results"]}
     finally:
         reset_registry()
+
+
+def test_update_changes_what_exact_allows_and_names_what_it_does_not(mapped: Connected, first_customer_id: str) -> None:
+    created = mapped.client.post(mapped.url("invoices"), invoice_body(first_customer_id), format="json").json()
+
+    updated = mapped.client.patch(
+        mapped.url(f"invoices/{created['id']}"),
+        {"due_date": "2030-01-31", "reference": "ORDER-4711-B"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="inv-upd-1",
+    )
+
+    assert updated.status_code == 200, updated.json()
+    assert updated.json()["due_date"] == "2030-01-31" and updated.json()["reference"] == "ORDER-4711-B"
+    (stored,) = [row for row in mapped.dump("SalesInvoices") if row["InvoiceID"] == created["remote_id"]]
+    assert stored["YourRef"] == "ORDER-4711-B"
+    assert Mutation.objects.get(pk=updated.json()["mutation_id"]).operation == "update"
+
+    mapped.world.control.reset_counters()
+    refused = mapped.client.patch(mapped.url(f"invoices/{created['id']}"), {"journal_code": "71"}, format="json")
+    assert refused.status_code == 422, refused.json()
+    assert refused.json()["code"] == "invalid_input" and refused.json()["errors"][0]["field"] == "journal_code"
+    assert mapped.calls() == {}
+
+
+def test_invoices_can_be_listed_per_contact(mapped: Connected, first_customer_id: str) -> None:
+    mapped.client.post(mapped.url("invoices"), invoice_body(first_customer_id, reference="MINE"), format="json")
+    mapped.world.control.seed(mapped.division, invoices=20, seed=11)
+
+    listed = mapped.client.get(mapped.url("invoices"), {"contact_id": first_customer_id, "page_size": 200})
+
+    assert listed.status_code == 200
+    results = listed.json()["results"]
+    assert results and {invoice["contact_id"] for invoice in results} == {first_customer_id}
+    assert "MINE" in {invoice["reference"] for invoice in results}
+    bad = mapped.client.get(mapped.url("invoices"), {"contact_id": "not-a-guid"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "contact_id"

@@ -96,8 +96,12 @@ def demo_connection_ensure(control: SandboxControl, *, tenant: Tenant) -> Connec
     ).first()
     if existing is not None:
         return existing
+    # An operator-made link ending on the gateway's own /connect/done page, like admin's reconnect links.
     created = connect_link_create(
-        tenant=tenant, connector_id="exact", redirect_url=f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/done"
+        tenant=tenant,
+        connector_id="exact",
+        redirect_url=f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/done",
+        trusted_redirect=True,
     )
     start = connect_services.connect_consent_start(link=created.link, region="nl")
     control.set_auto_consent(DEMO_CLIENT_ID, user_id=DEMO_USER_ID, divisions=list(DEMO_DIVISIONS))
