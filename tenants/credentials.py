@@ -89,7 +89,12 @@ def credential_save_from_consent(
     token_set: TokenSet,
 ) -> Credential:
     """Store the pair a user just granted. A new consent by the same vendor user replaces the old chain
-    (Exact invalidates the previous tokens), so all connections sharing this credential are repaired with it."""
+    (Exact invalidates the previous tokens), so all connections sharing this credential are repaired with it.
+
+    Never goes back in time: when the stored pair was obtained at or after `token_set` (a sibling connection
+    refreshed since this consent, or this very pair was saved at the callback already), the stored pair stays:
+    refresh tokens are single use, so the older pair is dead and writing it would cost every connection.
+    """
     credential = (
         Credential.objects.select_for_update()
         .filter(
@@ -109,6 +114,11 @@ def credential_save_from_consent(
             client_id=app.client_id,
             vendor_user_id=vendor_user.user_id,
         )
+    elif credential.obtained_at >= token_set.obtained_at:
+        if credential.vendor_user_name != vendor_user.name:
+            credential.vendor_user_name = vendor_user.name
+            credential.save(update_fields=["vendor_user_name", "updated_at"])
+        return credential
     credential.vendor_user_name = vendor_user.name
     credential_apply_token_set(credential, token_set)
     credential.last_refreshed_at = timezone.now()

@@ -76,6 +76,12 @@ ERRORS: dict[str, ErrorText] = {
         "Exact Online returned an error",
         "The sign-in at Exact Online did not complete. Nothing was connected; please start again.",
     ),
+    "consent_expired": ErrorText(
+        "Your sign-in is no longer valid",
+        "Your sign-in at Exact Online was replaced or ended while you were choosing. Open the connect link again "
+        "and sign in once more.",
+        409,
+    ),
     "session_expired": ErrorText(
         "Your session has ended",
         "This step must be finished in the browser where you started. Open the connect link again.",

@@ -26,7 +26,7 @@ from connectors.base.errors import (
     VendorRateLimited,
     VendorUnavailable,
 )
-from connectors.base.types import Company, TokenSet, VendorUser
+from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 from connectors.registry import get_connector
 from tenants import crypto, keys
 from tenants.credentials import NoVendorApp, credential_save_from_consent, vendor_app_for
@@ -36,6 +36,7 @@ from tenants.models import (
     ConnectLink,
     ConnectLinkStatus,
     Credential,
+    CredentialStatus,
 )
 
 # A chosen-but-not-confirmed consent waits this long in the session for the user to pick divisions.
@@ -55,49 +56,64 @@ class FlowError(Exception):
 
 @dataclass(frozen=True)
 class PendingConsent:
-    """What the callback learned, kept in the browser session until the user picks divisions."""
+    """What the callback learned, kept in the browser session until the user picks divisions.
+
+    Either the new token pair (first consent of this vendor user: nothing is stored yet) or, once the pair has
+    been stored on the user's existing credential at the callback, only that credential's id: the stored pair
+    moves on (refreshes by sibling connections) while the user chooses, so a copy in the session goes stale.
+    """
 
     link_id: str
     region: str
     vendor_user: VendorUser
-    token_set: TokenSet
+    token_set: TokenSet | None
     companies: list[Company]
     preselected: list[str]
     received_at: datetime
+    credential_id: str | None = None
 
     def to_session(self) -> dict[str, Any]:
-        # Tokens never sit in the session store in clear text: they are encrypted like stored credentials.
-        tokens = json.dumps({"a": self.token_set.access_token, "r": self.token_set.refresh_token})
-        return {
+        data: dict[str, Any] = {
             "link_id": self.link_id,
             "region": self.region,
             "vendor_user": asdict(self.vendor_user),
-            "tokens": crypto.encrypt(tokens),
-            "obtained_at": self.token_set.obtained_at.isoformat(),
-            "expires_in": self.token_set.expires_in,
-            "refresh_lifetime": self.token_set.refresh_token_lifetime.total_seconds(),
+            "credential_id": self.credential_id,
             "companies": [asdict(company) for company in self.companies],
             "preselected": self.preselected,
             "received_at": self.received_at.isoformat(),
         }
+        if self.token_set is not None:
+            # Tokens never sit in the session store in clear text: they are encrypted like stored credentials.
+            tokens = json.dumps({"a": self.token_set.access_token, "r": self.token_set.refresh_token})
+            data.update(
+                tokens=crypto.encrypt(tokens),
+                obtained_at=self.token_set.obtained_at.isoformat(),
+                expires_in=self.token_set.expires_in,
+                refresh_lifetime=self.token_set.refresh_token_lifetime.total_seconds(),
+            )
+        return data
 
     @classmethod
     def from_session(cls, data: dict[str, Any]) -> PendingConsent:
-        tokens = json.loads(crypto.decrypt(data["tokens"]))
-        return cls(
-            link_id=data["link_id"],
-            region=data["region"],
-            vendor_user=VendorUser(**data["vendor_user"]),
-            token_set=TokenSet(
+        token_set = None
+        if data.get("tokens"):
+            tokens = json.loads(crypto.decrypt(data["tokens"]))
+            token_set = TokenSet(
                 access_token=tokens["a"],
                 refresh_token=tokens["r"],
                 obtained_at=datetime.fromisoformat(data["obtained_at"]),
                 expires_in=int(data["expires_in"]),
                 refresh_token_lifetime=timedelta(seconds=float(data["refresh_lifetime"])),
-            ),
+            )
+        return cls(
+            link_id=data["link_id"],
+            region=data["region"],
+            vendor_user=VendorUser(**data["vendor_user"]),
+            token_set=token_set,
             companies=[Company(**company) for company in data["companies"]],
             preselected=list(data["preselected"]),
             received_at=datetime.fromisoformat(data["received_at"]),
+            credential_id=data.get("credential_id"),
         )
 
     def __repr__(self) -> str:
@@ -227,7 +243,7 @@ def connect_consent_finish(*, link: ConnectLink, region: str, code: str) -> Pend
         raise FlowError("vendor_error", link=link, detail=exc.message) from None
     # Exact keeps one refresh-token chain per app and user, and this exchange just retired the previous one:
     # a user who already connected other divisions must get the new pair now, whatever happens next.
-    _repair_existing_credential(
+    credential_id = _repair_existing_credential(
         link=link, region=region, app_client_id=app.client_id, vendor_user=vendor_user, token_set=token_set
     )
     try:
@@ -255,16 +271,19 @@ def connect_consent_finish(*, link: ConnectLink, region: str, code: str) -> Pend
         link_id=str(link.pk),
         region=region,
         vendor_user=vendor_user,
-        token_set=token_set,
+        # Once stored, the pair lives on the credential only: the session keeps its id.
+        token_set=None if credential_id is not None else token_set,
         companies=sorted(companies, key=lambda company: company.name.lower()),
         preselected=preselected,
         received_at=timezone.now(),
+        credential_id=credential_id,
     )
 
 
 def _repair_existing_credential(
     *, link: ConnectLink, region: str, app_client_id: str, vendor_user: VendorUser, token_set: TokenSet
-) -> None:
+) -> str | None:
+    """Store the new pair on the user's existing credential now; its id, or None when there is none yet."""
     exists = Credential.objects.filter(
         workspace=link.workspace,
         connector=link.connector,
@@ -272,15 +291,47 @@ def _repair_existing_credential(
         client_id=app_client_id,
         vendor_user_id=vendor_user.user_id,
     ).exists()
-    if exists:
-        credential_save_from_consent(
-            workspace=link.workspace,
-            connector_id=link.connector,
-            region=region,
-            app=vendor_app_for(workspace=link.workspace, connector_id=link.connector),
-            vendor_user=vendor_user,
-            token_set=token_set,
+    if not exists:
+        return None
+    credential = credential_save_from_consent(
+        workspace=link.workspace,
+        connector_id=link.connector,
+        region=region,
+        app=vendor_app_for(workspace=link.workspace, connector_id=link.connector),
+        vendor_user=vendor_user,
+        token_set=token_set,
+    )
+    return str(credential.pk)
+
+
+def _consented_credential(*, link: ConnectLink, pending: PendingConsent, app: AppCredentials) -> Credential:
+    """The credential the chosen divisions will share: the one the callback stored, or the session's pair saved now."""
+    if pending.credential_id is not None:
+        credential = (
+            Credential.objects.select_for_update()
+            .filter(
+                pk=pending.credential_id,
+                workspace=link.workspace,
+                connector=link.connector,
+                region=pending.region,
+                vendor_user_id=pending.vendor_user.user_id,
+            )
+            .first()
         )
+        if credential is None or credential.status != CredentialStatus.ACTIVE:
+            # Deleted, or its chain died while the user was choosing: only a new sign-in helps.
+            raise FlowError("consent_expired", link=link, consume=False)
+        return credential
+    if pending.token_set is None:
+        raise FlowError("session_expired", link=link, consume=False)
+    return credential_save_from_consent(
+        workspace=link.workspace,
+        connector_id=link.connector,
+        region=pending.region,
+        app=app,
+        vendor_user=pending.vendor_user,
+        token_set=pending.token_set,
+    )
 
 
 def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list[str]) -> list[Connection]:
@@ -305,14 +356,7 @@ def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list
             app = vendor_app_for(workspace=link.workspace, connector_id=link.connector)
         except NoVendorApp:
             raise FlowError("vendor_not_configured", link=link) from None
-        credential = credential_save_from_consent(
-            workspace=link.workspace,
-            connector_id=link.connector,
-            region=pending.region,
-            app=app,
-            vendor_user=pending.vendor_user,
-            token_set=pending.token_set,
-        )
+        credential = _consented_credential(link=link, pending=pending, app=app)
         now = timezone.now()
         connections: list[Connection] = []
         for company in chosen:
