@@ -28,7 +28,7 @@ from unified_models.records import InvalidInput
 
 MAX_PAGE_SIZE = 200
 # The forms Exact's __next links carry: guid'…' for GUID-keyed sets, 123L for Int64 ones (API-FACTS §4.1).
-_SKIPTOKEN_RE = re.compile(r"^(guid'[0-9a-fA-F-]{36}'|\d+L?)$")
+_SKIPTOKEN_RE = re.compile(r"guid'[0-9a-fA-F-]{36}'|\d+L?")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def decode_cursor(cursor: str | None) -> Position:
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise InvalidInput("cursor", "Not a cursor of this list; start again from the first page.") from None
     valid = (
-        (token is None or (isinstance(token, str) and _SKIPTOKEN_RE.match(token)))
+        (token is None or (isinstance(token, str) and _SKIPTOKEN_RE.fullmatch(token)))
         and isinstance(offset, int)
         and not isinstance(offset, bool)
         and 0 <= offset <= 10_000
@@ -68,7 +68,7 @@ def decode_cursor(cursor: str | None) -> Position:
 def skiptoken_of(next_url: str) -> str:
     """The `$skiptoken` value of an Exact `__next` link."""
     values = parse_qs(urlsplit(next_url).query).get("$skiptoken")
-    if not values or not _SKIPTOKEN_RE.match(values[0]):
+    if not values or not _SKIPTOKEN_RE.fullmatch(values[0]):
         raise ValueError("Exact's __next link has no usable $skiptoken.")
     return values[0]
 

@@ -24,7 +24,7 @@ from connectors.base.data import PassthroughDenied
 METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 DENIED_FIRST_SEGMENTS = frozenset({"current", "system", "oauth2", "api", "webhooks", "_control"})
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_$(),'.=:+-]+$")
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_$(),'.=:+-]+")
 
 
 def _fully_decoded(path: str) -> str:
@@ -43,7 +43,7 @@ def checked_path(path: str, method: str) -> str:
         raise PassthroughDenied(path, f"Method {method!r} is not passed through; use GET, POST, PUT or DELETE.")
     if not isinstance(path, str) or not path.strip():
         raise PassthroughDenied(str(path), "The path is empty; name an entity set such as crm/Accounts.")
-    decoded = _fully_decoded(path.strip())
+    decoded = _fully_decoded(path)
     if _SCHEME_RE.match(decoded) or "//" in decoded:
         raise PassthroughDenied(path, "Absolute URLs are not passed through; give a path relative to the company.")
     if decoded.startswith(("/", "\\")) or "\\" in decoded:
@@ -54,7 +54,7 @@ def checked_path(path: str, method: str) -> str:
     for segment in segments:
         if segment in ("", ".", ".."):
             raise PassthroughDenied(path, "Path segments '.', '..' and empty ones are not allowed.")
-        if not _SEGMENT_RE.match(segment):
+        if not _SEGMENT_RE.fullmatch(segment):
             raise PassthroughDenied(path, f"The path segment {segment!r} has characters Exact paths never use.")
     first = segments[0]
     if first.isdigit():

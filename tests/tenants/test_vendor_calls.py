@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError
+from gateway.request_context import request_id_var
 from tenants import tokens
 from tenants.credentials import credential_tokens
 from tenants.models import ConnectionStatus, CredentialStatus
 from tenants.vendor_calls import connection_context, connection_get_json
 from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
+from unified_models.models import CallLog
 
 pytestmark = pytest.mark.django_db
 
@@ -134,3 +137,41 @@ def test_a_rejected_refresh_surfaces_as_connection_not_usable(exact_world, works
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_REAUTH and "revoked" in connection.status_reason
     assert "revoked" in connection.last_error
+
+
+def test_the_context_is_a_call_context_for_the_connectors_app(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    ctx = connection_context(connection)
+
+    assert ctx.app_client_id == credential.client_id == exact_world.client_id
+    assert (ctx.region, ctx.company_id) == ("nl", "101")
+
+
+def test_record_call_writes_the_call_log_with_the_request_id_and_no_token(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    _, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    ctx = connection_context(connection)
+    access_token = ctx.access_token()
+    marker = request_id_var.set("req-vendor-calls-1")
+    try:
+        ctx.record_call(
+            CallRecord(
+                method="GET",
+                path=f"crm/Accounts?token={access_token}",
+                status=None,
+                duration_ms=12,
+                rate_limit_remaining=4999,
+                minutely_remaining=59,
+                error="no response",
+            )
+        )
+        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    finally:
+        request_id_var.reset(marker)
+
+    logged, divisions = sorted(CallLog.objects.filter(connection=connection), key=lambda log: log.path)
+    assert (logged.method, logged.status, logged.duration_ms, logged.error) == ("GET", None, 12, "no response")
+    assert access_token not in logged.path and logged.request_id == "req-vendor-calls-1"
+    assert (logged.rate_limit_remaining, logged.minutely_remaining) == (4999, 59)
+    # The gateway's own company GET goes through the connector, the call log and the shared budget too.
+    assert (divisions.path, divisions.status, divisions.request_id) == ("system/Divisions", 200, "req-vendor-calls-1")
+    assert divisions.minutely_remaining is not None
