@@ -40,7 +40,7 @@ from connectors.exact.sandbox.odata import (
     parse_skiptoken,
     to_wall,
 )
-from connectors.exact.sandbox.store import DivisionStore, Row
+from connectors.exact.sandbox.store import DivisionStore, DuplicateKeyError, Row
 
 SELECT_OR_TOP = "Please add a $select or a $top=1 statement to the query string."
 # Longest paths first so sync/SalesInvoice/SalesInvoices wins over shorter prefixes.
@@ -68,6 +68,9 @@ def dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
         return _write(ctx, request, route, method)
     except ODataError as error:
         return exact_error(error.status, error.messages)
+    except DuplicateKeyError:
+        # The write rules check client-chosen keys first; this is only a safety net.
+        return exact_error(400, "Bestaat reeds: ID")
 
 
 def _route(ctx: RequestContext, path: str) -> Route:

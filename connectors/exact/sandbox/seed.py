@@ -161,9 +161,16 @@ def _rng_guid(rng: random.Random) -> str:
     return str(UUID(int=rng.getrandbits(128), version=4))
 
 
+def _rng(seed: int, kind: str, store: DivisionStore, table: str) -> random.Random:
+    """A generator per (seed, kind, division, rows already there): deterministic for a fresh division, yet a
+    second seeding call (or accounts and invoices seeded with the same seed) draws fresh GUIDs instead of
+    repeating the first call's and overwriting its records."""
+    return random.Random(f"{seed}:{kind}:{store.code}:{len(store.tables[table].rows)}")  # noqa: S311
+
+
 def seed_accounts(store: DivisionStore, *, count: int, seed: int) -> int:
     """Add `count` customer accounts (deterministic for a seed); returns how many were created."""
-    rng = random.Random(seed)  # noqa: S311  (deterministic test data, not secrets)
+    rng = _rng(seed, "accounts", store, "Accounts")  # deterministic test data, not secrets
     code_of = store.tables["Accounts"].getter("Code")
     next_code = 1 + max(
         (int(c) for c in (code_of(r) for r in store.tables["Accounts"].rows.values()) if c and c.strip().isdigit()),
@@ -194,13 +201,13 @@ def seed_invoices(store: DivisionStore, *, count: int, lines_per_invoice: int = 
 
     Invoices need customers: a pool of 50 accounts is created when the division has none.
     """
-    rng = random.Random(seed)  # noqa: S311  (deterministic test data, not secrets)
     accounts = store.tables["Accounts"]
     status_of = accounts.getter("Status")
     customers = [key for key, row in accounts.rows.items() if status_of(row) == "C"]
     if not customers:
         seed_accounts(store, count=50, seed=seed)
         customers = [key for key, row in accounts.rows.items() if status_of(row) == "C"]
+    rng = _rng(seed, "invoices", store, "SalesInvoices")  # deterministic test data, not secrets
     customers.sort()
     items_table, vat_table = store.tables["Items"], store.tables["VATCodes"]
     catalogue = []

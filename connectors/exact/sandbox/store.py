@@ -39,6 +39,10 @@ FIRST_TIMESTAMP = 10_000
 Row = list[Any]
 
 
+class DuplicateKeyError(ValueError):
+    """An insert whose key is already in the table (inserts never overwrite; updates go through update())."""
+
+
 class SyncFeed:
     """Timestamp-ordered (timestamp, key) pairs, append-only: an update appends, the old pair goes stale.
 
@@ -180,8 +184,10 @@ class DivisionStore:
 
     def insert(self, table_name: str, values: dict[str, Any]) -> dict[str, Any]:
         table = self.tables[table_name]
-        values = {**values, "Timestamp": self.next_timestamp()}
         key = values[table.key]
+        if key in table.rows:
+            raise DuplicateKeyError(f"{table_name} already has a record with {table.key} {key}")
+        values = {**values, "Timestamp": self.next_timestamp()}
         table.rows[key] = table.pack(values)
         table.invalidate(keys=True)
         if table.children is not None:

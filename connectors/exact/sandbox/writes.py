@@ -17,7 +17,7 @@ from connectors.exact.sandbox.odata import (
     parse_datetime_value,
     round_money,
 )
-from connectors.exact.sandbox.store import DivisionStore
+from connectors.exact.sandbox.store import TABLE_KEYS, DivisionStore
 
 STREAM_ERROR = "Error processing request stream. The request should be a valid top-level resource object."
 DEFAULT_SALES_JOURNAL = "70"  # Omitted Journal falls back to the default sales journal (picqer #287).
@@ -211,6 +211,15 @@ def create(store: DivisionStore, entity: EntitySet, body: Any, actor: Actor) -> 
     if handler is None:
         raise ODataError("Method not allowed", status=405)
     return handler(store, entity, values, lines, actor)
+
+
+def _refuse_taken(store: DivisionStore, table: str, keys: list[Any]) -> None:
+    """Client-chosen keys must be new (the store never overwrites); checked before anything is stored."""
+    seen: set[Any] = set()
+    for key in keys:
+        if key and (key in store.tables[table].rows or key in seen):
+            raise ODataError(f"Bestaat reeds: {TABLE_KEYS[table]}")
+        seen.add(key)
 
 
 def _generic_insert(
@@ -438,6 +447,7 @@ def _create_invoice(store, entity, values, lines, actor) -> WriteResult:  # type
     values["InvoiceID"] = values.get("InvoiceID") or str(uuid4())
     if values["InvoiceID"] in store.tables["SalesInvoices"].rows:
         raise ODataError("Bestaat reeds: InvoiceID")
+    _refuse_taken(store, "SalesInvoiceLines", [line.get("ID") for line in computed])
     record = insert_invoice(store, values, computed, actor)
     return WriteResult(values["InvoiceID"], record, [("SalesInvoices", "Create", entity.path, values["InvoiceID"])])
 
@@ -471,6 +481,7 @@ def _create_invoice_line(store, entity, values, lines, actor) -> WriteResult:  #
     line, _missing, broken = _invoice_line_values(store, values, account_vat)
     if broken:
         raise reference_error(broken)
+    _refuse_taken(store, "SalesInvoiceLines", [line.get("ID")])
     line["ID"] = line.get("ID") or str(uuid4())
     line["LineNumber"] = len(store.children("SalesInvoiceLines", invoice_id)) + 1
     _stamp_create(line, actor, store)
@@ -512,6 +523,8 @@ def _create_sales_entry(store, entity, values, lines, actor) -> WriteResult:  # 
     if broken:
         raise reference_error(list(dict.fromkeys(broken)))
     _check_journal(store, values["Journal"], 20)
+    _refuse_taken(store, "SalesEntries", [values.get("EntryID")])
+    _refuse_taken(store, "SalesEntryLines", [line.get("ID") for line in typed])
     entry = book_sales_entry(store, values, typed, actor)
     return WriteResult(entry["EntryID"], entry, [("SalesEntries", "Create", entity.path, entry["EntryID"])])
 

@@ -112,3 +112,18 @@ def test_seed_and_dump(tenant: Tenant, control: SandboxControl) -> None:
     assert result["invoices"] == 4
     records = control.dump(tenant.division)
     assert len(records["Accounts"]) >= 25
+
+
+@pytest.mark.skipif(not data_layer_available(), reason="needs the data layer (seed.py, resources.py)")
+def test_seeding_twice_adds_records_with_fresh_guids(tenant: Tenant, control: SandboxControl) -> None:
+    before = control.dump(tenant.division)
+    for _ in range(2):
+        control.seed(tenant.division, accounts=5, invoices=3, lines_per_invoice=2, seed=7)
+    records = control.dump(tenant.division)
+    assert len(records["Accounts"]) == len(before["Accounts"]) + 10
+    assert len(records["SalesInvoices"]) == 6
+    assert len(records["SalesInvoiceLines"]) == 12
+    # No GUID is used twice, in one table or across tables (a line ID never equals an account ID).
+    keys = [record["ID"] for record in records["Accounts"] + records["SalesInvoiceLines"]]
+    keys += [record["InvoiceID"] for record in records["SalesInvoices"]]
+    assert len(keys) == len(set(keys))

@@ -182,6 +182,18 @@ def test_invoice_post_needs_lines(exact: ExactClient, lines: list[Any] | None) -
     assert _message(both) == "Verplicht: Besteld door\r\nVerplicht: Factuurregels"
 
 
+def test_a_client_chosen_line_id_that_exists_is_refused(exact: ExactClient) -> None:
+    first = _invoice(exact)
+    [line] = exact.results(f"salesinvoice/SalesInvoices(guid'{first['InvoiceID']}')/SalesInvoiceLines", {"$top": "1"})
+    body = {"OrderedBy": _customer(exact), "SalesInvoiceLines": [{"ID": line["ID"], "Item": _item(exact, "BOOK")}]}
+    response = exact.post("salesinvoice/SalesInvoices", body)
+    assert response.status_code == 400 and _message(response) == "Bestaat reeds: ID"
+    # Nothing was stored and the existing line is untouched.
+    assert len(exact.results("salesinvoice/SalesInvoices", {"$select": "InvoiceID"})) == 1
+    again = exact.get(f"salesinvoice/SalesInvoiceLines(guid'{line['ID']}')")
+    assert again.status_code == 200 and again.json()["d"]["InvoiceID"] == first["InvoiceID"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from connectors.exact.sandbox import seed
-from connectors.exact.sandbox.store import DivisionStore, create_division_store
+from connectors.exact.sandbox.store import DivisionStore, DuplicateKeyError, create_division_store
 
 BASE = "http://sandbox.test/nl"
 
@@ -88,3 +90,22 @@ def test_snapshot_round_trip_is_json_safe() -> None:
     assert restored.next_timestamp() == store.timestamp + 1
     feed = restored.tables["SalesInvoiceLines"].feed
     assert feed is not None and feed.timestamps == sorted(feed.timestamps)
+
+
+def test_insert_refuses_an_existing_key() -> None:
+    store = _fresh()
+    key = next(iter(store.tables["Accounts"].rows))
+    name = store.tables["Accounts"].value(key, "Name")
+    with pytest.raises(DuplicateKeyError):
+        store.insert("Accounts", {"ID": key, "Name": "Overwritten"})
+    assert store.tables["Accounts"].value(key, "Name") == name
+
+
+def test_invoices_seeded_into_an_empty_division_do_not_reuse_account_guids() -> None:
+    store = create_division_store(code=8, name="Leeg", seed_defaults=False)
+    seed.seed_division_defaults(store)
+    for key in list(store.tables["Accounts"].rows):
+        store.tables["Accounts"].rows.pop(key)
+    seed.seed_invoices(store, count=5, lines_per_invoice=2, seed=1)
+    accounts = set(store.tables["Accounts"].rows)
+    assert not accounts & (set(store.tables["SalesInvoices"].rows) | set(store.tables["SalesInvoiceLines"].rows))
