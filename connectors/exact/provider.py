@@ -259,7 +259,9 @@ class ExactConnector(Connector):
         )
         return list(self._by_numbers(api, "cashflow/Receivables", numbers, RECEIVABLE_STATUS_FIELDS))
 
-    def _invoice_ids_of(self, api: DivisionApi, receivables: list[dict[str, Any]]) -> dict[tuple[int, Any], str]:
+    def _invoice_ids_of(
+        self, api: DivisionApi, receivables: list[dict[str, Any]]
+    ) -> dict[tuple[int | None, str | None], str]:
         """(invoice number, journal) -> SalesInvoice ID for the receivables' invoices (numbers are per journal)."""
         numbers = sorted({number for row in receivables if (number := _number(row))})
         found = self._by_numbers(api, "salesinvoice/SalesInvoices", numbers, ("InvoiceID", "InvoiceNumber", "Journal"))
