@@ -507,6 +507,8 @@ class QueryOptions:
     filter: Node | None = None
     orderby: list[tuple[str, bool]] = field(default_factory=list)
     top: int | None = None
+    # $skip: matching rows passed over before the page starts (only where allowed, see parse_options).
+    skip: int = 0
     skiptoken: str | None = None
     inlinecount: bool = False
     format: str | None = None
@@ -520,8 +522,13 @@ def parse_options(
     properties: Mapping[str, str],
     navigations: Mapping[str, Mapping[str, str]],
     type_name: str,
+    allow_skip: bool = False,
 ) -> QueryOptions:
-    """Parse $select/$filter/$top/... ; unknown properties and unsupported options raise ODataError (400)."""
+    """Parse $select/$filter/$top/... ; unknown properties and unsupported options raise ODataError (400).
+
+    `allow_skip`: API-FACTS §4.1, $skip is "no longer supported for new endpoints that are released after
+    March 1st 2017" (bulk, sync); the older CRUD endpoints still take it.
+    """
     options = QueryOptions()
     for name in args:
         if name.startswith("$") and name not in _KNOWN_OPTIONS:
@@ -529,8 +536,15 @@ def parse_options(
                 f"The query parameter '{name}' begins with a system-reserved '$' character but is not recognized."
             )
     if "$skip" in args:
-        # Exact: "$skip is no longer supported for new endpoints"; paging goes through $skiptoken.
-        raise ODataError("The query parameter '$skip' is not supported. Use the __next link ($skiptoken).")
+        if not allow_skip:
+            # Exact: "$skip is no longer supported for new endpoints"; paging goes through $skiptoken.
+            raise ODataError("The query parameter '$skip' is not supported. Use the __next link ($skiptoken).")
+        try:
+            options.skip = int(args["$skip"])
+        except ValueError:
+            raise ODataError(f"Invalid value '{args['$skip']}' for $skip query option found.") from None
+        if options.skip < 0:
+            raise ODataError(f"Invalid value '{args['$skip']}' for $skip query option found.")
     if "$expand" in args and args["$expand"].strip():
         for name in (part.strip() for part in args["$expand"].split(",")):
             if name not in navigations:

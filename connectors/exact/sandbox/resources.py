@@ -326,7 +326,14 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
 def _options(request: Request, entity: EntitySet) -> QueryOptions:
     navigations = {name: ENTITY_SETS[path].data_properties for name, path in entity.navigations.items()}
     properties = entity.data_properties
-    options = parse_options(request.args, properties=properties, navigations=navigations, type_name=entity.type_name)
+    options = parse_options(
+        request.args,
+        properties=properties,
+        navigations=navigations,
+        type_name=entity.type_name,
+        # API-FACTS §4.1: $skip still works on the pre-2017 CRUD endpoints, not on bulk/sync (or sync/Deleted).
+        allow_skip=entity.kind == "crud",
+    )
     if entity.filterable is not None and options.filter is not None:
         extra = filter_fields(options.filter) - entity.filterable
         if extra:
@@ -399,8 +406,13 @@ def _collection(
         page, more = _ordered_page(source, candidates(None), predicate, options, after, limit)
     else:
         page, more = [], False
+        skip = options.skip
         for row in candidates(after):
             if predicate is not None and not predicate(row):
+                continue
+            if skip:
+                # $skip passes over matching rows; the __next link then carries a $skiptoken (never $skip again).
+                skip -= 1
                 continue
             if len(page) == limit:
                 more = True
@@ -459,6 +471,7 @@ def _ordered_page(
     if after is not None:
         keys = [source.key_of(row) for row in matching]
         start = keys.index(after) + 1 if after in keys else 0
+    start += options.skip
     page = matching[start : start + limit]
     return page, start + limit < len(matching)
 

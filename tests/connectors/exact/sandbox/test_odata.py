@@ -198,8 +198,8 @@ def test_select_and_filter_errors(exact: ExactClient) -> None:
     assert "No property 'Nope'" in bad_select.json()["error"]["message"]["value"]
     bad_filter = exact.get("crm/Accounts", {"$filter": "Nope eq 1"})
     assert bad_filter.status_code == 400
-    skip = exact.get("crm/Accounts", {"$skip": 10})
-    assert skip.status_code == 400
+    bad_skip = exact.get("crm/Accounts", {"$skip": "-1"})
+    assert bad_skip.status_code == 400
     unknown = exact.get("crm/Accounts", {"$foo": 1})
     assert unknown.status_code == 400
 
@@ -260,3 +260,35 @@ def test_expand_lines_with_line_select(exact: ExactClient) -> None:
     deferred = exact.results("salesinvoice/SalesInvoices")[0]["SalesInvoiceLines"]["__deferred"]["uri"]
     navigated = exact.http.get(deferred, headers=exact.headers()).json()["d"]["results"]
     assert [line["LineNumber"] for line in navigated] == [1]
+
+
+def test_skip_works_on_crud_sets(exact: ExactClient) -> None:
+    """API-FACTS §4.1: $skip is unsupported only on endpoints released after March 2017; CRUD sets are older."""
+    _make_accounts(exact, 70)  # 73 accounts with the 3 defaults
+    ids = [r["ID"] for r in exact.all_pages("crm/Accounts", {"$select": "ID"})[0]]
+    skipped = exact.get("crm/Accounts", {"$select": "ID", "$skip": 5}).json()["d"]
+    assert [r["ID"] for r in skipped["results"]] == ids[5:65]
+    # The __next link continues with a $skiptoken and does not skip again.
+    assert "$skip=" not in skipped["__next"]
+    rest = exact.http.get(skipped["__next"], headers=exact.headers()).json()["d"]
+    assert [r["ID"] for r in rest["results"]] == ids[65:]
+    page = exact.get("crm/Accounts", {"$select": "ID", "$skip": 10, "$top": 3, "$inlinecount": "allpages"}).json()["d"]
+    assert [r["ID"] for r in page["results"]] == ids[10:13] and page["__count"] == 73
+    ordered = exact.results("crm/Accounts", {"$select": "Name", "$orderby": "Name desc", "$skip": 1, "$top": 2})
+    names = sorted((r["Name"] for r in exact.all_pages("crm/Accounts", {"$select": "Name"})[0]), reverse=True)
+    assert [r["Name"] for r in ordered] == names[1:3]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("bulk/CRM/Accounts", {"$select": "ID"}),
+        ("sync/CRM/Accounts", {"$select": "ID", "$filter": "Timestamp gt 1L"}),
+        ("sync/Deleted", {"$select": "ID", "$filter": "Timestamp gt 1L"}),
+    ],
+)
+def test_skip_is_refused_on_bulk_and_sync(exact: ExactClient, path: str, params: dict[str, str]) -> None:
+    response = exact.get(path, {**params, "$skip": 1})
+    assert response.status_code == 400
+    assert "$skip" in response.json()["error"]["message"]["value"]
+    assert exact.get(path, params).status_code == 200
