@@ -194,10 +194,13 @@ _EXAMPLE_VENDOR_REFUSED = OpenApiExample(
 )
 
 
-def _problems(*codes: int) -> dict[Any, OpenApiResponse]:
+def _problems(*codes: int, examples: list[OpenApiExample] | None = None) -> dict[Any, OpenApiResponse]:
+    """Problem responses (application/problem+json) for these statuses; `examples` go with their status."""
     return {
         (code, "application/problem+json"): OpenApiResponse(
-            response=_PROBLEM_REF, description=_PROBLEM_DESCRIPTIONS[code]
+            response=_PROBLEM_REF,
+            description=_PROBLEM_DESCRIPTIONS[code],
+            examples=[example for example in examples or [] if str(code) in (example.status_codes or [])],
         )
         for code in codes
     }
@@ -610,7 +613,10 @@ PaymentListView, PaymentDetailView = _read_views(Resource.PAYMENTS)
         description="Creates the contact at the vendor. Fields the vendor cannot store are listed in `warnings`.",
         parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER, INCLUDE],
         request=ContactCreateSerializer,
-        responses={201: ContactWriteResponseSerializer, **_problems(*WRITE_PROBLEMS)},
+        responses={
+            201: ContactWriteResponseSerializer,
+            **_problems(*WRITE_PROBLEMS, examples=[_EXAMPLE_VENDOR_REFUSED]),
+        },
         examples=[
             OpenApiExample("New customer", value=_CONTACT_INPUT, request_only=True),
             OpenApiExample(
@@ -623,7 +629,6 @@ PaymentListView, PaymentDetailView = _read_views(Resource.PAYMENTS)
                 response_only=True,
                 status_codes=["201"],
             ),
-            _EXAMPLE_VENDOR_REFUSED,
         ],
         tags=["contacts"],
     ),
@@ -677,7 +682,10 @@ class ContactDetailView(RecordUpdateView):
         ),
         parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER, INCLUDE],
         request=InvoiceCreateSerializer,
-        responses={201: InvoiceWriteResponseSerializer, **_problems(*WRITE_PROBLEMS)},
+        responses={
+            201: InvoiceWriteResponseSerializer,
+            **_problems(*WRITE_PROBLEMS, examples=[_EXAMPLE_MAPPING_MISSING, _EXAMPLE_VENDOR_REFUSED]),
+        },
         examples=[
             OpenApiExample("Three lines, three tax rates", value=_INVOICE_INPUT, request_only=True),
             OpenApiExample(
@@ -690,8 +698,6 @@ class ContactDetailView(RecordUpdateView):
                 response_only=True,
                 status_codes=["201"],
             ),
-            _EXAMPLE_MAPPING_MISSING,
-            _EXAMPLE_VENDOR_REFUSED,
         ],
         tags=["invoices"],
     ),
@@ -798,6 +804,21 @@ _MAPPING_EXAMPLE = {
 }
 
 
+_EXAMPLE_MAPPING_INVALID = OpenApiExample(
+    "Unknown codes",
+    value={
+        "type": "urn:ledgerbridge:problem:mapping_invalid",
+        "title": "Mapping invalid",
+        "status": 422,
+        "detail": "The mapping names things this company does not have: default_item: no item with code 'NOPE'",
+        "code": "mapping_invalid",
+        "errors": [{"field": "default_item", "code": "not_found", "message": "no item with code 'NOPE'"}],
+    },
+    response_only=True,
+    status_codes=["422"],
+)
+
+
 class MappingView(ConnectionAPIView):
     @extend_schema(
         operation_id="mapping_retrieve",
@@ -826,22 +847,14 @@ class MappingView(ConnectionAPIView):
         ),
         parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER],
         request=LedgerMappingSerializer,
-        responses={200: LedgerMappingOutputSerializer, **_problems(404, 409, 422, 429, 503)},
+        responses={
+            200: LedgerMappingOutputSerializer,
+            **_problems(404, 409, 422, 429, 503, examples=[_EXAMPLE_MAPPING_INVALID]),
+        },
         examples=[
             OpenApiExample("Dutch defaults", value=_MAPPING_EXAMPLE, request_only=True),
             OpenApiExample(
-                "Unknown codes",
-                value={
-                    "type": "urn:ledgerbridge:problem:mapping_invalid",
-                    "title": "Mapping invalid",
-                    "status": 422,
-                    "detail": "The mapping names things this company does not have: default_item: no item with code "
-                    "'NOPE'",
-                    "code": "mapping_invalid",
-                    "errors": [{"field": "default_item", "code": "not_found", "message": "no item with code 'NOPE'"}],
-                },
-                response_only=True,
-                status_codes=["422"],
+                "Saved", value={**_MAPPING_EXAMPLE, "updated_at": "2025-03-01T09:30:00Z"}, response_only=True
             ),
         ],
         tags=["mapping"],
@@ -877,7 +890,7 @@ class PassthroughView(ConnectionAPIView):
             (403, "application/problem+json"): OpenApiResponse(
                 response=_PROBLEM_REF, description="`passthrough_denied`: the path would escape the company."
             ),
-            **_problems(404, 409, 429, 502, 503),
+            **_problems(404, 409, 422, 429, 502, 503),
         },
         examples=[
             OpenApiExample(

@@ -274,3 +274,31 @@ def test_invoices_can_be_listed_per_contact(mapped: Connected, first_customer_id
     assert "MINE" in {invoice["reference"] for invoice in results}
     bad = mapped.client.get(mapped.url("invoices"), {"contact_id": "not-a-guid"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "contact_id"
+
+
+def test_a_contact_and_its_invoice_created_through_the_api_appear_in_the_dump(mapped: Connected) -> None:
+    contact = mapped.client.post(
+        mapped.url("contacts"), {"name": "Koffiebranderij Noord", "is_customer": True}, format="json"
+    ).json()
+    invoice = mapped.client.post(mapped.url("invoices"), invoice_body(contact["id"]), format="json")
+    assert invoice.status_code == 201, invoice.json()
+
+    (account,) = [row for row in mapped.dump("Accounts") if row["ID"] == contact["remote_id"]]
+    assert account["Name"] == "Koffiebranderij Noord" and account["Status"] == "C"
+    (stored,) = [row for row in mapped.dump("SalesInvoices") if row["InvoiceID"] == invoice.json()["remote_id"]]
+    assert stored["InvoiceTo"] == contact["remote_id"] and str(stored["Journal"]).strip() == "70"
+    assert Decimal(str(stored["AmountFC"])) == Decimal("422.64")
+    lines = [row for row in mapped.dump("SalesInvoiceLines") if row["InvoiceID"] == stored["InvoiceID"]]
+    assert sorted(str(line["VATCode"]).strip() for line in lines) == ["0", "1", "2"]
+
+
+def test_exacts_rate_limit_is_a_429_with_retry_after(mapped: Connected, first_customer_id: str) -> None:
+    mapped.world.control.set_limits(minutely_limit=1)
+    mapped.world.control.reset_limit_usage()
+    mapped.client.get(mapped.url("journals"))  # spends the one call of this minute
+
+    response = mapped.client.get(mapped.url("tax-rates"))
+
+    assert response.status_code == 429, response.json()
+    assert response.json()["code"] == "vendor_rate_limited"
+    assert int(response.headers["Retry-After"]) >= 1 and response.json()["retry_after"] >= 1

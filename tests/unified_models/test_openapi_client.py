@@ -101,3 +101,63 @@ def test_a_generated_client_creates_an_invoice(
         sys.path.remove(str(tmp_path))
         for name in [name for name in sys.modules if name == package or name.startswith(f"{package}.")]:
             del sys.modules[name]
+
+
+def test_the_schema_documents_every_data_operation() -> None:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = {
+        path: item for path, item in schema["paths"].items() if path.startswith("/api/v1/connections/{connection_id}/")
+    }
+    resources = ["contacts", "invoices", "ledger-accounts", "tax-rates", "journals", "items", "payments"]
+    for resource in resources:
+        listing = paths[f"/api/v1/connections/{{connection_id}}/{resource}"]["get"]
+        assert {p["name"] for p in listing["parameters"]} >= {"cursor", "page_size", "updated_after", "include"}
+        assert listing["responses"]["200"]["content"]["application/json"]["examples"], resource
+        retrieve = paths[f"/api/v1/connections/{{connection_id}}/{resource}/{{record_id}}"]["get"]
+        assert retrieve["responses"]["200"]["content"]["application/json"]["examples"], resource
+    writes = [
+        (f"/api/v1/connections/{{connection_id}}/{suffix}", method)
+        for suffix, method in [
+            ("contacts", "post"),
+            ("contacts/{record_id}", "patch"),
+            ("invoices", "post"),
+            ("invoices/{record_id}", "patch"),
+            ("invoices/{record_id}/finalize", "post"),
+            ("mapping", "put"),
+            ("passthrough", "post"),
+        ]
+    ]
+    for path, method in writes:
+        operation = paths[path][method]
+        assert "Idempotency-Key" in {p["name"] for p in operation["parameters"]}, path
+        assert "examples" in next(
+            iter(operation.get("requestBody", {"content": {"x": {"examples": 1}}})["content"].values())
+        )
+        assert {"404", "409", "422"} <= set(operation["responses"]), path
+        problem = operation["responses"]["422"]["content"]["application/problem+json"]["schema"]
+        assert problem == {"$ref": "#/components/schemas/Problem"}
+    invoice_create = paths["/api/v1/connections/{connection_id}/invoices"]["post"]["responses"]
+    examples = invoice_create["422"]["content"]["application/problem+json"]["examples"]
+    assert {example["value"]["code"] for example in examples.values()} == {
+        "mapping_missing",
+        "vendor_validation_failed",
+    }
+    assert "mapping_missing" in invoice_create["422"]["description"]
+    components = schema["components"]["schemas"]
+    assert components["InvoiceStatus"]["enum"] == ["draft", "open", "paid", "partially_paid", "void"]
+    assert components["RecordStatus"]["enum"] == ["active", "archived"]
+    for enum in (
+        "InvoiceType",
+        "PaymentStatus",
+        "LedgerClassification",
+        "TaxType",
+        "TaxUsage",
+        "JournalType",
+        "AddressType",
+    ):
+        assert components[enum]["enum"], enum
+    invoice = components["Invoice"]["properties"]
+    assert {"net_total", "tax_total", "total", "currency", "lines", "finalized"} <= set(invoice)
+    assert invoice["total"] == {"type": "string", "format": "decimal", "example": "121.00"}
+    assert "remote_data" not in components["Invoice"].get("required", [])
+    assert "warnings" in components["InvoiceWriteResponse"]["properties"]
