@@ -312,6 +312,9 @@ class Command(BaseCommand):
                 "gateway",
                 "worker",
                 "--beat",
+                # Beat's state file belongs under var/, not in whatever directory the demo was started from.
+                "--schedule",
+                str(VAR_DIR / "celerybeat-schedule"),
                 "--loglevel",
                 "WARNING",
                 "--concurrency",
