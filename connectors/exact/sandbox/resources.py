@@ -265,6 +265,8 @@ def _source(ctx: RequestContext, entity: EntitySet) -> Source:
     if entity.kind == "sync":
         return SyncSource(ctx, entity, store)
     if entity.kind == "deleted":
+        # API-FACTS §5.2: the deleted log is kept for 2 months; older entries are dropped when it is read.
+        store.prune_deleted(ctx.now())
         return DeletedSource(ctx, entity, store)
     return Source(ctx, entity, store)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from connectors.exact.sandbox.odata import to_wall
 
 # sync/Deleted EntityType codes (API-FACTS §5.2) for the tables the sandbox keeps.
 DELETED_ENTITY_TYPES: dict[str, int] = {
@@ -33,6 +35,8 @@ TABLE_KEYS: dict[str, str] = {
 LINE_PARENTS: dict[str, str] = {"SalesInvoiceLines": "InvoiceID", "SalesEntryLines": "EntryID"}
 # Tables whose writes feed a sync endpoint, paged in Timestamp order.
 SYNC_TABLES = frozenset({"Accounts", "SalesInvoiceLines"})
+# API-FACTS §5.2: "The deleted log is kept for 2 months only."
+DELETED_RETENTION = timedelta(days=60)
 # Exact's rowversions are large numbers and its sync sample starts at `Timestamp gt 1`; start well above.
 FIRST_TIMESTAMP = 10_000
 
@@ -234,6 +238,22 @@ class DivisionStore:
         timestamp = self.next_timestamp()
         self.deleted.append((timestamp, str(uuid4()), key, entity_type, deleted_by, when))
         self.deleted_timestamps.append(timestamp)
+
+    def prune_deleted(self, now: datetime) -> int:
+        """Drop deleted-log entries older than DELETED_RETENTION at `now` (the sandbox clock); returns how many.
+
+        Entries are in Timestamp order and the clock only moves forward, so the old ones form a prefix.
+        """
+        cutoff = to_wall(now) - DELETED_RETENTION
+        count = 0
+        for entry in self.deleted:
+            if to_wall(entry[5]) >= cutoff:
+                break
+            count += 1
+        if count:
+            del self.deleted[:count]
+            del self.deleted_timestamps[:count]
+        return count
 
     def children(self, table_name: str, parent: str) -> list[str]:
         table = self.tables[table_name]

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 from connectors.exact.sandbox.control_client import SandboxControl
 from tests.connectors.exact.sandbox.data_fixtures import (
     ExactClient,
+    connect,
     exact_fixture,  # noqa: F401  (pytest fixture)
 )
 
@@ -88,3 +89,18 @@ def test_bulk_requires_select_and_pages_by_1000(exact: ExactClient, control: San
     assert (len(lines), line_pages) == (3300, 4)
     accounts, _ = exact.all_pages("bulk/CRM/Accounts", {"$select": "ID,Code"})
     assert len(accounts) == 3
+
+
+def test_deleted_log_keeps_two_months(exact: ExactClient, control: SandboxControl) -> None:
+    """API-FACTS §5.2: the deleted log is kept for 2 months (60 days on the sandbox clock)."""
+    old, recent = (exact.post("crm/Accounts", {"Name": name}).json()["d"]["ID"] for name in ("Oud", "Recent"))
+    assert exact.delete(f"crm/Accounts(guid'{old}')").status_code == 204
+    control.advance_clock(30 * 86400)
+    connect(exact.http, exact.tenant)  # the tokens expired meanwhile
+    assert exact.delete(f"crm/Accounts(guid'{recent}')").status_code == 204
+    params = {"$filter": "Timestamp gt 1L", "$select": "EntityKey,DeletedDate"}
+    assert [d["EntityKey"] for d in exact.results("sync/Deleted", params)] == [old, recent]
+    control.advance_clock(31 * 86400)
+    connect(exact.http, exact.tenant)
+    assert [d["EntityKey"] for d in exact.results("sync/Deleted", params)] == [recent]
+    assert exact.get("sync/Deleted/$count").text == "1"
