@@ -11,6 +11,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
@@ -23,6 +24,24 @@ class LockTimeout(Exception):
     """The lock was not acquired within the wait time."""
 
 
+class LockHandle:
+    """What a holder gets: `held()` tells whether the lock is still its own (a Redis lock expires after `timeout`).
+
+    PostgreSQL advisory locks and file locks live as long as their connection or process, so they are always held.
+    """
+
+    def __init__(self, lock: Any = None) -> None:
+        self._lock = lock
+
+    def held(self) -> bool:
+        if self._lock is None:
+            return True
+        try:
+            return bool(self._lock.owned())
+        except redis_exceptions.RedisError:
+            return False  # cannot tell: assume the worst
+
+
 def _redis_client():  # type: ignore[no-untyped-def]
     import redis
 
@@ -30,14 +49,17 @@ def _redis_client():  # type: ignore[no-untyped-def]
 
 
 @contextmanager
-def distributed_lock(name: str, *, timeout: float, wait: float) -> Iterator[None]:
-    """Hold `name` for at most `timeout` seconds (it expires if the holder dies); wait up to `wait` to get it."""
+def distributed_lock(name: str, *, timeout: float, wait: float) -> Iterator[LockHandle]:
+    """Hold `name` for at most `timeout` seconds (it expires if the holder dies); wait up to `wait` to get it.
+
+    Yields a LockHandle: check `held()` before acting on what the lock protected after a long wait (Redis).
+    """
     if settings.REDIS_URL:
         lock = _redis_client().lock(f"ledgerbridge:lock:{name}", timeout=timeout, blocking_timeout=wait)
         if not lock.acquire():
             raise LockTimeout(name)
         try:
-            yield
+            yield LockHandle(lock)
         finally:
             # Expired while held: the timeout already freed it for the next holder.
             with contextlib.suppress(redis_exceptions.LockError):
@@ -45,10 +67,10 @@ def distributed_lock(name: str, *, timeout: float, wait: float) -> Iterator[None
         return
     if connections["default"].vendor == "postgresql":
         with _postgres_advisory_lock(name, wait=wait):
-            yield
+            yield LockHandle()
         return
     with _file_lock(name, wait=wait):
-        yield
+        yield LockHandle()
 
 
 def _lock_key(name: str) -> int:

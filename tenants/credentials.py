@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
 from connectors.registry import get_connector
+from gateway.locks import LockHandle, distributed_lock
 from tenants import crypto
 from tenants.models import Credential, CredentialStatus, RefreshState, VendorApp, Workspace
 
@@ -64,21 +69,63 @@ def credential_tokens(credential: Credential) -> Tokens:
     )
 
 
+def credential_lock(credential_id: Any) -> AbstractContextManager[LockHandle]:
+    """The one lock for a credential's token chain: held by every refresh and by every save of a new consent."""
+    return distributed_lock(
+        f"credential-refresh:{credential_id}",
+        timeout=settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT,
+        wait=settings.LEDGERBRIDGE_TOKEN_LOCK_WAIT,
+    )
+
+
+def token_set_fields(token_set: TokenSet) -> dict[str, Any]:
+    """The columns a fresh pair writes (without token_generation, which the writer bumps)."""
+    return {
+        "access_token_encrypted": crypto.encrypt(token_set.access_token),
+        "refresh_token_encrypted": crypto.encrypt(token_set.refresh_token),
+        "obtained_at": token_set.obtained_at,
+        "access_token_expires_at": token_set.access_token_expires_at,
+        "refresh_token_expires_at": token_set.refresh_token_expires_at,
+        "status": CredentialStatus.ACTIVE,
+        "status_reason": "",
+        "refresh_state": RefreshState.IDLE,
+        "refresh_attempt_started_at": None,
+        "refresh_not_before": None,
+        "last_refresh_error": "",
+    }
+
+
 def credential_apply_token_set(credential: Credential, token_set: TokenSet) -> None:
-    """Put a fresh pair on the (unsaved) credential object; the caller saves it."""
-    credential.access_token_encrypted = crypto.encrypt(token_set.access_token)
-    credential.refresh_token_encrypted = crypto.encrypt(token_set.refresh_token)
-    credential.obtained_at = token_set.obtained_at
-    credential.access_token_expires_at = token_set.access_token_expires_at
-    credential.refresh_token_expires_at = token_set.refresh_token_expires_at
-    credential.status = CredentialStatus.ACTIVE
-    credential.status_reason = ""
-    credential.refresh_state = RefreshState.IDLE
-    credential.refresh_attempt_started_at = None
-    credential.last_refresh_error = ""
+    """Put a fresh pair on the credential object (read under its row lock) and bump its token generation."""
+    for name, value in token_set_fields(token_set).items():
+        setattr(credential, name, value)
+    credential.token_generation = (credential.token_generation or 0) + 1
 
 
-@transaction.atomic
+@contextmanager
+def credential_consent_lock(
+    *, workspace: Workspace, connector_id: str, region: str, client_id: str, vendor_user_id: str
+) -> Iterator[None]:
+    """Hold the refresh lock of the credential a consent will write (if it exists): a refresh in flight finishes
+    first, and none starts until the new pair is committed. Take it outside the transaction that saves."""
+    credential_id = (
+        Credential.objects.filter(
+            workspace=workspace,
+            connector=connector_id,
+            region=region,
+            client_id=client_id,
+            vendor_user_id=vendor_user_id,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if credential_id is None:
+        yield  # nothing to refresh yet; a concurrent first consent is settled by the unique constraint
+        return
+    with credential_lock(credential_id):
+        yield
+
+
 def credential_save_from_consent(
     *,
     workspace: Workspace,
@@ -88,33 +135,63 @@ def credential_save_from_consent(
     vendor_user: VendorUser,
     token_set: TokenSet,
 ) -> Credential:
-    """Store the pair a user just granted. A new consent by the same vendor user replaces the old chain
-    (Exact invalidates the previous tokens), so all connections sharing this credential are repaired with it.
+    """Store the pair a user just granted, under the credential's refresh lock, in its own transaction.
 
-    Never goes back in time: when the stored pair was obtained at or after `token_set` (a sibling connection
-    refreshed since this consent, or this very pair was saved at the callback already), the stored pair stays:
-    refresh tokens are single use, so the older pair is dead and writing it would cost every connection.
+    Raises gateway.locks.LockTimeout when a refresh holds the lock for longer than the lock wait.
     """
-    credential = (
-        Credential.objects.select_for_update()
-        .filter(
+    with (
+        credential_consent_lock(
             workspace=workspace,
-            connector=connector_id,
+            connector_id=connector_id,
             region=region,
             client_id=app.client_id,
             vendor_user_id=vendor_user.user_id,
+        ),
+        transaction.atomic(),
+    ):
+        return credential_store_consent(
+            workspace=workspace,
+            connector_id=connector_id,
+            region=region,
+            app=app,
+            vendor_user=vendor_user,
+            token_set=token_set,
         )
-        .first()
-    )
+
+
+def credential_store_consent(
+    *,
+    workspace: Workspace,
+    connector_id: str,
+    region: str,
+    app: AppCredentials,
+    vendor_user: VendorUser,
+    token_set: TokenSet,
+) -> Credential:
+    """The write behind credential_save_from_consent; call it inside a transaction under credential_consent_lock.
+
+    A new consent by the same vendor user replaces the old chain (Exact invalidates the previous tokens), so
+    all connections sharing this credential are repaired with it. Never goes back in time: when the stored
+    pair was obtained at or after `token_set` (a sibling connection refreshed since this consent, or this very
+    pair was saved at the callback already), the stored pair stays: refresh tokens are single use, so the older
+    pair is dead and writing it would cost every connection. Every write bumps token_generation, so a refresh
+    that was in flight does not overwrite it (tenants.tokens writes only on the generation it read).
+    """
+    key = {
+        "workspace": workspace,
+        "connector": connector_id,
+        "region": region,
+        "client_id": app.client_id,
+        "vendor_user_id": vendor_user.user_id,
+    }
+    credential = Credential.objects.select_for_update().filter(**key).first()
     if credential is None:
-        credential = Credential(
-            workspace=workspace,
-            connector=connector_id,
-            region=region,
-            client_id=app.client_id,
-            vendor_user_id=vendor_user.user_id,
-        )
-    elif credential.obtained_at >= token_set.obtained_at:
+        credential = Credential(**key, vendor_user_name=vendor_user.name)
+        credential_apply_token_set(credential, token_set)
+        credential.last_refreshed_at = timezone.now()
+        credential.save(force_insert=True)
+        return credential
+    if credential.obtained_at >= token_set.obtained_at:
         if credential.vendor_user_name != vendor_user.name:
             credential.vendor_user_name = vendor_user.name
             credential.save(update_fields=["vendor_user_name", "updated_at"])

@@ -135,6 +135,10 @@ class Credential(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_refresh_error = models.CharField(max_length=500, blank=True)
     refresh_count = models.PositiveIntegerField(default=0)
+    # Bumped on every write of the token pair (refresh, new consent) or of its retirement (another workspace's
+    # consent): the token manager writes only `WHERE token_generation = <what it read>`, so a slow refresh
+    # (or one whose lock expired) never overwrites a newer pair nor marks a fresh consent as needing re-auth.
+    token_generation = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

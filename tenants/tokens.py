@@ -9,6 +9,10 @@ Exact's rules (API-FACTS §1.4, §9) shape every line here:
 So: one refresh at a time per credential (one chain per app and user) under a distributed lock, re-read the
 stored pair after taking it, record the attempt (committed) before sending, persist the new pair in its own
 committed transaction before anyone uses it, and never retry a rejected or lost refresh blindly.
+
+Every write is conditional on the credential's token_generation as read under the lock: a new consent (saved
+under the same lock, bumping the generation) or another writer whose lock outlived ours may have replaced the
+pair meanwhile. Then this refresh's outcome is stale: nothing is written, the newer state is re-read and used.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from connectors.base.connector import Connector
@@ -33,8 +37,8 @@ from connectors.base.errors import (
 )
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.registry import get_connector
-from gateway.locks import LockTimeout, distributed_lock
-from tenants.credentials import credential_apply_token_set, credential_tokens, vendor_app_for
+from gateway.locks import LockTimeout
+from tenants.credentials import credential_lock, credential_tokens, token_set_fields, vendor_app_for
 from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, RefreshState
 
 logger = logging.getLogger(__name__)
@@ -100,10 +104,29 @@ def _refuse_open_transaction() -> None:
         )
 
 
-def _committed_update(credential_id: Any, **fields: Any) -> None:
-    """Write refresh bookkeeping in its own committed transaction, visible to every other process at once."""
+def _committed_update(credential_id: Any, generation: int, **fields: Any) -> bool:
+    """Write refresh bookkeeping in its own committed transaction, visible to every other process at once; only
+    while the credential still holds the pair this refresh read (False: a newer pair was stored meanwhile)."""
     with transaction.atomic(durable=True):
-        Credential.objects.filter(pk=credential_id).update(**fields, updated_at=timezone.now())
+        return bool(
+            Credential.objects.filter(pk=credential_id, token_generation=generation).update(
+                **fields, updated_at=timezone.now()
+            )
+        )
+
+
+def _newer_state(credential_id: Any, *, mode: RefreshMode, rejected: str | None) -> str | None:
+    """Another writer stored a newer pair (or retired the chain) while this refresh ran: use what is stored now."""
+    credential = Credential.objects.get(pk=credential_id)
+    logger.info("Credential %s: a newer token pair was stored meanwhile; using it", credential_id)
+    _ensure_active(credential)
+    if _access_token_valid(credential, timezone.now()):
+        stored = credential_tokens(credential).access_token
+        if mode != "unauthorized" or stored != rejected:
+            return stored
+    if mode == "unauthorized":
+        return None
+    raise TokenRefreshDeferred("The connection's tokens changed while refreshing; retry shortly.")
 
 
 def _ensure_active(credential: Credential) -> None:
@@ -116,7 +139,9 @@ def _app_for(credential: Credential) -> AppCredentials:
     if app.client_id != credential.client_id:
         # The refresh token belongs to the app that issued it; another client id would only collect errors.
         credential_mark_needs_reauth(
-            credential_id=credential.pk, reason="the workspace's vendor app registration changed (new client id)"
+            credential_id=credential.pk,
+            reason="the workspace's vendor app registration changed (new client id)",
+            generation=credential.token_generation,
         )
         raise CredentialNeedsReauth("the workspace's vendor app registration changed (new client id)")
     return app
@@ -125,22 +150,32 @@ def _app_for(credential: Credential) -> AppCredentials:
 # ---------------------------------------------------------------------------------------------------- services
 
 
-def credential_mark_needs_reauth(*, credential_id: Any, reason: str) -> None:
-    """The refresh token is dead: the credential and every connection sharing it wait for the user to reconnect."""
+def credential_mark_needs_reauth(*, credential_id: Any, reason: str, generation: int | None = None) -> bool:
+    """The refresh token is dead: the credential and every connection sharing it wait for the user to reconnect.
+
+    With `generation`, only while the credential still holds that pair: a consent stored meanwhile is not a dead
+    chain. Returns False when nothing was marked for that reason.
+    """
     reason = reason[:500]
     now = timezone.now()
     with transaction.atomic():
-        Credential.objects.filter(pk=credential_id).update(
+        credentials = Credential.objects.filter(pk=credential_id)
+        if generation is not None:
+            credentials = credentials.filter(token_generation=generation)
+        marked = credentials.update(
             status=CredentialStatus.NEEDS_REAUTH,
             status_reason=reason,
             refresh_state=RefreshState.IDLE,
             last_refresh_error=reason,
             updated_at=now,
         )
+        if not marked:
+            return False
         Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE).update(
             status=ConnectionStatus.NEEDS_REAUTH, status_reason=reason, updated_at=now
         )
     logger.warning("Credential %s needs re-authorisation: %s", credential_id, reason)
+    return True
 
 
 def access_token_for(credential_id: Any) -> str:
@@ -163,7 +198,10 @@ def access_token_for(credential_id: Any) -> str:
             "The access token expired before Exact allows a refresh.",
             retry_at=credential.obtained_at + timedelta(seconds=min_interval),
         )
-    return _refresh_under_lock(credential_id, connector=connector, mode="due")
+    token = _refresh_under_lock(credential_id, connector=connector, mode="due")
+    if token is None:  # only the 401 path answers None; kept explicit for the type
+        raise TokenRefreshDeferred("No usable access token right now; retry shortly.")
+    return token
 
 
 def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token: str) -> str | None:
@@ -213,13 +251,9 @@ def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) 
 
 def _refresh_under_lock(
     credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None = None
-) -> str:
+) -> str | None:
     try:
-        with distributed_lock(
-            f"credential-refresh:{credential_id}",
-            timeout=settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT,
-            wait=settings.LEDGERBRIDGE_TOKEN_LOCK_WAIT,
-        ):
+        with credential_lock(credential_id):
             return _refresh_locked(credential_id, connector=connector, mode=mode, rejected=rejected)
     except LockTimeout:
         raise TokenRefreshDeferred(
@@ -227,7 +261,7 @@ def _refresh_under_lock(
         ) from None
 
 
-def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None) -> str:
+def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None) -> str | None:
     # Re-read after taking the lock: another process may have refreshed (or failed) meanwhile.
     credential = Credential.objects.select_related("workspace").get(pk=credential_id)
     _ensure_active(credential)
@@ -238,15 +272,17 @@ def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMo
         # We hold the lock, so whoever recorded this attempt is gone (crashed, or its lock expired): the refresh
         # token may or may not have been rotated. Same situation as a lost answer.
         logger.warning("Credential %s: a refresh was left in flight by a process that is gone", credential_id)
-        _committed_update(
+        if not _committed_update(
             credential_id,
+            credential.token_generation,
             refresh_state=RefreshState.LOST,
             last_refresh_error="refresh left in flight by a lost process",
-        )
+        ):
+            return _newer_state(credential_id, mode=mode, rejected=rejected)
         credential.refresh_state = RefreshState.LOST
 
     if credential.refresh_state == RefreshState.LOST:
-        return _probe_after_lost(credential, connector=connector, now=now)
+        return _probe_after_lost(credential, connector=connector, now=now, mode=mode, rejected=rejected)
 
     tokens = credential_tokens(credential)
     if mode == "due" and now < refresh_due_at(credential, min_interval=min_interval):
@@ -269,10 +305,14 @@ def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMo
             f"The last token refresh failed ({credential.last_refresh_error}); retrying after a cooldown.",
             retry_at=credential.refresh_not_before,
         )
-    return _send_refresh(credential, connector=connector, refresh_token=tokens.refresh_token, probe=False)
+    return _send_refresh(
+        credential, connector=connector, refresh_token=tokens.refresh_token, probe=False, mode=mode, rejected=rejected
+    )
 
 
-def _probe_after_lost(credential: Credential, *, connector: Connector, now: datetime) -> str:
+def _probe_after_lost(
+    credential: Credential, *, connector: Connector, now: datetime, mode: RefreshMode, rejected: str | None
+) -> str | None:
     """The last answer was lost: send the stored refresh token once, deliberately, to learn whether it still lives."""
     if credential.refresh_not_before and now < credential.refresh_not_before:
         raise TokenRefreshDeferred(
@@ -281,15 +321,29 @@ def _probe_after_lost(credential: Credential, *, connector: Connector, now: date
         )
     logger.warning("Credential %s: probing the stored refresh token once after a lost answer", credential.pk)
     refresh_token = credential_tokens(credential).refresh_token
-    return _send_refresh(credential, connector=connector, refresh_token=refresh_token, probe=True)
+    return _send_refresh(
+        credential, connector=connector, refresh_token=refresh_token, probe=True, mode=mode, rejected=rejected
+    )
 
 
-def _send_refresh(credential: Credential, *, connector: Connector, refresh_token: str, probe: bool) -> str:
+def _send_refresh(
+    credential: Credential,
+    *,
+    connector: Connector,
+    refresh_token: str,
+    probe: bool,
+    mode: RefreshMode,
+    rejected: str | None,
+) -> str | None:
     credential_id = credential.pk
+    generation = credential.token_generation
     app = _app_for(credential)
     started = timezone.now()
     # Record the attempt before sending, committed: if this process dies mid-call, the next one knows.
-    _committed_update(credential_id, refresh_state=RefreshState.IN_FLIGHT, refresh_attempt_started_at=started)
+    if not _committed_update(
+        credential_id, generation, refresh_state=RefreshState.IN_FLIGHT, refresh_attempt_started_at=started
+    ):
+        return _newer_state(credential_id, mode=mode, rejected=rejected)
     cooldown_until = started + timedelta(seconds=settings.LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN)
     after_failure = RefreshState.LOST if probe else RefreshState.IDLE
     try:
@@ -299,6 +353,7 @@ def _send_refresh(credential: Credential, *, connector: Connector, refresh_token
         # caller probes once. A second loss during a probe waits for the cooldown before the next probe.
         _committed_update(
             credential_id,
+            generation,
             refresh_state=RefreshState.LOST,
             last_refresh_error=f"token response lost: {exc.message}"[:500],
             refresh_not_before=cooldown_until if probe else None,
@@ -313,12 +368,15 @@ def _send_refresh(credential: Credential, *, connector: Connector, refresh_token
             reason = f"{REASON_LOST_AND_ROTATED} ({exc.message})"
         else:
             reason = f"refresh token rejected: {exc.message} [{exc.reason}]"
-        credential_mark_needs_reauth(credential_id=credential_id, reason=reason)
+        if not credential_mark_needs_reauth(credential_id=credential_id, reason=reason, generation=generation):
+            # Rejected because a new consent (or a writer whose lock outlived ours) replaced the chain meanwhile.
+            return _newer_state(credential_id, mode=mode, rejected=rejected)
         raise CredentialNeedsReauth(reason) from None
     except TooEarlyToRefresh as exc:
         # Our 570 s rule should prevent this (clock skew, or someone else used the chain): no loop, cool down.
         _committed_update(
             credential_id,
+            generation,
             refresh_state=after_failure,
             last_refresh_error=exc.message[:500],
             refresh_not_before=cooldown_until,
@@ -334,6 +392,7 @@ def _send_refresh(credential: Credential, *, connector: Connector, refresh_token
         # the refresh token is untouched. Cool down so a broken vendor is not hammered.
         _committed_update(
             credential_id,
+            generation,
             refresh_state=after_failure,
             last_refresh_error=f"{exc.__class__.__name__}: {exc.message}"[:500],
             refresh_not_before=cooldown_until,
@@ -343,17 +402,27 @@ def _send_refresh(credential: Credential, *, connector: Connector, refresh_token
             return credential_tokens(credential).access_token
         raise
     # Any other exception leaves the attempt "in flight": the next caller treats it as lost and probes once.
-    _persist_token_set(credential_id, token_set)
+    if not _persist_token_set(credential_id, token_set, generation=generation):
+        # A newer pair was stored while this refresh was in flight (a new consent retires the chain this refresh
+        # came from): this pair is stale, the stored one is used.
+        logger.warning("Credential %s: refreshed pair discarded, a newer pair was stored meanwhile", credential_id)
+        return _newer_state(credential_id, mode=mode, rejected=rejected)
     logger.info("Credential %s: tokens refreshed%s", credential_id, " (repaired after a lost answer)" if probe else "")
     return token_set.access_token
 
 
-def _persist_token_set(credential_id: Any, token_set: TokenSet) -> None:
-    """Store the new pair in its own committed transaction before anyone uses it: the old refresh token is dead."""
+def _persist_token_set(credential_id: Any, token_set: TokenSet, *, generation: int) -> bool:
+    """Store the new pair in its own committed transaction before anyone uses it: the old refresh token is dead.
+
+    Only `WHERE token_generation = generation`: False when another writer stored a newer pair meanwhile.
+    """
+    now = timezone.now()
     with transaction.atomic(durable=True):
-        credential = Credential.objects.select_for_update().get(pk=credential_id)
-        credential_apply_token_set(credential, token_set)
-        credential.refresh_not_before = None
-        credential.last_refreshed_at = timezone.now()
-        credential.refresh_count += 1
-        credential.save()
+        stored = Credential.objects.filter(pk=credential_id, token_generation=generation).update(
+            **token_set_fields(token_set),
+            last_refreshed_at=now,
+            refresh_count=F("refresh_count") + 1,
+            token_generation=F("token_generation") + 1,
+            updated_at=now,
+        )
+    return bool(stored)

@@ -82,6 +82,12 @@ ERRORS: dict[str, ErrorText] = {
         "and sign in once more.",
         409,
     ),
+    "try_again": ErrorText(
+        "Please try again in a minute",
+        "This connection is being updated right now. Nothing was lost: go back one page and confirm again in a "
+        "minute.",
+        503,
+    ),
     "session_expired": ErrorText(
         "Your session has ended",
         "This step must be finished in the browser where you started. Open the connect link again.",

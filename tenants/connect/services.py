@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 import secrets
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,8 +30,15 @@ from connectors.base.errors import (
 )
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 from connectors.registry import get_connector
+from gateway.locks import LockTimeout
 from tenants import crypto, keys
-from tenants.credentials import NoVendorApp, credential_save_from_consent, vendor_app_for
+from tenants.credentials import (
+    NoVendorApp,
+    credential_consent_lock,
+    credential_save_from_consent,
+    credential_store_consent,
+    vendor_app_for,
+)
 from tenants.models import (
     Connection,
     ConnectionStatus,
@@ -38,6 +47,8 @@ from tenants.models import (
     Credential,
     CredentialStatus,
 )
+
+logger = logging.getLogger(__name__)
 
 # A chosen-but-not-confirmed consent waits this long in the session for the user to pick divisions.
 PENDING_CHOICE_TTL = timedelta(minutes=30)
@@ -293,14 +304,19 @@ def _repair_existing_credential(
     ).exists()
     if not exists:
         return None
-    credential = credential_save_from_consent(
-        workspace=link.workspace,
-        connector_id=link.connector,
-        region=region,
-        app=vendor_app_for(workspace=link.workspace, connector_id=link.connector),
-        vendor_user=vendor_user,
-        token_set=token_set,
-    )
+    try:
+        credential = credential_save_from_consent(
+            workspace=link.workspace,
+            connector_id=link.connector,
+            region=region,
+            app=vendor_app_for(workspace=link.workspace, connector_id=link.connector),
+            vendor_user=vendor_user,
+            token_set=token_set,
+        )
+    except LockTimeout:
+        # A refresh holds the chain's lock for long: keep the pair in the session, connect_complete stores it.
+        logger.warning("connect link %s: the credential's refresh lock is busy; the new pair waits", link.pk)
+        return None
     return str(credential.pk)
 
 
@@ -324,7 +340,7 @@ def _consented_credential(*, link: ConnectLink, pending: PendingConsent, app: Ap
         return credential
     if pending.token_set is None:
         raise FlowError("session_expired", link=link, consume=False)
-    return credential_save_from_consent(
+    return credential_store_consent(  # under credential_consent_lock, taken by connect_complete
         workspace=link.workspace,
         connector_id=link.connector,
         region=pending.region,
@@ -346,44 +362,67 @@ def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list
     chosen = [companies[company_id] for company_id in dict.fromkeys(company_ids) if company_id in companies]
     if not chosen:
         raise FlowError("no_division_chosen", link=None, consume=False)
-    with transaction.atomic():
-        link = ConnectLink.objects.select_for_update().select_related("workspace", "tenant").filter(pk=link_id).first()
-        if link is None:
-            raise FlowError("link_not_found", link=None)
-        if link.status != ConnectLinkStatus.PENDING:
-            raise FlowError("link_used", link=link, consume=False)
-        try:
-            app = vendor_app_for(workspace=link.workspace, connector_id=link.connector)
-        except NoVendorApp:
-            raise FlowError("vendor_not_configured", link=link) from None
-        credential = _consented_credential(link=link, pending=pending, app=app)
-        now = timezone.now()
-        connections: list[Connection] = []
-        for company in chosen:
-            connection = (
-                Connection.objects.select_for_update()
-                .filter(
-                    tenant=link.tenant, connector=link.connector, region=pending.region, company_id=company.company_id
-                )
-                .first()
+    first_look = ConnectLink.objects.select_related("workspace").filter(pk=link_id).first()
+    if first_look is None:
+        raise FlowError("link_not_found", link=None)
+    try:
+        app = vendor_app_for(workspace=first_look.workspace, connector_id=first_look.connector)
+    except NoVendorApp:
+        raise FlowError("vendor_not_configured", link=first_look) from None
+    # Writing a pair takes the credential's refresh lock, outside the transaction so it covers the commit.
+    chain_lock: AbstractContextManager[None] = (
+        nullcontext()
+        if pending.token_set is None
+        else credential_consent_lock(
+            workspace=first_look.workspace,
+            connector_id=first_look.connector,
+            region=pending.region,
+            client_id=app.client_id,
+            vendor_user_id=pending.vendor_user.user_id,
+        )
+    )
+    try:
+        with chain_lock, transaction.atomic():
+            return _complete_locked(link_id=link_id, pending=pending, chosen=chosen, app=app)
+    except LockTimeout:
+        raise FlowError("try_again", link=first_look, consume=False) from None
+
+
+def _complete_locked(
+    *, link_id: str, pending: PendingConsent, chosen: list[Company], app: AppCredentials
+) -> list[Connection]:
+    """connect_complete inside its transaction (and, when a pair is written, the credential's refresh lock)."""
+    link = ConnectLink.objects.select_for_update().select_related("workspace", "tenant").filter(pk=link_id).first()
+    if link is None:
+        raise FlowError("link_not_found", link=None)
+    if link.status != ConnectLinkStatus.PENDING:
+        raise FlowError("link_used", link=link, consume=False)
+    credential = _consented_credential(link=link, pending=pending, app=app)
+    now = timezone.now()
+    connections: list[Connection] = []
+    for company in chosen:
+        connection = (
+            Connection.objects.select_for_update()
+            .filter(tenant=link.tenant, connector=link.connector, region=pending.region, company_id=company.company_id)
+            .first()
+        )
+        if connection is None:
+            connection = Connection(
+                workspace=link.workspace,
+                tenant=link.tenant,
+                connector=link.connector,
+                region=pending.region,
+                company_id=company.company_id,
+                connected_at=now,
             )
-            if connection is None:
-                connection = Connection(
-                    workspace=link.workspace,
-                    tenant=link.tenant,
-                    connector=link.connector,
-                    region=pending.region,
-                    company_id=company.company_id,
-                    connected_at=now,
-                )
-            connection.company_name = company.name
-            connection.credential = credential
-            connection.status = ConnectionStatus.ACTIVE
-            connection.status_reason = ""
-            connection.save()
-            connections.append(connection)
-        link.status = ConnectLinkStatus.COMPLETED
-        link.completed_at = now
-        link.error_code = ""
-        link.save(update_fields=["status", "completed_at", "error_code"])
+        connection.company_name = company.name
+        connection.credential = credential
+        connection.status = ConnectionStatus.ACTIVE
+        connection.status_reason = ""
+        connection.save()
+        connections.append(connection)
+    link.status = ConnectLinkStatus.COMPLETED
+    link.completed_at = now
+    link.error_code = ""
+    link.save(update_fields=["status", "completed_at", "error_code"])
     return connections

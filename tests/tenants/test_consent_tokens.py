@@ -6,19 +6,32 @@ pair must be the newest one, and the consent flow and the token manager must not
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
+from django.db import connections as db_connections
+from django.db import transaction
 from django.test import Client
 from rest_framework.test import APIClient
 
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
+from connectors.registry import get_connector
+from gateway.locks import LockTimeout
 from tenants import tokens
-from tenants.credentials import credential_save_from_consent, credential_tokens
+from tenants.credentials import (
+    credential_lock,
+    credential_save_from_consent,
+    credential_store_consent,
+    credential_tokens,
+    vendor_app_for,
+)
 from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, Tenant
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.connect_helpers import Flow, allow_app_host, create_link
-from tests.tenants.factories import CredentialFactory, TenantFactory, age_credential
+from tests.tenants.factories import CredentialFactory, TenantFactory, age_credential, connect_via_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +108,123 @@ def test_finishing_the_flow_keeps_the_pair_a_sibling_refreshed_to_meanwhile(
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.ACTIVE and credential.refresh_count == 2
     assert exact_world.control.counters()["token_errors"] == {}
+
+
+# ------------------------------------------------------------------------------------------- finding 2
+
+
+def _fresh_consent(world: ExactWorld, workspace) -> tuple[AppCredentials, VendorUser, TokenSet]:  # type: ignore[no-untyped-def]
+    """The user consents again at Exact (auto-consent): a new pair, and Exact retires the previous chain."""
+    world.auto_consent(None)
+    connector = get_connector("exact")
+    app = vendor_app_for(workspace=workspace, connector_id="exact")
+    url = connector.authorization_url(region="nl", app=app, redirect_uri=world.redirect_uri, state="state-2")
+    code = parse_qs(urlsplit(httpx.get(url, follow_redirects=False).headers["location"]).query)["code"][0]
+    token_set = connector.exchange_code(region="nl", app=app, code=code, redirect_uri=world.redirect_uri)
+    return app, connector.current_user(region="nl", access_token=token_set.access_token), token_set
+
+
+def _store_without_lock(workspace, app, user, token_set) -> None:  # type: ignore[no-untyped-def]
+    """A consent written while the refresh's lock had already expired (the lock cannot help: the generation must)."""
+    with transaction.atomic():
+        credential_store_consent(
+            workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=user, token_set=token_set
+        )
+
+
+@pytest.fixture
+def connected(exact_world, workspace):  # type: ignore[no-untyped-def]
+    credential, connections = connect_via_sandbox(exact_world, workspace=workspace, connect=(101, 102))
+    age_credential(exact_world, credential, 700)
+    exact_world.control.reset_counters()
+    return credential, connections
+
+
+def test_a_refresh_in_flight_does_not_overwrite_a_consent_stored_meanwhile(
+    exact_world: ExactWorld, workspace, connected, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    connector = get_connector("exact")
+    real_refresh = connector.refresh_tokens
+    consent: dict[str, TokenSet] = {}
+
+    def refresh_then_consent(**kwargs):  # type: ignore[no-untyped-def]
+        refreshed = real_refresh(**kwargs)  # Exact rotates the chain ...
+        app, user, token_set = _fresh_consent(exact_world, workspace)  # ... then the user consents again
+        _store_without_lock(workspace, app, user, token_set)
+        consent["pair"] = token_set
+        return refreshed
+
+    monkeypatch.setattr(connector, "refresh_tokens", refresh_then_consent)
+    token = tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert token == consent["pair"].access_token
+    assert credential_tokens(credential).refresh_token == consent["pair"].refresh_token
+    assert credential.status == CredentialStatus.ACTIVE and credential.refresh_count == 0
+    monkeypatch.undo()
+    age_credential(exact_world, credential, 700)
+    tokens.access_token_for(credential.pk)  # the stored chain is the live one
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE and credential.refresh_count == 1
+
+
+def test_a_refresh_refused_because_a_consent_retired_its_chain_does_not_mark_needs_reauth(
+    exact_world: ExactWorld, workspace, connected, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    credential, connections = connected
+    connector = get_connector("exact")
+    real_refresh = connector.refresh_tokens
+    consent: dict[str, TokenSet] = {}
+
+    def consent_then_refresh(**kwargs):  # type: ignore[no-untyped-def]
+        app, user, token_set = _fresh_consent(exact_world, workspace)
+        _store_without_lock(workspace, app, user, token_set)
+        consent["pair"] = token_set
+        return real_refresh(**kwargs)  # the old refresh token: Exact refuses it
+
+    monkeypatch.setattr(connector, "refresh_tokens", consent_then_refresh)
+    token = tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert token == consent["pair"].access_token
+    assert credential.status == CredentialStatus.ACTIVE and credential.status_reason == ""
+    for connection in connections:
+        connection.refresh_from_db()
+        assert connection.status == ConnectionStatus.ACTIVE
+
+
+def test_saving_a_consent_waits_for_the_refresh_lock(exact_world: ExactWorld, workspace, connected, settings) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    app, user, token_set = _fresh_consent(exact_world, workspace)
+    settings.LEDGERBRIDGE_TOKEN_LOCK_WAIT = 0.3
+    held, release = threading.Event(), threading.Event()
+
+    def refresher() -> None:  # another process, in the middle of refreshing this credential
+        try:
+            with credential_lock(credential.pk):
+                held.set()
+                release.wait(10)
+        finally:
+            db_connections.close_all()
+
+    thread = threading.Thread(target=refresher)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(LockTimeout):
+            credential_save_from_consent(
+                workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=user, token_set=token_set
+            )
+        credential.refresh_from_db()
+        assert credential_tokens(credential).refresh_token != token_set.refresh_token
+    finally:
+        release.set()
+        thread.join()
+    generation = credential.token_generation
+    credential_save_from_consent(
+        workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=user, token_set=token_set
+    )
+    credential.refresh_from_db()
+    assert credential_tokens(credential).refresh_token == token_set.refresh_token
+    assert credential.token_generation == generation + 1
