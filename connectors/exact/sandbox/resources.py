@@ -43,6 +43,9 @@ from connectors.exact.sandbox.odata import (
 from connectors.exact.sandbox.store import DivisionStore, DuplicateKeyError, Row
 
 SELECT_OR_TOP = "Please add a $select or a $top=1 statement to the query string."
+BULK_SELECT_REQUIRED = (
+    "It is mandatory to provide the $select query option with a selection of one or more of the resource properties."
+)
 # Longest paths first so sync/SalesInvoice/SalesInvoices wins over shorter prefixes.
 _PATHS = sorted(ENTITY_SETS, key=len, reverse=True)
 
@@ -341,9 +344,10 @@ def _options(request: Request, entity: EntitySet) -> QueryOptions:
         if extra:
             # Sync reference: "only the timestamp field is allowed as parameter".
             raise ODataError(f"Filtering is only allowed on {', '.join(sorted(entity.filterable))}.")
-    if entity.select_required and options.select is None and options.top != 1:
-        # Bulk reference: "It is mandatory to provide the $select query option".
-        raise ODataError(SELECT_OR_TOP)
+    if entity.select_required and options.select is None:
+        # Bulk reference (API-FACTS §5.4): "It is mandatory to provide the $select query option", whatever $top is.
+        # Exact's wording for the missing $select; with a $top already there, the reference sentence instead.
+        raise ODataError(SELECT_OR_TOP if options.top is None else BULK_SELECT_REQUIRED)
     return options
 
 

@@ -104,3 +104,15 @@ def test_deleted_log_keeps_two_months(exact: ExactClient, control: SandboxContro
     connect(exact.http, exact.tenant)
     assert [d["EntityKey"] for d in exact.results("sync/Deleted", params)] == [recent]
     assert exact.get("sync/Deleted/$count").text == "1"
+
+
+def test_bulk_requires_select_even_with_top_1(exact: ExactClient) -> None:
+    """API-FACTS §5.4: $select is mandatory on bulk endpoints, whatever $top is."""
+    for path in ("bulk/CRM/Accounts", "bulk/SalesInvoice/SalesInvoices", "bulk/SalesInvoice/SalesInvoiceLines"):
+        for top in ("1", "5"):
+            response = exact.get(path, {"$top": top})
+            assert response.status_code == 400, (path, top)
+            assert "$select" in response.json()["error"]["message"]["value"]
+    assert exact.get("bulk/CRM/Accounts", {"$top": "1", "$select": "ID"}).status_code == 200
+    # On CRUD sets $top=1 alone is still fine.
+    assert exact.get("crm/Accounts", {"$top": "1"}).status_code == 200
