@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -9,13 +10,28 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
 from connectors.registry import get_connector
 from gateway.locks import LockHandle, distributed_lock
 from tenants import crypto
-from tenants.models import Credential, CredentialStatus, RefreshState, VendorApp, Workspace
+from tenants.models import (
+    Connection,
+    ConnectionStatus,
+    Credential,
+    CredentialStatus,
+    RefreshState,
+    VendorApp,
+    Workspace,
+)
+
+logger = logging.getLogger(__name__)
+
+REASON_OTHER_WORKSPACE = (
+    "Exact user re-authorised this app in another workspace; Exact keeps one token chain per app and user"
+)
 
 
 class NoVendorApp(Exception):
@@ -190,6 +206,7 @@ def credential_store_consent(
         credential_apply_token_set(credential, token_set)
         credential.last_refreshed_at = timezone.now()
         credential.save(force_insert=True)
+        _retire_same_chain_elsewhere(credential)
         return credential
     if credential.obtained_at >= token_set.obtained_at:
         if credential.vendor_user_name != vendor_user.name:
@@ -200,7 +217,45 @@ def credential_store_consent(
     credential_apply_token_set(credential, token_set)
     credential.last_refreshed_at = timezone.now()
     credential.save()
+    _retire_same_chain_elsewhere(credential)
     return credential
+
+
+def _retire_same_chain_elsewhere(credential: Credential) -> None:
+    """This consent just killed the chain any OTHER workspace holds for the same app and Exact user.
+
+    Exact keeps ONE refresh-token chain per app and user, and a new consent retires the previous tokens
+    (API-FACTS §1.4, §9). Two workspaces that use the same app (typically the operator's default app) with the
+    same Exact user cannot both stay connected: the other workspace's credential and its connections are marked
+    needs_reauth now, with a reason that says why, rather than failing later on "Old refresh token used". Its
+    token_generation moves on, so a refresh in flight there does not store its (now dead) pair over this state.
+    Re-authorising there retires this workspace's chain in turn: one app and user serve one workspace at a time.
+    """
+    now = timezone.now()
+    others = (
+        Credential.objects.filter(
+            connector=credential.connector,
+            region=credential.region,
+            client_id=credential.client_id,
+            vendor_user_id=credential.vendor_user_id,
+            status=CredentialStatus.ACTIVE,
+        )
+        .exclude(pk=credential.pk)
+        .exclude(workspace_id=credential.workspace_id)
+    )
+    for other_id in list(others.values_list("pk", flat=True)):
+        Credential.objects.filter(pk=other_id).update(
+            status=CredentialStatus.NEEDS_REAUTH,
+            status_reason=REASON_OTHER_WORKSPACE,
+            refresh_state=RefreshState.IDLE,
+            last_refresh_error=REASON_OTHER_WORKSPACE,
+            token_generation=F("token_generation") + 1,
+            updated_at=now,
+        )
+        Connection.objects.filter(credential_id=other_id, status=ConnectionStatus.ACTIVE).update(
+            status=ConnectionStatus.NEEDS_REAUTH, status_reason=REASON_OTHER_WORKSPACE, updated_at=now
+        )
+        logger.warning("Credential %s needs re-authorisation: %s", other_id, REASON_OTHER_WORKSPACE)
 
 
 def credentials_reencrypt_all() -> int:

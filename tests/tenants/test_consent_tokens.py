@@ -31,7 +31,14 @@ from tenants.credentials import (
 from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, Tenant
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.connect_helpers import Flow, allow_app_host, create_link
-from tests.tenants.factories import CredentialFactory, TenantFactory, age_credential, connect_via_sandbox
+from tests.tenants.factories import (
+    CredentialFactory,
+    TenantFactory,
+    WorkspaceFactory,
+    age_credential,
+    connect_via_sandbox,
+    token_calls,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +235,27 @@ def test_saving_a_consent_waits_for_the_refresh_lock(exact_world: ExactWorld, wo
     credential.refresh_from_db()
     assert credential_tokens(credential).refresh_token == token_set.refresh_token
     assert credential.token_generation == generation + 1
+
+
+# ------------------------------------------------------------------------------------------- finding 3
+
+
+def test_a_consent_in_another_workspace_retires_this_workspaces_chain_visibly(exact_world: ExactWorld) -> None:
+    first_workspace, second_workspace = WorkspaceFactory(), WorkspaceFactory()
+    first, first_connections = connect_via_sandbox(exact_world, workspace=first_workspace, connect=(101, 102))
+    # The same Exact user connects the same (default) app in another workspace: Exact retires the first chain.
+    second, _ = connect_via_sandbox(exact_world, workspace=second_workspace, connect=(101,))
+    exact_world.control.reset_counters()
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.client_id == second.client_id
+    assert first.status == CredentialStatus.NEEDS_REAUTH
+    assert "another workspace" in first.status_reason and "one token chain per app and user" in first.status_reason
+    for connection in first_connections:
+        connection.refresh_from_db()
+        assert connection.status == ConnectionStatus.NEEDS_REAUTH and "another workspace" in connection.status_reason
+    assert second.status == CredentialStatus.ACTIVE
+    with pytest.raises(tokens.CredentialNeedsReauth):
+        tokens.access_token_for(first.pk)
+    assert token_calls(exact_world) == 0  # no refresh with the retired token ("Old refresh token used")
