@@ -304,6 +304,11 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
         # system/Divisions lists exactly the divisions this token's grant covers.
         if not every and code not in ctx.grant_divisions:
             continue
+        # system/AllDivisions: "all divisions of a single license, being the license that owns the division
+        # specified in the URI" (API-FACTS §2.2). The sandbox has no licences: it stands in with the user's
+        # divisions in the request's region (a licence never spans Exact's regional hosts).
+        if every and (code not in ctx.user.division_codes or division.region != ctx.region):
+            continue
         created = to_wall(division.created) if isinstance(division.created, datetime) else None
         rows.append(
             {

@@ -63,6 +63,21 @@ def test_divisions_lists_only_granted(control: SandboxControl, server: SandboxSe
     assert rows[0]["Currency"] == "EUR" and rows[0]["Description"] == "BV 200001"
 
 
+def test_all_divisions_stays_within_the_users_divisions_and_region(
+    control: SandboxControl, server: SandboxServer, http: httpx.Client
+) -> None:
+    """API-FACTS §2.2: AllDivisions lists one licence's divisions, not every division Exact hosts."""
+    tenant = connect(http, make_tenant(control, server, divisions=(300001, 300002), granted=(300001,)))
+    # Another customer's division in the same region, and a division of the same user in another region.
+    other = control.register_user(username="piet", region="nl")
+    control.register_division(code=300009, name="Andermans BV", region="nl", users=[other["user_id"]])
+    control.register_division(code=300050, name="BV België", region="be", users=[tenant.user["user_id"]])
+    response = http.get(tenant.api_url("system/AllDivisions"), headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    # Not only the granted ones (that is system/Divisions), but never a stranger's or another region's.
+    assert [r["Code"] for r in response.json()["d"]["results"]] == [300001, 300002]
+
+
 def test_seeded_reference_data(exact: ExactClient) -> None:
     gl = {r["Code"]: r for r in exact.results("financial/GLAccounts", {"$select": "Code,Description,Type"})}
     assert gl["8000"]["Description"] == "Omzet hoog" and gl["1300"]["Type"] == 20 and "1600" in gl and "1100" in gl
