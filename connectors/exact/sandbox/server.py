@@ -301,7 +301,7 @@ class Sandbox:
         rest = "/" + rest
         if "100-continue" in request.headers.get("Expect", "").lower():
             # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (API-FACTS §4.7).
-            self.counters.call(endpoint_name(rest.removeprefix("/api/")), 500)
+            self.counters.call(_endpoint_of(rest), 500)
             return exact_error(500, "An error occurred while processing the request (Expect: 100-continue).")
         if rest == "/api/oauth2/auth":
             return self._oauth_auth(request, region, rest)
@@ -356,10 +356,7 @@ class Sandbox:
     # ----------------------------------------------------------------- REST API
 
     def _api(self, request: Request, region: str, rest: str) -> Response:
-        sub_path = rest[len("/api/v1/") :]
-        first, _, remainder = sub_path.partition("/")
-        has_division = first.isdigit()
-        path = remainder if has_division else sub_path
+        first, has_division, path = _split_api_path(rest)
         endpoint = endpoint_name(path)
         now = self.world.clock.now()
 
@@ -487,6 +484,21 @@ class Sandbox:
                 return exact_error(401, "Access token has been revoked.")
             return handler()
         raise AssertionError(f"unhandled fault kind {action.kind}")
+
+
+def _split_api_path(rest: str) -> tuple[str, bool, str]:
+    """`/api/v1/{division}/crm/Accounts(…)` -> ("{division}", True, "crm/Accounts(…)"); no division: the sub-path."""
+    sub_path = rest[len("/api/v1/") :]
+    first, _, remainder = sub_path.partition("/")
+    has_division = first.isdigit()
+    return first, has_division, remainder if has_division else sub_path
+
+
+def _endpoint_of(rest: str) -> str:
+    """The counters' endpoint name for a path after the region prefix, the way _api and the OAuth routes name it."""
+    if rest.startswith("/api/v1/"):
+        return endpoint_name(_split_api_path(rest)[2])
+    return endpoint_name(rest.removeprefix("/api/"))
 
 
 class _QuietHandler(WSGIRequestHandler):

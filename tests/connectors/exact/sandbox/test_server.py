@@ -64,6 +64,20 @@ def test_expect_100_continue_gets_a_500(connected: Tenant, http: httpx.Client) -
     assert "error" in response.json()
 
 
+def test_expect_100_continue_is_counted_under_the_endpoint_name(
+    connected: Tenant, http: httpx.Client, control: SandboxControl
+) -> None:
+    """Counted like any other call: `crm/Accounts`, not `v1/<division>/crm/Accounts`."""
+    headers = {**connected.headers(), "Content-Type": "application/json", "Expect": "100-continue"}
+    http.post(connected.api_url("crm/Accounts"), headers=headers, content=b'{"Name": "Expect BV"}')
+    http.post(connected.api_url("crm/Accounts(guid'00000000-0000-0000-0000-000000000001')"), headers=headers)
+    http.post(f"{connected.base_url}/api/oauth2/token", headers={"Expect": "100-continue"}, data={"a": "b"})
+    calls = control.counters()["calls"]
+    assert calls["crm/Accounts"] == {"500": 2}
+    assert calls["oauth2/token"]["500"] == 1
+    assert not [name for name in calls if name.startswith("v1/")]
+
+
 def test_tls_mode_serves_https_with_its_own_certificate() -> None:
     with SandboxServer(tls=True, regions=["nl"], **_server_kwargs()) as secure:
         assert secure.root_url.startswith("https://")
