@@ -166,12 +166,19 @@ class OAuthServer:
         self.retired_refresh: dict[str, tuple[str, UUID]] = {}
         # Refresh tokens killed through the control API (revoke_tokens with scope "all").
         self.revoked_refresh: set[str] = set()
+        # When each retired or revoked refresh token stopped working. Such a token had at most REFRESH_LIFETIME
+        # left to live, so after that it is forgotten (it then reads as unknown), keeping memory and snapshots
+        # bounded.
+        self.dead_refresh_since: dict[str, datetime] = {}
 
     # ----------------------------------------------------------------- authorisation endpoint
 
     def authorize(self, request: Request, region: str, form_action: str) -> Response:
         """GET shows the consent page (or redirects at once in auto-consent mode); POST handles the form."""
         params = request.form if request.method == "POST" else request.args
+        with self._lock:
+            # Codes nobody exchanges must not pile up until the next token is issued.
+            self._prune(self.world.clock.now())
         client_id = params.get("client_id", "")
         redirect_uri = params.get("redirect_uri", "")
         state = params.get("state")
@@ -365,7 +372,7 @@ class OAuthServer:
             previous = self.chains.get(key)
             if previous is not None:
                 # A new login replaces the chain: "only one refresh token at a time" (API-FACTS §1.4).
-                self.retired_refresh[previous.refresh_token] = key
+                self._retire(previous.refresh_token, key, now)
             chain = TokenChain(
                 client_id=app.client_id,
                 user_id=grant.user_id,
@@ -415,7 +422,7 @@ class OAuthServer:
                     chain.user_id,
                     headers={"Reason": f"TooEarlyToRefreshTokens: {TOO_EARLY_DESCRIPTION}"},
                 )
-            self.retired_refresh[chain.refresh_token] = (chain.client_id, chain.user_id)
+            self._retire(chain.refresh_token, (chain.client_id, chain.user_id), now)
             body = self._issue_pair(chain, now)
         self.counters.incr("token_refreshes")
         return TokenOutcome(self._token_response(body), app.client_id, chain.user_id)
@@ -444,13 +451,24 @@ class OAuthServer:
             "refresh_token": chain.refresh_token,
         }
 
+    def _retire(self, refresh_token: str, key: tuple[str, UUID], now: datetime) -> None:
+        self.retired_refresh[refresh_token] = key
+        self.dead_refresh_since[refresh_token] = now
+
     def _prune(self, now: datetime) -> None:
+        """Forget what can no longer matter; called under self._lock on every token issue and auth request."""
         stale = [t for t, a in self.access_tokens.items() if a.expires_at < now - timedelta(hours=1)]
         for token in stale:
             del self.access_tokens[token]
         old_codes = [c for c, g in self.codes.items() if g.issued_at < now - timedelta(hours=1)]
         for code in old_codes:
             del self.codes[code]
+        # A retired/revoked refresh token would have expired within REFRESH_LIFETIME of dying anyway.
+        dead = [t for t, since in self.dead_refresh_since.items() if now - since > REFRESH_LIFETIME]
+        for token in dead:
+            del self.dead_refresh_since[token]
+            self.retired_refresh.pop(token, None)
+            self.revoked_refresh.discard(token)
 
     @staticmethod
     def _token_response(body: dict[str, str]) -> Response:
@@ -500,6 +518,7 @@ class OAuthServer:
                     continue
                 if scope == "all":
                     self.revoked_refresh.add(chain.refresh_token)
+                    self.dead_refresh_since[chain.refresh_token] = self.world.clock.now()
                     del self.chains[key]
                 else:
                     # Sandbox choice: with the access token gone, "access_token not expired" no longer applies.
@@ -513,6 +532,7 @@ class OAuthServer:
             self.chains.clear()
             self.retired_refresh.clear()
             self.revoked_refresh.clear()
+            self.dead_refresh_since.clear()
 
     # ----------------------------------------------------------------- snapshot
 
@@ -525,6 +545,7 @@ class OAuthServer:
                     {"token": t, "client_id": k[0], "user_id": str(k[1])} for t, k in self.retired_refresh.items()
                 ],
                 "revoked_refresh": sorted(self.revoked_refresh),
+                "dead_refresh_since": {t: since.isoformat() for t, since in self.dead_refresh_since.items()},
             }
 
     def load_json(self, data: dict[str, Any]) -> None:
@@ -539,3 +560,8 @@ class OAuthServer:
             for item in data.get("retired_refresh", []):
                 self.retired_refresh[item["token"]] = (item["client_id"], UUID(item["user_id"]))
             self.revoked_refresh.update(data.get("revoked_refresh", []))
+            since = {t: datetime.fromisoformat(v) for t, v in data.get("dead_refresh_since", {}).items()}
+            # Older snapshots did not record when: count from the load, so they are pruned 30 days later.
+            now = self.world.clock.now()
+            for token in [*self.retired_refresh, *self.revoked_refresh]:
+                self.dead_refresh_since[token] = since.get(token, now)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -237,3 +240,38 @@ def test_unregistered_redirect_uri_is_not_followed(tenant: Tenant, http: httpx.C
     )
     assert response.status_code == 400
     assert "Location" not in response.headers
+
+
+def _snapshot(control: SandboxControl, tmp_path: Path) -> dict[str, Any]:
+    return json.loads(Path(control.snapshot(str(tmp_path / "snap.json"))).read_text())["oauth"]
+
+
+def test_dead_refresh_tokens_are_forgotten_after_the_refresh_lifetime(
+    connected: Tenant, http: httpx.Client, control: SandboxControl, tmp_path: Path
+) -> None:
+    """Rotated-away and revoked refresh tokens are kept 30 days (the refresh lifetime), not forever."""
+    old = connected.tokens["refresh_token"]
+    control.advance_clock(570)
+    rotated = refresh(http, connected)
+    assert rotated.status_code == 200
+    oauth = _snapshot(control, tmp_path)
+    assert [item["token"] for item in oauth["retired_refresh"]] == [old]
+    assert set(oauth["dead_refresh_since"]) == {old}
+    control.revoke_tokens(connected.app["client_id"], scope="all")
+    revoked = rotated.json()["refresh_token"]
+    assert _snapshot(control, tmp_path)["revoked_refresh"] == [revoked]
+    control.advance_clock(29 * 86400)
+    assert refresh(http, connected, old).json()["error_description"] == "Old refresh token used."
+    control.advance_clock(2 * 86400)
+    authorize(http, connected)  # any auth or token request prunes
+    oauth = _snapshot(control, tmp_path)
+    assert oauth["retired_refresh"] == [] and oauth["revoked_refresh"] == [] and oauth["dead_refresh_since"] == {}
+
+
+def test_unused_codes_are_pruned_on_auth_requests(tenant: Tenant, http: httpx.Client, server: SandboxServer) -> None:
+    control = server.control
+    stale = authorize(http, tenant)
+    control.advance_clock(2 * 3600)
+    fresh = authorize(http, tenant)  # no token was issued in between
+    assert set(server.sandbox.oauth.codes) == {fresh}
+    assert stale != fresh
