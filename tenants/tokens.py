@@ -37,7 +37,7 @@ from connectors.base.errors import (
 )
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.registry import get_connector
-from gateway.locks import LockTimeout
+from gateway.locks import LockHandle, LockTimeout
 from tenants.credentials import credential_lock, credential_tokens, token_set_fields, vendor_app_for
 from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, RefreshState
 
@@ -253,15 +253,17 @@ def _refresh_under_lock(
     credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None = None
 ) -> str | None:
     try:
-        with credential_lock(credential_id):
-            return _refresh_locked(credential_id, connector=connector, mode=mode, rejected=rejected)
+        with credential_lock(credential_id) as lock:
+            return _refresh_locked(credential_id, connector=connector, mode=mode, rejected=rejected, lock=lock)
     except LockTimeout:
         raise TokenRefreshDeferred(
             "Another process is refreshing this connection's tokens and has not finished; retry shortly."
         ) from None
 
 
-def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None) -> str | None:
+def _refresh_locked(
+    credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None, lock: LockHandle
+) -> str | None:
     # Re-read after taking the lock: another process may have refreshed (or failed) meanwhile.
     credential = Credential.objects.select_related("workspace").get(pk=credential_id)
     _ensure_active(credential)
@@ -282,7 +284,7 @@ def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMo
         credential.refresh_state = RefreshState.LOST
 
     if credential.refresh_state == RefreshState.LOST:
-        return _probe_after_lost(credential, connector=connector, now=now, mode=mode, rejected=rejected)
+        return _probe_after_lost(credential, connector=connector, now=now, mode=mode, rejected=rejected, lock=lock)
 
     tokens = credential_tokens(credential)
     if mode == "due" and now < refresh_due_at(credential, min_interval=min_interval):
@@ -306,12 +308,24 @@ def _refresh_locked(credential_id: Any, *, connector: Connector, mode: RefreshMo
             retry_at=credential.refresh_not_before,
         )
     return _send_refresh(
-        credential, connector=connector, refresh_token=tokens.refresh_token, probe=False, mode=mode, rejected=rejected
+        credential,
+        connector=connector,
+        refresh_token=tokens.refresh_token,
+        probe=False,
+        mode=mode,
+        rejected=rejected,
+        lock=lock,
     )
 
 
 def _probe_after_lost(
-    credential: Credential, *, connector: Connector, now: datetime, mode: RefreshMode, rejected: str | None
+    credential: Credential,
+    *,
+    connector: Connector,
+    now: datetime,
+    mode: RefreshMode,
+    rejected: str | None,
+    lock: LockHandle,
 ) -> str | None:
     """The last answer was lost: send the stored refresh token once, deliberately, to learn whether it still lives."""
     if credential.refresh_not_before and now < credential.refresh_not_before:
@@ -322,7 +336,13 @@ def _probe_after_lost(
     logger.warning("Credential %s: probing the stored refresh token once after a lost answer", credential.pk)
     refresh_token = credential_tokens(credential).refresh_token
     return _send_refresh(
-        credential, connector=connector, refresh_token=refresh_token, probe=True, mode=mode, rejected=rejected
+        credential,
+        connector=connector,
+        refresh_token=refresh_token,
+        probe=True,
+        mode=mode,
+        rejected=rejected,
+        lock=lock,
     )
 
 
@@ -334,10 +354,16 @@ def _send_refresh(
     probe: bool,
     mode: RefreshMode,
     rejected: str | None,
+    lock: LockHandle,
 ) -> str | None:
     credential_id = credential.pk
     generation = credential.token_generation
     app = _app_for(credential)
+    if not lock.held():
+        # Our lock expired (a slow database, a long pause): another process may be sending this very
+        # single-use refresh token right now. Sending it too would kill the chain; stand back.
+        logger.error("Credential %s: the refresh lock expired before sending; not sending", credential_id)
+        return _newer_state(credential_id, mode=mode, rejected=rejected)
     started = timezone.now()
     # Record the attempt before sending, committed: if this process dies mid-call, the next one knows.
     if not _committed_update(
@@ -402,6 +428,11 @@ def _send_refresh(
             return credential_tokens(credential).access_token
         raise
     # Any other exception leaves the attempt "in flight": the next caller treats it as lost and probes once.
+    if not lock.held():
+        # The answer came after our lock expired (LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT too short for the token call):
+        # the old refresh token is spent, so this pair is the chain unless someone stored a newer one since.
+        # Dropping it would cost the connection for sure; the generation check below decides.
+        logger.error("Credential %s: the refresh lock expired while the refresh was in flight", credential_id)
     if not _persist_token_set(credential_id, token_set, generation=generation):
         # A newer pair was stored while this refresh was in flight (a new consent retires the chain this refresh
         # came from): this pair is stale, the stored one is used.

@@ -7,6 +7,7 @@ pair must be the newest one, and the consent flow and the token manager must not
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +20,7 @@ from rest_framework.test import APIClient
 
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
 from connectors.registry import get_connector
-from gateway.locks import LockTimeout
+from gateway.locks import LockHandle, LockTimeout, distributed_lock
 from tenants import tokens
 from tenants.credentials import (
     credential_lock,
@@ -28,7 +29,15 @@ from tenants.credentials import (
     credential_tokens,
     vendor_app_for,
 )
-from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, Tenant
+from tenants.models import (
+    Connection,
+    ConnectionStatus,
+    Credential,
+    CredentialStatus,
+    RefreshState,
+    Tenant,
+    check_token_lock_timeout,
+)
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.connect_helpers import Flow, allow_app_host, create_link
 from tests.tenants.factories import (
@@ -259,3 +268,52 @@ def test_a_consent_in_another_workspace_retires_this_workspaces_chain_visibly(ex
     with pytest.raises(tokens.CredentialNeedsReauth):
         tokens.access_token_for(first.pk)
     assert token_calls(exact_world) == 0  # no refresh with the retired token ("Old refresh token used")
+
+
+# ------------------------------------------------------------------------------------------- finding 4
+
+
+def test_a_refresh_whose_lock_expired_before_sending_sends_nothing(
+    exact_world: ExactWorld, connected, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    monkeypatch.setattr(LockHandle, "held", lambda self: False)
+
+    with pytest.raises(tokens.TokenRefreshDeferred):
+        tokens.access_token_for(credential.pk)
+
+    assert token_calls(exact_world) == 0  # another process may be sending this single-use token right now
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE and credential.refresh_state == RefreshState.IDLE
+
+
+def test_a_pair_that_arrives_after_the_lock_expired_is_kept_when_nothing_newer_was_stored(
+    exact_world: ExactWorld, connected, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    answers = iter([True, False])  # held when sending, expired when the answer arrives
+    monkeypatch.setattr(LockHandle, "held", lambda self: next(answers))
+
+    fresh = tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert credential_tokens(credential).access_token == fresh and credential.refresh_count == 1
+
+
+@pytest.mark.redis
+def test_a_redis_lock_handle_knows_when_it_expired(settings) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    settings.REDIS_URL = os.environ["REDIS_URL"]
+    with distributed_lock("test-handle-expiry", timeout=0.2, wait=1) as handle:
+        assert handle.held()
+        time.sleep(0.4)
+        assert not handle.held()
+
+
+def test_the_lock_timeout_must_outlast_two_token_calls(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EXACT_TOKEN_TIMEOUT = 60.0
+    settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 140.0
+    assert [message.id for message in check_token_lock_timeout()] == ["tenants.E001"]
+    settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 141.0
+    assert check_token_lock_timeout() == []
