@@ -8,6 +8,9 @@ from collections import Counter
 from typing import Any
 
 _KEY_SEGMENT = re.compile(r"\(.*?\)")
+# Calls answered 404 on a path that is no endpoint the sandbox serves are counted under this one name, so random
+# paths cannot grow the counters without bound.
+UNKNOWN_ENDPOINT = "(unknown)"
 
 
 def endpoint_name(path: str) -> str:

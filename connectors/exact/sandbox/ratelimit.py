@@ -99,17 +99,21 @@ class RateLimiter:
             self._daily.clear()
 
     def configure(self, **changes: Any) -> LimitConfig:
+        """Validate every change first, then apply them together under the lock (check() reads the config)."""
         allowed = set(asdict(self.config))
         unknown = set(changes) - allowed
         if unknown:
             raise ValueError(f"unknown limit settings: {sorted(unknown)}")
+        typed: dict[str, Any] = {}
         for name, value in changes.items():
             if value is None:
                 continue
             if float(value) <= 0:
                 raise ValueError(f"{name} must be positive")
-            current = getattr(self.config, name)
-            setattr(self.config, name, type(current)(value))
+            typed[name] = type(getattr(self.config, name))(value)
+        with self._lock:
+            for name, value in typed.items():
+                setattr(self.config, name, value)
         return self.config
 
 
@@ -127,6 +131,27 @@ class ErrorLimiter:
         self._lock = threading.Lock()
         self._errors: dict[ErrorKey, deque[datetime]] = {}
         self._blocked_until: dict[ErrorKey, datetime] = {}
+        self._last_sweep: datetime | None = None
+
+    def tracked_keys(self) -> int:
+        """How many keys hold errors or a block (for tests: expired ones must not accumulate)."""
+        with self._lock:
+            return len(self._errors.keys() | self._blocked_until.keys())
+
+    def _sweep(self, now: datetime) -> None:
+        """Drop keys whose errors all left the window and whose block (if any) is over. Under self._lock."""
+        window = timedelta(seconds=self.config.error_window_seconds)
+        # At most once per tenth of the window: a sweep walks every key.
+        if self._last_sweep is not None and now - self._last_sweep < window / 10:
+            return
+        self._last_sweep = now
+        for key in [k for k, until in self._blocked_until.items() if now >= until]:
+            # As in blocked_until(): a lifted block takes its error history with it.
+            del self._blocked_until[key]
+            self._errors.pop(key, None)
+        for key in [k for k, errors in self._errors.items() if not errors or now - errors[-1] > window]:
+            if key not in self._blocked_until:
+                del self._errors[key]
 
     def blocked_until(self, key: ErrorKey, now: datetime) -> datetime | None:
         with self._lock:
@@ -142,6 +167,7 @@ class ErrorLimiter:
             return
         window = timedelta(seconds=self.config.error_window_seconds)
         with self._lock:
+            self._sweep(now)
             errors = self._errors.setdefault(key, deque())
             errors.append(now)
             while errors and now - errors[0] > window:
@@ -153,3 +179,4 @@ class ErrorLimiter:
         with self._lock:
             self._errors.clear()
             self._blocked_until.clear()
+            self._last_sweep = None

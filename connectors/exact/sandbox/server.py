@@ -21,7 +21,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from connectors.exact.sandbox.context import RequestContext
-from connectors.exact.sandbox.counters import Counters, endpoint_name
+from connectors.exact.sandbox.counters import UNKNOWN_ENDPOINT, Counters, endpoint_name
 from connectors.exact.sandbox.errors import exact_error
 from connectors.exact.sandbox.faults import Fault, FaultInjector
 from connectors.exact.sandbox.oauth import AccessToken, OAuthServer
@@ -51,6 +51,15 @@ def _default_dispatch(ctx: RequestContext, request: Request, path: str) -> Respo
     from connectors.exact.sandbox import resources
 
     return resources.dispatch(ctx, request, path)
+
+
+def _default_known_endpoints() -> frozenset[str] | None:
+    """The entity-set paths the default data layer serves (None when it is not there)."""
+    try:
+        from connectors.exact.sandbox.entities import ENTITY_SETS
+    except ImportError:
+        return None
+    return frozenset(ENTITY_SETS)
 
 
 def _default_store_factory(**kwargs: Any) -> Any:
@@ -91,6 +100,9 @@ class Sandbox:
         self.faults = FaultInjector()
         self.webhooks = WebhookDispatcher(self.world, self.counters, webhook_validation_delay)
         self.dispatch: Dispatch = dispatch or _default_dispatch
+        # Endpoint names the counters keep apart; a 404 elsewhere is counted as UNKNOWN_ENDPOINT. With a custom
+        # dispatch the sandbox cannot know its endpoints: set this, or every name is kept.
+        self.known_endpoints: frozenset[str] | None = _default_known_endpoints() if dispatch is None else None
         self.store_factory: StoreFactory = store_factory or _default_store_factory
         self.store_loader = store_loader or _default_store_loader
         self._snapshot_lock = threading.Lock()
@@ -420,9 +432,18 @@ class Sandbox:
         )
         for name, value in rate_headers.items():
             response.headers[name] = value
-        self.counters.call(endpoint, response.status_code)
+        self.counters.call(self._counted_endpoint(endpoint, response.status_code), response.status_code)
         self.error_limits.record(error_key, response.status_code, now)
         return response
+
+    def _counted_endpoint(self, endpoint: str, status: int) -> str:
+        """A 404 on a path that is no served endpoint goes to one bucket (random paths must not grow counters)."""
+        known = self.known_endpoints
+        if status != 404 or known is None:
+            return endpoint
+        if endpoint in known or any(endpoint.startswith(path + "/") for path in known):
+            return endpoint  # e.g. a missing record, or crm/Accounts/$count, SalesInvoices/SalesInvoiceLines
+        return UNKNOWN_ENDPOINT
 
     def _record_error(
         self,

@@ -6,8 +6,9 @@ import time
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
-from connectors.exact.sandbox.control_client import SandboxControl
+from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
 from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.conftest import Tenant, authorize, exchange_code, make_tenant, refresh
 
@@ -140,3 +141,31 @@ def test_minute_window_follows_wall_clock_too(connected: Tenant, http: httpx.Cli
     http.get(url, headers=connected.headers())
     time.sleep(1.05)
     assert http.get(url, headers=connected.headers()).status_code == 200
+
+
+def test_limit_changes_apply_all_or_nothing(control: SandboxControl) -> None:
+    """configure() validates every setting before applying any (under the limiter's lock)."""
+    with pytest.raises(SandboxControlError):
+        control.set_limits(minutely_limit=5, daily_limit=-1)
+    assert control.limits()["minutely_limit"] == 60
+
+
+def test_expired_error_keys_are_dropped(
+    connected: Tenant, http: httpx.Client, control: SandboxControl, server: SandboxServer
+) -> None:
+    """The error limiter forgets keys whose errors left the hour window; random 404 paths share one counter."""
+    for number in range(20):
+        assert http.get(connected.api_url(f"crm/Nothing{number}"), headers=connected.headers()).status_code == 404
+    limiter = server.sandbox.error_limits
+    assert limiter.tracked_keys() == 20
+    calls = control.counters()["calls"]
+    assert calls["(unknown)"] == {"404": 20}
+    assert not [name for name in calls if name.startswith("crm/Nothing")]
+    # A missing record of a served endpoint keeps the endpoint's name.
+    missing = connected.api_url("crm/Accounts(guid'00000000-0000-0000-0000-000000000001')")
+    assert http.get(missing, headers=connected.headers()).status_code == 404
+    assert control.counters()["calls"]["crm/Accounts"] == {"404": 1}
+    control.advance_clock(3601)
+    connected.tokens = exchange_code(http, connected, authorize(http, connected)).json()
+    assert http.get(connected.api_url("crm/NothingElse"), headers=connected.headers()).status_code == 404
+    assert limiter.tracked_keys() == 1
