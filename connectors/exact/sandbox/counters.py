@@ -83,5 +83,6 @@ class Counters:
                     "validations_delivered": self._simple["webhook_validations_delivered"],
                     "validations_failed": self._simple["webhook_validations_failed"],
                     "not_sent_unvalidated": self._simple["webhooks_unvalidated"],
+                    "dropped": self._simple["webhooks_dropped"],
                 },
             }

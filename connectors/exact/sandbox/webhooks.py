@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 # API-FACTS §6.2: the validation POST arrives "about 1 s after the subscription POST returns".
 DEFAULT_VALIDATION_DELAY = 1.0
+# Jobs waiting for the worker; beyond this, new jobs are dropped and counted (a stuck callback must not let the
+# queue grow without bound).
+DEFAULT_MAX_QUEUED = 10_000
 
 
 def _normalise_client_id(value: object) -> str:
@@ -81,6 +84,7 @@ class WebhookDispatcher:
         self.counters = counters
         self.validation_delay = validation_delay
         self.timeout_seconds = 5.0
+        self.max_queued = DEFAULT_MAX_QUEUED
         self._lock = threading.Lock()
         self._subscriptions: dict[str, Subscription] = {}
         # Subscription ids whose validation POST got a 2xx; events go to these only (API-FACTS §6.2).
@@ -107,11 +111,11 @@ class WebhookDispatcher:
         # API-FACTS §6.2: an empty POST (content-length 0) validates the callback URL.
         job = _Job("validation", record.callback_url, b"", record.subscription_id, record.topic)
         if self.validation_delay > 0:
-            timer = threading.Timer(self.validation_delay, self._queue.put, args=(job,))
+            timer = threading.Timer(self.validation_delay, self._enqueue, args=(job,))
             timer.daemon = True
             timer.start()
         else:
-            self._queue.put(job)
+            self._enqueue(job)
 
     def subscription_deleted(self, *, subscription_id: str) -> None:
         """Not part of the frozen EventSink contract; the data layer may call it when a subscription is deleted."""
@@ -138,7 +142,16 @@ class WebhookDispatcher:
                 "EventCreatedOn": created_on.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             }
             body = event_body(content, app.webhook_secret)
-            self._queue.put(_Job("event", subscription.callback_url, body, subscription.subscription_id, topic))
+            self._enqueue(_Job("event", subscription.callback_url, body, subscription.subscription_id, topic))
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._lock:
+            if self._queue.qsize() >= self.max_queued:
+                # No retries anyway (§6.6): a dropped job is as lost as a failed one, and counted.
+                self.counters.incr("webhooks_dropped")
+                logger.warning("webhook queue full (%d jobs): dropped a %s job", self.max_queued, job.kind)
+                return
+            self._queue.put_nowait(job)
 
     def _matching(self, division: int, topic: str) -> list[Subscription]:
         """The data layer's store is the source of truth (deleted subscriptions stop receiving events)."""

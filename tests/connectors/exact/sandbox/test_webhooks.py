@@ -33,6 +33,8 @@ class Receiver:
     url: str
     requests: list[Received] = field(default_factory=list)
     status: int = 200
+    # When set, each request is recorded and then held until the gate opens (a stuck callback).
+    gate: threading.Event | None = None
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -49,6 +51,8 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             state.requests.append(Received(dict(self.headers.items()), self.rfile.read(length)))
+            if state.gate is not None:
+                state.gate.wait(5)
             self.send_response(state.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -226,3 +230,28 @@ def test_a_2xx_validation_marks_the_subscription_validated(
     [subscription] = control.webhook_subscriptions()
     assert subscription["validated"] is True
     assert subscription["callback_url"] == receiver.url
+
+
+def test_the_delivery_queue_is_bounded_and_drops_are_counted(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    sink = server.sandbox.webhooks
+    assert sink.wait_idle()
+    sink.max_queued = 2
+    receiver.gate = threading.Event()
+    endpoint = f"{connected.base_url}/api/v1/{connected.division}/crm/Accounts"
+    try:
+        sink.emit(division=connected.division, topic="Accounts", action="Update", key=uuid4(), endpoint_url=endpoint)
+        assert len(receiver.wait_for(2)) == 2  # the worker now hangs on this event's callback
+        for _ in range(4):
+            sink.emit(
+                division=connected.division, topic="Accounts", action="Update", key=uuid4(), endpoint_url=endpoint
+            )
+    finally:
+        receiver.gate.set()
+        sink.max_queued = 10_000
+    assert sink.wait_idle()
+    assert len(receiver.requests) == 4  # validation + the first event + the two that fit in the queue
+    counters = control.counters()["webhooks"]
+    assert counters["dropped"] == 2 and counters["delivered"] == 3
