@@ -110,6 +110,20 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     inlines = [ConnectionInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        # Moving a tenant to another workspace would leave its connections and links behind in the old one
+        # (an isolation hole): the workspace is chosen once, on creation.
+        if obj is None:
+            return list(self.readonly_fields)
+        return ["workspace", *self.readonly_fields]
+
+    def delete_model(self, request: HttpRequest, obj: Tenant) -> None:
+        services.tenant_delete(tenant=obj)  # forgets credentials no other connection uses (no orphan keep-alive)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            services.tenant_delete(tenant=tenant)
+
     @admin.display(description="connections")
     def connection_count(self, tenant: Tenant) -> int:
         return tenant.connections.count()
@@ -187,6 +201,7 @@ class CredentialAdmin(ReadOnlyAdmin):
     exclude = ["access_token_encrypted", "refresh_token_encrypted"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Credential | None = None) -> list[str]:
+        # Every field, the workspace included: a credential never moves between workspaces.
         return [field.name for field in Credential._meta.fields if field.name not in self.exclude]
 
 
@@ -199,4 +214,5 @@ class ConnectLinkAdmin(ReadOnlyAdmin):
     exclude = ["token_hash", "oauth_state_hash"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ConnectLink | None = None) -> list[str]:
+        # Every field, the workspace included: a link never moves between workspaces.
         return [field.name for field in ConnectLink._meta.fields if field.name not in self.exclude]

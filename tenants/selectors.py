@@ -53,7 +53,10 @@ def tenant_get(*, workspace: Workspace, tenant_id: uuid.UUID | str) -> Tenant:
 def connection_list(
     *, workspace: Workspace, tenant_id: uuid.UUID | str | None = None, status: str | None = None
 ) -> QuerySet[Connection]:
-    connections = workspace_scoped(Connection.objects.select_related("credential"), workspace=workspace)
+    # Both the connection's and its tenant's workspace: a row whose two disagree is shown to nobody.
+    connections = workspace_scoped(
+        Connection.objects.select_related("credential").filter(tenant__workspace=workspace), workspace=workspace
+    )
     if tenant_id is not None:
         connections = connections.filter(tenant_id=tenant_id)
     if status is not None:
@@ -62,7 +65,11 @@ def connection_list(
 
 
 def connection_get(*, workspace: Workspace, connection_id: uuid.UUID | str) -> Connection:
-    return scoped_get(Connection.objects.select_related("credential"), workspace=workspace, pk=connection_id)
+    return scoped_get(
+        Connection.objects.select_related("credential").filter(tenant__workspace=workspace),
+        workspace=workspace,
+        pk=connection_id,
+    )
 
 
 def connect_link_for_token(*, token: str) -> ConnectLink | None:

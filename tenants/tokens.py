@@ -239,11 +239,19 @@ def force_refresh(credential_id: Any) -> bool:
 
 
 def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) -> QuerySet[Credential]:
-    """Active credentials whose refresh token dies within `within` (Exact: 30 days after the last refresh)."""
+    """Active credentials whose refresh token dies within `within` (Exact: 30 days after the last refresh).
+
+    Only credentials some connection still uses: nobody would miss an orphan, and refreshing it forever would
+    only spend Exact's token-endpoint budget.
+    """
     now = now or timezone.now()
-    return Credential.objects.filter(
-        status=CredentialStatus.ACTIVE, refresh_token_expires_at__lte=now + within
-    ).order_by("refresh_token_expires_at")
+    return (
+        Credential.objects.filter(
+            status=CredentialStatus.ACTIVE, refresh_token_expires_at__lte=now + within, connections__isnull=False
+        )
+        .distinct()
+        .order_by("refresh_token_expires_at")
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- the refresh

@@ -9,7 +9,7 @@ from django.test import Client
 
 from tenants.credentials import credential_tokens
 from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Credential
-from tests.tenants.factories import ApiKeyFactory, ConnectionFactory, TenantFactory
+from tests.tenants.factories import ApiKeyFactory, ConnectionFactory, TenantFactory, WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +130,47 @@ def test_admin_delete_of_a_connection_forgets_its_credential(admin_client: Clien
     connection = ConnectionFactory(tenant=TenantFactory(workspace=workspace))
     admin_client.post(f"/admin/tenants/connection/{connection.pk}/delete/", {"post": "yes"}, follow=True)
     assert not Connection.objects.exists() and not Credential.objects.exists()
+
+
+def test_a_tenants_workspace_cannot_be_changed_in_the_admin(admin_client: Client, workspace) -> None:  # type: ignore[no-untyped-def]
+    tenant = TenantFactory(workspace=workspace)
+    other = WorkspaceFactory()
+    page = admin_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
+    assert 'name="workspace"' not in page
+
+    admin_client.post(
+        f"/admin/tenants/tenant/{tenant.pk}/change/",
+        {"workspace": str(other.pk), "external_id": tenant.external_id, "name": "Renamed",
+         "connections-TOTAL_FORMS": "0", "connections-INITIAL_FORMS": "0"},
+    )  # fmt: skip
+
+    tenant.refresh_from_db()
+    assert tenant.name == "Renamed" and tenant.workspace_id == workspace.pk
+    for model in ("connection", "credential", "connectlink"):
+        admin_form = admin_client.get(f"/admin/tenants/{model}/").status_code
+        assert admin_form == 200
+
+
+def test_admin_delete_of_a_tenant_leaves_no_orphan_credential(admin_client: Client, workspace) -> None:  # type: ignore[no-untyped-def]
+    tenant = TenantFactory(workspace=workspace)
+    connection = ConnectionFactory(tenant=tenant)
+    ConnectionFactory(tenant=tenant, company_id="102", credential=connection.credential)
+    kept = ConnectionFactory(tenant=TenantFactory(workspace=workspace))  # another tenant's credential stays
+
+    admin_client.post(f"/admin/tenants/tenant/{tenant.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert list(Credential.objects.all()) == [kept.credential]
+
+
+def test_connection_selectors_also_check_the_tenants_workspace(workspace) -> None:  # type: ignore[no-untyped-def]
+    from django.http import Http404
+
+    from tenants import selectors
+
+    foreign_tenant = TenantFactory()
+    # A row whose workspace and tenant's workspace disagree (e.g. a tenant moved by hand before this fix).
+    stray = ConnectionFactory(tenant=foreign_tenant, workspace=workspace)
+
+    assert list(selectors.connection_list(workspace=workspace)) == []
+    with pytest.raises(Http404):
+        selectors.connection_get(workspace=workspace, connection_id=stray.pk)

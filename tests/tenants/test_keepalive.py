@@ -16,7 +16,13 @@ from tenants import tokens
 from tenants.models import ConnectionStatus, Credential, CredentialStatus
 from tenants.tasks import credential_keepalive, credentials_keepalive
 from tests.gateway.test_celery import start_worker
-from tests.tenants.factories import CredentialFactory, age_credential, connect_via_sandbox, token_calls
+from tests.tenants.factories import (
+    ConnectionFactory,
+    CredentialFactory,
+    age_credential,
+    connect_via_sandbox,
+    token_calls,
+)
 
 
 @pytest.fixture
@@ -32,11 +38,22 @@ def eager_celery() -> Iterator[None]:
 @pytest.mark.django_db
 def test_selection_takes_active_credentials_whose_refresh_token_dies_soon() -> None:
     now = timezone.now()
-    soon = CredentialFactory(refresh_token_expires_at=now + timedelta(days=3))
-    CredentialFactory(refresh_token_expires_at=now + timedelta(days=25))
-    CredentialFactory(refresh_token_expires_at=now + timedelta(days=1), status=CredentialStatus.NEEDS_REAUTH)
+    soon = ConnectionFactory(credential__refresh_token_expires_at=now + timedelta(days=3)).credential
+    ConnectionFactory(company_id="102", tenant=soon.connections.get().tenant, credential=soon)  # counted once
+    ConnectionFactory(credential__refresh_token_expires_at=now + timedelta(days=25))
+    ConnectionFactory(
+        credential__refresh_token_expires_at=now + timedelta(days=1), credential__status=CredentialStatus.NEEDS_REAUTH
+    )
 
     assert list(tokens.credential_keepalive_due(within=timedelta(days=7))) == [soon]
+
+
+@pytest.mark.django_db
+def test_keepalive_skips_credentials_no_connection_uses() -> None:
+    # An orphan (its last connection went) is not refreshed forever at Exact's token endpoint.
+    CredentialFactory(refresh_token_expires_at=timezone.now() + timedelta(days=3))
+
+    assert list(tokens.credential_keepalive_due(within=timedelta(days=7))) == []
 
 
 @pytest.mark.django_db
