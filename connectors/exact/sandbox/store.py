@@ -228,6 +228,8 @@ class DivisionStore:
                 siblings.remove(key)
         if table.feed is not None:
             table.feed.stale += 1
+            # A deleted key's pair is stale too; compact like update() does, or deletes would grow the feed forever.
+            table.feed.compact(lambda k: table.value(k, "Timestamp"))
         entity_type = DELETED_ENTITY_TYPES.get(table_name)
         if entity_type is not None:
             self.log_deleted(key, entity_type, deleted_by=deleted_by, when=when)

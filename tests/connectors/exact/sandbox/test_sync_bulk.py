@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from connectors.exact.sandbox.control_client import SandboxControl
+from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.data_fixtures import (
     ExactClient,
     connect,
@@ -116,3 +117,15 @@ def test_bulk_requires_select_even_with_top_1(exact: ExactClient) -> None:
     assert exact.get("bulk/CRM/Accounts", {"$top": "1", "$select": "ID"}).status_code == 200
     # On CRUD sets $top=1 alone is still fine.
     assert exact.get("crm/Accounts", {"$top": "1"}).status_code == 200
+
+
+def test_deleting_compacts_the_sync_feed(exact: ExactClient, server: SandboxServer) -> None:
+    """Deletes leave stale feed pairs; like updates, they trigger compaction so the feed stays bounded."""
+    ids = [exact.post("crm/Accounts", {"Name": f"Weg {n}"}).json()["d"]["ID"] for n in range(20)]
+    for key in ids:
+        assert exact.delete(f"crm/Accounts(guid'{key}')").status_code == 204
+    feed = server.world.divisions[exact.tenant.division].store.tables["Accounts"].feed
+    assert feed is not None
+    assert len(feed.keys) <= 2 * 3 + 1  # the 3 default accounts, plus at most as many stale pairs
+    rows = exact.results("sync/CRM/Accounts", {"$filter": "Timestamp gt 1L", "$select": "ID"})
+    assert len(rows) == 3
