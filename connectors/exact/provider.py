@@ -91,7 +91,7 @@ _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, O
 
 # Numbers per receivables/invoices lookup: keeps the $filter short (Exact's URL limit is not documented).
 NUMBERS_PER_QUERY = 40
-# How far back find_existing looks for an invoice written without a reference (a lost answer is recent).
+# How far back find_existing looks for a write it cannot identify by a code or reference (a lost answer is recent).
 RECOVERY_WINDOW = timedelta(days=2)
 # SalesInvoices fields PUT can change (GPP in the reference) and their unified names; InvoiceTo, OrderedBy and
 # Journal are GP (fixed once created), Type cannot change meaningfully on an invoice with lines, InvoiceDate and
@@ -366,7 +366,10 @@ class ExactConnector(Connector):
             if data.code:
                 condition = code_eq("Code", data.code)
             elif data.name:
-                condition = eq("Name", data.name.strip())
+                # Without a code only a recent account of that name (and e-mail) counts: an older namesake is
+                # someone else, not the lost write.
+                since = datetime.now(AMSTERDAM) - RECOVERY_WINDOW
+                condition = eq("Name", data.name.strip()) & ge("Created", since.replace(microsecond=0))
                 if data.email:
                     condition = condition & eq("Email", data.email)
             else:
