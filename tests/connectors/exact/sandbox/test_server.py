@@ -46,6 +46,8 @@ def test_division_outside_the_grant_is_403_no_division_access(
         assert response.status_code == 403
         assert response.headers["Reason"] == "NoDivisionAccess"
         assert set(response.json()["error"]["message"]) == {"lang", "value"}
+        # Documented choice: no budget to report for a division the app cannot use.
+        assert not [name for name in response.headers if name.lower().startswith("x-ratelimit")]
 
 
 def test_current_me_passes_through_without_division(connected: Tenant, http: httpx.Client) -> None:
