@@ -29,9 +29,29 @@ from tenants.models import (
 
 logger = logging.getLogger(__name__)
 
+# Machine-readable start of a connection's status_reason when the connection waits for its CREDENTIAL (dead or
+# retired token chain): a new consent or a successful refresh brings exactly those back. A connection waiting
+# for company access (Exact: 403 NoDivisionAccess, written by tenants.vendor_calls) has another reason and
+# stays put until the user grants that company again.
+CREDENTIAL_REASON_PREFIX = "credential: "
+
 REASON_OTHER_WORKSPACE = (
     "Exact user re-authorised this app in another workspace; Exact keeps one token chain per app and user"
 )
+
+
+def connection_reason_from_credential(reason: str) -> str:
+    """The status_reason of a connection that needs re-authorisation because its credential does."""
+    return f"{CREDENTIAL_REASON_PREFIX}{reason}"[:500]
+
+
+def connections_reactivate(*, credential_id: Any) -> int:
+    """The credential holds a live pair again: its connections that waited for it (not for company access) resume."""
+    return Connection.objects.filter(
+        credential_id=credential_id,
+        status=ConnectionStatus.NEEDS_REAUTH,
+        status_reason__startswith=CREDENTIAL_REASON_PREFIX,
+    ).update(status=ConnectionStatus.ACTIVE, status_reason="", updated_at=timezone.now())
 
 
 class NoVendorApp(Exception):
@@ -217,6 +237,7 @@ def credential_store_consent(
     credential_apply_token_set(credential, token_set)
     credential.last_refreshed_at = timezone.now()
     credential.save()
+    connections_reactivate(credential_id=credential.pk)
     _retire_same_chain_elsewhere(credential)
     return credential
 
@@ -253,7 +274,9 @@ def _retire_same_chain_elsewhere(credential: Credential) -> None:
             updated_at=now,
         )
         Connection.objects.filter(credential_id=other_id, status=ConnectionStatus.ACTIVE).update(
-            status=ConnectionStatus.NEEDS_REAUTH, status_reason=REASON_OTHER_WORKSPACE, updated_at=now
+            status=ConnectionStatus.NEEDS_REAUTH,
+            status_reason=connection_reason_from_credential(REASON_OTHER_WORKSPACE),
+            updated_at=now,
         )
         logger.warning("Credential %s needs re-authorisation: %s", other_id, REASON_OTHER_WORKSPACE)
 

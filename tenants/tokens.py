@@ -38,7 +38,14 @@ from connectors.base.errors import (
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.registry import get_connector
 from gateway.locks import LockHandle, LockTimeout
-from tenants.credentials import credential_lock, credential_tokens, token_set_fields, vendor_app_for
+from tenants.credentials import (
+    connection_reason_from_credential,
+    connections_reactivate,
+    credential_lock,
+    credential_tokens,
+    token_set_fields,
+    vendor_app_for,
+)
 from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, RefreshState
 
 logger = logging.getLogger(__name__)
@@ -171,8 +178,11 @@ def credential_mark_needs_reauth(*, credential_id: Any, reason: str, generation:
         )
         if not marked:
             return False
+        # The prefix marks why: a new consent or successful refresh brings these connections back.
         Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE).update(
-            status=ConnectionStatus.NEEDS_REAUTH, status_reason=reason, updated_at=now
+            status=ConnectionStatus.NEEDS_REAUTH,
+            status_reason=connection_reason_from_credential(reason),
+            updated_at=now,
         )
     logger.warning("Credential %s needs re-authorisation: %s", credential_id, reason)
     return True
@@ -464,4 +474,7 @@ def _persist_token_set(credential_id: Any, token_set: TokenSet, *, generation: i
             token_generation=F("token_generation") + 1,
             updated_at=now,
         )
+        if stored:
+            # Marked needs_reauth meanwhile (a process whose lock outlived ours): the chain lives, so do they.
+            connections_reactivate(credential_id=credential_id)
     return bool(stored)

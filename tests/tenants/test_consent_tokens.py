@@ -41,6 +41,7 @@ from tenants.models import (
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.connect_helpers import Flow, allow_app_host, create_link
 from tests.tenants.factories import (
+    ConnectionFactory,
     CredentialFactory,
     TenantFactory,
     WorkspaceFactory,
@@ -317,3 +318,53 @@ def test_the_lock_timeout_must_outlast_two_token_calls(settings) -> None:  # typ
     assert [message.id for message in check_token_lock_timeout()] == ["tenants.E001"]
     settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 141.0
     assert check_token_lock_timeout() == []
+
+
+# ------------------------------------------------------------------------------------------- finding 6
+
+
+def test_a_new_consent_brings_back_the_connections_that_waited_for_the_credential(
+    exact_world: ExactWorld, workspace, connected
+) -> None:  # type: ignore[no-untyped-def]
+    credential, (first, _) = connected
+    exact_world.control.revoke_tokens(exact_world.client_id, scope="all")
+    with pytest.raises(tokens.CredentialNeedsReauth):
+        tokens.access_token_for(credential.pk)
+    # A third division lost company access on its own (Exact 403 NoDivisionAccess): only the user can fix that.
+    denied = ConnectionFactory(tenant=first.tenant, company_id="103", credential=credential)
+    Connection.objects.filter(pk=denied.pk).update(
+        status=ConnectionStatus.NEEDS_REAUTH, status_reason="NoDivisionAccess: Exact no longer grants access"
+    )
+
+    app, user, token_set = _fresh_consent(exact_world, workspace)
+    credential_save_from_consent(
+        workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=user, token_set=token_set
+    )
+
+    statuses = dict(Connection.objects.values_list("company_id", "status"))
+    assert statuses == {"101": ConnectionStatus.ACTIVE, "102": ConnectionStatus.ACTIVE, "103": "needs_reauth"}
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE
+
+
+def test_a_successful_refresh_after_a_needs_reauth_mark_brings_the_connections_back(
+    exact_world: ExactWorld, connected, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    credential, connections = connected
+    connector = get_connector("exact")
+    real_refresh = connector.refresh_tokens
+
+    def refreshed_while_another_process_gave_up(**kwargs):  # type: ignore[no-untyped-def]
+        token_set = real_refresh(**kwargs)
+        # A process whose lock outlived ours probed with the spent token and marked the credential dead.
+        tokens.credential_mark_needs_reauth(credential_id=credential.pk, reason="refresh token rejected")
+        return token_set
+
+    monkeypatch.setattr(connector, "refresh_tokens", refreshed_while_another_process_gave_up)
+    tokens.access_token_for(credential.pk)
+
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE
+    for connection in connections:
+        connection.refresh_from_db()
+        assert connection.status == ConnectionStatus.ACTIVE and connection.status_reason == ""
