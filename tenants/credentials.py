@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -225,9 +225,18 @@ def credential_store_consent(
         credential = Credential(**key, vendor_user_name=vendor_user.name)
         credential_apply_token_set(credential, token_set)
         credential.last_refreshed_at = timezone.now()
-        credential.save(force_insert=True)
-        _retire_same_chain_elsewhere(credential)
-        return credential
+        try:
+            with transaction.atomic():  # a savepoint: the outer transaction stays usable if the insert loses
+                credential.save(force_insert=True)
+        except IntegrityError:
+            # The same user's first consent, finished at the same moment in another flow: that row is the
+            # credential; the newer of the two pairs wins below.
+            credential = Credential.objects.select_for_update().filter(**key).first()
+            if credential is None:
+                raise
+        else:
+            _retire_same_chain_elsewhere(credential)
+            return credential
     if credential.obtained_at >= token_set.obtained_at:
         if credential.vendor_user_name != vendor_user.name:
             credential.vendor_user_name = vendor_user.name

@@ -84,8 +84,7 @@ ERRORS: dict[str, ErrorText] = {
     ),
     "try_again": ErrorText(
         "Please try again in a minute",
-        "This connection is being updated right now. Nothing was lost: go back one page and confirm again in a "
-        "minute.",
+        "This connection is being updated right now. Nothing was lost: go back one page and confirm again in a minute.",
         503,
     ),
     "session_expired": ErrorText(

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from connectors.base.errors import (
@@ -350,6 +350,13 @@ def _consented_credential(*, link: ConnectLink, pending: PendingConsent, app: Ap
     )
 
 
+def _connection_consented(connection: Connection, *, company: Company, credential: Credential) -> None:
+    connection.company_name = company.name
+    connection.credential = credential
+    connection.status = ConnectionStatus.ACTIVE
+    connection.status_reason = ""
+
+
 def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list[str]) -> list[Connection]:
     """One connection per chosen division, all sharing the consenting user's credential, in one transaction.
 
@@ -386,6 +393,10 @@ def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list
             return _complete_locked(link_id=link_id, pending=pending, chosen=chosen, app=app)
     except LockTimeout:
         raise FlowError("try_again", link=first_look, consume=False) from None
+    except IntegrityError:
+        # A race the savepoints below do not settle: nothing was written; the user may simply confirm again.
+        logger.warning("connect link %s: a concurrent write won; asking the user to retry", link_id)
+        raise FlowError("try_again", link=first_look, consume=False) from None
 
 
 def _complete_locked(
@@ -401,11 +412,10 @@ def _complete_locked(
     now = timezone.now()
     connections: list[Connection] = []
     for company in chosen:
-        connection = (
-            Connection.objects.select_for_update()
-            .filter(tenant=link.tenant, connector=link.connector, region=pending.region, company_id=company.company_id)
-            .first()
+        existing = Connection.objects.select_for_update().filter(
+            tenant=link.tenant, connector=link.connector, region=pending.region, company_id=company.company_id
         )
+        connection = existing.first()
         if connection is None:
             connection = Connection(
                 workspace=link.workspace,
@@ -415,10 +425,19 @@ def _complete_locked(
                 company_id=company.company_id,
                 connected_at=now,
             )
-        connection.company_name = company.name
-        connection.credential = credential
-        connection.status = ConnectionStatus.ACTIVE
-        connection.status_reason = ""
+            _connection_consented(connection, company=company, credential=credential)
+            try:
+                with transaction.atomic():  # a savepoint: losing the insert race leaves the transaction usable
+                    connection.save(force_insert=True)
+            except IntegrityError:
+                # Another link of this tenant connected the same division a moment ago: repair that row instead.
+                connection = existing.first()  # type: ignore[assignment]
+                if connection is None:
+                    raise
+            else:
+                connections.append(connection)
+                continue
+        _connection_consented(connection, company=company, credential=credential)
         connection.save()
         connections.append(connection)
     link.status = ConnectLinkStatus.COMPLETED

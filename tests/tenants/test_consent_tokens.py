@@ -368,3 +368,88 @@ def test_a_successful_refresh_after_a_needs_reauth_mark_brings_the_connections_b
     for connection in connections:
         connection.refresh_from_db()
         assert connection.status == ConnectionStatus.ACTIVE and connection.status_reason == ""
+
+
+# ------------------------------------------------------------------------------------------- finding 7
+
+
+def test_two_first_consents_of_the_same_user_at_once_share_one_credential(
+    exact_world: ExactWorld, workspace, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import tenants.credentials as credentials_module
+
+    app, user, token_set = _fresh_consent(exact_world, workspace)
+    real_apply = credentials_module.credential_apply_token_set
+    other: list[Credential] = []
+
+    def other_flow_commits_first(credential, token_set):  # type: ignore[no-untyped-def]
+        if not other:  # between our lookup (nothing yet) and our insert, the other flow's insert lands
+            other.append(
+                CredentialFactory(
+                    workspace=workspace,
+                    client_id=app.client_id,
+                    vendor_user_id=user.user_id,
+                    obtained_at=token_set.obtained_at - timedelta(seconds=5),
+                )
+            )
+        real_apply(credential, token_set)
+
+    monkeypatch.setattr(credentials_module, "credential_apply_token_set", other_flow_commits_first)
+    saved = credential_save_from_consent(
+        workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=user, token_set=token_set
+    )
+
+    assert saved.pk == other[0].pk and Credential.objects.count() == 1
+    saved.refresh_from_db()
+    assert credential_tokens(saved).refresh_token == token_set.refresh_token  # ours is the newer pair
+
+
+def test_two_links_connecting_the_same_division_at_once_do_not_fail(
+    exact_world: ExactWorld, workspace, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """(PostgreSQL serialises completions through the link's row lock, which also locks workspace and tenant;
+    the savepoint keeps the flow correct should that ever change, and on any other database.)"""
+    from django.utils import timezone
+
+    import tenants.connect.services as connect_services
+    from connectors.base.types import Company
+    from tenants import services
+
+    tenant = TenantFactory(workspace=workspace)
+    link = services.connect_link_create(
+        tenant=tenant, connector_id="exact", redirect_url="https://app.example.com/done", trusted_redirect=True
+    ).link
+    _, user, token_set = _fresh_consent(exact_world, workspace)
+    pending = connect_services.PendingConsent(
+        link_id=str(link.pk),
+        region="nl",
+        vendor_user=user,
+        token_set=token_set,
+        companies=[Company(company_id="101", name="Division 101")],
+        preselected=["101"],
+        received_at=timezone.now(),
+    )
+    real_consented = connect_services._connection_consented
+    raced: list[Connection] = []
+
+    def other_link_commits_first(connection, **kwargs):  # type: ignore[no-untyped-def]
+        if connection._state.adding and not raced:
+            # Between our lookup (nothing yet) and our insert, another link's flow stored the same division.
+            raced.extend(
+                Connection.objects.bulk_create(
+                    [
+                        Connection(
+                            workspace=workspace, tenant=tenant, connector="exact", region="nl", company_id="101",
+                            company_name="Division 101", connected_at=timezone.now(),
+                        )
+                    ]
+                )
+            )  # fmt: skip
+        real_consented(connection, **kwargs)
+
+    monkeypatch.setattr(connect_services, "_connection_consented", other_link_commits_first)
+    connections = connect_services.connect_complete(link_id=str(link.pk), pending=pending, company_ids=["101"])
+
+    assert [c.pk for c in connections] == [raced[0].pk]
+    connection = Connection.objects.get()
+    assert connection.status == ConnectionStatus.ACTIVE and connection.credential_id is not None
