@@ -101,6 +101,16 @@ def _access_token_valid(credential: Credential, now: datetime) -> bool:
     return now < credential.access_token_expires_at
 
 
+def _usable_token(credential: Credential, *, mode: RefreshMode, rejected: str | None, now: datetime) -> str | None:
+    """The stored access token if it may go out now: still valid, and not the one the vendor just refused."""
+    if not _access_token_valid(credential, now):
+        return None
+    stored = credential_tokens(credential).access_token
+    if mode == "unauthorized" and stored == rejected:
+        return None  # a second 401 on the same token counts against Exact's error limit
+    return stored
+
+
 def _refuse_open_transaction() -> None:
     # Django marks the atomic blocks a TestCase opens; only a caller's own block is a problem.
     connection = transaction.get_connection()
@@ -127,10 +137,9 @@ def _newer_state(credential_id: Any, *, mode: RefreshMode, rejected: str | None)
     credential = Credential.objects.get(pk=credential_id)
     logger.info("Credential %s: a newer token pair was stored meanwhile; using it", credential_id)
     _ensure_active(credential)
-    if _access_token_valid(credential, timezone.now()):
-        stored = credential_tokens(credential).access_token
-        if mode != "unauthorized" or stored != rejected:
-            return stored
+    usable = _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
+    if usable is not None:
+        return usable
     if mode == "unauthorized":
         return None
     raise TokenRefreshDeferred("The connection's tokens changed while refreshing; retry shortly.")
@@ -274,6 +283,12 @@ def _refresh_under_lock(
         with credential_lock(credential_id) as lock:
             return _refresh_locked(credential_id, connector=connector, mode=mode, rejected=rejected, lock=lock)
     except LockTimeout:
+        # Another process is refreshing (or a consent is being saved): the current token may still do.
+        credential = Credential.objects.get(pk=credential_id)
+        _ensure_active(credential)
+        usable = _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
+        if usable is not None:
+            return usable
         raise TokenRefreshDeferred(
             "Another process is refreshing this connection's tokens and has not finished; retry shortly."
         ) from None
@@ -311,16 +326,20 @@ def _refresh_locked(
         return tokens.access_token
     if not refresh_allowed(credential, min_interval=min_interval, now=now):
         # Exact refuses (and counts) a refresh within 570 s; it happens when another process just refreshed.
-        if mode == "force" or _access_token_valid(credential, now):
+        if mode == "force":
             return tokens.access_token
+        usable = _usable_token(credential, mode=mode, rejected=rejected, now=now)
+        if usable is not None or mode == "unauthorized":
+            return usable  # None on the 401 path: not the token that was just refused
         raise TokenRefreshDeferred(
             "The access token expired before Exact allows a refresh.",
             retry_at=credential.obtained_at + timedelta(seconds=min_interval),
         )
     if credential.refresh_not_before and now < credential.refresh_not_before:
         # Cooldown after a failed attempt: don't hammer the token endpoint (its errors count towards the limit).
-        if _access_token_valid(credential, now):
-            return tokens.access_token
+        usable = _usable_token(credential, mode=mode, rejected=rejected, now=now)
+        if usable is not None or mode == "unauthorized":
+            return usable  # None on the 401 path: not the token that was just refused
         raise TokenRefreshDeferred(
             f"The last token refresh failed ({credential.last_refresh_error}); retrying after a cooldown.",
             retry_at=credential.refresh_not_before,
@@ -403,9 +422,10 @@ def _send_refresh(
             refresh_not_before=cooldown_until if probe else None,
         )
         logger.error("Credential %s: the token refresh answer was lost (%s)", credential_id, exc.message)
-        if _access_token_valid(credential, timezone.now()):
+        usable = _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
+        if usable is not None:
             # Exact keeps the previous access token valid until it expires: this call can still go out.
-            return credential_tokens(credential).access_token
+            return usable
         raise
     except RefreshTokenRejected as exc:
         if probe:
@@ -426,8 +446,9 @@ def _send_refresh(
             refresh_not_before=cooldown_until,
         )
         logger.error("Credential %s: the vendor refused a refresh as too early", credential_id)
-        if not probe and _access_token_valid(credential, timezone.now()):
-            return credential_tokens(credential).access_token
+        usable = None if probe else _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
+        if usable is not None:
+            return usable
         raise TokenRefreshDeferred(
             f"The vendor refused the refresh as too early: {exc.message}", retry_at=cooldown_until
         ) from None
@@ -442,8 +463,9 @@ def _send_refresh(
             refresh_not_before=cooldown_until,
         )
         logger.warning("Credential %s: token refresh failed (%s)", credential_id, exc.__class__.__name__)
-        if not probe and _access_token_valid(credential, timezone.now()):
-            return credential_tokens(credential).access_token
+        usable = None if probe else _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
+        if usable is not None:
+            return usable
         raise
     # Any other exception leaves the attempt "in flight": the next caller treats it as lost and probes once.
     if not lock.held():

@@ -453,3 +453,44 @@ def test_two_links_connecting_the_same_division_at_once_do_not_fail(
     assert [c.pk for c in connections] == [raced[0].pk]
     connection = Connection.objects.get()
     assert connection.status == ConnectionStatus.ACTIVE and connection.credential_id is not None
+
+
+# ------------------------------------------------------------------------------------------- finding 8
+
+
+def test_a_busy_lock_still_hands_out_a_valid_access_token(exact_world: ExactWorld, workspace, settings) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 575)  # refresh due, the access token still lives 25 s
+    stored = credential_tokens(credential).access_token
+    settings.LEDGERBRIDGE_TOKEN_LOCK_WAIT = 0.2
+    held, release = threading.Event(), threading.Event()
+
+    def refresher() -> None:
+        try:
+            with credential_lock(credential.pk):
+                held.set()
+                release.wait(10)
+        finally:
+            db_connections.close_all()
+
+    thread = threading.Thread(target=refresher)
+    thread.start()
+    try:
+        assert held.wait(10)
+        assert tokens.access_token_for(credential.pk) == stored
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_during_a_cooldown_the_401_path_does_not_return_the_rejected_token(exact_world: ExactWorld, workspace) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    credential, _ = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 580)
+    Credential.objects.filter(pk=credential.pk).update(refresh_not_before=timezone.now() + timedelta(seconds=60))
+    rejected = credential_tokens(credential).access_token
+    exact_world.control.reset_counters()
+
+    assert tokens.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected) is None
+    assert token_calls(exact_world) == 0
