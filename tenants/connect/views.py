@@ -56,6 +56,10 @@ def _page(
     return render(request, f"tenants/connect/{template}", {**base, **context}, status=status)
 
 
+# Codes of a second use of something that may have worked the first time.
+_REPLAY_CODES = frozenset({"link_used", "state_reused"})
+
+
 def error_page(request: HttpRequest, error: FlowError) -> HttpResponse:
     """The end of a failed flow: the link is consumed (unless the failure says otherwise) and the page offers
     the way back to the SaaS with the error code."""
@@ -67,6 +71,10 @@ def error_page(request: HttpRequest, error: FlowError) -> HttpResponse:
     logger.info("connect flow failed: %s (link %s) %s", error.code, link.pk if link else "-", error.detail)
     text = error_text(error.code)
     return_url = services.outcome_url(link, error=error.code) if link is not None else None
+    if error.code in _REPLAY_CODES and link is not None and link.status != ConnectLinkStatus.FAILED:
+        # A reused link or sign-in whose flow succeeded (or still goes on in another tab): sending the SaaS
+        # status=error would contradict the real outcome. Only the page is shown.
+        return_url = None
     return _page(
         request, "error.html", link, status=text.http_status, error=text, code=error.code, return_url=return_url
     )
