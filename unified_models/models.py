@@ -11,7 +11,7 @@ class ConnectionMapping(models.Model):
     """How a unified invoice becomes vendor lines for one connection (company): edited via API and admin."""
 
     connection = models.OneToOneField("tenants.Connection", on_delete=models.CASCADE, related_name="mapping")
-    # [{"tax_rate_code": "NL-HIGH"} or {"rate": "21.00"}, plus "vendor_tax_code": "2"}], checked in order.
+    # LedgerMapping.to_dict form: [{"code": "high"} or {"rate": "21.00"}, plus "vendor_code": "2"], checked in order.
     tax_rates = models.JSONField(default=list, blank=True)
     default_revenue_ledger_account = models.CharField(max_length=100, blank=True)
     default_sales_journal = models.CharField(max_length=100, blank=True)

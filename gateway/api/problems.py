@@ -86,7 +86,8 @@ def flatten_validation_errors(detail: Any, prefix: str = "") -> list[dict[str, s
     if isinstance(detail, Mapping):
         out: list[dict[str, str]] = []
         for key, value in detail.items():
-            field = key if key != "non_field_errors" else ""
+            # DRF reports list items by integer index (0 included): stringify before testing for emptiness.
+            field = "" if key == "non_field_errors" else str(key)
             out.extend(flatten_validation_errors(value, f"{prefix}.{field}" if prefix and field else prefix or field))
         return out
     if isinstance(detail, list):

@@ -44,6 +44,7 @@ CELERY_TASK_QUEUES = [
 CELERY_TASK_ROUTES = {
     "gateway.tasks.*": {"queue": "maintenance"},
     "tenants.tasks.*": {"queue": "maintenance"},
+    "unified_models.tasks.*": {"queue": "vendor"},
 }
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

@@ -14,4 +14,5 @@ WHITENOISE_AUTOREFRESH = True
 
 # A file, not ":memory:", so worker subprocesses started by tests see the same SQLite test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ledgerbridge.sqlite3")}

@@ -79,3 +79,14 @@ def test_throttled_requests_are_429_with_retry_after(auth_client: APIClient, mon
     assert int(response["Retry-After"]) > 0
     assert body["retry_after"] == int(response["Retry-After"])
     cache.clear()
+
+
+def test_list_errors_keyed_by_integer_index_keep_index_zero() -> None:
+    from rest_framework.exceptions import ErrorDetail
+
+    from gateway.api.problems import flatten_validation_errors
+
+    detail = {"lines": {0: {"quantity": [ErrorDetail("A valid number is required.", code="invalid")]}}}
+    assert flatten_validation_errors(detail) == [
+        {"field": "lines.0.quantity", "code": "invalid", "message": "A valid number is required."}
+    ]
