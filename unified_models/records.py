@@ -364,6 +364,22 @@ class Item(Record):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ItemInput:
+    """An item to create; None means "not given" (the vendor's default applies)."""
+
+    code: str | None = None
+    name: str | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+    sales_tax_rate_id: str | None = None  # a TaxRate id (Exact: the VAT code)
+    revenue_ledger_account_id: str | None = None
+    is_sales_item: bool = True
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "unit_price")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Payment(Record):
     """The payment state of one invoice's receivable (amounts signed: negative = owed to the customer)."""
 

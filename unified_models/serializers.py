@@ -27,6 +27,7 @@ from unified_models.records import (
     InvoiceStatus,
     InvoiceType,
     InvoiceUpdate,
+    ItemInput,
     JournalType,
     LedgerClassification,
     PaymentStatus,
@@ -265,6 +266,7 @@ def _write_response(record_serializer: type[RecordSerializer], name: str) -> typ
 
 ContactWriteResponseSerializer = _write_response(ContactSerializer, "ContactWriteResponseSerializer")
 InvoiceWriteResponseSerializer = _write_response(InvoiceSerializer, "InvoiceWriteResponseSerializer")
+ItemWriteResponseSerializer = _write_response(ItemSerializer, "ItemWriteResponseSerializer")
 
 
 def page_serializer(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
@@ -332,6 +334,30 @@ class ContactUpdateSerializer(ContactCreateSerializer):
     """Only the fields given change; `addresses: []` clears the stored address."""
 
     name = serializers.CharField(max_length=200, required=False)
+
+
+class ItemCreateSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=50, help_text="The item code; unique within the company.")
+    name = serializers.CharField(max_length=60, help_text="Exact: the item's Description (at most 60 characters).")
+    description = serializers.CharField(
+        required=False, allow_null=True, max_length=255, help_text="A longer text (Exact: ExtraDescription)."
+    )
+    unit_price = _decimal_input(
+        required=False,
+        allow_null=True,
+        help_text="Standard sales price. Exact cannot take it through its API: it is reported in `warnings`.",
+    )
+    sales_tax_rate_id = serializers.CharField(
+        required=False, allow_null=True, max_length=100, help_text="A tax rate `id` of this connection."
+    )
+    revenue_ledger_account_id = serializers.CharField(
+        required=False, allow_null=True, max_length=100, help_text="A ledger account `id` of this connection."
+    )
+    is_sales_item = serializers.BooleanField(default=True)
+
+    def to_input(self) -> ItemInput:
+        data = {name: _plain(value) for name, value in self.validated_data.items() if value is not None}
+        return ItemInput(**data)
 
 
 class InvoiceLineInputSerializer(serializers.Serializer):
@@ -454,6 +480,7 @@ INPUT_SERIALIZERS: dict[tuple[str, str], type[serializers.Serializer]] = {
     (Resource.CONTACTS.value, "update"): ContactUpdateSerializer,
     (Resource.INVOICES.value, "create"): InvoiceCreateSerializer,
     (Resource.INVOICES.value, "update"): InvoiceUpdateSerializer,
+    (Resource.ITEMS.value, "create"): ItemCreateSerializer,
 }
 
 

@@ -42,7 +42,9 @@ from unified_models.serializers import (
     InvoiceSerializer,
     InvoiceUpdateSerializer,
     InvoiceWriteResponseSerializer,
+    ItemCreateSerializer,
     ItemSerializer,
+    ItemWriteResponseSerializer,
     JournalSerializer,
     LedgerAccountSerializer,
     LedgerMappingOutputSerializer,
@@ -601,7 +603,7 @@ def _read_views(resource: Resource) -> tuple[type[RecordListView], type[RecordDe
 LedgerAccountListView, LedgerAccountDetailView = _read_views(Resource.LEDGER_ACCOUNTS)
 TaxRateListView, TaxRateDetailView = _read_views(Resource.TAX_RATES)
 JournalListView, JournalDetailView = _read_views(Resource.JOURNALS)
-ItemListView, ItemDetailView = _read_views(Resource.ITEMS)
+_, ItemDetailView = _read_views(Resource.ITEMS)
 PaymentListView, PaymentDetailView = _read_views(Resource.PAYMENTS)
 
 
@@ -667,6 +669,54 @@ class ContactListView(RecordCreateView):
 class ContactDetailView(RecordUpdateView):
     resource = Resource.CONTACTS
     update_serializer = ContactUpdateSerializer
+
+
+_ITEM_INPUT = {
+    "code": "CONSULT",
+    "name": "Consultancy per uur",
+    "description": "Advies en begeleiding, per uur",
+    "sales_tax_rate_id": "2",
+}
+
+
+@extend_schema_view(
+    get=_list_schema(Resource.ITEMS),
+    post=extend_schema(
+        operation_id="items_create",
+        summary="Create an item",
+        description=(
+            "Creates the item (a product or service) at the vendor; `code` and `name` are required. Fields the "
+            "vendor cannot store are listed in `warnings` (Exact: `unit_price`, its standard sales price is "
+            "read-only in its API). A code the company already uses is refused by the vendor (422)."
+        ),
+        parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER, INCLUDE],
+        request=ItemCreateSerializer,
+        responses={
+            201: ItemWriteResponseSerializer,
+            **_problems(*WRITE_PROBLEMS, examples=[_EXAMPLE_VENDOR_REFUSED]),
+        },
+        examples=[
+            OpenApiExample("New service item", value=_ITEM_INPUT, request_only=True),
+            OpenApiExample(
+                "Created",
+                value={
+                    **_EXAMPLES[Resource.ITEMS],
+                    "description": _ITEM_INPUT["description"],
+                    "unit_price": None,
+                    "revenue_ledger_account_id": None,
+                    "warnings": [],
+                    "mutation_id": "2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b",
+                },
+                response_only=True,
+                status_codes=["201"],
+            ),
+        ],
+        tags=["items"],
+    ),
+)
+class ItemListView(RecordCreateView):
+    resource = Resource.ITEMS
+    input_serializer = ItemCreateSerializer
 
 
 @extend_schema_view(

@@ -55,6 +55,10 @@ Other resources
   B ("VAT 0%, only base amount") exclusive at 0; VATTransactionType S/P/B -> sales/purchase/both.
 - LedgerAccount: classification from the G/L Type, else from BalanceType (B balance sheet, W P&L) + BalanceSide.
 - Journal: Type 10 cash, 12/16 bank, 20/21 sales, 22/23 purchase, 90 general.
+- Item (logistics/Items) on create: Code (required, sent stripped) and Description (required, max 60) from
+  code and name; ExtraDescription (max 255) = description, SalesVatCode = sales_tax_rate_id (a VAT code),
+  GLRevenue = revenue_ledger_account_id, IsSalesItem = is_sales_item. StandardSalesPrice is GET-only in the
+  reference (not postable; prices live in sales price lists), so a unit_price is not sent and gives a warning.
 - Payment (cashflow/Receivables): amount = TransactionAmountFC (the invoice amount), open_amount = AmountFC unless
   IsFullyPaid; paid when IsFullyPaid, partially_paid when a payment date is known or part is split off.
 - Unknown enum values raise `UnexpectedExactValue` (unknown is an error, never silence).
@@ -96,6 +100,7 @@ from unified_models.records import (
     InvoiceStatus,
     InvoiceType,
     Item,
+    ItemInput,
     Journal,
     JournalType,
     LedgerAccount,
@@ -120,6 +125,7 @@ W_ISSUE_DATE = "exact_sets_invoice_date_at_processing"
 W_STATUS = "exact_invoice_status_not_writable"
 W_TAX_DEFAULTED = "exact_defaults_vat_code_from_item"
 W_PRICE_DEFAULTED = "exact_defaults_unit_price_from_item"
+W_ITEM_PRICE = "exact_item_price_not_writable"
 
 INVOICE_TYPES = {
     8020: InvoiceType.INVOICE,
@@ -752,3 +758,44 @@ def item_from_exact(item: ExactObject, *, currency: str | None = None, today: da
         # "Together with StartDate this determines if the item is active" (EndDate, reference).
         status=RecordStatus.ARCHIVED if _ended(item, _today(today)) else RecordStatus.ACTIVE,
     )
+
+
+# Exact's column widths (reference: ExtraDescription is "255 instead of 60" characters of Description).
+ITEM_DESCRIPTION_LENGTH = 60
+ITEM_EXTRA_DESCRIPTION_LENGTH = 255
+
+
+def item_to_exact(item: ItemInput) -> tuple[dict[str, Any], list[Warning]]:
+    """ItemInput -> logistics/Items body for POST. Code and Description are required by Exact."""
+    warnings: list[Warning] = []
+    code = clean_text(item.code)
+    if code is None:
+        raise InvalidInput("code", "Exact requires a code on an item")
+    name = clean_text(item.name)
+    if name is None:
+        raise InvalidInput("name", "Exact requires a description (the unified name) on an item")
+    if len(name) > ITEM_DESCRIPTION_LENGTH:
+        raise InvalidInput("name", f"Exact item descriptions are at most {ITEM_DESCRIPTION_LENGTH} characters")
+    payload: dict[str, Any] = {"Code": code, "Description": name, "IsSalesItem": item.is_sales_item}
+    description = clean_text(item.description)
+    if description is not None:
+        if len(description) > ITEM_EXTRA_DESCRIPTION_LENGTH:
+            raise InvalidInput(
+                "description", f"Exact extra descriptions are at most {ITEM_EXTRA_DESCRIPTION_LENGTH} characters"
+            )
+        payload["ExtraDescription"] = description
+    vat_code = clean_text(item.sales_tax_rate_id)
+    if vat_code is not None:
+        payload["SalesVatCode"] = vat_code
+    if item.revenue_ledger_account_id is not None:
+        payload["GLRevenue"] = item.revenue_ledger_account_id
+    if item.unit_price is not None:
+        warnings.append(
+            Warning(
+                W_ITEM_PRICE,
+                "unit_price",
+                "Exact's standard sales price cannot be set through its API (StandardSalesPrice is read-only); "
+                "the item was created without it. Set the price in Exact (sales price lists).",
+            )
+        )
+    return payload, warnings

@@ -48,6 +48,7 @@ from connectors.exact.paging import check_page_size, read_rows
 from connectors.exact.passthrough import checked_path
 from connectors.exact.resources import (
     CONTACT_FIELDS,
+    ITEM_FIELDS,
     RECEIVABLE_STATUS_FIELDS,
     RESOURCES,
     SIMPLE_READERS,
@@ -57,7 +58,7 @@ from connectors.exact.resources import (
 )
 from connectors.exact.values import AMSTERDAM, format_exact_date, parse_exact_datetime, strip_code, to_decimal
 from unified_models.mapping import LedgerMapping
-from unified_models.records import ContactInput, InvalidInput, InvoiceInput
+from unified_models.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 
 # Exact's hosts per region (API-FACTS §1.1); the paths are the same on every host.
 DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -88,6 +89,7 @@ def region_base_urls() -> dict[str, str]:
 
 _READ = frozenset({Operation.LIST, Operation.RETRIEVE})
 _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
+_READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
 
 # Numbers per receivables/invoices lookup: keeps the $filter short (Exact's URL limit is not documented).
 NUMBERS_PER_QUERY = 40
@@ -110,7 +112,7 @@ class ExactConnector(Connector):
             Resource.LEDGER_ACCOUNTS.value: _READ,
             Resource.TAX_RATES.value: _READ,
             Resource.JOURNALS.value: _READ,
-            Resource.ITEMS.value: _READ,
+            Resource.ITEMS.value: _READ_CREATE,
             Resource.PAYMENTS.value: _READ,
         }
     )
@@ -283,6 +285,8 @@ class ExactConnector(Connector):
             return self._create_contact(ctx, data)
         if resource is Resource.INVOICES:
             return self._create_invoice(ctx, data, mapping or LedgerMapping())
+        if resource is Resource.ITEMS:
+            return self._create_item(ctx, data)
         raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
 
     def _create_contact(self, ctx: CallContext, data: ContactInput) -> WriteResult[Any]:
@@ -292,6 +296,16 @@ class ExactConnector(Connector):
         # Prefer: return=representation gives the whole account (about 156 properties); keep what we select.
         row = {name: created[name] for name in CONTACT_FIELDS if name in created}
         return WriteResult(record=mappers.contact_from_exact(without_odata_noise(row)), warnings=list(warnings))
+
+    def _create_item(self, ctx: CallContext, data: ItemInput) -> WriteResult[Any]:
+        if data.revenue_ledger_account_id is not None:
+            _require_guid("revenue_ledger_account_id", data.revenue_ledger_account_id)
+        payload, warnings = mappers.item_to_exact(data)
+        api = self._api(ctx)
+        created = api.post(RESOURCES[Resource.ITEMS].path, payload)
+        # Prefer: return=representation gives the whole item (about 106 properties); keep what we select.
+        row = {name: created[name] for name in ITEM_FIELDS if name in created}
+        return WriteResult(record=mappers.item_from_exact(without_odata_noise(row)), warnings=list(warnings))
 
     def _create_invoice(self, ctx: CallContext, data: InvoiceInput, mapping: LedgerMapping) -> WriteResult[Any]:
         _require_guid("contact_id", data.contact_id)
@@ -391,6 +405,13 @@ class ExactConnector(Connector):
             query = ODataQuery(select=spec.select_list(), filter=condition, expand=expand)
             rows = [row for row in api.records(spec.path, query) if _same_invoice(without_odata_noise(row), data)]
             return self._newest(api, spec, rows)
+        if resource is Resource.ITEMS:
+            code = strip_code(data.code)
+            if code is None:
+                return None
+            # Item codes are unique in a division: an item with the code is the lost write (or a refusal to come).
+            found = lookups.rows_by_code(api, spec.path, [code], tuple(name for name in spec.select if name != "Code"))
+            return self._records(api, spec, [found[code]])[0] if code in found else None
         return None
 
     def _newest(self, api: DivisionApi, spec: ExactResource, rows: list[dict[str, Any]]) -> Any | None:

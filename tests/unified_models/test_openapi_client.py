@@ -123,6 +123,7 @@ def test_the_schema_documents_every_data_operation() -> None:
             ("invoices", "post"),
             ("invoices/{record_id}", "patch"),
             ("invoices/{record_id}/finalize", "post"),
+            ("items", "post"),
             ("mapping", "put"),
             ("passthrough", "post"),
         ]

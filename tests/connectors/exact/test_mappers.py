@@ -16,6 +16,7 @@ from connectors.exact.mappers import (
     W_ACCOUNT_ENDED,
     W_ADDRESS_TYPE,
     W_ISSUE_DATE,
+    W_ITEM_PRICE,
     W_NUMBER,
     W_ONE_ADDRESS,
     W_PRICE_DEFAULTED,
@@ -28,6 +29,7 @@ from connectors.exact.mappers import (
     invoice_payment_status,
     invoice_to_exact,
     item_from_exact,
+    item_to_exact,
     journal_from_exact,
     ledger_account_from_exact,
     payment_from_exact,
@@ -46,6 +48,7 @@ from unified_models.records import (
     InvoiceLineInput,
     InvoiceStatus,
     InvoiceType,
+    ItemInput,
     JournalType,
     LedgerClassification,
     PaymentStatus,
@@ -848,6 +851,74 @@ class TestItems:
     def test_ended_item_is_archived(self) -> None:
         item = item_from_exact(by_key("items.json", "Code", "OLDHOST"), today=TODAY)
         assert item.status is RecordStatus.ARCHIVED and not item.is_sales_item
+
+
+class TestItemToExact:
+    def test_create(self) -> None:
+        payload, warnings = item_to_exact(
+            ItemInput(
+                code=" TRAINING ",
+                name="Training per dag",
+                description="Incompany training, per dag",
+                sales_tax_rate_id="2",
+                revenue_ledger_account_id=GL_8000,
+            )
+        )
+        assert warnings == []
+        assert payload == {
+            "Code": "TRAINING",
+            "Description": "Training per dag",
+            "ExtraDescription": "Incompany training, per dag",
+            "SalesVatCode": "2",
+            "GLRevenue": GL_8000,
+            "IsSalesItem": True,
+        }
+
+    def test_only_what_is_given_is_sent(self) -> None:
+        payload, warnings = item_to_exact(ItemInput(code="X1", name="X", is_sales_item=False))
+        assert payload == {"Code": "X1", "Description": "X", "IsSalesItem": False}
+        assert warnings == []
+
+    def test_unit_price_is_not_sent_but_reported(self) -> None:
+        # StandardSalesPrice is GET-only in the reference: sending it would be silently ignored.
+        payload, warnings = item_to_exact(ItemInput(code="X1", name="X", unit_price=Decimal("95.00")))
+        assert "StandardSalesPrice" not in payload
+        assert [(warning.code, warning.field) for warning in warnings] == [(W_ITEM_PRICE, "unit_price")]
+
+    @pytest.mark.parametrize(
+        ("item", "field"),
+        [
+            (ItemInput(name="No code"), "code"),
+            (ItemInput(code="   ", name="Blank code"), "code"),
+            (ItemInput(code="X1"), "name"),
+            (ItemInput(code="X1", name=" "), "name"),
+            (ItemInput(code="X1", name="x" * 61), "name"),
+            (ItemInput(code="X1", name="X", description="x" * 256), "description"),
+        ],
+    )
+    def test_exacts_required_fields_and_widths_are_invalid_input(self, item: ItemInput, field: str) -> None:
+        with pytest.raises(InvalidInput) as raised:
+            item_to_exact(item)
+        assert raised.value.field == field
+
+    def test_round_trip(self) -> None:
+        original = by_key("items.json", "Code", "CONSULT")
+        item = item_from_exact(original, today=TODAY)
+        payload, _ = item_to_exact(
+            ItemInput(
+                code=item.code,
+                name=item.name,
+                description=item.description,
+                sales_tax_rate_id=item.sales_tax_rate_id,
+                revenue_ledger_account_id=item.revenue_ledger_account_id,
+                is_sales_item=item.is_sales_item,
+            )
+        )
+        assert item_from_exact({**original, **payload}, today=TODAY) == item
+
+    def test_unit_price_must_be_decimal(self) -> None:
+        with pytest.raises(TypeError):
+            ItemInput(code="X1", name="X", unit_price=95.0)  # type: ignore[arg-type]
 
 
 def test_every_fixture_row_maps() -> None:

@@ -49,7 +49,8 @@ def test_capabilities_are_declared_per_resource(division: Division) -> None:
         ]
     for resource in ("ledger-accounts", "tax-rates", "journals", "items", "payments"):
         assert connector.supports(resource, Operation.LIST) and connector.supports(resource, Operation.RETRIEVE)
-        assert not connector.supports(resource, Operation.CREATE)
+        assert connector.supports(resource, Operation.CREATE) is (resource == "items")
+    assert not connector.supports("items", Operation.UPDATE)
     assert connector.list_filters["invoices"] == {"contact_id"}
 
 

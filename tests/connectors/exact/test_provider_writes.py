@@ -24,6 +24,7 @@ from unified_models.records import (
     InvoiceLineInput,
     InvoiceStatus,
     InvoiceUpdate,
+    ItemInput,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -321,6 +322,27 @@ def test_find_existing_contacts_by_code_or_name_and_email(division: Division) ->
     assert division.connector.find_existing(division.ctx(), Resource.CONTACTS, by_code).code == "777"
     assert division.connector.find_existing(division.ctx(), Resource.CONTACTS, by_name).email == "vis@boer.example"
     assert division.connector.find_existing(division.ctx(), Resource.CONTACTS, ContactInput(name="Nobody B.V.")) is None
+
+
+def test_an_item_is_created_and_a_lost_answer_is_found_by_its_code(division: Division) -> None:
+    created = division.connector.create_record(
+        division.ctx(),
+        Resource.ITEMS,
+        ItemInput(code="TRAINING", name="Training per dag", sales_tax_rate_id="2", unit_price=Decimal("750.00")),
+        mapping=None,
+    )
+    assert created.record.code == "TRAINING" and created.record.sales_tax_rate_id == "2"
+    assert created.record.remote_data["ID"] == created.record.remote_id
+    assert [warning.field for warning in created.warnings] == ["unit_price"]
+    (stored,) = [row for row in division.dump("Items") if row["ID"] == created.record.remote_id]
+    assert stored["Description"] == "Training per dag" and stored["IsSalesItem"] is True
+
+    division.world.control.add_fault(kind="drop_after_apply", pattern="/api/v1/*/logistics/Items", method="POST")
+    lost = ItemInput(code="WORKSHOP", name="Workshop")
+    with pytest.raises(VendorResponseLost):
+        division.connector.create_record(division.ctx(), Resource.ITEMS, lost, mapping=None)
+    assert division.connector.find_existing(division.ctx(), Resource.ITEMS, lost).name == "Workshop"
+    assert division.connector.find_existing(division.ctx(), Resource.ITEMS, ItemInput(code="NOPE", name="X")) is None
 
 
 def test_a_connect_error_on_a_write_is_unavailable_not_lost(division: Division, settings) -> None:  # type: ignore[no-untyped-def]
