@@ -19,7 +19,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -73,21 +72,10 @@ def _bad_query(field: str, message: str) -> Problem:
     )
 
 
-def _string_keys(detail: Any) -> Any:
-    # DRF reports list items under integer keys; gateway's flattening treats key 0 as "no field" (lines.0.x would
-    # come out as lines.x), so the indexes become strings before the exception handler sees them.
-    if isinstance(detail, dict):
-        return {str(key): _string_keys(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_string_keys(value) for value in detail]
-    return detail
-
-
 def validated(serializer_class: type[Any], data: Any, **kwargs: Any) -> Any:
     """A bound, valid serializer, or a 400 naming every bad field by its dotted path (`lines.0.quantity`)."""
     serializer = serializer_class(data=data, **kwargs)
-    if not serializer.is_valid():
-        raise ValidationError(_string_keys(serializer.errors))
+    serializer.is_valid(raise_exception=True)
     return serializer
 
 
