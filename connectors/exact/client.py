@@ -27,7 +27,7 @@ from connectors.base.errors import (
 )
 from connectors.base.types import Company, VendorUser
 from connectors.exact.errors import error_for_response
-from connectors.exact.odata import ODataQuery, Page, follow_pages, unwrap_entity
+from connectors.exact.odata import ODataQuery, Page, follow_pages, unwrap_entity, unwrap_page
 from connectors.exact.ratelimit import ExactRateLimiter, exact_rate_limiter
 from connectors.exact.values import exact_json_dumps
 
@@ -66,19 +66,6 @@ def raise_only_for_call_errors(response: httpx.Response) -> bool:
     """For passthrough: errors the gateway itself must act on (token retry, needs_reauth, rate limits) are
     raised; every other status goes back to the caller as Exact said it."""
     return response.status_code in (401, 429) or (response.status_code == 403 and bool(response.headers.get("Reason")))
-
-
-def unwrap_results(body: Any) -> list[dict[str, Any]]:
-    """Exact's OData v2 lists: {"d":{"results":[…]}}, or a bare {"d":[…]} for $top queries."""
-    data = body.get("d") if isinstance(body, dict) else None
-    if isinstance(data, list):
-        return data
-    if isinstance(data, dict):
-        results = data.get("results")
-        if isinstance(results, list):
-            return results
-        return [data]
-    raise VendorError("Exact answered with an unexpected document.")
 
 
 @dataclass(frozen=True)
@@ -401,7 +388,7 @@ class ExactClient:
             access_token=access_token,
             params={"$select": "UserID,FullName,Email,CurrentDivision"},
         )
-        me = unwrap_results(body)[0]
+        me = unwrap_entity(body)
         current = me.get("CurrentDivision")
         return VendorUser(
             user_id=str(me["UserID"]),
@@ -426,5 +413,5 @@ class ExactClient:
                 country=row.get("Country") or "",
                 currency=row.get("Currency") or "",
             )
-            for row in unwrap_results(body)
+            for row in unwrap_page(body).records
         ]
