@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,7 +20,6 @@ from django.conf import settings
 
 from connectors.base.errors import (
     VendorError,
-    VendorRateLimited,
     VendorResponseLost,
     VendorUnavailable,
 )
@@ -203,21 +201,8 @@ class ExactClient:
             limiter.record(ticket, response.headers)
         self._report(method, log_path, division, response.status_code, started, response.headers)
         if response.status_code >= 400 and (raise_for is None or raise_for(response)):
-            raise self._error(response)
+            raise error_for_response(response)
         return response
-
-    def _error(self, response: httpx.Response) -> VendorError:
-        error = error_for_response(response)
-        if isinstance(error, VendorRateLimited):
-            has_limit_headers = any(h.lower().startswith("x-ratelimit-") for h in response.headers)
-            retry_after = response.headers.get("Retry-After", "")
-            if not has_limit_headers and retry_after.strip().isdigit():
-                # No X-RateLimit-* headers: not the call budget but e.g. the hourly error limit (10 errors per
-                # endpoint; the sandbox says when the block lifts in Retry-After). Never retried here.
-                error = VendorRateLimited(
-                    error.message, reset_at=datetime.now(tz=UTC) + timedelta(seconds=int(retry_after))
-                )
-        return error
 
     def _report(
         self,

@@ -41,6 +41,11 @@ def _reset_from_headers(response: httpx.Response) -> datetime:
         value = response.headers.get(header)
         if value and value.isdigit():
             return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    # No X-RateLimit-* headers: not the call budget but e.g. the hourly error limit (10 errors per endpoint);
+    # when a Retry-After says when the block lifts, trust it.
+    retry_after = response.headers.get("Retry-After", "").strip()
+    if retry_after.isdigit():
+        return datetime.now(tz=UTC) + timedelta(seconds=int(retry_after))
     return datetime.now(tz=UTC) + timedelta(minutes=1)
 
 
