@@ -288,8 +288,14 @@ class ControlAPI:
 
     def _revoke_tokens(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         user_id = UUID(str(body["user_id"])) if body.get("user_id") else None
+        keep_refresh_rule = body.get("keep_refresh_rule", False)
+        if not isinstance(keep_refresh_rule, bool):
+            raise ControlError("keep_refresh_rule must be true or false")
         revoked = self.sandbox.oauth.revoke(
-            client_id=str(body["client_id"]), user_id=user_id, scope=str(body.get("scope", "access"))
+            client_id=str(body["client_id"]),
+            user_id=user_id,
+            scope=str(body.get("scope", "access")),
+            keep_refresh_rule=keep_refresh_rule,
         )
         return {"revoked_access_tokens": revoked}
 

@@ -242,9 +242,22 @@ class SandboxControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
-    def revoke_tokens(self, client_id: str, *, user_id: UUID | str | None = None, scope: str = "access") -> int:
-        """scope "access": the next API call gets 401; "all": the refresh token dies too (re-consent needed)."""
-        body = {"client_id": client_id, "user_id": str(user_id) if user_id else None, "scope": scope}
+    def revoke_tokens(
+        self,
+        client_id: str,
+        *,
+        user_id: UUID | str | None = None,
+        scope: str = "access",
+        keep_refresh_rule: bool = False,
+    ) -> int:
+        """scope "access": the next API call gets 401; "all": the refresh token dies too (re-consent needed).
+
+        keep_refresh_rule (scope "access" only): a refresh within 570 s of the last issue is still refused as too
+        early (Exact invalidated the token on its side); without it the sandbox lifts that rule.
+        """
+        body: dict[str, Any] = {"client_id": client_id, "user_id": str(user_id) if user_id else None, "scope": scope}
+        if keep_refresh_rule:
+            body["keep_refresh_rule"] = True
         return self._call("POST", "/tokens/revoke", body)["revoked_access_tokens"]
 
     # ----------------------------------------------------------------- counters and webhooks

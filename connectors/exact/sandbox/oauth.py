@@ -502,10 +502,18 @@ class OAuthServer:
     def _unauthorized(message: str) -> Response:
         return exact_error(401, message, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
-    def revoke(self, *, client_id: str, user_id: UUID | None = None, scope: str = "access") -> int:
-        """Invalidate access tokens (scope "access") or whole chains (scope "all") of an app, or one user of it."""
+    def revoke(
+        self, *, client_id: str, user_id: UUID | None = None, scope: str = "access", keep_refresh_rule: bool = False
+    ) -> int:
+        """Invalidate access tokens (scope "access") or whole chains (scope "all") of an app, or one user of it.
+
+        `keep_refresh_rule` (scope "access" only): the chain keeps its 570 s rule, so a refresh right after the
+        revocation is refused as too early, as when Exact invalidates a token on its side.
+        """
         if scope not in ("access", "all"):
             raise ValueError("scope must be 'access' or 'all'")
+        if keep_refresh_rule and scope != "access":
+            raise ValueError("keep_refresh_rule applies to scope 'access' only")
         revoked = 0
         with self._lock:
             for access in self.access_tokens.values():
@@ -520,7 +528,7 @@ class OAuthServer:
                     self.revoked_refresh.add(chain.refresh_token)
                     self.dead_refresh_since[chain.refresh_token] = self.world.clock.now()
                     del self.chains[key]
-                else:
+                elif not keep_refresh_rule:
                     # Sandbox choice: with the access token gone, "access_token not expired" no longer applies.
                     chain.access_issued_at = datetime(1970, 1, 1, tzinfo=UTC)
         return revoked
