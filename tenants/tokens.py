@@ -1,6 +1,6 @@
 """The token manager: hands out fresh-enough access tokens and refreshes them safely across processes.
 
-Exact's rules (API-FACTS §1.4, §9) shape every line here:
+Exact's rules (connectors/exact/NOTES.md: OAuth and tokens; Known pain points) shape every line here:
 - access tokens live 600 s, and a refresh before 570 s after the last issue is refused (and counts as an error);
 - refresh tokens rotate and are single use: sending an old one gives 401 "Old refresh token used.";
 - a lost token response may already have rotated the chain (dotnet#152), so the stored token may be dead;
@@ -9,6 +9,16 @@ Exact's rules (API-FACTS §1.4, §9) shape every line here:
 So: one refresh at a time per credential (one chain per app and user) under a distributed lock, re-read the
 stored pair after taking it, record the attempt (committed) before sending, persist the new pair in its own
 committed transaction before anyone uses it, and never retry a rejected or lost refresh blindly.
+
+Timing comes from each token's own lifetime: a refresh is due in the last LEDGERBRIDGE_TOKEN_REFRESH_MARGIN
+seconds before expiry and allowed from the earlier of that moment and the connector's minimum interval after
+issue (Exact: 570 s, the same moment for its 600 s tokens).
+
+A 401 on a token the gateway believes valid (consent revoked, clock skew, a token the vendor invalidated) means
+that picture is wrong, so the vendor's answer to one refresh decides, whatever the 570 s estimate says: a new pair
+(the call is retried once), a dead refresh token (needs_reauth with the vendor's reason), or "too early"
+(TokenRefreshDeferred until the vendor allows a refresh; the refused token is not sent again). The attempt is made
+under the lock and at most once per cooldown, so a storm of 401s costs one token call.
 
 Every write is conditional on the credential's token_generation as read under the lock: a new consent (saved
 under the same lock, bumping the generation) or another writer whose lock outlived ours may have replaced the
@@ -50,10 +60,6 @@ from tenants.models import Connection, ConnectionStatus, Credential, CredentialS
 
 logger = logging.getLogger(__name__)
 
-# Refresh in the last 30 s before expiry (leapforce refreshMargin, paddynatte _REFRESH_BUFFER_SECONDS): earlier
-# collides with Exact's 570 s rule, later risks a token that "expires mid-request" (picqer#497).
-REFRESH_MARGIN = timedelta(seconds=30)
-
 REASON_LOST_AND_ROTATED = "token response lost; Exact rotated the refresh token"
 
 # Why a refresh is attempted: due (last 30 s / expired), after a 401 on a token, or forced by the keep-alive.
@@ -84,17 +90,26 @@ class CredentialNeedsReauth(ConnectionNotUsable):
 # ---------------------------------------------------------------------------------------------------- rules
 
 
-def refresh_due_at(credential: Credential, *, min_interval: int) -> datetime:
-    """When a refresh becomes both useful (last 30 s of the access token) and allowed (570 s after issue)."""
-    return max(
-        credential.access_token_expires_at - REFRESH_MARGIN,
-        credential.obtained_at + timedelta(seconds=min_interval),
-    )
+def _refresh_margin() -> timedelta:
+    # Exact: the last 30 s (leapforce refreshMargin, paddynatte _REFRESH_BUFFER_SECONDS); later risks a token that
+    # "expires mid-request" (picqer#497).
+    return timedelta(seconds=settings.LEDGERBRIDGE_TOKEN_REFRESH_MARGIN)
+
+
+def refresh_due_at(credential: Credential) -> datetime:
+    """When a refresh becomes useful: the last margin (30 s) of the access token's own lifetime."""
+    return credential.access_token_expires_at - _refresh_margin()
+
+
+def refresh_earliest_at(credential: Credential, *, min_interval: int) -> datetime:
+    """The earliest refresh the vendor accepts: `min_interval` after issue (Exact: 570 s), or the refresh margin
+    before expiry when the token lives shorter than that; for Exact's 600 s tokens both are 570 s after issue."""
+    return min(credential.obtained_at + timedelta(seconds=min_interval), refresh_due_at(credential))
 
 
 def refresh_allowed(credential: Credential, *, min_interval: int, now: datetime) -> bool:
     """Exact refuses a refresh within 570 s of the last issue (TooEarlyToRefreshTokens) and counts it as an error."""
-    return now >= credential.obtained_at + timedelta(seconds=min_interval)
+    return now >= refresh_earliest_at(credential, min_interval=min_interval)
 
 
 def _access_token_valid(credential: Credential, now: datetime) -> bool:
@@ -132,7 +147,7 @@ def _committed_update(credential_id: Any, generation: int, **fields: Any) -> boo
         )
 
 
-def _newer_state(credential_id: Any, *, mode: RefreshMode, rejected: str | None) -> str | None:
+def _newer_state(credential_id: Any, *, mode: RefreshMode, rejected: str | None) -> str:
     """Another writer stored a newer pair (or retired the chain) while this refresh ran: use what is stored now."""
     credential = Credential.objects.get(pk=credential_id)
     logger.info("Credential %s: a newer token pair was stored meanwhile; using it", credential_id)
@@ -140,8 +155,6 @@ def _newer_state(credential_id: Any, *, mode: RefreshMode, rejected: str | None)
     usable = _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
     if usable is not None:
         return usable
-    if mode == "unauthorized":
-        return None
     raise TokenRefreshDeferred("The connection's tokens changed while refreshing; retry shortly.")
 
 
@@ -206,37 +219,26 @@ def access_token_for(credential_id: Any) -> str:
     _refuse_open_transaction()
     credential = Credential.objects.get(pk=credential_id)
     _ensure_active(credential)
-    connector = get_connector(credential.connector)
-    now = timezone.now()
-    min_interval = connector.min_refresh_interval()
-    if credential.refresh_state == RefreshState.IDLE and now < refresh_due_at(credential, min_interval=min_interval):
-        if _access_token_valid(credential, now):
-            return credential_tokens(credential).access_token
-        # Expired before Exact allows a refresh (it has issued already-expired tokens, picqer#487): wait, don't ask.
-        raise TokenRefreshDeferred(
-            "The access token expired before Exact allows a refresh.",
-            retry_at=credential.obtained_at + timedelta(seconds=min_interval),
-        )
-    token = _refresh_under_lock(credential_id, connector=connector, mode="due")
-    if token is None:  # only the 401 path answers None; kept explicit for the type
-        raise TokenRefreshDeferred("No usable access token right now; retry shortly.")
-    return token
+    # Before the last margin the token is valid (the margin is positive), and no refresh is useful yet.
+    if credential.refresh_state == RefreshState.IDLE and timezone.now() < refresh_due_at(credential):
+        return credential_tokens(credential).access_token
+    return _refresh_under_lock(credential_id, connector=get_connector(credential.connector), mode="due")
 
 
-def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token: str) -> str | None:
-    """The vendor answered 401 to `rejected_access_token`: a replacement, or None when no refresh is allowed yet.
+def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token: str) -> str:
+    """The vendor answered 401 to `rejected_access_token`, a token believed valid: a replacement to retry with.
 
-    Another process may already have refreshed (use its token); otherwise refresh once, but only after 570 s.
+    Another process may already have replaced it (use the stored one). Otherwise one refresh under the lock, even
+    before the 570 s estimate: only the vendor's answer tells a revoked consent (CredentialNeedsReauth) from a
+    token it invalidated while the chain lives (a new pair, or TokenRefreshDeferred when it says "too early").
+    During the cooldown after such an attempt, TokenRefreshDeferred without a token call.
     """
     _refuse_open_transaction()
     credential = Credential.objects.get(pk=credential_id)
     _ensure_active(credential)
+    if credential_tokens(credential).access_token != rejected_access_token:
+        return access_token_for(credential_id)
     connector = get_connector(credential.connector)
-    stored = credential_tokens(credential).access_token
-    if stored != rejected_access_token:
-        return stored
-    if not refresh_allowed(credential, min_interval=connector.min_refresh_interval(), now=timezone.now()):
-        return None
     return _refresh_under_lock(credential_id, connector=connector, mode="unauthorized", rejected=rejected_access_token)
 
 
@@ -278,7 +280,7 @@ def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) 
 
 def _refresh_under_lock(
     credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None = None
-) -> str | None:
+) -> str:
     try:
         with credential_lock(credential_id) as lock:
             return _refresh_locked(credential_id, connector=connector, mode=mode, rejected=rejected, lock=lock)
@@ -296,7 +298,7 @@ def _refresh_under_lock(
 
 def _refresh_locked(
     credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None, lock: LockHandle
-) -> str | None:
+) -> str:
     # Re-read after taking the lock: another process may have refreshed (or failed) meanwhile.
     credential = Credential.objects.select_related("workspace").get(pk=credential_id)
     _ensure_active(credential)
@@ -320,30 +322,26 @@ def _refresh_locked(
         return _probe_after_lost(credential, connector=connector, now=now, mode=mode, rejected=rejected, lock=lock)
 
     tokens = credential_tokens(credential)
-    if mode == "due" and now < refresh_due_at(credential, min_interval=min_interval):
+    if mode == "due" and now < refresh_due_at(credential):
         return tokens.access_token  # another process refreshed while we waited
     if mode == "unauthorized" and tokens.access_token != rejected:
-        return tokens.access_token
-    if not refresh_allowed(credential, min_interval=min_interval, now=now):
+        return tokens.access_token  # another process replaced the refused token while we waited
+    if mode == "force" and not refresh_allowed(credential, min_interval=min_interval, now=now):
         # Exact refuses (and counts) a refresh within 570 s; it happens when another process just refreshed.
-        if mode == "force":
-            return tokens.access_token
-        usable = _usable_token(credential, mode=mode, rejected=rejected, now=now)
-        if usable is not None or mode == "unauthorized":
-            return usable  # None on the 401 path: not the token that was just refused
-        raise TokenRefreshDeferred(
-            "The access token expired before Exact allows a refresh.",
-            retry_at=credential.obtained_at + timedelta(seconds=min_interval),
-        )
+        return tokens.access_token
+    # Past this point a "due" refresh is always allowed (due comes at or after the earliest moment); a 401 asks
+    # the vendor whatever our estimate says, because the 401 shows the estimate is wrong.
     if credential.refresh_not_before and now < credential.refresh_not_before:
         # Cooldown after a failed attempt: don't hammer the token endpoint (its errors count towards the limit).
         usable = _usable_token(credential, mode=mode, rejected=rejected, now=now)
-        if usable is not None or mode == "unauthorized":
-            return usable  # None on the 401 path: not the token that was just refused
+        if usable is not None:
+            return usable
         raise TokenRefreshDeferred(
             f"The last token refresh failed ({credential.last_refresh_error}); retrying after a cooldown.",
             retry_at=credential.refresh_not_before,
         )
+    if mode == "unauthorized":
+        logger.warning("Credential %s: the vendor refused an access token held valid; refreshing once", credential_id)
     return _send_refresh(
         credential,
         connector=connector,
@@ -363,7 +361,7 @@ def _probe_after_lost(
     mode: RefreshMode,
     rejected: str | None,
     lock: LockHandle,
-) -> str | None:
+) -> str:
     """The last answer was lost: send the stored refresh token once, deliberately, to learn whether it still lives."""
     if credential.refresh_not_before and now < credential.refresh_not_before:
         raise TokenRefreshDeferred(
@@ -392,7 +390,7 @@ def _send_refresh(
     mode: RefreshMode,
     rejected: str | None,
     lock: LockHandle,
-) -> str | None:
+) -> str:
     credential_id = credential.pk
     generation = credential.token_generation
     app = _app_for(credential)
@@ -409,6 +407,14 @@ def _send_refresh(
         return _newer_state(credential_id, mode=mode, rejected=rejected)
     cooldown_until = started + timedelta(seconds=settings.LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN)
     after_failure = RefreshState.LOST if probe else RefreshState.IDLE
+    # After a 401 the stored access token is dead to the vendor: sending it again would only add 401s towards
+    # Exact's error limit (10 per endpoint per hour), so its recorded expiry becomes now.
+    refused_token: dict[str, Any] = (
+        {"access_token_expires_at": started}
+        if mode == "unauthorized" and credential.access_token_expires_at > started
+        else {}
+    )
+    why = "refresh after a 401 on an access token held valid: " if mode == "unauthorized" else ""
     try:
         token_set = connector.refresh_tokens(region=credential.region, app=app, refresh_token=refresh_token)
     except TokenResponseLost as exc:
@@ -418,8 +424,9 @@ def _send_refresh(
             credential_id,
             generation,
             refresh_state=RefreshState.LOST,
-            last_refresh_error=f"token response lost: {exc.message}"[:500],
+            last_refresh_error=f"{why}token response lost: {exc.message}"[:500],
             refresh_not_before=cooldown_until if probe else None,
+            **refused_token,
         )
         logger.error("Credential %s: the token refresh answer was lost (%s)", credential_id, exc.message)
         usable = _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
@@ -437,21 +444,22 @@ def _send_refresh(
             return _newer_state(credential_id, mode=mode, rejected=rejected)
         raise CredentialNeedsReauth(reason) from None
     except TooEarlyToRefresh as exc:
-        # Our 570 s rule should prevent this (clock skew, or someone else used the chain): no loop, cool down.
+        # After a 401 (a token the vendor invalidated while the chain lives) or clock skew: no loop. The vendor
+        # counts from the chain's last issue, so the next attempt waits for that and for the cooldown.
+        retry_at = max(cooldown_until, credential.obtained_at + timedelta(seconds=connector.min_refresh_interval()))
         _committed_update(
             credential_id,
             generation,
             refresh_state=after_failure,
-            last_refresh_error=exc.message[:500],
-            refresh_not_before=cooldown_until,
+            last_refresh_error=f"{why}{exc.message}"[:500],
+            refresh_not_before=retry_at,
+            **refused_token,
         )
         logger.error("Credential %s: the vendor refused a refresh as too early", credential_id)
         usable = None if probe else _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
         if usable is not None:
             return usable
-        raise TokenRefreshDeferred(
-            f"The vendor refused the refresh as too early: {exc.message}", retry_at=cooldown_until
-        ) from None
+        raise TokenRefreshDeferred(f"{exc.message} Retry after {retry_at.isoformat()}.", retry_at=retry_at) from None
     except VendorError as exc:
         # Never reached the vendor, or it refused the request itself (5xx on the code grant, bad client):
         # the refresh token is untouched. Cool down so a broken vendor is not hammered.
@@ -459,8 +467,9 @@ def _send_refresh(
             credential_id,
             generation,
             refresh_state=after_failure,
-            last_refresh_error=f"{exc.__class__.__name__}: {exc.message}"[:500],
+            last_refresh_error=f"{why}{exc.__class__.__name__}: {exc.message}"[:500],
             refresh_not_before=cooldown_until,
+            **refused_token,
         )
         logger.warning("Credential %s: token refresh failed (%s)", credential_id, exc.__class__.__name__)
         usable = None if probe else _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())

@@ -3,8 +3,9 @@
 `connection_context(connection)` gives a ConnectionCallContext that
 - refuses disabled and needs_reauth connections (ConnectionNotUsable, no vendor call made);
 - supplies the stored company (Exact: division), never the vendor's notion of a "current" one (picqer#470);
-- supplies an access token from the token manager (tenants/tokens.py) and, on a 401, refreshes once (only when
-  Exact allows it, 570 s after issue) and retries once;
+- supplies an access token from the token manager (tenants/tokens.py) and, on a 401, gets a replacement from it
+  (one refresh under the credential's lock, at most one per cooldown) and retries once; a dead grant surfaces as
+  needs_reauth, a vendor that says "too early" as TokenRefreshDeferred (retryable, with retry_at);
 - turns a company-access refusal (Exact: 403 NoDivisionAccess) into needs_reauth on that connection only;
 - records last_success_at / last_error_at / last_error on the connection, never with a token in it.
 
@@ -41,7 +42,7 @@ class TokenProvider(Protocol):
 
     def access_token(self) -> str: ...
 
-    def access_token_after_unauthorized(self, rejected_access_token: str) -> str | None: ...
+    def access_token_after_unauthorized(self, rejected_access_token: str) -> str: ...
 
 
 @dataclass
@@ -62,10 +63,9 @@ class ConnectionCallContext:
         self._tokens_seen.add(token)
         return token
 
-    def access_token_after_unauthorized(self, rejected_access_token: str) -> str | None:
+    def access_token_after_unauthorized(self, rejected_access_token: str) -> str:
         token = tokens.access_token_after_unauthorized(self.credential_id, rejected_access_token=rejected_access_token)
-        if token is not None:
-            self._tokens_seen.add(token)
+        self._tokens_seen.add(token)
         return token
 
     # --- calls -----------------------------------------------------------------------------------------------
@@ -80,10 +80,9 @@ class ConnectionCallContext:
             except VendorAuthError as exc:
                 if exc.status != 401:
                     raise
-                # Exact's load balancers can reject a token near its end (picqer#497); one refresh, one retry.
+                # Revoked consent, clock skew, a token Exact invalidated or one its load balancers reject near its
+                # end (picqer#497): the token manager asks Exact once; a new pair gets one retry.
                 replacement = self.access_token_after_unauthorized(token)
-                if replacement is None:
-                    raise
                 result = send(replacement)
         except CompanyAccessDenied as exc:
             self._company_access_denied(exc)

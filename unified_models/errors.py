@@ -24,6 +24,7 @@ from connectors.base.errors import (
     VendorValidationError,
 )
 from gateway.api.problems import Problem
+from tenants.tokens import TokenRefreshDeferred
 from unified_models.mapping import MappingMissing
 from unified_models.records import InvalidInput
 
@@ -120,6 +121,10 @@ def problem_for(exc: Exception) -> Problem:
             headers={"Retry-After": str(seconds)},
             retry_after=seconds,
         )
+    if isinstance(exc, TokenRefreshDeferred):
+        # No usable token until the vendor allows a refresh (e.g. it refused one as too early): say when.
+        seconds = _retry_after_seconds(exc.retry_at) if exc.retry_at else 30
+        return _problem("vendor_unavailable", exc.message, headers={"Retry-After": str(seconds)}, retry_after=seconds)
     if isinstance(exc, VendorUnavailable | TokenResponseLost):
         return _problem(
             "vendor_unavailable",

@@ -77,7 +77,8 @@ class Connector(ABC):
 
     @abstractmethod
     def min_refresh_interval(self) -> int:
-        """Seconds after obtaining tokens before the vendor accepts a refresh."""
+        """Seconds after obtaining tokens before the vendor accepts a refresh (the token manager also allows one in
+        the last refresh margin of a token that lives shorter than this)."""
 
     @abstractmethod
     def current_user(self, *, region: str, access_token: str) -> VendorUser:

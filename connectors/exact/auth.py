@@ -20,10 +20,15 @@ from connectors.base.types import AppCredentials, TokenSet
 
 logger = logging.getLogger(__name__)
 
-# "You can only request a new access token after 570 seconds" (KB API limits, July 2021).
-MIN_REFRESH_INTERVAL_SECONDS = 570
-# Refresh tokens are valid for 30 days since July 2021.
-REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+
+def min_refresh_interval_seconds() -> int:
+    """EXACT_MIN_REFRESH_INTERVAL: "only ... after 570 seconds" from the last issue (NOTES.md: OAuth and tokens)."""
+    return int(settings.EXACT_MIN_REFRESH_INTERVAL)
+
+
+def refresh_token_lifetime() -> timedelta:
+    """EXACT_REFRESH_TOKEN_LIFETIME_DAYS: refresh tokens live 30 days since July 2021 (NOTES.md: OAuth and tokens)."""
+    return timedelta(days=settings.EXACT_REFRESH_TOKEN_LIFETIME_DAYS)
 
 
 def authorization_url(*, base_url: str, app: AppCredentials, redirect_uri: str, state: str) -> str:
@@ -102,7 +107,7 @@ def _parse_token_response(response: httpx.Response, obtained_at: datetime) -> To
         refresh_token=refresh_token,
         obtained_at=obtained_at,
         expires_in=expires_in,
-        refresh_token_lifetime=REFRESH_TOKEN_LIFETIME,
+        refresh_token_lifetime=refresh_token_lifetime(),
     )
 
 
@@ -117,7 +122,10 @@ def _raise_token_error(response: httpx.Response, *, refreshing: bool) -> None:
     reason_header = response.headers.get("Reason", "")
     logger.warning("Exact token endpoint answered %s %s", status, error or "(no error code)")
     if "TooEarlyToRefreshTokens" in reason_header:
-        raise TooEarlyToRefresh("Exact refuses a refresh within 570 s of the last one.", status=status)
+        # Exact's own words ("Rate limit exceeded: access_token not expired") say why; keep them for the record.
+        raise TooEarlyToRefresh(
+            f"Exact refused the refresh as too early ({description or reason_header}).", status=status
+        )
     if status >= 500:
         if refreshing:
             # Exact sometimes issues the token and then fails the response (dotnet#152): treat as possibly applied.

@@ -145,7 +145,7 @@ class ExactConnector(Connector):
         return auth.refresh_tokens(base_url=self.region(region).base_url, app=app, refresh_token=refresh_token)
 
     def min_refresh_interval(self) -> int:
-        return auth.MIN_REFRESH_INTERVAL_SECONDS
+        return auth.min_refresh_interval_seconds()
 
     def current_user(self, *, region: str, access_token: str) -> VendorUser:
         return ExactClient(base_url=self.region(region).base_url).current_user(access_token=access_token)

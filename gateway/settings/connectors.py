@@ -26,7 +26,17 @@ EXACT_RATE_LIMIT_MAX_WAIT = env.float("EXACT_RATE_LIMIT_MAX_WAIT", default=5.0)
 # sent just before the minute ends land after it (at most a tenth of the window is used).
 EXACT_RATE_LIMIT_GUARD = env.float("EXACT_RATE_LIMIT_GUARD", default=0.25)
 
+# Seconds after a token issue before Exact accepts a refresh ("only after 570 seconds", KB API limits, July 2021;
+# connectors/exact/NOTES.md: OAuth and tokens); a refresh before it is refused and counts as an error.
+EXACT_MIN_REFRESH_INTERVAL = env.int("EXACT_MIN_REFRESH_INTERVAL", default=570)
+# Days an unused Exact refresh token lives (30 since July 2021); the keep-alive refreshes before it dies.
+EXACT_REFRESH_TOKEN_LIFETIME_DAYS = env.int("EXACT_REFRESH_TOKEN_LIFETIME_DAYS", default=30)
+
 # --- Token lifecycle (tenants/tokens.py) ------------------------------------------------------------------
+# Seconds before an access token's own expiry (from its expires_in) when it is refreshed; a refresh is allowed from
+# the earlier of this moment and the vendor's minimum interval after issue (Exact: both 570 s for 600 s tokens).
+# Later risks a token that "expires mid-request" (picqer#497); for Exact, more than 30 collides with the 570 s rule.
+LEDGERBRIDGE_TOKEN_REFRESH_MARGIN = env.float("LEDGERBRIDGE_TOKEN_REFRESH_MARGIN", default=30.0)
 # Keep-alive refreshes credentials whose refresh token expires within this many days (Exact: 30-day lifetime).
 LEDGERBRIDGE_KEEPALIVE_DAYS = env.int("LEDGERBRIDGE_KEEPALIVE_DAYS", default=7)
 # Seconds one process may hold a credential's refresh lock; must outlast the token call (EXACT_TOKEN_TIMEOUT),
@@ -34,6 +44,7 @@ LEDGERBRIDGE_KEEPALIVE_DAYS = env.int("LEDGERBRIDGE_KEEPALIVE_DAYS", default=7)
 LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = env.float("LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT", default=300.0)
 # Seconds a caller waits for another process's refresh before failing with a retryable error.
 LEDGERBRIDGE_TOKEN_LOCK_WAIT = env.float("LEDGERBRIDGE_TOKEN_LOCK_WAIT", default=90.0)
-# Seconds without refresh attempts after one failed (vendor down): failed token calls count towards Exact's
-# error limit of 10 per hour, so nothing hammers the token endpoint.
+# Seconds without refresh attempts after one failed (vendor down, or a 401 answered by "too early"): failed token
+# calls count towards Exact's error limit of 10 per hour, so nothing hammers the token endpoint and a storm of 401s
+# costs one attempt.
 LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN = env.float("LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN", default=60.0)

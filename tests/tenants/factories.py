@@ -111,8 +111,8 @@ def connect_via_sandbox(
 
 
 def age_credential(world: Any, credential: Credential, seconds: float) -> None:
-    """Pretend the stored tokens were obtained `seconds` earlier: move the stored moments back and the sandbox
-    clock forward by the same amount, so the gateway and Exact agree on the tokens' age."""
+    """Pretend `seconds` passed since the stored tokens were obtained: move the stored moments (and a cooldown)
+    back and the sandbox clock forward by the same amount, so the gateway and Exact agree on the tokens' age."""
     from django.db.models import F
 
     delta = timedelta(seconds=seconds)
@@ -120,6 +120,7 @@ def age_credential(world: Any, credential: Credential, seconds: float) -> None:
         obtained_at=F("obtained_at") - delta,
         access_token_expires_at=F("access_token_expires_at") - delta,
         refresh_token_expires_at=F("refresh_token_expires_at") - delta,
+        refresh_not_before=F("refresh_not_before") - delta,
     )
     world.control.advance_clock(seconds)
     credential.refresh_from_db()

@@ -492,5 +492,7 @@ def test_during_a_cooldown_the_401_path_does_not_return_the_rejected_token(exact
     rejected = credential_tokens(credential).access_token
     exact_world.control.reset_counters()
 
-    assert tokens.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected) is None
+    with pytest.raises(tokens.TokenRefreshDeferred) as excinfo:
+        tokens.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected)
+    assert excinfo.value.retry_at == Credential.objects.get(pk=credential.pk).refresh_not_before
     assert token_calls(exact_world) == 0

@@ -2,8 +2,9 @@
 
 Four worker processes (plain Python processes running Django, like Celery workers would) start 12-13 threads each;
 all 50 threads make a vendor call through the per-connection call context at the same moment, on one connection
-whose access token has expired. Exact's single-use refresh tokens (API-FACTS §9.1) punish any double refresh with
-"Old refresh token used." and a dead connection.
+whose access token has expired, or whose token Exact refuses with a 401 (a storm of 401s). Exact's single-use
+refresh tokens (connectors/exact/NOTES.md: Known pain points) punish any double refresh with "Old refresh token
+used." and a dead connection, and every failed token call counts towards its error limit.
 """
 
 from __future__ import annotations
@@ -186,3 +187,45 @@ def test_a_lost_token_response_ends_working_or_needs_reauth_never_silently(exact
     # Exact rotated the chain when it dropped the answer, so this run must end in needs_reauth, with the reason.
     assert credential.status == CredentialStatus.NEEDS_REAUTH
     assert failures and any(r["error"] == "TokenResponseLost" for r in failures)
+
+
+@pytest.mark.parametrize("how", ["invalidated", "too_early", "revoked"])
+def test_a_storm_of_fifty_401s_costs_one_refresh_attempt(exact_world, workspace, how: str) -> None:  # type: ignore[no-untyped-def]
+    """50 concurrent calls all get a 401 on a token the gateway believes valid (100 s old): one token call in all."""
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 100)
+    # This test is about tokens, not Exact's 60 calls a minute or its 10 errors an hour per endpoint.
+    exact_world.control.set_limits(minutely_limit=1000, error_limit=1000)
+    if how == "invalidated":  # Exact dropped the token and lifted its 570 s rule: a new pair for everyone
+        exact_world.control.revoke_tokens(exact_world.client_id, scope="access")
+    elif how == "too_early":  # Exact dropped the token and keeps its 570 s rule
+        exact_world.control.revoke_tokens(exact_world.client_id, scope="access", keep_refresh_rule=True)
+    else:  # the user revoked the app's consent
+        exact_world.control.revoke_tokens(exact_world.client_id, scope="all")
+    exact_world.control.reset_counters()
+
+    results = _run_concurrent_calls(exact_world, str(connection.pk))
+
+    counters = exact_world.control.counters()
+    failures = [r for r in results if not r["ok"]]
+    assert len(results) == CALLS and all(r["typed"] for r in failures), failures
+    assert token_calls(exact_world) == 1, counters  # the storm figure: one refresh attempt for 50 401s
+    unauthorized = counters["calls"]["system/Divisions"].get("401", 0)
+    assert 1 <= unauthorized <= CALLS
+    credential.refresh_from_db()
+    connection.refresh_from_db()
+    if how == "invalidated":
+        assert failures == [] and counters["token_refreshes"] == 1 and counters["token_errors"] == {}
+        assert counters["calls"]["system/Divisions"]["200"] == CALLS
+        assert credential.refresh_count == 1 and connection.status == ConnectionStatus.ACTIVE
+    elif how == "too_early":
+        assert len(failures) == CALLS and {r["error"] for r in failures} == {"TokenRefreshDeferred"}
+        assert counters["token_errors"] == {"access_denied": 1}
+        assert connection.status == ConnectionStatus.ACTIVE and credential.status == CredentialStatus.ACTIVE
+        assert "too early" in credential.last_refresh_error and "too early" in connection.last_error
+    else:
+        assert len(failures) == CALLS
+        assert {r["error"] for r in failures} <= {"CredentialNeedsReauth", "ConnectionNotUsable"}
+        assert counters["token_errors"] == {"invalid_grant": 1}
+        assert credential.status == CredentialStatus.NEEDS_REAUTH and "revoked" in credential.status_reason
+        assert connection.status == ConnectionStatus.NEEDS_REAUTH and "revoked" in connection.status_reason

@@ -1,4 +1,4 @@
-"""The token manager against the Exact sandbox over real HTTP: the 570 s rule, rejection, lost answers, cooldown."""
+"""The token manager against the Exact sandbox over real HTTP: refresh timing, rejection, lost answers, cooldown."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from connectors.base.errors import TokenResponseLost, VendorUnavailable
-from connectors.registry import reset_registry
+from connectors.registry import get_connector, reset_registry
 from tenants import tokens
 from tenants.credentials import credential_tokens
 from tenants.models import ConnectionStatus, Credential, CredentialStatus, RefreshState
 from tenants.tokens import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
-from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
+from tests.tenants.factories import CredentialFactory, age_credential, connect_via_sandbox, token_calls
 
 pytestmark = pytest.mark.django_db
 
@@ -65,17 +65,90 @@ def test_inside_the_last_30_s_or_after_expiry_it_is_refreshed_once(exact_world, 
     assert credential.access_token_expires_at > timezone.now() + timedelta(seconds=500)
 
 
-def test_a_token_that_expires_before_570_s_is_not_refreshed_early(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
-    """Exact has issued tokens that were already expired (picqer#487): still never refresh before 570 s."""
+@pytest.mark.parametrize(
+    ("lifetime", "earliest", "due"),
+    [(600, 570, 570), (300, 270, 270), (3600, 570, 3570)],
+    ids=["exact-600s", "short-300s", "long-3600s"],
+)
+def test_refresh_timing_follows_the_tokens_own_lifetime(db, lifetime: int, earliest: int, due: int) -> None:  # type: ignore[no-untyped-def]
+    """Allowed from the earlier of issue + 570 s and expiry - 30 s; due in the last 30 s of the token's own life."""
+    issued = timezone.now()
+    credential = CredentialFactory(
+        obtained_at=issued, access_token_expires_at=issued + timedelta(seconds=lifetime)
+    )
+
+    assert tokens.refresh_earliest_at(credential, min_interval=570) == issued + timedelta(seconds=earliest)
+    assert tokens.refresh_due_at(credential) == issued + timedelta(seconds=due)
+    assert not tokens.refresh_allowed(credential, min_interval=570, now=issued + timedelta(seconds=earliest - 1))
+    assert tokens.refresh_allowed(credential, min_interval=570, now=issued + timedelta(seconds=earliest))
+
+
+def test_the_timing_constants_are_settings(exact_world, connected, settings) -> None:  # type: ignore[no-untyped-def]
     credential, _ = connected
-    Credential.objects.filter(pk=credential.pk).update(access_token_expires_at=timezone.now() - timedelta(seconds=1))
+    settings.LEDGERBRIDGE_TOKEN_REFRESH_MARGIN = 60
+    settings.EXACT_MIN_REFRESH_INTERVAL = 500
+    settings.EXACT_REFRESH_TOKEN_LIFETIME_DAYS = 20
+    connector = get_connector("exact")
+
+    assert connector.min_refresh_interval() == 500
+    assert tokens.refresh_due_at(credential) == credential.access_token_expires_at - timedelta(seconds=60)
+    assert tokens.refresh_earliest_at(credential, min_interval=500) == credential.obtained_at + timedelta(seconds=500)
+    age_credential(exact_world, credential, 545)  # inside the 60 s margin: due; the sandbox (570 s) needs 25 s more
+    exact_world.control.advance_clock(25)
+    tokens.access_token_for(credential.pk)
+    credential.refresh_from_db()
+    assert credential.refresh_count == 1 and token_calls(exact_world) == 1
+    assert credential.refresh_token_expires_at - credential.obtained_at == timedelta(days=20)
+
+
+def test_a_300_s_token_is_refreshed_in_its_last_30_s_not_after_570_s(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    Credential.objects.filter(pk=credential.pk).update(
+        access_token_expires_at=credential.obtained_at + timedelta(seconds=300)
+    )
+    age_credential(exact_world, credential, 260)
+    stored = credential_tokens(credential).access_token
+    assert tokens.access_token_for(credential.pk) == stored and token_calls(exact_world) == 0
+
+    age_credential(exact_world, credential, 20)  # 280 s: the last 30 s of its 300
+    exact_world.control.advance_clock(300)  # the sandbox issues 600 s tokens; let its chain be old enough too
+    fresh = tokens.access_token_for(credential.pk)
+
+    assert fresh != stored and token_calls(exact_world) == 1
+
+
+def test_a_3600_s_token_is_not_refreshed_after_570_s_but_may_be_kept_alive(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    credential, _ = connected
+    Credential.objects.filter(pk=credential.pk).update(
+        access_token_expires_at=credential.obtained_at + timedelta(seconds=3600)
+    )
+    age_credential(exact_world, credential, 600)
+    stored = credential_tokens(credential).access_token
+
+    assert tokens.access_token_for(credential.pk) == stored and token_calls(exact_world) == 0
+    assert tokens.force_refresh(credential.pk) is True  # allowed from 570 s: the keep-alive may refresh
+    assert token_calls(exact_world) == 1
+
+
+def test_a_token_issued_already_expired_is_refreshed_and_a_too_early_answer_waits(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    """Exact has issued tokens that were already expired (picqer#487): ask once; "too early" waits, never loops."""
+    credential, _ = connected
+    Credential.objects.filter(pk=credential.pk).update(access_token_expires_at=credential.obtained_at)
     age_credential(exact_world, credential, 200)
 
     with pytest.raises(TokenRefreshDeferred) as excinfo:
         tokens.access_token_for(credential.pk)
 
-    assert excinfo.value.retryable and excinfo.value.retry_at is not None
-    assert token_calls(exact_world) == 0 and _too_early_errors(exact_world) == 0
+    assert excinfo.value.retryable
+    assert excinfo.value.retry_at == credential.obtained_at + timedelta(seconds=570)
+    assert token_calls(exact_world) == 1 and _too_early_errors(exact_world) == 1
+    for _ in range(3):
+        with pytest.raises(TokenRefreshDeferred):
+            tokens.access_token_for(credential.pk)
+    assert token_calls(exact_world) == 1  # the cooldown holds until Exact allows a refresh
+    age_credential(exact_world, credential, 370)
+    tokens.access_token_for(credential.pk)
+    assert exact_world.control.counters()["token_refreshes"] == 1 and token_calls(exact_world) == 2
 
 
 def test_the_token_manager_refuses_to_run_inside_a_transaction(connected) -> None:  # type: ignore[no-untyped-def]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from connectors.base.data import CallRecord
-from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError
+from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable
 from gateway.request_context import request_id_var
 from tenants import tokens
 from tenants.credentials import credential_tokens
@@ -88,19 +90,85 @@ def test_unusable_connections_are_refused_without_a_vendor_call(exact_world, wor
     assert exact_world.control.counters()["calls"] == {}
 
 
-def test_a_401_before_570_s_is_not_answered_with_a_refresh(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+def test_a_401_before_570_s_is_answered_with_one_refresh_and_one_retry(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    """Exact invalidated the token and lifted its own 570 s rule: the refresh the 401 triggers gets a new pair."""
     credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
     age_credential(exact_world, credential, 100)
+    rejected = credential_tokens(credential).access_token
     exact_world.control.revoke_tokens(exact_world.client_id, scope="access")
     exact_world.control.reset_counters()
 
-    with pytest.raises(VendorAuthError) as excinfo:
+    body = connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+
+    assert 101 in _division_codes(body)
+    counters = exact_world.control.counters()
+    assert counters["token_refreshes"] == 1 and token_calls(exact_world) == 1
+    assert counters["calls"]["system/Divisions"] == {"401": 1, "200": 1}
+    credential.refresh_from_db()
+    assert credential_tokens(credential).access_token != rejected and credential.refresh_count == 1
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE and connection.last_success_at is not None
+
+
+def test_a_401_after_revoked_consent_needs_reauth_within_the_call(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    """The user revoked the app in Exact 100 s after connecting: the product believed the token valid for 470 s more."""
+    credential, (connection, sibling) = connect_via_sandbox(exact_world, workspace=workspace, connect=(101, 102))
+    age_credential(exact_world, credential, 100)
+    exact_world.control.revoke_tokens(exact_world.client_id, scope="all")
+    exact_world.control.reset_counters()
+
+    with pytest.raises(ConnectionNotUsable) as excinfo:
         connection_get_json(connection, "system/Divisions", {"$select": "Code"})
 
-    assert excinfo.value.status == 401
-    assert token_calls(exact_world) == 0  # a refresh now would be TooEarlyToRefreshTokens
+    assert excinfo.value.status_code == CredentialStatus.NEEDS_REAUTH and "revoked" in excinfo.value.reason
+    assert token_calls(exact_world) == 1
+    assert exact_world.control.counters()["token_errors"] == {"invalid_grant": 1}
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.NEEDS_REAUTH and "revoked" in credential.status_reason
+    for each in (connection, sibling):  # the same dead grant: every connection on it waits for the user
+        each.refresh_from_db()
+        assert each.status == ConnectionStatus.NEEDS_REAUTH and "revoked" in each.status_reason
+    assert "revoked" in connection.last_error
+
+    exact_world.control.reset_counters()
+    with pytest.raises(ConnectionNotUsable):
+        connection_get_json(sibling, "system/Divisions", {"$select": "Code"})
+    assert exact_world.control.counters()["calls"] == {}  # nothing more reaches Exact
+
+
+def test_a_401_that_exact_answers_too_early_defers_without_further_calls(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
+    """Exact invalidated the token but keeps its 570 s rule: stay active, say when to retry, record why."""
+    credential, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    age_credential(exact_world, credential, 100)
+    exact_world.control.revoke_tokens(exact_world.client_id, scope="access", keep_refresh_rule=True)
+    exact_world.control.reset_counters()
+
+    with pytest.raises(tokens.TokenRefreshDeferred) as excinfo:
+        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+
+    assert excinfo.value.retryable
+    assert excinfo.value.retry_at == credential.obtained_at + timedelta(seconds=570)  # when Exact allows a refresh
+    counters = exact_world.control.counters()
+    assert token_calls(exact_world) == 1 and counters["token_errors"] == {"access_denied": 1}
+    assert counters["calls"]["system/Divisions"] == {"401": 1}
     connection.refresh_from_db()
-    assert connection.status == ConnectionStatus.ACTIVE and connection.last_error.startswith("VendorAuthError")
+    assert connection.status == ConnectionStatus.ACTIVE
+    assert connection.last_error.startswith("TokenRefreshDeferred") and "too early" in connection.last_error
+    credential.refresh_from_db()
+    assert credential.status == CredentialStatus.ACTIVE and "too early" in credential.last_refresh_error
+    assert credential.refresh_not_before == excinfo.value.retry_at
+
+    # Until then no call reaches Exact: the refused token is not sent again (401s count towards the error limit).
+    exact_world.control.reset_counters()
+    for _ in range(3):
+        with pytest.raises(tokens.TokenRefreshDeferred):
+            connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    assert exact_world.control.counters()["calls"] == {}
+
+    # Once Exact allows it, the next call refreshes and goes through.
+    age_credential(exact_world, credential, 475)
+    body = connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    assert 101 in _division_codes(body) and exact_world.control.counters()["token_refreshes"] == 1
 
 
 def test_a_401_on_a_token_another_process_replaced_retries_with_the_stored_one(exact_world, workspace) -> None:  # type: ignore[no-untyped-def]
