@@ -64,6 +64,34 @@ def test_configuration_is_json_only_with_time_limits_and_queues() -> None:
     assert "worker-heartbeat" in conf.beat_schedule
 
 
+# A web process: Django set up, the Celery app imported through `gateway`, a task enqueued from a view.
+_WEB_PROCESS = (
+    "import django; django.setup()\n"
+    "from gateway import celery_app\n"
+    "from gateway.tasks import worker_heartbeat_record\n"
+    "worker_heartbeat_record.delay('web-process')\n"
+    "print(celery_app.conf.broker_url)\n"
+)
+
+
+def test_a_web_process_configures_celery_once_without_recursion(tmp_path: Path) -> None:
+    ours = ("DJANGO", "DATABASE", "REDIS", "CELERY", "LEDGERBRIDGE")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env.update(DJANGO_SETTINGS_MODULE="gateway.settings.local", LEDGERBRIDGE_VAR_DIR=str(tmp_path))
+
+    result = subprocess.run(
+        [sys.executable, "-c", _WEB_PROCESS], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "RecursionError" not in result.stderr and "Signal handler" not in result.stderr, result.stderr
+    assert result.stdout.split() == ["filesystem://"]
+    # The configuration hook made the filesystem broker's folders, and the task landed in its queue.
+    broker = tmp_path / "celery-broker"
+    assert (broker / "control").is_dir() and (broker / "processed").is_dir()
+    assert len(list((broker / "queue").iterdir())) == 1
+
+
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_a_task() -> None:
