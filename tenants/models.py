@@ -260,3 +260,22 @@ def check_token_lock_timeout(app_configs: Any = None, **kwargs: Any) -> list[che
             id="tenants.E001",
         )
     ]
+
+
+@checks.register("ledgerbridge")
+def check_token_timing(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The token manager hands out a stored token only before the refresh margin, and bounds refresh attempts
+    (a storm of 401s included) by the cooldown: both must be positive."""
+    errors = []
+    for name in ("LEDGERBRIDGE_TOKEN_REFRESH_MARGIN", "LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN"):
+        value = float(getattr(settings, name, 0.0))
+        if value <= 0:
+            errors.append(
+                checks.Error(
+                    f"{name} ({value:g} s) must be positive.",
+                    hint="The margin keeps expired tokens from going out; the cooldown keeps failed refreshes "
+                    "(each one counts towards Exact's error limit) from repeating.",
+                    id="tenants.E002",
+                )
+            )
+    return errors

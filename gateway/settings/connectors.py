@@ -1,19 +1,48 @@
 """Which vendor connectors this gateway loads (an explicit list, no import scanning) and their settings."""
 
+import json
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
 from gateway.settings.env import env
 
 LEDGERBRIDGE_CONNECTORS: list[str] = ["connectors.exact.provider.ExactConnector"]
 
-# Public URL of this gateway: connect links and the OAuth callback registered with vendors start here.
+# Public URL of this gateway: connect links and (unless set below) the OAuth callback registered with vendors.
 LEDGERBRIDGE_PUBLIC_URL = env.str("LEDGERBRIDGE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The OAuth redirect URI registered with vendors, when it differs from {LEDGERBRIDGE_PUBLIC_URL}/connect/callback
+# (another host or a proxy prefix in front of the same route); empty means that default.
+LEDGERBRIDGE_OAUTH_REDIRECT_URI = env.str("LEDGERBRIDGE_OAUTH_REDIRECT_URI", default="")
+
+
+def _region_urls(name: str) -> dict[str, str]:
+    """A JSON object {"nl": "https://…"} (URLs may hold "," and "="), or the short form "nl=https://…,be=https://…"."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return {}
+    if raw.startswith("{"):
+        try:
+            urls = json.loads(raw)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from None
+        if not all(isinstance(key, str) and isinstance(value, str) for key, value in urls.items()):
+            raise ImproperlyConfigured(f'{name} must map region codes to URLs, e.g. {{"nl": "https://…"}}.')
+        return urls
+    # Short form: a new pair starts at ",<region>=", so "=" and most "," inside a URL survive.
+    pairs = [pair for pair in re.split(r",(?=\s*[a-z]{2}\s*=)", raw) if pair.strip()]
+    if not all("=" in pair for pair in pairs):
+        raise ImproperlyConfigured(f"{name} must be region=url pairs separated by commas, or a JSON object.")
+    return {code.strip(): url.strip() for code, url in (pair.split("=", 1) for pair in pairs)}
+
 
 # --- Exact Online ---------------------------------------------------------------------------------------
 # The operator's Exact app registration (App Center); a workspace may register its own app instead.
 EXACT_CLIENT_ID = env.str("EXACT_CLIENT_ID", default="")
 EXACT_CLIENT_SECRET = env.str("EXACT_CLIENT_SECRET", default="")
 EXACT_WEBHOOK_SECRET = env.str("EXACT_WEBHOOK_SECRET", default="")
-# Per-region base URL overrides, e.g. "nl=http://127.0.0.1:8700/nl,be=http://127.0.0.1:8700/be".
-EXACT_BASE_URLS: dict[str, str] = env.dict("EXACT_BASE_URLS", default={})
+# Per-region base URL overrides: a JSON object {"nl": "http://127.0.0.1:8700/nl"} or "nl=http://…,be=http://…".
+EXACT_BASE_URLS: dict[str, str] = _region_urls("EXACT_BASE_URLS")
 # Shortcut for the project's sandbox: every region at <EXACT_SANDBOX_URL>/<region>.
 EXACT_SANDBOX_URL = env.str("EXACT_SANDBOX_URL", default="").rstrip("/")
 # Seconds; the token call gets longer because a lost token response can cost the connection (dotnet#152).

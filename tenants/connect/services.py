@@ -132,8 +132,8 @@ class PendingConsent:
 
 
 def callback_url() -> str:
-    """The one OAuth redirect URI registered with vendors."""
-    return f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/callback"
+    """The one OAuth redirect URI registered with vendors (the route is always /connect/callback)."""
+    return settings.LEDGERBRIDGE_OAUTH_REDIRECT_URI or f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/callback"
 
 
 def hash_state(state: str) -> str:

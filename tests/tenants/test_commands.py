@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from io import StringIO
 
 import pytest
@@ -44,3 +45,29 @@ def test_demo_prints_a_working_key_and_curl_line() -> None:
     assert f"Bearer {secret}" in text and "/api/v1/workspace" in text
     response = APIClient().get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 200 and response.json()["slug"] == "demo"
+
+
+def test_create_workspace_takes_the_allowed_redirect_hosts() -> None:
+    out = StringIO()
+    call_command(
+        "create_workspace",
+        "--name",
+        "Acme",
+        "--allowed-redirect-host",
+        "App.Acme.com",
+        "--allowed-redirect-host",
+        "localhost,staging.acme.com",
+        stdout=out,
+    )
+
+    workspace = Workspace.objects.get(slug="acme")
+    assert workspace.allowed_redirect_hosts == ["app.acme.com", "localhost", "staging.acme.com"]
+    assert "app.acme.com" in out.getvalue()
+
+
+def test_create_workspace_refuses_a_url_as_redirect_host_and_writes_nothing() -> None:
+    with pytest.raises(CommandError, match=re.escape("--allowed-redirect-host: 'https://app.acme.com' is not a bare")):
+        call_command(
+            "create_workspace", "--name", "Acme", "--allowed-redirect-host", "https://app.acme.com", stdout=StringIO()
+        )
+    assert not Workspace.objects.exists()

@@ -344,3 +344,25 @@ def test_reconsent_that_fails_later_still_saves_the_new_token_chain(
     after = credential_tokens(Credential.objects.get())
     assert after.refresh_token != before.refresh_token
     assert Connection.objects.count() == 1 and Credential.objects.count() == 1
+
+
+def test_the_oauth_redirect_uri_set_on_its_own_is_used_for_consent_and_exchange(
+    auth_client: APIClient, csrf_client: Client, exact_world_factory, tenant: Tenant, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The vendor calls back on another host than the public URL (e.g. a proxy): only that URI is registered."""
+    world = exact_world_factory(public_url="https://auth.example.com")  # the Exact app knows this callback only
+    settings.LEDGERBRIDGE_PUBLIC_URL = "http://testserver"
+    settings.LEDGERBRIDGE_OAUTH_REDIRECT_URI = "https://auth.example.com/connect/callback"
+    flow = _flow(auth_client, csrf_client, world, tenant)
+    assert str(flow.link_url).startswith("http://testserver/connect/")
+
+    authorization_url = flow.start(region="nl")
+    assert query_of(authorization_url)["redirect_uri"] == "https://auth.example.com/connect/callback"
+    callback = flow.consent(authorization_url, divisions=[101])
+    assert callback.startswith("https://auth.example.com/connect/callback?")
+    response = flow.callback(callback)  # the exchange sends the same redirect_uri, or the sandbox refuses it
+    assert response.status_code == 302, response.content.decode()[:500]
+    response = flow.pick(response["Location"], ["101"])
+
+    assert response.status_code == 200 and "Connected" in response.content.decode()
+    assert Connection.objects.filter(tenant=tenant, status=ConnectionStatus.ACTIVE).count() == 1
