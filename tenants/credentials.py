@@ -255,11 +255,12 @@ def _retire_same_chain_elsewhere(credential: Credential) -> None:
     """This consent just killed the chain any OTHER workspace holds for the same app and Exact user.
 
     Exact keeps ONE refresh-token chain per app and user, and a new consent retires the previous tokens
-    (API-FACTS §1.4, §9). Two workspaces that use the same app (typically the operator's default app) with the
-    same Exact user cannot both stay connected: the other workspace's credential and its connections are marked
-    needs_reauth now, with a reason that says why, rather than failing later on "Old refresh token used". Its
-    token_generation moves on, so a refresh in flight there does not store its (now dead) pair over this state.
-    Re-authorising there retires this workspace's chain in turn: one app and user serve one workspace at a time.
+    (connectors/exact/NOTES.md: OAuth and tokens). Two workspaces that use the same app (typically the operator's
+    default app) with the same Exact user cannot both stay connected: the other workspace's credential and its
+    connections are marked needs_reauth now, with a reason that says why, rather than failing later on "Old refresh
+    token used". Its token_generation moves on, so a refresh in flight there does not store its (now dead) pair
+    over this state. Re-authorising there retires this workspace's chain in turn: one app and user serve one
+    workspace at a time.
     """
     now = timezone.now()
     others = (

@@ -18,8 +18,8 @@ logger = logging.getLogger(__name__)
 def credentials_keepalive() -> int:
     """Scheduled by beat: queue a refresh for every credential whose refresh token dies within the keep-alive window.
 
-    Exact refresh tokens expire 30 days after the last refresh (API-FACTS §1.4); an idle connection would
-    otherwise need the user to log in again.
+    Exact refresh tokens expire 30 days after the last refresh (connectors/exact/NOTES.md: OAuth and tokens); an
+    idle connection would otherwise need the user to log in again.
     """
     due = tokens.credential_keepalive_due(within=timedelta(days=settings.LEDGERBRIDGE_KEEPALIVE_DAYS))
     credential_ids = [str(pk) for pk in due.values_list("pk", flat=True)]

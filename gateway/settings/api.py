@@ -16,7 +16,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
-# Largest page a client may ask for with ?page_size= (DESIGN.md §2).
+# Largest page a client may ask for with ?page_size= (README.md: The API contract).
 API_MAX_PAGE_SIZE = 200
 
 SPECTACULAR_SETTINGS = {

@@ -49,7 +49,8 @@ EXACT_SANDBOX_URL = env.str("EXACT_SANDBOX_URL", default="").rstrip("/")
 EXACT_HTTP_TIMEOUT = env.float("EXACT_HTTP_TIMEOUT", default=30.0)
 EXACT_TOKEN_TIMEOUT = env.float("EXACT_TOKEN_TIMEOUT", default=60.0)
 # Seconds a call may wait for the shared rate-limit budget to reopen; a longer wait fails fast with a 429
-# problem and Retry-After (Exact: 60 calls per division per calendar minute, 5,000 per day; §3).
+# problem and Retry-After (Exact: 60 calls per division per calendar minute, 5,000 per day;
+# connectors/exact/NOTES.md: Rate limits).
 EXACT_RATE_LIMIT_MAX_WAIT = env.float("EXACT_RATE_LIMIT_MAX_WAIT", default=5.0)
 # Seconds around each Exact window boundary counted in both windows: clock offset and latency can make a call
 # sent just before the minute ends land after it (at most a tenth of the window is used).

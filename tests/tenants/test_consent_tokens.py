@@ -1,7 +1,8 @@
 """Where a new consent meets the token manager: one refresh-token chain per app and user, never written backwards.
 
-Exact keeps ONE single-use, rotating refresh-token chain per app and user (API-FACTS §1.4, §9): every write of a
-pair must be the newest one, and the consent flow and the token manager must not overwrite each other.
+Exact keeps ONE single-use, rotating refresh-token chain per app and user (connectors/exact/NOTES.md: OAuth and
+tokens): every write of a pair must be the newest one, and the consent flow and the token manager must not
+overwrite each other.
 """
 
 from __future__ import annotations
