@@ -34,10 +34,11 @@ MAX_BODY_BYTES = 3_500_000
 # NOTES.md "Idempotency": keys are at most 128 characters.
 MAX_IDEMPOTENCY_KEY = 128
 
-_READ_TRANSACTIONS = frozenset(
-    {"accounting.transactions", "accounting.transactions.read", "accounting.invoices", "accounting.invoices.read"}
-)
-_WRITE_TRANSACTIONS = frozenset({"accounting.transactions", "accounting.invoices"})
+# NOTES.md "Scopes": the broad accounting.transactions, or the granular scope of each resource family (2026).
+_READ_BROAD = frozenset({"accounting.transactions", "accounting.transactions.read"})
+_WRITE_BROAD = frozenset({"accounting.transactions"})
+_READ_TRANSACTIONS = _READ_BROAD | {"accounting.invoices", "accounting.invoices.read"}
+_WRITE_TRANSACTIONS = _WRITE_BROAD | {"accounting.invoices"}
 _READ_SETTINGS = frozenset({"accounting.settings", "accounting.settings.read"})
 _WRITE_SETTINGS = frozenset({"accounting.settings"})
 
@@ -170,8 +171,8 @@ SPECS: dict[str, ResourceSpec] = {
                 "CreditNote": {"CreditNoteID": "guid", "CreditNoteNumber": "str", "Type": "str"},
                 "Account": {"AccountID": "guid", "Code": "str"},
             },
-            _READ_TRANSACTIONS | {"accounting.payments", "accounting.payments.read"},
-            _WRITE_TRANSACTIONS | {"accounting.payments"},
+            _READ_BROAD | {"accounting.payments", "accounting.payments.read"},
+            _WRITE_BROAD | {"accounting.payments"},
             paged=True,
         ),
         ResourceSpec(
@@ -271,8 +272,8 @@ SPECS: dict[str, ResourceSpec] = {
                 "UpdatedDateUTC": "datetime",
                 "HasAttachments": "bool",
             },
-            _READ_TRANSACTIONS | {"accounting.manualjournals", "accounting.manualjournals.read"},
-            _WRITE_TRANSACTIONS | {"accounting.manualjournals"},
+            _READ_BROAD | {"accounting.manualjournals", "accounting.manualjournals.read"},
+            _WRITE_BROAD | {"accounting.manualjournals"},
             paged=True,
             summary_without_page=True,
         ),
