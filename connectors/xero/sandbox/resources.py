@@ -660,7 +660,10 @@ def _validation(failures: list[tuple[dict[str, Any], Outcome]]) -> Response:
     from connectors.xero.sandbox.errors import validation_exception
 
     return validation_exception(
-        [{**element, "ValidationErrors": [{"Message": m} for m in outcome.errors]} for element, outcome in failures]
+        [
+            _json_value({**element, "ValidationErrors": [{"Message": m} for m in outcome.errors]})
+            for element, outcome in failures
+        ]
     )
 
 

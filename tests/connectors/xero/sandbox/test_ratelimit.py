@@ -95,7 +95,9 @@ def test_the_sixth_call_in_progress_is_refused(connected: Tenant, control: Sandb
     assert control.usage()[connected.app["client_id"]]["organisations"][connected.tenant_id]["in_progress"] == 0
 
 
-def test_identity_calls_use_no_organisation_budget(connected: Tenant, http: httpx.Client, control: SandboxControl) -> None:
+def test_identity_calls_use_no_organisation_budget(
+    connected: Tenant, http: httpx.Client, control: SandboxControl
+) -> None:
     control.set_limits(minute_limit=1)
     for _ in range(3):
         assert http.get(f"{connected.server.root_url}/connections",
