@@ -357,7 +357,13 @@ class ControlAPI:
             webhooks.batch_delay = delay
         if "seed" in body:
             webhooks.seed = int(body["seed"])
-        return {"batch_delay_seconds": webhooks.batch_delay, "seed": webhooks.seed}
+        if "response_timeout_seconds" in body:
+            timeout = float(body["response_timeout_seconds"])
+            if timeout <= 0:
+                raise ControlError("response_timeout_seconds must be positive")
+            webhooks.timeout_seconds = timeout
+        return {"batch_delay_seconds": webhooks.batch_delay, "seed": webhooks.seed,
+                "response_timeout_seconds": webhooks.timeout_seconds}
 
     def _webhook_deliveries(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
         if request.args.get("wait") == "true":

@@ -269,8 +269,17 @@ class SandboxControl:
     def delete_webhook(self, client_id: str) -> None:
         self._call("DELETE", f"/apps/{client_id}/webhook")
 
-    def set_webhook_config(self, *, batch_delay_seconds: float | None = None, seed: int | None = None) -> dict:
+    def set_webhook_config(
+        self,
+        *,
+        batch_delay_seconds: float | None = None,
+        seed: int | None = None,
+        response_timeout_seconds: float | None = None,
+    ) -> dict:
+        """How long events are batched, the probes' seed, and how fast a receiver must answer (Xero: 5 s)."""
         body: dict[str, Any] = {}
+        if response_timeout_seconds is not None:
+            body["response_timeout_seconds"] = response_timeout_seconds
         if batch_delay_seconds is not None:
             body["batch_delay_seconds"] = batch_delay_seconds
         if seed is not None:

@@ -43,7 +43,7 @@ from connectors.xero.sandbox.oauth import AccessToken, OAuthServer
 from connectors.xero.sandbox.ratelimit import RateLimiter
 from connectors.xero.sandbox.state import App, AutoConsent, Connection, Organisation, User, World
 from connectors.xero.sandbox.values import guid, iso_utc
-from connectors.xero.sandbox.webhooks import DEFAULT_BATCH_DELAY, WebhookDispatcher
+from connectors.xero.sandbox.webhooks import DEFAULT_BATCH_DELAY, RESPONSE_TIMEOUT, WebhookDispatcher
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -178,6 +178,8 @@ class Sandbox:
         self.limits.defaults()
         self.faults.clear()
         self.webhooks.clear()
+        self.webhooks.timeout_seconds = RESPONSE_TIMEOUT
+        self.webhooks.seed = 0
         self.counters.reset()
         self.idempotency_ttl_seconds = DEFAULT_IDEMPOTENCY_TTL
 
