@@ -752,7 +752,7 @@ class OAuthServer:
             "userinfo_endpoint": f"{issuer}/connect/userinfo",
             "scopes_supported": sorted(KNOWN_SCOPES),
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -32,7 +32,7 @@ class Receiver:
     url: str = ""
     key: str = ""
     requests: list[Received] = field(default_factory=list)
-    mode: str = "correct"  # "correct", "always_200", "slow", "events_fail"
+    mode: str = "correct"  # "correct", "always_200", "slow", "events_fail", "chatty"
     delay: float = 0.0
 
     def events(self) -> list[dict]:
@@ -59,9 +59,11 @@ def receiver() -> Iterator[Receiver]:
                 time.sleep(state.delay)
             if state.mode == "events_fail" and json.loads(body)["events"]:
                 status = 500
+            reply = b"thanks!" if state.mode == "chatty" and status == 200 else b""
             self.send_response(status)
-            self.send_header("Content-Length", "0")
+            self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
+            self.wfile.write(reply)
 
         def log_message(self, format: str, *args: object) -> None:
             pass
@@ -119,6 +121,12 @@ def test_a_slow_receiver_fails_the_check(connected: Tenant, control: SandboxCont
     state = _subscribe(control, connected, receiver)
     assert state["status"] == "FAILED"
     assert state["detail"].startswith("answered after")
+
+
+def test_a_200_with_a_body_fails_the_check(connected: Tenant, control: SandboxControl, receiver: Receiver) -> None:
+    receiver.mode = "chatty"
+    state = _subscribe(control, connected, receiver)
+    assert (state["status"], state["detail"]) == ("FAILED", "the 200 answer must have an empty body")
 
 
 def test_events_are_signed_batched_and_sequenced(
