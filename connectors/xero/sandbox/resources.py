@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -40,6 +41,12 @@ _WRITE_BROAD = frozenset({"accounting.transactions"})
 _READ_TRANSACTIONS = _READ_BROAD | {"accounting.invoices", "accounting.invoices.read"}
 _WRITE_TRANSACTIONS = _WRITE_BROAD | {"accounting.invoices"}
 _READ_SETTINGS = frozenset({"accounting.settings", "accounting.settings.read"})
+_READ_ATTACHMENTS = frozenset({"accounting.attachments", "accounting.attachments.read"})
+_WRITE_ATTACHMENTS = frozenset({"accounting.attachments"})
+# NOTES.md "Attachments": the parents the sandbox serves, at most 10 files each, 10 MB a file (unconfirmed).
+ATTACHMENT_PARENTS = frozenset({"Contacts", "Invoices", "CreditNotes", "Accounts", "ManualJournals"})
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 _WRITE_SETTINGS = frozenset({"accounting.settings"})
 
 _DOCUMENT_SCHEMA: dict[str, Any] = {
@@ -376,6 +383,11 @@ def _dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
     method = request.method.upper()
     write = method in ("PUT", "POST", "DELETE")
     allowed = spec.write_scopes if write else spec.read_scopes
+    attachment_route = len(segments) in (3, 4) and segments[2].lower() == "attachments"
+    if attachment_route:
+        if spec.name not in ATTACHMENT_PARENTS:
+            return not_found()
+        allowed = _WRITE_ATTACHMENTS if write else _READ_ATTACHMENTS
     if not (ctx.scopes & allowed):
         from connectors.xero.sandbox.errors import unauthorized
 
@@ -402,6 +414,15 @@ def _dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
             if record is None:
                 return not_found()
             return _idempotent(ctx, request, store, lambda: _delete(ctx, request, spec, store, record))
+        return _method_not_allowed()
+    if attachment_route:
+        if record is None:
+            return not_found()
+        if method == "GET":
+            return _attachment_get(ctx, request, spec, store, record, segments[3] if len(segments) == 4 else None)
+        if method in ("PUT", "POST") and len(segments) == 4:
+            return _idempotent(ctx, request, store,
+                               lambda: _attachment_put(ctx, request, spec, store, record, segments[3]))
         return _method_not_allowed()
     if spec.name == "CreditNotes" and len(segments) == 3 and segments[2].lower() == "allocations":
         if record is None:
@@ -730,6 +751,69 @@ def _emit(ctx: RequestContext, wc: WriteContext) -> None:
             resource_url=f"{ctx.api_base_url}/api.xro/2.0/{table}/{resource_id}",
             when=wc.now,
         )
+
+
+# ====================================================================================================== attachments
+
+
+def _attachment_view(ctx: RequestContext, spec: ResourceSpec, record: dict[str, Any],
+                     attachment: dict[str, Any]) -> dict[str, Any]:
+    url = f"{ctx.api_base_url}/api.xro/2.0/{spec.name}/{record[spec.key]}/Attachments/{attachment['FileName']}"
+    return {**{k: v for k, v in attachment.items() if not k.startswith("_")}, "Url": url}
+
+
+def _attachment_get(
+    ctx: RequestContext, request: Request, spec: ResourceSpec, store: OrganisationStore, record: dict[str, Any],
+    name: str | None,
+) -> Response:
+    with store.lock:
+        files = list(store.attachments.get((spec.name, record[spec.key]), []))
+    if name is None:
+        return envelope(ctx, request, "Attachments", [_attachment_view(ctx, spec, record, a) for a in files])
+    wanted = guid(name)
+    match = next((a for a in files if a["AttachmentID"] == wanted or a["FileName"].lower() == name.lower()), None)
+    if match is None:
+        return not_found()
+    # The file itself, with its own content type (pyxero treats any non-JSON answer as the file).
+    return Response(match["_content"], status=200, content_type=match["MimeType"])
+
+
+def _attachment_put(
+    ctx: RequestContext, request: Request, spec: ResourceSpec, store: OrganisationStore, record: dict[str, Any],
+    name: str,
+) -> Response:
+    content = request.get_data()
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise ApiError(api_exception(413, 17, "PostDataInvalidException",
+                                     f"An attachment may be at most {MAX_ATTACHMENT_BYTES} bytes."))
+    include_online = _flag(request, "IncludeOnline")
+    errors: list[str] = []
+    if not content:
+        errors.append("The attachment is empty.")
+    if include_online and record.get("Type") not in ("ACCREC", "ACCRECCREDIT"):
+        errors.append("IncludeOnline is only allowed on sales invoices and credit notes.")
+    with store.lock:
+        files = store.attachments.setdefault((spec.name, record[spec.key]), [])
+        existing = next((a for a in files if a["FileName"].lower() == name.lower()), None)
+        if existing is None and len(files) >= MAX_ATTACHMENTS:
+            errors.append(f"A document can have at most {MAX_ATTACHMENTS} attachments.")
+        if errors:
+            return _error(request, _validation([({"FileName": name}, Outcome(None, errors))]))
+        attachment = {
+            "AttachmentID": existing["AttachmentID"] if existing else str(uuid.uuid4()),
+            "FileName": name,
+            "MimeType": (request.content_type or "application/octet-stream").split(";")[0],
+            "ContentLength": len(content),
+            "IncludeOnline": include_online,
+            "_content": content,
+        }
+        # Uploading under a file name already used replaces that file (NOTES.md "Attachments").
+        if existing is not None:
+            files[files.index(existing)] = attachment
+        else:
+            files.append(attachment)
+        record["HasAttachments"] = True
+    return envelope(ctx, request, "Attachments", [_attachment_view(ctx, spec, record, attachment)])
 
 
 # ====================================================================================================== idempotency

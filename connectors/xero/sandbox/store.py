@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,6 +55,8 @@ class OrganisationStore:
         self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
         self.sequences: dict[str, int] = {"INV": 0, "CN": 0, "TAX": 0}
         self.idempotency: dict[tuple[str, str], StoredResponse] = {}
+        # (resource, record id) -> files, each with its bytes under "_content".
+        self.attachments: dict[tuple[str, str], list[dict[str, Any]]] = {}
         # One writer at a time per organisation: validation, numbering and the idempotency check stay atomic.
         self.lock = threading.RLock()
 
@@ -95,6 +98,12 @@ class OrganisationStore:
             "currencies": sorted(self.currencies),
             "sequences": dict(self.sequences),
             "tables": {name: [_encode(r) for r in rows.values()] for name, rows in self.tables.items()},
+            "attachments": [
+                {"resource": resource, "id": record_id,
+                 "files": [{**{k: v for k, v in f.items() if k != "_content"},
+                            "content": base64.b64encode(f["_content"]).decode("ascii")} for f in files]}
+                for (resource, record_id), files in self.attachments.items()
+            ],
         }
 
     @classmethod
@@ -109,6 +118,11 @@ class OrganisationStore:
         )
         store.currencies = set(data.get("currencies", [store.base_currency]))
         store.sequences.update(data.get("sequences", {}))
+        for item in data.get("attachments", []):
+            store.attachments[(item["resource"], item["id"])] = [
+                {**{k: v for k, v in f.items() if k != "content"}, "_content": base64.b64decode(f["content"])}
+                for f in item["files"]
+            ]
         for name, rows in data.get("tables", {}).items():
             key = TABLES[name]
             for row in rows:
