@@ -632,8 +632,9 @@ class SandboxServer:
             ssl_context=ssl_context,
         )
         self.sandbox.webhooks.start()
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"xero-sandbox-{self.port}",
-                                        daemon=True)
+        # A short poll interval: stop() (and so every test module's teardown) waits for one poll.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"xero-sandbox-{self.port}", daemon=True)
         self._thread.start()
         return self
 

@@ -70,7 +70,7 @@ def receiver() -> Iterator[Receiver]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{httpd.server_port}/xero/webhook"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield state
     httpd.shutdown()
@@ -116,8 +116,8 @@ def test_a_receiver_that_accepts_bad_signatures_fails_the_check_and_gets_no_even
 
 def test_a_slow_receiver_fails_the_check(connected: Tenant, control: SandboxControl, receiver: Receiver) -> None:
     receiver.mode = "slow"
-    receiver.delay = 0.4
-    control.set_webhook_config(response_timeout_seconds=0.2)  # Xero's limit is 5 s; compressed here
+    receiver.delay = 0.25
+    control.set_webhook_config(response_timeout_seconds=0.1)  # Xero's limit is 5 s; compressed here
     state = _subscribe(control, connected, receiver)
     assert state["status"] == "FAILED"
     assert state["detail"].startswith("answered after")
