@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "tenants",
     "unified_models",
     "connectors.exact",
+    "connectors.xero",
 ]
 
 MIDDLEWARE = [
