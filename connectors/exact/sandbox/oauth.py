@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import secrets
@@ -9,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
 from werkzeug.wrappers import Request, Response
@@ -150,6 +151,37 @@ def _token_error(status: int, error: str, description: str, headers: dict[str, s
 
 def _redirect(location: str) -> Response:
     return Response("", status=302, headers={"Location": location})
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(client_id, client_secret) from `Authorization: Basic …` (RFC 6749 §2.3.1, form-urlencoded parts)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return ("", "")
+    client_id, separator, client_secret = decoded.partition(":")
+    if not separator:
+        return ("", "")
+    return unquote_plus(client_id), unquote_plus(client_secret)
+
+
+def client_credentials(request: Request) -> tuple[str, str] | None:
+    """The client's id and secret from HTTP Basic or the form; None when both are sent and disagree.
+
+    RFC 6749 §2.3.1: an authorization server must support Basic for clients with a password and may accept the
+    form fields; published Exact clients use either (NOTES.md: OAuth and tokens).
+    """
+    form = (request.form.get("client_id"), request.form.get("client_secret"))
+    basic = basic_credentials(request)
+    if basic is None:
+        return form[0] or "", form[1] or ""
+    for sent, given in zip(form, basic, strict=True):
+        if sent is not None and sent != given:
+            return None
+    return basic
 
 
 class OAuthServer:
@@ -319,10 +351,14 @@ class OAuthServer:
         if request.method != "POST":
             return TokenOutcome(_token_error(405, "invalid_request", "Use POST."), None, None)
         form = request.form
-        client_id = form.get("client_id", "")
+        credentials = client_credentials(request)
+        if credentials is None:
+            # Basic and form fields naming different clients (or secrets): which one authenticates is ambiguous.
+            return self._fail(401, "invalid_client", "Client authentication failed.", None)
+        client_id, client_secret = credentials
         with self.world.lock:
             app = self.world.apps.get(client_id)
-        if app is None or not secrets.compare_digest(app.client_secret, form.get("client_secret", "")):
+        if app is None or not secrets.compare_digest(app.client_secret, client_secret):
             # UNCONFIRMED body; RFC 6749 §5.2 prescribes 401 invalid_client for failed client authentication.
             return self._fail(401, "invalid_client", "Client authentication failed.", client_id if app else None)
         grant_type = form.get("grant_type", "")

@@ -21,10 +21,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from connectors.exact.sandbox.context import RequestContext
-from connectors.exact.sandbox.counters import UNKNOWN_ENDPOINT, Counters, endpoint_name
+from connectors.exact.sandbox.counters import UNKNOWN_ENDPOINT, Counters, RequestLog, endpoint_name
 from connectors.exact.sandbox.errors import exact_error
 from connectors.exact.sandbox.faults import Fault, FaultInjector
-from connectors.exact.sandbox.oauth import AccessToken, OAuthServer
+from connectors.exact.sandbox.oauth import AccessToken, OAuthServer, client_credentials
 from connectors.exact.sandbox.ratelimit import ErrorLimiter, RateLimiter
 from connectors.exact.sandbox.state import REGIONS, App, AutoConsent, Division, User, World
 from connectors.exact.sandbox.webhooks import DEFAULT_VALIDATION_DELAY, WebhookDispatcher
@@ -40,6 +40,8 @@ Dispatch = Callable[[RequestContext, Request, str], Response]
 StoreFactory = Callable[..., Any]
 
 SNAPSHOT_VERSION = 1
+# KB API limits: "URL length: 6,000 characters after encoding" (NOTES.md: Rate limits).
+MAX_URL_LENGTH = 6000
 
 
 class DropConnection(Exception):
@@ -86,14 +88,21 @@ class Sandbox:
         dispatch: Dispatch | None = None,
         store_factory: StoreFactory | None = None,
         store_loader: Callable[[dict[str, Any]], Any] | None = None,
+        root_region: str | None = None,
     ) -> None:
         self.regions: tuple[str, ...] = tuple(regions)
         unknown = set(self.regions) - set(REGIONS)
         if unknown:
             raise ValueError(f"unknown regions {sorted(unknown)}; expected some of {REGIONS}")
+        if root_region is not None and root_region not in self.regions:
+            raise ValueError(f"root region {root_region!r} is not among the served regions {self.regions}")
+        # Served at "/" as well as under "/<region>/": a client that takes a host (https://start.exactonline.nl)
+        # and builds /api/… itself can be pointed at the port as is (NOTES.md: OAuth and tokens, base URLs).
+        self.root_region = root_region
         self.snapshot_path = Path(snapshot_path) if snapshot_path else None
         self.world = World()
         self.counters = Counters()
+        self.request_log = RequestLog()
         self.oauth = OAuthServer(self.world, self.counters)
         self.limits = RateLimiter()
         self.error_limits = ErrorLimiter(self.limits.config)
@@ -216,6 +225,7 @@ class Sandbox:
         self.faults.clear()
         self.webhooks.clear()
         self.counters.reset()
+        self.request_log.clear()
 
     # ----------------------------------------------------------------- snapshot (JSON only, never pickle)
 
@@ -307,28 +317,46 @@ class Sandbox:
         path = request.path
         if path == "/_control" or path.startswith("/_control/"):
             return self.control_api.handle(request)
+        status = 0  # a dropped connection (drop_* faults) is logged without a status
+        try:
+            response = self._handle_exact(request)
+            status = response.status_code
+            return response
+        finally:
+            self.request_log.record(request, status)
+
+    def _handle_exact(self, request: Request) -> Response:
+        path = request.path
+        if _url_length(request) > MAX_URL_LENGTH:
+            # KB API limits: a URL may be at most 6,000 characters after encoding (NOTES.md: Rate limits).
+            self.counters.call(UNKNOWN_ENDPOINT, 414)
+            return exact_error(414, f"The request URL is longer than {MAX_URL_LENGTH} characters.")
         region, _, rest = path.lstrip("/").partition("/")
+        mount = "/" + region
         if region not in self.regions:
-            return exact_error(404, f"Unknown region '{region}'. Served: {', '.join(self.regions)}.")
+            if self.root_region is None:
+                return exact_error(404, f"Unknown region '{region}'. Served: {', '.join(self.regions)}.")
+            region, rest, mount = self.root_region, path.lstrip("/"), ""
         rest = "/" + rest
         if "100-continue" in request.headers.get("Expect", "").lower():
             # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (API-FACTS §4.7).
             self.counters.call(_endpoint_of(rest), 500)
             return exact_error(500, "An error occurred while processing the request (Expect: 100-continue).")
         if rest == "/api/oauth2/auth":
-            return self._oauth_auth(request, region, rest)
+            return self._oauth_auth(request, region, rest, mount)
         if rest == "/api/oauth2/token":
             return self._oauth_token(request, region, rest)
         if rest.startswith("/api/v1/"):
-            return self._api(request, region, rest)
+            return self._api(request, region, rest, mount)
         return exact_error(404, "Resource not found.")
 
-    def region_base_url(self, request: Request, region: str) -> str:
-        return request.host_url.rstrip("/") + "/" + region
+    def region_base_url(self, request: Request, mount: str) -> str:
+        """The region's base as this request reached it: `http://host:port/nl`, or `http://host:port` at root."""
+        return request.host_url.rstrip("/") + mount
 
     # ----------------------------------------------------------------- OAuth endpoints
 
-    def _oauth_auth(self, request: Request, region: str, rest: str) -> Response:
+    def _oauth_auth(self, request: Request, region: str, rest: str, mount: str) -> Response:
         client_id = request.values.get("client_id")
         response = self._with_faults(
             request,
@@ -336,13 +364,14 @@ class Sandbox:
             rest,
             client_id,
             None,
-            lambda: self.oauth.authorize(request, region, form_action=f"/{region}/api/oauth2/auth"),
+            lambda: self.oauth.authorize(request, region, form_action=f"{mount}/api/oauth2/auth"),
         )
         self.counters.call("oauth2/auth", response.status_code)
         return response
 
     def _oauth_token(self, request: Request, region: str, rest: str) -> Response:
-        client_id = request.form.get("client_id") or None
+        credentials = client_credentials(request)
+        client_id = (credentials[0] if credentials else None) or None
         now = self.world.clock.now()
         # The token endpoint has no division; its errors are keyed per app (API-FACTS §1.4: they count too).
         error_key = (client_id or "", None, None, "oauth2/token")
@@ -367,7 +396,7 @@ class Sandbox:
 
     # ----------------------------------------------------------------- REST API
 
-    def _api(self, request: Request, region: str, rest: str) -> Response:
+    def _api(self, request: Request, region: str, rest: str, mount: str) -> Response:
         first, has_division, path = _split_api_path(rest)
         endpoint = endpoint_name(path)
         now = self.world.clock.now()
@@ -418,7 +447,7 @@ class Sandbox:
 
         ctx = RequestContext(
             region=region,
-            base_url=self.region_base_url(request, region),
+            base_url=self.region_base_url(request, mount),
             world=self.world,
             app=app,
             user=user,
@@ -505,6 +534,12 @@ class Sandbox:
                 return exact_error(401, "Access token has been revoked.")
             return handler()
         raise AssertionError(f"unhandled fault kind {action.kind}")
+
+
+def _url_length(request: Request) -> int:
+    """The URL as the client sent it (percent-encoded), scheme and host included."""
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    return len(request.host_url.rstrip("/")) + len(target)
 
 
 def _split_api_path(rest: str) -> tuple[str, bool, str]:
@@ -595,6 +630,7 @@ class SandboxServer:
         dispatch: Dispatch | None = None,
         store_factory: StoreFactory | None = None,
         store_loader: Callable[[dict[str, Any]], Any] | None = None,
+        root_region: str | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -606,6 +642,7 @@ class SandboxServer:
             dispatch=dispatch,
             store_factory=store_factory,
             store_loader=store_loader,
+            root_region=root_region,
         )
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -634,6 +671,16 @@ class SandboxServer:
         if region not in self.sandbox.regions:
             raise ValueError(f"region {region!r} is not served")
         return f"{self.root_url}/{region}"
+
+    @property
+    def root_region(self) -> str | None:
+        return self.sandbox.root_region
+
+    def host_url(self) -> str:
+        """The root region's stand-in for a bare host (`https://start.exactonline.nl`): the port itself."""
+        if self.sandbox.root_region is None:
+            raise ValueError("no root region is served (start with root_region=...)")
+        return self.root_url
 
     @property
     def control(self) -> SandboxControl:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import ssl
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.conftest import (
+    REDIRECT_URI,
     Tenant,
     _server_kwargs,
     authorize,
@@ -112,3 +115,68 @@ def test_snapshot_survives_a_restart(tmp_path: Path) -> None:
             assert renewed.status_code == 200, renewed.text
         health = second.control.health()
         assert (health["apps"], health["users"], health["divisions"]) == (1, 1, 1)
+
+
+def test_root_region_is_served_at_the_port_itself_beside_the_prefixed_form() -> None:
+    with SandboxServer(regions=["nl", "be"], root_region="nl") as rooted, httpx.Client() as http:
+        control = rooted.control
+        tenant = make_tenant(control, rooted)
+        host = rooted.host_url()
+        assert host == rooted.root_url and rooted.root_region == "nl"
+        # The whole code flow at the root, as a client that takes a host and builds /api/… itself does it.
+        response = http.get(
+            f"{host}/api/oauth2/auth",
+            params={"client_id": tenant.app["client_id"], "redirect_uri": REDIRECT_URI, "response_type": "code"},
+        )
+        assert response.status_code == 302, response.text
+        code = parse_qs(urlsplit(response.headers["Location"]).query)["code"][0]
+        token = http.post(
+            f"{host}/api/oauth2/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "client_id": tenant.app["client_id"],
+                "client_secret": tenant.app["client_secret"],
+            },
+        ).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"}
+        control.seed(tenant.division, accounts=70, seed=3)
+        page = http.get(
+            f"{host}/api/v1/{tenant.division}/crm/Accounts",
+            params={"$select": "ID", "$filter": "Status eq 'C'"},
+            headers=headers,
+        ).json()["d"]
+        # Links name the root the request came in on, so a client follows them without knowing the region.
+        assert page["__next"].startswith(f"{host}/api/v1/{tenant.division}/crm/Accounts?")
+        assert page["results"][0]["__metadata"]["uri"].startswith(f"{host}/api/v1/{tenant.division}/crm/Accounts(")
+        assert http.get(page["__next"], headers=headers).status_code == 200
+        # The prefixed form of the same region takes the same token; another region's prefix does not.
+        prefixed = http.get(f"{host}/nl/api/v1/current/Me", headers=headers)
+        assert prefixed.status_code == 200
+        assert http.get(f"{host}/be/api/v1/current/Me", headers=headers).status_code == 401
+        # The consent page posts back to where it was served.
+        control.clear_auto_consent(tenant.app["client_id"])
+        page_html = http.get(
+            f"{host}/api/oauth2/auth",
+            params={"client_id": tenant.app["client_id"], "redirect_uri": REDIRECT_URI, "response_type": "code"},
+        ).text
+        assert 'action="/api/oauth2/auth"' in page_html
+
+
+def test_root_region_must_be_a_served_region() -> None:
+    with pytest.raises(ValueError, match="root region"):
+        SandboxServer(regions=["be"], root_region="nl")
+
+
+def test_urls_over_6000_characters_are_refused(connected: Tenant, http: httpx.Client) -> None:
+    base = connected.api_url("financial/GLAccounts")
+    filler = "x" * 6000
+    response = http.get(base, params={"$filter": f"Description eq '{filler}'"}, headers=connected.headers())
+    assert response.status_code == 414
+    assert "6000" in response.json()["error"]["message"]["value"]
+    # Just under the limit (after encoding) is served.
+    room = 6000 - len(f"{base}?%24filter=Description+eq+%27%27")
+    fits = http.get(base, params={"$filter": f"Description eq '{'y' * room}'"}, headers=connected.headers())
+    assert len(str(fits.request.url)) == 6000
+    assert fits.status_code == 200, fits.text
