@@ -195,11 +195,13 @@ class ExactConnector(Connector):
 
     def _list_filters(self, spec: ExactResource, query: ListQuery) -> list[Filter]:
         conditions: list[Filter] = []
+        named: set[str] = set()
         if query.updated_after is not None:
             if query.updated_after.tzinfo is None:
                 raise InvalidInput("updated_after", "Give a time zone (e.g. 2025-01-31T10:00:00Z).")
             # Amsterdam wall-clock (odata.literal converts), floored to the second; `keep` makes it strict.
             conditions.append(ge("Modified", query.updated_after.replace(microsecond=0)))
+            named.add("Modified")
         for name, value in query.filters.items():
             exact_name = spec.filters.get(name)
             if exact_name is None:
@@ -208,6 +210,11 @@ class ExactConnector(Connector):
             if guid is None:
                 raise InvalidInput(name, "Not an id of this connection.")
             conditions.append(eq(exact_name, Guid(guid)))
+            named.add(exact_name)
+        if spec.match_all is not None and not named & spec.mandatory_filter:
+            # Mandatory filtering: Exact refuses a list of this set without a $filter on one of its listed
+            # properties (NOTES.md: Rate limits), so a list of everything says so on a property Exact accepts.
+            conditions.append(spec.match_all)
         return conditions
 
     def retrieve_record(

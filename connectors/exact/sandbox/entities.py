@@ -56,6 +56,8 @@ class EntitySet:
     select_required: bool = False
     # Properties $filter may use (sync endpoints: only Timestamp); None = all.
     filterable: frozenset[str] | None = None
+    # Mandatory filtering: a GET of the collection must $filter on at least one of these (in Exact's order).
+    mandatory_filter: tuple[str, ...] = ()
 
     @property
     def properties(self) -> tuple[Property, ...]:
@@ -85,6 +87,38 @@ def schema_properties(schema: str) -> tuple[Property, ...]:
     return tuple(Property(p["name"], p["type"], p["methods"], bool(p["pk"])) for p in _schema()[schema]["properties"])
 
 
+# Mandatory filtering (NOTES.md: Rate limits): the fields Exact's 400 lists for crm/Accounts, verbatim from the
+# message quoted in picqer#591 (bulk/CRM/Accounts the same).
+_ACCOUNT_MANDATORY_TEXT = (
+    "Accountant,AccountManager,AddressLine1,AddressLine2,AddressLine3,Blocked,BRIN,BSN,ChamberOfCommerce,City,"
+    "Classification1,Classification2,Classification3,Classification4,Classification5,Classification6,"
+    "Classification7,Classification8,Classification,Code,CodeAtSupplier,Country,Created,Email,EndDate,Fax,ID,"
+    "InvoiceAccount,IsAccountant,IsReseller,IsSales,IsSupplier,MainContact,Modified,Name,Parent,Phone,Postcode,"
+    "PriceList,Reseller,RSIN,SearchCode,StartDate,Status,Type,VATNumber"
+)
+ACCOUNT_MANDATORY_FILTER = tuple(_ACCOUNT_MANDATORY_TEXT.split(","))
+# logistics/Items: the quoted message is cut after FreeBoolField_05 (picqer#591); the rest of the list continues
+# it alphabetically with the other free fields and ID, IsSalesItem, Modified, SearchCode, StartDate (assumed).
+ITEM_MANDATORY_FILTER = (
+    "Barcode",
+    *(f"Class_{n:02d}" for n in range(1, 11)),
+    "Code",
+    "CostPriceNew",
+    "Created",
+    "Description",
+    "EndDate",
+    "ExtraDescription",
+    *(f"FreeBoolField_{n:02d}" for n in range(1, 6)),
+    *(f"FreeDateField_{n:02d}" for n in range(1, 6)),
+    *(f"FreeNumberField_{n:02d}" for n in range(1, 9)),
+    *(f"FreeTextField_{n:02d}" for n in range(1, 11)),
+    "ID",
+    "IsSalesItem",
+    "Modified",
+    "SearchCode",
+    "StartDate",
+)
+
 _M = "Exact.Web.Api.Models."
 _ALL = frozenset({"GET", "POST", "PUT", "DELETE"})
 _GET = frozenset({"GET"})
@@ -95,7 +129,17 @@ ENTITY_SETS: dict[str, EntitySet] = {
         EntitySet("current/Me", "Me", "Exact.Web.Api.System.Me", "me", None, "UserID", _GET),
         EntitySet("system/Divisions", "Divisions", _M + "System.Division", "divisions", None, "Code", _GET),
         EntitySet("system/AllDivisions", "AllDivisions", _M + "System.AllDivision", "divisions", None, "Code", _GET),
-        EntitySet("crm/Accounts", "Accounts", _M + "Account", "crud", "Accounts", "ID", _ALL, topic="Accounts"),
+        EntitySet(
+            "crm/Accounts",
+            "Accounts",
+            _M + "Account",
+            "crud",
+            "Accounts",
+            "ID",
+            _ALL,
+            topic="Accounts",
+            mandatory_filter=ACCOUNT_MANDATORY_FILTER,
+        ),
         EntitySet("crm/Contacts", "Contacts", _M + "Contact", "crud", "Contacts", "ID", _ALL, topic="Contacts"),
         EntitySet(
             "salesinvoice/SalesInvoices",
@@ -153,7 +197,17 @@ ENTITY_SETS: dict[str, EntitySet] = {
         ),
         EntitySet("vat/VATCodes", "VATCodes", _M + "VATCode", "crud", "VATCodes", "ID", _ALL),
         EntitySet("financial/Journals", "Journals", _M + "Journal", "crud", "Journals", "ID", _ALL),
-        EntitySet("logistics/Items", "Items", _M + "Item", "crud", "Items", "ID", _ALL, topic="Items"),
+        EntitySet(
+            "logistics/Items",
+            "Items",
+            _M + "Item",
+            "crud",
+            "Items",
+            "ID",
+            _ALL,
+            topic="Items",
+            mandatory_filter=ITEM_MANDATORY_FILTER,
+        ),
         EntitySet(
             "cashflow/Receivables",
             "Receivables",
@@ -218,6 +272,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             _GET,
             page_size=BULK_PAGE_SIZE,
             select_required=True,
+            mandatory_filter=ACCOUNT_MANDATORY_FILTER,
         ),
         EntitySet(
             "bulk/SalesInvoice/SalesInvoices",

@@ -46,6 +46,11 @@ SELECT_OR_TOP = "Please add a $select or a $top=1 statement to the query string.
 BULK_SELECT_REQUIRED = (
     "It is mandatory to provide the $select query option with a selection of one or more of the resource properties."
 )
+# Exact's words (picqer#591), followed by the comma-separated fields without a space after the colon.
+MANDATORY_FILTER = (
+    "This endpoint has mandatory filtering applied. A GET request for this endpoint must have a $filter parameter "
+    "with one of the following fields in the url:"
+)
 # Longest paths first so sync/SalesInvoice/SalesInvoices wins over shorter prefixes.
 _PATHS = sorted(ENTITY_SETS, key=len, reverse=True)
 
@@ -356,9 +361,19 @@ def _options(request: Request, entity: EntitySet) -> QueryOptions:
     return options
 
 
+def _check_mandatory_filter(entity: EntitySet, options: QueryOptions) -> None:
+    """A GET of the collection must filter on one of the listed fields; fetching by key is not affected."""
+    if not entity.mandatory_filter:
+        return
+    if options.filter is None or not filter_fields(options.filter) & set(entity.mandatory_filter):
+        raise ODataError(f"{MANDATORY_FILTER}{','.join(entity.mandatory_filter)}.")
+
+
 def _get(ctx: RequestContext, request: Request, route: Route) -> Response:
     entity = route.entity
     options = _options(request, entity)
+    if route.key is None:
+        _check_mandatory_filter(entity, options)
     source = _source(ctx, entity)
     if route.key is not None and route.navigation is None:
         row = source.get(route.key)

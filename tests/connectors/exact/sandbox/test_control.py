@@ -7,7 +7,7 @@ import pytest
 
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
 from connectors.exact.sandbox.server import SandboxServer
-from tests.connectors.exact.sandbox.conftest import REDIRECT_URI, Tenant, data_layer_available
+from tests.connectors.exact.sandbox.conftest import ACCOUNTS, REDIRECT_URI, Tenant, data_layer_available
 
 
 def test_health(control: SandboxControl) -> None:
@@ -58,7 +58,7 @@ def test_set_current_division_simulates_ui_switch(
     assert updated["current_division"] == 100099
     # The grant did not change: CurrentDivision may point outside it (picqer#470).
     with httpx.Client() as http:
-        denied = http.get(connected.api_url("crm/Accounts", 100099), headers=connected.headers())
+        denied = http.get(connected.api_url(ACCOUNTS, 100099), headers=connected.headers())
         assert denied.status_code == 403
         me = http.get(f"{connected.base_url}/api/v1/current/Me", headers=connected.headers())
         assert me.status_code == 200
@@ -83,8 +83,8 @@ def test_limits_settings(control: SandboxControl) -> None:
 def test_counters_count_calls_per_endpoint_and_status(
     connected: Tenant, control: SandboxControl, http: httpx.Client
 ) -> None:
-    http.get(connected.api_url("crm/Accounts"), headers=connected.headers())
-    http.get(connected.api_url("crm/Accounts"), headers={"Authorization": "Bearer bad"})
+    http.get(connected.api_url(ACCOUNTS), headers=connected.headers())
+    http.get(connected.api_url(ACCOUNTS), headers={"Authorization": "Bearer bad"})
     counters = control.counters()
     assert counters["calls"]["crm/Accounts"] == {"200": 1, "401": 1}
     assert counters["calls"]["oauth2/token"] == {"200": 1}

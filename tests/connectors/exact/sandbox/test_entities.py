@@ -85,7 +85,9 @@ def test_seeded_reference_data(exact: ExactClient) -> None:
     assert vat["2"] == 0.21 and vat["1"] == 0.09 and vat["0"] == 0.0
     journals = {r["Code"]: r["Type"] for r in exact.results("financial/Journals", {"$select": "Code,Type"})}
     assert journals == {"70": 20, "60": 22, "20": 12, "90": 90}
-    items = exact.results("logistics/Items", {"$select": "Code,GLRevenueCode,SalesVatCode"})
+    items = exact.results(
+        "logistics/Items", {"$select": "Code,GLRevenueCode,SalesVatCode", "$filter": "IsSalesItem eq true"}
+    )
     assert {i["Code"] for i in items} >= {"CONSULT", "HOSTING", "LICENSE"}
 
 

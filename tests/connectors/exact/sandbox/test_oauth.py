@@ -14,6 +14,7 @@ import httpx
 from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.conftest import (
+    ACCOUNTS,
     REDIRECT_URI,
     Tenant,
     authorize,
@@ -213,9 +214,9 @@ def test_consent_page_approve_grants_ticked_divisions(
     assert query["state"] == ["consent-1"]
     tokens = exchange_code(http, tenant, query["code"][0]).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
-    assert http.get(tenant.api_url("crm/Accounts", 100001), headers=headers).status_code == 200
+    assert http.get(tenant.api_url(ACCOUNTS, 100001), headers=headers).status_code == 200
     # Not ticked on the consent screen: division scoping keeps it out of the grant.
-    denied = http.get(tenant.api_url("crm/Accounts", 100002), headers=headers)
+    denied = http.get(tenant.api_url(ACCOUNTS, 100002), headers=headers)
     assert denied.status_code == 403
     assert denied.headers["Reason"] == "NoDivisionAccess"
 

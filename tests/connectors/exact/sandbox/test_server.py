@@ -13,6 +13,7 @@ import pytest
 from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.conftest import (
+    ACCOUNTS,
     REDIRECT_URI,
     Tenant,
     _server_kwargs,
@@ -43,9 +44,9 @@ def test_division_outside_the_grant_is_403_no_division_access(
 ) -> None:
     tenant = make_tenant(control, server, divisions=(100001, 100002), granted=(100001,))
     tenant.tokens = exchange_code(http, tenant, authorize(http, tenant)).json()
-    assert http.get(tenant.api_url("crm/Accounts", 100001), headers=tenant.headers()).status_code == 200
+    assert http.get(tenant.api_url(ACCOUNTS, 100001), headers=tenant.headers()).status_code == 200
     for division in (100002, 424242):  # not granted; does not exist
-        response = http.get(tenant.api_url("crm/Accounts", division), headers=tenant.headers())
+        response = http.get(tenant.api_url(ACCOUNTS, division), headers=tenant.headers())
         assert response.status_code == 403
         assert response.headers["Reason"] == "NoDivisionAccess"
         assert set(response.json()["error"]["message"]) == {"lang", "value"}
@@ -107,7 +108,7 @@ def test_snapshot_survives_a_restart(tmp_path: Path) -> None:
     with SandboxServer(snapshot_path=snapshot, webhook_validation_delay=0, **_server_kwargs()) as second:
         tenant.server = second
         with httpx.Client() as http:
-            response = http.get(tenant.api_url("crm/Accounts"), headers=tenant.headers())
+            response = http.get(tenant.api_url(ACCOUNTS), headers=tenant.headers())
             assert response.status_code == 200
             assert response.headers["X-RateLimit-Minutely-Limit"] == "7"
             second.control.advance_clock(471)
