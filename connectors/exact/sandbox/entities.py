@@ -120,6 +120,57 @@ ITEM_MANDATORY_FILTER = (
 )
 
 _M = "Exact.Web.Api.Models."
+
+
+def _sync(path: str, schema: str, table: str, type_name: str) -> EntitySet:
+    """A sync endpoint: GET only, Timestamp order and key, pages of 1000, $filter on Timestamp only."""
+    return EntitySet(
+        path,
+        schema,
+        _M + type_name,
+        "sync",
+        table,
+        "Timestamp",
+        frozenset({"GET"}),
+        page_size=BULK_PAGE_SIZE,
+        filterable=frozenset({"Timestamp"}),
+    )
+
+
+def _bulk(path: str, schema: str, table: str, type_name: str, mandatory: tuple[str, ...]) -> EntitySet:
+    """A bulk endpoint: GET only, key order, pages of 1000, $select mandatory."""
+    return EntitySet(
+        path,
+        schema,
+        _M + type_name,
+        "bulk",
+        table,
+        "ID",
+        frozenset({"GET"}),
+        page_size=BULK_PAGE_SIZE,
+        select_required=True,
+        mandatory_filter=mandatory,
+    )
+
+
+# The sync and bulk endpoints behind the unified resources (NOTES.md: Sync, deleted and bulk):
+# (path, schema, table, type name[, mandatory filter]).
+_SYNC_SETS = [
+    ("sync/CRM/Contacts", "CRM/Contacts", "Contacts", "Sync.CRM.Contact"),
+    ("sync/Financial/GLAccounts", "Financial/GLAccounts", "GLAccounts", "Sync.Financial.GLAccount"),
+    ("sync/Financial/TransactionLines", "Financial/TransactionLines", "TransactionLines", "Sync.Financial.TransactionLine"),
+    ("sync/Logistics/Items", "Logistics/Items", "Items", "Sync.Logistics.Item"),
+    # Payment terms are the open items of receivables and payables; the sandbox books receivables only.
+    ("sync/Cashflow/PaymentTerms", "Cashflow/PaymentTerms", "Receivables", "Sync.Cashflow.PaymentTerm"),
+]
+_BULK_SETS = [
+    ("bulk/CRM/Contacts", "Contacts", "Contacts", "Bulk.CRM.Contact", ()),
+    ("bulk/Financial/GLAccounts", "GLAccounts", "GLAccounts", "Bulk.Financial.GLAccount", ()),
+    ("bulk/Financial/TransactionLines", "TransactionLines", "TransactionLines", "Bulk.Financial.TransactionLine", ()),
+    ("bulk/Logistics/Items", "Items", "Items", "Bulk.Logistics.Item", ITEM_MANDATORY_FILTER),
+    ("bulk/Cashflow/Receivables", "Receivables", "Receivables", "Bulk.Cashflow.Receivable", ()),
+    ("bulk/Cashflow/Payments", "Payments", "Payments", "Bulk.Cashflow.Payment", ()),
+]
 _ALL = frozenset({"GET", "POST", "PUT", "DELETE"})
 _GET = frozenset({"GET"})
 
@@ -129,6 +180,18 @@ ENTITY_SETS: dict[str, EntitySet] = {
         EntitySet("current/Me", "Me", "Exact.Web.Api.System.Me", "me", None, "UserID", _GET),
         EntitySet("system/Divisions", "Divisions", _M + "System.Division", "divisions", None, "Code", _GET),
         EntitySet("system/AllDivisions", "AllDivisions", _M + "System.AllDivision", "divisions", None, "Code", _GET),
+        # Accessible divisions within one licence (NOTES.md: Divisions); the HID property is spelled HID here.
+        EntitySet("hrm/Divisions", "HRMDivisions", _M + "HRM.Division", "divisions", None, "Code", _GET),
+        # Exact's jump-start for sync: a Timestamp for a modified date (NOTES.md: Sync, deleted and bulk).
+        EntitySet(
+            "read/sync/Sync/SyncTimestamp",
+            "SyncTimestamp",
+            _M + "Sync.SyncTimestamp",
+            "function",
+            None,
+            "Modified",
+            _GET,
+        ),
         EntitySet(
             "crm/Accounts",
             "Accounts",
@@ -139,8 +202,13 @@ ENTITY_SETS: dict[str, EntitySet] = {
             _ALL,
             topic="Accounts",
             mandatory_filter=ACCOUNT_MANDATORY_FILTER,
+            navigations={"BankAccounts": "crm/BankAccounts"},
         ),
         EntitySet("crm/Contacts", "Contacts", _M + "Contact", "crud", "Contacts", "ID", _ALL, topic="Contacts"),
+        # Read here; the sandbox has no write rules for bank accounts (Exact also takes POST/PUT/DELETE).
+        EntitySet(
+            "crm/BankAccounts", "BankAccounts", _M + "BankAccount", "crud", "BankAccounts", "ID", _GET, topic="BankAccounts"
+        ),
         EntitySet(
             "salesinvoice/SalesInvoices",
             "SalesInvoices",
@@ -193,9 +261,36 @@ ENTITY_SETS: dict[str, EntitySet] = {
             topic="SalesEntries",
         ),
         EntitySet(
-            "financial/GLAccounts", "GLAccounts", _M + "GLAccount", "crud", "GLAccounts", "ID", _ALL, topic="GLAccounts"
+            "financial/GLAccounts",
+            "GLAccounts",
+            _M + "GLAccount",
+            "crud",
+            "GLAccounts",
+            "ID",
+            _ALL,
+            topic="GLAccounts",
+            navigations={"DeductibilityPercentages": "financial/DeductibilityPercentages"},
         ),
-        EntitySet("vat/VATCodes", "VATCodes", _M + "VATCode", "crud", "VATCodes", "ID", _ALL),
+        EntitySet(
+            "financial/DeductibilityPercentages",
+            "DeductibilityPercentages",
+            _M + "DeductibilityPercentage",
+            "crud",
+            "DeductibilityPercentages",
+            "ID",
+            _GET,
+        ),
+        EntitySet(
+            "vat/VATCodes",
+            "VATCodes",
+            _M + "VATCode",
+            "crud",
+            "VATCodes",
+            "ID",
+            _ALL,
+            navigations={"VATPercentages": "vat/VatPercentages"},
+        ),
+        EntitySet("vat/VatPercentages", "VatPercentages", _M + "VatPercentage", "crud", "VatPercentages", "ID", _GET),
         EntitySet("financial/Journals", "Journals", _M + "Journal", "crud", "Journals", "ID", _ALL),
         EntitySet(
             "logistics/Items",
@@ -216,6 +311,19 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "Receivables",
             "ID",
             frozenset({"GET", "PUT"}),
+        ),
+        # The payables mirror of Receivables; the sandbox books no purchases, so it is empty.
+        EntitySet(
+            "cashflow/Payments", "Payments", _M + "Payment", "crud", "Payments", "ID", frozenset({"GET", "PUT"})
+        ),
+        EntitySet(
+            "financialtransaction/TransactionLines",
+            "TransactionLines",
+            _M + "FinancialTransaction.TransactionLine",
+            "crud",
+            "TransactionLines",
+            "ID",
+            _GET,
         ),
         # Exact lists PUT too; the sandbox answers 405 because the platform contract has no
         # "subscription changed" hook (EventSink.subscription_created only): delete and re-create instead.
@@ -297,6 +405,8 @@ ENTITY_SETS: dict[str, EntitySet] = {
             page_size=BULK_PAGE_SIZE,
             select_required=True,
         ),
+        *(_sync(path, schema, table, type_name) for path, schema, table, type_name in _SYNC_SETS),
+        *(_bulk(path, schema, table, type_name, mandatory) for path, schema, table, type_name, mandatory in _BULK_SETS),
     ]
 }
 
@@ -523,6 +633,17 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "GLCostsCode": _ref("GLAccounts", "GLCosts", "Code"),
         "GLCostsDescription": _ref("GLAccounts", "GLCosts", "Description"),
         "SalesVatCodeDescription": _ref("VATCodes", "SalesVatCode", "Description", by_code=True),
+    },
+    "TransactionLines": {
+        "AccountCode": _ref("Accounts", "Account", "Code"),
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "JournalDescription": _ref("Journals", "JournalCode", "Description", by_code=True),
+        "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "BankAccounts": {
+        "AccountName": _ref("Accounts", "Account", "Name"),
     },
     "Receivables": {
         "AmountDC": _alias("AmountFC"),

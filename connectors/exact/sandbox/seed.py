@@ -107,6 +107,18 @@ def seed_division_defaults(store: DivisionStore) -> None:
                 **_stamps(_BASE_DATE),
             },
         )
+        # The percentage lives in the code's VATPercentages collection (one period, no end date).
+        store.insert(
+            "VatPercentages",
+            {
+                "ID": _guid(store, "vat-percentage", code),
+                "VATCodeID": _guid(store, "vat", code),
+                "LineNumber": 1,
+                "Percentage": percentage,
+                "Type": 0,
+                **_stamps(_BASE_DATE),
+            },
+        )
     for code, description, journal_type, gl in JOURNALS:
         store.insert(
             "Journals",

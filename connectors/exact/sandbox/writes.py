@@ -281,6 +281,11 @@ def _create_coded(mandatory: list[str], table: str):  # type: ignore[no-untyped-
             values.setdefault("VATTransactionType", "B")
             # Percentage is read-only in the reference (set through VATPercentages): new codes read 0.
             values.setdefault("Percentage", 0.0)
+            result = _generic_insert(store, entity, values, actor)
+            percentage = {"ID": str(uuid4()), "VATCodeID": result.key, "LineNumber": 1, "Percentage": 0.0, "Type": 0}
+            _stamp_create(percentage, actor, store)
+            store.insert("VatPercentages", percentage)
+            return result
         elif table == "Journals":
             values.setdefault("Type", 90)
             _check_refs(store, values, {"GLAccount": "GLAccounts"})
@@ -579,8 +584,82 @@ def book_sales_entry(
     for line in stored_lines:
         _stamp_create(line, actor, store)
         store.insert("SalesEntryLines", line)
+    _book_transaction_lines(store, record, stored_lines, actor)
     _create_receivable(store, record, actor)
     return record
+
+
+def _book_transaction_lines(
+    store: DivisionStore, entry: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
+) -> None:
+    """The general-ledger lines a sales entry books (financialtransaction/TransactionLines, sync and bulk): revenue
+    per entry line and VAT per VAT code as credits (negative), the debtor total as a debit (Type 20, sales entry)."""
+    common = {
+        "EntryID": entry["EntryID"],
+        "EntryNumber": entry.get("EntryNumber"),
+        "InvoiceNumber": entry.get("InvoiceNumber"),
+        "Date": entry.get("EntryDate"),
+        "DueDate": entry.get("DueDate"),
+        "FinancialYear": entry.get("ReportingYear"),
+        "FinancialPeriod": entry.get("ReportingPeriod"),
+        "JournalCode": entry.get("Journal"),
+        "Currency": entry.get("Currency"),
+        "ExchangeRate": 1.0,
+        "YourRef": entry.get("YourRef"),
+        "PaymentReference": entry.get("PaymentReference"),
+        "Account": entry.get("Customer"),
+        "Type": 20,
+        "Status": entry.get("Status"),
+    }
+    booked: list[dict[str, Any]] = [
+        {
+            "GLAccount": store.tables["GLAccounts"].by_code(DEBTORS_GL),
+            "AmountFC": entry["AmountFC"],
+            "Description": entry.get("Description"),
+            "LineType": 1,
+        }
+    ]
+    vat_by_code: dict[str, Decimal] = {}
+    for line in lines:
+        booked.append(
+            {
+                "GLAccount": line["GLAccount"],
+                "AmountFC": -line["AmountFC"],
+                "AmountVATFC": -line["VATAmountFC"],
+                "AmountVATBaseFC": -line["AmountFC"],
+                "VATCode": line.get("VATCode"),
+                "VATPercentage": line.get("VATPercentage"),
+                "Description": line.get("Description"),
+                "Quantity": line.get("Quantity"),
+                "LineType": 0,
+            }
+        )
+        if line.get("VATCode") and line["VATAmountFC"]:
+            vat_by_code[line["VATCode"]] = vat_by_code.get(line["VATCode"], Decimal(0)) + _money(line["VATAmountFC"])
+    vat_codes = store.tables["VATCodes"]
+    for code, amount in vat_by_code.items():
+        vat_key = vat_codes.by_code(code)
+        booked.append(
+            {
+                "GLAccount": vat_codes.value(vat_key, "GLToPay") if vat_key else None,
+                "AmountFC": -float(amount),
+                "VATCode": code,
+                "Description": vat_codes.value(vat_key, "Description") if vat_key else None,
+                "LineType": 0,
+            }
+        )
+    for number, values in enumerate(booked, start=1):
+        values = {**common, **values, "ID": str(uuid4()), "LineNumber": number}
+        values["AmountDC"] = values["AmountFC"]
+        _stamp_create(values, actor, store)
+        store.insert("TransactionLines", values)
+
+
+def remove_transaction_lines(store: DivisionStore, entry_id: str, actor: Actor) -> None:
+    table = store.tables["TransactionLines"]
+    entry_of = table.getter("EntryID")
+    for key in [key for key, row in table.rows.items() if entry_of(row) == entry_id]:
+        store.remove("TransactionLines", key, deleted_by=actor.user_id, when=actor.now)
 
 
 def _create_receivable(store: DivisionStore, entry: dict[str, Any], actor: Actor) -> None:
@@ -842,6 +921,7 @@ def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> W
             raise ODataError("Boeking is verwerkt en kan niet meer worden verwijderd")
         for line_key in list(store.children("SalesEntryLines", key)):
             store.remove("SalesEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
+        remove_transaction_lines(store, key, actor)
     elif table == "Accounts":
         invoices = store.tables["SalesInvoices"]
         ordered_by, invoice_to = invoices.getter("OrderedBy"), invoices.getter("InvoiceTo")
