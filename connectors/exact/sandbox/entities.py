@@ -158,7 +158,12 @@ def _bulk(path: str, schema: str, table: str, type_name: str, mandatory: tuple[s
 _SYNC_SETS = [
     ("sync/CRM/Contacts", "CRM/Contacts", "Contacts", "Sync.CRM.Contact"),
     ("sync/Financial/GLAccounts", "Financial/GLAccounts", "GLAccounts", "Sync.Financial.GLAccount"),
-    ("sync/Financial/TransactionLines", "Financial/TransactionLines", "TransactionLines", "Sync.Financial.TransactionLine"),
+    (
+        "sync/Financial/TransactionLines",
+        "Financial/TransactionLines",
+        "TransactionLines",
+        "Sync.Financial.TransactionLine",
+    ),
     ("sync/Logistics/Items", "Logistics/Items", "Items", "Sync.Logistics.Item"),
     # Payment terms are the open items of receivables and payables; the sandbox books receivables only.
     ("sync/Cashflow/PaymentTerms", "Cashflow/PaymentTerms", "Receivables", "Sync.Cashflow.PaymentTerm"),
@@ -207,7 +212,14 @@ ENTITY_SETS: dict[str, EntitySet] = {
         EntitySet("crm/Contacts", "Contacts", _M + "Contact", "crud", "Contacts", "ID", _ALL, topic="Contacts"),
         # Read here; the sandbox has no write rules for bank accounts (Exact also takes POST/PUT/DELETE).
         EntitySet(
-            "crm/BankAccounts", "BankAccounts", _M + "BankAccount", "crud", "BankAccounts", "ID", _GET, topic="BankAccounts"
+            "crm/BankAccounts",
+            "BankAccounts",
+            _M + "BankAccount",
+            "crud",
+            "BankAccounts",
+            "ID",
+            _GET,
+            topic="BankAccounts",
         ),
         EntitySet(
             "salesinvoice/SalesInvoices",
@@ -313,9 +325,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             frozenset({"GET", "PUT"}),
         ),
         # The payables mirror of Receivables; the sandbox books no purchases, so it is empty.
-        EntitySet(
-            "cashflow/Payments", "Payments", _M + "Payment", "crud", "Payments", "ID", frozenset({"GET", "PUT"})
-        ),
+        EntitySet("cashflow/Payments", "Payments", _M + "Payment", "crud", "Payments", "ID", frozenset({"GET", "PUT"})),
         EntitySet(
             "financialtransaction/TransactionLines",
             "TransactionLines",
