@@ -335,8 +335,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "ID",
             _GET,
         ),
-        # Exact lists PUT too; the sandbox answers 405 because the platform contract has no
-        # "subscription changed" hook (EventSink.subscription_created only): delete and re-create instead.
+        # GET, POST, PUT and DELETE, as Exact lists them (NOTES.md: Webhooks).
         EntitySet(
             "webhooks/WebhookSubscriptions",
             "WebhookSubscriptions",
@@ -344,7 +343,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "crud",
             "WebhookSubscriptions",
             "ID",
-            frozenset({"GET", "POST", "DELETE"}),
+            _ALL,
         ),
         EntitySet(
             "sync/Deleted",

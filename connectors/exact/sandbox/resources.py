@@ -770,6 +770,11 @@ def _emit(ctx: RequestContext, store: DivisionStore, result: writes.WriteResult)
         )
     if result.subscription is not None:
         ctx.events.subscription_created(division=store.code, subscription=result.subscription)
+    if result.changed_subscription is not None:
+        changed = getattr(ctx.events, "subscription_changed", None)
+        if changed is not None:
+            before, after = result.changed_subscription
+            changed(division=store.code, before=before, after=after)
     if result.deleted_subscription is not None:
         # Not in the frozen EventSink contract: the platform's sink offers it; the store stays the source of truth.
         forget = getattr(ctx.events, "subscription_deleted", None)

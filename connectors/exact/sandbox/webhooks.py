@@ -117,6 +117,17 @@ class WebhookDispatcher:
         else:
             self._enqueue(job)
 
+    def subscription_changed(self, *, division: int, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """A PUT changed a subscription: a new CallbackURL is validated again (events wait until then); a new topic
+        alone keeps the validation, since the callback is the same."""
+        if before.get("CallbackURL") != after.get("CallbackURL"):
+            self.subscription_created(division=division, subscription=after)
+            return
+        with self._lock:
+            record = self._subscriptions.get(str(after.get("ID", "")))
+            if record is not None:
+                record.topic = str(after.get("Topic", record.topic))
+
     def subscription_deleted(self, *, subscription_id: str) -> None:
         """Not part of the frozen EventSink contract; the data layer may call it when a subscription is deleted."""
         with self._lock:

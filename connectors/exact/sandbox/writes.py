@@ -56,6 +56,8 @@ class WriteResult:
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
     subscription: dict[str, Any] | None = None
     deleted_subscription: str | None = None
+    # (before, after) of a subscription a PUT changed.
+    changed_subscription: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 def required(caption_field: str) -> str:
@@ -416,6 +418,9 @@ def insert_invoice(
 def _create_invoice(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
     errors: list[str] = []
     if not values.get("OrderedBy"):
+        if not values.get("InvoiceTo"):
+            # Neither party: Exact names both, InvoiceTo first (picqer #10: "Verplicht: Factuur voor\r\n…").
+            errors.append(required("InvoiceTo"))
         errors.append(required("OrderedBy"))
     values.setdefault("InvoiceTo", values.get("OrderedBy"))
     values.setdefault("DeliverTo", values.get("OrderedBy"))
@@ -804,12 +809,44 @@ def _create_subscription(store, entity, values, lines, actor) -> WriteResult:  #
         raise ODataError("Ongeldige waarde: CallbackURL (alleen HTTPS wordt ondersteund)")
     if values["Topic"] not in WEBHOOK_TOPICS:
         raise ODataError(f"Ongeldige waarde: Topic ({values['Topic']})")
-    for existing in store.subscriptions(values["Topic"]):
-        if existing.get("CallbackURL") == values["CallbackURL"] and existing.get("ClientID") == actor.client_id:
-            raise ODataError("Bestaat reeds: abonnement op dit topic met deze CallbackURL")
-    values.update(ClientID=actor.client_id, Description=actor.app_name, Division=store.code)
+    _check_subscription(store, values, actor, own_key=None)
+    values.update(ClientID=actor.client_id, Description=actor.app_name, Division=store.code, UserID=actor.user_id)
     result = _generic_insert(store, entity, values, actor)
     result.subscription = result.record
+    return result
+
+
+def _check_subscription(store: DivisionStore, values: dict[str, Any], actor: Actor, own_key: str | None) -> None:
+    if values.get("IsInstant") and values["Topic"] != "GoodsDeliveries":
+        # Reference: instant delivery is "only supported for topic 'GoodsDeliveries'. For any other topic, return
+        # an error."
+        raise ODataError("Ongeldige waarde: IsInstant (alleen voor topic GoodsDeliveries)")
+    for existing in store.subscriptions(values["Topic"]):
+        if existing.get("ID") == own_key:
+            continue
+        if existing.get("CallbackURL") == values["CallbackURL"] and existing.get("ClientID") == actor.client_id:
+            raise ODataError("Bestaat reeds: abonnement op dit topic met deze CallbackURL")
+
+
+def _update_subscription(store: DivisionStore, key: str, values: dict[str, Any], actor: Actor) -> WriteResult:
+    """PUT on a subscription (NOTES.md: Webhooks): a changed CallbackURL must be validated again before events flow."""
+    current = store.tables["WebhookSubscriptions"].get(key) or {}
+    if current.get("ClientID") != actor.client_id:
+        # Another app's subscription is not this app's to change.
+        raise ODataError("Resource not found for the segment 'WebhookSubscriptions'.", status=404)
+    merged = {**current, **values}
+    errors = _check_required(merged, ["CallbackURL", "Topic"])
+    if errors:
+        raise ODataError(errors)
+    if not _is_allowed_callback(merged["CallbackURL"]):
+        raise ODataError("Ongeldige waarde: CallbackURL (alleen HTTPS wordt ondersteund)")
+    if merged["Topic"] not in WEBHOOK_TOPICS:
+        raise ODataError(f"Ongeldige waarde: Topic ({merged['Topic']})")
+    _check_subscription(store, merged, actor, own_key=key)
+    _stamp_update(values, actor)
+    record = store.update("WebhookSubscriptions", key, values)
+    result = WriteResult(key, record)
+    result.changed_subscription = (current, record)
     return result
 
 
@@ -837,6 +874,8 @@ def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: 
     table = store.tables[entity.table]
     current = table.get(key) or {}
     events = [(entity.topic, "Update", entity.path, key)] if entity.topic else []
+    if entity.table == "WebhookSubscriptions":
+        return _update_subscription(store, key, values, actor)
     if entity.table == "SalesInvoices":
         _refuse_processed(store, key)
         for raw in lines.get("SalesInvoiceLines", []):

@@ -164,7 +164,17 @@ def test_draft_status_on_request(exact: ExactClient) -> None:
 def test_invoice_validation_messages(exact: ExactClient) -> None:
     missing = exact.post("salesinvoice/SalesInvoices", {"SalesInvoiceLines": [{"Quantity": 1}]})
     assert missing.status_code == 400
-    assert _message(missing) == "Verplicht: Besteld door\r\nVerplicht: Artikel"
+    # Neither InvoiceTo nor OrderedBy: both are named, InvoiceTo first, joined by CRLF (picqer #10).
+    assert _message(missing) == "Verplicht: Factuur voor\r\nVerplicht: Besteld door\r\nVerplicht: Artikel"
+    line = [{"Item": _item(exact, "BOOK")}]
+    only_invoice_to = exact.post(
+        "salesinvoice/SalesInvoices", {"InvoiceTo": _customer(exact), "SalesInvoiceLines": line}
+    )
+    assert only_invoice_to.status_code == 400 and _message(only_invoice_to) == "Verplicht: Besteld door"
+    only_ordered_by = exact.post(
+        "salesinvoice/SalesInvoices", {"OrderedBy": _customer(exact), "SalesInvoiceLines": line}
+    )
+    assert only_ordered_by.status_code == 201 and only_ordered_by.json()["d"]["InvoiceTo"] == _customer(exact)
     nowhere = "11111111-2222-3333-4444-555555555555"
     broken = exact.post(
         "salesinvoice/SalesInvoices", {"OrderedBy": nowhere, "SalesInvoiceLines": [{"Item": _item(exact, "BOOK")}]}
@@ -196,7 +206,7 @@ def test_invoice_post_needs_lines(exact: ExactClient, lines: list[Any] | None) -
     )
     # Other mandatory fields are reported together, one per line, as Exact does.
     both = exact.post("salesinvoice/SalesInvoices", {"YourRef": "NO-LINES"})
-    assert _message(both) == "Verplicht: Besteld door\r\nVerplicht: Factuurregels"
+    assert _message(both) == "Verplicht: Factuur voor\r\nVerplicht: Besteld door\r\nVerplicht: Factuurregels"
 
 
 def test_a_client_chosen_line_id_that_exists_is_refused(exact: ExactClient) -> None:
@@ -314,7 +324,13 @@ def test_webhook_subscriptions(exact: ExactClient, control: SandboxControl) -> N
     topics = {r["Topic"] for r in exact.results("webhooks/WebhookSubscriptions")}
     assert topics == {"Accounts", "SalesInvoices"}
     assert {s["topic"] for s in control.webhook_subscriptions()} >= {"Accounts", "SalesInvoices"}
-    assert exact.put(f"webhooks/WebhookSubscriptions(guid'{record['ID']}')", {"Topic": "Items"}).status_code == 405
+    url = f"webhooks/WebhookSubscriptions(guid'{record['ID']}')"
+    assert exact.put(url, {"Topic": "Items"}).status_code == 204
+    assert exact.get(url).json()["d"]["Topic"] == "Items"
+    assert exact.put(url, {"CallbackURL": "http://hooks.example.test/"}).status_code == 400
+    assert exact.put(url, {"Topic": "Nonsense"}).status_code == 400
+    assert exact.put(url, {"IsInstant": True}).status_code == 400  # instant delivery is for GoodsDeliveries only
+    assert exact.put(url, {"Topic": "Accounts"}).status_code == 204
     assert exact.delete(f"webhooks/WebhookSubscriptions(guid'{record['ID']}')").status_code == 204
     assert [r["Topic"] for r in exact.results("webhooks/WebhookSubscriptions")] == ["SalesInvoices"]
 
