@@ -14,7 +14,7 @@ from uuid import UUID
 from werkzeug.wrappers import Request, Response
 
 from connectors.exact.sandbox import writes
-from connectors.exact.sandbox.atom import render_atom_entry, render_atom_feed
+from connectors.exact.sandbox.atom import parse_atom_entry, render_atom_entry, render_atom_feed, render_metadata
 from connectors.exact.sandbox.context import RequestContext
 from connectors.exact.sandbox.entities import (
     ENTITY_SETS,
@@ -67,6 +67,10 @@ class Route:
 def dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
     """Answer one data request; `path` follows /api/v1/ with the division segment removed."""
     try:
+        if path.strip("/").endswith("/$metadata"):
+            if request.method.upper() != "GET":
+                return exact_error(405, "Method not allowed", headers={"Allow": "GET"})
+            return _metadata(ctx, path.strip("/")[: -len("/$metadata")])
         route = _route(ctx, path)
         method = request.method.upper()
         if method not in route.entity.methods or (route.navigation and method != "GET"):
@@ -695,10 +699,26 @@ def _actor(ctx: RequestContext) -> writes.Actor:
 
 def _read_body(request: Request) -> Any:
     raw = request.get_data(cache=True)
+    if "xml" in (request.mimetype or ""):
+        # KB FAQ: XML is accepted as a body too (NOTES.md: OData); Atom, as Exact answers without Accept JSON.
+        return parse_atom_entry(raw)
     try:
         return json.loads(raw or b"null")
     except ValueError:
         raise ODataError(writes.STREAM_ERROR) from None
+
+
+def _metadata(ctx: RequestContext, service: str) -> Response:
+    """`…/{service}/$metadata`: the service's entity types as an OData v2 EDMX document (NOTES.md: OData)."""
+    wanted = "current" if ctx.division is None else service
+    sets = [
+        e
+        for e in ENTITY_SETS.values()
+        if e.path.rsplit("/", 1)[0] == wanted and (e.kind == "me") == (ctx.division is None)
+    ]
+    if not sets or wanted != service:
+        raise ODataError(f"Resource not found for the segment '{service.rsplit('/', 1)[-1]}'.", status=404)
+    return Response(render_metadata(sets), content_type="application/xml;charset=utf-8")
 
 
 def _write(ctx: RequestContext, request: Request, route: Route, method: str) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 
@@ -356,3 +357,90 @@ def test_mandatory_filter_lists_exacts_fields_for_accounts(exact: ExactClient) -
         "InvoiceAccount,IsAccountant,IsReseller,IsSales,IsSupplier,MainContact,Modified,Name,Parent,Phone,Postcode,"
         "PriceList,Reseller,RSIN,SearchCode,StartDate,Status,Type,VATNumber."
     )
+
+
+def test_metadata_per_service_is_edmx(exact: ExactClient) -> None:
+    response = exact.http.get(
+        exact.tenant.api_url("crm/$metadata"), headers={"Authorization": exact.headers()["Authorization"]}
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+    root = ElementTree.fromstring(response.content)
+    edm = "{http://schemas.microsoft.com/ado/2008/09/edm}"
+    types = {t.get("Name"): t for t in root.iter(f"{edm}EntityType")}
+    assert {"Account", "Contact", "BankAccount"} <= set(types)
+    account = types["Account"]
+    assert account.find(f"{edm}Key/{edm}PropertyRef").get("Name") == "ID"
+    properties = {p.get("Name"): p.get("Type") for p in account.iter(f"{edm}Property")}
+    assert (
+        properties["ID"] == "Edm.Guid" and properties["Name"] == "Edm.String" and properties["Blocked"] == "Edm.Boolean"
+    )
+    sets = {s.get("Name"): s.get("EntityType") for s in root.iter(f"{edm}EntitySet")}
+    assert sets["Accounts"] == "Exact.Web.Api.Models.Account"
+    sync = exact.http.get(exact.tenant.api_url("sync/CRM/$metadata"), headers=exact.headers())
+    assert sync.status_code == 200 and b'Name="Timestamp"' in sync.content
+    me = exact.http.get(f"{exact.tenant.base_url}/api/v1/current/$metadata", headers=exact.headers())
+    assert me.status_code == 200 and b'Name="CurrentDivision"' in me.content
+    assert exact.get("nothere/$metadata").status_code == 404
+    assert exact.post("crm/$metadata", {}).status_code == 405
+
+
+ATOM_INVOICE = """<?xml version="1.0" encoding="utf-8"?>
+<entry xmlns="http://www.w3.org/2005/Atom" xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices"
+       xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">
+  <link rel="http://schemas.microsoft.com/ado/2007/08/dataservices/related/SalesInvoiceLines"
+        type="application/atom+xml;type=feed" title="SalesInvoiceLines">
+    <m:inline><feed>
+      <entry><content type="application/xml"><m:properties>
+        <d:Item m:type="Edm.Guid">{item}</d:Item><d:Quantity m:type="Edm.Double">2</d:Quantity>
+        <d:Description>Via Atom</d:Description>
+      </m:properties></content></entry>
+    </feed></m:inline>
+  </link>
+  <content type="application/xml"><m:properties>
+    <d:OrderedBy m:type="Edm.Guid">{customer}</d:OrderedBy>
+    <d:YourRef>ATOM-1</d:YourRef>
+    <d:Description m:null="true" />
+  </m:properties></content>
+</entry>"""
+
+
+def test_post_with_an_atom_xml_body(exact: ExactClient) -> None:
+    item = exact.results("logistics/Items", {"$select": "ID", "$filter": "Code eq 'CONSULT'"})[0]["ID"]
+    customer = exact.results("crm/Accounts", {"$select": "ID", "$filter": "trim(Code) eq '1'"})[0]["ID"]
+    body = ATOM_INVOICE.format(item=item, customer=customer)
+    response = exact.http.post(
+        exact.tenant.api_url("salesinvoice/SalesInvoices"),
+        content=body.encode(),
+        headers={**exact.headers(), "Content-Type": "application/atom+xml"},
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()["d"]
+    assert created["YourRef"] == "ATOM-1" and created["AmountFCExclVat"] == 190.0
+    lines = exact.results(f"salesinvoice/SalesInvoices(guid'{created['InvoiceID']}')/SalesInvoiceLines")
+    assert [(line["Description"], line["Quantity"]) for line in lines] == [("Via Atom", 2.0)]
+    # Answered in Atom when the client does not ask for JSON.
+    atom = exact.http.post(
+        exact.tenant.api_url("crm/Accounts"),
+        content=b'<entry xmlns="http://www.w3.org/2005/Atom" '
+        b'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" '
+        b'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><content type="application/xml">'
+        b"<m:properties><d:Name>Atom BV</d:Name><d:IsSupplier>true</d:IsSupplier></m:properties></content></entry>",
+        headers={
+            "Authorization": exact.headers()["Authorization"],
+            "Content-Type": "application/atom+xml",
+            "Prefer": "return=representation",
+        },
+    )
+    assert atom.status_code == 201 and atom.headers["content-type"].startswith("application/atom+xml")
+    assert (
+        "<d:Name>Atom BV</d:Name>" in atom.text
+        and '<d:IsSupplier m:type="Edm.Boolean">true</d:IsSupplier>' in atom.text
+    )
+    for broken in (b"<entry>not closed", b"<feed xmlns='http://www.w3.org/2005/Atom'/>"):
+        refused = exact.http.post(
+            exact.tenant.api_url("crm/Accounts"),
+            content=broken,
+            headers={**exact.headers(), "Content-Type": "application/atom+xml"},
+        )
+        assert refused.status_code == 400
+        assert refused.json()["error"]["message"]["value"].startswith("Error processing request stream")
