@@ -341,3 +341,81 @@ def test_dump_matches_get_shape(exact: ExactClient, control: SandboxControl) -> 
     assert len(dump["SalesInvoices"]) == 1 and len(dump["SalesInvoiceLines"]) == 2
     assert len(dump["Accounts"]) == 3 and dump["GLAccounts"]
     assert dump["SalesInvoices"][0] == exact.results("salesinvoice/SalesInvoices")[0]
+
+
+def test_hrm_divisions_lists_the_users_divisions_with_its_own_spelling(
+    control: SandboxControl, server: SandboxServer, http: httpx.Client
+) -> None:
+    tenant = connect(http, make_tenant(control, server, divisions=(500001, 500002), granted=(500001,)))
+    response = http.get(tenant.api_url("hrm/Divisions"), headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    rows = response.json()["d"]["results"]
+    assert [row["Code"] for row in rows] == [500001, 500002]
+    # HID and Main here, Hid and IsMainDivision on system/Divisions (picqer PR#195).
+    assert rows[0]["HID"] == 500001 and rows[0]["Main"] is True and "Hid" not in rows[0]
+    system = http.get(tenant.api_url("system/Divisions"), headers=tenant.headers()).json()["d"]["results"]
+    assert system[0]["Hid"] == 500001 and "HID" not in system[0]
+    assert system[0]["IsHRDivision"] is False and system[0]["DivisionHRLinkUnlinkDate"] is None
+    assert system[0]["Class_01"]["__deferred"]["uri"].endswith("/system/Divisions(500001)/Class_01")
+    expanded = http.get(
+        tenant.api_url("system/Divisions"), params={"$expand": "Class_01,Class_05"}, headers=tenant.headers()
+    ).json()["d"]["results"]
+    assert expanded[0]["Class_01"] is None and expanded[0]["Class_05"] is None
+
+
+def test_expandable_collections_of_accounts_gl_accounts_and_vat_codes(exact: ExactClient) -> None:
+    account = exact.results(
+        "crm/Accounts",
+        {"$select": "ID,BankAccounts", "$filter": "trim(Code) eq '1'", "$expand": "BankAccounts"},
+    )[0]
+    assert account["BankAccounts"] == {"results": []}
+    gl = exact.results(
+        "financial/GLAccounts",
+        {
+            "$select": "Code,DeductibilityPercentages",
+            "$filter": "Code eq '8000'",
+            "$expand": "DeductibilityPercentages",
+        },
+    )[0]
+    assert gl["DeductibilityPercentages"] == {"results": []}
+    vat = exact.results(
+        "vat/VATCodes",
+        {"$select": "Code,VATPercentages/Percentage", "$filter": "Code eq '2'", "$expand": "VATPercentages"},
+    )[0]
+    assert [p["Percentage"] for p in vat["VATPercentages"]["results"]] == [0.21]
+    # Sync rows link their collections to the CRUD resource, where they can be read.
+    (row,) = exact.results("sync/CRM/Accounts", {"$filter": "Timestamp gt 1L", "$select": "ID,BankAccounts", "$top": 1})
+    deferred = row["BankAccounts"]["__deferred"]["uri"]
+    assert deferred.endswith(f"/crm/Accounts(guid'{row['ID']}')/BankAccounts")
+    assert exact.http.get(deferred, headers=exact.headers()).json()["d"]["results"] == []
+
+
+REFERENCE_FIELDS = {
+    # Properties of Exact's reference (entities/*.md, picqer @8b35057) that a full GET must show.
+    "crm/Accounts": ["EORINumber", "PeppolIdentifier", "PeppolIdentifierType", "EnableSalesPaymentLink", "CustomField"],
+    "crm/Contacts": ["TitleAbbreviation", "TitleDescription", "CustomField"],
+    "financial/GLAccounts": ["AllowCostsInSales", "DeductibilityPercentages"],
+    "salesinvoice/SalesInvoices": ["ShippingMethod", "ShippingMethodCode", "ShippingMethodDescription"],
+    "webhooks/WebhookSubscriptions": ["IsInstant", "UserID"],
+    "sync/CRM/Accounts": ["BankAccounts", "EORINumber", "Timestamp"],
+}
+
+
+@pytest.mark.parametrize(("path", "fields"), list(REFERENCE_FIELDS.items()))
+def test_records_carry_the_reference_properties(exact: ExactClient, path: str, fields: list[str]) -> None:
+    exact.post("webhooks/WebhookSubscriptions", {"CallbackURL": "https://hooks.example.test/x", "Topic": "Items"})
+    _invoice(exact)
+    exact.post("crm/Contacts", {"Account": _customer(exact), "LastName": "Bos"})
+    params = {"$top": 1, "$filter": "Timestamp gt 1L"} if path.startswith("sync/") else {"$top": 1}
+    if path == "crm/Accounts":
+        params["$filter"] = "Status eq 'C'"
+    (record,) = exact.results(path, params)
+    assert set(fields) <= set(record), set(fields) - set(record)
+
+
+def test_me_has_the_2025_properties(exact: ExactClient) -> None:
+    response = exact.http.get(f"{exact.tenant.base_url}/api/v1/current/Me", headers=exact.headers())
+    (me,) = response.json()["d"]["results"]
+    for name in ("IsEmployeeSelfServiceUser", "IsMyFirmLiteUser", "IsOEIMigrationMandatory", "IsStarterUser"):
+        assert me[name] is False
+    assert "PackageCode" in me
