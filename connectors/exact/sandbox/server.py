@@ -564,8 +564,9 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("%s %s %s", self.command, self.path, code)
 
 
-def generate_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1/localhost; clients trust it via its file (e.g. SSL_CERT_FILE)."""
+def generate_self_signed_cert(directory: Path, hostnames: Iterable[str] = ()) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1/localhost (and `hostnames`, e.g. start.exactonline.be for a client
+    whose Exact host is fixed, reached through a proxy); clients trust it via its file (e.g. SSL_CERT_FILE)."""
     import ipaddress
 
     from cryptography import x509
@@ -585,7 +586,13 @@ def generate_self_signed_cert(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(name) for name in hostnames),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -626,6 +633,7 @@ class SandboxServer:
         regions: Iterable[str] = REGIONS,
         snapshot_path: str | os.PathLike[str] | None = None,
         tls: bool = False,
+        tls_hostnames: Iterable[str] = (),
         webhook_validation_delay: float = DEFAULT_VALIDATION_DELAY,
         dispatch: Dispatch | None = None,
         store_factory: StoreFactory | None = None,
@@ -635,6 +643,7 @@ class SandboxServer:
         self.host = host
         self.requested_port = port
         self.tls = tls
+        self.tls_hostnames = tuple(tls_hostnames)
         self.sandbox = Sandbox(
             regions=regions,
             snapshot_path=snapshot_path,
@@ -702,7 +711,7 @@ class SandboxServer:
         ssl_context: tuple[str, str] | None = None
         if self.tls:
             self._tls_dir = tempfile.TemporaryDirectory(prefix="exact-sandbox-tls-")
-            cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name))
+            cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name), self.tls_hostnames)
             self.ca_file = cert_path
             ssl_context = (str(cert_path), str(key_path))
         self._server = make_server(
