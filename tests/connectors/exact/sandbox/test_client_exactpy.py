@@ -13,11 +13,16 @@ own limits, listed in the sandbox README's fidelity table). The paging itself is
 from __future__ import annotations
 
 import ssl
+import warnings
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from exactpy.client import Client
+
+with warnings.catch_warnings():
+    # exactpy's models pass extra keywords to pydantic's Field (its spark_type); pydantic warns about each one.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from exactpy.client import Client
 
 from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
