@@ -1,7 +1,7 @@
 """Codes to Exact GUIDs for writes, and the ledger-mapping check: one query per kind of code, `or`-joined.
 
 - Mapping values are vendor *codes* (unified_models.mapping); invoice lines need the Item and GLAccount GUIDs
-  (API-FACTS §7.3), VAT codes and the journal stay codes (Journal is a code, never a GUID: picqer#31, #287).
+  (NOTES.md: Entities), VAT codes and the journal stay codes (Journal is a code, never a GUID: picqer#31, #287).
 - Codes are matched with `trim(Code) eq '…'`: Accounts.Code is padded to 18 characters (§4.4) and other
   master-data codes may be padded as well; trim() is slower than the padded value, but these tables are small
   and the lookups run once per write, so correctness wins.

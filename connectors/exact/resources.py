@@ -1,6 +1,6 @@
 """Exact endpoints behind each unified resource: entity set, key, the exact `$select` the mappers read.
 
-Facts followed (API-FACTS §4, §7):
+Facts followed (NOTES.md: OData, Entities):
 - Never `$select=*`; some endpoints refuse queries without `$select` (§4.3). Each list below names exactly the
   properties `mappers.py` reads, so `remote_data` holds those properties and nothing else (the rest of an
   Exact object stays reachable through passthrough).

@@ -19,13 +19,13 @@ from connectors.exact.sandbox.counters import Counters
 from connectors.exact.sandbox.errors import exact_error
 from connectors.exact.sandbox.state import App, User, World
 
-# API-FACTS §1.2: "the authorization code is valid for 3 minutes" and is single use.
+# (NOTES.md: OAuth and tokens) "the authorization code is valid for 3 minutes" and is single use.
 CODE_LIFETIME = timedelta(minutes=3)
-# API-FACTS §1.4: access tokens are valid for 10 minutes; expires_in is sent as the string "600".
+# (NOTES.md: OAuth and tokens) access tokens are valid for 10 minutes; expires_in is sent as the string "600".
 ACCESS_LIFETIME = timedelta(seconds=600)
-# API-FACTS §1.4: "You can only request for a new access token after 570 seconds" (KB API limits, July 2021).
+# "You can only request for a new access token after 570 seconds" (KB API limits; NOTES.md: OAuth and tokens).
 MIN_REFRESH_INTERVAL = timedelta(seconds=570)
-# API-FACTS §1.4: refresh tokens are valid for 30 days since July 2021.
+# (NOTES.md: OAuth and tokens) refresh tokens are valid for 30 days since July 2021.
 REFRESH_LIFETIME = timedelta(days=30)
 
 TOO_EARLY_DESCRIPTION = "Rate limit exceeded: access_token not expired"
@@ -82,7 +82,7 @@ class AccessToken:
 
 @dataclass
 class TokenChain:
-    """Exact keeps "only one refresh token at a time" per app and user (Skyvia, API-FACTS §1.4)."""
+    """Exact keeps "only one refresh token at a time" per app and user (Skyvia, NOTES.md: OAuth and tokens)."""
 
     client_id: str
     user_id: UUID
@@ -283,7 +283,7 @@ class OAuthServer:
         return _with_query(redirect_uri, params)
 
     def _issue_code(self, app: App, user: User, region: str, divisions: frozenset[int], redirect_uri: str) -> str:
-        # Real codes contain "!" and must be URL-decoded before the exchange (API-FACTS §1.2); so do ours.
+        # Real codes contain "!" and must be URL-decoded before the exchange (NOTES.md: OAuth and tokens); so do ours.
         code = "stampNL001!" + secrets.token_urlsafe(24)
         with self._lock:
             self.codes[code] = AuthorizationCode(
@@ -407,7 +407,7 @@ class OAuthServer:
             key = (app.client_id, grant.user_id)
             previous = self.chains.get(key)
             if previous is not None:
-                # A new login replaces the chain: "only one refresh token at a time" (API-FACTS §1.4).
+                # A new login replaces the chain: "only one refresh token at a time" (NOTES.md: OAuth and tokens).
                 self._retire(previous.refresh_token, key, now)
             chain = TokenChain(
                 client_id=app.client_id,
@@ -482,7 +482,7 @@ class OAuthServer:
         return {
             "access_token": access.token,
             "token_type": "bearer",
-            # A string, not a number: picqer requires ctype_digit(), ossobv does int() (API-FACTS §1.3).
+            # A string, not a number: picqer requires ctype_digit(), ossobv does int() (NOTES.md: OAuth and tokens).
             "expires_in": str(int(ACCESS_LIFETIME.total_seconds())),
             "refresh_token": chain.refresh_token,
         }

@@ -15,7 +15,7 @@ from connectors.exact.sandbox.clock import epoch_ms
 
 @dataclass
 class LimitConfig:
-    """Defaults are Exact's documented numbers (KB API limits, API-FACTS §3); tests shrink them."""
+    """Defaults are Exact's documented numbers (KB API limits, NOTES.md: Rate limits); tests shrink them."""
 
     minutely_limit: int = 60
     daily_limit: int = 5000

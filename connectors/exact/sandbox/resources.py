@@ -279,7 +279,7 @@ def _source(ctx: RequestContext, entity: EntitySet) -> Source:
     if entity.kind == "sync":
         return SyncSource(ctx, entity, store)
     if entity.kind == "deleted":
-        # API-FACTS §5.2: the deleted log is kept for 2 months; older entries are dropped when it is read.
+        # The deleted log is kept for 2 months; older entries go when it is read (NOTES.md: Sync, deleted and bulk).
         store.prune_deleted(ctx.now())
         return DeletedSource(ctx, entity, store)
     return Source(ctx, entity, store)
@@ -316,7 +316,7 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
         if not every and code not in ctx.grant_divisions:
             continue
         # system/AllDivisions: "all divisions of a single license, being the license that owns the division
-        # specified in the URI" (API-FACTS §2.2). The sandbox has no licences: it stands in with the user's
+        # specified in the URI" (NOTES.md: Divisions). The sandbox has no licences: it stands in with the user's
         # divisions in the request's region (a licence never spans Exact's regional hosts).
         if every and (code not in ctx.user.division_codes or division.region != ctx.region):
             continue
@@ -425,7 +425,7 @@ def _options(request: Request, entity: EntitySet) -> QueryOptions:
         properties=properties,
         navigations=navigations,
         type_name=entity.type_name,
-        # API-FACTS §4.1: $skip still works on the pre-2017 CRUD endpoints, not on bulk/sync (or sync/Deleted).
+        # (NOTES.md: OData) $skip still works on the pre-2017 CRUD endpoints, not on bulk/sync (or sync/Deleted).
         allow_skip=entity.kind == "crud",
     )
     if entity.filterable is not None and options.filter is not None:
@@ -434,7 +434,8 @@ def _options(request: Request, entity: EntitySet) -> QueryOptions:
             # Sync reference: "only the timestamp field is allowed as parameter".
             raise ODataError(f"Filtering is only allowed on {', '.join(sorted(entity.filterable))}.")
     if entity.select_required and options.select is None:
-        # Bulk reference (API-FACTS §5.4): "It is mandatory to provide the $select query option", whatever $top is.
+        # Bulk reference: "It is mandatory to provide the $select query option", whatever $top is
+        # (NOTES.md: Sync, deleted and bulk).
         # Exact's wording for the missing $select; with a $top already there, the reference sentence instead.
         raise ODataError(SELECT_OR_TOP if options.top is None else BULK_SELECT_REQUIRED)
     return options

@@ -97,7 +97,7 @@ class Sandbox:
         if root_region is not None and root_region not in self.regions:
             raise ValueError(f"root region {root_region!r} is not among the served regions {self.regions}")
         # Served at "/" as well as under "/<region>/": a client that takes a host (https://start.exactonline.nl)
-        # and builds /api/… itself can be pointed at the port as is (NOTES.md: OAuth and tokens, base URLs).
+        # and builds /api/… itself can be pointed at the port as is (NOTES.md: OAuth and tokens).
         self.root_region = root_region
         self.snapshot_path = Path(snapshot_path) if snapshot_path else None
         self.world = World()
@@ -339,7 +339,7 @@ class Sandbox:
             region, rest, mount = self.root_region, path.lstrip("/"), ""
         rest = "/" + rest
         if "100-continue" in request.headers.get("Expect", "").lower():
-            # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (API-FACTS §4.7).
+            # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (NOTES.md: OData).
             self.counters.call(_endpoint_of(rest), 500)
             return exact_error(500, "An error occurred while processing the request (Expect: 100-continue).")
         if rest == "/api/oauth2/auth":
@@ -373,7 +373,7 @@ class Sandbox:
         credentials = client_credentials(request)
         client_id = (credentials[0] if credentials else None) or None
         now = self.world.clock.now()
-        # The token endpoint has no division; its errors are keyed per app (API-FACTS §1.4: they count too).
+        # The token endpoint has no division; its errors are keyed per app (they count too: NOTES.md: Rate limits).
         error_key = (client_id or "", None, None, "oauth2/token")
         with self.world.lock:
             known_app = client_id in self.world.apps
@@ -436,7 +436,7 @@ class Sandbox:
                 self.counters.call(endpoint, 403)
                 self.error_limits.record(error_key, 403, now)
                 return response
-            # KB: only URLs with a division count toward the limits; current/Me is free (API-FACTS §2.1, §3).
+            # Only URLs with a division count toward the limits; current/Me is free (NOTES.md: Divisions, Rate limits).
             decision = self.limits.check(app.client_id, division_code, now)
             if not decision.allowed:
                 self.counters.rate_limited(decision.group or "unknown")

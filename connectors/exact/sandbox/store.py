@@ -9,7 +9,7 @@ from typing import Any
 
 from connectors.exact.sandbox.odata import to_wall
 
-# sync/Deleted EntityType codes (API-FACTS §5.2) for the tables the sandbox keeps.
+# sync/Deleted EntityType codes (NOTES.md: Sync, deleted and bulk) for the tables the sandbox keeps.
 DELETED_ENTITY_TYPES: dict[str, int] = {
     "TransactionLines": 1,
     "Accounts": 2,
@@ -50,7 +50,7 @@ LINE_PARENTS: dict[str, str] = {
 SYNC_TABLES = frozenset(
     {"Accounts", "Contacts", "GLAccounts", "Items", "Receivables", "SalesInvoiceLines", "TransactionLines"}
 )
-# API-FACTS §5.2: "The deleted log is kept for 2 months only."
+# (NOTES.md: Sync, deleted and bulk) "The deleted log is kept for 2 months only."
 DELETED_RETENTION = timedelta(days=60)
 # Exact's rowversions are large numbers and its sync sample starts at `Timestamp gt 1`; start well above.
 FIRST_TIMESTAMP = 10_000

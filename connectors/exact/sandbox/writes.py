@@ -25,7 +25,7 @@ DEFAULT_VAT_CODE = "2"  # 21% "VH" sales, excluding VAT.
 DEFAULT_REVENUE_GL = "8000"
 DEBTORS_GL = "1300"
 DEFAULT_PAYMENT_DAYS = 30
-# Topics a subscription may use (API-FACTS §6.3; the authoritative list is UNCONFIRMED).
+# Topics a subscription may use (NOTES.md: Webhooks; the authoritative list is UNCONFIRMED).
 WEBHOOK_TOPICS = frozenset(
     {
         "Accounts", "Contacts", "BankAccounts", "Items", "StockPositions", "SalesInvoices", "SalesEntries",
@@ -426,7 +426,7 @@ def _create_invoice(store, entity, values, lines, actor) -> WriteResult:  # type
     values.setdefault("DeliverTo", values.get("OrderedBy"))
     raw_lines = lines.get("SalesInvoiceLines", [])
     if not raw_lines:
-        # Reference (API-FACTS §7.3): "You must include a parameter for 'SalesInvoiceLines' … when you POST"
+        # Reference (NOTES.md: Entities): "You must include a parameter for 'SalesInvoiceLines' … when you POST"
         # (picqer #117 lists the lines among the required fields).
         errors.append(required("SalesInvoiceLines"))
     line_entity = ENTITY_SETS["salesinvoice/SalesInvoiceLines"]

@@ -103,7 +103,7 @@ def test_comparisons_and_combinations() -> None:
 
 
 def test_padded_codes() -> None:
-    # crm/Accounts.Code is 18 characters with leading spaces (API-FACTS §4.4).
+    # crm/Accounts.Code is 18 characters with leading spaces (connectors/exact/NOTES.md: OData).
     assert str(code_eq("Code", "25")) == "Code eq '                25'"
     assert str(eq(trim("Code"), "25")) == "trim(Code) eq '25'"
 

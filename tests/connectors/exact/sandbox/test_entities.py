@@ -66,7 +66,9 @@ def test_divisions_lists_only_granted(control: SandboxControl, server: SandboxSe
 def test_all_divisions_stays_within_the_users_divisions_and_region(
     control: SandboxControl, server: SandboxServer, http: httpx.Client
 ) -> None:
-    """API-FACTS §2.2: AllDivisions lists one licence's divisions, not every division Exact hosts."""
+    """AllDivisions lists one licence's divisions, not every division Exact hosts.
+
+    (connectors/exact/NOTES.md: Divisions)"""
     tenant = connect(http, make_tenant(control, server, divisions=(300001, 300002), granted=(300001,)))
     # Another customer's division in the same region, and a division of the same user in another region.
     other = control.register_user(username="piet", region="nl")
@@ -194,7 +196,9 @@ def test_invoice_validation_messages(exact: ExactClient) -> None:
 
 @pytest.mark.parametrize("lines", [None, []])
 def test_invoice_post_needs_lines(exact: ExactClient, lines: list[Any] | None) -> None:
-    """API-FACTS §7.3: the lines are mandatory on POST (picqer #117); nothing is stored without them."""
+    """The lines are mandatory on POST (picqer #117); nothing is stored without them.
+
+    (connectors/exact/NOTES.md: Entities)"""
     body: dict[str, Any] = {"OrderedBy": _customer(exact), "YourRef": "NO-LINES"}
     if lines is not None:
         body["SalesInvoiceLines"] = lines

@@ -272,7 +272,8 @@ def test_expand_lines_with_line_select(exact: ExactClient) -> None:
 
 
 def test_skip_works_on_crud_sets(exact: ExactClient) -> None:
-    """API-FACTS §4.1: $skip is unsupported only on endpoints released after March 2017; CRUD sets are older."""
+    """$skip is unsupported only on endpoints released after March 2017; CRUD sets are older
+    (connectors/exact/NOTES.md: OData)."""
     _make_accounts(exact, 70)  # 73 accounts with the 3 defaults
     ids = [r["ID"] for r in exact.all_pages("crm/Accounts", {**EVERY_ACCOUNT, "$select": "ID"})[0]]
     skipped = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$select": "ID", "$skip": 5}).json()["d"]

@@ -96,7 +96,9 @@ def test_bulk_requires_select_and_pages_by_1000(exact: ExactClient, control: San
 
 
 def test_deleted_log_keeps_two_months(exact: ExactClient, control: SandboxControl) -> None:
-    """API-FACTS §5.2: the deleted log is kept for 2 months (60 days on the sandbox clock)."""
+    """The deleted log is kept for 2 months, 60 days on the sandbox clock.
+
+    (connectors/exact/NOTES.md: Sync, deleted and bulk)"""
     old, recent = (exact.post("crm/Accounts", {"Name": name}).json()["d"]["ID"] for name in ("Oud", "Recent"))
     assert exact.delete(f"crm/Accounts(guid'{old}')").status_code == 204
     control.advance_clock(30 * 86400)
@@ -111,7 +113,7 @@ def test_deleted_log_keeps_two_months(exact: ExactClient, control: SandboxContro
 
 
 def test_bulk_requires_select_even_with_top_1(exact: ExactClient) -> None:
-    """API-FACTS §5.4: $select is mandatory on bulk endpoints, whatever $top is."""
+    """$select is mandatory on bulk endpoints, whatever $top is (connectors/exact/NOTES.md: Sync, deleted and bulk)."""
     for path in ("bulk/CRM/Accounts", "bulk/SalesInvoice/SalesInvoices", "bulk/SalesInvoice/SalesInvoiceLines"):
         for top in ("1", "5"):
             response = exact.get(path, {"$top": top})

@@ -202,7 +202,9 @@ def test_creating_an_account_over_http_delivers_a_create_event(
 def test_events_only_go_to_validated_subscriptions(
     connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
 ) -> None:
-    """API-FACTS §6.2: a callback that does not answer the validation POST with 2xx stays unvalidated."""
+    """A callback that does not answer the validation POST with 2xx stays unvalidated.
+
+    (connectors/exact/NOTES.md: Webhooks)"""
     receiver.status = 500
     _subscribe(connected, server, http, receiver.url, "Accounts")
     sink = server.sandbox.webhooks
