@@ -42,6 +42,8 @@ StoreFactory = Callable[..., Any]
 SNAPSHOT_VERSION = 1
 # KB API limits: "URL length: 6,000 characters after encoding" (NOTES.md: Rate limits).
 MAX_URL_LENGTH = 6000
+# KB Restrictions: a single POST may be at most 10.0 MB (NOTES.md: Rate limits).
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class DropConnection(Exception):
@@ -331,6 +333,10 @@ class Sandbox:
             # KB API limits: a URL may be at most 6,000 characters after encoding (NOTES.md: Rate limits).
             self.counters.call(UNKNOWN_ENDPOINT, 414)
             return exact_error(414, f"The request URL is longer than {MAX_URL_LENGTH} characters.")
+        if request.method in ("POST", "PUT") and (request.content_length or 0) > MAX_BODY_BYTES:
+            # The answer is not documented; 413 is what IIS gives for a body over its limit.
+            self.counters.call(UNKNOWN_ENDPOINT, 413)
+            return exact_error(413, f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.")
         region, _, rest = path.lstrip("/").partition("/")
         mount = "/" + region
         if region not in self.regions:

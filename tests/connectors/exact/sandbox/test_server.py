@@ -181,3 +181,23 @@ def test_urls_over_6000_characters_are_refused(connected: Tenant, http: httpx.Cl
     fits = http.get(base, params={"$filter": f"Description eq '{'y' * room}'"}, headers=connected.headers())
     assert len(str(fits.request.url)) == 6000
     assert fits.status_code == 200, fits.text
+
+
+def test_bodies_over_10_mb_are_refused(connected: Tenant, http: httpx.Client) -> None:
+    url = connected.api_url("crm/Accounts")
+    headers = {**connected.headers(), "Content-Type": "application/json"}
+    too_big = b'{"Name": "' + b"x" * (10 * 1024 * 1024) + b'"}'
+    response = http.post(url, content=too_big, headers=headers)
+    assert response.status_code == 413
+    assert "10 MB" in response.json()["error"]["message"]["value"]
+    # A body within the limit reaches the write rules (a name that long is Exact's problem, not the size limit's).
+    fits = http.post(url, content=b'{"Name": "Klein"}', headers=headers)
+    assert fits.status_code == 201
+
+
+def test_batch_is_not_served(connected: Tenant, http: httpx.Client) -> None:
+    """Exact does not support $batch (KB FAQ); the sandbox has no such resource."""
+    response = http.post(
+        f"{connected.base_url}/api/v1/{connected.division}/$batch", content=b"", headers=connected.headers()
+    )
+    assert response.status_code == 404
