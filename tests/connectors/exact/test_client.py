@@ -127,7 +127,7 @@ def test_validation_messages_are_split_on_crlf(
             json={"SalesInvoiceLines": [{"Quantity": 1}]},
         )
     assert raised.value.status == 400
-    assert raised.value.vendor_messages == ["Verplicht: Besteld door", "Verplicht: Artikel"]
+    assert raised.value.vendor_messages == ["Verplicht: Factuur voor", "Verplicht: Besteld door", "Verplicht: Artikel"]
 
 
 def test_an_invalid_reference_500_is_a_validation_error(

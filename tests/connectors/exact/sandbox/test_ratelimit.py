@@ -84,11 +84,16 @@ def test_shortened_minute_window_and_clock_move_reopen_the_budget(
 ) -> None:
     control.set_limits(minutely_limit=1, minute_window_seconds=5)
     url = connected.api_url(ACCOUNTS)
-    ok = http.get(url, headers=connected.headers())
-    assert ok.status_code == 200
-    reset_ms = int(ok.headers["X-RateLimit-Minutely-Reset"])
-    assert reset_ms % 5000 == 0
-    assert http.get(url, headers=connected.headers()).status_code == 429
+    for _ in range(3):
+        ok = http.get(url, headers=connected.headers())
+        assert ok.status_code == 200
+        reset_ms = int(ok.headers["X-RateLimit-Minutely-Reset"])
+        assert reset_ms % 5000 == 0
+        second = http.get(url, headers=connected.headers())
+        if second.status_code == 200 and int(second.headers["X-RateLimit-Minutely-Reset"]) > reset_ms:
+            continue  # the real clock crossed a 5 s boundary between the two calls: a new window, try again
+        assert second.status_code == 429
+        break
     control.advance_clock(5)
     assert http.get(url, headers=connected.headers()).status_code == 200
 
