@@ -13,6 +13,7 @@ import pytest
 from connectors.base.connector import Operation
 from connectors.base.data import ListQuery, Resource
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorNotFound, VendorValidationError
+from connectors.exact import lookups
 from connectors.exact.odata import ODataQuery
 from connectors.exact.resources import CONTACT_FIELDS, INVOICE_FIELDS, RESOURCES
 from connectors.exact.values import parse_exact_datetime
@@ -307,3 +308,15 @@ def test_the_strict_sandbox_refuses_the_unfiltered_list_the_connector_used_to_se
     api = division.connector._api(division.ctx())
     with pytest.raises(VendorValidationError, match="mandatory filtering"):
         api.page(spec.path, ODataQuery(select=spec.select_list()), skiptoken=None)
+
+
+def test_code_lookups_stay_under_exacts_url_limit(division: Division) -> None:
+    """Codes that percent-encode long are split over more queries so each URL fits in Exact's 6,000 characters."""
+    codes = [f"{n:02d}{'Ä&' * 14}" for n in range(45)]  # characters that percent-encode to the longest form
+    control = division.world.control
+    control.clear_requests()
+    found = lookups.rows_by_code(division.connector._api(division.ctx()), lookups.ITEMS, codes, ("ID",))
+    assert found == {}
+    sent = control.requests(path="logistics/Items")
+    assert len(sent) == 2 and all(entry["status"] == 200 for entry in sent)  # 40 of these would not fit
+    assert sorted(code for entry in sent for code in codes if f"'{code}'" in entry["query"]["$filter"]) == codes
