@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import socket
 import ssl
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -201,3 +206,42 @@ def test_batch_is_not_served(connected: Tenant, http: httpx.Client) -> None:
         f"{connected.base_url}/api/v1/{connected.division}/$batch", content=b"", headers=connected.headers()
     )
     assert response.status_code == 404
+
+
+def test_management_command_serves_a_root_region(tmp_path: Path) -> None:
+    """`manage.py exact_sandbox --root-region nl` answers /api/… at the root as well as under /nl/."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[4]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(root / "manage.py"),
+            "exact_sandbox",
+            "--port",
+            str(port),
+            "--regions",
+            "nl,be",
+            "--root-region",
+            "nl",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/_control/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        # No client credentials: the token endpoint answers (401), so the path is served, at the root and prefixed.
+        assert httpx.post(f"{base}/api/oauth2/token", data={}).status_code == 401
+        assert httpx.post(f"{base}/be/api/oauth2/token", data={}).status_code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0].decode()
+    assert "nl at the root" in output
