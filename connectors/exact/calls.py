@@ -4,7 +4,7 @@
 - each HTTP request runs inside `ctx.call(send)`, so it gets a current token, one refresh and retry after a
   401, NoDivisionAccess -> needs_reauth, and the connection's health bookkeeping;
 - the client has `client_id=ctx.app_client_id`, so every division call spends the rate-limit budget shared by
-  all processes for (app, division) (API-FACTS §3: the limit is per app and division, not per process);
+  all processes for (app, division) (the limit is per app and division, not per process: NOTES.md: Rate limits);
 - `on_response` writes each call to the connection's call log (method, path, status, duration, remaining budget;
   never bodies or tokens).
 """

@@ -40,7 +40,7 @@ TokenProvider = Callable[[], str]
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 # Transport failures that happen before a request leaves this machine: a write that failed this way surely did
 # not reach Exact and may be sent again. Anything else (read timeout, dropped connection) may come after Exact
-# applied it; Exact has no idempotency key on POST (API-FACTS §9.8), so that becomes VendorResponseLost.
+# applied it; Exact has no idempotency key on POST (NOTES.md: Known pain points), so that becomes VendorResponseLost.
 NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -312,7 +312,7 @@ class ExactClient:
         return unwrap_entity(self.request("POST", path, division=division, token_provider=token_provider, json=json))
 
     def put(self, path: str, *, division: int | str, token_provider: TokenProvider, json: Any) -> None:
-        """Update the record at `path` with a partial body; Exact answers 204 (API-FACTS §4.9)."""
+        """Update the record at `path` with a partial body; Exact answers 204 (NOTES.md: Error texts)."""
         self.request("PUT", path, division=division, token_provider=token_provider, json=json)
 
     def delete(self, path: str, *, division: int | str, token_provider: TokenProvider) -> None:

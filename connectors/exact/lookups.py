@@ -1,7 +1,7 @@
 """Codes to Exact GUIDs for writes, and the ledger-mapping check: one query per kind of code, `or`-joined.
 
 - Mapping values are vendor *codes* (unified_models.mapping); invoice lines need the Item and GLAccount GUIDs
-  (API-FACTS §7.3), VAT codes and the journal stay codes (Journal is a code, never a GUID: picqer#31, #287).
+  (NOTES.md: Entities), VAT codes and the journal stay codes (Journal is a code, never a GUID: picqer#31, #287).
 - Codes are matched with `trim(Code) eq '…'`: Accounts.Code is padded to 18 characters (§4.4) and other
   master-data codes may be padded as well; trim() is slower than the padded value, but these tables are small
   and the lookups run once per write, so correctness wins.
@@ -11,17 +11,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from connectors.exact.calls import DivisionApi
-from connectors.exact.odata import ODataQuery, eq, or_, trim
+from connectors.exact.odata import ODataQuery, eq, literal, or_, trim
 from connectors.exact.values import strip_code
 from unified_models.mapping import LedgerMapping
 
-# Codes per request: keeps the $filter (and the URL) short; Exact's URL limit is not documented.
+# Codes per request, and the most characters the percent-encoded $filter may take: Exact refuses URLs over 6,000
+# characters (NOTES.md: Rate limits), and host, path and $select need the rest.
 CODES_PER_QUERY = 40
+MAX_ENCODED_FILTER = 4000
 PLACEHOLDER_GUID = "00000000-0000-0000-0000-000000000000"
 
 ITEMS = "logistics/Items"
@@ -51,14 +54,28 @@ def rows_by_code(api: DivisionApi, path: str, codes: Iterable[str], select: tupl
     """{stripped code: Exact row} for those of `codes` that exist at `path` (one call per 40 codes)."""
     wanted = sorted({code.strip() for code in codes if code and code.strip()})
     found: dict[str, Any] = {}
-    for start in range(0, len(wanted), CODES_PER_QUERY):
-        chunk = wanted[start : start + CODES_PER_QUERY]
+    for chunk in _chunks(wanted):
         query = ODataQuery(select=("Code", *select), filter=or_(*(eq(trim("Code"), code) for code in chunk)))
         for row in api.records(path, query):
             code = strip_code(row.get("Code"))
             if code is not None:
                 found[code] = row
     return found
+
+
+def _chunks(codes: list[str]) -> Iterator[list[str]]:
+    """Groups of at most CODES_PER_QUERY codes whose encoded `or` filter stays within MAX_ENCODED_FILTER."""
+    chunk: list[str] = []
+    size = 0
+    for code in codes:
+        clause = len(quote(f"(trim(Code) eq {literal(code)}) or ", safe=""))
+        if chunk and (len(chunk) == CODES_PER_QUERY or size + clause > MAX_ENCODED_FILTER):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(code)
+        size += clause
+    if chunk:
+        yield chunk
 
 
 def guids_by_code(api: DivisionApi, path: str, codes: Iterable[str]) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """OData v2 for Exact: query options ($select always), $filter expressions with Exact's literals, page envelopes.
 
-Facts followed (API-FACTS §4):
+Facts followed (NOTES.md: OData):
 - `$select` is "strongly advised", mandatory on bulk endpoints, and some endpoints refuse queries without it;
   never `$select=*` (§4.3). So every query here names its fields.
 - Literals (§4.4): strings in single quotes with `''` for a quote, `guid'…'`, `datetime'2017-05-31T00:00:00'`

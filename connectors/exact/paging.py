@@ -1,7 +1,7 @@
 """Unified pages of any size (1-200) over Exact's fixed 60-row pages, with an opaque cursor that resumes exactly.
 
 Exact pages a standard endpoint 60 rows at a time and continues only through the `$skiptoken` of its `__next`
-link (API-FACTS §4.1, §4.2; `$skip` is not supported on newer endpoints, and `$orderby` "will significantly
+link (NOTES.md: OData; `$skip` is not supported on newer endpoints, and `$orderby` "will significantly
 decrease the performance"). Rows come in key order, which is stable. A unified page rarely ends where an Exact
 page ends, so the cursor remembers the Exact page it stopped in and where:
 
@@ -27,7 +27,7 @@ from connectors.exact.odata import Page as ExactPage
 from unified_models.records import InvalidInput
 
 MAX_PAGE_SIZE = 200
-# The forms Exact's __next links carry: guid'…' for GUID-keyed sets, 123L for Int64 ones (API-FACTS §4.1).
+# The forms Exact's __next links carry: guid'…' for GUID-keyed sets, 123L for Int64 ones (NOTES.md: OData).
 _SKIPTOKEN_RE = re.compile(r"guid'[0-9a-fA-F-]{36}'|\d+L?")
 
 

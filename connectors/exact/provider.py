@@ -7,7 +7,7 @@ the translation both ways in mappers.py. This module strings them together; ever
 the shared (app, division) rate-limit budget.
 
 Decisions:
-- Lists are in Exact's key order (no `$orderby`: "will significantly decrease the performance", API-FACTS §4.5),
+- Lists are in Exact's key order (no `$orderby`: "will significantly decrease the performance", NOTES.md: OData),
   which is stable; `updated_after` is `Modified ge datetime'…'` in Amsterdam wall-clock time (§4.6), floored to
   the second, and rows at or before the instant itself are dropped here, so "after" is strict.
 - `remote_data` is Exact's object as read (the `$select`ed properties) without the OData envelope noise
@@ -60,7 +60,7 @@ from connectors.exact.values import AMSTERDAM, format_exact_date, parse_exact_da
 from unified_models.mapping import LedgerMapping
 from unified_models.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 
-# Exact's hosts per region (API-FACTS §1.1); the paths are the same on every host.
+# Exact's hosts per region (NOTES.md: OAuth and tokens); the paths are the same on every host.
 DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
     {
         "nl": ("Netherlands", "https://start.exactonline.nl"),
@@ -69,7 +69,7 @@ DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "uk": ("United Kingdom", "https://start.exactonline.co.uk"),
         "us": ("United States", "https://start.exactonline.com"),
         "es": ("Spain", "https://start.exactonline.es"),
-        # Attested only by third-party code (API-FACTS §1.1): likely, not officially listed.
+        # Attested only by third-party code (NOTES.md: OAuth and tokens): likely, not officially listed.
         "fr": ("France", "https://start.exactonline.fr"),
     }
 )
@@ -195,11 +195,13 @@ class ExactConnector(Connector):
 
     def _list_filters(self, spec: ExactResource, query: ListQuery) -> list[Filter]:
         conditions: list[Filter] = []
+        named: set[str] = set()
         if query.updated_after is not None:
             if query.updated_after.tzinfo is None:
                 raise InvalidInput("updated_after", "Give a time zone (e.g. 2025-01-31T10:00:00Z).")
             # Amsterdam wall-clock (odata.literal converts), floored to the second; `keep` makes it strict.
             conditions.append(ge("Modified", query.updated_after.replace(microsecond=0)))
+            named.add("Modified")
         for name, value in query.filters.items():
             exact_name = spec.filters.get(name)
             if exact_name is None:
@@ -208,6 +210,11 @@ class ExactConnector(Connector):
             if guid is None:
                 raise InvalidInput(name, "Not an id of this connection.")
             conditions.append(eq(exact_name, Guid(guid)))
+            named.add(exact_name)
+        if spec.match_all is not None and not named & spec.mandatory_filter:
+            # Mandatory filtering: Exact refuses a list of this set without a $filter on one of its listed
+            # properties (NOTES.md: Rate limits), so a list of everything says so on a property Exact accepts.
+            conditions.append(spec.match_all)
         return conditions
 
     def retrieve_record(
@@ -354,7 +361,7 @@ class ExactConnector(Connector):
             payload, warnings = payload_of, []
         changed = {name: value for name, value in payload.items() if not _same(current.get(name), value)}
         if changed:
-            api.put(spec.entity_path(guid), changed)  # 204; only what changed (API-FACTS §4.10: partial body)
+            api.put(spec.entity_path(guid), changed)  # 204; only what changed (partial body: NOTES.md: OData)
         return WriteResult(record=self._retrieve(api, spec, guid), warnings=list(warnings))
 
     def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
@@ -362,7 +369,7 @@ class ExactConnector(Connector):
         if guid is None:
             raise VendorNotFound(f"No invoices record '{invoice_id}'.")
         api = self._api(ctx)
-        # Processes the invoice (Status 50, financial entry, receivable), API-FACTS §7.4; never e-mails it.
+        # Processes the invoice (Status 50, financial entry, receivable; NOTES.md: Entities); never e-mails it.
         api.post(
             "salesinvoice/PrintedSalesInvoices",
             {"InvoiceID": guid, "SendEmailToCustomer": False, "SendInvoiceToCustomerPostbox": False},

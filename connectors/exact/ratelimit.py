@@ -1,6 +1,6 @@
 """Exact's rate limits as one shared budget per (app, division): minutely and daily, reconciled with its headers.
 
-Exact's rules (API-FACTS §3, KB "API limits"):
+Exact's rules (NOTES.md: Rate limits, KB "API limits"):
 - 60 calls per app, per division, per calendar minute, and 5,000 per app, per division, per day (reset 00:00 UTC).
 - Every call with a division in its URL reports both windows: `X-RateLimit-{Limit,Remaining,Reset}` (daily) and
   `X-RateLimit-Minutely-{Limit,Remaining,Reset}`; resets are UTC epoch milliseconds.

@@ -1,6 +1,6 @@
 """Exact endpoints behind each unified resource: entity set, key, the exact `$select` the mappers read.
 
-Facts followed (API-FACTS §4, §7):
+Facts followed (NOTES.md: OData, Entities):
 - Never `$select=*`; some endpoints refuse queries without `$select` (§4.3). Each list below names exactly the
   properties `mappers.py` reads, so `remote_data` holds those properties and nothing else (the rest of an
   Exact object stays reachable through passthrough).
@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from uuid import UUID
 
 from connectors.base.data import Resource
 from connectors.exact import mappers
+from connectors.exact.odata import Filter, ge
 
 CONTACT_FIELDS = (
     "ID",
@@ -146,6 +148,10 @@ class ExactResource:
     id_is_code: bool = False  # the unified id is the Code (tax rates), not the GUID
     # unified list filter -> (Exact property, kind of value); declared to the core as Connector.list_filters.
     filters: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Mandatory filtering (NOTES.md: Rate limits): a list must $filter on one of these properties (those confirmed
+    # in Exact's own refusal); `match_all` is such a filter that keeps every row, added when the list has none.
+    mandatory_filter: frozenset[str] = frozenset()
+    match_all: Filter | None = None
 
     def select_list(self) -> list[str]:
         nested = [f"{self.expand}/{name}" for name in self.expand_select] if self.expand else []
@@ -156,9 +162,23 @@ class ExactResource:
         return f"{self.path}(guid'{key}')"
 
 
+# Every record has a creation date, so this keeps all rows while naming a property Exact accepts as the mandatory
+# filter on both crm/Accounts and logistics/Items (Created is in both lists Exact sends).
+EVERY_RECORD = ge("Created", datetime(1900, 1, 1))
+# Confirmed by Exact's 400 text (NOTES.md: Rate limits); the Items list there is cut short, so only its head counts.
+ACCOUNT_FILTER_FIELDS = frozenset({"ID", "Code", "Name", "Created", "Modified", "Status", "IsSales", "IsSupplier"})
+ITEM_FILTER_FIELDS = frozenset({"Code", "Created", "Description", "Barcode", "EndDate", "ExtraDescription"})
+
 RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
     {
-        Resource.CONTACTS: ExactResource(Resource.CONTACTS, "crm/Accounts", "ID", CONTACT_FIELDS),
+        Resource.CONTACTS: ExactResource(
+            Resource.CONTACTS,
+            "crm/Accounts",
+            "ID",
+            CONTACT_FIELDS,
+            mandatory_filter=ACCOUNT_FILTER_FIELDS,
+            match_all=EVERY_RECORD,
+        ),
         Resource.INVOICES: ExactResource(
             Resource.INVOICES,
             "salesinvoice/SalesInvoices",
@@ -173,7 +193,14 @@ RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
         ),
         Resource.TAX_RATES: ExactResource(Resource.TAX_RATES, "vat/VATCodes", "ID", TAX_RATE_FIELDS, id_is_code=True),
         Resource.JOURNALS: ExactResource(Resource.JOURNALS, "financial/Journals", "ID", JOURNAL_FIELDS),
-        Resource.ITEMS: ExactResource(Resource.ITEMS, "logistics/Items", "ID", ITEM_FIELDS),
+        Resource.ITEMS: ExactResource(
+            Resource.ITEMS,
+            "logistics/Items",
+            "ID",
+            ITEM_FIELDS,
+            mandatory_filter=ITEM_FILTER_FIELDS,
+            match_all=EVERY_RECORD,
+        ),
         Resource.PAYMENTS: ExactResource(
             Resource.PAYMENTS,
             "cashflow/Receivables",

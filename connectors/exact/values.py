@@ -3,7 +3,7 @@
 Rules (each cites the Exact behaviour it follows):
 
 - Dates. Exact sends `"/Date(ms)/"` where the milliseconds encode **Europe/Amsterdam wall-clock time** as if it
-  were UTC (KB FAQ: "This is in the CET time and not GMT"; API-FACTS §4.6). We read the ms as a naive wall-clock
+  were UTC (KB FAQ: "This is in the CET time and not GMT"; NOTES.md: OData). We read the ms as a naive wall-clock
   time, attach Europe/Amsterdam (zoneinfo, so CET/CEST follow the DST rules) and convert to UTC for timestamps.
   In the autumn hour that happens twice (02:00-03:00 on the last Sunday of October) the wall-clock value is
   ambiguous; we take the first occurrence (CEST, `fold=0`). A wall-clock time in the spring gap (02:00-03:00 on
@@ -14,7 +14,7 @@ Rules (each cites the Exact behaviour it follows):
 - On POST/PUT Exact wants ISO-8601 (`"2024-01-31T00:00:00"`; KB FAQ, ossobv `elements/invoice.py`), read as
   Amsterdam wall-clock time, so we send naive Amsterdam wall-clock ISO strings.
 - crm/Accounts.Code is "fixed length numeric string with leading spaces, length 18" (reference); `$filter` needs
-  the padded value (API-FACTS §4.4). Unified codes are stripped; `pad_code` pads them back.
+  the padded value (NOTES.md: OData). Unified codes are stripped; `pad_code` pads them back.
 - Money. JSON numbers arrive as Python floats; we go to Decimal through `str()` (shortest round-trip repr, so
   `0.1` stays `Decimal("0.1")`) and never do arithmetic in float. Money amounts are rounded ROUND_HALF_UP to
   2 decimals (cents), per line, the way Exact rounds invoice lines; quantities, unit prices and rates are not.

@@ -57,6 +57,9 @@ def _rules() -> list[Rule]:
         Rule("/_control/limits", methods=["GET"], endpoint="get_limits"),
         Rule("/_control/limits", methods=["PUT", "POST"], endpoint="set_limits"),
         Rule("/_control/limits/reset-usage", methods=["POST"], endpoint="reset_limit_usage"),
+        Rule("/_control/limits/usage", methods=["GET"], endpoint="limit_usage"),
+        Rule("/_control/requests", methods=["GET"], endpoint="requests"),
+        Rule("/_control/requests", methods=["DELETE"], endpoint="clear_requests"),
         Rule("/_control/faults", methods=["GET"], endpoint="list_faults"),
         Rule("/_control/faults", methods=["POST"], endpoint="add_fault"),
         Rule("/_control/faults", methods=["DELETE"], endpoint="clear_faults"),
@@ -229,6 +232,9 @@ class ControlAPI:
             division = _lookup(world.divisions, code, "division")
             rng_seed = int(body.get("seed", 0))
             accounts = invoices = 0
+            processed = int(body.get("processed", 0))
+            if processed < 0 or processed > int(body.get("invoices", 0)):
+                raise ControlError("processed must be between 0 and invoices")
             if int(body.get("accounts", 0)) > 0:
                 accounts = seed.seed_accounts(division.store, count=int(body["accounts"]), seed=rng_seed)
             if int(body.get("invoices", 0)) > 0:
@@ -237,8 +243,9 @@ class ControlAPI:
                     count=int(body["invoices"]),
                     lines_per_invoice=int(body.get("lines_per_invoice", 3)),
                     seed=rng_seed,
+                    processed=processed,
                 )
-        return {"division": code, "accounts": accounts, "invoices": invoices}
+        return {"division": code, "accounts": accounts, "invoices": invoices, "processed": processed}
 
     def _dump(self, request: Request, body: dict[str, Any], code: int) -> dict[str, Any]:
         with self.sandbox.world.lock:
@@ -263,6 +270,25 @@ class ControlAPI:
     def _set_limits(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         self.sandbox.limits.configure(**body)
         return self._get_limits(request, body)
+
+    def _limit_usage(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """Calls counted per app and division now, optionally for one `client_id` and/or `division`."""
+        division = request.args.get("division")
+        return self.sandbox.limits.usage(
+            self.sandbox.world.clock.now(),
+            client_id=request.args.get("client_id"),
+            division=int(division) if division else None,
+        )
+
+    def _requests(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
+        """The recent requests to Exact's URLs (method, path, decoded query, status), oldest first; `match` keeps
+        those whose path contains it."""
+        limit = request.args.get("limit")
+        return self.sandbox.request_log.entries(int(limit) if limit else None, request.args.get("match"))
+
+    def _clear_requests(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        self.sandbox.request_log.clear()
+        return {"status": "cleared"}
 
     def _reset_limit_usage(self, request: Request, body: dict[str, Any]) -> dict[str, Any]:
         self.sandbox.limits.reset_usage()

@@ -151,12 +151,27 @@ class SandboxControl:
     # ----------------------------------------------------------------- data
 
     def seed(
-        self, division: int, *, accounts: int = 0, invoices: int = 0, lines_per_invoice: int = 3, seed: int = 0
+        self,
+        division: int,
+        *,
+        accounts: int = 0,
+        invoices: int = 0,
+        lines_per_invoice: int = 3,
+        seed: int = 0,
+        processed: int = 0,
     ) -> dict[str, Any]:
+        """Add customers and open invoices; the first `processed` of the new invoices are processed (Status 50:
+        sales entry and receivable booked, as POST PrintedSalesInvoices does)."""
         return self._call(
             "POST",
             f"/divisions/{division}/seed",
-            {"accounts": accounts, "invoices": invoices, "lines_per_invoice": lines_per_invoice, "seed": seed},
+            {
+                "accounts": accounts,
+                "invoices": invoices,
+                "lines_per_invoice": lines_per_invoice,
+                "seed": seed,
+                "processed": processed,
+            },
         )
 
     def dump(self, division: int) -> dict[str, list[dict[str, Any]]]:
@@ -194,6 +209,21 @@ class SandboxControl:
             "error_block_seconds": error_block_seconds,
         }
         return self._call("PUT", "/limits", {k: v for k, v in changes.items() if v is not None})
+
+    def limit_usage(self, client_id: str | None = None, division: int | None = None) -> list[dict[str, Any]]:
+        """Calls counted now per (app, division): `{client_id, division, minutely_used, minutely_remaining,
+        minutely_reset, daily_used, daily_remaining, daily_reset}` (resets in epoch ms, like the headers)."""
+        params = {"client_id": client_id, "division": division}
+        return self._call("GET", "/limits/usage", **{k: v for k, v in params.items() if v is not None})
+
+    def requests(self, *, path: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Recent requests to Exact's URLs, oldest first: `{method, path, query, status, basic_auth}`;
+        `path` keeps those whose path contains it."""
+        params = {"match": path, "limit": limit}
+        return self._call("GET", "/requests", **{k: v for k, v in params.items() if v is not None})
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
 
     def reset_limit_usage(self) -> None:
         """Forget calls counted so far (minutely, daily) and lift error-limit blocks."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
-from typing import Any
+from collections import Counter, deque
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
 
 _KEY_SEGMENT = re.compile(r"\(.*?\)")
 # Calls answered 404 on a path that is no endpoint the sandbox serves are counted under this one name, so random
@@ -86,3 +89,35 @@ class Counters:
                     "dropped": self._simple["webhooks_dropped"],
                 },
             }
+
+
+class RequestLog:
+    """The last `size` requests to Exact's URLs (not the control API), oldest first: what a client really sent.
+
+    Tests assert on the query a client put on the wire (e.g. the `$filter` it added) instead of trusting the client.
+    """
+
+    def __init__(self, size: int = 1000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[dict[str, Any]] = deque(maxlen=size)
+
+    def record(self, request: Request, status: int) -> None:
+        entry = {
+            "method": request.method,
+            "path": request.path,
+            # Decoded query parameters; a repeated name keeps its last value.
+            "query": dict(request.args.items()),
+            "status": status,
+            "basic_auth": request.headers.get("Authorization", "").lower().startswith("basic "),
+        }
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self, limit: int | None = None, path_contains: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            found = [e for e in self._entries if path_contains is None or path_contains in e["path"]]
+        return found[-limit:] if limit else found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -56,6 +56,8 @@ class EntitySet:
     select_required: bool = False
     # Properties $filter may use (sync endpoints: only Timestamp); None = all.
     filterable: frozenset[str] | None = None
+    # Mandatory filtering: a GET of the collection must $filter on at least one of these (in Exact's order).
+    mandatory_filter: tuple[str, ...] = ()
 
     @property
     def properties(self) -> tuple[Property, ...]:
@@ -85,7 +87,95 @@ def schema_properties(schema: str) -> tuple[Property, ...]:
     return tuple(Property(p["name"], p["type"], p["methods"], bool(p["pk"])) for p in _schema()[schema]["properties"])
 
 
+# Mandatory filtering (NOTES.md: Rate limits): the fields Exact's 400 lists for crm/Accounts, verbatim from the
+# message quoted in picqer#591 (bulk/CRM/Accounts the same).
+_ACCOUNT_MANDATORY_TEXT = (
+    "Accountant,AccountManager,AddressLine1,AddressLine2,AddressLine3,Blocked,BRIN,BSN,ChamberOfCommerce,City,"
+    "Classification1,Classification2,Classification3,Classification4,Classification5,Classification6,"
+    "Classification7,Classification8,Classification,Code,CodeAtSupplier,Country,Created,Email,EndDate,Fax,ID,"
+    "InvoiceAccount,IsAccountant,IsReseller,IsSales,IsSupplier,MainContact,Modified,Name,Parent,Phone,Postcode,"
+    "PriceList,Reseller,RSIN,SearchCode,StartDate,Status,Type,VATNumber"
+)
+ACCOUNT_MANDATORY_FILTER = tuple(_ACCOUNT_MANDATORY_TEXT.split(","))
+# logistics/Items: the quoted message is cut after FreeBoolField_05 (picqer#591); the rest of the list continues
+# it alphabetically with the other free fields and ID, IsSalesItem, Modified, SearchCode, StartDate (assumed).
+ITEM_MANDATORY_FILTER = (
+    "Barcode",
+    *(f"Class_{n:02d}" for n in range(1, 11)),
+    "Code",
+    "CostPriceNew",
+    "Created",
+    "Description",
+    "EndDate",
+    "ExtraDescription",
+    *(f"FreeBoolField_{n:02d}" for n in range(1, 6)),
+    *(f"FreeDateField_{n:02d}" for n in range(1, 6)),
+    *(f"FreeNumberField_{n:02d}" for n in range(1, 9)),
+    *(f"FreeTextField_{n:02d}" for n in range(1, 11)),
+    "ID",
+    "IsSalesItem",
+    "Modified",
+    "SearchCode",
+    "StartDate",
+)
+
 _M = "Exact.Web.Api.Models."
+
+
+def _sync(path: str, schema: str, table: str, type_name: str) -> EntitySet:
+    """A sync endpoint: GET only, Timestamp order and key, pages of 1000, $filter on Timestamp only."""
+    return EntitySet(
+        path,
+        schema,
+        _M + type_name,
+        "sync",
+        table,
+        "Timestamp",
+        frozenset({"GET"}),
+        page_size=BULK_PAGE_SIZE,
+        filterable=frozenset({"Timestamp"}),
+    )
+
+
+def _bulk(path: str, schema: str, table: str, type_name: str, mandatory: tuple[str, ...]) -> EntitySet:
+    """A bulk endpoint: GET only, key order, pages of 1000, $select mandatory."""
+    return EntitySet(
+        path,
+        schema,
+        _M + type_name,
+        "bulk",
+        table,
+        "ID",
+        frozenset({"GET"}),
+        page_size=BULK_PAGE_SIZE,
+        select_required=True,
+        mandatory_filter=mandatory,
+    )
+
+
+# The sync and bulk endpoints behind the unified resources (NOTES.md: Sync, deleted and bulk):
+# (path, schema, table, type name[, mandatory filter]).
+_SYNC_SETS = [
+    ("sync/CRM/Contacts", "CRM/Contacts", "Contacts", "Sync.CRM.Contact"),
+    ("sync/Financial/GLAccounts", "Financial/GLAccounts", "GLAccounts", "Sync.Financial.GLAccount"),
+    (
+        "sync/Financial/TransactionLines",
+        "Financial/TransactionLines",
+        "TransactionLines",
+        "Sync.Financial.TransactionLine",
+    ),
+    ("sync/Logistics/Items", "Logistics/Items", "Items", "Sync.Logistics.Item"),
+    # Payment terms are the open items of receivables and payables; the sandbox books receivables only.
+    ("sync/Cashflow/PaymentTerms", "Cashflow/PaymentTerms", "Receivables", "Sync.Cashflow.PaymentTerm"),
+]
+_BULK_SETS = [
+    ("bulk/CRM/Contacts", "Contacts", "Contacts", "Bulk.CRM.Contact", ()),
+    ("bulk/Financial/GLAccounts", "GLAccounts", "GLAccounts", "Bulk.Financial.GLAccount", ()),
+    ("bulk/Financial/TransactionLines", "TransactionLines", "TransactionLines", "Bulk.Financial.TransactionLine", ()),
+    ("bulk/Logistics/Items", "Items", "Items", "Bulk.Logistics.Item", ITEM_MANDATORY_FILTER),
+    ("bulk/Cashflow/Receivables", "Receivables", "Receivables", "Bulk.Cashflow.Receivable", ()),
+    ("bulk/Cashflow/Payments", "Payments", "Payments", "Bulk.Cashflow.Payment", ()),
+]
 _ALL = frozenset({"GET", "POST", "PUT", "DELETE"})
 _GET = frozenset({"GET"})
 
@@ -95,8 +185,42 @@ ENTITY_SETS: dict[str, EntitySet] = {
         EntitySet("current/Me", "Me", "Exact.Web.Api.System.Me", "me", None, "UserID", _GET),
         EntitySet("system/Divisions", "Divisions", _M + "System.Division", "divisions", None, "Code", _GET),
         EntitySet("system/AllDivisions", "AllDivisions", _M + "System.AllDivision", "divisions", None, "Code", _GET),
-        EntitySet("crm/Accounts", "Accounts", _M + "Account", "crud", "Accounts", "ID", _ALL, topic="Accounts"),
+        # Accessible divisions within one licence (NOTES.md: Divisions); the HID property is spelled HID here.
+        EntitySet("hrm/Divisions", "HRMDivisions", _M + "HRM.Division", "divisions", None, "Code", _GET),
+        # Exact's jump-start for sync: a Timestamp for a modified date (NOTES.md: Sync, deleted and bulk).
+        EntitySet(
+            "read/sync/Sync/SyncTimestamp",
+            "SyncTimestamp",
+            _M + "Sync.SyncTimestamp",
+            "function",
+            None,
+            "Modified",
+            _GET,
+        ),
+        EntitySet(
+            "crm/Accounts",
+            "Accounts",
+            _M + "Account",
+            "crud",
+            "Accounts",
+            "ID",
+            _ALL,
+            topic="Accounts",
+            mandatory_filter=ACCOUNT_MANDATORY_FILTER,
+            navigations={"BankAccounts": "crm/BankAccounts"},
+        ),
         EntitySet("crm/Contacts", "Contacts", _M + "Contact", "crud", "Contacts", "ID", _ALL, topic="Contacts"),
+        # Read here; the sandbox has no write rules for bank accounts (Exact also takes POST/PUT/DELETE).
+        EntitySet(
+            "crm/BankAccounts",
+            "BankAccounts",
+            _M + "BankAccount",
+            "crud",
+            "BankAccounts",
+            "ID",
+            _GET,
+            topic="BankAccounts",
+        ),
         EntitySet(
             "salesinvoice/SalesInvoices",
             "SalesInvoices",
@@ -149,11 +273,48 @@ ENTITY_SETS: dict[str, EntitySet] = {
             topic="SalesEntries",
         ),
         EntitySet(
-            "financial/GLAccounts", "GLAccounts", _M + "GLAccount", "crud", "GLAccounts", "ID", _ALL, topic="GLAccounts"
+            "financial/GLAccounts",
+            "GLAccounts",
+            _M + "GLAccount",
+            "crud",
+            "GLAccounts",
+            "ID",
+            _ALL,
+            topic="GLAccounts",
+            navigations={"DeductibilityPercentages": "financial/DeductibilityPercentages"},
         ),
-        EntitySet("vat/VATCodes", "VATCodes", _M + "VATCode", "crud", "VATCodes", "ID", _ALL),
+        EntitySet(
+            "financial/DeductibilityPercentages",
+            "DeductibilityPercentages",
+            _M + "DeductibilityPercentage",
+            "crud",
+            "DeductibilityPercentages",
+            "ID",
+            _GET,
+        ),
+        EntitySet(
+            "vat/VATCodes",
+            "VATCodes",
+            _M + "VATCode",
+            "crud",
+            "VATCodes",
+            "ID",
+            _ALL,
+            navigations={"VATPercentages": "vat/VatPercentages"},
+        ),
+        EntitySet("vat/VatPercentages", "VatPercentages", _M + "VatPercentage", "crud", "VatPercentages", "ID", _GET),
         EntitySet("financial/Journals", "Journals", _M + "Journal", "crud", "Journals", "ID", _ALL),
-        EntitySet("logistics/Items", "Items", _M + "Item", "crud", "Items", "ID", _ALL, topic="Items"),
+        EntitySet(
+            "logistics/Items",
+            "Items",
+            _M + "Item",
+            "crud",
+            "Items",
+            "ID",
+            _ALL,
+            topic="Items",
+            mandatory_filter=ITEM_MANDATORY_FILTER,
+        ),
         EntitySet(
             "cashflow/Receivables",
             "Receivables",
@@ -163,8 +324,18 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "ID",
             frozenset({"GET", "PUT"}),
         ),
-        # Exact lists PUT too; the sandbox answers 405 because the platform contract has no
-        # "subscription changed" hook (EventSink.subscription_created only): delete and re-create instead.
+        # The payables mirror of Receivables; the sandbox books no purchases, so it is empty.
+        EntitySet("cashflow/Payments", "Payments", _M + "Payment", "crud", "Payments", "ID", frozenset({"GET", "PUT"})),
+        EntitySet(
+            "financialtransaction/TransactionLines",
+            "TransactionLines",
+            _M + "FinancialTransaction.TransactionLine",
+            "crud",
+            "TransactionLines",
+            "ID",
+            _GET,
+        ),
+        # GET, POST, PUT and DELETE, as Exact lists them (NOTES.md: Webhooks).
         EntitySet(
             "webhooks/WebhookSubscriptions",
             "WebhookSubscriptions",
@@ -172,7 +343,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "crud",
             "WebhookSubscriptions",
             "ID",
-            frozenset({"GET", "POST", "DELETE"}),
+            _ALL,
         ),
         EntitySet(
             "sync/Deleted",
@@ -218,6 +389,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             _GET,
             page_size=BULK_PAGE_SIZE,
             select_required=True,
+            mandatory_filter=ACCOUNT_MANDATORY_FILTER,
         ),
         EntitySet(
             "bulk/SalesInvoice/SalesInvoices",
@@ -242,6 +414,8 @@ ENTITY_SETS: dict[str, EntitySet] = {
             page_size=BULK_PAGE_SIZE,
             select_required=True,
         ),
+        *(_sync(path, schema, table, type_name) for path, schema, table, type_name in _SYNC_SETS),
+        *(_bulk(path, schema, table, type_name, mandatory) for path, schema, table, type_name, mandatory in _BULK_SETS),
     ]
 }
 
@@ -468,6 +642,17 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "GLCostsCode": _ref("GLAccounts", "GLCosts", "Code"),
         "GLCostsDescription": _ref("GLAccounts", "GLCosts", "Description"),
         "SalesVatCodeDescription": _ref("VATCodes", "SalesVatCode", "Description", by_code=True),
+    },
+    "TransactionLines": {
+        "AccountCode": _ref("Accounts", "Account", "Code"),
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "JournalDescription": _ref("Journals", "JournalCode", "Description", by_code=True),
+        "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "BankAccounts": {
+        "AccountName": _ref("Accounts", "Account", "Name"),
     },
     "Receivables": {
         "AmountDC": _alias("AmountFC"),

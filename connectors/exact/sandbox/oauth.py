@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import secrets
@@ -9,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
 from werkzeug.wrappers import Request, Response
@@ -18,13 +19,13 @@ from connectors.exact.sandbox.counters import Counters
 from connectors.exact.sandbox.errors import exact_error
 from connectors.exact.sandbox.state import App, User, World
 
-# API-FACTS §1.2: "the authorization code is valid for 3 minutes" and is single use.
+# (NOTES.md: OAuth and tokens) "the authorization code is valid for 3 minutes" and is single use.
 CODE_LIFETIME = timedelta(minutes=3)
-# API-FACTS §1.4: access tokens are valid for 10 minutes; expires_in is sent as the string "600".
+# (NOTES.md: OAuth and tokens) access tokens are valid for 10 minutes; expires_in is sent as the string "600".
 ACCESS_LIFETIME = timedelta(seconds=600)
-# API-FACTS §1.4: "You can only request for a new access token after 570 seconds" (KB API limits, July 2021).
+# "You can only request for a new access token after 570 seconds" (KB API limits; NOTES.md: OAuth and tokens).
 MIN_REFRESH_INTERVAL = timedelta(seconds=570)
-# API-FACTS §1.4: refresh tokens are valid for 30 days since July 2021.
+# (NOTES.md: OAuth and tokens) refresh tokens are valid for 30 days since July 2021.
 REFRESH_LIFETIME = timedelta(days=30)
 
 TOO_EARLY_DESCRIPTION = "Rate limit exceeded: access_token not expired"
@@ -81,7 +82,7 @@ class AccessToken:
 
 @dataclass
 class TokenChain:
-    """Exact keeps "only one refresh token at a time" per app and user (Skyvia, API-FACTS §1.4)."""
+    """Exact keeps "only one refresh token at a time" per app and user (Skyvia, NOTES.md: OAuth and tokens)."""
 
     client_id: str
     user_id: UUID
@@ -150,6 +151,37 @@ def _token_error(status: int, error: str, description: str, headers: dict[str, s
 
 def _redirect(location: str) -> Response:
     return Response("", status=302, headers={"Location": location})
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    """(client_id, client_secret) from `Authorization: Basic …` (RFC 6749 §2.3.1, form-urlencoded parts)."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return ("", "")
+    client_id, separator, client_secret = decoded.partition(":")
+    if not separator:
+        return ("", "")
+    return unquote_plus(client_id), unquote_plus(client_secret)
+
+
+def client_credentials(request: Request) -> tuple[str, str] | None:
+    """The client's id and secret from HTTP Basic or the form; None when both are sent and disagree.
+
+    RFC 6749 §2.3.1: an authorization server must support Basic for clients with a password and may accept the
+    form fields; published Exact clients use either (NOTES.md: OAuth and tokens).
+    """
+    form = (request.form.get("client_id"), request.form.get("client_secret"))
+    basic = basic_credentials(request)
+    if basic is None:
+        return form[0] or "", form[1] or ""
+    for sent, given in zip(form, basic, strict=True):
+        if sent is not None and sent != given:
+            return None
+    return basic
 
 
 class OAuthServer:
@@ -251,7 +283,7 @@ class OAuthServer:
         return _with_query(redirect_uri, params)
 
     def _issue_code(self, app: App, user: User, region: str, divisions: frozenset[int], redirect_uri: str) -> str:
-        # Real codes contain "!" and must be URL-decoded before the exchange (API-FACTS §1.2); so do ours.
+        # Real codes contain "!" and must be URL-decoded before the exchange (NOTES.md: OAuth and tokens); so do ours.
         code = "stampNL001!" + secrets.token_urlsafe(24)
         with self._lock:
             self.codes[code] = AuthorizationCode(
@@ -319,10 +351,14 @@ class OAuthServer:
         if request.method != "POST":
             return TokenOutcome(_token_error(405, "invalid_request", "Use POST."), None, None)
         form = request.form
-        client_id = form.get("client_id", "")
+        credentials = client_credentials(request)
+        if credentials is None:
+            # Basic and form fields naming different clients (or secrets): which one authenticates is ambiguous.
+            return self._fail(401, "invalid_client", "Client authentication failed.", None)
+        client_id, client_secret = credentials
         with self.world.lock:
             app = self.world.apps.get(client_id)
-        if app is None or not secrets.compare_digest(app.client_secret, form.get("client_secret", "")):
+        if app is None or not secrets.compare_digest(app.client_secret, client_secret):
             # UNCONFIRMED body; RFC 6749 §5.2 prescribes 401 invalid_client for failed client authentication.
             return self._fail(401, "invalid_client", "Client authentication failed.", client_id if app else None)
         grant_type = form.get("grant_type", "")
@@ -371,7 +407,7 @@ class OAuthServer:
             key = (app.client_id, grant.user_id)
             previous = self.chains.get(key)
             if previous is not None:
-                # A new login replaces the chain: "only one refresh token at a time" (API-FACTS §1.4).
+                # A new login replaces the chain: "only one refresh token at a time" (NOTES.md: OAuth and tokens).
                 self._retire(previous.refresh_token, key, now)
             chain = TokenChain(
                 client_id=app.client_id,
@@ -446,7 +482,7 @@ class OAuthServer:
         return {
             "access_token": access.token,
             "token_type": "bearer",
-            # A string, not a number: picqer requires ctype_digit(), ossobv does int() (API-FACTS §1.3).
+            # A string, not a number: picqer requires ctype_digit(), ossobv does int() (NOTES.md: OAuth and tokens).
             "expires_in": str(int(ACCESS_LIFETIME.total_seconds())),
             "refresh_token": chain.refresh_token,
         }

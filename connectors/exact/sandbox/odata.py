@@ -526,7 +526,7 @@ def parse_options(
 ) -> QueryOptions:
     """Parse $select/$filter/$top/... ; unknown properties and unsupported options raise ODataError (400).
 
-    `allow_skip`: API-FACTS §4.1, $skip is "no longer supported for new endpoints that are released after
+    `allow_skip`: $skip (NOTES.md: OData) is "no longer supported for new endpoints that are released after
     March 1st 2017" (bulk, sync); the older CRUD endpoints still take it.
     """
     options = QueryOptions()

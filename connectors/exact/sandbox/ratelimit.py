@@ -15,7 +15,7 @@ from connectors.exact.sandbox.clock import epoch_ms
 
 @dataclass
 class LimitConfig:
-    """Defaults are Exact's documented numbers (KB API limits, API-FACTS §3); tests shrink them."""
+    """Defaults are Exact's documented numbers (KB API limits, NOTES.md: Rate limits); tests shrink them."""
 
     minutely_limit: int = 60
     daily_limit: int = 5000
@@ -92,6 +92,35 @@ class RateLimiter:
         daily_headers["X-RateLimit-Remaining"] = str(max(config.daily_limit - day_used, 0))
         minutely_headers["X-RateLimit-Minutely-Remaining"] = str(max(config.minutely_limit - minute_used, 0))
         return RateDecision(True, {**daily_headers, **minutely_headers})
+
+    def usage(self, now: datetime, client_id: str | None = None, division: int | None = None) -> list[dict[str, Any]]:
+        """Calls counted per (app, division) in the current minute and day, as a client would read the headers."""
+        window_start, minute_reset = self._minute_window(now)
+        day = now.astimezone(UTC).date().isoformat()
+        config = self.config
+        with self._lock:
+            keys = sorted(self._minutely.keys() | self._daily.keys())
+            rows = []
+            for key in keys:
+                if (client_id is not None and key[0] != client_id) or (division is not None and key[1] != division):
+                    continue
+                minute_start, minute_used = self._minutely.get(key, (window_start, 0))
+                day_key, day_used = self._daily.get(key, (day, 0))
+                minute_used = minute_used if minute_start == window_start else 0
+                day_used = day_used if day_key == day else 0
+                rows.append(
+                    {
+                        "client_id": key[0],
+                        "division": key[1],
+                        "minutely_used": minute_used,
+                        "minutely_remaining": max(config.minutely_limit - minute_used, 0),
+                        "minutely_reset": epoch_ms(minute_reset),
+                        "daily_used": day_used,
+                        "daily_remaining": max(config.daily_limit - day_used, 0),
+                        "daily_reset": epoch_ms(_next_midnight_utc(now)),
+                    }
+                )
+        return rows
 
     def reset_usage(self) -> None:
         with self._lock:

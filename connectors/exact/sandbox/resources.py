@@ -14,7 +14,7 @@ from uuid import UUID
 from werkzeug.wrappers import Request, Response
 
 from connectors.exact.sandbox import writes
-from connectors.exact.sandbox.atom import render_atom_entry, render_atom_feed
+from connectors.exact.sandbox.atom import parse_atom_entry, render_atom_entry, render_atom_feed, render_metadata
 from connectors.exact.sandbox.context import RequestContext
 from connectors.exact.sandbox.entities import (
     ENTITY_SETS,
@@ -35,6 +35,7 @@ from connectors.exact.sandbox.odata import (
     format_json_date,
     format_key,
     lower_bound,
+    parse_filter,
     parse_key,
     parse_options,
     parse_skiptoken,
@@ -45,6 +46,11 @@ from connectors.exact.sandbox.store import DivisionStore, DuplicateKeyError, Row
 SELECT_OR_TOP = "Please add a $select or a $top=1 statement to the query string."
 BULK_SELECT_REQUIRED = (
     "It is mandatory to provide the $select query option with a selection of one or more of the resource properties."
+)
+# Exact's words (picqer#591), followed by the comma-separated fields without a space after the colon.
+MANDATORY_FILTER = (
+    "This endpoint has mandatory filtering applied. A GET request for this endpoint must have a $filter parameter "
+    "with one of the following fields in the url:"
 )
 # Longest paths first so sync/SalesInvoice/SalesInvoices wins over shorter prefixes.
 _PATHS = sorted(ENTITY_SETS, key=len, reverse=True)
@@ -61,6 +67,10 @@ class Route:
 def dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
     """Answer one data request; `path` follows /api/v1/ with the division segment removed."""
     try:
+        if path.strip("/").endswith("/$metadata"):
+            if request.method.upper() != "GET":
+                return exact_error(405, "Method not allowed", headers={"Allow": "GET"})
+            return _metadata(ctx, path.strip("/")[: -len("/$metadata")])
         route = _route(ctx, path)
         method = request.method.upper()
         if method not in route.entity.methods or (route.navigation and method != "GET"):
@@ -263,12 +273,13 @@ def _source(ctx: RequestContext, entity: EntitySet) -> Source:
     if entity.kind == "me":
         return DictSource(ctx, entity, [_me_row(ctx)])
     if entity.kind == "divisions":
-        return DictSource(ctx, entity, _division_rows(ctx, every=entity.path.endswith("AllDivisions")))
+        # system/AllDivisions and hrm/Divisions list the user's divisions, system/Divisions the token's grant.
+        return DictSource(ctx, entity, _division_rows(ctx, every=entity.path != "system/Divisions"))
     store = _store(ctx)
     if entity.kind == "sync":
         return SyncSource(ctx, entity, store)
     if entity.kind == "deleted":
-        # API-FACTS §5.2: the deleted log is kept for 2 months; older entries are dropped when it is read.
+        # The deleted log is kept for 2 months; older entries go when it is read (NOTES.md: Sync, deleted and bulk).
         store.prune_deleted(ctx.now())
         return DeletedSource(ctx, entity, store)
     return Source(ctx, entity, store)
@@ -305,7 +316,7 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
         if not every and code not in ctx.grant_divisions:
             continue
         # system/AllDivisions: "all divisions of a single license, being the license that owns the division
-        # specified in the URI" (API-FACTS §2.2). The sandbox has no licences: it stands in with the user's
+        # specified in the URI" (NOTES.md: Divisions). The sandbox has no licences: it stands in with the user's
         # divisions in the request's region (a licence never spans Exact's regional hosts).
         if every and (code not in ctx.user.division_codes or division.region != ctx.region):
             continue
@@ -320,28 +331,101 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
                 "StartDate": created.replace(hour=0, minute=0, second=0, microsecond=0) if created else None,
                 "Current": code == ctx.user.current_division,
                 "Hid": code,
+                # hrm/Divisions spells it HID and calls the main flag Main (picqer PR#195).
+                "HID": code,
                 "BlockingStatus": 0,
                 "Status": 1,
                 "Legislation": division.country,
                 "IsMainDivision": code == min(ctx.world.divisions),
+                "Main": code == min(ctx.world.divisions),
+                "IsHRDivision": False,
+                "IsDossierDivision": False,
+                "IsPracticeDivision": False,
+                "DivisionHRLinkUnlinkDate": None,
                 "DivisionMoveDate": None,
             }
         )
     return rows
 
 
+# Sync timestamps by date (NOTES.md: Sync, deleted and bulk): the endpoints Exact names as supported; those the
+# sandbox keeps data for are computed from it, the others have no rows, so the current rowversion answers them.
+SYNC_TIMESTAMP_ENDPOINTS = {
+    "SalesInvoices": "SalesInvoiceLines",
+    "TransactionLines": "TransactionLines",
+    "SalesOrderHeaders": None,
+    "SalesOrderLines": None,
+    "GoodsDeliveries": None,
+    "PurchaseOrders": None,
+    "Projects": None,
+    "TimeCostTransactions": None,
+}
+_CRUD_BY_TABLE = {e.table: e for e in reversed(list(ENTITY_SETS.values())) if e.kind == "crud" and e.table}
+
+
+def _quoted_parameter(request: Request, name: str) -> str:
+    value = request.args.get(name)
+    if value is None or not value.strip():
+        raise ODataError(f"The parameter '{name}' is required.")
+    return value.strip()
+
+
+def sync_timestamp_row(ctx: RequestContext, request: Request) -> dict[str, Any]:
+    """read/sync/Sync/SyncTimestamp?modified=datetime'…'&endPoint='…': a Timestamp to start a sync from, so that
+    `Timestamp gt <it>` returns every row of that endpoint modified at or after the date."""
+    modified_text = _quoted_parameter(request, "modified")
+    endpoint_text = _quoted_parameter(request, "endPoint")
+    try:
+        literal = parse_filter(f"Modified ge {modified_text}", {"Modified": "Edm.DateTime"}, "SyncTimestamp")
+        modified = literal.right.value  # type: ignore[union-attr]
+    except (ODataError, AttributeError):
+        raise ODataError(f"Invalid value {modified_text} for the parameter 'modified'.") from None
+    if not (endpoint_text.startswith("'") and endpoint_text.endswith("'")):
+        raise ODataError(f"Invalid value {endpoint_text} for the parameter 'endPoint'.")
+    endpoint = endpoint_text[1:-1]
+    if endpoint not in SYNC_TIMESTAMP_ENDPOINTS:
+        raise ODataError(f"The endpoint '{endpoint}' is not supported by SyncTimestamp.")
+    store = _store(ctx)
+    table_name = SYNC_TIMESTAMP_ENDPOINTS[endpoint]
+    timestamp = store.timestamp
+    if table_name is not None:
+        table = store.tables[table_name]
+        stamp_of = table.getter("Timestamp")
+        if table_name == "SalesInvoiceLines":
+            # A sync invoice row is a line with its header: the header's change date counts.
+            invoices = store.tables["SalesInvoices"]
+            invoice_of, header_modified = table.getter("InvoiceID"), invoices.getter("Modified")
+
+            def modified_of(row: Row) -> Any:
+                header = invoices.rows.get(invoice_of(row))
+                return header_modified(header) if header is not None else None
+        else:
+            modified_of = table.getter("Modified")
+        since = [stamp_of(row) for row in table.rows.values() if (modified_of(row) or datetime.min) >= modified]
+        if since:
+            timestamp = min(since) - 1
+    return {"Modified": modified, "API": endpoint, "TimeStampAsBigInt": timestamp}
+
+
 # ------------------------------------------------------------------------------------------ GET
 
 
+def _references(entity: EntitySet) -> dict[str, dict[str, str]]:
+    """Single-valued navigation properties (a division's Class_01…Class_05): expandable, always empty here."""
+    return {p.name: {} for p in entity.properties if p.is_navigation and p.name.startswith("Class_")}
+
+
 def _options(request: Request, entity: EntitySet) -> QueryOptions:
-    navigations = {name: ENTITY_SETS[path].data_properties for name, path in entity.navigations.items()}
+    collections = {p.name: _collection_path(entity, p.name) for p in entity.properties if p.is_navigation}
+    navigations = {name: ENTITY_SETS[path].data_properties for name, path in collections.items() if path}
+    navigations.update(_references(entity))
     properties = entity.data_properties
     options = parse_options(
         request.args,
         properties=properties,
         navigations=navigations,
         type_name=entity.type_name,
-        # API-FACTS §4.1: $skip still works on the pre-2017 CRUD endpoints, not on bulk/sync (or sync/Deleted).
+        # (NOTES.md: OData) $skip still works on the pre-2017 CRUD endpoints, not on bulk/sync (or sync/Deleted).
         allow_skip=entity.kind == "crud",
     )
     if entity.filterable is not None and options.filter is not None:
@@ -350,15 +434,29 @@ def _options(request: Request, entity: EntitySet) -> QueryOptions:
             # Sync reference: "only the timestamp field is allowed as parameter".
             raise ODataError(f"Filtering is only allowed on {', '.join(sorted(entity.filterable))}.")
     if entity.select_required and options.select is None:
-        # Bulk reference (API-FACTS §5.4): "It is mandatory to provide the $select query option", whatever $top is.
+        # Bulk reference: "It is mandatory to provide the $select query option", whatever $top is
+        # (NOTES.md: Sync, deleted and bulk).
         # Exact's wording for the missing $select; with a $top already there, the reference sentence instead.
         raise ODataError(SELECT_OR_TOP if options.top is None else BULK_SELECT_REQUIRED)
     return options
 
 
+def _check_mandatory_filter(entity: EntitySet, options: QueryOptions) -> None:
+    """A GET of the collection must filter on one of the listed fields; fetching by key is not affected."""
+    if not entity.mandatory_filter:
+        return
+    if options.filter is None or not filter_fields(options.filter) & set(entity.mandatory_filter):
+        raise ODataError(f"{MANDATORY_FILTER}{','.join(entity.mandatory_filter)}.")
+
+
 def _get(ctx: RequestContext, request: Request, route: Route) -> Response:
     entity = route.entity
     options = _options(request, entity)
+    if route.key is None:
+        _check_mandatory_filter(entity, options)
+    if entity.kind == "function":
+        source: Source = DictSource(ctx, entity, [sync_timestamp_row(ctx, request)])
+        return _collection(ctx, request, source, options, route, rows=None)
     source = _source(ctx, entity)
     if route.key is not None and route.navigation is None:
         row = source.get(route.key)
@@ -518,26 +616,57 @@ def _render(
         names = (p.name for p in entity.properties if not p.is_navigation)
     for name in names:
         record[name] = source.extractor(name)(row)
+    navigation_uri = _navigation_base(prefix, source, row, uri)
     for prop in entity.properties:
         if not prop.is_navigation:
             continue
         name = prop.name
         selected = options.select is None or name in options.select_nav
-        if name in entity.navigations:
-            if name in options.expand:
-                line_entity = ENTITY_SETS[entity.navigations[name]]
-                line_source = _source_for_lines(source, line_entity)
-                line_options = QueryOptions(select=options.select_nav.get(name))
-                record[name] = {
-                    "results": [
-                        _render(ctx, line_source, line, line_options, prefix) for line in line_source.children(key)
-                    ]
-                }
-            elif selected:
-                record[name] = {"__deferred": {"uri": f"{uri}/{name}"}}
-        elif options.select is None and not name.startswith("Class_"):
-            record[name] = {"__deferred": {"uri": f"{uri}/{name}"}}
+        collection = _collection_path(entity, name)
+        if name in options.expand and collection is not None:
+            line_entity = ENTITY_SETS[collection]
+            line_source = _source_for_lines(source, line_entity)
+            line_options = QueryOptions(select=options.select_nav.get(name))
+            parent = _parent_key(source, row)
+            record[name] = {
+                "results": [
+                    _render(ctx, line_source, line, line_options, prefix) for line in line_source.children(parent)
+                ]
+            }
+        elif name in options.expand:
+            # A single-valued reference the sandbox keeps empty (no division classes are defined).
+            record[name] = None
+        elif selected and not prop.methods.startswith("P"):
+            record[name] = {"__deferred": {"uri": f"{navigation_uri}/{name}"}}
     return record
+
+
+def _collection_path(entity: EntitySet, name: str) -> str | None:
+    """The entity set behind a collection property, also for sync/bulk rows (they share the CRUD set's children)."""
+    if name in entity.navigations:
+        return entity.navigations[name]
+    crud = _CRUD_BY_TABLE.get(entity.table or "")
+    return crud.navigations.get(name) if crud is not None else None
+
+
+def _parent_key(source: Source, row: Any) -> Any:
+    """The key child rows point at: the table key (a sync row's own key is its Timestamp)."""
+    entity = source.entity
+    if entity.kind in ("sync", "bulk") and source.store is not None and entity.table is not None:
+        if entity.table == "SalesInvoiceLines" and entity.kind == "sync":
+            return None
+        return source.extractor(source.store.tables[entity.table].key)(row)
+    return source.key_of(row)
+
+
+def _navigation_base(prefix: str, source: Source, row: Any, uri: str) -> str:
+    """Deferred links of sync and bulk rows point at the CRUD resource, where the collection can be read."""
+    entity = source.entity
+    crud = _CRUD_BY_TABLE.get(entity.table or "")
+    if entity.kind not in ("sync", "bulk") or crud is None:
+        return uri
+    parent = _parent_key(source, row)
+    return uri if parent is None else _entity_uri(prefix, crud, parent)
 
 
 def _source_for_lines(parent: Source, line_entity: EntitySet) -> Source:
@@ -571,10 +700,26 @@ def _actor(ctx: RequestContext) -> writes.Actor:
 
 def _read_body(request: Request) -> Any:
     raw = request.get_data(cache=True)
+    if "xml" in (request.mimetype or ""):
+        # KB FAQ: XML is accepted as a body too (NOTES.md: OData); Atom, as Exact answers without Accept JSON.
+        return parse_atom_entry(raw)
     try:
         return json.loads(raw or b"null")
     except ValueError:
         raise ODataError(writes.STREAM_ERROR) from None
+
+
+def _metadata(ctx: RequestContext, service: str) -> Response:
+    """`…/{service}/$metadata`: the service's entity types as an OData v2 EDMX document (NOTES.md: OData)."""
+    wanted = "current" if ctx.division is None else service
+    sets = [
+        e
+        for e in ENTITY_SETS.values()
+        if e.path.rsplit("/", 1)[0] == wanted and (e.kind == "me") == (ctx.division is None)
+    ]
+    if not sets or wanted != service:
+        raise ODataError(f"Resource not found for the segment '{service.rsplit('/', 1)[-1]}'.", status=404)
+    return Response(render_metadata(sets), content_type="application/xml;charset=utf-8")
 
 
 def _write(ctx: RequestContext, request: Request, route: Route, method: str) -> Response:
@@ -646,6 +791,11 @@ def _emit(ctx: RequestContext, store: DivisionStore, result: writes.WriteResult)
         )
     if result.subscription is not None:
         ctx.events.subscription_created(division=store.code, subscription=result.subscription)
+    if result.changed_subscription is not None:
+        changed = getattr(ctx.events, "subscription_changed", None)
+        if changed is not None:
+            before, after = result.changed_subscription
+            changed(division=store.code, before=before, after=after)
     if result.deleted_subscription is not None:
         # Not in the frozen EventSink contract: the platform's sink offers it; the store stays the source of truth.
         forget = getattr(ctx.events, "subscription_deleted", None)
@@ -668,6 +818,7 @@ _DUMP_SETS = [
     "financial/Journals",
     "logistics/Items",
     "cashflow/Receivables",
+    "financialtransaction/TransactionLines",
     "webhooks/WebhookSubscriptions",
     "sync/Deleted",
 ]

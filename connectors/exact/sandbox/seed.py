@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from connectors.exact.sandbox.entities import ENTITY_SETS
 from connectors.exact.sandbox.store import DivisionStore
-from connectors.exact.sandbox.writes import DEFAULT_PAYMENT_DAYS, pad_account_code
+from connectors.exact.sandbox.writes import DEFAULT_PAYMENT_DAYS, Actor, pad_account_code, print_invoice
 
 SEED_USER = "00000000-0000-4000-8000-000000000001"
 SEED_USER_NAME = "Sandbox Seed"
@@ -106,6 +107,18 @@ def seed_division_defaults(store: DivisionStore) -> None:
                 **_stamps(_BASE_DATE),
             },
         )
+        # The percentage lives in the code's VATPercentages collection (one period, no end date).
+        store.insert(
+            "VatPercentages",
+            {
+                "ID": _guid(store, "vat-percentage", code),
+                "VATCodeID": _guid(store, "vat", code),
+                "LineNumber": 1,
+                "Percentage": percentage,
+                "Type": 0,
+                **_stamps(_BASE_DATE),
+            },
+        )
     for code, description, journal_type, gl in JOURNALS:
         store.insert(
             "Journals",
@@ -196,10 +209,14 @@ def seed_accounts(store: DivisionStore, *, count: int, seed: int) -> int:
     return count
 
 
-def seed_invoices(store: DivisionStore, *, count: int, lines_per_invoice: int = 3, seed: int) -> int:
+def seed_invoices(
+    store: DivisionStore, *, count: int, lines_per_invoice: int = 3, seed: int, processed: int = 0
+) -> int:
     """Add `count` open sales invoices with computed lines, fast (integer cents, no per-record validation).
 
-    Invoices need customers: a pool of 50 accounts is created when the division has none.
+    Invoices need customers: a pool of 50 accounts is created when the division has none. The first `processed`
+    new invoices are then processed the way POST PrintedSalesInvoices does it (Status 50, a sales entry, a
+    receivable), dated on their invoice date.
     """
     accounts = store.tables["Accounts"]
     status_of = accounts.getter("Status")
@@ -230,6 +247,7 @@ def seed_invoices(store: DivisionStore, *, count: int, lines_per_invoice: int = 
         raise ValueError("seed_invoices needs items: create the division with seed_defaults=True")
     journal = "70"
     insert = store.insert
+    created_ids: list[tuple[str, datetime]] = []
     for _ in range(count):
         invoice_id = _rng_guid(rng)
         customer = customers[rng.randrange(len(customers))]
@@ -286,4 +304,9 @@ def seed_invoices(store: DivisionStore, *, count: int, lines_per_invoice: int = 
         )
         for line in lines:
             insert("SalesInvoiceLines", line)
+        created_ids.append((invoice_id, day))
+    printed = ENTITY_SETS["salesinvoice/PrintedSalesInvoices"]
+    for invoice_id, day in created_ids[:processed]:
+        actor = Actor(user_id=SEED_USER, full_name=SEED_USER_NAME, now=day + timedelta(hours=17))
+        print_invoice(store, printed, {"InvoiceID": invoice_id, "InvoiceDate": day.isoformat()}, actor)
     return count

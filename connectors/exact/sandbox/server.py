@@ -21,10 +21,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from connectors.exact.sandbox.context import RequestContext
-from connectors.exact.sandbox.counters import UNKNOWN_ENDPOINT, Counters, endpoint_name
+from connectors.exact.sandbox.counters import UNKNOWN_ENDPOINT, Counters, RequestLog, endpoint_name
 from connectors.exact.sandbox.errors import exact_error
 from connectors.exact.sandbox.faults import Fault, FaultInjector
-from connectors.exact.sandbox.oauth import AccessToken, OAuthServer
+from connectors.exact.sandbox.oauth import AccessToken, OAuthServer, client_credentials
 from connectors.exact.sandbox.ratelimit import ErrorLimiter, RateLimiter
 from connectors.exact.sandbox.state import REGIONS, App, AutoConsent, Division, User, World
 from connectors.exact.sandbox.webhooks import DEFAULT_VALIDATION_DELAY, WebhookDispatcher
@@ -40,6 +40,10 @@ Dispatch = Callable[[RequestContext, Request, str], Response]
 StoreFactory = Callable[..., Any]
 
 SNAPSHOT_VERSION = 1
+# KB API limits: "URL length: 6,000 characters after encoding" (NOTES.md: Rate limits).
+MAX_URL_LENGTH = 6000
+# KB Restrictions: a single POST may be at most 10.0 MB (NOTES.md: Rate limits).
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class DropConnection(Exception):
@@ -86,14 +90,21 @@ class Sandbox:
         dispatch: Dispatch | None = None,
         store_factory: StoreFactory | None = None,
         store_loader: Callable[[dict[str, Any]], Any] | None = None,
+        root_region: str | None = None,
     ) -> None:
         self.regions: tuple[str, ...] = tuple(regions)
         unknown = set(self.regions) - set(REGIONS)
         if unknown:
             raise ValueError(f"unknown regions {sorted(unknown)}; expected some of {REGIONS}")
+        if root_region is not None and root_region not in self.regions:
+            raise ValueError(f"root region {root_region!r} is not among the served regions {self.regions}")
+        # Served at "/" as well as under "/<region>/": a client that takes a host (https://start.exactonline.nl)
+        # and builds /api/… itself can be pointed at the port as is (NOTES.md: OAuth and tokens).
+        self.root_region = root_region
         self.snapshot_path = Path(snapshot_path) if snapshot_path else None
         self.world = World()
         self.counters = Counters()
+        self.request_log = RequestLog()
         self.oauth = OAuthServer(self.world, self.counters)
         self.limits = RateLimiter()
         self.error_limits = ErrorLimiter(self.limits.config)
@@ -216,6 +227,7 @@ class Sandbox:
         self.faults.clear()
         self.webhooks.clear()
         self.counters.reset()
+        self.request_log.clear()
 
     # ----------------------------------------------------------------- snapshot (JSON only, never pickle)
 
@@ -307,28 +319,50 @@ class Sandbox:
         path = request.path
         if path == "/_control" or path.startswith("/_control/"):
             return self.control_api.handle(request)
+        status = 0  # a dropped connection (drop_* faults) is logged without a status
+        try:
+            response = self._handle_exact(request)
+            status = response.status_code
+            return response
+        finally:
+            self.request_log.record(request, status)
+
+    def _handle_exact(self, request: Request) -> Response:
+        path = request.path
+        if _url_length(request) > MAX_URL_LENGTH:
+            # KB API limits: a URL may be at most 6,000 characters after encoding (NOTES.md: Rate limits).
+            self.counters.call(UNKNOWN_ENDPOINT, 414)
+            return exact_error(414, f"The request URL is longer than {MAX_URL_LENGTH} characters.")
+        if request.method in ("POST", "PUT") and (request.content_length or 0) > MAX_BODY_BYTES:
+            # The answer is not documented; 413 is what IIS gives for a body over its limit.
+            self.counters.call(UNKNOWN_ENDPOINT, 413)
+            return exact_error(413, f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.")
         region, _, rest = path.lstrip("/").partition("/")
+        mount = "/" + region
         if region not in self.regions:
-            return exact_error(404, f"Unknown region '{region}'. Served: {', '.join(self.regions)}.")
+            if self.root_region is None:
+                return exact_error(404, f"Unknown region '{region}'. Served: {', '.join(self.regions)}.")
+            region, rest, mount = self.root_region, path.lstrip("/"), ""
         rest = "/" + rest
         if "100-continue" in request.headers.get("Expect", "").lower():
-            # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (API-FACTS §4.7).
+            # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (NOTES.md: OData).
             self.counters.call(_endpoint_of(rest), 500)
             return exact_error(500, "An error occurred while processing the request (Expect: 100-continue).")
         if rest == "/api/oauth2/auth":
-            return self._oauth_auth(request, region, rest)
+            return self._oauth_auth(request, region, rest, mount)
         if rest == "/api/oauth2/token":
             return self._oauth_token(request, region, rest)
         if rest.startswith("/api/v1/"):
-            return self._api(request, region, rest)
+            return self._api(request, region, rest, mount)
         return exact_error(404, "Resource not found.")
 
-    def region_base_url(self, request: Request, region: str) -> str:
-        return request.host_url.rstrip("/") + "/" + region
+    def region_base_url(self, request: Request, mount: str) -> str:
+        """The region's base as this request reached it: `http://host:port/nl`, or `http://host:port` at root."""
+        return request.host_url.rstrip("/") + mount
 
     # ----------------------------------------------------------------- OAuth endpoints
 
-    def _oauth_auth(self, request: Request, region: str, rest: str) -> Response:
+    def _oauth_auth(self, request: Request, region: str, rest: str, mount: str) -> Response:
         client_id = request.values.get("client_id")
         response = self._with_faults(
             request,
@@ -336,15 +370,16 @@ class Sandbox:
             rest,
             client_id,
             None,
-            lambda: self.oauth.authorize(request, region, form_action=f"/{region}/api/oauth2/auth"),
+            lambda: self.oauth.authorize(request, region, form_action=f"{mount}/api/oauth2/auth"),
         )
         self.counters.call("oauth2/auth", response.status_code)
         return response
 
     def _oauth_token(self, request: Request, region: str, rest: str) -> Response:
-        client_id = request.form.get("client_id") or None
+        credentials = client_credentials(request)
+        client_id = (credentials[0] if credentials else None) or None
         now = self.world.clock.now()
-        # The token endpoint has no division; its errors are keyed per app (API-FACTS §1.4: they count too).
+        # The token endpoint has no division; its errors are keyed per app (they count too: NOTES.md: Rate limits).
         error_key = (client_id or "", None, None, "oauth2/token")
         with self.world.lock:
             known_app = client_id in self.world.apps
@@ -367,7 +402,7 @@ class Sandbox:
 
     # ----------------------------------------------------------------- REST API
 
-    def _api(self, request: Request, region: str, rest: str) -> Response:
+    def _api(self, request: Request, region: str, rest: str, mount: str) -> Response:
         first, has_division, path = _split_api_path(rest)
         endpoint = endpoint_name(path)
         now = self.world.clock.now()
@@ -407,7 +442,7 @@ class Sandbox:
                 self.counters.call(endpoint, 403)
                 self.error_limits.record(error_key, 403, now)
                 return response
-            # KB: only URLs with a division count toward the limits; current/Me is free (API-FACTS §2.1, §3).
+            # Only URLs with a division count toward the limits; current/Me is free (NOTES.md: Divisions, Rate limits).
             decision = self.limits.check(app.client_id, division_code, now)
             if not decision.allowed:
                 self.counters.rate_limited(decision.group or "unknown")
@@ -418,7 +453,7 @@ class Sandbox:
 
         ctx = RequestContext(
             region=region,
-            base_url=self.region_base_url(request, region),
+            base_url=self.region_base_url(request, mount),
             world=self.world,
             app=app,
             user=user,
@@ -507,6 +542,12 @@ class Sandbox:
         raise AssertionError(f"unhandled fault kind {action.kind}")
 
 
+def _url_length(request: Request) -> int:
+    """The URL as the client sent it (percent-encoded), scheme and host included."""
+    target = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    return len(request.host_url.rstrip("/")) + len(target)
+
+
 def _split_api_path(rest: str) -> tuple[str, bool, str]:
     """`/api/v1/{division}/crm/Accounts(…)` -> ("{division}", True, "crm/Accounts(…)"); no division: the sub-path."""
     sub_path = rest[len("/api/v1/") :]
@@ -529,8 +570,9 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("%s %s %s", self.command, self.path, code)
 
 
-def generate_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A throwaway certificate for 127.0.0.1/localhost; clients trust it via its file (e.g. SSL_CERT_FILE)."""
+def generate_self_signed_cert(directory: Path, hostnames: Iterable[str] = ()) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1/localhost (and `hostnames`, e.g. start.exactonline.be for a client
+    whose Exact host is fixed, reached through a proxy); clients trust it via its file (e.g. SSL_CERT_FILE)."""
     import ipaddress
 
     from cryptography import x509
@@ -550,7 +592,13 @@ def generate_self_signed_cert(directory: Path) -> tuple[Path, Path]:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    *(x509.DNSName(name) for name in hostnames),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                ]
+            ),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -591,14 +639,17 @@ class SandboxServer:
         regions: Iterable[str] = REGIONS,
         snapshot_path: str | os.PathLike[str] | None = None,
         tls: bool = False,
+        tls_hostnames: Iterable[str] = (),
         webhook_validation_delay: float = DEFAULT_VALIDATION_DELAY,
         dispatch: Dispatch | None = None,
         store_factory: StoreFactory | None = None,
         store_loader: Callable[[dict[str, Any]], Any] | None = None,
+        root_region: str | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
         self.tls = tls
+        self.tls_hostnames = tuple(tls_hostnames)
         self.sandbox = Sandbox(
             regions=regions,
             snapshot_path=snapshot_path,
@@ -606,6 +657,7 @@ class SandboxServer:
             dispatch=dispatch,
             store_factory=store_factory,
             store_loader=store_loader,
+            root_region=root_region,
         )
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -636,6 +688,16 @@ class SandboxServer:
         return f"{self.root_url}/{region}"
 
     @property
+    def root_region(self) -> str | None:
+        return self.sandbox.root_region
+
+    def host_url(self) -> str:
+        """The root region's stand-in for a bare host (`https://start.exactonline.nl`): the port itself."""
+        if self.sandbox.root_region is None:
+            raise ValueError("no root region is served (start with root_region=...)")
+        return self.root_url
+
+    @property
     def control(self) -> SandboxControl:
         """One control client per running server (closed by stop())."""
         from connectors.exact.sandbox.control_client import SandboxControl
@@ -655,7 +717,7 @@ class SandboxServer:
         ssl_context: tuple[str, str] | None = None
         if self.tls:
             self._tls_dir = tempfile.TemporaryDirectory(prefix="exact-sandbox-tls-")
-            cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name))
+            cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name), self.tls_hostnames)
             self.ca_file = cert_path
             ssl_context = (str(cert_path), str(key_path))
         self._server = make_server(

@@ -13,7 +13,7 @@ from connectors.exact.sandbox.clock import SandboxClock
 if TYPE_CHECKING:
     from connectors.exact.sandbox.store import DivisionStore
 
-# Exact runs one host per country; the sandbox serves each under a path prefix (API-FACTS §1.1).
+# Exact runs one host per country; the sandbox serves each under a path prefix (NOTES.md: OAuth and tokens).
 REGIONS: tuple[str, ...] = ("nl", "be", "de", "uk", "us", "es", "fr")
 
 

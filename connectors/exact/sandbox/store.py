@@ -9,13 +9,15 @@ from typing import Any
 
 from connectors.exact.sandbox.odata import to_wall
 
-# sync/Deleted EntityType codes (API-FACTS §5.2) for the tables the sandbox keeps.
+# sync/Deleted EntityType codes (NOTES.md: Sync, deleted and bulk) for the tables the sandbox keeps.
 DELETED_ENTITY_TYPES: dict[str, int] = {
+    "TransactionLines": 1,
     "Accounts": 2,
     "Contacts": 5,
     "GLAccounts": 7,
     "Items": 9,
     "SalesInvoices": 13,
+    "BankAccounts": 48,
 }
 TABLE_KEYS: dict[str, str] = {
     "Accounts": "ID",
@@ -29,13 +31,26 @@ TABLE_KEYS: dict[str, str] = {
     "Journals": "ID",
     "Items": "ID",
     "Receivables": "ID",
+    "Payments": "ID",
     "WebhookSubscriptions": "ID",
+    "TransactionLines": "ID",
+    "BankAccounts": "ID",
+    "DeductibilityPercentages": "ID",
+    "VatPercentages": "ID",
 }
-# Line tables and the header key that links them (for $expand and the nested POST).
-LINE_PARENTS: dict[str, str] = {"SalesInvoiceLines": "InvoiceID", "SalesEntryLines": "EntryID"}
-# Tables whose writes feed a sync endpoint, paged in Timestamp order.
-SYNC_TABLES = frozenset({"Accounts", "SalesInvoiceLines"})
-# API-FACTS §5.2: "The deleted log is kept for 2 months only."
+# Child tables and the parent key that links them (for $expand, navigation and the nested POST).
+LINE_PARENTS: dict[str, str] = {
+    "SalesInvoiceLines": "InvoiceID",
+    "SalesEntryLines": "EntryID",
+    "BankAccounts": "Account",
+    "DeductibilityPercentages": "GLAccount",
+    "VatPercentages": "VATCodeID",
+}
+# Tables whose writes feed a sync endpoint, paged in Timestamp order (NOTES.md: Sync, deleted and bulk).
+SYNC_TABLES = frozenset(
+    {"Accounts", "Contacts", "GLAccounts", "Items", "Receivables", "SalesInvoiceLines", "TransactionLines"}
+)
+# (NOTES.md: Sync, deleted and bulk) "The deleted log is kept for 2 months only."
 DELETED_RETENTION = timedelta(days=60)
 # Exact's rowversions are large numbers and its sync sample starts at `Timestamp gt 1`; start well above.
 FIRST_TIMESTAMP = 10_000

@@ -22,7 +22,7 @@ from connectors.exact.sandbox.state import World
 
 logger = logging.getLogger(__name__)
 
-# API-FACTS §6.2: the validation POST arrives "about 1 s after the subscription POST returns".
+# (NOTES.md: Webhooks) the validation POST arrives "about 1 s after the subscription POST returns".
 DEFAULT_VALIDATION_DELAY = 1.0
 # Jobs waiting for the worker; beyond this, new jobs are dropped and counted (a stuck callback must not let the
 # queue grow without bound).
@@ -53,7 +53,7 @@ class Subscription:
     topic: str
     callback_url: str
     client_id: str
-    # API-FACTS §6.2: only a 2xx answer to the empty validation POST validates the subscription.
+    # (NOTES.md: Webhooks) only a 2xx answer to the empty validation POST validates the subscription.
     validated: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -87,7 +87,7 @@ class WebhookDispatcher:
         self.max_queued = DEFAULT_MAX_QUEUED
         self._lock = threading.Lock()
         self._subscriptions: dict[str, Subscription] = {}
-        # Subscription ids whose validation POST got a 2xx; events go to these only (API-FACTS §6.2).
+        # Subscription ids whose validation POST got a 2xx; events go to these only (NOTES.md: Webhooks).
         self._validated: set[str] = set()
         self._deliveries: deque[dict[str, Any]] = deque(maxlen=500)
         self._ids = itertools.count(1)
@@ -108,7 +108,7 @@ class WebhookDispatcher:
         with self._lock:
             self._subscriptions[record.subscription_id] = record
             self._validated.discard(record.subscription_id)
-        # API-FACTS §6.2: an empty POST (content-length 0) validates the callback URL.
+        # (NOTES.md: Webhooks) an empty POST (content-length 0) validates the callback URL.
         job = _Job("validation", record.callback_url, b"", record.subscription_id, record.topic)
         if self.validation_delay > 0:
             timer = threading.Timer(self.validation_delay, self._enqueue, args=(job,))
@@ -116,6 +116,17 @@ class WebhookDispatcher:
             timer.start()
         else:
             self._enqueue(job)
+
+    def subscription_changed(self, *, division: int, before: dict[str, Any], after: dict[str, Any]) -> None:
+        """A PUT changed a subscription: a new CallbackURL is validated again (events wait until then); a new topic
+        alone keeps the validation, since the callback is the same."""
+        if before.get("CallbackURL") != after.get("CallbackURL"):
+            self.subscription_created(division=division, subscription=after)
+            return
+        with self._lock:
+            record = self._subscriptions.get(str(after.get("ID", "")))
+            if record is not None:
+                record.topic = str(after.get("Topic", record.topic))
 
     def subscription_deleted(self, *, subscription_id: str) -> None:
         """Not part of the frozen EventSink contract; the data layer may call it when a subscription is deleted."""
@@ -130,7 +141,7 @@ class WebhookDispatcher:
             if app is None:
                 logger.warning("webhook subscription %s has no registered app", subscription.subscription_id)
                 continue
-            # Field order as in leapforce's WebhookResponse struct (API-FACTS §6.4).
+            # Field order as in leapforce's WebhookResponse struct (NOTES.md: Webhooks).
             content = {
                 "Topic": topic,
                 "ClientId": subscription.client_id,
@@ -260,7 +271,7 @@ class WebhookDispatcher:
         }
         assert self._client is not None
         try:
-            # Exact sends no signature header: the HashCode is inside the body (API-FACTS §6.4).
+            # Exact sends no signature header: the HashCode is inside the body (NOTES.md: Webhooks).
             headers = {"Content-Type": "application/json"} if job.body else {}
             response = self._client.post(job.url, content=job.body, headers=headers)
             record["status_code"] = response.status_code
@@ -269,7 +280,7 @@ class WebhookDispatcher:
             record["error"] = f"{type(exc).__name__}: {exc}"
             ok = False
         record["ok"] = ok
-        # Retries are UNCONFIRMED (API-FACTS §6.6): the sandbox tries once and records the outcome.
+        # Retries are UNCONFIRMED (NOTES.md: Webhooks): the sandbox tries once and records the outcome.
         prefix = "webhook_validations" if job.kind == "validation" else "webhooks"
         self.counters.incr(f"{prefix}_delivered" if ok else f"{prefix}_failed")
         with self._lock:

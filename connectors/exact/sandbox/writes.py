@@ -25,7 +25,7 @@ DEFAULT_VAT_CODE = "2"  # 21% "VH" sales, excluding VAT.
 DEFAULT_REVENUE_GL = "8000"
 DEBTORS_GL = "1300"
 DEFAULT_PAYMENT_DAYS = 30
-# Topics a subscription may use (API-FACTS §6.3; the authoritative list is UNCONFIRMED).
+# Topics a subscription may use (NOTES.md: Webhooks; the authoritative list is UNCONFIRMED).
 WEBHOOK_TOPICS = frozenset(
     {
         "Accounts", "Contacts", "BankAccounts", "Items", "StockPositions", "SalesInvoices", "SalesEntries",
@@ -56,6 +56,8 @@ class WriteResult:
     events: list[tuple[str, str, str, str]] = field(default_factory=list)
     subscription: dict[str, Any] | None = None
     deleted_subscription: str | None = None
+    # (before, after) of a subscription a PUT changed.
+    changed_subscription: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 def required(caption_field: str) -> str:
@@ -281,6 +283,11 @@ def _create_coded(mandatory: list[str], table: str):  # type: ignore[no-untyped-
             values.setdefault("VATTransactionType", "B")
             # Percentage is read-only in the reference (set through VATPercentages): new codes read 0.
             values.setdefault("Percentage", 0.0)
+            result = _generic_insert(store, entity, values, actor)
+            percentage = {"ID": str(uuid4()), "VATCodeID": result.key, "LineNumber": 1, "Percentage": 0.0, "Type": 0}
+            _stamp_create(percentage, actor, store)
+            store.insert("VatPercentages", percentage)
+            return result
         elif table == "Journals":
             values.setdefault("Type", 90)
             _check_refs(store, values, {"GLAccount": "GLAccounts"})
@@ -411,12 +418,15 @@ def insert_invoice(
 def _create_invoice(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
     errors: list[str] = []
     if not values.get("OrderedBy"):
+        if not values.get("InvoiceTo"):
+            # Neither party: Exact names both, InvoiceTo first (picqer #10: "Verplicht: Factuur voor\r\n…").
+            errors.append(required("InvoiceTo"))
         errors.append(required("OrderedBy"))
     values.setdefault("InvoiceTo", values.get("OrderedBy"))
     values.setdefault("DeliverTo", values.get("OrderedBy"))
     raw_lines = lines.get("SalesInvoiceLines", [])
     if not raw_lines:
-        # Reference (API-FACTS §7.3): "You must include a parameter for 'SalesInvoiceLines' … when you POST"
+        # Reference (NOTES.md: Entities): "You must include a parameter for 'SalesInvoiceLines' … when you POST"
         # (picqer #117 lists the lines among the required fields).
         errors.append(required("SalesInvoiceLines"))
     line_entity = ENTITY_SETS["salesinvoice/SalesInvoiceLines"]
@@ -579,8 +589,82 @@ def book_sales_entry(
     for line in stored_lines:
         _stamp_create(line, actor, store)
         store.insert("SalesEntryLines", line)
+    _book_transaction_lines(store, record, stored_lines, actor)
     _create_receivable(store, record, actor)
     return record
+
+
+def _book_transaction_lines(
+    store: DivisionStore, entry: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
+) -> None:
+    """The general-ledger lines a sales entry books (financialtransaction/TransactionLines, sync and bulk): revenue
+    per entry line and VAT per VAT code as credits (negative), the debtor total as a debit (Type 20, sales entry)."""
+    common = {
+        "EntryID": entry["EntryID"],
+        "EntryNumber": entry.get("EntryNumber"),
+        "InvoiceNumber": entry.get("InvoiceNumber"),
+        "Date": entry.get("EntryDate"),
+        "DueDate": entry.get("DueDate"),
+        "FinancialYear": entry.get("ReportingYear"),
+        "FinancialPeriod": entry.get("ReportingPeriod"),
+        "JournalCode": entry.get("Journal"),
+        "Currency": entry.get("Currency"),
+        "ExchangeRate": 1.0,
+        "YourRef": entry.get("YourRef"),
+        "PaymentReference": entry.get("PaymentReference"),
+        "Account": entry.get("Customer"),
+        "Type": 20,
+        "Status": entry.get("Status"),
+    }
+    booked: list[dict[str, Any]] = [
+        {
+            "GLAccount": store.tables["GLAccounts"].by_code(DEBTORS_GL),
+            "AmountFC": entry["AmountFC"],
+            "Description": entry.get("Description"),
+            "LineType": 1,
+        }
+    ]
+    vat_by_code: dict[str, Decimal] = {}
+    for line in lines:
+        booked.append(
+            {
+                "GLAccount": line["GLAccount"],
+                "AmountFC": -line["AmountFC"],
+                "AmountVATFC": -line["VATAmountFC"],
+                "AmountVATBaseFC": -line["AmountFC"],
+                "VATCode": line.get("VATCode"),
+                "VATPercentage": line.get("VATPercentage"),
+                "Description": line.get("Description"),
+                "Quantity": line.get("Quantity"),
+                "LineType": 0,
+            }
+        )
+        if line.get("VATCode") and line["VATAmountFC"]:
+            vat_by_code[line["VATCode"]] = vat_by_code.get(line["VATCode"], Decimal(0)) + _money(line["VATAmountFC"])
+    vat_codes = store.tables["VATCodes"]
+    for code, amount in vat_by_code.items():
+        vat_key = vat_codes.by_code(code)
+        booked.append(
+            {
+                "GLAccount": vat_codes.value(vat_key, "GLToPay") if vat_key else None,
+                "AmountFC": -float(amount),
+                "VATCode": code,
+                "Description": vat_codes.value(vat_key, "Description") if vat_key else None,
+                "LineType": 0,
+            }
+        )
+    for number, values in enumerate(booked, start=1):
+        values = {**common, **values, "ID": str(uuid4()), "LineNumber": number}
+        values["AmountDC"] = values["AmountFC"]
+        _stamp_create(values, actor, store)
+        store.insert("TransactionLines", values)
+
+
+def remove_transaction_lines(store: DivisionStore, entry_id: str, actor: Actor) -> None:
+    table = store.tables["TransactionLines"]
+    entry_of = table.getter("EntryID")
+    for key in [key for key, row in table.rows.items() if entry_of(row) == entry_id]:
+        store.remove("TransactionLines", key, deleted_by=actor.user_id, when=actor.now)
 
 
 def _create_receivable(store: DivisionStore, entry: dict[str, Any], actor: Actor) -> None:
@@ -725,12 +809,44 @@ def _create_subscription(store, entity, values, lines, actor) -> WriteResult:  #
         raise ODataError("Ongeldige waarde: CallbackURL (alleen HTTPS wordt ondersteund)")
     if values["Topic"] not in WEBHOOK_TOPICS:
         raise ODataError(f"Ongeldige waarde: Topic ({values['Topic']})")
-    for existing in store.subscriptions(values["Topic"]):
-        if existing.get("CallbackURL") == values["CallbackURL"] and existing.get("ClientID") == actor.client_id:
-            raise ODataError("Bestaat reeds: abonnement op dit topic met deze CallbackURL")
-    values.update(ClientID=actor.client_id, Description=actor.app_name, Division=store.code)
+    _check_subscription(store, values, actor, own_key=None)
+    values.update(ClientID=actor.client_id, Description=actor.app_name, Division=store.code, UserID=actor.user_id)
     result = _generic_insert(store, entity, values, actor)
     result.subscription = result.record
+    return result
+
+
+def _check_subscription(store: DivisionStore, values: dict[str, Any], actor: Actor, own_key: str | None) -> None:
+    if values.get("IsInstant") and values["Topic"] != "GoodsDeliveries":
+        # Reference: instant delivery is "only supported for topic 'GoodsDeliveries'. For any other topic, return
+        # an error."
+        raise ODataError("Ongeldige waarde: IsInstant (alleen voor topic GoodsDeliveries)")
+    for existing in store.subscriptions(values["Topic"]):
+        if existing.get("ID") == own_key:
+            continue
+        if existing.get("CallbackURL") == values["CallbackURL"] and existing.get("ClientID") == actor.client_id:
+            raise ODataError("Bestaat reeds: abonnement op dit topic met deze CallbackURL")
+
+
+def _update_subscription(store: DivisionStore, key: str, values: dict[str, Any], actor: Actor) -> WriteResult:
+    """PUT on a subscription (NOTES.md: Webhooks): a changed CallbackURL must be validated again before events flow."""
+    current = store.tables["WebhookSubscriptions"].get(key) or {}
+    if current.get("ClientID") != actor.client_id:
+        # Another app's subscription is not this app's to change.
+        raise ODataError("Resource not found for the segment 'WebhookSubscriptions'.", status=404)
+    merged = {**current, **values}
+    errors = _check_required(merged, ["CallbackURL", "Topic"])
+    if errors:
+        raise ODataError(errors)
+    if not _is_allowed_callback(merged["CallbackURL"]):
+        raise ODataError("Ongeldige waarde: CallbackURL (alleen HTTPS wordt ondersteund)")
+    if merged["Topic"] not in WEBHOOK_TOPICS:
+        raise ODataError(f"Ongeldige waarde: Topic ({merged['Topic']})")
+    _check_subscription(store, merged, actor, own_key=key)
+    _stamp_update(values, actor)
+    record = store.update("WebhookSubscriptions", key, values)
+    result = WriteResult(key, record)
+    result.changed_subscription = (current, record)
     return result
 
 
@@ -758,6 +874,8 @@ def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: 
     table = store.tables[entity.table]
     current = table.get(key) or {}
     events = [(entity.topic, "Update", entity.path, key)] if entity.topic else []
+    if entity.table == "WebhookSubscriptions":
+        return _update_subscription(store, key, values, actor)
     if entity.table == "SalesInvoices":
         _refuse_processed(store, key)
         for raw in lines.get("SalesInvoiceLines", []):
@@ -842,6 +960,7 @@ def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> W
             raise ODataError("Boeking is verwerkt en kan niet meer worden verwijderd")
         for line_key in list(store.children("SalesEntryLines", key)):
             store.remove("SalesEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
+        remove_transaction_lines(store, key, actor)
     elif table == "Accounts":
         invoices = store.tables["SalesInvoices"]
         ordered_by, invoice_to = invoices.getter("OrderedBy"), invoices.getter("InvoiceTo")

@@ -20,6 +20,7 @@ from connectors.base.errors import (
 from connectors.exact.client import BASE_HEADERS, ExactCall, ExactClient, shared_http_client
 from connectors.exact.odata import ODataQuery, eq, trim
 from connectors.exact.ratelimit import ExactRateLimiter
+from connectors.exact.resources import EVERY_RECORD
 from connectors.registry import get_connector
 from gateway.ratelimit import LocalBudgetStore
 from tests.connectors.exact.client_fixtures import (  # noqa: F401  (pytest fixtures)
@@ -126,7 +127,7 @@ def test_validation_messages_are_split_on_crlf(
             json={"SalesInvoiceLines": [{"Quantity": 1}]},
         )
     assert raised.value.status == 400
-    assert raised.value.vendor_messages == ["Verplicht: Besteld door", "Verplicht: Artikel"]
+    assert raised.value.vendor_messages == ["Verplicht: Factuur voor", "Verplicht: Besteld door", "Verplicht: Artikel"]
 
 
 def test_an_invalid_reference_500_is_a_validation_error(
@@ -146,7 +147,12 @@ def test_a_division_outside_the_grant_is_company_access_denied(exact_world: Exac
     exact_world.control.register_division(code=999, name="Not granted", region="nl", users=[])
     client = ExactClient(base_url=get_connector("exact").region("nl").base_url)
     with pytest.raises(CompanyAccessDenied) as raised:
-        client.get("crm/Accounts", division=999, token_provider=lambda: access_token, query=ODataQuery(select=["ID"]))
+        client.get(
+            "crm/Accounts",
+            division=999,
+            token_provider=lambda: access_token,
+            query=ODataQuery(select=["ID"], filter=EVERY_RECORD),
+        )
     assert raised.value.reason == "NoDivisionAccess" and raised.value.status == 403
 
 
@@ -155,7 +161,10 @@ def test_a_bad_token_is_an_auth_error_without_the_token_in_it(
 ) -> None:
     with pytest.raises(VendorAuthError) as raised:
         exact_client.get(
-            "crm/Accounts", division=DIVISION, token_provider=lambda: "not-a-token-xyz", query=ODataQuery(select=["ID"])
+            "crm/Accounts",
+            division=DIVISION,
+            token_provider=lambda: "not-a-token-xyz",
+            query=ODataQuery(select=["ID"], filter=EVERY_RECORD),
         )
     assert raised.value.status == 401 and "not-a-token-xyz" not in str(raised.value)
 
@@ -166,13 +175,19 @@ def test_an_outage_is_unavailable_and_retryable(
     exact_world.control.add_fault(kind="503", pattern="/api/v1/*/crm/Accounts*", times=1)
     with pytest.raises(VendorUnavailable) as raised:
         exact_client.get(
-            "crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"])
+            "crm/Accounts",
+            division=DIVISION,
+            token_provider=lambda: access_token,
+            query=ODataQuery(select=["ID"], filter=EVERY_RECORD),
         )
     assert raised.value.retryable and raised.value.status == 503
     exact_world.control.add_fault(kind="drop_before_apply", pattern="/api/v1/*/crm/Accounts*", times=1)
     with pytest.raises(VendorUnavailable) as dropped:
         exact_client.get(
-            "crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"])
+            "crm/Accounts",
+            division=DIVISION,
+            token_provider=lambda: access_token,
+            query=ODataQuery(select=["ID"], filter=EVERY_RECORD),
         )
     assert access_token not in str(dropped.value)
 
@@ -184,7 +199,7 @@ def test_a_429_from_exact_is_rate_limited_with_its_reset_and_not_retried(
     exact_world.control.set_limits(minutely_limit=2, minute_window_seconds=60)
     calls: list[ExactCall] = []
     client = ExactClient(base_url=get_connector("exact").region("nl").base_url, on_response=calls.append)
-    query = ODataQuery(select=["ID"], top=1)
+    query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     for _ in range(2):
         client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
     with pytest.raises(VendorRateLimited) as raised:
@@ -202,7 +217,7 @@ def test_the_budget_knows_the_429_and_fails_fast_without_calling_exact(
     exact_world.control.set_limits(minutely_limit=2, minute_window_seconds=60)
     base_url = get_connector("exact").region("nl").base_url
     other_install = ExactClient(base_url=base_url)
-    query = ODataQuery(select=["ID"], top=1)
+    query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     for _ in range(2):
         other_install.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
     limiter = ExactRateLimiter(store=LocalBudgetStore(), max_wait=0.2, guard=0.25, probe_timeout=30)
@@ -225,7 +240,7 @@ def test_a_lost_probe_does_not_block_the_budget(
 ) -> None:
     # The very first call (the probe that learns the limits) gets no answer: the next call must not wait for it.
     exact_world.control.add_fault(kind="drop_before_apply", pattern="/api/v1/*/crm/Accounts*", times=1)
-    query = ODataQuery(select=["ID"], top=1)
+    query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     with pytest.raises(VendorUnavailable):
         exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
     started = time.monotonic()
@@ -239,7 +254,7 @@ def test_the_daily_limit_fails_fast_until_midnight_utc(
     exact_world.control.set_limits(daily_limit=3)
     calls: list[ExactCall] = []
     exact_client.on_response = calls.append
-    query = ODataQuery(select=["ID"], top=1)
+    query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     for _ in range(3):
         exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
     with pytest.raises(VendorRateLimited) as raised:
@@ -258,7 +273,10 @@ def test_the_error_limit_429_uses_retry_after(
     for _ in range(2):
         with pytest.raises(VendorNotFound):
             exact_client.get(
-                url, division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"])
+                url,
+                division=DIVISION,
+                token_provider=lambda: access_token,
+                query=ODataQuery(select=["ID"], filter=EVERY_RECORD),
             )
     with pytest.raises(VendorRateLimited) as raised:
         exact_client.get(url, division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"]))
@@ -272,7 +290,10 @@ def test_on_response_reports_every_call(exact_world: ExactWorld, exact_client: E
     calls: list[ExactCall] = []
     exact_client.on_response = calls.append
     exact_client.get(
-        "crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"], top=1)
+        "crm/Accounts",
+        division=DIVISION,
+        token_provider=lambda: access_token,
+        query=ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1),
     )
     with pytest.raises(VendorNotFound):
         exact_client.get(f"crm/Accounts(guid'{NOWHERE}')", division=DIVISION, token_provider=lambda: access_token)
@@ -291,7 +312,10 @@ def test_a_failing_hook_does_not_fail_the_call(
 
     exact_client.on_response = broken
     body = exact_client.get(
-        "crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"], top=1)
+        "crm/Accounts",
+        division=DIVISION,
+        token_provider=lambda: access_token,
+        query=ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1),
     )
     assert len(body["d"]) == 1
 
@@ -305,7 +329,11 @@ def test_connect_flow_calls_keep_working(exact_world: ExactWorld, access_token: 
         "102",
         "103",
     }
-    body = client.get_json(f"{DIVISION}/crm/Accounts", access_token=access_token, params={"$select": "ID", "$top": "1"})
+    body = client.get_json(
+        f"{DIVISION}/crm/Accounts",
+        access_token=access_token,
+        params={"$select": "ID", "$top": "1", "$filter": str(EVERY_RECORD)},
+    )
     assert len(body["d"]) == 1
 
 

@@ -35,6 +35,7 @@ from connectors.exact.odata import (
     unwrap_entity,
     unwrap_page,
 )
+from connectors.exact.resources import EVERY_RECORD
 from tests.connectors.exact.client_fixtures import (  # noqa: F401  (pytest fixtures)
     DIVISION,
     access_token_fixture,
@@ -102,7 +103,7 @@ def test_comparisons_and_combinations() -> None:
 
 
 def test_padded_codes() -> None:
-    # crm/Accounts.Code is 18 characters with leading spaces (API-FACTS §4.4).
+    # crm/Accounts.Code is 18 characters with leading spaces (connectors/exact/NOTES.md: OData).
     assert str(code_eq("Code", "25")) == "Code eq '                25'"
     assert str(eq(trim("Code"), "25")) == "trim(Code) eq '25'"
 
@@ -175,7 +176,7 @@ def test_paging_follows_next_until_absent(
     exact_world.control.seed(DIVISION, accounts=150, seed=7)
     calls: list[ExactCall] = []
     exact_client.on_response = calls.append
-    query = ODataQuery(select=["ID", "Code", "Name"])
+    query = ODataQuery(select=["ID", "Code", "Name"], filter=EVERY_RECORD)
     pages = list(
         exact_client.iter_pages("crm/Accounts", query=query, division=DIVISION, token_provider=lambda: access_token)
     )
@@ -194,13 +195,16 @@ def test_top_without_inlinecount_is_a_bare_list(
     exact_world: ExactWorld, exact_client: ExactClient, access_token: str
 ) -> None:
     body = exact_client.get(
-        "crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=ODataQuery(select=["ID"], top=2)
+        "crm/Accounts",
+        division=DIVISION,
+        token_provider=lambda: access_token,
+        query=ODataQuery(select=["ID"], filter=EVERY_RECORD, top=2),
     )
     assert isinstance(body["d"], list) and len(body["d"]) == 2
     pages = list(
         exact_client.iter_pages(
             "crm/Accounts",
-            query=ODataQuery(select=["ID"], top=2, inlinecount=True),
+            query=ODataQuery(select=["ID"], filter=EVERY_RECORD, top=2, inlinecount=True),
             division=DIVISION,
             token_provider=lambda: access_token,
         )

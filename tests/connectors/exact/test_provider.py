@@ -12,8 +12,10 @@ import pytest
 
 from connectors.base.connector import Operation
 from connectors.base.data import ListQuery, Resource
-from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorNotFound
-from connectors.exact.resources import CONTACT_FIELDS, INVOICE_FIELDS
+from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorNotFound, VendorValidationError
+from connectors.exact import lookups
+from connectors.exact.odata import ODataQuery
+from connectors.exact.resources import CONTACT_FIELDS, INVOICE_FIELDS, RESOURCES
 from connectors.exact.values import parse_exact_datetime
 from gateway.request_context import request_id_var
 from tenants.models import ConnectionStatus
@@ -266,3 +268,55 @@ def test_payments_of_a_processed_invoice_and_its_payment_status(division: Divisi
     assert division.calls() == {"salesinvoice/SalesInvoices": {"200": 1}, "cashflow/Receivables": {"200": 1}}
     listed = [invoice for page in _all(division, Resource.INVOICES, 200) for invoice in page]
     assert next(invoice for invoice in listed if invoice.id == created.id).status == InvoiceStatus.PAID
+
+
+# ---------------------------------------------------------------------------------------------- mandatory filtering
+
+
+@pytest.mark.parametrize(
+    ("resource", "path"), [(Resource.CONTACTS, "crm/Accounts"), (Resource.ITEMS, "logistics/Items")]
+)
+def test_lists_without_a_caller_filter_send_exacts_mandatory_filter(
+    division: Division, resource: Resource, path: str
+) -> None:
+    """Exact refuses these two lists without a $filter on a listed field; the connector always sends one."""
+    division.world.control.seed(division.code, accounts=70, seed=2)
+    control = division.world.control
+    control.clear_requests()
+    records = [record for page in _all(division, resource, 50) for record in page]
+    stored = division.dump("Accounts" if resource is Resource.CONTACTS else "Items")
+    assert {record.id for record in records} == {row["ID"] for row in stored}
+    sent = [entry for entry in control.requests(path=path) if entry["method"] == "GET"]
+    assert sent and all(entry["status"] == 200 for entry in sent)
+    # What went over the wire: a filter that keeps every record, on Created (in both of Exact's lists).
+    assert {entry["query"]["$filter"] for entry in sent} == {"Created ge datetime'1900-01-01T00:00:00'"}
+    # With updated_after the contacts filter is on Modified alone (listed for accounts); items keep Created too,
+    # since Exact's quoted list for items is cut before Modified would appear.
+    control.clear_requests()
+    since = datetime(2024, 6, 1, tzinfo=UTC)
+    _all(division, resource, 50, updated_after=since)
+    (entry,) = [entry for entry in control.requests(path=path) if entry["method"] == "GET"]
+    expected = "Modified ge datetime'2024-06-01T02:00:00'"
+    if resource is Resource.ITEMS:
+        expected = f"({expected}) and (Created ge datetime'1900-01-01T00:00:00')"
+    assert entry["query"]["$filter"] == expected and entry["status"] == 200
+
+
+def test_the_strict_sandbox_refuses_the_unfiltered_list_the_connector_used_to_send(division: Division) -> None:
+    """The failure the mandatory filter prevents, injected: the same query without the filter is a 400."""
+    spec = RESOURCES[Resource.CONTACTS]
+    api = division.connector._api(division.ctx())
+    with pytest.raises(VendorValidationError, match="mandatory filtering"):
+        api.page(spec.path, ODataQuery(select=spec.select_list()), skiptoken=None)
+
+
+def test_code_lookups_stay_under_exacts_url_limit(division: Division) -> None:
+    """Codes that percent-encode long are split over more queries so each URL fits in Exact's 6,000 characters."""
+    codes = [f"{n:02d}{'Ä&' * 14}" for n in range(45)]  # characters that percent-encode to the longest form
+    control = division.world.control
+    control.clear_requests()
+    found = lookups.rows_by_code(division.connector._api(division.ctx()), lookups.ITEMS, codes, ("ID",))
+    assert found == {}
+    sent = control.requests(path="logistics/Items")
+    assert len(sent) == 2 and all(entry["status"] == 200 for entry in sent)  # 40 of these would not fit
+    assert sorted(code for entry in sent for code in codes if f"'{code}'" in entry["query"]["$filter"]) == codes

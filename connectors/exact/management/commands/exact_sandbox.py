@@ -24,6 +24,11 @@ class Command(BaseCommand):
             help=f"Comma-separated regions to serve, each under /<region>/ (default {','.join(REGIONS)}).",
         )
         parser.add_argument(
+            "--root-region",
+            default=None,
+            help="Also serve this region at the root (/api/oauth2/…, /api/v1/…) for clients that take a bare host.",
+        )
+        parser.add_argument(
             "--snapshot",
             default=None,
             help="JSON file: loaded at start if present, saved on shutdown and on POST /_control/snapshot.",
@@ -46,6 +51,7 @@ class Command(BaseCommand):
                 snapshot_path=options["snapshot"],
                 tls=options["tls"],
                 webhook_validation_delay=options["webhook_validation_delay"],
+                root_region=options["root_region"],
             )
             server.start()
         except (ValueError, OSError) as exc:
@@ -55,6 +61,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {region}: {server.base_url(region)}/api/oauth2/auth  {server.base_url(region)}/api/v1"
             )
+        if server.root_region is not None:
+            host = server.host_url()
+            self.stdout.write(f"  {server.root_region} at the root: {host}/api/oauth2/auth  {host}/api/v1")
         self.stdout.write(f"  control API: {server.root_url}/_control/health")
         if server.ca_file is not None:
             self.stdout.write(f"  trust this certificate: {server.ca_file}")

@@ -18,6 +18,9 @@ from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
 
 REDIRECT_URI = "https://app.example.test/exact/callback"
+# A list of accounts Exact serves: crm/Accounts has mandatory filtering, so the platform tests that use it as
+# "some endpoint with a division" send a filter on a listed field (Blocked) that keeps every customer.
+ACCOUNTS = "crm/Accounts?$filter=Blocked eq false"
 
 
 def data_layer_available() -> bool:

@@ -7,7 +7,7 @@ import pytest
 
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
 from connectors.exact.sandbox.server import SandboxServer
-from tests.connectors.exact.sandbox.conftest import REDIRECT_URI, Tenant, data_layer_available
+from tests.connectors.exact.sandbox.conftest import ACCOUNTS, REDIRECT_URI, Tenant, data_layer_available
 
 
 def test_health(control: SandboxControl) -> None:
@@ -58,7 +58,7 @@ def test_set_current_division_simulates_ui_switch(
     assert updated["current_division"] == 100099
     # The grant did not change: CurrentDivision may point outside it (picqer#470).
     with httpx.Client() as http:
-        denied = http.get(connected.api_url("crm/Accounts", 100099), headers=connected.headers())
+        denied = http.get(connected.api_url(ACCOUNTS, 100099), headers=connected.headers())
         assert denied.status_code == 403
         me = http.get(f"{connected.base_url}/api/v1/current/Me", headers=connected.headers())
         assert me.status_code == 200
@@ -83,8 +83,8 @@ def test_limits_settings(control: SandboxControl) -> None:
 def test_counters_count_calls_per_endpoint_and_status(
     connected: Tenant, control: SandboxControl, http: httpx.Client
 ) -> None:
-    http.get(connected.api_url("crm/Accounts"), headers=connected.headers())
-    http.get(connected.api_url("crm/Accounts"), headers={"Authorization": "Bearer bad"})
+    http.get(connected.api_url(ACCOUNTS), headers=connected.headers())
+    http.get(connected.api_url(ACCOUNTS), headers={"Authorization": "Bearer bad"})
     counters = control.counters()
     assert counters["calls"]["crm/Accounts"] == {"200": 1, "401": 1}
     assert counters["calls"]["oauth2/token"] == {"200": 1}
@@ -127,3 +127,58 @@ def test_seeding_twice_adds_records_with_fresh_guids(tenant: Tenant, control: Sa
     keys = [record["ID"] for record in records["Accounts"] + records["SalesInvoiceLines"]]
     keys += [record["InvoiceID"] for record in records["SalesInvoices"]]
     assert len(keys) == len(set(keys))
+
+
+@pytest.mark.skipif(not data_layer_available(), reason="needs the data layer (seed.py, resources.py)")
+def test_seed_processed_invoices(tenant: Tenant, control: SandboxControl) -> None:
+    result = control.seed(tenant.division, invoices=5, lines_per_invoice=2, seed=4, processed=2)
+    assert (result["invoices"], result["processed"]) == (5, 2)
+    records = control.dump(tenant.division)
+    statuses = sorted(invoice["Status"] for invoice in records["SalesInvoices"])
+    assert statuses == [20, 20, 20, 50, 50]
+    processed = [invoice for invoice in records["SalesInvoices"] if invoice["Status"] == 50]
+    # Processing books what POST PrintedSalesInvoices books: a sales entry and an open receivable per invoice.
+    entries = {entry["EntryNumber"]: entry for entry in records["SalesEntries"]}
+    receivables = {receivable["InvoiceNumber"]: receivable for receivable in records["Receivables"]}
+    for invoice in processed:
+        entry = entries[invoice["InvoiceNumber"]]
+        assert entry["Status"] == 50 and entry["AmountFC"] == invoice["AmountFC"]
+        assert receivables[invoice["InvoiceNumber"]]["IsFullyPaid"] is False
+    with pytest.raises(SandboxControlError):
+        control.seed(tenant.division, invoices=1, processed=2)
+
+
+def test_limit_usage_per_app_and_division(connected: Tenant, control: SandboxControl, http: httpx.Client) -> None:
+    client_id = connected.app["client_id"]
+    assert control.limit_usage(client_id=client_id) == []
+    for _ in range(3):
+        response = http.get(connected.api_url("financial/Journals"), headers=connected.headers())
+        assert response.status_code == 200
+    (usage,) = control.limit_usage(client_id=client_id, division=connected.division)
+    assert (usage["client_id"], usage["division"]) == (client_id, connected.division)
+    assert (usage["minutely_used"], usage["daily_used"]) == (3, 3)
+    # The same numbers the last response's headers told the client.
+    assert usage["minutely_remaining"] == int(response.headers["X-RateLimit-Minutely-Remaining"]) == 57
+    assert usage["daily_remaining"] == int(response.headers["X-RateLimit-Remaining"])
+    assert usage["minutely_reset"] == int(response.headers["X-RateLimit-Minutely-Reset"])
+    assert control.limit_usage(division=999) == []
+    control.advance_clock(61)
+    (usage,) = control.limit_usage(client_id=client_id)
+    assert usage["minutely_used"] == 0 and usage["daily_used"] == 3
+
+
+def test_request_log_shows_what_clients_sent(connected: Tenant, control: SandboxControl, http: httpx.Client) -> None:
+    control.clear_requests()
+    http.get(
+        connected.api_url("financial/GLAccounts"),
+        params={"$filter": "Code eq '8000'", "$select": "ID"},
+        headers=connected.headers(),
+    )
+    http.get(f"{connected.base_url}/api/v1/current/Me", headers=connected.headers())
+    (gl,) = control.requests(path="GLAccounts")
+    assert gl["method"] == "GET" and gl["status"] == 200
+    assert gl["query"] == {"$filter": "Code eq '8000'", "$select": "ID"}
+    assert [entry["path"].rsplit("/", 1)[-1] for entry in control.requests()] == ["GLAccounts", "Me"]
+    assert len(control.requests(limit=1)) == 1
+    control.clear_requests()
+    assert control.requests() == []

@@ -66,7 +66,9 @@ def test_divisions_lists_only_granted(control: SandboxControl, server: SandboxSe
 def test_all_divisions_stays_within_the_users_divisions_and_region(
     control: SandboxControl, server: SandboxServer, http: httpx.Client
 ) -> None:
-    """API-FACTS §2.2: AllDivisions lists one licence's divisions, not every division Exact hosts."""
+    """AllDivisions lists one licence's divisions, not every division Exact hosts.
+
+    (connectors/exact/NOTES.md: Divisions)"""
     tenant = connect(http, make_tenant(control, server, divisions=(300001, 300002), granted=(300001,)))
     # Another customer's division in the same region, and a division of the same user in another region.
     other = control.register_user(username="piet", region="nl")
@@ -85,7 +87,9 @@ def test_seeded_reference_data(exact: ExactClient) -> None:
     assert vat["2"] == 0.21 and vat["1"] == 0.09 and vat["0"] == 0.0
     journals = {r["Code"]: r["Type"] for r in exact.results("financial/Journals", {"$select": "Code,Type"})}
     assert journals == {"70": 20, "60": 22, "20": 12, "90": 90}
-    items = exact.results("logistics/Items", {"$select": "Code,GLRevenueCode,SalesVatCode"})
+    items = exact.results(
+        "logistics/Items", {"$select": "Code,GLRevenueCode,SalesVatCode", "$filter": "IsSalesItem eq true"}
+    )
     assert {i["Code"] for i in items} >= {"CONSULT", "HOSTING", "LICENSE"}
 
 
@@ -162,7 +166,17 @@ def test_draft_status_on_request(exact: ExactClient) -> None:
 def test_invoice_validation_messages(exact: ExactClient) -> None:
     missing = exact.post("salesinvoice/SalesInvoices", {"SalesInvoiceLines": [{"Quantity": 1}]})
     assert missing.status_code == 400
-    assert _message(missing) == "Verplicht: Besteld door\r\nVerplicht: Artikel"
+    # Neither InvoiceTo nor OrderedBy: both are named, InvoiceTo first, joined by CRLF (picqer #10).
+    assert _message(missing) == "Verplicht: Factuur voor\r\nVerplicht: Besteld door\r\nVerplicht: Artikel"
+    line = [{"Item": _item(exact, "BOOK")}]
+    only_invoice_to = exact.post(
+        "salesinvoice/SalesInvoices", {"InvoiceTo": _customer(exact), "SalesInvoiceLines": line}
+    )
+    assert only_invoice_to.status_code == 400 and _message(only_invoice_to) == "Verplicht: Besteld door"
+    only_ordered_by = exact.post(
+        "salesinvoice/SalesInvoices", {"OrderedBy": _customer(exact), "SalesInvoiceLines": line}
+    )
+    assert only_ordered_by.status_code == 201 and only_ordered_by.json()["d"]["InvoiceTo"] == _customer(exact)
     nowhere = "11111111-2222-3333-4444-555555555555"
     broken = exact.post(
         "salesinvoice/SalesInvoices", {"OrderedBy": nowhere, "SalesInvoiceLines": [{"Item": _item(exact, "BOOK")}]}
@@ -182,7 +196,9 @@ def test_invoice_validation_messages(exact: ExactClient) -> None:
 
 @pytest.mark.parametrize("lines", [None, []])
 def test_invoice_post_needs_lines(exact: ExactClient, lines: list[Any] | None) -> None:
-    """API-FACTS §7.3: the lines are mandatory on POST (picqer #117); nothing is stored without them."""
+    """The lines are mandatory on POST (picqer #117); nothing is stored without them.
+
+    (connectors/exact/NOTES.md: Entities)"""
     body: dict[str, Any] = {"OrderedBy": _customer(exact), "YourRef": "NO-LINES"}
     if lines is not None:
         body["SalesInvoiceLines"] = lines
@@ -194,7 +210,7 @@ def test_invoice_post_needs_lines(exact: ExactClient, lines: list[Any] | None) -
     )
     # Other mandatory fields are reported together, one per line, as Exact does.
     both = exact.post("salesinvoice/SalesInvoices", {"YourRef": "NO-LINES"})
-    assert _message(both) == "Verplicht: Besteld door\r\nVerplicht: Factuurregels"
+    assert _message(both) == "Verplicht: Factuur voor\r\nVerplicht: Besteld door\r\nVerplicht: Factuurregels"
 
 
 def test_a_client_chosen_line_id_that_exists_is_refused(exact: ExactClient) -> None:
@@ -312,7 +328,13 @@ def test_webhook_subscriptions(exact: ExactClient, control: SandboxControl) -> N
     topics = {r["Topic"] for r in exact.results("webhooks/WebhookSubscriptions")}
     assert topics == {"Accounts", "SalesInvoices"}
     assert {s["topic"] for s in control.webhook_subscriptions()} >= {"Accounts", "SalesInvoices"}
-    assert exact.put(f"webhooks/WebhookSubscriptions(guid'{record['ID']}')", {"Topic": "Items"}).status_code == 405
+    url = f"webhooks/WebhookSubscriptions(guid'{record['ID']}')"
+    assert exact.put(url, {"Topic": "Items"}).status_code == 204
+    assert exact.get(url).json()["d"]["Topic"] == "Items"
+    assert exact.put(url, {"CallbackURL": "http://hooks.example.test/"}).status_code == 400
+    assert exact.put(url, {"Topic": "Nonsense"}).status_code == 400
+    assert exact.put(url, {"IsInstant": True}).status_code == 400  # instant delivery is for GoodsDeliveries only
+    assert exact.put(url, {"Topic": "Accounts"}).status_code == 204
     assert exact.delete(f"webhooks/WebhookSubscriptions(guid'{record['ID']}')").status_code == 204
     assert [r["Topic"] for r in exact.results("webhooks/WebhookSubscriptions")] == ["SalesInvoices"]
 
@@ -323,3 +345,81 @@ def test_dump_matches_get_shape(exact: ExactClient, control: SandboxControl) -> 
     assert len(dump["SalesInvoices"]) == 1 and len(dump["SalesInvoiceLines"]) == 2
     assert len(dump["Accounts"]) == 3 and dump["GLAccounts"]
     assert dump["SalesInvoices"][0] == exact.results("salesinvoice/SalesInvoices")[0]
+
+
+def test_hrm_divisions_lists_the_users_divisions_with_its_own_spelling(
+    control: SandboxControl, server: SandboxServer, http: httpx.Client
+) -> None:
+    tenant = connect(http, make_tenant(control, server, divisions=(500001, 500002), granted=(500001,)))
+    response = http.get(tenant.api_url("hrm/Divisions"), headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    rows = response.json()["d"]["results"]
+    assert [row["Code"] for row in rows] == [500001, 500002]
+    # HID and Main here, Hid and IsMainDivision on system/Divisions (picqer PR#195).
+    assert rows[0]["HID"] == 500001 and rows[0]["Main"] is True and "Hid" not in rows[0]
+    system = http.get(tenant.api_url("system/Divisions"), headers=tenant.headers()).json()["d"]["results"]
+    assert system[0]["Hid"] == 500001 and "HID" not in system[0]
+    assert system[0]["IsHRDivision"] is False and system[0]["DivisionHRLinkUnlinkDate"] is None
+    assert system[0]["Class_01"]["__deferred"]["uri"].endswith("/system/Divisions(500001)/Class_01")
+    expanded = http.get(
+        tenant.api_url("system/Divisions"), params={"$expand": "Class_01,Class_05"}, headers=tenant.headers()
+    ).json()["d"]["results"]
+    assert expanded[0]["Class_01"] is None and expanded[0]["Class_05"] is None
+
+
+def test_expandable_collections_of_accounts_gl_accounts_and_vat_codes(exact: ExactClient) -> None:
+    account = exact.results(
+        "crm/Accounts",
+        {"$select": "ID,BankAccounts", "$filter": "trim(Code) eq '1'", "$expand": "BankAccounts"},
+    )[0]
+    assert account["BankAccounts"] == {"results": []}
+    gl = exact.results(
+        "financial/GLAccounts",
+        {
+            "$select": "Code,DeductibilityPercentages",
+            "$filter": "Code eq '8000'",
+            "$expand": "DeductibilityPercentages",
+        },
+    )[0]
+    assert gl["DeductibilityPercentages"] == {"results": []}
+    vat = exact.results(
+        "vat/VATCodes",
+        {"$select": "Code,VATPercentages/Percentage", "$filter": "Code eq '2'", "$expand": "VATPercentages"},
+    )[0]
+    assert [p["Percentage"] for p in vat["VATPercentages"]["results"]] == [0.21]
+    # Sync rows link their collections to the CRUD resource, where they can be read.
+    (row,) = exact.results("sync/CRM/Accounts", {"$filter": "Timestamp gt 1L", "$select": "ID,BankAccounts", "$top": 1})
+    deferred = row["BankAccounts"]["__deferred"]["uri"]
+    assert deferred.endswith(f"/crm/Accounts(guid'{row['ID']}')/BankAccounts")
+    assert exact.http.get(deferred, headers=exact.headers()).json()["d"]["results"] == []
+
+
+REFERENCE_FIELDS = {
+    # Properties of Exact's reference (entities/*.md, picqer @8b35057) that a full GET must show.
+    "crm/Accounts": ["EORINumber", "PeppolIdentifier", "PeppolIdentifierType", "EnableSalesPaymentLink", "CustomField"],
+    "crm/Contacts": ["TitleAbbreviation", "TitleDescription", "CustomField"],
+    "financial/GLAccounts": ["AllowCostsInSales", "DeductibilityPercentages"],
+    "salesinvoice/SalesInvoices": ["ShippingMethod", "ShippingMethodCode", "ShippingMethodDescription"],
+    "webhooks/WebhookSubscriptions": ["IsInstant", "UserID"],
+    "sync/CRM/Accounts": ["BankAccounts", "EORINumber", "Timestamp"],
+}
+
+
+@pytest.mark.parametrize(("path", "fields"), list(REFERENCE_FIELDS.items()))
+def test_records_carry_the_reference_properties(exact: ExactClient, path: str, fields: list[str]) -> None:
+    exact.post("webhooks/WebhookSubscriptions", {"CallbackURL": "https://hooks.example.test/x", "Topic": "Items"})
+    _invoice(exact)
+    exact.post("crm/Contacts", {"Account": _customer(exact), "LastName": "Bos"})
+    params = {"$top": 1, "$filter": "Timestamp gt 1L"} if path.startswith("sync/") else {"$top": 1}
+    if path == "crm/Accounts":
+        params["$filter"] = "Status eq 'C'"
+    (record,) = exact.results(path, params)
+    assert set(fields) <= set(record), set(fields) - set(record)
+
+
+def test_me_has_the_2025_properties(exact: ExactClient) -> None:
+    response = exact.http.get(f"{exact.tenant.base_url}/api/v1/current/Me", headers=exact.headers())
+    (me,) = response.json()["d"]["results"]
+    for name in ("IsEmployeeSelfServiceUser", "IsMyFirmLiteUser", "IsOEIMigrationMandatory", "IsStarterUser"):
+        assert me[name] is False
+    assert "PackageCode" in me

@@ -8,16 +8,16 @@ import httpx
 import pytest
 
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
-from tests.connectors.exact.sandbox.conftest import Tenant, refresh
+from tests.connectors.exact.sandbox.conftest import ACCOUNTS, Tenant, refresh
 
 
 def test_500_and_503_by_pattern_and_method(connected: Tenant, http: httpx.Client, control: SandboxControl) -> None:
     control.add_fault(kind="500", pattern="/api/v1/*/crm/Accounts*", method="GET", times=1)
     control.add_fault(kind="503", pattern="/api/v1/*/crm/Contacts*", times=1)
-    first = http.get(connected.api_url("crm/Accounts"), headers=connected.headers())
+    first = http.get(connected.api_url(ACCOUNTS), headers=connected.headers())
     assert first.status_code == 500
     assert first.json()["error"]["message"]["value"]
-    assert http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code == 200
+    assert http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code == 200
     assert http.get(connected.api_url("crm/Contacts"), headers=connected.headers()).status_code == 503
     assert control.counters()["faults"] == {"500": 1, "503": 1}
 
@@ -25,7 +25,7 @@ def test_500_and_503_by_pattern_and_method(connected: Tenant, http: httpx.Client
 def test_latency_delays_but_answers(connected: Tenant, http: httpx.Client, control: SandboxControl) -> None:
     control.add_fault(kind="latency", pattern="/api/v1/*", latency_ms=300, times=1)
     started = time.monotonic()
-    response = http.get(connected.api_url("crm/Accounts"), headers=connected.headers())
+    response = http.get(connected.api_url(ACCOUNTS), headers=connected.headers())
     assert response.status_code == 200
     assert time.monotonic() - started >= 0.3
 
@@ -35,8 +35,8 @@ def test_drop_before_apply_closes_without_response(
 ) -> None:
     control.add_fault(kind="drop_before_apply", pattern="/api/v1/*/crm/Accounts", times=1)
     with pytest.raises(httpx.RemoteProtocolError):
-        http.get(connected.api_url("crm/Accounts"), headers=connected.headers())
-    assert http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code == 200
+        http.get(connected.api_url(ACCOUNTS), headers=connected.headers())
+    assert http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code == 200
 
 
 def test_drop_after_apply_on_token_endpoint_loses_the_rotated_pair(
@@ -69,20 +69,20 @@ def test_revoke_tokens_fault_gives_401_and_allows_a_refresh(
     connected: Tenant, http: httpx.Client, control: SandboxControl
 ) -> None:
     control.add_fault(kind="revoke_tokens", pattern="/api/v1/*/crm/Accounts", times=1)
-    assert http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code == 401
-    assert http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code == 401
+    assert http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code == 401
+    assert http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code == 401
     # Scope "access": the refresh token survives and the 570 s wait no longer applies.
     renewed = refresh(http, connected)
     assert renewed.status_code == 200
     headers = connected.headers(renewed.json()["access_token"])
-    assert http.get(connected.api_url("crm/Accounts"), headers=headers).status_code == 200
+    assert http.get(connected.api_url(ACCOUNTS), headers=headers).status_code == 200
 
 
 def test_revoke_all_through_control_kills_the_refresh_token(
     connected: Tenant, http: httpx.Client, control: SandboxControl
 ) -> None:
     assert control.revoke_tokens(connected.app["client_id"], user_id=connected.user["user_id"], scope="all") == 1
-    assert http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code == 401
+    assert http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code == 401
     dead = refresh(http, connected)
     assert dead.status_code == 400
     assert dead.json()["error"] == "invalid_grant"
@@ -91,7 +91,7 @@ def test_revoke_all_through_control_kills_the_refresh_token(
 def _pattern_of_hits(connected: Tenant, http: httpx.Client, control: SandboxControl, seed: int) -> list[int]:
     control.clear_faults()
     control.add_fault(kind="500", pattern="/api/v1/*", probability=0.5, seed=seed)
-    return [http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code for _ in range(12)]
+    return [http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code for _ in range(12)]
 
 
 def test_probability_faults_are_reproducible_with_a_seed(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import httpx
 
 from connectors.exact.sandbox.control_client import SandboxControl
 from connectors.exact.sandbox.server import SandboxServer
 from tests.connectors.exact.sandbox.conftest import (
+    ACCOUNTS,
     REDIRECT_URI,
     Tenant,
     authorize,
@@ -212,9 +214,9 @@ def test_consent_page_approve_grants_ticked_divisions(
     assert query["state"] == ["consent-1"]
     tokens = exchange_code(http, tenant, query["code"][0]).json()
     headers = {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
-    assert http.get(tenant.api_url("crm/Accounts", 100001), headers=headers).status_code == 200
+    assert http.get(tenant.api_url(ACCOUNTS, 100001), headers=headers).status_code == 200
     # Not ticked on the consent screen: division scoping keeps it out of the grant.
-    denied = http.get(tenant.api_url("crm/Accounts", 100002), headers=headers)
+    denied = http.get(tenant.api_url(ACCOUNTS, 100002), headers=headers)
     assert denied.status_code == 403
     assert denied.headers["Reason"] == "NoDivisionAccess"
 
@@ -275,3 +277,77 @@ def test_unused_codes_are_pruned_on_auth_requests(tenant: Tenant, http: httpx.Cl
     fresh = authorize(http, tenant)  # no token was issued in between
     assert set(server.sandbox.oauth.codes) == {fresh}
     assert stale != fresh
+
+
+def _basic(client_id: str, client_secret: str) -> dict[str, str]:
+    pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+def test_token_endpoint_accepts_http_basic_client_authentication(tenant: Tenant, http: httpx.Client) -> None:
+    app = tenant.app
+    code = authorize(http, tenant)
+    # The form carries the grant only, as exact-online-sdk, exactpy and python-exact-online send it (RFC 6749 §2.3.1).
+    response = http.post(
+        f"{tenant.base_url}/api/oauth2/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+        headers=_basic(app["client_id"], app["client_secret"]),
+    )
+    assert response.status_code == 200, response.text
+    tenant.tokens = response.json()
+    tenant.server.control.advance_clock(571)
+    refreshed = http.post(
+        f"{tenant.base_url}/api/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": tenant.tokens["refresh_token"]},
+        headers=_basic(app["client_id"], app["client_secret"]),
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] != tenant.tokens["refresh_token"]
+
+
+def test_basic_and_form_credentials_that_agree_are_accepted(tenant: Tenant, http: httpx.Client) -> None:
+    app = tenant.app
+    response = http.post(
+        f"{tenant.base_url}/api/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": authorize(http, tenant),
+            "redirect_uri": REDIRECT_URI,
+            "client_id": app["client_id"],
+        },
+        headers=_basic(app["client_id"], app["client_secret"]),
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_basic_and_form_credentials_that_differ_are_invalid_client(
+    control: SandboxControl, tenant: Tenant, http: httpx.Client
+) -> None:
+    app = tenant.app
+    other = control.register_app(redirect_uris=[REDIRECT_URI], name="Other app")
+    code = authorize(http, tenant)
+    grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    attempts = [
+        # Another (valid) app in the form than in the header.
+        ({**grant, "client_id": other["client_id"], "client_secret": other["client_secret"]}, app),
+        # The same client id, but the form's secret differs from the header's.
+        ({**grant, "client_id": app["client_id"], "client_secret": "not-the-secret"}, app),
+    ]
+    for form, header_app in attempts:
+        response = http.post(
+            f"{tenant.base_url}/api/oauth2/token",
+            data=form,
+            headers=_basic(header_app["client_id"], header_app["client_secret"]),
+        )
+        assert response.status_code == 401, response.text
+        assert response.json()["error"] == "invalid_client"
+    # The code was not used up by the refused attempts.
+    assert exchange_code(http, tenant, code).status_code == 200
+
+
+def test_wrong_basic_secret_and_malformed_basic_header_are_invalid_client(tenant: Tenant, http: httpx.Client) -> None:
+    grant = {"grant_type": "authorization_code", "code": authorize(http, tenant), "redirect_uri": REDIRECT_URI}
+    for header in (_basic(tenant.app["client_id"], "wrong"), {"Authorization": "Basic !!!not-base64"}):
+        response = http.post(f"{tenant.base_url}/api/oauth2/token", data=grant, headers=header)
+        assert response.status_code == 401
+        assert response.json()["error"] == "invalid_client"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import pytest
 
@@ -123,6 +124,10 @@ def test_dates_are_amsterdam_wall_clock_milliseconds() -> None:
 # ---------------------------------------------------------------------------------------------- over HTTP
 
 
+# crm/Accounts has mandatory filtering: a list names a listed field; this filter keeps every account.
+EVERY_ACCOUNT = {"$filter": "Blocked eq false"}
+
+
 def _make_accounts(exact: ExactClient, count: int) -> None:
     for number in range(count):
         response = exact.post("crm/Accounts", {"Name": f"Klant {number:03d}", "City": "Zwolle"})
@@ -132,7 +137,7 @@ def _make_accounts(exact: ExactClient, count: int) -> None:
 def test_collection_envelope_metadata_and_deferred_lines(exact: ExactClient) -> None:
     data = exact.get("salesinvoice/SalesInvoices").json()["d"]
     assert data == {"results": []}
-    accounts = exact.get("crm/Accounts").json()["d"]["results"]
+    accounts = exact.get("crm/Accounts", EVERY_ACCOUNT).json()["d"]["results"]
     first = accounts[0]
     assert first["__metadata"]["type"] == "Exact.Web.Api.Models.Account"
     assert first["__metadata"]["uri"].startswith(exact.tenant.api_url("crm/Accounts(guid'"))
@@ -160,15 +165,17 @@ def test_paging_60_with_next_link_repeating_select_and_filter(exact: ExactClient
 
 
 def test_top_returns_bare_array_and_inlinecount_restores_results(exact: ExactClient) -> None:
-    bare = exact.get("crm/Accounts", {"$top": 2, "$select": "Name"}).json()["d"]
+    bare = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$top": 2, "$select": "Name"}).json()["d"]
     assert isinstance(bare, list) and len(bare) == 2
-    counted = exact.get("crm/Accounts", {"$top": 1, "$inlinecount": "allpages", "$select": "Name"}).json()["d"]
+    counted = exact.get(
+        "crm/Accounts", {**EVERY_ACCOUNT, "$top": 1, "$inlinecount": "allpages", "$select": "Name"}
+    ).json()["d"]
     assert counted["__count"] == 3 and len(counted["results"]) == 1
 
 
 def test_top_above_page_size_is_capped_and_continues(exact: ExactClient) -> None:
     _make_accounts(exact, 70)
-    data = exact.get("crm/Accounts", {"$top": 65, "$select": "ID"}).json()["d"]
+    data = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$top": 65, "$select": "ID"}).json()["d"]
     assert len(data["results"]) == 60
     assert "$top=5" in data["__next"]
     rest = exact.http.get(data["__next"], headers=exact.headers()).json()["d"]
@@ -177,7 +184,9 @@ def test_top_above_page_size_is_capped_and_continues(exact: ExactClient) -> None
 
 def test_count_segment_is_plain_text(exact: ExactClient) -> None:
     response = exact.http.get(
-        exact.tenant.api_url("crm/Accounts/$count"), headers={"Authorization": exact.tenant.headers()["Authorization"]}
+        exact.tenant.api_url("crm/Accounts/$count"),
+        params=EVERY_ACCOUNT,
+        headers={"Authorization": exact.tenant.headers()["Authorization"]},
     )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -187,20 +196,20 @@ def test_count_segment_is_plain_text(exact: ExactClient) -> None:
 
 
 def test_orderby_several_keys(exact: ExactClient) -> None:
-    rows = exact.results("crm/Accounts", {"$select": "Name,Country", "$orderby": "Country desc,Name"})
+    rows = exact.results("crm/Accounts", {**EVERY_ACCOUNT, "$select": "Name,Country", "$orderby": "Country desc,Name"})
     assert [r["Country"] for r in rows] == ["NL", "NL", "BE"]
     assert rows[0]["Name"] < rows[1]["Name"]
 
 
 def test_select_and_filter_errors(exact: ExactClient) -> None:
-    bad_select = exact.get("crm/Accounts", {"$select": "Nope"})
+    bad_select = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$select": "Nope"})
     assert bad_select.status_code == 400
     assert "No property 'Nope'" in bad_select.json()["error"]["message"]["value"]
     bad_filter = exact.get("crm/Accounts", {"$filter": "Nope eq 1"})
     assert bad_filter.status_code == 400
-    bad_skip = exact.get("crm/Accounts", {"$skip": "-1"})
+    bad_skip = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$skip": "-1"})
     assert bad_skip.status_code == 400
-    unknown = exact.get("crm/Accounts", {"$foo": 1})
+    unknown = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$foo": 1})
     assert unknown.status_code == 400
 
 
@@ -228,7 +237,7 @@ def test_method_not_allowed(exact: ExactClient) -> None:
 def test_atom_without_accept_json(exact: ExactClient) -> None:
     response = exact.http.get(
         exact.tenant.api_url("crm/Accounts"),
-        params={"$select": "Name,Blocked,Created", "$top": 1},
+        params={**EVERY_ACCOUNT, "$select": "Name,Blocked,Created", "$top": 1},
         headers={"Authorization": exact.tenant.headers()["Authorization"]},
     )
     assert response.status_code == 200
@@ -241,7 +250,7 @@ def test_atom_without_accept_json(exact: ExactClient) -> None:
 
 def test_expand_lines_with_line_select(exact: ExactClient) -> None:
     items = exact.results("logistics/Items", {"$select": "ID", "$filter": "Code eq 'CONSULT'"})
-    account = exact.results("crm/Accounts", {"$select": "ID", "$top": 1})[0]
+    account = exact.results("crm/Accounts", {**EVERY_ACCOUNT, "$select": "ID", "$top": 1})[0]
     created = exact.post(
         "salesinvoice/SalesInvoices",
         {"OrderedBy": account["ID"], "SalesInvoiceLines": [{"Item": items[0]["ID"], "Quantity": 3}]},
@@ -263,26 +272,33 @@ def test_expand_lines_with_line_select(exact: ExactClient) -> None:
 
 
 def test_skip_works_on_crud_sets(exact: ExactClient) -> None:
-    """API-FACTS §4.1: $skip is unsupported only on endpoints released after March 2017; CRUD sets are older."""
+    """$skip is unsupported only on endpoints released after March 2017; CRUD sets are older
+    (connectors/exact/NOTES.md: OData)."""
     _make_accounts(exact, 70)  # 73 accounts with the 3 defaults
-    ids = [r["ID"] for r in exact.all_pages("crm/Accounts", {"$select": "ID"})[0]]
-    skipped = exact.get("crm/Accounts", {"$select": "ID", "$skip": 5}).json()["d"]
+    ids = [r["ID"] for r in exact.all_pages("crm/Accounts", {**EVERY_ACCOUNT, "$select": "ID"})[0]]
+    skipped = exact.get("crm/Accounts", {**EVERY_ACCOUNT, "$select": "ID", "$skip": 5}).json()["d"]
     assert [r["ID"] for r in skipped["results"]] == ids[5:65]
     # The __next link continues with a $skiptoken and does not skip again.
     assert "$skip=" not in skipped["__next"]
     rest = exact.http.get(skipped["__next"], headers=exact.headers()).json()["d"]
     assert [r["ID"] for r in rest["results"]] == ids[65:]
-    page = exact.get("crm/Accounts", {"$select": "ID", "$skip": 10, "$top": 3, "$inlinecount": "allpages"}).json()["d"]
+    page = exact.get(
+        "crm/Accounts", {**EVERY_ACCOUNT, "$select": "ID", "$skip": 10, "$top": 3, "$inlinecount": "allpages"}
+    ).json()["d"]
     assert [r["ID"] for r in page["results"]] == ids[10:13] and page["__count"] == 73
-    ordered = exact.results("crm/Accounts", {"$select": "Name", "$orderby": "Name desc", "$skip": 1, "$top": 2})
-    names = sorted((r["Name"] for r in exact.all_pages("crm/Accounts", {"$select": "Name"})[0]), reverse=True)
+    ordered = exact.results(
+        "crm/Accounts", {**EVERY_ACCOUNT, "$select": "Name", "$orderby": "Name desc", "$skip": 1, "$top": 2}
+    )
+    names = sorted(
+        (r["Name"] for r in exact.all_pages("crm/Accounts", {**EVERY_ACCOUNT, "$select": "Name"})[0]), reverse=True
+    )
     assert [r["Name"] for r in ordered] == names[1:3]
 
 
 @pytest.mark.parametrize(
     ("path", "params"),
     [
-        ("bulk/CRM/Accounts", {"$select": "ID"}),
+        ("bulk/CRM/Accounts", {"$select": "ID", "$filter": "Blocked eq false"}),
         ("sync/CRM/Accounts", {"$select": "ID", "$filter": "Timestamp gt 1L"}),
         ("sync/Deleted", {"$select": "ID", "$filter": "Timestamp gt 1L"}),
     ],
@@ -292,3 +308,140 @@ def test_skip_is_refused_on_bulk_and_sync(exact: ExactClient, path: str, params:
     assert response.status_code == 400
     assert "$skip" in response.json()["error"]["message"]["value"]
     assert exact.get(path, params).status_code == 200
+
+
+MANDATORY_PREFIX = (
+    "This endpoint has mandatory filtering applied. A GET request for this endpoint must have a $filter parameter "
+    "with one of the following fields in the url:"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "select", "listed", "unlisted"),
+    [
+        ("crm/Accounts", None, "Status eq 'C'", "Website eq null"),
+        ("bulk/CRM/Accounts", "ID", "Status eq 'C'", "Website eq null"),
+        ("logistics/Items", None, "Code eq 'CONSULT'", "Unit eq 'stuk'"),
+        ("bulk/Logistics/Items", "ID", "Code eq 'CONSULT'", "Unit eq 'stuk'"),
+    ],
+)
+def test_mandatory_filtering_on_accounts_and_items(
+    exact: ExactClient, path: str, select: str | None, listed: str, unlisted: str
+) -> None:
+    base = {"$select": select} if select else {}
+    for params in (base, {**base, "$filter": unlisted}, {**base, "$top": 1}):
+        refused = exact.get(path, params)
+        assert refused.status_code == 400, (path, params)
+        message = refused.json()["error"]["message"]["value"]
+        assert message.startswith(MANDATORY_PREFIX) and message.endswith(".")
+        fields = message[len(MANDATORY_PREFIX) : -1].split(",")
+        assert {"ID", "Code", "Created"} <= set(fields)
+        assert unlisted.split()[0] not in fields
+    assert exact.get(f"{path}/$count").status_code == 400
+    served = exact.results(path, {**base, "$filter": listed})
+    assert len(served) >= 1
+    # A listed field inside a function or next to an unlisted one still counts.
+    assert exact.get(path, {**base, "$filter": f"({unlisted}) or trim(Code) ne ''"}).status_code == 200
+    if not path.startswith("bulk/"):
+        # Fetching one record by key is not affected.
+        key = served[0]["__metadata"]["uri"].rsplit("/", 1)[-1]
+        assert exact.get(f"{path.split('/')[0]}/{key}").status_code == 200
+
+
+def test_mandatory_filter_lists_exacts_fields_for_accounts(exact: ExactClient) -> None:
+    message = exact.get("crm/Accounts").json()["error"]["message"]["value"]
+    # The list Exact sends, verbatim (picqer#591).
+    assert message == MANDATORY_PREFIX + (
+        "Accountant,AccountManager,AddressLine1,AddressLine2,AddressLine3,Blocked,BRIN,BSN,ChamberOfCommerce,City,"
+        "Classification1,Classification2,Classification3,Classification4,Classification5,Classification6,"
+        "Classification7,Classification8,Classification,Code,CodeAtSupplier,Country,Created,Email,EndDate,Fax,ID,"
+        "InvoiceAccount,IsAccountant,IsReseller,IsSales,IsSupplier,MainContact,Modified,Name,Parent,Phone,Postcode,"
+        "PriceList,Reseller,RSIN,SearchCode,StartDate,Status,Type,VATNumber."
+    )
+
+
+def test_metadata_per_service_is_edmx(exact: ExactClient) -> None:
+    response = exact.http.get(
+        exact.tenant.api_url("crm/$metadata"), headers={"Authorization": exact.headers()["Authorization"]}
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+    root = ElementTree.fromstring(response.content)
+    edm = "{http://schemas.microsoft.com/ado/2008/09/edm}"
+    types = {t.get("Name"): t for t in root.iter(f"{edm}EntityType")}
+    assert {"Account", "Contact", "BankAccount"} <= set(types)
+    account = types["Account"]
+    assert account.find(f"{edm}Key/{edm}PropertyRef").get("Name") == "ID"
+    properties = {p.get("Name"): p.get("Type") for p in account.iter(f"{edm}Property")}
+    assert (
+        properties["ID"] == "Edm.Guid" and properties["Name"] == "Edm.String" and properties["Blocked"] == "Edm.Boolean"
+    )
+    sets = {s.get("Name"): s.get("EntityType") for s in root.iter(f"{edm}EntitySet")}
+    assert sets["Accounts"] == "Exact.Web.Api.Models.Account"
+    sync = exact.http.get(exact.tenant.api_url("sync/CRM/$metadata"), headers=exact.headers())
+    assert sync.status_code == 200 and b'Name="Timestamp"' in sync.content
+    me = exact.http.get(f"{exact.tenant.base_url}/api/v1/current/$metadata", headers=exact.headers())
+    assert me.status_code == 200 and b'Name="CurrentDivision"' in me.content
+    assert exact.get("nothere/$metadata").status_code == 404
+    assert exact.post("crm/$metadata", {}).status_code == 405
+
+
+ATOM_INVOICE = """<?xml version="1.0" encoding="utf-8"?>
+<entry xmlns="http://www.w3.org/2005/Atom" xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices"
+       xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">
+  <link rel="http://schemas.microsoft.com/ado/2007/08/dataservices/related/SalesInvoiceLines"
+        type="application/atom+xml;type=feed" title="SalesInvoiceLines">
+    <m:inline><feed>
+      <entry><content type="application/xml"><m:properties>
+        <d:Item m:type="Edm.Guid">{item}</d:Item><d:Quantity m:type="Edm.Double">2</d:Quantity>
+        <d:Description>Via Atom</d:Description>
+      </m:properties></content></entry>
+    </feed></m:inline>
+  </link>
+  <content type="application/xml"><m:properties>
+    <d:OrderedBy m:type="Edm.Guid">{customer}</d:OrderedBy>
+    <d:YourRef>ATOM-1</d:YourRef>
+    <d:Description m:null="true" />
+  </m:properties></content>
+</entry>"""
+
+
+def test_post_with_an_atom_xml_body(exact: ExactClient) -> None:
+    item = exact.results("logistics/Items", {"$select": "ID", "$filter": "Code eq 'CONSULT'"})[0]["ID"]
+    customer = exact.results("crm/Accounts", {"$select": "ID", "$filter": "trim(Code) eq '1'"})[0]["ID"]
+    body = ATOM_INVOICE.format(item=item, customer=customer)
+    response = exact.http.post(
+        exact.tenant.api_url("salesinvoice/SalesInvoices"),
+        content=body.encode(),
+        headers={**exact.headers(), "Content-Type": "application/atom+xml"},
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()["d"]
+    assert created["YourRef"] == "ATOM-1" and created["AmountFCExclVat"] == 190.0
+    lines = exact.results(f"salesinvoice/SalesInvoices(guid'{created['InvoiceID']}')/SalesInvoiceLines")
+    assert [(line["Description"], line["Quantity"]) for line in lines] == [("Via Atom", 2.0)]
+    # Answered in Atom when the client does not ask for JSON.
+    atom = exact.http.post(
+        exact.tenant.api_url("crm/Accounts"),
+        content=b'<entry xmlns="http://www.w3.org/2005/Atom" '
+        b'xmlns:d="http://schemas.microsoft.com/ado/2007/08/dataservices" '
+        b'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><content type="application/xml">'
+        b"<m:properties><d:Name>Atom BV</d:Name><d:IsSupplier>true</d:IsSupplier></m:properties></content></entry>",
+        headers={
+            "Authorization": exact.headers()["Authorization"],
+            "Content-Type": "application/atom+xml",
+            "Prefer": "return=representation",
+        },
+    )
+    assert atom.status_code == 201 and atom.headers["content-type"].startswith("application/atom+xml")
+    assert (
+        "<d:Name>Atom BV</d:Name>" in atom.text
+        and '<d:IsSupplier m:type="Edm.Boolean">true</d:IsSupplier>' in atom.text
+    )
+    for broken in (b"<entry>not closed", b"<feed xmlns='http://www.w3.org/2005/Atom'/>"):
+        refused = exact.http.post(
+            exact.tenant.api_url("crm/Accounts"),
+            content=broken,
+            headers={**exact.headers(), "Content-Type": "application/atom+xml"},
+        )
+        assert refused.status_code == 400
+        assert refused.json()["error"]["message"]["value"].startswith("Error processing request stream")

@@ -202,7 +202,9 @@ def test_creating_an_account_over_http_delivers_a_create_event(
 def test_events_only_go_to_validated_subscriptions(
     connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
 ) -> None:
-    """API-FACTS §6.2: a callback that does not answer the validation POST with 2xx stays unvalidated."""
+    """A callback that does not answer the validation POST with 2xx stays unvalidated.
+
+    (connectors/exact/NOTES.md: Webhooks)"""
     receiver.status = 500
     _subscribe(connected, server, http, receiver.url, "Accounts")
     sink = server.sandbox.webhooks
@@ -255,3 +257,40 @@ def test_the_delivery_queue_is_bounded_and_drops_are_counted(
     assert len(receiver.requests) == 4  # validation + the first event + the two that fit in the queue
     counters = control.counters()["webhooks"]
     assert counters["dropped"] == 2 and counters["delivered"] == 3
+
+
+@pytest.mark.skipif(not data_layer_available(), reason="needs the data layer")
+def test_put_moves_a_subscription_and_validates_the_new_callback(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    """PUT is served as Exact lists it; a new CallbackURL is validated before it gets events."""
+    failing = receiver.url.replace("/exact/webhook", "/other")
+    _subscribe(connected, server, http, receiver.url, "Accounts")
+    sink = server.sandbox.webhooks
+    assert sink.wait_idle()
+    [subscription] = control.webhook_subscriptions()
+    subscription_id = subscription["subscription_id"]
+    url = connected.api_url(f"webhooks/WebhookSubscriptions(guid'{subscription_id}')")
+    headers = {**connected.headers(), "Content-Type": "application/json"}
+    # A new topic on the same callback keeps the validation: the next Items event is delivered.
+    assert http.put(url, headers=headers, json={"Topic": "Items"}).status_code == 204
+    assert [s["validated"] for s in control.webhook_subscriptions()] == [True]
+    created = http.post(
+        connected.api_url("logistics/Items"), headers=headers, json={"Code": "HOOK", "Description": "Via webhook"}
+    )
+    assert created.status_code == 201, created.text
+    assert sink.wait_idle()
+    assert _verify(receiver.requests[-1].body, "whsec-test")["Topic"] == "Items"
+    # A new callback URL gets Exact's empty validation POST; answered with 500 it stays unvalidated.
+    receiver.status = 500
+    assert http.put(url, headers=headers, json={"CallbackURL": failing}).status_code == 204
+    assert sink.wait_idle()
+    validation = receiver.requests[-1]
+    assert validation.body == b"" and validation.headers.get("Content-Length") == "0"
+    [subscription] = control.webhook_subscriptions()
+    assert subscription["callback_url"] == failing and subscription["validated"] is False
+    sent = len(receiver.requests)
+    receiver.status = 200
+    http.post(connected.api_url("logistics/Items"), headers=headers, json={"Code": "HOOK2", "Description": "Niet"})
+    assert sink.wait_idle()
+    assert len(receiver.requests) == sent  # unvalidated: the event is not sent
