@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
-from tests.connectors.exact.sandbox.conftest import Tenant, refresh
+from tests.connectors.exact.sandbox.conftest import ACCOUNTS, Tenant, refresh
 
 
 def test_keep_refresh_rule_gives_401_and_a_too_early_refresh_until_570_s(
@@ -18,7 +18,7 @@ def test_keep_refresh_rule_gives_401_and_a_too_early_refresh_until_570_s(
     )
 
     assert revoked == 1
-    assert http.get(connected.api_url("crm/Accounts"), headers=connected.headers()).status_code == 401
+    assert http.get(connected.api_url(ACCOUNTS), headers=connected.headers()).status_code == 401
     too_early = refresh(http, connected)
     assert too_early.status_code == 400 and too_early.json()["error"] == "access_denied"
     assert too_early.headers["Reason"].startswith("TooEarlyToRefreshTokens")
@@ -27,7 +27,7 @@ def test_keep_refresh_rule_gives_401_and_a_too_early_refresh_until_570_s(
     renewed = refresh(http, connected)
     assert renewed.status_code == 200, renewed.text
     headers = connected.headers(renewed.json()["access_token"])
-    assert http.get(connected.api_url("crm/Accounts"), headers=headers).status_code == 200
+    assert http.get(connected.api_url(ACCOUNTS), headers=headers).status_code == 200
 
 
 def test_without_keep_refresh_rule_the_refresh_is_allowed_at_once(
