@@ -1,6 +1,7 @@
 """The metrics catalogue (deploy/metrics.yaml): loading, its conventions, deploy/METRICS.md, and reading PromQL.
 
-`.venv/bin/python -m tests.deploy.catalogue --write` regenerates deploy/METRICS.md from the YAML.
+`.venv/bin/python -m tests.deploy.catalogue --write` regenerates the derived files: deploy/METRICS.md from the
+catalogue, and the Prometheus Operator's copy of deploy/prometheus/alerts.yaml (deploy/kubernetes/monitoring/).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE_PATH = ROOT / "deploy" / "metrics.yaml"
 MARKDOWN_PATH = ROOT / "deploy" / "METRICS.md"
+ALERTS_PATH = ROOT / "deploy" / "prometheus" / "alerts.yaml"
+PROMETHEUS_RULE_PATH = ROOT / "deploy" / "kubernetes" / "monitoring" / "prometheusrule.yaml"
 
 PREFIX = "ledgerbridge_"
 TYPES = {"counter", "gauge", "histogram"}
@@ -359,9 +362,40 @@ def label_literals(expr: str, label: str) -> set[str]:
     return literals
 
 
+# ---------------------------------------------------------------------------------------------------- PrometheusRule
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings (PromQL, descriptions) as literal blocks, so the generated file reads like the source."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _represent_str)
+
+
+def render_prometheus_rule() -> str:
+    """deploy/prometheus/alerts.yaml wrapped in the Prometheus Operator's PrometheusRule."""
+    groups = yaml.safe_load(ALERTS_PATH.read_text())["groups"]
+    manifest = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "ledgerbridge", "labels": {"app.kubernetes.io/name": "ledgerbridge"}},
+        "spec": {"groups": groups},
+    }
+    header = (
+        "# Generated from deploy/prometheus/alerts.yaml by `.venv/bin/python -m tests.deploy.catalogue --write`:\n"
+        "# edit that file, not this one (tests/deploy/test_kubernetes.py fails when they differ).\n"
+    )
+    return header + yaml.dump(manifest, Dumper=_BlockDumper, sort_keys=False, width=120, allow_unicode=True)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="rewrite deploy/METRICS.md from deploy/metrics.yaml")
+    parser.add_argument("--write", action="store_true", help="rewrite the files derived from deploy/ sources")
     args = parser.parse_args(argv)
     raw = read_raw()
     if found := problems(raw):
@@ -370,6 +404,7 @@ def main(argv: list[str]) -> int:
     text = render_markdown(load(raw))
     if args.write:
         MARKDOWN_PATH.write_text(text)
+        PROMETHEUS_RULE_PATH.write_text(render_prometheus_rule())
     else:
         sys.stdout.write(text)
     return 0
