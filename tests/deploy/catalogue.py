@@ -7,6 +7,7 @@ catalogue, and the Prometheus Operator's copy of deploy/prometheus/alerts.yaml (
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import re
 import sys
@@ -162,7 +163,8 @@ def _metric_problems(spec: dict[str, Any], labels: dict[str, Any]) -> list[str]:
         found.append(f"metric {name}: counters, and only counters, end in _total")
     if kind == "histogram" and not name.endswith("_seconds"):
         found.append(f"metric {name}: histograms here measure time and end in _seconds")
-    if kind == "histogram" and sorted(spec.get("buckets") or []) != list(spec.get("buckets") or [None]):
+    buckets = list(spec.get("buckets") or [])
+    if kind == "histogram" and not (buckets and all(low < high for low, high in itertools.pairwise(buckets))):
         found.append(f"metric {name}: a histogram needs increasing buckets")
     if kind != "histogram" and "buckets" in spec:
         found.append(f"metric {name}: only histograms have buckets")

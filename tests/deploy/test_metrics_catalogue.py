@@ -46,13 +46,24 @@ def test_the_catalogue_keeps_its_own_rules(raw: dict[str, Any]) -> None:
         (lambda raw: raw["metrics"][0].update(name="ledgerbridge_http_requests"), "end in _total"),
         (lambda raw: raw["metrics"][0].update(name="http_requests_total"), "start with ledgerbridge_"),
         (lambda raw: raw["metrics"][1].update(buckets=[1, 0.5]), "increasing buckets"),
+        (lambda raw: raw["metrics"][1].update(buckets=[1, 1]), "increasing buckets"),
         (lambda raw: raw["labels"]["route"].pop("bound"), "needs `values`, or a positive `bound`"),
         (lambda raw: raw["labels"]["route"].update(bound=10**6), "series (> 50000)"),
         (lambda raw: raw["labels"]["queue"].update(label="le"), "not a usable label name"),
         (lambda raw: raw["metrics"].append(copy.deepcopy(raw["metrics"][0])), "defined twice"),
         (lambda raw: raw["metrics"][0].update(exporters=["collector"]), "collector exports gauges only"),
     ],
-    ids=["counter-suffix", "prefix", "buckets", "unbounded-label", "too-many-series", "reserved-label", "twice", "col"],
+    ids=[
+        "counter-suffix",
+        "prefix",
+        "buckets",
+        "repeated-bucket",
+        "unbounded-label",
+        "too-many-series",
+        "reserved-label",
+        "twice",
+        "collector",
+    ],
 )
 def test_a_broken_catalogue_is_refused(raw: dict[str, Any], breakage: Any, expected: str) -> None:
     broken = copy.deepcopy(raw)
@@ -94,7 +105,8 @@ def _values(metrics: catalogue.Catalogue, label_id: str) -> set[str]:
 def test_enumerated_labels_match_the_code(metrics: catalogue.Catalogue) -> None:
     assert _values(metrics, "connection_status") == set(ConnectionStatus.values)
     assert _values(metrics, "mutation_waiting_status") == set(MutationStatus.values) - {MutationStatus.SUCCEEDED}
-    assert _values(metrics, "mutation_outcome") == {MutationStatus.SUCCEEDED, MutationStatus.FAILED, "in_doubt"}
+    outcomes = {MutationStatus.SUCCEEDED, MutationStatus.FAILED, MutationStatus.IN_DOUBT}
+    assert _values(metrics, "mutation_outcome") == outcomes
     assert _values(metrics, "resource") == {resource.value for resource in Resource}
     assert _values(metrics, "mutation_resource") == {resource.value for resource in Resource} | {
         mutation_services.PASSTHROUGH
