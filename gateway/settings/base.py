@@ -111,4 +111,5 @@ LOGGING = {
 from gateway.settings.api import *  # noqa: E402, F403
 from gateway.settings.celery_settings import *  # noqa: E402, F403
 from gateway.settings.connectors import *  # noqa: E402, F403
+from gateway.settings.metrics import *  # noqa: E402, F403
 from gateway.settings.security import *  # noqa: E402, F403

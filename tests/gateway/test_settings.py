@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.settings_variables import READ_OUTSIDE_SETTINGS, variables_in_env_example, variables_read_by_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 _PRINT = (
@@ -185,68 +185,10 @@ def test_secure_cookies_can_be_turned_off_for_plain_http_runs(tmp_path: Path, va
 
 # ---------------------------------------------------------------------------------------------- .env.example
 
-SETTINGS_DIR = ROOT / "gateway" / "settings"
-# Read by manage.py and gateway/wsgi.py (to pick the settings module), not by a settings module.
-READ_OUTSIDE_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
-
-
-def _variables_read_by_settings() -> dict[str, str]:
-    """Every NAME in env("NAME", ...) or env.<reader>("NAME", ...) in gateway/settings/*.py, with where it is read."""
-    found: dict[str, str] = {}
-    for path in sorted(SETTINGS_DIR.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if not isinstance(node, ast.Call) or not node.args:
-                continue
-            func = node.func
-            reader = (isinstance(func, ast.Name) and func.id == "env") or (
-                isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "env"
-            )
-            first = node.args[0]
-            if reader and isinstance(first, ast.Constant) and isinstance(first.value, str):
-                found.setdefault(first.value, f"{path.name}:{node.lineno}")
-            elif reader and isinstance(func, ast.Attribute) and func.attr != "read_env":
-                # A name built at runtime (a helper's parameter) cannot be checked: follow the helper's callers.
-                found.update(_names_passed_to_helpers(path))
-    return found
-
-
-def _names_passed_to_helpers(path: Path) -> dict[str, str]:
-    """Names given as string literals to a settings helper that reads env with its parameter, e.g. _region_urls."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    helpers = {
-        node.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.FunctionDef)
-        and any(
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and isinstance(call.func.value, ast.Name)
-            and call.func.value.id == "env"
-            and call.args
-            and isinstance(call.args[0], ast.Name)
-            for call in ast.walk(node)
-        )
-    }
-    return {
-        node.args[0].value: f"{path.name}:{node.lineno}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in helpers
-        and node.args
-        and isinstance(node.args[0], ast.Constant)
-        and isinstance(node.args[0].value, str)
-    }
-
-
-def _variables_in_env_example() -> set[str]:
-    text = (ROOT / ".env.example").read_text()
-    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", text, flags=re.MULTILINE))
-
 
 def test_env_example_lists_every_variable_the_settings_read() -> None:
-    read = _variables_read_by_settings()
-    documented = _variables_in_env_example()
+    read = variables_read_by_settings()
+    documented = variables_in_env_example()
 
     assert "EXACT_BASE_URLS" in read and "LEDGERBRIDGE_VAR_DIR" in read  # the scan sees helpers and env.py
     missing = {name: where for name, where in read.items() if name not in documented}
