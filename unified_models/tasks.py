@@ -1,4 +1,4 @@
-"""Celery tasks of the unified API: retrying recorded writes (queue "vendor")."""
+"""Celery tasks of the unified API: retrying recorded writes and reconciling abandoned ones (queue "vendor")."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ logger = logging.getLogger(__name__)
 VENDOR_QUEUE = "vendor"
 
 
-@shared_task(name="unified_models.tasks.mutation_retry")
+# acks_late + reject_on_worker_lost: a worker killed mid-task leaves the message to be delivered again (after the
+# broker's visibility timeout). Safe: the mutation's lease decides who may send, and a retry reconciles first.
+@shared_task(name="unified_models.tasks.mutation_retry", acks_late=True, reject_on_worker_lost=True)
 def mutation_retry(mutation_id: str) -> str:
-    """Retry one failed or in-doubt mutation; the outcome is recorded on the mutation, not returned."""
+    """Retry one failed, in-doubt or abandoned mutation; the outcome is recorded on the mutation, not returned."""
     mutation = Mutation.objects.filter(pk=mutation_id).first()
     if mutation is None:
         return "gone"
@@ -29,6 +31,12 @@ def mutation_retry(mutation_id: str) -> str:
         logger.info("Retry of mutation %s ended with %s", mutation_id, exc.__class__.__name__)
     mutation.refresh_from_db()
     return str(mutation.status)
+
+
+@shared_task(name="unified_models.tasks.mutations_reconcile", acks_late=True, reject_on_worker_lost=True)
+def mutations_reconcile() -> dict[str, int]:
+    """Scheduled by beat: take over writes whose sender died and settled in-doubt writes, and finish them."""
+    return services.mutations_reconcile()
 
 
 def mutation_retry_enqueue(mutation_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -31,7 +32,8 @@ from gateway.api.problems import Problem
 from gateway.api.views import WorkspaceAPIView
 from tenants.models import Connection
 from unified_models import selectors, services
-from unified_models.errors import as_problems
+from unified_models.errors import TYPED_ERRORS, as_problems, problem_for
+from unified_models.models import MutationStatus
 from unified_models.serializers import (
     ContactCreateSerializer,
     ContactSerializer,
@@ -282,7 +284,10 @@ def _write(
             target_id=target_id,
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
+    try:
         outcome = services.mutation_execute(mutation=mutation)
+    except TYPED_ERRORS as exc:
+        raise _write_problem(problem_for(exc), mutation) from exc
     if outcome.passthrough is not None:
         body: dict[str, Any] = {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
     elif outcome.record is None:  # already succeeded earlier under this Idempotency-Key: its stored outcome
@@ -294,6 +299,16 @@ def _write(
         }
     body["mutation_id"] = str(outcome.mutation.pk)
     return Response(body, status=success_status)
+
+
+def _write_problem(problem: Problem, mutation: Any) -> Problem:
+    """A failed write's problem, naming the mutation and its state; an in-doubt one says when to retry."""
+    problem.extra.setdefault("mutation_id", str(mutation.pk))
+    problem.extra.setdefault("mutation_status", str(mutation.status))
+    if mutation.status == MutationStatus.IN_DOUBT and mutation.reconcile_after is not None:
+        wait = max(1, int((mutation.reconcile_after - timezone.now()).total_seconds() + 0.999))
+        problem.headers["Retry-After"] = str(max(wait, int(problem.headers.get("Retry-After", "0") or 0)))
+    return problem
 
 
 class RecordCreateView(RecordListView):

@@ -293,6 +293,7 @@ class ExactConnector(Connector):
         payload, warnings = mappers.contact_to_exact(data)
         api = self._api(ctx)
         created = api.post(RESOURCES[Resource.CONTACTS].path, payload)
+        _record_created(ctx, created.get("ID"))
         # Prefer: return=representation gives the whole account (about 156 properties); keep what we select.
         row = {name: created[name] for name in CONTACT_FIELDS if name in created}
         return WriteResult(record=mappers.contact_from_exact(without_odata_noise(row)), warnings=list(warnings))
@@ -303,6 +304,7 @@ class ExactConnector(Connector):
         payload, warnings = mappers.item_to_exact(data)
         api = self._api(ctx)
         created = api.post(RESOURCES[Resource.ITEMS].path, payload)
+        _record_created(ctx, created.get("ID"))
         # Prefer: return=representation gives the whole item (about 106 properties); keep what we select.
         row = {name: created[name] for name in ITEM_FIELDS if name in created}
         return WriteResult(record=mappers.item_from_exact(without_odata_noise(row)), warnings=list(warnings))
@@ -331,6 +333,8 @@ class ExactConnector(Connector):
         invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
         if invoice_id is None:
             raise VendorError("Exact created the invoice but did not return its InvoiceID.")
+        # Before the read-back: if it fails, the write is reconciled by this id instead of being sent again.
+        ctx.record_created(invoice_id)
         # The POST answer has no expanded lines; one read gives the invoice as every other read shows it.
         return WriteResult(record=self._retrieve(api, spec, invoice_id), warnings=list(warnings))
 
@@ -455,6 +459,12 @@ class ExactConnector(Connector):
 def _number(row: Mapping[str, Any]) -> int | None:
     value = row.get("InvoiceNumber")
     return int(value) if isinstance(value, int | str) and str(value).strip().isdigit() else None
+
+
+def _record_created(ctx: CallContext, remote_id: Any) -> None:
+    guid = parse_guid(str(remote_id or ""))
+    if guid is not None:
+        ctx.record_created(guid)
 
 
 def _require_guid(field: str, value: str | None) -> str:

@@ -111,3 +111,4 @@ from gateway.settings.api import *  # noqa: E402, F403
 from gateway.settings.celery_settings import *  # noqa: E402, F403
 from gateway.settings.connectors import *  # noqa: E402, F403
 from gateway.settings.security import *  # noqa: E402, F403
+from gateway.settings.writes import *  # noqa: E402, F403

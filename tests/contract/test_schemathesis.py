@@ -1,0 +1,82 @@
+"""Schemathesis (`--checks all`) against a live gateway with a real connection to the Exact sandbox.
+
+A fixed example budget and seed keep the run bounded and reproducible; the run must find no server error, no
+undocumented status code or content type, no response that breaks its schema. Run by `.ci/run` as
+`python3 dev.py test -m contract tests/contract`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.exact import ExactWorld
+from tests.tenants.factories import ApiKeyFactory, TenantFactory, WorkspaceFactory, connect_via_sandbox
+from tests.unified_models.conftest import mapping_store
+
+pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
+
+# Examples per operation and the seed: about 40 operations, well under two minutes on CI's two cores.
+MAX_EXAMPLES = int(os.environ.get("LEDGERBRIDGE_CONTRACT_EXAMPLES", "25"))
+SEED = int(os.environ.get("LEDGERBRIDGE_CONTRACT_SEED", "20250301"))
+
+
+def _config(path: Path, *, parameters: dict[str, str], operations: list[tuple[str, str, dict[str, str]]]) -> None:
+    lines = ["[parameters]"]
+    lines += [f'"{name}" = "{value}"' for name, value in parameters.items()]
+    for method, path_regex, values in operations:
+        lines += ["", "[[operations]]", f'include-method = "{method}"', f'include-path-regex = "{path_regex}"']
+        lines += ["[operations.parameters]"] + [f'"{name}" = "{value}"' for name, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_the_api_keeps_its_contract(live_server, exact_world_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    world: ExactWorld = exact_world_factory(public_url=live_server.url)
+    world.control.set_limits(minutely_limit=1_000_000, daily_limit=10_000_000)
+    workspace = WorkspaceFactory()
+    api_key = ApiKeyFactory(workspace=workspace)
+    spare_key = ApiKeyFactory(workspace=workspace)
+    _, (connection, spare_connection) = connect_via_sandbox(
+        world, workspace=workspace, divisions=[101, 102], connect=(101, 102)
+    )
+    mapping_store(connection)
+    spare_tenant = TenantFactory(workspace=workspace)
+    config = tmp_path / "schemathesis.toml"
+    _config(
+        config,
+        parameters={"connection_id": str(connection.pk), "tenant_id": str(spare_tenant.pk)},
+        operations=[
+            # Destructive operations get their own objects, so the rest of the run keeps its connection and key.
+            ("DELETE", "^/api/v1/connections/", {"connection_id": str(spare_connection.pk)}),
+            ("DELETE", "^/api/v1/api-keys/", {"api_key_id": str(spare_key.pk)}),
+        ],
+    )
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{live_server.url}/api/v1/schema/",
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: Bearer {api_key.secret}",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--no-color",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    report = Path(os.environ.get("LEDGERBRIDGE_CONTRACT_REPORT", tmp_path / "schemathesis.txt"))
+    report.write_text(result.stdout + result.stderr)
+    print(result.stdout[-20000:])
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
