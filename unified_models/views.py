@@ -90,10 +90,21 @@ def _include_remote_data(request: Request) -> bool:
     return "remote_data" in values
 
 
+def _filters(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    """The list filters given; an empty one (`?contact_id=`) is refused, not read as "no filter"."""
+    given = {name: request.query_params[name] for name in names if name in request.query_params}
+    for name, value in given.items():
+        if value == "":
+            raise _bad_query(name, "Must not be empty; leave the parameter out.")
+    return given
+
+
 def _updated_after(request: Request) -> datetime | None:
     raw = request.query_params.get("updated_after")
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    if raw == "":
+        raise _bad_query("updated_after", "Must not be empty; leave the parameter out.")
     try:
         moment = parse_datetime(raw)
         if moment is None and (day := parse_date(raw)) is not None:
@@ -122,11 +133,13 @@ LIST_PARAMETERS = [
     CONNECTION_ID,
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from a previous page's `next`."),
     OpenApiParameter(
-        "page_size", OpenApiTypes.INT, description=f"Records per page, 1 to 200 (default {DEFAULT_PAGE_SIZE})."
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description=f"Records per page, 1 to 200 (default {DEFAULT_PAGE_SIZE}).",
     ),
     OpenApiParameter(
         "updated_after",
-        OpenApiTypes.DATETIME,
+        {"type": "string", "format": "date-time", "minLength": 1},
         description="Only records changed after this moment (ISO-8601; without a zone: UTC).",
     ),
     INCLUDE,
@@ -139,14 +152,18 @@ _PROBLEM_DESCRIPTIONS = {
     404: "`not_found`: no such connection in your workspace, or no such record at the vendor.",
     405: "`operation_not_supported`: the vendor cannot do this for this resource.",
     409: "`connection_needs_reauth` / `connection_disabled` (with `reason`): reconnect the connection first; "
-    "`mutation_in_flight`, `idempotency_key_in_flight`: the same write is being sent.",
+    "`mutation_in_flight`, `idempotency_key_in_flight`: the same write is being sent; `mutation_in_doubt`: the "
+    "vendor's answer was lost and the write is looked up once it settles (`Retry-After`); "
+    "`mutation_not_retryable`.",
     422: "`mapping_missing` (field `mapping.<field>`, nothing sent), `vendor_validation_failed` (the vendor's "
-    "messages in `vendor.messages`), `invalid_input`, `idempotency_key_reused`.",
+    "messages in `vendor.messages`), `invalid_input` (also a list filter the vendor cannot apply), "
+    "`idempotency_key_reused`.",
     429: "`vendor_rate_limited`: the vendor's budget for this company is spent; see `Retry-After`. "
     "`rate_limited`: the gateway's own limit per API key.",
     502: "`vendor_auth_failed`, `vendor_error`: the vendor answered with an unexpected error.",
-    503: "`vendor_unavailable`: the vendor did not answer; writes stay recorded (failed or in doubt) and are "
-    "safe to retry with the same Idempotency-Key.",
+    503: "`vendor_unavailable`: the vendor did not answer or failed; a write stays recorded (`mutation_status` "
+    "`failed`, or `in_doubt` when the vendor may have applied it) and is safe to retry with the same "
+    "Idempotency-Key after `Retry-After`. `service_unavailable`: Redis or the broker is down.",
 }
 
 _EXAMPLE_MAPPING_MISSING = OpenApiExample(
@@ -199,6 +216,7 @@ def _problems(*codes: int, examples: list[OpenApiExample] | None = None) -> dict
 
 
 READ_PROBLEMS = (404, 405, 409, 429, 502, 503)
+LIST_PROBLEMS = (*READ_PROBLEMS, 422)
 WRITE_PROBLEMS = (404, 405, 409, 422, 429, 502, 503)
 
 
@@ -223,9 +241,7 @@ class RecordListView(ConnectionAPIView):
         page_size = parse_page_size(request, DEFAULT_PAGE_SIZE)
         updated_after = _updated_after(request)
         include_remote_data = _include_remote_data(request)
-        filters = {
-            name: request.query_params[name] for name in FILTERS.get(self.resource, ()) if name in request.query_params
-        }
+        filters = _filters(request, FILTERS.get(self.resource, ()))
         with as_problems():
             page = selectors.record_list(
                 connection=connection,
@@ -558,13 +574,15 @@ def _list_schema(resource: Resource) -> Any:
         parameters=[
             *LIST_PARAMETERS,
             *(
-                OpenApiParameter(name, OpenApiTypes.STR, description="Only records of this contact (its `id`).")
+                OpenApiParameter(
+                    name, {"type": "string", "minLength": 1}, description="Only records of this contact (its `id`)."
+                )
                 for name in FILTERS.get(resource, ())
             ),
         ],
         responses={
             200: page_serializer(_RECORD_SERIALIZERS[resource], f"{name}PageSerializer"),
-            **_problems(*READ_PROBLEMS),
+            **_problems(*LIST_PROBLEMS),
         },
         examples=[
             OpenApiExample(

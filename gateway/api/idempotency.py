@@ -46,10 +46,8 @@ _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF d
 
 
 def request_fingerprint(request: Request) -> str:
-    try:
-        body: Any = request.data
-    except Exception:  # unparsable bodies fail later with their own problem; fingerprint the raw bytes
-        body = request.body.decode(errors="replace")
+    # A body that does not parse (or is too large) is refused here with its own problem, before any claim.
+    body: Any = request.data
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
@@ -168,12 +166,14 @@ def _transient(status_code: int) -> bool:
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=HEADER,
-    type=str,
+    # Visible ASCII, "!" to "~", as _VALID_KEY checks.
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
         "Makes the write safe to retry: the same key and body replay the first response "
         "(`Idempotent-Replayed: true`); the same key with another body is 422; a key still in flight is 409. "
+        "Answers that are no final result (409, 429, 5xx) are not kept: retry them with the same key. "
         "Keys are kept 24 hours."
     ),
     examples=[OpenApiExample("UUID", value="7c1e0c1a-3b5e-4d8a-9f61-2d1f6f3a9b10")],

@@ -1,0 +1,42 @@
+"""Serializer fields that take exactly what the OpenAPI schema says: no numbers for strings, no lenient UUIDs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+_CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses JSON numbers (DRF's CharField turns `0` into `"0"`)."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "format": "uuid"})
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID in its canonical 36-character form only (Python also takes braces, `urn:uuid:` and bare hex)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not _CANONICAL_UUID.match(data):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class NonEmptyQueryFilters(serializers.Serializer):
+    """Base for list filters in the query string: a filter given empty (`?status=`) is an error, not "no filter"."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = sorted(name for name in self.fields if name in data and data.get(name) == "")
+        if empty:
+            raise serializers.ValidationError({name: ["Must not be empty; leave the parameter out."] for name in empty})
+        return super().to_internal_value(data)
