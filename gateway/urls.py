@@ -20,7 +20,10 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="v1:schema", authentication_classes=[], permission_classes=[]),
+        # GET only: its HTML renderer cannot render anything else (OPTIONS metadata); other methods get a 405 problem.
+        SpectacularSwaggerView.as_view(
+            url_name="v1:schema", authentication_classes=[], permission_classes=[], http_method_names=["get", "head"]
+        ),
         name="api-docs",
     ),
     path("healthz", HealthzView.as_view(), name="healthz"),

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -135,6 +136,10 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     request = context.get("request")
     instance = request.path if request is not None else None
     set_rollback()
+    if request is not None:
+        # Problems are JSON whatever the view renders otherwise (the schema view: YAML, the docs: HTML).
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
