@@ -10,15 +10,23 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from tests.tenants.factories import ApiKeyFactory, TenantFactory
-from tests.unified_models.conftest import Connected
-from tests.unified_models.conftest import connected as _connected  # noqa: F401  (fixture)
-from tests.unified_models.conftest import mapped as _mapped  # noqa: F401  (fixture)
+from tests.fixtures.exact import ExactWorld
+from tests.tenants.factories import ApiKeyFactory, TenantFactory, connect_via_sandbox
+from tests.unified_models.conftest import Connected, mapping_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 METHODS = ("get", "head", "post", "put", "patch", "delete", "options", "trace")
 MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def mapped(exact_world: ExactWorld, workspace, auth_client: APIClient) -> Connected:  # type: ignore[no-untyped-def]
+    """A real connection to sandbox division 101 with the default mapping."""
+    exact_world.control.set_limits(minutely_limit=100_000, daily_limit=1_000_000)
+    _, (connection,) = connect_via_sandbox(exact_world, workspace=workspace, divisions=[101], connect=(101,))
+    mapping_store(connection)
+    return Connected(client=auth_client, connection=connection, world=exact_world)
 
 
 def _routes() -> list[str]:
