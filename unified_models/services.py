@@ -54,7 +54,7 @@ PASSTHROUGH = "passthrough"
 RETRYABLE_STATUSES = (MutationStatus.FAILED, MutationStatus.IN_DOUBT)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Seconds a killed sender's last vendor call may still take to end after its deadline (socket close, last packet).
-LEASE_MARGIN_SECONDS = 15
+LEASE_MARGIN_SECONDS = 5
 # An answer that refuses a write without applying it: the vendor's "no" or its "not now".
 REFUSING_STATUSES = frozenset({429, 503})
 # Failures that happen before a write request leaves (mapping, input, tokens, budget, Redis for a lock): with no

@@ -39,7 +39,7 @@ CLAIM_ATTEMPTS = 3
 
 def stale_after() -> timedelta:
     """Longer than any request may run: the web server kills a request after LEDGERBRIDGE_WEB_TIMEOUT."""
-    return timedelta(seconds=settings.LEDGERBRIDGE_WEB_TIMEOUT + 10)
+    return timedelta(seconds=settings.LEDGERBRIDGE_WEB_TIMEOUT + 5)
 
 
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples

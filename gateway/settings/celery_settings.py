@@ -50,6 +50,8 @@ CELERY_TASK_ROUTES = {
     "unified_models.tasks.*": {"queue": "vendor"},
 }
 CELERY_TIMEZONE = "UTC"
+# Workers log through Django's LOGGING (request ids, secrets redacted), not Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # Refresh idle credentials before their 30-day Exact refresh token dies (tenants/tasks.py).
     "credentials-keepalive": {
