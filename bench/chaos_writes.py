@@ -238,7 +238,8 @@ def invoice_body(contact_id: str, reference: str) -> dict[str, Any]:
         "description": "Chaos run",
         "lines": [
             {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"},
-            {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9", "item_code": "handbook"},
+            {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9",
+             "item_code": "handbook"},
         ],
     }  # fmt: skip
 
@@ -345,14 +346,17 @@ def run_writes(
     counters = control.counters()
     faults_fired = {kind: int(counters["faults"].get(kind, 0)) for kind in FAULT_KINDS}
     vendor_calls = sum(
-        sum(by_status.values()) for endpoint, by_status in counters["calls"].items() if not endpoint.startswith("oauth2")
+        sum(by_status.values())
+        for endpoint, by_status in counters["calls"].items()
+        if not endpoint.startswith("oauth2")
     )
     control.clear_faults()
 
     # Whatever a dead sender left behind is reconciled by beat (or was by the client's retries).
     reconcile_started = time.monotonic()
     states = mutation_states()
-    while set(states) - {"succeeded", "failed"} and time.monotonic() - reconcile_started < config.settle_timeout_seconds:
+    settle_by = reconcile_started + config.settle_timeout_seconds
+    while set(states) - {"succeeded", "failed"} and time.monotonic() < settle_by:
         time.sleep(1.0)
         states = mutation_states()
     reconcile_seconds = time.monotonic() - reconcile_started
@@ -538,10 +542,21 @@ def _setup_world(sandbox: Any, env: dict[str, str]) -> dict[str, str]:
     control.reset()
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
-    world = ExactWorld(server=sandbox, control=control, public_url=public_url, client_id=env["EXACT_CLIENT_ID"],
-                       client_secret=env["EXACT_CLIENT_SECRET"], webhook_secret=env["EXACT_WEBHOOK_SECRET"])  # fmt: skip
-    control.register_app(client_id=world.client_id, client_secret=world.client_secret,
-                         webhook_secret=world.webhook_secret, redirect_uris=[world.redirect_uri], name="Chaos")  # fmt: skip
+    world = ExactWorld(
+        server=sandbox,
+        control=control,
+        public_url=public_url,
+        client_id=env["EXACT_CLIENT_ID"],
+        client_secret=env["EXACT_CLIENT_SECRET"],
+        webhook_secret=env["EXACT_WEBHOOK_SECRET"],
+    )
+    control.register_app(
+        client_id=world.client_id,
+        client_secret=world.client_secret,
+        webhook_secret=world.webhook_secret,
+        redirect_uris=[world.redirect_uri],
+        name="Chaos",
+    )
     user = control.register_user(username="jan@example.test", full_name="Jan", email="jan@example.test", region="nl")
     world.user_id = str(user["user_id"])
     control.register_division(code=101, name="Chaos B.V.", region="nl", users=[world.user_id])
