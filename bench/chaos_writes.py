@@ -445,6 +445,7 @@ def main() -> None:
     parser.add_argument("--web-kills", type=int, default=10)
     parser.add_argument("--worker-kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-retry-wait", type=float, default=2.0, help="cap on the client's Retry-After waits")
     parser.add_argument(
         "--database-url", default=os.environ.get("CHAOS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chaos")
     )
@@ -484,6 +485,7 @@ def main() -> None:
                 web_kills=args.web_kills,
                 worker_kills=args.worker_kills,
                 seed=args.seed,
+                max_retry_wait=args.max_retry_wait,
             )
             with running(stack):
                 report = run_writes(
