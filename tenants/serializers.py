@@ -10,7 +10,7 @@ from datetime import timedelta
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from gateway.api.fields import NonEmptyQueryFilters, StrictCharField, StrictUUIDField
+from gateway.api.fields import HttpUrlField, NonEmptyQueryFilters, StrictCharField, StrictUUIDField
 from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Tenant, Workspace
 from tenants.services import CONNECT_LINK_DEFAULT_TTL, CONNECT_LINK_MAX_TTL, CONNECT_LINK_MIN_TTL
 
@@ -55,9 +55,7 @@ class WorkspaceUpdateSerializer(serializers.Serializer):
         max_length=50,
         help_text="Replaces the whole list.",
     )
-    logo_url = serializers.URLField(
-        required=False, allow_null=True, max_length=200, help_text="An http(s) URL; null removes the logo."
-    )
+    logo_url = HttpUrlField(required=False, allow_null=True, help_text="An http(s) URL; null removes the logo.")
 
     def validate_logo_url(self, value: str | None) -> str:
         return "" if value is None else value
@@ -120,7 +118,7 @@ class ConnectLinkCreateSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Preset the vendor region (Exact: nl, be, de, uk, us, es, fr); omitted, the user chooses.",
     )
-    redirect_url = serializers.URLField(
+    redirect_url = HttpUrlField(
         max_length=2000,
         help_text="Where the flow ends, with `status`, `connection_ids` or `error`, and `link_id` appended. "
         "Its host must be in the workspace's allowed_redirect_hosts.",

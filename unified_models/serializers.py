@@ -13,11 +13,12 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from connectors.base.data import Resource
 from gateway.api.fields import StrictCharField
+from gateway.api.schema import SCHEMA_NOT
 from unified_models.mapping import LedgerMapping, TaxRateMapping
 from unified_models.records import (
     Address,
@@ -368,6 +369,32 @@ class ItemCreateSerializer(serializers.Serializer):
         return ItemInput(**data)
 
 
+def _given(*names: str) -> dict[str, Any]:
+    """JSON Schema: all these members present and not null."""
+    return {"required": list(names), "properties": {name: {"type": "string"} for name in names}}
+
+
+def _at_most_one_of(*groups: tuple[str, str]) -> dict[str, Any]:
+    return {"anyOf": [_given(*pair) for pair in groups]}
+
+
+# What validate() refuses, stated in the schema too: two ways to give the same thing, and a zero quantity.
+_LINE_RULES = {
+    SCHEMA_NOT: {
+        "anyOf": [
+            *_at_most_one_of(
+                ("tax_rate_id", "tax_code"),
+                ("tax_rate_id", "tax_rate"),
+                ("tax_code", "tax_rate"),
+                ("item_id", "item_code"),
+            )["anyOf"],
+            {"required": ["quantity"], "properties": {"quantity": {"type": "string", "pattern": "^-?0*\\.?0*$"}}},
+        ]
+    }
+}
+
+
+@extend_schema_serializer(extensions=_LINE_RULES)
 class InvoiceLineInputSerializer(serializers.Serializer):
     description = StrictCharField(required=False, allow_null=True, max_length=500)
     quantity = _decimal_input(
@@ -508,6 +535,9 @@ def input_from_request(resource: str, operation: str, request: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------- mapping
 
 
+@extend_schema_serializer(
+    extensions={SCHEMA_NOT: {"anyOf": [_given("code", "rate"), {"not": {"anyOf": [_given("code"), _given("rate")]}}]}}
+)
 class TaxRateRuleSerializer(serializers.Serializer):
     code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Your tax code (lines' `tax_code`)."

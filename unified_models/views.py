@@ -82,12 +82,12 @@ def validated(serializer_class: type[Any], data: Any, **kwargs: Any) -> Any:
 
 
 def _include_remote_data(request: Request) -> bool:
-    raw = request.query_params.get("include", "")
-    values = {part.strip() for part in raw.split(",") if part.strip()}
-    unknown = values - {"remote_data"}
-    if unknown:
-        raise _bad_query("include", f"Only `remote_data` can be included, not {', '.join(sorted(unknown))}.")
-    return "remote_data" in values
+    values = request.query_params.getlist("include")
+    if not values:
+        return False
+    if values != ["remote_data"]:
+        raise _bad_query("include", "Only `remote_data` can be included (once).")
+    return True
 
 
 def _filters(request: Request, names: tuple[str, ...]) -> dict[str, str]:

@@ -12,9 +12,14 @@ _CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-
 
 
 class StrictCharField(serializers.CharField):
-    """A string field that refuses JSON numbers (DRF's CharField turns `0` into `"0"`)."""
+    """A string field that refuses JSON numbers (DRF's CharField turns `0` into `"0"`) and keeps the string as
+    given (no trimming: " " is a string of length 1, as the schema's minLength counts it)."""
 
     default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -40,3 +45,29 @@ class NonEmptyQueryFilters(serializers.Serializer):
         if empty:
             raise serializers.ValidationError({name: ["Must not be empty; leave the parameter out."] for name in empty})
         return super().to_internal_value(data)
+
+
+# An absolute http(s) URL of plain ASCII URI characters (no spaces, no percent-escapes): what `HttpUrlField` takes,
+# and the pattern the schema states.
+HTTP_URL_PATTERN = (
+    r"^https?://(?:[A-Za-z0-9._~!$&'()*+,;=:-]*@)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    r"(?:[/?#][A-Za-z0-9._~:/?#@!$&'()*+,;=-]*)?$"
+)
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": HTTP_URL_PATTERN})
+class HttpUrlField(StrictCharField):
+    """An absolute http(s) URL, checked by the pattern the schema documents (Django's URLValidator refuses some
+    URIs the schema's `uri` format allows, and the other way round)."""
+
+    default_error_messages = {"invalid": "An absolute http(s) URL."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not re.match(HTTP_URL_PATTERN, value):
+            self.fail("invalid")
+        return value

@@ -1,4 +1,4 @@
-"""OpenAPI additions: the Problem schema and the error responses every operation can return."""
+"""OpenAPI additions: the Problem schema, the error responses every operation can return, cross-field rules."""
 
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 
+# A serializer's `extend_schema_serializer(extensions={SCHEMA_NOT: ...})` becomes the component's JSON Schema `not`
+# (drf-spectacular only passes `x-` extensions through): rules across fields, e.g. "not both a and b".
+SCHEMA_NOT = "x-ledgerbridge-not"
+
 _COMMON_ERRORS: dict[str, str] = {
     "400": "Invalid input (`validation_error`, `malformed_request`, `invalid_cursor`).",
     "401": "Missing, malformed, unknown or revoked API key.",
@@ -72,6 +76,9 @@ def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, 
     """drf-spectacular postprocessing hook: document problem details on every operation."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
+    for component in schemas.values():
+        if isinstance(component, dict) and SCHEMA_NOT in component:
+            component["not"] = component.pop(SCHEMA_NOT)
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
