@@ -303,6 +303,11 @@ def _plain(value: Any) -> Any:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code, e.g. EUR."})
+class CurrencyField(StrictCharField):
+    """An ISO 4217 currency code as input (three letters; upper-cased by `_currency`)."""
+
+
 def _currency(value: str | None) -> str | None:
     if value is None:
         return None
@@ -322,7 +327,7 @@ class ContactCreateSerializer(serializers.Serializer):
     vat_number = StrictCharField(required=False, allow_null=True, max_length=50)
     chamber_of_commerce_number = StrictCharField(required=False, allow_null=True, max_length=50)
     addresses = AddressSerializer(many=True, required=False, allow_null=True)
-    currency = StrictCharField(required=False, allow_null=True, help_text="ISO 4217 code.")
+    currency = CurrencyField(required=False, allow_null=True)
     status = EnumField(RecordStatus, required=False, allow_null=True)
 
     def validate_currency(self, value: str | None) -> str | None:
@@ -453,7 +458,7 @@ class InvoiceCreateSerializer(serializers.Serializer):
     number = StrictCharField(required=False, allow_null=True, max_length=50)
     issue_date = serializers.DateField(required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
-    currency = StrictCharField(required=False, allow_null=True, help_text="ISO 4217 code.")
+    currency = CurrencyField(required=False, allow_null=True)
     reference = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="Your own reference, e.g. your order number."
     )
@@ -489,7 +494,7 @@ class InvoiceUpdateSerializer(serializers.Serializer):
     contact_id = StrictCharField(required=False, max_length=100)
     journal_code = StrictCharField(required=False, max_length=50)
     type = EnumField(InvoiceType, required=False)
-    currency = StrictCharField(required=False, help_text="ISO 4217 code.")
+    currency = CurrencyField(required=False)
     number = StrictCharField(required=False, max_length=50)
     issue_date = serializers.DateField(required=False)
     status = EnumField(InvoiceStatus, required=False)

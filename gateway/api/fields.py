@@ -47,11 +47,12 @@ class NonEmptyQueryFilters(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-# An absolute http(s) URL of plain ASCII URI characters (no spaces, no percent-escapes): what `HttpUrlField` takes,
-# and the pattern the schema states.
+# An absolute http(s) URL of plain ASCII URI characters (RFC 3986 without percent-escapes): what `HttpUrlField`
+# takes, and the pattern the schema states.
+_PCHAR = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]"
 HTTP_URL_PATTERN = (
     r"^https?://(?:[A-Za-z0-9._~!$&'()*+,;=:-]*@)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
-    r"(?:[/?#][A-Za-z0-9._~:/?#@!$&'()*+,;=-]*)?$"
+    rf"(?:/{_PCHAR}*)?(?:\?(?:{_PCHAR}|\?)*)?(?:#(?:{_PCHAR}|\?)*)?$"
 )
 
 

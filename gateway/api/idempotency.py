@@ -49,7 +49,8 @@ def request_fingerprint(request: Request) -> str:
     # A body that does not parse (or is too large) is refused here with its own problem, before any claim.
     body: Any = request.data
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+    # The query string too: `?include=remote_data` changes the answer, so it is another request.
+    return hashlib.sha256(f"{request.method} {request.get_full_path()}\n{canonical}".encode()).hexdigest()
 
 
 def _invalid_key() -> Problem:

@@ -65,8 +65,9 @@ def test_the_api_keeps_its_contract(live_server, exact_world_factory, tmp_path: 
     config = tmp_path / "schemathesis.toml"
     _config(
         config,
-        parameters={"connection_id": str(connection.pk), "tenant_id": str(spare_tenant.pk)},
+        parameters={"connection_id": str(connection.pk)},
         operations=[
+            ("POST", r"connect-links$", {"tenant_id": str(spare_tenant.pk)}),
             # Destructive operations get their own objects, so the rest of the run keeps its connection and key.
             ("DELETE", r"connections/\{connection_id\}$", {"connection_id": str(spare_connection.pk)}),
             ("DELETE", r"api-keys/\{api_key_id\}$", {"api_key_id": str(spare_key.pk)}),
@@ -87,7 +88,7 @@ def test_the_api_keeps_its_contract(live_server, exact_world_factory, tmp_path: 
         "--seed",
         str(SEED),
         "--workers",
-        "1",
+        "2",
         "--request-timeout",
         "30",
         "--no-color",
