@@ -119,6 +119,14 @@ class RecordSerializer(serializers.Serializer):
         return data
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{2}$"})
+class CountryField(StrictCharField):
+    """An ISO 3166-1 alpha-2 country code (two ASCII letters; upper-cased by validate_country)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_length=2, max_length=2, **kwargs)
+
+
 class AddressSerializer(serializers.Serializer):
     type = EnumField(AddressType, default=AddressType.MAIN.value)
     line1 = StrictCharField(allow_null=True, required=False, max_length=200)
@@ -126,9 +134,7 @@ class AddressSerializer(serializers.Serializer):
     postal_code = StrictCharField(allow_null=True, required=False, max_length=20)
     city = StrictCharField(allow_null=True, required=False, max_length=100)
     region = StrictCharField(allow_null=True, required=False, max_length=100)
-    country = StrictCharField(
-        allow_null=True, required=False, min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. `NL`."
-    )
+    country = CountryField(allow_null=True, required=False, help_text="ISO 3166-1 alpha-2, e.g. `NL`.")
 
     def validate_country(self, value: str | None) -> str | None:
         if value is None:
@@ -598,7 +604,7 @@ class LedgerMappingSerializer(serializers.Serializer):
         help_text="Vendor item code for lines without an item (Exact requires an item on every line).",
     )
     items_by_code = serializers.DictField(
-        child=StrictCharField(max_length=100),
+        child=StrictCharField(min_length=1, max_length=100),
         required=False,
         help_text="Your item codes -> vendor item codes (lines' `item_code`).",
     )

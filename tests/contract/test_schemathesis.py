@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.api.throttling import ApiKeyRateThrottle
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.factories import ApiKeyFactory, TenantFactory, WorkspaceFactory, connect_via_sandbox
 from tests.unified_models.conftest import mapping_store
@@ -21,14 +22,15 @@ from tests.unified_models.conftest import mapping_store
 pytestmark = [pytest.mark.contract, pytest.mark.django_db(transaction=True)]
 
 # Examples per operation and the seed: about 40 operations, well under two minutes on CI's two cores.
-MAX_EXAMPLES = int(os.environ.get("LEDGERBRIDGE_CONTRACT_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("LEDGERBRIDGE_CONTRACT_EXAMPLES", "15"))
 SEED = int(os.environ.get("LEDGERBRIDGE_CONTRACT_SEED", "20250301"))
 
 
 # Statuses that answer schema-valid input: the defaults, plus 422 for a well-formed request that a rule the schema
 # cannot express refuses (an Idempotency-Key reused with another body, an id the vendor does not have). Lists also
-# answer 400 `invalid_cursor` to a cursor they did not issue (the schema can only say "a string"), and connect links
-# 400 to a URL whose host the workspace has not allowed or a connection_id of another tenant.
+# answer 400 `invalid_cursor` to a cursor they did not issue (the schema can only say "a string"), connect links 400
+# to a URL whose host the workspace has not allowed or a connection_id of another tenant, and the mapping 400 to two
+# rules for one rate or code (JSON Schema cannot state uniqueness of one member across array items).
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
 LISTS = "(tenants|connections|api-keys|contacts|invoices|ledger-accounts|tax-rates|journals|items|payments)$"
 
@@ -39,7 +41,8 @@ def _config(path: Path, *, parameters: dict[str, str], operations: list[tuple[st
     lines += ["", "[checks.positive_data_acceptance]", f"expected-statuses = {ACCEPTED!r}".replace("'", '"')]
     lists = ["GET", LISTS, {}, [*ACCEPTED, "400"]]
     links = ["POST", "connect-links$", {}, [*ACCEPTED, "400"]]
-    for method, path_regex, values, *statuses in [*operations, lists, links]:
+    mapping = ["PUT", "mapping$", {}, [*ACCEPTED, "400"]]
+    for method, path_regex, values, *statuses in [*operations, lists, links, mapping]:
         lines += ["", "[[operations]]", f'include-method = "{method}"', f"include-path-regex = '{path_regex}'"]
         if values:
             lines += ["[operations.parameters]"] + [f'"{name}" = "{value}"' for name, value in values.items()]
@@ -51,7 +54,9 @@ def _config(path: Path, *, parameters: dict[str, str], operations: list[tuple[st
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_the_api_keeps_its_contract(live_server, exact_world_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_keeps_its_contract(live_server, exact_world_factory, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The gateway's own per-key limit would answer most of the run with 429 (documented, but it hides the rest).
+    monkeypatch.setattr(ApiKeyRateThrottle, "THROTTLE_RATES", {"api_key": "1000000/min"})
     world: ExactWorld = exact_world_factory(public_url=live_server.url)
     world.control.set_limits(minutely_limit=1_000_000, daily_limit=10_000_000)
     workspace = WorkspaceFactory()
