@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from gateway.logging import escape_controls, redact
 from gateway.request_context import request_id_var
 
 access_log = logging.getLogger("ledgerbridge.access")
@@ -17,12 +18,9 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
-# Connect-link URLs carry a bearer secret (/connect/<token>): never write it to logs.
-_SECRET_PATH = re.compile(r"^(/connect/)(?!callback\b|done\b|divisions/)[^/]+")
-
-
 def loggable_path(path: str) -> str:
-    return _SECRET_PATH.sub(r"\1<token>", path)
+    """The path as it may be logged: connect-link tokens redacted, control characters escaped (no forged lines)."""
+    return escape_controls(redact(path))
 
 
 class RequestIdMiddleware:

@@ -4,8 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from gateway.api.problems import handler404 as problem_not_found
-from gateway.views import HealthzView, ReadyzView
+from gateway.views import HealthzView, ReadyzView, UnknownApiPathView
 
 admin.site.site_header = "Ledgerbridge operations"
 admin.site.site_title = "Ledgerbridge"
@@ -21,7 +20,10 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="v1:schema", authentication_classes=[], permission_classes=[]),
+        # GET only: its HTML renderer cannot render anything else (OPTIONS metadata); other methods get a 405 problem.
+        SpectacularSwaggerView.as_view(
+            url_name="v1:schema", authentication_classes=[], permission_classes=[], http_method_names=["get", "head"]
+        ),
         name="api-docs",
     ),
     path("healthz", HealthzView.as_view(), name="healthz"),
@@ -29,8 +31,9 @@ urlpatterns = [
     # The hosted connect flow (server-rendered pages); the OAuth callback is {LEDGERBRIDGE_PUBLIC_URL}/connect/callback.
     path("connect/", include("tenants.connect.urls")),
     path("admin/", admin.site.urls),
-    # Unknown API paths answer with problem details even with DEBUG on (Django would render its HTML page).
-    re_path(r"^api/", problem_not_found),
+    # Unknown API paths answer with problem details for every method (401 without a key, else 404), even with
+    # DEBUG on, and never with Django's CSRF page.
+    re_path(r"^api/", UnknownApiPathView.as_view()),
 ]
 
 handler400 = "gateway.api.problems.handler400"

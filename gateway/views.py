@@ -1,9 +1,11 @@
-"""Health endpoints for orchestrators and load balancers."""
+"""Health endpoints for orchestrators and load balancers, and the answer for unknown API paths."""
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -49,3 +51,19 @@ class ReadyzView(APIView):
             checks=checks,
         )
         return Response(body, status=503, content_type=PROBLEM_CONTENT_TYPE)
+
+
+@extend_schema(exclude=True)
+class UnknownApiPathView(APIView):
+    """Any method on a path under /api/ that names nothing: 401 problem without a valid key, else 404 problem.
+
+    A DRF view (so no CSRF page for POST, PUT and DELETE): the caller authenticates first, like on every real
+    endpoint, so unknown paths reveal nothing to callers without a key.
+    """
+
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options", "trace"]
+
+    def _not_found(self, request: Request, *args: Any, **kwargs: Any) -> NoReturn:
+        raise exceptions.NotFound(f"No resource at {request.path}.")
+
+    get = post = put = patch = delete = head = options = trace = _not_found

@@ -65,6 +65,23 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+class LastActiveApiKey(Exception):
+    """Revoking this key would leave its workspace without an active key."""
+
+
+@transaction.atomic
+def api_key_revoke_keeping_one(*, api_key: ApiKey) -> ApiKey:
+    """Revoke through the API: never the workspace's last active key (LastActiveApiKey), even under concurrency."""
+    # Lock the workspace's active keys: two requests revoking the last two keys at once must not both succeed.
+    active = list(
+        ApiKey.objects.select_for_update().filter(workspace_id=api_key.workspace_id, revoked_at__isnull=True)
+    )
+    if api_key.revoked_at is None and [key.pk for key in active] == [api_key.pk]:
+        raise LastActiveApiKey(str(api_key.pk))
+    api_key.refresh_from_db()
+    return api_key_revoke(api_key=api_key)
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey:
     """The active key matching `raw_key`; raises ApiKeyRejected with a specific code otherwise."""
     prefix = keys.parse_key(raw_key)
@@ -113,7 +130,8 @@ _HOST_PATTERN = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$|^\[[0-9a-f:]+\]$")
 
 def normalise_redirect_host(raw: str) -> str:
     """A bare host name as stored in allowed_redirect_hosts; raises InvalidInput for URLs, paths or ports."""
-    host = raw.strip().lower().rstrip(".")
+    # No trimming: " app.example.com" is not a host name (the API schema's pattern says the same).
+    host = raw.lower().rstrip(".")
     if not _HOST_PATTERN.match(host):
         raise InvalidInput(
             field="allowed_redirect_hosts",

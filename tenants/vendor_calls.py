@@ -113,6 +113,9 @@ class ConnectionCallContext:
             error=self._scrub(record.error)[:500],
         )
 
+    def record_created(self, remote_id: str) -> None:
+        """Nothing to keep outside a durable write; unified_models wraps this context to store it on the mutation."""
+
     # --- outcome bookkeeping -------------------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
         # Vendor messages should never echo a token; make sure of it before storing or logging one.

@@ -3,7 +3,6 @@ services and selectors."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -27,6 +26,8 @@ from tenants.serializers import (
     WorkspaceSerializer,
     WorkspaceUpdateSerializer,
 )
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
 class WorkspaceView(WorkspaceAPIView):
@@ -95,12 +96,32 @@ class ApiKeyDetailView(WorkspaceAPIView):
         api_key = selectors.api_key_get(workspace=self.workspace, api_key_id=api_key_id)
         return Response(ApiKeySerializer(api_key).data)
 
-    @extend_schema(operation_id="api_keys_revoke", responses={204: None}, tags=["workspace"])
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        responses={
+            200: ApiKeySerializer,
+            (409, "application/problem+json"): OpenApiResponse(
+                response=_PROBLEM_REF,
+                description="`last_active_api_key`: the workspace's only active key cannot be revoked through the "
+                "API (create another first; operators can revoke any key).",
+            ),
+        },
+        tags=["workspace"],
+    )
     def delete(self, request: Request, api_key_id: str) -> Response:
-        """Revoke a key: it stops working at once and stays listed as revoked."""
+        """Revoke a key: it stops working at once and stays listed as revoked. The answer is the revoked key."""
         api_key = selectors.api_key_get(workspace=self.workspace, api_key_id=api_key_id)
-        services.api_key_revoke(api_key=api_key)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        try:
+            api_key = services.api_key_revoke_keeping_one(api_key=api_key)
+        except services.LastActiveApiKey:
+            raise Problem(
+                status_code=409,
+                code="last_active_api_key",
+                title="Last active API key",
+                detail="This is the workspace's only active API key; revoking it would lock the workspace out. "
+                "Create another key first.",
+            ) from None
+        return Response(ApiKeySerializer(api_key).data)
 
 
 # --- workspace update ---------------------------------------------------------------------------------------------
@@ -140,7 +161,11 @@ _TENANT_EXAMPLE = {
     "created_at": "2025-03-01T09:30:00Z",
     "updated_at": "2025-03-01T09:30:00Z",
 }
-_CONFLICT = OpenApiResponse(response=OpenApiTypes.OBJECT, description="`tenant_exists`: the external_id is taken.")
+_CONFLICT = {
+    (409, "application/problem+json"): OpenApiResponse(
+        response=_PROBLEM_REF, description="`tenant_exists`: the external_id is taken."
+    )
+}
 
 
 class TenantListView(WorkspaceAPIView):
@@ -148,7 +173,13 @@ class TenantListView(WorkspaceAPIView):
 
     @extend_schema(
         operation_id="tenants_list",
-        parameters=[OpenApiParameter("external_id", str, description="Only the tenant with this external_id.")],
+        parameters=[
+            OpenApiParameter(
+                "external_id",
+                {"type": "string", "minLength": 1, "maxLength": 200},
+                description="Only the tenant with this external_id.",
+            )
+        ],
         responses=TenantSerializer(many=True),
         tags=["tenants"],
     )
@@ -161,7 +192,7 @@ class TenantListView(WorkspaceAPIView):
     @extend_schema(
         operation_id="tenants_create",
         request=TenantCreateSerializer,
-        responses={201: TenantSerializer, 409: _CONFLICT},
+        responses={201: TenantSerializer, **_CONFLICT},
         tags=["tenants"],
         examples=[
             OpenApiExample(
@@ -193,7 +224,7 @@ class TenantDetailView(WorkspaceAPIView):
     @extend_schema(
         operation_id="tenants_update",
         request=TenantUpdateSerializer,
-        responses={200: TenantSerializer, 409: _CONFLICT},
+        responses={200: TenantSerializer, **_CONFLICT},
         tags=["tenants"],
         examples=[
             OpenApiExample(
@@ -208,7 +239,7 @@ class TenantDetailView(WorkspaceAPIView):
     @extend_schema(
         operation_id="tenants_partial_update",
         request=TenantUpdateSerializer(partial=True),
-        responses={200: TenantSerializer, 409: _CONFLICT},
+        responses={200: TenantSerializer, **_CONFLICT},
         tags=["tenants"],
         examples=[OpenApiExample("Rename", value={"name": "De Gouden Korst B.V."}, request_only=True)],
     )

@@ -11,8 +11,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from connectors.base.errors import VendorError
@@ -122,6 +123,8 @@ class MutationAdmin(admin.ModelAdmin):
         "attempts",
         "error_code",
         "remote_id",
+        "lease_expires_at",
+        "reconcile_after",
         "idempotency_key",
         "request_id",
         "request_json",
@@ -146,10 +149,17 @@ class MutationAdmin(admin.ModelAdmin):
     def outcome_json(self, mutation: Mutation) -> str:
         return format_html("<pre>{}</pre>", json.dumps(mutation.outcome, indent=2, ensure_ascii=False))
 
-    @admin.action(description="Retry failed mutations (in-doubt ones are looked up at the vendor first)")
+    @admin.action(description="Retry failed mutations (in-doubt and abandoned ones are looked up at the vendor first)")
     def retry_mutations(self, request: HttpRequest, queryset: QuerySet[Mutation]) -> None:
+        now = timezone.now()
+        abandoned = Q(status__in=[MutationStatus.PENDING, MutationStatus.SENDING]) & (
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+        )
         retryable = [
-            str(pk) for pk in queryset.filter(status__in=services.RETRYABLE_STATUSES).values_list("pk", flat=True)
+            str(pk)
+            for pk in queryset.filter(Q(status__in=services.RETRYABLE_STATUSES) | abandoned).values_list(
+                "pk", flat=True
+            )
         ]
         for mutation_id in retryable:
             mutation_retry_enqueue(mutation_id)
@@ -158,7 +168,7 @@ class MutationAdmin(admin.ModelAdmin):
         if skipped:
             self.message_user(
                 request,
-                f"Skipped {skipped} mutation(s) that are not {MutationStatus.FAILED.label.lower()} or in doubt.",
+                f"Skipped {skipped} mutation(s) that succeeded or whose sender still holds its lease.",
                 messages.WARNING,
             )
 

@@ -39,6 +39,7 @@ PROBLEM_CODES: dict[str, tuple[int, str]] = {
     "connection_needs_reauth": (409, "Connection needs re-authorisation"),
     "connection_disabled": (409, "Connection disabled"),
     "mutation_in_flight": (409, "Write in progress"),
+    "mutation_in_doubt": (409, "Write in doubt"),
     "mutation_not_retryable": (409, "Write cannot be retried"),
     "vendor_rate_limited": (429, "Vendor rate limit reached"),
     "passthrough_denied": (403, "Passthrough path denied"),
@@ -153,12 +154,14 @@ class MappingInvalid(Exception):
 
 
 class MutationConflict(Exception):
-    """A write that cannot run now: `code` is mutation_in_flight, idempotency_key_reused or mutation_not_retryable."""
+    """A write that cannot run now: `code` is mutation_in_flight, mutation_in_doubt, idempotency_key_reused or
+    mutation_not_retryable; `retry_after` (seconds) when waiting helps."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 def mutation_problem(exc: MappingInvalid | MutationConflict) -> Problem:
@@ -176,8 +179,9 @@ def mutation_problem(exc: MappingInvalid | MutationConflict) -> Problem:
             detail=exc.message,
             errors=[{"field": "Idempotency-Key", "code": "reused", "message": "Used before with another request."}],
         )
-    if exc.code == "mutation_in_flight":
-        return _problem("mutation_in_flight", exc.message, headers={"Retry-After": "1"})
+    if exc.code in ("mutation_in_flight", "mutation_in_doubt"):
+        seconds = exc.retry_after or 1
+        return _problem(exc.code, exc.message, headers={"Retry-After": str(seconds)}, retry_after=seconds)
     return Problem(status_code=409, code=exc.code, title="Write cannot be retried", detail=exc.message)
 
 

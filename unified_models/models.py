@@ -29,9 +29,10 @@ class MutationStatus(models.TextChoices):
     PENDING = "pending", "Pending (recorded, not sent)"
     SENDING = "sending", "Sending"
     SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed (vendor refused or gave up)"
-    # Sent, but the answer was lost: the write may or may not exist at the vendor; never resent blindly.
-    IN_DOUBT = "in_doubt", "In doubt (answer lost)"
+    # The vendor refused it, or it failed before anything was sent: safe to send again.
+    FAILED = "failed", "Failed (refused or not sent)"
+    # Sent without a clear refusal: the write may exist at the vendor; reconciled (looked up) before any resend.
+    IN_DOUBT = "in_doubt", "In doubt (may exist at the vendor)"
 
 
 class Mutation(models.Model):
@@ -53,13 +54,22 @@ class Mutation(models.Model):
     # The unified response on success, or {code, message, vendor: {...}} on failure.
     outcome = models.JSONField(null=True, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
+    # Pending or sending: the sender owns the write until then; later it is presumed dead and the write is taken
+    # over by reconciliation (a retry or beat's mutations_reconcile).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # In doubt: the earliest moment to look the write up at the vendor (a lost request may still be applied).
+    reconcile_after = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["connection", "status"]), models.Index(fields=["workspace", "created_at"])]
+        indexes = [
+            models.Index(fields=["connection", "status"]),
+            models.Index(fields=["workspace", "created_at"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation} {self.resource} ({self.status})"

@@ -13,10 +13,12 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from connectors.base.data import Resource
+from gateway.api.fields import StrictCharField
+from gateway.api.schema import SCHEMA_NOT
 from unified_models.mapping import LedgerMapping, TaxRateMapping
 from unified_models.records import (
     Address,
@@ -79,11 +81,18 @@ class DecimalString(serializers.Field):
         raise NotImplementedError
 
 
+class AsciiDecimalField(serializers.DecimalField):
+    """A decimal written with ASCII digits only: Python's Decimal also reads other scripts' digits ("١٢" is 12)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or (isinstance(data, str) and not data.isascii()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def _decimal_input(*, max_digits: int = 20, decimal_places: int = 6, **kwargs: Any) -> serializers.DecimalField:
     # Accepts "12.5" and 12.5; JSON numbers arrive as float, so DRF goes through str() (no binary rounding kept).
-    return serializers.DecimalField(
-        max_digits=max_digits, decimal_places=decimal_places, coerce_to_string=True, **kwargs
-    )
+    return AsciiDecimalField(max_digits=max_digits, decimal_places=decimal_places, coerce_to_string=True, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------- records
@@ -92,8 +101,8 @@ def _decimal_input(*, max_digits: int = 20, decimal_places: int = 6, **kwargs: A
 class RecordSerializer(serializers.Serializer):
     """Fields every unified record has; `remote_data` only with `?include=remote_data`."""
 
-    id = serializers.CharField(read_only=True, help_text="Stable id of the record within this connection.")
-    remote_id = serializers.CharField(read_only=True, help_text="The vendor's own key of the record.")
+    id = StrictCharField(read_only=True, help_text="Stable id of the record within this connection.")
+    remote_id = StrictCharField(read_only=True, help_text="The vendor's own key of the record.")
     created_at = serializers.DateTimeField(read_only=True, allow_null=True)
     updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
     # Not read_only: that would make it `required` in the response schema, and it is only there on request.
@@ -110,16 +119,22 @@ class RecordSerializer(serializers.Serializer):
         return data
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{2}$"})
+class CountryField(StrictCharField):
+    """An ISO 3166-1 alpha-2 country code (two ASCII letters; upper-cased by validate_country)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_length=2, max_length=2, **kwargs)
+
+
 class AddressSerializer(serializers.Serializer):
     type = EnumField(AddressType, default=AddressType.MAIN.value)
-    line1 = serializers.CharField(allow_null=True, required=False, max_length=200)
-    line2 = serializers.CharField(allow_null=True, required=False, max_length=200)
-    postal_code = serializers.CharField(allow_null=True, required=False, max_length=20)
-    city = serializers.CharField(allow_null=True, required=False, max_length=100)
-    region = serializers.CharField(allow_null=True, required=False, max_length=100)
-    country = serializers.CharField(
-        allow_null=True, required=False, min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2, e.g. `NL`."
-    )
+    line1 = StrictCharField(allow_null=True, required=False, max_length=200)
+    line2 = StrictCharField(allow_null=True, required=False, max_length=200)
+    postal_code = StrictCharField(allow_null=True, required=False, max_length=20)
+    city = StrictCharField(allow_null=True, required=False, max_length=100)
+    region = StrictCharField(allow_null=True, required=False, max_length=100)
+    country = CountryField(allow_null=True, required=False, help_text="ISO 3166-1 alpha-2, e.g. `NL`.")
 
     def validate_country(self, value: str | None) -> str | None:
         if value is None:
@@ -130,47 +145,47 @@ class AddressSerializer(serializers.Serializer):
 
 
 class ContactSerializer(RecordSerializer):
-    name = serializers.CharField()
-    code = serializers.CharField(allow_null=True)
+    name = StrictCharField()
+    code = StrictCharField(allow_null=True)
     is_customer = serializers.BooleanField()
     is_supplier = serializers.BooleanField()
-    email = serializers.CharField(allow_null=True)
-    phone = serializers.CharField(allow_null=True)
-    website = serializers.CharField(allow_null=True)
-    vat_number = serializers.CharField(allow_null=True)
-    chamber_of_commerce_number = serializers.CharField(allow_null=True)
+    email = StrictCharField(allow_null=True)
+    phone = StrictCharField(allow_null=True)
+    website = StrictCharField(allow_null=True)
+    vat_number = StrictCharField(allow_null=True)
+    chamber_of_commerce_number = StrictCharField(allow_null=True)
     addresses = AddressSerializer(many=True)
-    currency = serializers.CharField(allow_null=True, help_text="ISO 4217 code.")
+    currency = StrictCharField(allow_null=True, help_text="ISO 4217 code.")
     status = EnumField(RecordStatus)
 
 
 class InvoiceLineSerializer(serializers.Serializer):
-    id = serializers.CharField(allow_null=True)
-    description = serializers.CharField(allow_null=True)
+    id = StrictCharField(allow_null=True)
+    description = StrictCharField(allow_null=True)
     quantity = DecimalString()
     unit_price = DecimalString(allow_null=True)
-    item_id = serializers.CharField(allow_null=True)
-    ledger_account_id = serializers.CharField(allow_null=True)
-    tax_rate_id = serializers.CharField(allow_null=True)
+    item_id = StrictCharField(allow_null=True)
+    ledger_account_id = StrictCharField(allow_null=True)
+    tax_rate_id = StrictCharField(allow_null=True)
     net_amount = DecimalString(help_text="Line amount excluding tax, in the invoice's currency.")
     tax_amount = DecimalString()
 
 
 class InvoiceSerializer(RecordSerializer):
-    number = serializers.CharField(allow_null=True, help_text="Assigned by the vendor.")
+    number = StrictCharField(allow_null=True, help_text="Assigned by the vendor.")
     type = EnumField(InvoiceType)
     status = EnumField(InvoiceStatus)
     finalized = serializers.BooleanField(
         allow_null=True,
         help_text="Whether the vendor has processed (booked) the invoice; null when the vendor does not say.",
     )
-    contact_id = serializers.CharField(allow_null=True)
+    contact_id = StrictCharField(allow_null=True)
     issue_date = serializers.DateField(allow_null=True)
     due_date = serializers.DateField(allow_null=True)
-    currency = serializers.CharField(allow_null=True)
-    reference = serializers.CharField(allow_null=True)
-    description = serializers.CharField(allow_null=True)
-    journal_code = serializers.CharField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
+    reference = StrictCharField(allow_null=True)
+    description = StrictCharField(allow_null=True)
+    journal_code = StrictCharField(allow_null=True)
     lines = InvoiceLineSerializer(many=True)
     net_total = DecimalString()
     tax_total = DecimalString()
@@ -178,36 +193,36 @@ class InvoiceSerializer(RecordSerializer):
 
 
 class LedgerAccountSerializer(RecordSerializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = StrictCharField()
+    name = StrictCharField()
     classification = EnumField(LedgerClassification)
     status = EnumField(RecordStatus)
 
 
 class TaxRateSerializer(RecordSerializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = StrictCharField()
+    name = StrictCharField()
     rate = DecimalString(help_text="Percent: `21` means 21 %.")
     type = EnumField(TaxType)
     usage = EnumField(TaxUsage)
 
 
 class JournalSerializer(RecordSerializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
+    code = StrictCharField()
+    name = StrictCharField()
     type = EnumField(JournalType)
-    currency = serializers.CharField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
     status = EnumField(RecordStatus)
 
 
 class ItemSerializer(RecordSerializer):
-    code = serializers.CharField()
-    name = serializers.CharField()
-    description = serializers.CharField(allow_null=True)
+    code = StrictCharField()
+    name = StrictCharField()
+    description = StrictCharField(allow_null=True)
     unit_price = DecimalString(allow_null=True)
-    currency = serializers.CharField(allow_null=True)
-    sales_tax_rate_id = serializers.CharField(allow_null=True)
-    revenue_ledger_account_id = serializers.CharField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
+    sales_tax_rate_id = StrictCharField(allow_null=True)
+    revenue_ledger_account_id = StrictCharField(allow_null=True)
     is_sales_item = serializers.BooleanField()
     status = EnumField(RecordStatus)
 
@@ -215,17 +230,17 @@ class ItemSerializer(RecordSerializer):
 class PaymentSerializer(RecordSerializer):
     """The payment state of one invoice's receivable; amounts signed (negative: owed to the customer)."""
 
-    invoice_id = serializers.CharField(allow_null=True)
-    invoice_number = serializers.CharField(allow_null=True)
-    contact_id = serializers.CharField(allow_null=True)
+    invoice_id = StrictCharField(allow_null=True)
+    invoice_number = StrictCharField(allow_null=True)
+    contact_id = StrictCharField(allow_null=True)
     amount = DecimalString()
     open_amount = DecimalString()
-    currency = serializers.CharField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
     invoice_date = serializers.DateField(allow_null=True)
     due_date = serializers.DateField(allow_null=True)
     is_fully_paid = serializers.BooleanField()
     last_payment_date = serializers.DateField(allow_null=True)
-    reference = serializers.CharField(allow_null=True)
+    reference = StrictCharField(allow_null=True)
     status = EnumField(PaymentStatus)
 
 
@@ -246,9 +261,9 @@ def record_data(resource: Resource, record: Any, *, include_remote_data: bool = 
 
 
 class WarningSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
-    field = serializers.CharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
-    message = serializers.CharField()
+    code = StrictCharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
+    field = StrictCharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
+    message = StrictCharField()
 
 
 class WriteMetaSerializer(serializers.Serializer):
@@ -294,6 +309,11 @@ def _plain(value: Any) -> Any:
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
+@extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code, e.g. EUR."})
+class CurrencyField(StrictCharField):
+    """An ISO 4217 currency code as input (three letters; upper-cased by `_currency`)."""
+
+
 def _currency(value: str | None) -> str | None:
     if value is None:
         return None
@@ -303,17 +323,17 @@ def _currency(value: str | None) -> str | None:
 
 
 class ContactCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    code = serializers.CharField(max_length=50, required=False, allow_null=True)
+    name = StrictCharField(max_length=200)
+    code = StrictCharField(max_length=50, required=False, allow_null=True)
     is_customer = serializers.BooleanField(required=False, allow_null=True)
     is_supplier = serializers.BooleanField(required=False, allow_null=True)
     email = serializers.EmailField(required=False, allow_null=True, max_length=254)
-    phone = serializers.CharField(required=False, allow_null=True, max_length=50)
-    website = serializers.CharField(required=False, allow_null=True, max_length=200)
-    vat_number = serializers.CharField(required=False, allow_null=True, max_length=50)
-    chamber_of_commerce_number = serializers.CharField(required=False, allow_null=True, max_length=50)
+    phone = StrictCharField(required=False, allow_null=True, max_length=50)
+    website = StrictCharField(required=False, allow_null=True, max_length=200)
+    vat_number = StrictCharField(required=False, allow_null=True, max_length=50)
+    chamber_of_commerce_number = StrictCharField(required=False, allow_null=True, max_length=50)
     addresses = AddressSerializer(many=True, required=False, allow_null=True)
-    currency = serializers.CharField(required=False, allow_null=True, help_text="ISO 4217 code.")
+    currency = CurrencyField(required=False, allow_null=True)
     status = EnumField(RecordStatus, required=False, allow_null=True)
 
     def validate_currency(self, value: str | None) -> str | None:
@@ -333,13 +353,13 @@ class ContactCreateSerializer(serializers.Serializer):
 class ContactUpdateSerializer(ContactCreateSerializer):
     """Only the fields given change; `addresses: []` clears the stored address."""
 
-    name = serializers.CharField(max_length=200, required=False)
+    name = StrictCharField(max_length=200, required=False)
 
 
 class ItemCreateSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=50, help_text="The item code; unique within the company.")
-    name = serializers.CharField(max_length=60, help_text="Exact: the item's Description (at most 60 characters).")
-    description = serializers.CharField(
+    code = StrictCharField(max_length=50, help_text="The item code; unique within the company.")
+    name = StrictCharField(max_length=60, help_text="Exact: the item's Description (at most 60 characters).")
+    description = StrictCharField(
         required=False, allow_null=True, max_length=255, help_text="A longer text (Exact: ExtraDescription)."
     )
     unit_price = _decimal_input(
@@ -347,10 +367,10 @@ class ItemCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Standard sales price. Exact cannot take it through its API: it is reported in `warnings`.",
     )
-    sales_tax_rate_id = serializers.CharField(
+    sales_tax_rate_id = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="A tax rate `id` of this connection."
     )
-    revenue_ledger_account_id = serializers.CharField(
+    revenue_ledger_account_id = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="A ledger account `id` of this connection."
     )
     is_sales_item = serializers.BooleanField(default=True)
@@ -360,26 +380,58 @@ class ItemCreateSerializer(serializers.Serializer):
         return ItemInput(**data)
 
 
+def _given(*names: str) -> dict[str, Any]:
+    """JSON Schema: all these members present and not null."""
+    return {"required": list(names), "properties": {name: {"type": "string"} for name in names}}
+
+
+def _at_most_one_of(*groups: tuple[str, str]) -> dict[str, Any]:
+    return {"anyOf": [_given(*pair) for pair in groups]}
+
+
+# What validate() refuses, stated in the schema too: two ways to give the same thing, and a zero quantity.
+_LINE_RULES = {
+    SCHEMA_NOT: {
+        "anyOf": [
+            *_at_most_one_of(
+                ("tax_rate_id", "tax_code"),
+                ("tax_rate_id", "tax_rate"),
+                ("tax_code", "tax_rate"),
+                ("item_id", "item_code"),
+            )["anyOf"],
+            {"required": ["quantity"], "properties": {"quantity": {"type": "string", "pattern": "^-?0*\\.?0*$"}}},
+        ]
+    }
+}
+
+
+@extend_schema_serializer(extensions=_LINE_RULES)
 class InvoiceLineInputSerializer(serializers.Serializer):
-    description = serializers.CharField(required=False, allow_null=True, max_length=500)
-    quantity = _decimal_input(default=Decimal(1))
-    unit_price = _decimal_input(
-        required=False, allow_null=True, help_text="Excluding tax, unless the tax is inclusive."
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
+    quantity = _decimal_input(
+        default=Decimal(1),
+        help_text="Not 0. Negative for a credit line on an invoice (a return or a correction); a credit note "
+        "(`type: credit_note`) takes positive quantities.",
     )
-    item_id = serializers.CharField(
+    unit_price = _decimal_input(
+        required=False,
+        allow_null=True,
+        help_text="Excluding tax, unless the tax is inclusive. Negative for a discount line.",
+    )
+    item_id = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="An item `id` of this connection."
     )
-    item_code = serializers.CharField(
+    item_code = StrictCharField(
         required=False,
         allow_null=True,
         max_length=100,
         help_text="Your item code; translated through the mapping's `items_by_code` (else taken as the vendor's).",
     )
-    ledger_account_id = serializers.CharField(required=False, allow_null=True, max_length=100)
-    tax_rate_id = serializers.CharField(
+    ledger_account_id = StrictCharField(required=False, allow_null=True, max_length=100)
+    tax_rate_id = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="A tax rate `id` of this connection."
     )
-    tax_code = serializers.CharField(
+    tax_code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Your tax code; translated by the mapping."
     )
     tax_rate = _decimal_input(
@@ -405,19 +457,19 @@ class InvoiceLineInputSerializer(serializers.Serializer):
 
 
 class InvoiceCreateSerializer(serializers.Serializer):
-    contact_id = serializers.CharField(max_length=100, help_text="A contact `id` of this connection.")
+    contact_id = StrictCharField(max_length=100, help_text="A contact `id` of this connection.")
     lines = InvoiceLineInputSerializer(many=True, allow_empty=False, max_length=500)
     type = EnumField(InvoiceType, default=InvoiceType.INVOICE.value)
     status = EnumField(InvoiceStatus, required=False, allow_null=True, help_text="`draft` or `open` (default).")
-    number = serializers.CharField(required=False, allow_null=True, max_length=50)
+    number = StrictCharField(required=False, allow_null=True, max_length=50)
     issue_date = serializers.DateField(required=False, allow_null=True)
     due_date = serializers.DateField(required=False, allow_null=True)
-    currency = serializers.CharField(required=False, allow_null=True, help_text="ISO 4217 code.")
-    reference = serializers.CharField(
+    currency = CurrencyField(required=False, allow_null=True)
+    reference = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="Your own reference, e.g. your order number."
     )
-    description = serializers.CharField(required=False, allow_null=True, max_length=500)
-    journal_code = serializers.CharField(
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
+    journal_code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's sales journal."
     )
 
@@ -442,14 +494,14 @@ class InvoiceUpdateSerializer(serializers.Serializer):
     """Fields of an existing invoice to change. What the vendor fixes once the invoice exists (Exact: customer,
     journal, type, currency, lines) is refused with 422 `invalid_input` naming the field, never ignored."""
 
-    reference = serializers.CharField(required=False, allow_null=True, max_length=100)
-    description = serializers.CharField(required=False, allow_null=True, max_length=500)
+    reference = StrictCharField(required=False, allow_null=True, max_length=100)
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
     due_date = serializers.DateField(required=False, allow_null=True)
-    contact_id = serializers.CharField(required=False, max_length=100)
-    journal_code = serializers.CharField(required=False, max_length=50)
+    contact_id = StrictCharField(required=False, max_length=100)
+    journal_code = StrictCharField(required=False, max_length=50)
     type = EnumField(InvoiceType, required=False)
-    currency = serializers.CharField(required=False, help_text="ISO 4217 code.")
-    number = serializers.CharField(required=False, max_length=50)
+    currency = CurrencyField(required=False)
+    number = StrictCharField(required=False, max_length=50)
     issue_date = serializers.DateField(required=False)
     status = EnumField(InvoiceStatus, required=False)
     lines = InvoiceLineInputSerializer(many=True, required=False, allow_empty=False, max_length=500)
@@ -494,8 +546,11 @@ def input_from_request(resource: str, operation: str, request: dict[str, Any]) -
 # ---------------------------------------------------------------------------------------------- mapping
 
 
+@extend_schema_serializer(
+    extensions={SCHEMA_NOT: {"anyOf": [_given("code", "rate"), {"not": {"anyOf": [_given("code"), _given("rate")]}}]}}
+)
 class TaxRateRuleSerializer(serializers.Serializer):
-    code = serializers.CharField(
+    code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Your tax code (lines' `tax_code`)."
     )
     rate = _decimal_input(
@@ -506,7 +561,7 @@ class TaxRateRuleSerializer(serializers.Serializer):
         min_value=Decimal(0),
         help_text="A percentage (lines' `tax_rate`).",
     )
-    vendor_code = serializers.CharField(max_length=50, help_text="The vendor's tax code (Exact: VAT code, e.g. `2`).")
+    vendor_code = StrictCharField(max_length=50, help_text="The vendor's tax code (Exact: VAT code, e.g. `2`).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("code") is None) == (attrs.get("rate") is None):
@@ -527,21 +582,21 @@ class LedgerMappingSerializer(serializers.Serializer):
     tax_rates = TaxRateRuleSerializer(
         many=True, required=False, help_text="Lines' tax_code or tax_rate -> the vendor's tax code; checked in order."
     )
-    default_revenue_ledger_account = serializers.CharField(
+    default_revenue_ledger_account = StrictCharField(
         required=False,
         allow_null=True,
         allow_blank=True,
         max_length=100,
         help_text="Vendor ledger account code for lines without item (Exact: G/L account code, e.g. `8000`).",
     )
-    default_sales_journal = serializers.CharField(
+    default_sales_journal = StrictCharField(
         required=False,
         allow_null=True,
         allow_blank=True,
         max_length=100,
         help_text="Vendor journal code for invoices without `journal_code` (Exact: e.g. `70`).",
     )
-    default_item = serializers.CharField(
+    default_item = StrictCharField(
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -549,7 +604,7 @@ class LedgerMappingSerializer(serializers.Serializer):
         help_text="Vendor item code for lines without an item (Exact requires an item on every line).",
     )
     items_by_code = serializers.DictField(
-        child=serializers.CharField(max_length=100),
+        child=StrictCharField(min_length=1, max_length=100),
         required=False,
         help_text="Your item codes -> vendor item codes (lines' `item_code`).",
     )
@@ -599,11 +654,11 @@ def mapping_data(mapping: LedgerMapping, *, updated_at: Any = None) -> dict[str,
 
 class PassthroughRequestSerializer(serializers.Serializer):
     method = serializers.ChoiceField(choices=["GET", "POST", "PUT", "DELETE"])
-    path = serializers.CharField(
+    path = StrictCharField(
         max_length=2000,
         help_text="Relative to the connection's company (Exact: after /api/v1/{division}/), e.g. `crm/Accounts`.",
     )
-    query = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    query = serializers.DictField(child=StrictCharField(allow_blank=True), required=False, default=dict)
     body = serializers.JSONField(required=False, allow_null=True, default=None)
 
     def validate_path(self, value: str) -> str:

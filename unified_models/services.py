@@ -1,30 +1,44 @@
-"""Writes of the unified API: durable mutations (recorded, then sent), their retries, ledger mapping saves.
+"""Writes of the unified API: durable mutations (recorded, then sent), their reconciliation, ledger mapping saves.
 
 Every create, update, finalize and passthrough write is a Mutation row committed with status `pending` before
 anything goes to the vendor; the vendor call then runs outside any transaction (the token manager refuses to
 refresh inside one, and a rollback must never erase the record of a write that was sent). Each try is a
-MutationAttempt. An answer that never came (timeout after sending, lost token response) leaves the mutation
-`in_doubt`: a retry first asks the connector whether the write exists (`find_existing`) and never resends blindly.
+MutationAttempt.
+
+The rules that keep a write from being duplicated or stuck:
+- Whoever moves a mutation to `sending` holds a lease on it (longer than that sender can live: the web server's
+  timeout, or the task time limit). Only the holder calls the vendor; once the lease has expired the sender is
+  presumed dead and the write is taken over by reconciliation (a retry, or beat's `mutations_reconcile`).
+- Once a write request went out without a clear refusal coming back (a 2xx followed by a failing read-back, a
+  5xx other than 503, no answer, a process that died), the mutation is `in_doubt`, never `failed`. An in-doubt
+  write is looked up at the vendor before it may be sent again: by the id the vendor answered (stored the moment
+  the connector reports it, `CallContext.record_created`), else by `Connector.find_existing`. A write whose
+  answer never came waits LEDGERBRIDGE_MUTATION_SETTLE_SECONDS first: the vendor may still be applying it.
+- `failed` means the vendor refused it (4xx, 429, 503, its validation messages) or nothing was sent; a retry
+  sends it again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from connectors.base.connector import Operation
-from connectors.base.data import OperationNotSupported, PassthroughResult, Resource, WriteResult
-from connectors.base.errors import TokenResponseLost, VendorUnavailable
+from connectors.base.data import CallRecord, OperationNotSupported, PassthroughResult, Resource, WriteResult
+from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id
 from tenants.models import Connection, Workspace
-from tenants.tokens import TokenRefreshDeferred
-from tenants.vendor_calls import connection_context
+from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.mapping import LedgerMapping
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
@@ -34,8 +48,28 @@ from unified_models.serializers import input_from_request, record_data
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 PASSTHROUGH = "passthrough"
 RETRYABLE_STATUSES = (MutationStatus.FAILED, MutationStatus.IN_DOUBT)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Seconds a killed sender's last vendor call may still take to end after its deadline (socket close, last packet).
+LEASE_MARGIN_SECONDS = 5
+# An answer that refuses a write without applying it: the vendor's "no" or its "not now".
+REFUSING_STATUSES = frozenset({429, 503})
+# Failures that happen before a write request leaves (mapping, input, tokens, budget, Redis for a lock): with no
+# write reported to the call log they prove nothing was sent.
+FAILED_BEFORE_SENDING = (*TYPED_ERRORS, RedisError)
+
+
+def web_lease_seconds() -> float:
+    """How long a web request may own a write: the web server kills it after LEDGERBRIDGE_WEB_TIMEOUT."""
+    return float(settings.LEDGERBRIDGE_WEB_TIMEOUT + LEASE_MARGIN_SECONDS)
+
+
+def task_lease_seconds() -> float:
+    """How long a Celery task may own a write: the worker kills it after CELERY_TASK_TIME_LIMIT."""
+    return float(settings.CELERY_TASK_TIME_LIMIT + LEASE_MARGIN_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -47,6 +81,55 @@ class WriteOutcome:
     warnings: list[Warning] = field(default_factory=list)
     passthrough: PassthroughResult | None = None
     recovered: bool = False  # the write was found at the vendor after a lost answer, not sent again
+
+
+class RecordGone(MutationConflict):
+    """The vendor created the record (it answered with its id) but no longer has it: not sent again."""
+
+
+class MutationCallContext:
+    """The connection's call context, watched during one attempt of one mutation.
+
+    It notes whether a write request went out and how it was answered (from the call log reports every vendor
+    call makes), and stores the id a create was answered with on the mutation at once, before the connector
+    makes any further call, so even a process killed during the read-back leaves the id behind.
+    """
+
+    def __init__(self, inner: ConnectionCallContext, mutation: Mutation) -> None:
+        self.inner = inner
+        self.mutation = mutation
+        self.write_sent = False
+        self.write_status: int | None = None  # the last write's HTTP status; None: no answer
+        self.remote_id = ""
+
+    @property
+    def region(self) -> str:
+        return self.inner.region
+
+    @property
+    def company_id(self) -> str:
+        return self.inner.company_id
+
+    @property
+    def app_client_id(self) -> str:
+        return self.inner.app_client_id
+
+    def call(self, send: Callable[[str], T]) -> T:
+        return self.inner.call(send)
+
+    def record_call(self, record: CallRecord) -> None:
+        if record.method.upper() in WRITE_METHODS:
+            # Noted before the call log row: a failing log write must not hide that a write went out.
+            self.write_sent = True
+            self.write_status = record.status
+        self.inner.record_call(record)
+
+    def record_created(self, remote_id: str) -> None:
+        self.remote_id = str(remote_id)[:100]
+        Mutation.objects.filter(pk=self.mutation.pk).update(remote_id=self.remote_id, updated_at=timezone.now())
+
+    def get_json(self, path: str, *, params: Any = None) -> Any:
+        return self.inner.connector.company_get_json(self, path, params=params)
 
 
 # ---------------------------------------------------------------------------------------------- create
@@ -61,16 +144,19 @@ def mutation_create(
     request: dict[str, Any],
     target_id: str = "",
     idempotency_key: str = "",
+    lease_seconds: float | None = None,
 ) -> Mutation:
-    """Record a write before it is sent (committed at once, status pending).
+    """Record a write before it is sent (committed at once, status pending, leased to the caller).
 
     With an Idempotency-Key the earlier mutation of that key is reused: a failed or in-doubt one is tried again
-    (never duplicated), one still sending is 409, and the same key with another request is refused.
+    (never duplicated), one whose sender still holds its lease is 409, and the same key with another request is
+    refused.
     """
     if resource != PASSTHROUGH and operation in (Operation.CREATE, Operation.UPDATE):
         connector = get_connector(connection.connector)
         if not connector.supports(resource, Operation(operation)):
             raise OperationNotSupported(resource, operation, connector.name)
+    now = timezone.now()
     if idempotency_key:
         existing = Mutation.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
         if existing is not None:
@@ -86,8 +172,8 @@ def mutation_create(
                     "idempotency_key_reused",
                     "This Idempotency-Key was first used for another write; use a new key for a new request.",
                 )
-            if existing.status in (MutationStatus.PENDING, MutationStatus.SENDING):
-                raise MutationConflict("mutation_in_flight", "The write with this Idempotency-Key is still being sent.")
+            if existing.status in (MutationStatus.PENDING, MutationStatus.SENDING) and _lease_held(existing, now):
+                raise _in_flight(existing, now)
             return existing
     return Mutation.objects.create(
         workspace=workspace,
@@ -99,59 +185,96 @@ def mutation_create(
         request_id=current_request_id()[:128],
         request=request,
         status=MutationStatus.PENDING,
+        lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
+    )
+
+
+def _lease_held(mutation: Mutation, now: datetime) -> bool:
+    return mutation.lease_expires_at is not None and mutation.lease_expires_at > now
+
+
+def _seconds_until(moment: datetime | None, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds() + 0.999)) if moment is not None else 1
+
+
+def _in_flight(mutation: Mutation, now: datetime) -> MutationConflict:
+    return MutationConflict(
+        "mutation_in_flight",
+        "The write with this Idempotency-Key is being sent by another request or worker.",
+        retry_after=_seconds_until(mutation.lease_expires_at, now),
     )
 
 
 # ---------------------------------------------------------------------------------------------- execute
 
 
-def mutation_execute(*, mutation: Mutation) -> WriteOutcome:
+def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) -> WriteOutcome:
     """Send a recorded mutation (outside any transaction) and record the attempt and the outcome.
 
+    Takes the lease first (MutationConflict 409 while another sender holds it, or while an in-doubt write
+    settles); an in-doubt write, or one whose sender died, is looked up at the vendor before anything is sent.
     Raises the typed error of a failure (MappingMissing, VendorValidationError, ...) after recording it.
     """
-    if mutation.status == MutationStatus.SUCCEEDED:
+    claim = _claim(mutation, lease_seconds or web_lease_seconds())
+    if claim is None:
+        mutation.refresh_from_db()
         return _replayed(mutation)
-    previous_status = mutation.status
-    now = timezone.now()
-    # One sender at a time: only the process that moves the row to `sending` may call the vendor.
-    claimed = Mutation.objects.filter(pk=mutation.pk, status__in=[MutationStatus.PENDING, *RETRYABLE_STATUSES]).update(
-        status=MutationStatus.SENDING, attempts=F("attempts") + 1, updated_at=now
-    )
-    if not claimed:
-        raise MutationConflict("mutation_in_flight", "This write is being sent by another request or worker.")
-    mutation.refresh_from_db()
-    attempt = MutationAttempt.objects.create(mutation=mutation, number=mutation.attempts, started_at=now)
-    connection = mutation.connection
+    claimed, attempt, reconcile = claim
+    connection = claimed.connection
+    watch: MutationCallContext | None = None
     try:
         mapping, _ = mapping_get(connection=connection)
-        data = _unified_input(mutation)
-        ctx = connection_context(connection)
+        data = _unified_input(claimed)
+        watch = MutationCallContext(connection_context(connection), claimed)
         connector = get_connector(connection.connector)
-        recovered = None
-        if previous_status == MutationStatus.IN_DOUBT:
-            recovered = _recover(connector, ctx, mutation, data)
+        recovered = _recover(connector, watch, claimed, data) if reconcile else None
         if recovered is not None:
-            outcome = WriteOutcome(mutation=mutation, record=recovered, recovered=True)
+            outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
         else:
-            outcome = _send(connector, ctx, mutation, data, mapping)
-    except TYPED_ERRORS as exc:
-        _record_failure(mutation, attempt, exc, in_doubt=_answer_lost(exc))
+            outcome = _send(connector, watch, claimed, data, mapping)
+    except BaseException as exc:
+        _record_failure(claimed, attempt, exc, watch=watch, reconciling=reconcile)
+        mutation.refresh_from_db()
         raise
-    except Exception as exc:
-        # Unknown failure after the vendor may have been called: assume the worst, never resend blindly.
-        _record_failure(mutation, attempt, exc, in_doubt=True)
-        raise
-    return _record_success(mutation, attempt, outcome)
+    result = _record_success(claimed, attempt, outcome, watch=watch)
+    mutation.refresh_from_db()
+    return result
 
 
-def mutation_retry(*, mutation: Mutation) -> WriteOutcome:
-    """Try a failed or in-doubt mutation again (in-doubt ones are looked up at the vendor first)."""
-    if mutation.status not in RETRYABLE_STATUSES:
-        raise MutationConflict(
-            "mutation_not_retryable", f"Only failed or in-doubt writes can be retried; this one is {mutation.status}."
-        )
-    return mutation_execute(mutation=mutation)
+def mutation_retry(*, mutation: Mutation, lease_seconds: float | None = None) -> WriteOutcome:
+    """Try a failed, in-doubt or abandoned (expired lease) mutation again; in-doubt ones are looked up first."""
+    if mutation.status == MutationStatus.SUCCEEDED:
+        raise MutationConflict("mutation_not_retryable", "This write already succeeded.")
+    return mutation_execute(mutation=mutation, lease_seconds=lease_seconds or task_lease_seconds())
+
+
+def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, MutationAttempt, bool] | None:
+    """Take the lease: (the mutation, its new attempt, whether to reconcile first), or None if it succeeded."""
+    with transaction.atomic():
+        row = Mutation.objects.select_for_update().select_related("connection").get(pk=mutation.pk)
+        now = timezone.now()
+        if row.status == MutationStatus.SUCCEEDED:
+            return None
+        if row.status == MutationStatus.SENDING and _lease_held(row, now):
+            raise _in_flight(row, now)
+        if row.status == MutationStatus.IN_DOUBT and row.reconcile_after is not None and row.reconcile_after > now:
+            raise MutationConflict(
+                "mutation_in_doubt",
+                "The vendor's answer to this write was lost and it may still be applied there; it is looked up "
+                "at the vendor once it has settled. Retry with the same Idempotency-Key after Retry-After.",
+                retry_after=_seconds_until(row.reconcile_after, now),
+            )
+        # A sender whose lease expired died somewhere in its attempt: it may have sent the write.
+        reconcile = row.status in (MutationStatus.IN_DOUBT, MutationStatus.SENDING)
+        if row.status == MutationStatus.SENDING:
+            logger.warning("Mutation %s: the lease of attempt %s expired; reconciling", row.pk, row.attempts)
+        row.status = MutationStatus.SENDING
+        row.attempts += 1
+        row.lease_expires_at = now + timedelta(seconds=lease_seconds)
+        row.reconcile_after = None
+        row.save(update_fields=["status", "attempts", "lease_expires_at", "reconcile_after", "updated_at"])
+        attempt = MutationAttempt.objects.create(mutation=row, number=row.attempts, started_at=now)
+    return row, attempt, reconcile
 
 
 def _unified_input(mutation: Mutation) -> Any:
@@ -185,7 +308,7 @@ def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: Ledg
 
 
 def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | None:
-    """After a lost answer: the record the write produced, if the vendor has it (None: safe to send again)."""
+    """For a write that may exist at the vendor: the record it produced, if the vendor has it (None: send it)."""
     if mutation.resource == PASSTHROUGH:
         if mutation.request.get("method") == "POST":
             raise MutationConflict(
@@ -196,19 +319,21 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
         return None  # PUT and DELETE give the same result when repeated
     resource = Resource(mutation.resource)
     if mutation.operation == Operation.CREATE:
+        if mutation.remote_id:
+            # The vendor answered the create with this id: the record exists (or was deleted since: not resent).
+            try:
+                return connector.retrieve_record(ctx, resource, mutation.remote_id)
+            except VendorNotFound:
+                raise RecordGone(
+                    "mutation_not_retryable",
+                    f"The vendor created this record as {mutation.remote_id} but no longer has it; it was not sent "
+                    "again. Send a new request if it is still wanted.",
+                ) from None
         return connector.find_existing(ctx, resource, data)
     if mutation.operation == "finalize":
         invoice = connector.retrieve_record(ctx, resource, mutation.target_id)
         return invoice if getattr(invoice, "finalized", None) else None
     return None  # an update sends the same values again: repeating it is harmless
-
-
-def _answer_lost(exc: BaseException) -> bool:
-    """Whether the write may have reached the vendor although we got no answer."""
-    if isinstance(exc, TokenResponseLost):
-        return True
-    # No HTTP status: a timeout or a dropped connection, possibly after the vendor applied the write.
-    return isinstance(exc, VendorUnavailable) and exc.status is None and not isinstance(exc, TokenRefreshDeferred)
 
 
 def _outcome_body(outcome: WriteOutcome) -> dict[str, Any]:
@@ -220,26 +345,31 @@ def _outcome_body(outcome: WriteOutcome) -> dict[str, Any]:
     }
 
 
-def _record_success(mutation: Mutation, attempt: MutationAttempt, outcome: WriteOutcome) -> WriteOutcome:
+def _record_success(
+    mutation: Mutation, attempt: MutationAttempt, outcome: WriteOutcome, *, watch: MutationCallContext | None
+) -> WriteOutcome:
     now = timezone.now()
-    passthrough_refused = outcome.passthrough is not None and outcome.passthrough.status >= 400
+    passthrough_status = outcome.passthrough.status if outcome.passthrough is not None else None
     body = _outcome_body(outcome)
     remote_id = "" if outcome.record is None else str(getattr(outcome.record, "remote_id", "") or "")
-    vendor_status = outcome.passthrough.status if outcome.passthrough is not None else None
+    remote_id = remote_id or (watch.remote_id if watch is not None else "") or mutation.remote_id
+    fields: dict[str, Any] = {"remote_id": remote_id[:100], "outcome": body, "updated_at": now}
+    if passthrough_status is not None and passthrough_status >= 400:
+        # A passthrough write the vendor answered with an error: refused, unless a server error leaves it open.
+        refused = passthrough_status < 500 or passthrough_status in REFUSING_STATUSES
+        status = MutationStatus.FAILED if refused else MutationStatus.IN_DOUBT
+        fields.update(error_code="vendor_refused" if refused else "vendor_error", completed_at=None)
+        fields.update(reconcile_after=None if refused else now)
+        attempt_code = fields["error_code"]
+    else:
+        status = MutationStatus.SUCCEEDED
+        fields.update(error_code="", completed_at=now, reconcile_after=None)
+        attempt_code = "recovered" if outcome.recovered else ""
     with transaction.atomic():
         MutationAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now,
-            vendor_status=vendor_status,
-            error_code="vendor_refused" if passthrough_refused else ("recovered" if outcome.recovered else ""),
+            finished_at=now, vendor_status=passthrough_status, error_code=attempt_code
         )
-        Mutation.objects.filter(pk=mutation.pk).update(
-            status=MutationStatus.FAILED if passthrough_refused else MutationStatus.SUCCEEDED,
-            remote_id=remote_id[:100],
-            outcome=body,
-            error_code="vendor_refused" if passthrough_refused else "",
-            completed_at=now,
-            updated_at=now,
-        )
+        _finish(mutation, attempt, status=status, **fields)
     mutation.refresh_from_db()
     return WriteOutcome(
         mutation=mutation,
@@ -250,36 +380,127 @@ def _record_success(mutation: Mutation, attempt: MutationAttempt, outcome: Write
     )
 
 
-def _record_failure(mutation: Mutation, attempt: MutationAttempt, exc: BaseException, *, in_doubt: bool) -> None:
+def _finish(mutation: Mutation, attempt: MutationAttempt, *, status: str, **fields: Any) -> None:
+    """End the attempt that holds the lease (a sender whose lease was taken over changes nothing)."""
+    updated = Mutation.objects.filter(
+        pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number
+    ).update(status=status, lease_expires_at=None, **fields)
+    if not updated:
+        logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
+
+
+def failure_status(
+    exc: BaseException, *, watch: MutationCallContext | None, reconciling: bool
+) -> tuple[str, float | None]:
+    """(status, seconds before it may be looked up) for an attempt that ended with `exc`; see the module doc."""
+    settle = float(settings.LEDGERBRIDGE_MUTATION_SETTLE_SECONDS)
+    if isinstance(exc, RecordGone):
+        return MutationStatus.FAILED, None
+    if watch is not None and watch.remote_id:
+        return MutationStatus.IN_DOUBT, 0.0  # created at the vendor; a retry reads it back by that id
+    if watch is None or not watch.write_sent:
+        if reconciling:
+            return MutationStatus.IN_DOUBT, 0.0  # the lookup failed or cannot tell: the write may still exist
+        if isinstance(exc, FAILED_BEFORE_SENDING):
+            return MutationStatus.FAILED, None
+        return MutationStatus.IN_DOUBT, settle  # unknown: it may have struck while the write was on the wire
+    status = watch.write_status
+    if status is None:
+        return MutationStatus.IN_DOUBT, settle  # no answer: the vendor may still apply it
+    if 200 <= status < 300:
+        return MutationStatus.IN_DOUBT, 0.0  # applied; what failed came after (the read-back)
+    if status < 500 or status in REFUSING_STATUSES or isinstance(exc, VendorValidationError):
+        return MutationStatus.FAILED, None  # refused (Exact also refuses invalid references with a 500)
+    return MutationStatus.IN_DOUBT, 0.0  # a server error: it may have been applied before it failed
+
+
+def _record_failure(
+    mutation: Mutation,
+    attempt: MutationAttempt,
+    exc: BaseException,
+    *,
+    watch: MutationCallContext | None,
+    reconciling: bool,
+) -> None:
     now = timezone.now()
     try:
         problem = problem_for(exc)  # type: ignore[arg-type]
         code, message = problem.problem_code, problem.problem_detail
-    except Exception:
+    except BaseException:
         code, message = "internal_error", exc.__class__.__name__
-    vendor = vendor_part(exc) if hasattr(exc, "vendor_messages") else None  # type: ignore[arg-type]
-    status = MutationStatus.IN_DOUBT if in_doubt else MutationStatus.FAILED
+    vendor = vendor_part(exc) if isinstance(exc, VendorError) else None
+    status, settle = failure_status(exc, watch=watch, reconciling=reconciling)
     outcome: dict[str, Any] = {"code": code, "message": message}
     if vendor is not None:
         outcome["vendor"] = vendor
+    vendor_status = getattr(exc, "status", None)
+    if not isinstance(vendor_status, int) and watch is not None and watch.write_sent:
+        vendor_status = watch.write_status
     with transaction.atomic():
         MutationAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now,
-            vendor_status=getattr(exc, "status", None) if isinstance(getattr(exc, "status", None), int) else None,
+            vendor_status=vendor_status if isinstance(vendor_status, int) else None,
             error_code=code[:100],
             error_message=message[:2000],
         )
-        Mutation.objects.filter(pk=mutation.pk).update(
-            status=status, outcome=outcome, error_code=code[:100], updated_at=now
+        _finish(
+            mutation,
+            attempt,
+            status=status,
+            outcome=outcome,
+            error_code=code[:100],
+            reconcile_after=None if settle is None else now + timedelta(seconds=settle),
+            updated_at=now,
         )
     mutation.refresh_from_db()
-    if in_doubt:
+    if status == MutationStatus.IN_DOUBT:
         logger.warning("Mutation %s is in doubt after %s", mutation.pk, exc.__class__.__name__)
 
 
 def _replayed(mutation: Mutation) -> WriteOutcome:
     """A mutation that already succeeded (same Idempotency-Key after the key's own record expired)."""
     return WriteOutcome(mutation=mutation, record=None, recovered=True)
+
+
+# ---------------------------------------------------------------------------------------------- reconcile
+
+
+def mutations_due_for_reconciliation(*, now: datetime | None = None) -> Any:
+    """Writes nobody is working on that may not stay as they are: expired leases, settled in-doubt writes.
+
+    In-doubt passthrough POSTs are left to a person: the gateway cannot look them up.
+    """
+    now = now or timezone.now()
+    expired = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    settled = Q(reconcile_after__isnull=True) | Q(reconcile_after__lte=now)
+    return (
+        Mutation.objects.filter(
+            Q(status=MutationStatus.SENDING, pk__in=Mutation.objects.filter(expired).values("pk"))
+            | Q(status=MutationStatus.PENDING, lease_expires_at__lt=now)
+            | (Q(status=MutationStatus.IN_DOUBT) & settled)
+        )
+        .exclude(status=MutationStatus.IN_DOUBT, resource=PASSTHROUGH, request__method="POST")
+        .order_by("updated_at")
+    )
+
+
+def mutations_reconcile(*, limit: int = 50, lease_seconds: float | None = None) -> dict[str, int]:
+    """Take over up to `limit` due writes (oldest first) and finish each: found at the vendor, or sent again.
+
+    Returns how many ended in each status (those still in doubt are taken up by the next run).
+    """
+    ended: dict[str, int] = {}
+    for mutation in list(mutations_due_for_reconciliation()[:limit]):
+        try:
+            mutation_execute(mutation=mutation, lease_seconds=lease_seconds or task_lease_seconds())
+        except MutationConflict as exc:
+            if exc.code in ("mutation_in_flight", "mutation_in_doubt"):
+                continue  # someone else took it meanwhile
+        except FAILED_BEFORE_SENDING as exc:
+            logger.info("Reconciling mutation %s ended with %s", mutation.pk, exc.__class__.__name__)
+        mutation.refresh_from_db()
+        ended[mutation.status] = ended.get(mutation.status, 0) + 1
+    return ended
 
 
 # ---------------------------------------------------------------------------------------------- mapping

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -31,7 +32,8 @@ from gateway.api.problems import Problem
 from gateway.api.views import WorkspaceAPIView
 from tenants.models import Connection
 from unified_models import selectors, services
-from unified_models.errors import as_problems
+from unified_models.errors import TYPED_ERRORS, as_problems, problem_for
+from unified_models.models import MutationStatus
 from unified_models.serializers import (
     ContactCreateSerializer,
     ContactSerializer,
@@ -80,18 +82,29 @@ def validated(serializer_class: type[Any], data: Any, **kwargs: Any) -> Any:
 
 
 def _include_remote_data(request: Request) -> bool:
-    raw = request.query_params.get("include", "")
-    values = {part.strip() for part in raw.split(",") if part.strip()}
-    unknown = values - {"remote_data"}
-    if unknown:
-        raise _bad_query("include", f"Only `remote_data` can be included, not {', '.join(sorted(unknown))}.")
-    return "remote_data" in values
+    values = request.query_params.getlist("include")
+    if not values:
+        return False
+    if values != ["remote_data"]:
+        raise _bad_query("include", "Only `remote_data` can be included (once).")
+    return True
+
+
+def _filters(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    """The list filters given; an empty one (`?contact_id=`) is refused, not read as "no filter"."""
+    given = {name: request.query_params[name] for name in names if name in request.query_params}
+    for name, value in given.items():
+        if value == "":
+            raise _bad_query(name, "Must not be empty; leave the parameter out.")
+    return given
 
 
 def _updated_after(request: Request) -> datetime | None:
     raw = request.query_params.get("updated_after")
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    if raw == "":
+        raise _bad_query("updated_after", "Must not be empty; leave the parameter out.")
     try:
         moment = parse_datetime(raw)
         if moment is None and (day := parse_date(raw)) is not None:
@@ -120,11 +133,13 @@ LIST_PARAMETERS = [
     CONNECTION_ID,
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from a previous page's `next`."),
     OpenApiParameter(
-        "page_size", OpenApiTypes.INT, description=f"Records per page, 1 to 200 (default {DEFAULT_PAGE_SIZE})."
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description=f"Records per page, 1 to 200 (default {DEFAULT_PAGE_SIZE}).",
     ),
     OpenApiParameter(
         "updated_after",
-        OpenApiTypes.DATETIME,
+        {"type": "string", "format": "date-time", "minLength": 1},
         description="Only records changed after this moment (ISO-8601; without a zone: UTC).",
     ),
     INCLUDE,
@@ -137,14 +152,18 @@ _PROBLEM_DESCRIPTIONS = {
     404: "`not_found`: no such connection in your workspace, or no such record at the vendor.",
     405: "`operation_not_supported`: the vendor cannot do this for this resource.",
     409: "`connection_needs_reauth` / `connection_disabled` (with `reason`): reconnect the connection first; "
-    "`mutation_in_flight`, `idempotency_key_in_flight`: the same write is being sent.",
+    "`mutation_in_flight`, `idempotency_key_in_flight`: the same write is being sent; `mutation_in_doubt`: the "
+    "vendor's answer was lost and the write is looked up once it settles (`Retry-After`); "
+    "`mutation_not_retryable`.",
     422: "`mapping_missing` (field `mapping.<field>`, nothing sent), `vendor_validation_failed` (the vendor's "
-    "messages in `vendor.messages`), `invalid_input`, `idempotency_key_reused`.",
+    "messages in `vendor.messages`), `invalid_input` (also a list filter the vendor cannot apply), "
+    "`idempotency_key_reused`.",
     429: "`vendor_rate_limited`: the vendor's budget for this company is spent; see `Retry-After`. "
     "`rate_limited`: the gateway's own limit per API key.",
     502: "`vendor_auth_failed`, `vendor_error`: the vendor answered with an unexpected error.",
-    503: "`vendor_unavailable`: the vendor did not answer; writes stay recorded (failed or in doubt) and are "
-    "safe to retry with the same Idempotency-Key.",
+    503: "`vendor_unavailable`: the vendor did not answer or failed; a write stays recorded (`mutation_status` "
+    "`failed`, or `in_doubt` when the vendor may have applied it) and is safe to retry with the same "
+    "Idempotency-Key after `Retry-After`. `service_unavailable`: Redis or the broker is down.",
 }
 
 _EXAMPLE_MAPPING_MISSING = OpenApiExample(
@@ -197,6 +216,7 @@ def _problems(*codes: int, examples: list[OpenApiExample] | None = None) -> dict
 
 
 READ_PROBLEMS = (404, 405, 409, 429, 502, 503)
+LIST_PROBLEMS = (*READ_PROBLEMS, 422)
 WRITE_PROBLEMS = (404, 405, 409, 422, 429, 502, 503)
 
 
@@ -221,9 +241,7 @@ class RecordListView(ConnectionAPIView):
         page_size = parse_page_size(request, DEFAULT_PAGE_SIZE)
         updated_after = _updated_after(request)
         include_remote_data = _include_remote_data(request)
-        filters = {
-            name: request.query_params[name] for name in FILTERS.get(self.resource, ()) if name in request.query_params
-        }
+        filters = _filters(request, FILTERS.get(self.resource, ()))
         with as_problems():
             page = selectors.record_list(
                 connection=connection,
@@ -282,7 +300,10 @@ def _write(
             target_id=target_id,
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
+    try:
         outcome = services.mutation_execute(mutation=mutation)
+    except TYPED_ERRORS as exc:
+        raise _write_problem(problem_for(exc), mutation) from exc
     if outcome.passthrough is not None:
         body: dict[str, Any] = {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
     elif outcome.record is None:  # already succeeded earlier under this Idempotency-Key: its stored outcome
@@ -294,6 +315,16 @@ def _write(
         }
     body["mutation_id"] = str(outcome.mutation.pk)
     return Response(body, status=success_status)
+
+
+def _write_problem(problem: Problem, mutation: Any) -> Problem:
+    """A failed write's problem, naming the mutation and its state; an in-doubt one says when to retry."""
+    problem.extra.setdefault("mutation_id", str(mutation.pk))
+    problem.extra.setdefault("mutation_status", str(mutation.status))
+    if mutation.status == MutationStatus.IN_DOUBT and mutation.reconcile_after is not None:
+        wait = max(1, int((mutation.reconcile_after - timezone.now()).total_seconds() + 0.999))
+        problem.headers["Retry-After"] = str(max(wait, int(problem.headers.get("Retry-After", "0") or 0)))
+    return problem
 
 
 class RecordCreateView(RecordListView):
@@ -543,13 +574,15 @@ def _list_schema(resource: Resource) -> Any:
         parameters=[
             *LIST_PARAMETERS,
             *(
-                OpenApiParameter(name, OpenApiTypes.STR, description="Only records of this contact (its `id`).")
+                OpenApiParameter(
+                    name, {"type": "string", "minLength": 1}, description="Only records of this contact (its `id`)."
+                )
                 for name in FILTERS.get(resource, ())
             ),
         ],
         responses={
             200: page_serializer(_RECORD_SERIALIZERS[resource], f"{name}PageSerializer"),
-            **_problems(*READ_PROBLEMS),
+            **_problems(*LIST_PROBLEMS),
         },
         examples=[
             OpenApiExample(

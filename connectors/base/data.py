@@ -59,6 +59,10 @@ class CallContext(Protocol):
     def record_call(self, record: CallRecord) -> None:
         """Add a vendor call to the connection's call log."""
 
+    def record_created(self, remote_id: str) -> None:
+        """The vendor answered a create with this id. Call it at once, before any further call: the core stores
+        the id with the write, so a failure after this point is reconciled by that id and never sent again."""
+
 
 @dataclass(frozen=True)
 class ListQuery:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -93,6 +94,9 @@ _READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
 
 # Numbers per receivables/invoices lookup: keeps the $filter short (Exact's URL limit is not documented).
 NUMBERS_PER_QUERY = 40
+# Exact stores amounts as doubles (NOTES.md: Entities): 15 significant digits, so cents are exact below 10^13.
+MAX_SIGNIFICANT_DIGITS = 15
+MAX_LINE_AMOUNT = Decimal(10) ** 13
 # How far back find_existing looks for a write it cannot identify by a code or reference (a lost answer is recent).
 RECOVERY_WINDOW = timedelta(days=2)
 # SalesInvoices fields PUT can change (GPP in the reference) and their unified names; InvoiceTo, OrderedBy and
@@ -300,6 +304,7 @@ class ExactConnector(Connector):
         payload, warnings = mappers.contact_to_exact(data)
         api = self._api(ctx)
         created = api.post(RESOURCES[Resource.CONTACTS].path, payload)
+        _record_created(ctx, created.get("ID"))
         # Prefer: return=representation gives the whole account (about 156 properties); keep what we select.
         row = {name: created[name] for name in CONTACT_FIELDS if name in created}
         return WriteResult(record=mappers.contact_from_exact(without_odata_noise(row)), warnings=list(warnings))
@@ -310,12 +315,14 @@ class ExactConnector(Connector):
         payload, warnings = mappers.item_to_exact(data)
         api = self._api(ctx)
         created = api.post(RESOURCES[Resource.ITEMS].path, payload)
+        _record_created(ctx, created.get("ID"))
         # Prefer: return=representation gives the whole item (about 106 properties); keep what we select.
         row = {name: created[name] for name in ITEM_FIELDS if name in created}
         return WriteResult(record=mappers.item_from_exact(without_odata_noise(row)), warnings=list(warnings))
 
     def _create_invoice(self, ctx: CallContext, data: InvoiceInput, mapping: LedgerMapping) -> WriteResult[Any]:
         _require_guid("contact_id", data.contact_id)
+        _require_storable_amounts(data)
         for index, line in enumerate(data.lines):
             if line.item_id:
                 _require_guid(f"lines[{index}].item_id", line.item_id)
@@ -338,6 +345,8 @@ class ExactConnector(Connector):
         invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
         if invoice_id is None:
             raise VendorError("Exact created the invoice but did not return its InvoiceID.")
+        # Before the read-back: if it fails, the write is reconciled by this id instead of being sent again.
+        ctx.record_created(invoice_id)
         # The POST answer has no expanded lines; one read gives the invoice as every other read shows it.
         return WriteResult(record=self._retrieve(api, spec, invoice_id), warnings=list(warnings))
 
@@ -462,6 +471,31 @@ class ExactConnector(Connector):
 def _number(row: Mapping[str, Any]) -> int | None:
     value = row.get("InvoiceNumber")
     return int(value) if isinstance(value, int | str) and str(value).strip().isdigit() else None
+
+
+def _record_created(ctx: CallContext, remote_id: Any) -> None:
+    guid = parse_guid(str(remote_id or ""))
+    if guid is not None:
+        ctx.record_created(guid)
+
+
+def _require_storable_amounts(data: InvoiceInput) -> None:
+    """InvalidInput for a quantity, price or line amount Exact cannot store exactly, before any call.
+
+    Exact keeps quantities, prices and amounts as doubles (NOTES.md: Entities): 15 significant digits, so a line
+    amount must stay below 10^13 to keep its cents.
+    """
+    for index, line in enumerate(data.lines):
+        for name in ("quantity", "unit_price"):
+            value = getattr(line, name)
+            if value is not None and len(value.normalize().as_tuple().digits) > MAX_SIGNIFICANT_DIGITS:
+                raise InvalidInput(
+                    f"lines[{index}].{name}", f"Exact stores at most {MAX_SIGNIFICANT_DIGITS} significant digits."
+                )
+        if line.unit_price is not None and abs(line.quantity * line.unit_price) >= MAX_LINE_AMOUNT:
+            raise InvalidInput(
+                f"lines[{index}].unit_price", "quantity x unit_price must stay below 10^13 for Exact to keep its cents."
+            )
 
 
 def _require_guid(field: str, value: str | None) -> str:

@@ -1,10 +1,11 @@
 """`Idempotency-Key` for writes (DESIGN.md §2, Stripe semantics, IETF httpapi draft).
 
 The same key and body replay the first response with `Idempotent-Replayed: true`; the same key with another
-body is 422; a key whose first request is still running is 409. Keys live 24 hours. A 5xx frees the key so the
-client can retry; a request that died without answering (killed worker) leaves its key in flight, and a retry
-takes it over once it is older than any request can run (STALE_AFTER). Vendor-side duplicates are prevented by
-the mutation record, not here.
+body is 422; a key whose first request is still running is 409. Keys live 24 hours. An answer that says "not
+now" (5xx, 409, 429: the write is in flight, in doubt, or the vendor is busy) frees the key so the client can
+retry; a request that died without answering (killed worker) leaves its key in flight, and a retry takes it over
+once it is older than any request can run (the web server's timeout, `stale_after`). Vendor-side duplicates are
+prevented by the mutation record (its lease and reconciliation), not here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
@@ -29,18 +31,26 @@ from gateway.models import IdempotencyKey, IdempotencyStatus
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
-# Longer than any request may run (web timeout plus vendor timeouts): an older in-flight key was abandoned.
-STALE_AFTER = timedelta(minutes=10)
+# Statuses that are no final answer: retrying with the same key must run the request again, not replay them.
+TRANSIENT_STATUSES = frozenset({409, 423, 425, 429})
+# How often a claim is tried again when the row that blocked it vanished meanwhile (its request failed).
+CLAIM_ATTEMPTS = 3
+
+
+def stale_after() -> timedelta:
+    """Longer than any request may run: the web server kills a request after LEDGERBRIDGE_WEB_TIMEOUT."""
+    return timedelta(seconds=settings.LEDGERBRIDGE_WEB_TIMEOUT + 5)
+
+
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
 
 
 def request_fingerprint(request: Request) -> str:
-    try:
-        body: Any = request.data
-    except Exception:  # unparsable bodies fail later with their own problem; fingerprint the raw bytes
-        body = request.body.decode(errors="replace")
+    # A body that does not parse (or is too large) is refused here with its own problem, before any claim.
+    body: Any = request.data
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+    # The query string too: `?include=remote_data` changes the answer, so it is another request.
+    return hashlib.sha256(f"{request.method} {request.get_full_path()}\n{canonical}".encode()).hexdigest()
 
 
 def _invalid_key() -> Problem:
@@ -57,14 +67,36 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyKey | Res
     """Insert the key as in flight, or answer from the existing record."""
     workspace = request.user.workspace  # type: ignore[union-attr]
     IdempotencyKey.objects.filter(workspace=workspace, key=key, created_at__lt=timezone.now() - RETENTION).delete()
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(
-                workspace=workspace, key=key, method=request.method or "", path=request.path,
-                request_fingerprint=fingerprint,
-            )
-    except IntegrityError:
-        existing = IdempotencyKey.objects.get(workspace=workspace, key=key)
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(
+                    workspace=workspace,
+                    key=key,
+                    method=request.method or "",
+                    path=request.path,
+                    request_fingerprint=fingerprint,
+                )
+        except IntegrityError:
+            existing = IdempotencyKey.objects.filter(workspace=workspace, key=key).first()
+        if existing is not None:
+            return _answer_from(existing, fingerprint)
+        # The request that held the key failed and freed it between our insert and our read: claim again.
+    raise _in_flight(1)
+
+
+def _in_flight(seconds: int) -> Problem:
+    return Problem(
+        status_code=409,
+        code="idempotency_key_in_flight",
+        title="Request in progress",
+        detail="A request with this Idempotency-Key is still being processed; retry later.",
+        headers={"Retry-After": str(seconds)},
+        retry_after=seconds,
+    )
+
+
+def _answer_from(existing: IdempotencyKey, fingerprint: str) -> IdempotencyKey | Response:
     if existing.request_fingerprint != fingerprint:
         raise Problem(
             status_code=422,
@@ -76,18 +108,13 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyKey | Res
     if existing.status == IdempotencyStatus.IN_FLIGHT:
         now = timezone.now()
         taken_over = IdempotencyKey.objects.filter(
-            pk=existing.pk, status=IdempotencyStatus.IN_FLIGHT, created_at__lt=now - STALE_AFTER
+            pk=existing.pk, status=IdempotencyStatus.IN_FLIGHT, created_at__lt=now - stale_after()
         ).update(created_at=now)
         if taken_over:
             existing.created_at = now
             return existing
-        raise Problem(
-            status_code=409,
-            code="idempotency_key_in_flight",
-            title="Request in progress",
-            detail="A request with this Idempotency-Key is still being processed; retry later.",
-            headers={"Retry-After": "1"},
-        )
+        left = existing.created_at + stale_after() - now
+        raise _in_flight(max(1, min(int(left.total_seconds()) + 1, 30)))
     response = Response(existing.response_body, status=existing.response_status)
     if existing.response_content_type:
         response.content_type = existing.response_content_type
@@ -111,15 +138,15 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         try:
             response = view_method(self, request, *args, **kwargs)
         except Problem as problem:
-            if problem.status_code >= 500:
+            if _transient(problem.status_code):
                 claimed.delete()
                 raise
             # A definitive refusal (4xx) is part of the key's history: a replay must give the same answer.
             response = self.handle_exception(problem)
-        except Exception:
+        except BaseException:
             claimed.delete()
             raise
-        if response.status_code >= 500:
+        if _transient(response.status_code):
             claimed.delete()
             return response
         claimed.status = IdempotencyStatus.COMPLETED
@@ -134,14 +161,20 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     return wrapper
 
 
+def _transient(status_code: int) -> bool:
+    return status_code >= 500 or status_code in TRANSIENT_STATUSES
+
+
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     name=HEADER,
-    type=str,
+    # Visible ASCII, "!" to "~", as _VALID_KEY checks.
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]{1,255}$"},
     location=OpenApiParameter.HEADER,
     required=False,
     description=(
         "Makes the write safe to retry: the same key and body replay the first response "
         "(`Idempotent-Replayed: true`); the same key with another body is 422; a key still in flight is 409. "
+        "Answers that are no final result (409, 429, 5xx) are not kept: retry them with the same key. "
         "Keys are kept 24 hours."
     ),
     examples=[OpenApiExample("UUID", value="7c1e0c1a-3b5e-4d8a-9f61-2d1f6f3a9b10")],

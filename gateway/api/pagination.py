@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +30,23 @@ def parse_page_size(request: Request, default: int) -> int:
     return int(raw)
 
 
+def invalid_cursor() -> Problem:
+    return Problem(
+        status_code=400,
+        code="invalid_cursor",
+        title="Invalid cursor",
+        detail="The cursor is not valid; start again from the first page.",
+        errors=[{"field": "cursor", "code": "invalid", "message": "Not a cursor issued by this API."}],
+    )
+
+
+def _moment(text: str) -> Any:
+    try:
+        return parse_datetime(text)
+    except ValueError:
+        return None
+
+
 class CursorPagination(pagination.CursorPagination):
     """Stable keyset order (newest first, id as tie-breaker) so pages never skip or repeat rows."""
 
@@ -40,15 +58,13 @@ class CursorPagination(pagination.CursorPagination):
 
     def decode_cursor(self, request: Request) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except exceptions.NotFound as exc:
-            raise Problem(
-                status_code=400,
-                code="invalid_cursor",
-                title="Invalid cursor",
-                detail="The cursor is not valid; start again from the first page.",
-                errors=[{"field": "cursor", "code": "invalid", "message": "Not a cursor issued by this API."}],
-            ) from exc
+            raise invalid_cursor() from exc
+        # The position goes into a query on the first ordering field (created_at): a forged one must not reach it.
+        if cursor is not None and cursor.position is not None and _moment(cursor.position) is None:
+            raise invalid_cursor()
+        return cursor
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response({"results": data, "next": self.get_next_link()})

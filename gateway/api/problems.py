@@ -6,18 +6,27 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from gateway.api.parsers import PayloadTooLarge
 from gateway.request_context import current_request_id
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:ledgerbridge:problem:"
+# Failures of what the gateway stands on (Redis, the Celery broker), answered 503 `service_unavailable`.
+DEPENDENCY_ERRORS: tuple[type[BaseException], ...] = (RedisError, KombuOperationalError)
+DEPENDENCY_RETRY_AFTER = 5
 
 
 class Problem(exceptions.APIException):
@@ -112,6 +121,7 @@ _DRF_PROBLEMS: list[tuple[type[exceptions.APIException], str, str]] = [
     (exceptions.NotAcceptable, "not_acceptable", "Not acceptable"),
     (exceptions.UnsupportedMediaType, "unsupported_media_type", "Unsupported media type"),
     (exceptions.ParseError, "malformed_request", "Malformed request body"),
+    (PayloadTooLarge, "payload_too_large", "Payload too large"),
     (exceptions.Throttled, "rate_limited", "Too many requests"),
 ]
 
@@ -126,11 +136,29 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     request = context.get("request")
     instance = request.path if request is not None else None
     set_rollback()
+    if request is not None:
+        # Problems are JSON whatever the view renders otherwise (the schema view: YAML, the docs: HTML).
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = PROBLEM_CONTENT_TYPE
 
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = PayloadTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    elif isinstance(exc, DEPENDENCY_ERRORS):
+        # Redis (locks, budgets) or the broker is down: nothing the client did, and it passes; say when to retry.
+        logger.warning("Dependency unavailable while serving %s: %s", instance, exc.__class__.__name__)
+        exc = Problem(
+            status_code=503,
+            code="service_unavailable",
+            title="Service unavailable",
+            detail="A service the gateway depends on is unavailable; nothing was changed by this request unless "
+            "`mutation_status` says otherwise. Retry after Retry-After (writes: with the same Idempotency-Key).",
+            headers={"Retry-After": str(DEPENDENCY_RETRY_AFTER)},
+            retry_after=DEPENDENCY_RETRY_AFTER,
+        )
 
     if isinstance(exc, Problem):
         body = problem_body(

@@ -1,4 +1,4 @@
-"""OpenAPI additions: the Problem schema and the error responses every operation can return."""
+"""OpenAPI additions: the Problem schema, the error responses every operation can return, cross-field rules."""
 
 from __future__ import annotations
 
@@ -33,22 +33,42 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "What the accounting vendor said, when the vendor refused the request.",
             "properties": {
-                "status": {"type": "integer"},
+                "status": {
+                    "type": "integer",
+                    "nullable": True,
+                    "description": "The vendor's HTTP status; null when it gave none (no answer, or refused before "
+                    "a call, e.g. an id it could not have).",
+                },
                 "messages": {"type": "array", "items": {"type": "string"}},
             },
         },
-        "retry_after": {"type": "integer", "description": "Seconds to wait before retrying (429 only)."},
+        "retry_after": {"type": "integer", "description": "Seconds to wait before retrying (as `Retry-After`)."},
+        "reason": {"type": "string", "description": "Why a connection cannot be used (409 connection_*)."},
+        "mutation_id": {"type": "string", "format": "uuid", "description": "A failed write: its stored record."},
+        "mutation_status": {
+            "type": "string",
+            "enum": ["pending", "sending", "succeeded", "failed", "in_doubt"],
+            "description": "A failed write: `failed` (refused or not sent) or `in_doubt` (it may exist at the vendor; "
+            "retrying with the same Idempotency-Key looks it up before sending again).",
+        },
+        "checks": {"type": "object", "additionalProperties": {"type": "string"}, "description": "readyz only."},
     },
 }
+
+# A serializer's `extend_schema_serializer(extensions={SCHEMA_NOT: ...})` becomes the component's JSON Schema `not`
+# (drf-spectacular only passes `x-` extensions through): rules across fields, e.g. "not both a and b".
+SCHEMA_NOT = "x-ledgerbridge-not"
 
 _COMMON_ERRORS: dict[str, str] = {
     "400": "Invalid input (`validation_error`, `malformed_request`, `invalid_cursor`).",
     "401": "Missing, malformed, unknown or revoked API key.",
     "403": "The key may not do this.",
     "404": "No such resource in this workspace.",
+    "413": "`payload_too_large`: the body is larger than the gateway accepts.",
     "415": "The body is not JSON.",
     "429": "Too many requests; see `Retry-After`.",
     "500": "Unexpected failure; quote `request_id`.",
+    "503": "`service_unavailable`: a service the gateway depends on (Redis, the broker) is down; see `Retry-After`.",
 }
 
 
@@ -56,6 +76,9 @@ def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, 
     """drf-spectacular postprocessing hook: document problem details on every operation."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Problem"] = PROBLEM_SCHEMA
+    for component in schemas.values():
+        if isinstance(component, dict) and SCHEMA_NOT in component:
+            component["not"] = component.pop(SCHEMA_NOT)
     problem_ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
@@ -66,7 +89,7 @@ def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, 
             for status_code, description in _COMMON_ERRORS.items():
                 if status_code in {"401", "403"} and not secured:
                     continue
-                if status_code == "415" and method in {"get", "delete"}:
+                if status_code in {"413", "415"} and method in {"get", "delete"}:
                     continue
                 responses.setdefault(status_code, {"description": description, "content": problem_ref})
     return result

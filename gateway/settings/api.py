@@ -6,7 +6,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded JSON (size 413, nesting 400) and OPTIONS without serializer introspection (gateway/api/).
+    "DEFAULT_PARSER_CLASSES": ["gateway.api.parsers.JSONParser"],
+    "DEFAULT_METADATA_CLASS": "gateway.api.metadata.ApiMetadata",
     "DEFAULT_PAGINATION_CLASS": "gateway.api.pagination.CursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["gateway.api.throttling.ApiKeyRateThrottle"],

@@ -62,7 +62,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis is optional locally; when REDIS_URL is set it backs the cache (throttles, locks) and Celery.
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that hangs must fail fast (the throttle then serves unthrottled), not hold the request.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -91,12 +98,16 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "gateway.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "gateway.logging.RequestIdFilter"},
+        # No secret and no control character reaches a log line (gateway/logging.py).
+        "redact": {"()": "gateway.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "redact"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -113,3 +124,4 @@ from gateway.settings.celery_settings import *  # noqa: E402, F403
 from gateway.settings.connectors import *  # noqa: E402, F403
 from gateway.settings.metrics import *  # noqa: E402, F403
 from gateway.settings.security import *  # noqa: E402, F403
+from gateway.settings.writes import *  # noqa: E402, F403

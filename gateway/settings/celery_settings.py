@@ -5,6 +5,7 @@ from datetime import timedelta
 from kombu import Queue
 
 from gateway.settings.env import VAR_DIR, env
+from gateway.settings.writes import LEDGERBRIDGE_RECONCILE_INTERVAL
 
 _redis_url = env.str("REDIS_URL", default="")
 _broker_dir = VAR_DIR / "celery-broker"
@@ -20,7 +21,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task reserved by a worker that died (kill -9) is delivered again after this many seconds (not the default
+    # hour); it must outlast CELERY_TASK_TIME_LIMIT so a running task is never delivered twice (gateway.checks).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
@@ -47,6 +50,8 @@ CELERY_TASK_ROUTES = {
     "unified_models.tasks.*": {"queue": "vendor"},
 }
 CELERY_TIMEZONE = "UTC"
+# Workers log through Django's LOGGING (request ids, secrets redacted), not Celery's own root handler.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # Refresh idle credentials before their 30-day Exact refresh token dies (tenants/tasks.py).
     "credentials-keepalive": {
@@ -56,6 +61,11 @@ CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "gateway.tasks.worker_heartbeat_record",
         "schedule": timedelta(seconds=30),
+    },
+    # Writes whose sender died (expired lease) or whose answer was lost (in doubt, settled): unified_models/tasks.py.
+    "mutations-reconcile": {
+        "task": "unified_models.tasks.mutations_reconcile",
+        "schedule": timedelta(seconds=LEDGERBRIDGE_RECONCILE_INTERVAL),
     },
     "idempotency-keys-purge": {
         "task": "gateway.tasks.idempotency_keys_purge",

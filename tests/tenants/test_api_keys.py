@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tenants import keys
@@ -40,7 +41,11 @@ def test_create_without_name_names_the_field(auth_client: APIClient) -> None:
 
 def test_revoke_through_api(auth_client: APIClient, workspace) -> None:  # type: ignore[no-untyped-def]
     other = ApiKeyFactory(workspace=workspace)
-    assert auth_client.delete(f"/api/v1/api-keys/{other.pk}").status_code == 204
+    revoked = auth_client.delete(f"/api/v1/api-keys/{other.pk}")
+    assert revoked.status_code == 200
+    # The answer says which key was revoked.
+    assert revoked.json()["id"] == str(other.pk) and revoked.json()["prefix"] == other.prefix
+    assert revoked.json()["status"] == "revoked" and revoked.json()["revoked_at"]
     other.refresh_from_db()
     assert other.revoked_at is not None
     assert auth_client.get(f"/api/v1/api-keys/{other.pk}").json()["status"] == "revoked"
@@ -72,3 +77,31 @@ def test_malformed_id_is_404(auth_client: APIClient) -> None:
     response = auth_client.get("/api/v1/api-keys/not-a-uuid")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_last_active_key_cannot_be_revoked_through_the_api(auth_client: APIClient, workspace, api_key) -> None:  # type: ignore[no-untyped-def]
+    revoked_before = ApiKeyFactory(workspace=workspace)
+    ApiKey.objects.filter(pk=revoked_before.pk).update(revoked_at=timezone.now())
+
+    refused = auth_client.delete(f"/api/v1/api-keys/{api_key.pk}")
+
+    assert refused.status_code == 409, refused.json()
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused.json()["code"] == "last_active_api_key"
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is None
+    assert auth_client.get("/api/v1/workspace").status_code == 200, "the workspace is not locked out"
+
+    # With a second key the first may go (key rotation), and then the second is the last one.
+    second = auth_client.post("/api/v1/api-keys", {"name": "rotated"}, format="json").json()
+    assert auth_client.delete(f"/api/v1/api-keys/{api_key.pk}").status_code == 200
+    rotated = APIClient()
+    rotated.credentials(HTTP_AUTHORIZATION=f"Bearer {second['key']}")
+    assert rotated.delete(f"/api/v1/api-keys/{second['id']}").status_code == 409
+
+
+def test_revoking_an_already_revoked_key_answers_it_again(auth_client: APIClient, workspace) -> None:  # type: ignore[no-untyped-def]
+    other = ApiKeyFactory(workspace=workspace)
+    first = auth_client.delete(f"/api/v1/api-keys/{other.pk}").json()
+    again = auth_client.delete(f"/api/v1/api-keys/{other.pk}")
+    assert again.status_code == 200 and again.json()["revoked_at"] == first["revoked_at"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from tenants.credentials import credential_tokens
 from tenants.models import Credential
@@ -64,6 +65,13 @@ def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(mapped: Conne
     mutation = Mutation.objects.get(idempotency_key="lost-1")
     assert mutation.status == MutationStatus.IN_DOUBT
     assert _invoices_with_reference(mapped, "LOST-1") == 1  # Exact did create it
+    assert lost.json()["mutation_status"] == "in_doubt" and int(lost.headers["Retry-After"]) >= 1
+
+    # Too early: a lost request may still be applied at the vendor, so nothing is looked up or sent yet.
+    early = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="lost-1")
+    assert early.status_code == 409 and early.json()["code"] == "mutation_in_doubt", early.json()
+    assert int(early.headers["Retry-After"]) >= 1
+    Mutation.objects.filter(pk=mutation.pk).update(reconcile_after=timezone.now())  # the settle time has passed
 
     retried = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="lost-1")
 

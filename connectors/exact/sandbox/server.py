@@ -304,6 +304,9 @@ class Sandbox:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
+        # Read the body even when the answer does not need it (faults, auth errors): left in a kept-alive socket,
+        # werkzeug would parse it as the next request and answer that client's next request with a 400.
+        request.get_data(cache=True)
         try:
             response = self.handle(request)
         except DropConnection:

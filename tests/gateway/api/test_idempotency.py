@@ -116,12 +116,12 @@ def test_keys_expire_after_24_hours(auth_client: APIClient) -> None:
 
 @pytest.mark.django_db
 def test_an_abandoned_in_flight_key_is_taken_over_by_a_retry(auth_client: APIClient, workspace) -> None:  # type: ignore[no-untyped-def]
-    from gateway.api.idempotency import STALE_AFTER
+    from gateway.api.idempotency import stale_after
 
     # A worker died mid-request: the key stayed in flight with the same request.
     auth_client.post(URL, {"name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="k-7")
     IdempotencyKey.objects.filter(key="k-7").update(
-        status="in_flight", response_status=None, response_body=None, created_at=timezone.now() - STALE_AFTER * 2
+        status="in_flight", response_status=None, response_body=None, created_at=timezone.now() - stale_after() * 2
     )
     retried = auth_client.post(URL, {"name": "a"}, format="json", HTTP_IDEMPOTENCY_KEY="k-7")
     assert retried.status_code == 201 and retried["Idempotent-Replayed"] == "false"

@@ -20,13 +20,25 @@ def _problem(response, status: int, code: str) -> dict:  # type: ignore[no-untyp
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nope", "/api/v2/workspace", "/api/", "/api/v1/api-keys/x/y"])
-def test_unknown_routes_are_404_problems(api_client: APIClient, path: str) -> None:
-    _problem(api_client.get(path), 404, "not_found")
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete", "head", "options", "trace"])
+def test_unknown_routes_are_problems_for_every_method(
+    api_client: APIClient, auth_client: APIClient, path: str, method: str
+) -> None:
+    # With a key: 404. Without one: 401, as on every real endpoint (and never Django's CSRF page for writes).
+    with_key = getattr(auth_client, method)(path)
+    without_key = getattr(api_client, method)(path)
+    if method == "head":
+        assert with_key.status_code == 404 and with_key["Content-Type"] == "application/problem+json"
+        assert without_key.status_code == 401 and without_key["Content-Type"] == "application/problem+json"
+        return
+    _problem(with_key, 404, "not_found")
+    _problem(without_key, 401, "missing_api_key")
 
 
-def test_unknown_route_is_a_problem_even_in_debug(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_route_is_a_problem_even_in_debug(auth_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
     settings.DEBUG = True
-    _problem(api_client.get("/api/v1/does-not-exist"), 404, "not_found")
+    _problem(auth_client.get("/api/v1/does-not-exist"), 404, "not_found")
+    _problem(auth_client.post("/api/v1/does-not-exist", {}, format="json"), 404, "not_found")
 
 
 def test_wrong_method_is_405_with_allow(auth_client: APIClient) -> None:

@@ -41,6 +41,8 @@ class _IdempotentCreate(APIView):
         EXECUTIONS.append(dict(request.data))
         if request.data.get("refuse"):
             raise Problem(status_code=422, code="refused", title="Refused", detail="Refused on purpose.")
+        if request.data.get("status"):
+            raise Problem(status_code=int(request.data["status"]), code="busy", title="Busy", detail="Not now.")
         if request.data.get("crash"):
             raise RuntimeError("boom")
         if request.data.get("wait"):

@@ -1,0 +1,74 @@
+"""Serializer fields that take exactly what the OpenAPI schema says: no numbers for strings, no lenient UUIDs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+_CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class StrictCharField(serializers.CharField):
+    """A string field that refuses JSON numbers (DRF's CharField turns `0` into `"0"`) and keeps the string as
+    given (no trimming: " " is a string of length 1, as the schema's minLength counts it)."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "format": "uuid"})
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID in its canonical 36-character form only (Python also takes braces, `urn:uuid:` and bare hex)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not _CANONICAL_UUID.match(data):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class NonEmptyQueryFilters(serializers.Serializer):
+    """Base for list filters in the query string: a filter given empty (`?status=`) is an error, not "no filter"."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        empty = sorted(name for name in self.fields if name in data and data.get(name) == "")
+        if empty:
+            raise serializers.ValidationError({name: ["Must not be empty; leave the parameter out."] for name in empty})
+        return super().to_internal_value(data)
+
+
+# An absolute http(s) URL of plain ASCII URI characters (RFC 3986 without percent-escapes): what `HttpUrlField`
+# takes, and the pattern the schema states.
+_PCHAR = r"[A-Za-z0-9._~!$&'()*+,;=:@/-]"
+HTTP_URL_PATTERN = (
+    r"^https?://(?:[A-Za-z0-9._~!$&'()*+,;=:-]*@)?[A-Za-z0-9.-]+(?::[0-9]{1,5})?"
+    rf"(?:/{_PCHAR}*)?(?:\?(?:{_PCHAR}|\?)*)?(?:#(?:{_PCHAR}|\?)*)?$"
+)
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": HTTP_URL_PATTERN})
+class HttpUrlField(StrictCharField):
+    """An absolute http(s) URL, checked by the pattern the schema documents (Django's URLValidator refuses some
+    URIs the schema's `uri` format allows, and the other way round)."""
+
+    default_error_messages = {"invalid": "An absolute http(s) URL."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not re.match(HTTP_URL_PATTERN, value):
+            self.fail("invalid")
+        return value

@@ -1,0 +1,123 @@
+"""No secret in any log line of any process we configure, and no forged line: a real run (gunicorn with
+deploy/gunicorn.conf.py, a Celery worker and beat) connects a tenant through the hosted flow and the sandbox's
+OAuth, writes and reads, sends a path with a newline, and then every log is searched for each token it issued."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from django.conf import settings
+
+from bench.chaos_writes import Stack, running
+from gateway.logging import RedactSecretsFilter, escape_controls, redact
+from tenants.credentials import credential_tokens
+from tenants.models import Connection, Credential
+from tests.fixtures.exact import subprocess_env
+from tests.gateway.test_celery import database_url_for_subprocess
+from tests.tenants.connect_helpers import csrf_token
+from tests.tenants.factories import ApiKeyFactory, WorkspaceFactory
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+
+def test_redact_and_escape() -> None:
+    line = (
+        "GET /connect/N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk/continue?code=abc&state=xyz "
+        'Authorization: Bearer AAEAAsecret {"refresh_token": "Gcp7!IAAA"} lb_Xq7H2mPzK9aB.Zk3secretpart'
+    )
+    cleaned = redact(line)
+    link_token = "N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk"
+    for secret in (link_token, "abc", "xyz", "AAEAAsecret", "Gcp7!IAAA", "Zk3secret"):
+        assert secret not in cleaned
+    assert "/connect/<token>/continue" in cleaned and "lb_Xq7H2mPzK9aB.***" in cleaned
+    assert escape_controls("/api/v1/x\nforged\r\x1b[31m") == "/api/v1/x\\nforged\\r\\x1b[31m"
+
+
+def test_the_filter_cleans_arguments_and_tracebacks() -> None:
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "Not Found: %s", ("/connect/tok3n\nEVIL",), None)
+    try:
+        raise ValueError("client_secret=s3cr3t")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    RedactSecretsFilter().filter(record)
+    assert record.getMessage() == "Not Found: /connect/<token>\\nEVIL"
+    assert "s3cr3t" not in record.exc_text and "client_secret=***" in record.exc_text
+
+
+def test_no_log_of_a_real_run_carries_a_token_or_a_forged_line(exact_world_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    stack_port_world = exact_world_factory  # the public URL must be the gunicorn's: build the world after the port
+    stack = Stack(env={}, log_dir=tmp_path / "logs", web_workers=2)
+    world = stack_port_world(public_url=stack.url)
+    world.auto_consent([101])
+    workspace = WorkspaceFactory(allowed_redirect_hosts=["app.example.com"])
+    api_key = ApiKeyFactory(workspace=workspace)
+    stack.env = subprocess_env(
+        world,
+        DJANGO_SETTINGS_MODULE="gateway.settings.test",
+        DATABASE_URL=database_url_for_subprocess(),
+        LEDGERBRIDGE_CREDENTIAL_KEYS=",".join(settings.LEDGERBRIDGE_CREDENTIAL_KEYS),
+        LOG_LEVEL="DEBUG",
+    )
+    secrets: dict[str, str] = {"api key": api_key.secret, "client secret": world.client_secret}
+    with running(stack):
+        api = httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {api_key.secret}"}, timeout=30)
+        tenant = api.post("/api/v1/tenants", json={"external_id": "logs-1", "name": "Logs"}).json()
+        link = api.post(
+            f"/api/v1/tenants/{tenant['id']}/connect-links",
+            json={"connector": "exact", "region": "nl", "redirect_url": "https://app.example.com/done?ref=1"},
+        ).json()
+        secrets["connect link token"] = link["url"].rsplit("/", 1)[1]
+
+        browser = httpx.Client(base_url=stack.url, timeout=30, follow_redirects=False)
+        start = browser.get(urlsplit(link["url"]).path)
+        assert start.status_code == 302, start.text[:300]
+        continue_path = start.headers["location"]
+        page = browser.get(continue_path)
+        consent = browser.post(continue_path, data={"csrfmiddlewaretoken": csrf_token(page.text)})
+        assert consent.status_code == 302, consent.text[:300]
+        authorization_url = consent.headers["location"]
+        secrets["oauth state"] = parse_qs(urlsplit(authorization_url).query)["state"][0]
+        callback_url = httpx.get(authorization_url, follow_redirects=False).headers["location"]
+        secrets["oauth code"] = parse_qs(urlsplit(callback_url).query)["code"][0]
+        response = browser.get(urlsplit(callback_url).path + "?" + urlsplit(callback_url).query)
+        while response.status_code == 302 and response.headers["location"].startswith("/"):
+            picker_path = response.headers["location"]
+            response = browser.get(picker_path)
+        if response.status_code == 200:  # the administrations to connect
+            response = browser.post(
+                picker_path, data={"divisions": ["101"], "csrfmiddlewaretoken": csrf_token(response.text)}
+            )
+        while response.status_code == 302 and response.headers["location"].startswith("/"):
+            response = browser.get(response.headers["location"])
+        assert "status=success" in response.headers.get("location", response.text), response.text[:500]
+
+        connection = Connection.objects.get(tenant_id=tenant["id"])
+        tokens = credential_tokens(Credential.objects.get(pk=connection.credential_id))
+        secrets["access token"], secrets["refresh token"] = tokens.access_token, tokens.refresh_token
+        assert api.get(f"/api/v1/connections/{connection.pk}/contacts", params={"page_size": 2}).status_code == 200
+        # Failures log the path: an unknown link, a bad key, a path that tries to start a new log line.
+        assert browser.get(f"/connect/{secrets['connect link token'][::-1]}").status_code == 404
+        # Django's CSRF refusal logs the path it refused (with the link's token in it).
+        forged_post = httpx.post(f"{stack.url}{continue_path}", data={"x": "1"})
+        assert forged_post.status_code == 403
+        assert httpx.get(f"{stack.url}/api/v1/workspace", headers={"Authorization": "Bearer lb_abc.def"}).is_error
+        assert api.get("/api/v1/tenants%0AFORGED-LINE%0D%0A").status_code == 404
+        assert browser.get("/connect/callback", params={"code": "c0de-l00k", "state": "st4te-l00k"}).status_code
+        secrets["unused code"], secrets["unused state"] = "c0de-l00k", "st4te-l00k"
+
+    logs = stack.logs()
+    assert {"gunicorn.log", "beat.log", "worker-1.log"} <= set(logs)
+    joined = "\n".join(logs.values())
+    assert "ledgerbridge.access" in joined and "/api/v1/tenants" in joined, "the access log was written"
+    assert "/connect/<token>/continue" in joined and "Forbidden (CSRF" in joined
+    leaks = [f"{name} in {log}" for name, secret in secrets.items() for log, text in logs.items() if secret in text]
+    assert not leaks, leaks
+    forged = [line for text in logs.values() for line in text.splitlines() if re.match(r"\s*FORGED-LINE", line)]
+    assert not forged and "FORGED-LINE\\r\\n" in joined, forged

@@ -1,0 +1,265 @@
+"""Writes under injected faults: a write the vendor may have applied is never `failed` and never sent twice; a
+write whose sender died (SIGKILL mid-request) is taken over by reconciliation once its lease expires.
+
+Every fault is the sandbox's (500, 503, dropped connections, latency past the client timeout) or a real killed
+process; the invoices are counted in the sandbox's own store.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from tenants.models import Workspace
+from tests.fixtures.exact import subprocess_env
+from tests.gateway.test_celery import database_url_for_subprocess
+from tests.unified_models.conftest import Connected, invoice_body
+from unified_models import services, tasks
+from unified_models.models import Mutation, MutationStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+SALES_INVOICES = "/api/v1/*/salesinvoice/SalesInvoices"
+ONE_SALES_INVOICE = "/api/v1/*/salesinvoice/SalesInvoices(*"
+
+
+def _with_reference(connected: Connected, reference: str) -> list[dict[str, Any]]:
+    return [row for row in connected.dump("SalesInvoices") if row.get("YourRef") == reference]
+
+
+def _post(connected: Connected, body: dict[str, Any], key: str) -> Any:
+    return connected.client.post(connected.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_a_failed_read_back_after_the_post_leaves_the_write_in_doubt_with_its_id(
+    mapped: Connected, first_customer_id: str
+) -> None:
+    # Exact created the invoice, then the read-back GET of it failed: the write happened.
+    mapped.world.control.add_fault(kind="500", pattern=ONE_SALES_INVOICE, method="GET", times=1)
+    body = invoice_body(first_customer_id, reference="READBACK-1")
+
+    first = _post(mapped, body, "readback-1")
+
+    assert first.status_code == 503, first.json()
+    assert first.json()["mutation_status"] == "in_doubt"
+    mutation = Mutation.objects.get(idempotency_key="readback-1")
+    (created,) = _with_reference(mapped, "READBACK-1")
+    assert mutation.status == MutationStatus.IN_DOUBT, "the POST was answered: the write exists, it is not failed"
+    assert mutation.remote_id == created["InvoiceID"], "the id from the POST's answer is stored before the read-back"
+    mapped.world.control.reset_counters()
+
+    retried = _post(mapped, body, "readback-1")
+
+    assert retried.status_code == 201, retried.json()
+    assert retried.json()["id"] == created["InvoiceID"] and retried.json()["mutation_id"] == str(mutation.pk)
+    assert len(_with_reference(mapped, "READBACK-1")) == 1
+    assert mapped.calls()["salesinvoice/SalesInvoices"] == {"200": 1}, "read back by its id, not posted again"
+    mutation.refresh_from_db()
+    assert mutation.status == MutationStatus.SUCCEEDED
+    assert [attempt.error_code for attempt in mutation.attempt_log.all()] == ["vendor_unavailable", "recovered"]
+
+
+def test_a_server_error_on_the_post_is_in_doubt_and_the_retry_looks_before_it_sends(
+    mapped: Connected, first_customer_id: str
+) -> None:
+    mapped.world.control.add_fault(kind="500", pattern=SALES_INVOICES, method="POST", times=1)
+    body = invoice_body(first_customer_id, reference="ERR500-1")
+
+    first = _post(mapped, body, "err500-1")
+
+    assert first.status_code == 503 and first.json()["code"] == "vendor_unavailable", first.json()
+    mutation = Mutation.objects.get(idempotency_key="err500-1")
+    assert mutation.status == MutationStatus.IN_DOUBT, "a 500 is no refusal: the vendor may have applied it"
+    assert mutation.attempt_log.get().vendor_status == 500
+    mapped.world.control.reset_counters()
+
+    retried = _post(mapped, body, "err500-1")
+
+    assert retried.status_code == 201, retried.json()
+    assert len(_with_reference(mapped, "ERR500-1")) == 1
+    calls = mapped.calls()["salesinvoice/SalesInvoices"]
+    assert calls == {"200": 2, "201": 1}, f"a lookup (nothing found), one POST, its read-back: {calls}"
+
+
+def test_a_timeout_waits_until_the_vendor_is_done_before_looking(
+    mapped: Connected, first_customer_id: str, settings  # type: ignore[no-untyped-def]
+) -> None:
+    # The client gives up after 0.5 s; the sandbox applies the POST only after 1.5 s. Looking it up at once would
+    # find nothing and send it again: the settle time prevents exactly that.
+    settings.EXACT_HTTP_TIMEOUT = 0.5
+    settings.LEDGERBRIDGE_MUTATION_SETTLE_SECONDS = 2.0
+    mapped.world.control.add_fault(kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=1500, times=1)
+    body = invoice_body(first_customer_id, reference="TIMEOUT-1")
+
+    first = _post(mapped, body, "timeout-1")
+
+    assert first.status_code == 503, first.json()
+    assert first.json()["mutation_status"] == "in_doubt"
+    retry_after = int(first.headers["Retry-After"])
+    assert retry_after >= 2
+    early = _post(mapped, body, "timeout-1")
+    assert early.status_code == 409 and early.json()["code"] == "mutation_in_doubt", early.json()
+    assert _with_reference(mapped, "TIMEOUT-1") == [], "the vendor has not applied it yet"
+
+    time.sleep(retry_after + 0.2)
+    retried = _post(mapped, body, "timeout-1")
+
+    assert retried.status_code == 201, retried.json()
+    assert len(_with_reference(mapped, "TIMEOUT-1")) == 1
+    mutation = Mutation.objects.get(idempotency_key="timeout-1")
+    assert mutation.status == MutationStatus.SUCCEEDED and mutation.attempt_log.last().error_code == "recovered"
+
+
+def test_a_clear_refusal_fails_and_a_vendor_503_is_one(mapped: Connected, first_customer_id: str) -> None:
+    mapped.world.control.add_fault(kind="503", pattern=SALES_INVOICES, method="POST", times=1)
+    response = _post(mapped, invoice_body(first_customer_id, reference="REFUSED-1"), "refused-1")
+    assert response.status_code == 503
+    assert Mutation.objects.get(idempotency_key="refused-1").status == MutationStatus.FAILED
+
+    # A refusal of the input (no such customer): failed with the vendor's words, replayed for the same key.
+    unknown = invoice_body("00000000-0000-4000-8000-000000000999", reference="REFUSED-2")
+    refused = _post(mapped, unknown, "refused-2")
+    assert refused.status_code == 422, refused.json()
+    mutation = Mutation.objects.get(idempotency_key="refused-2")
+    assert mutation.status == MutationStatus.FAILED and mutation.error_code == "vendor_validation_failed"
+
+
+def test_a_dropped_request_before_it_reached_the_vendor_is_looked_up_then_sent_once(
+    mapped: Connected, first_customer_id: str
+) -> None:
+    mapped.world.control.add_fault(kind="drop_before_apply", pattern=SALES_INVOICES, method="POST", times=1)
+    body = invoice_body(first_customer_id, reference="DROP-1")
+    first = _post(mapped, body, "drop-1")
+    assert first.status_code == 503
+    mutation = Mutation.objects.get(idempotency_key="drop-1")
+    assert mutation.status == MutationStatus.IN_DOUBT  # we cannot tell before from after
+    Mutation.objects.filter(pk=mutation.pk).update(reconcile_after=timezone.now())  # the settle time has passed
+
+    assert _post(mapped, body, "drop-1").status_code == 201
+    assert len(_with_reference(mapped, "DROP-1")) == 1
+
+
+# --------------------------------------------------------------------------------------------- killed senders
+
+
+def _sender(world: Any, mutation: Mutation) -> subprocess.Popen[str]:
+    env = subprocess_env(
+        world,
+        DATABASE_URL=database_url_for_subprocess(),
+        LEDGERBRIDGE_CREDENTIAL_KEYS=",".join(settings.LEDGERBRIDGE_CREDENTIAL_KEYS),
+        DJANGO_SETTINGS_MODULE="gateway.settings.test",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.unified_models.write_sender", str(mutation.pk)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _kill_mid_post(mapped: Connected, reference: str, key: str) -> tuple[Mutation, dict[str, Any]]:
+    """Record an invoice write and have another process send it; SIGKILL that process while its POST is at the
+    vendor (which applies it a moment later, like a request that outlives the worker that sent it)."""
+    fault = mapped.world.control.add_fault(
+        kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=1500, times=1
+    )
+    body = invoice_body(first_customer_id_of(mapped), reference=reference)
+    mutation = services.mutation_create(
+        workspace=Workspace.objects.get(pk=mapped.connection.workspace_id),
+        connection=mapped.connection,
+        resource="invoices",
+        operation="create",
+        request=services_request(body),
+        idempotency_key=key,
+    )
+    sender = _sender(mapped.world, mutation)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            fired = next(f["fired"] for f in mapped.world.control.faults() if f["id"] == fault["id"])
+            if fired:
+                break
+            assert sender.poll() is None, sender.communicate()
+            time.sleep(0.05)
+        else:
+            pytest.fail("the sender never reached the vendor")
+        os.kill(sender.pid, signal.SIGKILL)
+    finally:
+        sender.wait(timeout=30)
+    time.sleep(2.0)  # the vendor finishes the request the dead process sent
+    mutation.refresh_from_db()
+    return mutation, body
+
+
+def first_customer_id_of(connected: Connected) -> str:
+    return next(str(row["ID"]) for row in connected.dump("Accounts") if row.get("Status") == "C")
+
+
+def services_request(body: dict[str, Any]) -> dict[str, Any]:
+    """The mutation's stored request, as the invoices view stores it (the validated serializer data)."""
+    from unified_models.serializers import InvoiceCreateSerializer
+
+    serializer = InvoiceCreateSerializer(data=body)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.data)
+
+
+def test_a_write_whose_sender_was_killed_is_reconciled_by_beat_after_its_lease(mapped: Connected) -> None:
+    mutation, body = _kill_mid_post(mapped, "KILLED-1", "killed-1")
+
+    assert mutation.status == MutationStatus.SENDING and mutation.lease_expires_at > timezone.now()
+    assert len(_with_reference(mapped, "KILLED-1")) == 1, "the vendor applied the write of the dead process"
+    # While the lease runs, the same key is answered 409 with when to come back; the lease is what makes
+    # "still sending" and "sender died" distinguishable.
+    busy = _post(mapped, body, "killed-1")
+    assert busy.status_code == 409 and busy.json()["code"] == "mutation_in_flight"
+    assert 1 <= int(busy.headers["Retry-After"]) <= services.web_lease_seconds() + 1
+    assert services.mutations_reconcile() == {}, "nothing is taken over while the lease runs"
+
+    Mutation.objects.filter(pk=mutation.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.mutations_reconcile() == {MutationStatus.SUCCEEDED: 1}
+
+    mutation.refresh_from_db()
+    assert mutation.remote_id == _with_reference(mapped, "KILLED-1")[0]["InvoiceID"]
+    assert len(_with_reference(mapped, "KILLED-1")) == 1, "found at the vendor, not sent again"
+    assert mutation.attempt_log.last().error_code == "recovered"
+    replay = _post(mapped, body, "killed-1")
+    assert replay.status_code == 201 and replay.json()["id"] == mutation.remote_id
+
+
+def test_a_retry_takes_over_a_write_whose_lease_expired_and_admin_can_retry_it(
+    mapped: Connected, admin_user, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    mutation, body = _kill_mid_post(mapped, "KILLED-2", "killed-2")
+    Mutation.objects.filter(pk=mutation.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+    # Operators see it as abandoned and may queue it (the queued task is what the worker would run).
+    queued: list[list[str]] = []
+    monkeypatch.setattr(tasks.mutation_retry, "apply_async", lambda args, queue: queued.append(list(args)))
+    browser = Client()
+    browser.force_login(admin_user)
+    action = browser.post(
+        "/admin/unified_models/mutation/", {"action": "retry_mutations", "_selected_action": [str(mutation.pk)]}
+    )
+    assert action.status_code == 302 and queued == [[str(mutation.pk)]]
+
+    retried = _post(mapped, body, "killed-2")
+
+    assert retried.status_code == 201, retried.json()
+    assert len(_with_reference(mapped, "KILLED-2")) == 1
+    mutation.refresh_from_db()
+    assert mutation.status == MutationStatus.SUCCEEDED and mutation.attempts == 2
