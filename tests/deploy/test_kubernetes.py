@@ -187,8 +187,10 @@ def test_workloads_run_the_image_as_its_dockerfile_builds_it(documents: list[dic
 
     web = containers(workloads["ledgerbridge-web"])[0]
     assert "command" not in web and "args" not in web  # the image's CMD
-    assert image["cmd"][:2] == ["gunicorn", "gateway.wsgi:application"]
-    assert f"0.0.0.0:{image['expose']}" in image["cmd"]
+    assert image["cmd"] == ["gunicorn", "gateway.wsgi:application", "-c", "deploy/gunicorn.conf.py"]
+    # The bind address lives in the gunicorn config (LEDGERBRIDGE_BIND, unset in the manifests).
+    assert f'"LEDGERBRIDGE_BIND", "0.0.0.0:{image["expose"]}"' in (ROOT / "deploy" / "gunicorn.conf.py").read_text()
+    assert "LEDGERBRIDGE_BIND" not in {env["name"] for env in web.get("env", [])}
     assert {"name": "http", "containerPort": image["expose"]} in web["ports"]
     assert (ROOT / "gateway" / "wsgi.py").is_file()
 
