@@ -90,6 +90,20 @@ class AsciiDecimalField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
+class AsciiDecimalFieldExtension(OpenApiSerializerFieldExtension):
+    """drf-spectacular's decimal pattern always allows a minus sign; a field with `min_value >= 0` refuses one, so its
+    pattern must not offer it (a client generated from the schema would send what the API refuses)."""
+
+    target_class = AsciiDecimalField
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        minimum = self.target.min_value
+        if minimum is not None and minimum >= 0 and str(schema.get("pattern", "")).startswith("^-?"):
+            schema["pattern"] = "^" + schema["pattern"][3:]
+        return schema
+
+
 def _decimal_input(*, max_digits: int = 20, decimal_places: int = 6, **kwargs: Any) -> serializers.DecimalField:
     # Accepts "12.5" and 12.5; JSON numbers arrive as float, so DRF goes through str() (no binary rounding kept).
     return AsciiDecimalField(max_digits=max_digits, decimal_places=decimal_places, coerce_to_string=True, **kwargs)

@@ -16,7 +16,7 @@ from gateway.api.problems import Problem
 def parse_page_size(request: Request, default: int) -> int:
     """`page_size` must be an integer from 1 to API_MAX_PAGE_SIZE; anything else is a 400 naming the field."""
     raw = request.query_params.get("page_size")
-    if raw is None or raw == "":
+    if raw is None:
         return default
     maximum = settings.API_MAX_PAGE_SIZE
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:

@@ -72,6 +72,29 @@ _COMMON_ERRORS: dict[str, str] = {
 }
 
 
+# DRF's CharField refuses NUL characters (400 `null_characters_not_allowed`); request schemas say so, so a client
+# generated from the schema never sends what the API refuses.
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+
+def _forbid_nul(schema: Any) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and not ({"format", "enum", "pattern"} & schema.keys()):
+        schema["pattern"] = NO_NUL_PATTERN
+    for child in (*schema.get("properties", {}).values(), schema.get("items"), schema.get("additionalProperties")):
+        _forbid_nul(child)
+
+
+def forbid_nul_in_request_strings(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: free-text request strings exclude NUL (COMPONENT_SPLIT_REQUEST names
+    every request component `…Request`)."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            _forbid_nul(component)
+    return result
+
+
 def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: document problem details on every operation."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})

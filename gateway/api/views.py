@@ -6,13 +6,30 @@ from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
 from rest_framework.response import Response
 
+from gateway.api.problems import Problem
 from tenants.models import Workspace
 
 
 class WorkspaceAPIView(GenericAPIView):
     """An API view whose caller is a workspace; selectors take `self.workspace` to scope every query."""
+
+    # Query parameters that may be repeated (`?include=a&include=b`); any other given twice is ambiguous input.
+    repeatable_query_params: frozenset[str] = frozenset({"include"})
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        for name, values in request.query_params.lists():
+            if len(values) > 1 and name not in self.repeatable_query_params:
+                raise Problem(
+                    status_code=400,
+                    code="validation_error",
+                    title="Validation failed",
+                    detail=f"The query parameter {name} was given {len(values)} times; give it once.",
+                    errors=[{"field": name, "code": "repeated", "message": "Give this parameter once."}],
+                )
 
     @property
     def workspace(self) -> Workspace:

@@ -38,6 +38,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.api.schema.add_problem_responses",
+        "gateway.api.schema.forbid_nul_in_request_strings",
     ],
     "ENUM_NAME_OVERRIDES": {},
 }

@@ -186,3 +186,24 @@ def test_empty_or_lenient_filters_are_refused(
 ) -> None:
     problem = _problem(auth_client.get(path, query), 400, "validation_error")
     assert field in {error["field"] for error in problem["errors"]}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tenants", "/api/v1/api-keys"])
+def test_a_query_parameter_given_twice_is_refused(auth_client: APIClient, path: str) -> None:
+    body = _problem(auth_client.get(f"{path}?page_size=5&page_size=50"), 400, "validation_error")
+    assert body["errors"] == [{"field": "page_size", "code": "repeated", "message": "Give this parameter once."}]
+
+
+def test_an_empty_page_size_is_refused_not_defaulted(auth_client: APIClient) -> None:
+    body = _problem(auth_client.get("/api/v1/tenants?page_size="), 400, "validation_error")
+    assert body["errors"][0]["field"] == "page_size"
+
+
+def test_request_strings_document_that_nul_is_refused(auth_client: APIClient) -> None:
+    schema = auth_client.get("/api/v1/schema/?format=json").json()
+    name = schema["components"]["schemas"]["PatchedWorkspaceUpdateRequest"]["properties"]["name"]
+    assert re.fullmatch(name["pattern"], "Bakkerij")
+    assert not re.fullmatch(name["pattern"], "Bak\x00kerij")
+    response = auth_client.patch("/api/v1/workspace", {"name": "Bak\x00kerij"}, format="json")
+    body = _problem(response, 400, "validation_error")
+    assert body["errors"][0]["field"] == "name"
