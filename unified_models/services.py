@@ -22,8 +22,8 @@ from connectors.base.data import OperationNotSupported, PassthroughResult, Resou
 from connectors.base.errors import TokenResponseLost, VendorUnavailable
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id
+from tenants.credentials.errors import TokenRefreshDeferred
 from tenants.models import Connection, Workspace
-from tenants.tokens import TokenRefreshDeferred
 from tenants.vendor_calls import connection_context
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.mapping import LedgerMapping

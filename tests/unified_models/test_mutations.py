@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import credential_tokens
 from tenants.models import Credential
 from tests.unified_models.conftest import Connected, invoice_body
 from unified_models import tasks
