@@ -16,7 +16,7 @@ def check_token_lock_timeout(app_configs: Any = None, **kwargs: Any) -> list[che
     persisting, with room for a probe. If it expired mid-call, a second process could send the same single-use
     refresh token."""
     lock_timeout = float(getattr(settings, "LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT", 0.0))
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for connector in registered_connectors():
         if not connector.info.auth.is_oauth:
             continue  # an API key is never refreshed
@@ -41,7 +41,7 @@ def check_token_lock_timeout(app_configs: Any = None, **kwargs: Any) -> list[che
 def check_token_timing(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """The token manager hands out a stored token only before the refresh margin, and bounds refresh attempts
     (a storm of 401s included) by the cooldown: both must be positive."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for name in ("LEDGERBRIDGE_TOKEN_REFRESH_MARGIN", "LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN"):
         value = float(getattr(settings, name, 0.0))
         if value <= 0:

@@ -20,7 +20,7 @@ from django.test import Client
 
 from connectors.base.connector import ApiKeyConnector, AuthKind, CompanyNoun, ConnectorInfo, Operation
 from connectors.base.data import CallContext, CallRecord, ListQuery, Page, Resource, UnifiedRecord
-from connectors.base.errors import VendorAuthError, VendorNotFound
+from connectors.base.errors import VendorAuthError, VendorNotFound, VendorUnavailable
 from connectors.base.types import Company, VendorUser
 from connectors.registry import get_connector, reset_registry
 from tenants.connect import services as connect_services
@@ -56,8 +56,10 @@ class ToyVendor:
     def __init__(self) -> None:
         self.keys: dict[str, str] = {}
         self.accounts: dict[str, ToyAccount] = {}
+        self.down = False
 
     def reset(self) -> None:
+        self.down = False
         self.accounts = {
             "acct-7": ToyAccount(
                 name="Gouden Korst Holding",
@@ -74,6 +76,8 @@ class ToyVendor:
         self.keys = {KEY: "acct-7"}
 
     def account(self, api_key: str) -> tuple[str, ToyAccount]:
+        if self.down:
+            raise VendorUnavailable("Toy Books answered 503.", status=503)
         account_id = self.keys.get(api_key)
         if account_id is None:
             raise VendorAuthError("Toy Books does not know this API key.", status=401)
@@ -251,6 +255,24 @@ def test_its_connect_pages_name_it_and_take_an_api_key(auth_client, tenant: Tena
     credential = Credential.objects.get()
     assert (credential.connector, credential.region, credential.client_id) == ("toy", "", "")
     assert credential_tokens(credential).access_token == KEY and KEY not in credential.access_token_encrypted
+
+
+@pytest.mark.django_db
+def test_a_key_the_vendor_cannot_check_now_leaves_the_link_usable(auth_client, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
+    link = create_link(auth_client, tenant, connector="toy")
+    browser = Client(enforce_csrf_checks=True)
+    continue_path = browser.get(path_of(str(link["url"])))["Location"]
+    page = browser.get(continue_path).content.decode()
+    VENDOR.down = True
+
+    unchecked = browser.post(continue_path, {"api_key": KEY, "csrfmiddlewaretoken": csrf_token(page)})
+
+    assert unchecked.status_code == 502
+    assert "Toy Books could not check this API key right now" in unchecked.content.decode()
+    assert Credential.objects.count() == 0
+    VENDOR.down = False
+    again = browser.post(continue_path, {"api_key": KEY, "csrfmiddlewaretoken": csrf_token(page)})
+    assert again.status_code == 302 and "/connect/divisions/" in again["Location"]
 
 
 @pytest.mark.django_db
