@@ -9,3 +9,4 @@ class TenantsConfig(AppConfig):
 
     def ready(self) -> None:
         from tenants import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from tenants.credentials import checks  # noqa: F401  (registers the token-timing system checks)

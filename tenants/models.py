@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from django.conf import settings
-from django.core import checks
 from django.db import models
 from django.db.models import Q
 
@@ -240,42 +237,3 @@ class ConnectLink(models.Model):
     def __str__(self) -> str:
         return f"connect link for {self.tenant} ({self.status})"
 
-
-@checks.register("ledgerbridge")
-def check_token_lock_timeout(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """The refresh lock must outlive a refresh: re-reading, the token call (EXACT_TOKEN_TIMEOUT) and persisting,
-    with room for a probe. If it expired mid-call, a second process could send the same single-use refresh token.
-    """
-    token_timeout = float(getattr(settings, "EXACT_TOKEN_TIMEOUT", 0.0))
-    lock_timeout = float(getattr(settings, "LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT", 0.0))
-    minimum = 2 * (token_timeout + 10.0)
-    if lock_timeout > minimum:
-        return []
-    return [
-        checks.Error(
-            f"LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT ({lock_timeout:g} s) must exceed 2 x (EXACT_TOKEN_TIMEOUT + 10 s) "
-            f"= {minimum:g} s.",
-            hint="Raise LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT or lower EXACT_TOKEN_TIMEOUT: a refresh lock that expires "
-            "while the token call is in flight lets a second process reuse a single-use refresh token.",
-            id="tenants.E001",
-        )
-    ]
-
-
-@checks.register("ledgerbridge")
-def check_token_timing(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """The token manager hands out a stored token only before the refresh margin, and bounds refresh attempts
-    (a storm of 401s included) by the cooldown: both must be positive."""
-    errors = []
-    for name in ("LEDGERBRIDGE_TOKEN_REFRESH_MARGIN", "LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN"):
-        value = float(getattr(settings, name, 0.0))
-        if value <= 0:
-            errors.append(
-                checks.Error(
-                    f"{name} ({value:g} s) must be positive.",
-                    hint="The margin keeps expired tokens from going out; the cooldown keeps failed refreshes "
-                    "(each one counts towards Exact's error limit) from repeating.",
-                    id="tenants.E002",
-                )
-            )
-    return errors

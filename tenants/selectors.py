@@ -93,3 +93,11 @@ def connect_link_for_state(*, state: str) -> ConnectLink | None:
         .filter(oauth_state_hash=keys.hash_key(state))
         .first()
     )
+
+
+def connect_link_connector(*, link_id: str) -> str | None:
+    """The connector id of a link, by its (not secret) id: enough for the closing page to name the vendor."""
+    try:
+        return ConnectLink.objects.filter(pk=uuid.UUID(link_id)).values_list("connector", flat=True).first()
+    except ValueError:
+        return None

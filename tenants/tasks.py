@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from connectors.base.errors import VendorError
-from tenants import tokens
+from tenants.credentials import refresh
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def credentials_keepalive() -> int:
     Exact refresh tokens expire 30 days after the last refresh (connectors/exact/NOTES.md: OAuth and tokens); an
     idle connection would otherwise need the user to log in again.
     """
-    due = tokens.credential_keepalive_due(within=timedelta(days=settings.LEDGERBRIDGE_KEEPALIVE_DAYS))
+    due = refresh.credential_keepalive_due(within=timedelta(days=settings.LEDGERBRIDGE_KEEPALIVE_DAYS))
     credential_ids = [str(pk) for pk in due.values_list("pk", flat=True)]
     for credential_id in credential_ids:
         credential_keepalive.delay(credential_id)
@@ -32,7 +32,7 @@ def credentials_keepalive() -> int:
 def credential_keepalive(credential_id: str) -> bool:
     """Refresh one credential now (if Exact allows it); failures are recorded on the credential, not retried here."""
     try:
-        return tokens.force_refresh(credential_id)
+        return refresh.force_refresh(credential_id)
     except VendorError as exc:
         # The token manager already recorded the outcome (needs_reauth, lost, cooldown); the next run tries again.
         logger.warning("Keep-alive of credential %s failed: %s", credential_id, exc.__class__.__name__)

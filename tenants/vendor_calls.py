@@ -3,9 +3,9 @@
 `connection_context(connection)` gives a ConnectionCallContext that
 - refuses disabled and needs_reauth connections (ConnectionNotUsable, no vendor call made);
 - supplies the stored company (Exact: division), never the vendor's notion of a "current" one (picqer#470);
-- supplies an access token from the token manager (tenants/tokens.py) and, on a 401, gets a replacement from it
-  (one refresh under the credential's lock, at most one per cooldown) and retries once; a dead grant surfaces as
-  needs_reauth, a vendor that says "too early" as TokenRefreshDeferred (retryable, with retry_at);
+- supplies an access token from the token manager (tenants/credentials/refresh.py) and, on a 401, gets a
+  replacement from it (one refresh under the credential's lock, at most one per cooldown) and retries once; a dead
+  grant surfaces as needs_reauth, a vendor that says "too early" as TokenRefreshDeferred (retryable, with retry_at);
 - turns a company-access refusal (Exact: 403 NoDivisionAccess) into needs_reauth on that connection only;
 - records last_success_at / last_error_at / last_error on the connection, never with a token in it.
 
@@ -29,7 +29,7 @@ from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id
-from tenants import tokens
+from tenants.credentials import refresh
 from tenants.models import Connection, ConnectionStatus
 
 logger = logging.getLogger(__name__)
@@ -59,12 +59,12 @@ class ConnectionCallContext:
 
     # --- TokenProvider -----------------------------------------------------------------------------------
     def access_token(self) -> str:
-        token = tokens.access_token_for(self.credential_id)
+        token = refresh.access_token_for(self.credential_id)
         self._tokens_seen.add(token)
         return token
 
     def access_token_after_unauthorized(self, rejected_access_token: str) -> str:
-        token = tokens.access_token_after_unauthorized(self.credential_id, rejected_access_token=rejected_access_token)
+        token = refresh.access_token_after_unauthorized(self.credential_id, rejected_access_token=rejected_access_token)
         self._tokens_seen.add(token)
         return token
 
@@ -107,7 +107,7 @@ class ConnectionCallContext:
             path=self._scrub(record.path)[:1000],
             status=record.status,
             duration_ms=max(0, record.duration_ms),
-            rate_limit_remaining=record.rate_limit_remaining,
+            rate_limit_remaining=record.daily_remaining,
             minutely_remaining=record.minutely_remaining,
             request_id=current_request_id()[:128],
             error=self._scrub(record.error)[:500],
@@ -172,7 +172,3 @@ def connection_context(connection: Connection | Any) -> ConnectionCallContext:
         app_client_id=current.credential.client_id if current.credential is not None else "",
     )
 
-
-def connection_get_json(connection: Connection | Any, path: str, params: Mapping[str, str] | None = None) -> Any:
-    """GET a company-relative path for this connection, e.g. `system/Divisions` (Exact: {division}/system/Divisions)."""
-    return connection_context(connection).get_json(path, params=params)

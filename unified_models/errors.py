@@ -24,7 +24,7 @@ from connectors.base.errors import (
     VendorValidationError,
 )
 from gateway.api.problems import Problem
-from tenants.tokens import TokenRefreshDeferred
+from tenants.credentials.errors import TokenRefreshDeferred
 from unified_models.mapping import MappingMissing
 from unified_models.records import InvalidInput
 

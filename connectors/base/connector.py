@@ -1,20 +1,31 @@
-"""The connector contract: a vendor is described by a Connector subclass; tenants' installations hold state."""
+"""The connector contract: a vendor is described by a Connector subclass; tenants' installations hold state.
+
+A connector declares what it is (`info`: id, display name, its word for a company, how users authorise it),
+where it lives (`regions`, possibly none), what it can do (`capabilities`, `list_filters`) and how its tokens
+age (`token_timing`), and implements the auth half for its kind of auth (OAuth2Connector or ApiKeyConnector)
+and the data half (reads and writes through a CallContext).
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from connectors.base.data import (
     CallContext,
+    JsonValue,
+    LedgerMappingValues,
     ListQuery,
     OperationNotSupported,
     Page,
     PassthroughResult,
     Resource,
+    UnifiedInput,
+    UnifiedRecord,
     WriteResult,
 )
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
@@ -28,6 +39,52 @@ class Operation(StrEnum):
     DELETE = "delete"
 
 
+class AuthKind(StrEnum):
+    """How a tenant's user lets the gateway in: a capability the connector declares, never an assumption."""
+
+    # OAuth 2 code grant whose refresh tokens are single use: each refresh returns a new pair, the old refresh
+    # token dies, and a lost answer may have rotated the chain (Exact, Xero).
+    OAUTH2_ROTATING = "oauth2_rotating"
+    # OAuth 2 code grant whose refresh token stays valid across refreshes: a lost answer costs nothing.
+    OAUTH2 = "oauth2"
+    # The user pastes a key the vendor issued: no redirect, nothing to refresh; a refused key needs a new one.
+    API_KEY = "api_key"
+
+    @property
+    def is_oauth(self) -> bool:
+        return self in (AuthKind.OAUTH2_ROTATING, AuthKind.OAUTH2)
+
+
+@dataclass(frozen=True)
+class CompanyNoun:
+    """The vendor's word for one set of books, as its users know it ("administration", "organisation")."""
+
+    singular: str
+    plural: str
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    """What a vendor is, for the registry and for the pages a tenant's user sees."""
+
+    id: str  # stored on connections and credentials; never changes
+    display_name: str  # "Exact Online"
+    company_noun: CompanyNoun
+    auth: AuthKind
+
+
+@dataclass(frozen=True)
+class TokenTiming:
+    """How a vendor's tokens age; the gateway's own refresh margin and cooldown come from its settings."""
+
+    # Seconds after an issue before the vendor accepts a refresh (Exact: 570; refusing earlier ones).
+    min_refresh_interval: int = 0
+    # How long an unused refresh token lives (the keep-alive refreshes before it dies); None: until revoked.
+    refresh_token_lifetime: timedelta | None = None
+    # Seconds one token-endpoint call may take; the refresh lock must outlast two of them.
+    token_call_timeout: float = 30.0
+
+
 @dataclass(frozen=True)
 class Region:
     code: str
@@ -36,18 +93,27 @@ class Region:
 
 
 class Connector(ABC):
-    """What a vendor package declares (id, regions, capabilities) and implements (auth, data calls)."""
+    """What a vendor package declares (info, regions, capabilities) and implements (companies, data calls)."""
 
-    id: ClassVar[str]
-    name: ClassVar[str]
+    info: ClassVar[ConnectorInfo]
     # Unified resource name -> operations the vendor supports for it.
     capabilities: ClassVar[Mapping[str, frozenset[Operation]]] = {}
     # Unified resource name -> the ListQuery.filters keys the connector understands (e.g. {"contact_id"}).
     list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
 
-    @abstractmethod
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def name(self) -> str:
+        """The display name ("Exact Online")."""
+        return self.info.display_name
+
     def regions(self) -> Mapping[str, Region]:
-        """Regions by code, with base URLs after settings overrides."""
+        """Regions by code, with base URLs after settings overrides; empty for a vendor with one home (then the
+        connect flow has no region step and connections store the region "")."""
+        return {}
 
     def region(self, code: str) -> Region:
         try:
@@ -58,7 +124,71 @@ class Connector(ABC):
     def supports(self, resource: str, operation: Operation) -> bool:
         return operation in self.capabilities.get(resource, frozenset())
 
-    # --- authorisation -------------------------------------------------------------------------------------
+    def token_timing(self) -> TokenTiming:
+        """How this vendor's tokens age (read when needed: settings may change them)."""
+        return TokenTiming()
+
+    # --- companies -----------------------------------------------------------------------------------------
+    @abstractmethod
+    def list_companies(self, *, region: str, access_token: str, hint_company_id: str | None) -> list[Company]:
+        """The companies (Exact: divisions) the grant covers; CompanyAccessDenied when the hint is not one."""
+
+    # --- data ----------------------------------------------------------------------------------------------
+    # Connectors override what `capabilities` declares; the defaults refuse with OperationNotSupported.
+
+    def list_records(self, ctx: CallContext, resource: Resource, query: ListQuery) -> Page[UnifiedRecord]:
+        raise OperationNotSupported(resource, Operation.LIST, self.name)
+
+    def retrieve_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, *, include_remote_data: bool = False
+    ) -> UnifiedRecord:
+        raise OperationNotSupported(resource, Operation.RETRIEVE, self.name)
+
+    def create_record(
+        self, ctx: CallContext, resource: Resource, data: UnifiedInput, *, mapping: LedgerMappingValues | None
+    ) -> WriteResult[UnifiedRecord]:
+        """`data` is a unified input record; `mapping` the connection's ledger mapping."""
+        raise OperationNotSupported(resource, Operation.CREATE, self.name)
+
+    def update_record(
+        self,
+        ctx: CallContext,
+        resource: Resource,
+        record_id: str,
+        data: UnifiedInput,
+        *,
+        mapping: LedgerMappingValues | None,
+    ) -> WriteResult[UnifiedRecord]:
+        raise OperationNotSupported(resource, Operation.UPDATE, self.name)
+
+    def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> WriteResult[UnifiedRecord]:
+        raise OperationNotSupported(Resource.INVOICES, "finalize", self.name)
+
+    def find_existing(self, ctx: CallContext, resource: Resource, data: UnifiedInput) -> UnifiedRecord | None:
+        """After a write whose answer was lost: the record it may have created (e.g. by its reference), or None."""
+        return None
+
+    def check_mapping(self, ctx: CallContext, mapping: LedgerMappingValues) -> list[tuple[str, str]]:
+        """Problems with a ledger mapping in this company: (field, reason) for each reference that does not exist."""
+        return []
+
+    def passthrough(
+        self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: JsonValue
+    ) -> PassthroughResult:
+        """A raw call relative to the company; refused paths raise PassthroughDenied before any call."""
+        raise OperationNotSupported("passthrough", method, self.name)
+
+    def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> JsonValue:
+        """The gateway's own GET relative to the company (health checks, keep-alive), through `ctx.call`.
+
+        Unlike passthrough no path policy applies: only gateway code calls it, never with a client's path.
+        """
+        raise OperationNotSupported("company", "get", self.name)
+
+
+class OAuth2Connector(Connector):
+    """A vendor users authorise through the OAuth 2 code grant (info.auth is OAUTH2_ROTATING or OAUTH2)."""
+
     @abstractmethod
     def default_app(self) -> AppCredentials | None:
         """The operator's app registration from settings, used when a workspace has none of its own."""
@@ -73,61 +203,19 @@ class Connector(ABC):
 
     @abstractmethod
     def refresh_tokens(self, *, region: str, app: AppCredentials, refresh_token: str) -> TokenSet:
-        """Trade a refresh token for a new pair; raises RefreshTokenRejected, TooEarlyToRefresh, TokenResponseLost."""
+        """Trade a refresh token for a new pair; raises RefreshTokenRejected, TooEarlyToRefresh, TokenResponseLost.
 
-    @abstractmethod
-    def min_refresh_interval(self) -> int:
-        """Seconds after obtaining tokens before the vendor accepts a refresh (the token manager also allows one in
-        the last refresh margin of a token that lives shorter than this)."""
+        A vendor with non-rotating refresh tokens returns the same refresh token when its answer omits one.
+        """
 
     @abstractmethod
     def current_user(self, *, region: str, access_token: str) -> VendorUser:
         """Who granted access."""
 
+
+class ApiKeyConnector(Connector):
+    """A vendor whose users paste an API key (info.auth is API_KEY); the key is the access token and never ages."""
+
     @abstractmethod
-    def list_companies(self, *, region: str, access_token: str, hint_company_id: str | None) -> list[Company]:
-        """The companies (Exact: divisions) the grant covers."""
-
-    # --- data ----------------------------------------------------------------------------------------------
-    # Connectors override what `capabilities` declares; the defaults refuse with OperationNotSupported.
-
-    def list_records(self, ctx: CallContext, resource: Resource, query: ListQuery) -> Page[Any]:
-        raise OperationNotSupported(resource, Operation.LIST, self.name)
-
-    def retrieve_record(
-        self, ctx: CallContext, resource: Resource, record_id: str, *, include_remote_data: bool = False
-    ) -> Any:
-        raise OperationNotSupported(resource, Operation.RETRIEVE, self.name)
-
-    def create_record(self, ctx: CallContext, resource: Resource, data: Any, *, mapping: Any) -> WriteResult[Any]:
-        """`data` is a unified input record; `mapping` the connection's unified_models.mapping.LedgerMapping."""
-        raise OperationNotSupported(resource, Operation.CREATE, self.name)
-
-    def update_record(
-        self, ctx: CallContext, resource: Resource, record_id: str, data: Any, *, mapping: Any
-    ) -> WriteResult[Any]:
-        raise OperationNotSupported(resource, Operation.UPDATE, self.name)
-
-    def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
-        raise OperationNotSupported(Resource.INVOICES, "finalize", self.name)
-
-    def find_existing(self, ctx: CallContext, resource: Resource, data: Any) -> Any | None:
-        """After a write whose answer was lost: the record it may have created (e.g. by its reference), or None."""
-        return None
-
-    def check_mapping(self, ctx: CallContext, mapping: Any) -> list[tuple[str, str]]:
-        """Problems with a ledger mapping in this company: (field, reason) for each reference that does not exist."""
-        return []
-
-    def passthrough(
-        self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: Any
-    ) -> PassthroughResult:
-        """A raw call relative to the company; refused paths raise PassthroughDenied before any call."""
-        raise OperationNotSupported("passthrough", method, self.name)
-
-    def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
-        """The gateway's own GET relative to the company (health checks, keep-alive), through `ctx.call`.
-
-        Unlike passthrough no path policy applies: only gateway code calls it, never with a client's path.
-        """
-        raise OperationNotSupported("company", "get", self.name)
+    def check_api_key(self, *, region: str, api_key: str) -> VendorUser:
+        """The account the key belongs to; VendorAuthError when the vendor refuses the key."""

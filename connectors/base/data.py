@@ -4,6 +4,10 @@ The core (unified_models) hands a connector a CallContext for one connection; th
 operations into vendor calls made through `ctx.call(send)`, which supplies a fresh access token, retries once
 after a 401, and records the connection's health. Records are the vendor-neutral types of
 unified_models.records; connectors map to and from them.
+
+TODO(issue 12, second half): the unified record, input and mapping types move from unified_models into
+connectors/base. Until then the contract names them through the protocols below, because connectors.base never
+imports unified_models (import-linter enforces it).
 """
 
 from __future__ import annotations
@@ -12,10 +16,47 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, Self, TypeAlias, TypeVar
+
+from connectors.base.ratelimit import DAILY, MINUTELY, Observation
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# A parsed JSON document, as vendors send and passthrough clients give them.
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+
+
+class UnifiedRecord(Protocol):
+    """A unified record (unified_models.records: Contact, Invoice, …) as the contract sees it."""
+
+    @property
+    def id(self) -> str: ...
+
+    def without_remote_data(self) -> Self: ...
+
+
+class UnifiedInput(Protocol):
+    """A unified input record (unified_models.records: ContactInput, InvoiceInput, InvoiceUpdate, ItemInput)."""
+
+
+class LedgerMappingValues(Protocol):
+    """A connection's ledger mapping (unified_models.mapping.LedgerMapping) as the contract sees it."""
+
+    def to_dict(self) -> dict[str, object]: ...
+
+
+class VendorWarning(Protocol):
+    """Something the vendor could not store or changed (unified_models.records.Warning)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
 
 
 class Resource(StrEnum):
@@ -32,15 +73,28 @@ class Resource(StrEnum):
 
 @dataclass(frozen=True)
 class CallRecord:
-    """One vendor HTTP call, for the connection's call log (no bodies: they may hold personal data)."""
+    """One vendor HTTP call, for the connection's call log (no bodies: they may hold personal data, no tokens)."""
 
     method: str
-    path: str
+    path: str  # relative to the company (or to the API root without one), without the query string
     status: int | None  # None: no answer (timeout, dropped connection)
     duration_ms: int
-    rate_limit_remaining: int | None = None
-    minutely_remaining: int | None = None
+    company_id: str | None = None  # whose rate-limit budget the call spent
+    rate_limits: tuple[Observation, ...] = ()  # the windows the response reported
     error: str = ""
+
+    def window(self, name: str) -> Observation | None:
+        return next((observation for observation in self.rate_limits if observation.window == name), None)
+
+    @property
+    def minutely_remaining(self) -> int | None:
+        minutely = self.window(MINUTELY)
+        return minutely.remaining if minutely is not None else None
+
+    @property
+    def daily_remaining(self) -> int | None:
+        daily = self.window(DAILY)
+        return daily.remaining if daily is not None else None
 
 
 class CallContext(Protocol):
@@ -83,13 +137,13 @@ class Page(Generic[R]):
 @dataclass(frozen=True)
 class WriteResult(Generic[R]):
     record: R
-    warnings: list[Any] = field(default_factory=list)  # unified_models.records.Warning
+    warnings: list[VendorWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class PassthroughResult:
     status: int
-    body: Any
+    body: JsonValue  # the parsed JSON, or the text of a body that is not JSON
     headers: dict[str, str] = field(default_factory=dict)
 
 

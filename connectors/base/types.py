@@ -20,21 +20,32 @@ class AppCredentials:
 
 @dataclass(frozen=True)
 class TokenSet:
-    """What an OAuth token endpoint returned, with the moments that govern refreshing it."""
+    """What an OAuth token endpoint returned (or an API key), with the moments that govern refreshing it."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str  # "" for an API key
     obtained_at: datetime
-    expires_in: int  # seconds the access token lives
-    refresh_token_lifetime: timedelta
+    expires_in: int | None  # seconds the access token lives; None: until revoked (an API key)
+    refresh_token_lifetime: timedelta | None  # None: lives until revoked (or there is none)
+
+    @classmethod
+    def for_api_key(cls, api_key: str, *, obtained_at: datetime) -> TokenSet:
+        """An API key as a token set: the key is the access token, nothing expires, nothing refreshes."""
+        return cls(
+            access_token=api_key,
+            refresh_token="",
+            obtained_at=obtained_at,
+            expires_in=None,
+            refresh_token_lifetime=None,
+        )
 
     @property
-    def access_token_expires_at(self) -> datetime:
-        return self.obtained_at + timedelta(seconds=self.expires_in)
+    def access_token_expires_at(self) -> datetime | None:
+        return None if self.expires_in is None else self.obtained_at + timedelta(seconds=self.expires_in)
 
     @property
-    def refresh_token_expires_at(self) -> datetime:
-        return self.obtained_at + self.refresh_token_lifetime
+    def refresh_token_expires_at(self) -> datetime | None:
+        return None if self.refresh_token_lifetime is None else self.obtained_at + self.refresh_token_lifetime
 
     def __repr__(self) -> str:
         return f"TokenSet(obtained_at={self.obtained_at.isoformat()}, expires_in={self.expires_in})"
@@ -52,7 +63,7 @@ class VendorUser:
 
 @dataclass(frozen=True)
 class Company:
-    """One administration the grant covers (Exact: a division)."""
+    """One set of books the grant covers (Exact: a division, Xero: an organisation)."""
 
     company_id: str
     name: str

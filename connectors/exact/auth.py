@@ -1,4 +1,8 @@
-"""Exact Online OAuth 2.0: the consent URL, the code and refresh grants, and their error semantics."""
+"""Exact Online OAuth 2.0: the consent URL, the code and refresh grants, their error semantics and timing.
+
+Token calls go through the shared vendor client (connectors.base.http) like every API call: the same pool, the
+same call reporting and the same list of "not sent" transport errors.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,31 @@ from urllib.parse import quote, urlencode
 import httpx
 from django.conf import settings
 
+from connectors.base.connector import TokenTiming
 from connectors.base.errors import (
     RefreshTokenRejected,
     TokenResponseLost,
     TooEarlyToRefresh,
     VendorAuthError,
+    VendorResponseLost,
     VendorUnavailable,
 )
+from connectors.base.http import never_raise
 from connectors.base.types import AppCredentials, TokenSet
+from connectors.exact.client import ExactClient
 
 logger = logging.getLogger(__name__)
 
 
-def min_refresh_interval_seconds() -> int:
-    """EXACT_MIN_REFRESH_INTERVAL: "only ... after 570 seconds" from the last issue (NOTES.md: OAuth and tokens)."""
-    return int(settings.EXACT_MIN_REFRESH_INTERVAL)
+def token_timing() -> TokenTiming:
+    """Exact's token timing from settings (NOTES.md: OAuth and tokens): a refresh "only ... after 570 seconds"
+    from the last issue (EXACT_MIN_REFRESH_INTERVAL); refresh tokens live 30 days since July 2021
+    (EXACT_REFRESH_TOKEN_LIFETIME_DAYS); a token call may take EXACT_TOKEN_TIMEOUT seconds."""
+    return TokenTiming(
+        min_refresh_interval=int(settings.EXACT_MIN_REFRESH_INTERVAL),
+        refresh_token_lifetime=refresh_token_lifetime(),
+        token_call_timeout=float(settings.EXACT_TOKEN_TIMEOUT),
+    )
 
 
 def refresh_token_lifetime() -> timedelta:
@@ -71,21 +85,22 @@ def refresh_tokens(*, base_url: str, app: AppCredentials, refresh_token: str) ->
 
 
 def _token_request(base_url: str, form: dict[str, str], *, refreshing: bool) -> TokenSet:
-    url = f"{base_url}/api/oauth2/token"
+    # The token call gets a longer timeout than API calls: a lost token response can cost the connection.
+    client = ExactClient(base_url=base_url, timeout=settings.EXACT_TOKEN_TIMEOUT)
     obtained_at = datetime.now(tz=UTC)
     try:
-        response = httpx.post(
-            url,
-            data=form,
+        # A VendorUnavailable (never reached Exact: the refresh token is untouched) passes through as it is.
+        response = client.send(
+            "POST",
+            f"{client.base_url}/api/oauth2/token",
+            log_path="oauth2/token",
             headers={"Accept": "application/json"},
-            timeout=httpx.Timeout(settings.EXACT_TOKEN_TIMEOUT, connect=10.0),
+            form=form,
+            raise_for=never_raise,
         )
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        # Never reached Exact: the refresh token is untouched.
-        raise VendorUnavailable(f"Exact's token endpoint is unreachable ({exc.__class__.__name__}).") from None
-    except httpx.TransportError as exc:
+    except VendorResponseLost as exc:
         # Sent, but no answer: Exact may have rotated the refresh token already (dotnet#152).
-        raise TokenResponseLost(f"The token response was lost ({exc.__class__.__name__}).") from None
+        raise TokenResponseLost(f"The token response was lost: {exc.message}") from None
     if response.status_code == 200:
         return _parse_token_response(response, obtained_at)
     _raise_token_error(response, refreshing=refreshing)

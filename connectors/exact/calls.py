@@ -5,8 +5,8 @@
   401, NoDivisionAccess -> needs_reauth, and the connection's health bookkeeping;
 - the client has `client_id=ctx.app_client_id`, so every division call spends the rate-limit budget shared by
   all processes for (app, division) (the limit is per app and division, not per process: NOTES.md: Rate limits);
-- `on_response` writes each call to the connection's call log (method, path, status, duration, remaining budget;
-  never bodies or tokens).
+- every call is reported to the connection's call log (`ctx.record_call`: method, path, status, duration, the
+  remaining budget; never bodies or tokens).
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from typing import Any
 
 import httpx
 
-from connectors.base.data import CallContext, CallRecord
-from connectors.base.errors import VendorError
-from connectors.exact.client import ExactCall, ExactClient
-from connectors.exact.odata import ODataQuery, Page, unwrap_entity, unwrap_page
+from connectors.base.data import CallContext
+from connectors.exact.client import ExactClient
+from connectors.exact.odata import ODataQuery, Page, follow_pages, unwrap_entity, unwrap_page
 from connectors.exact.paging import skiptoken_of
 
 
@@ -29,20 +28,7 @@ class DivisionApi:
     def __init__(self, *, base_url: str, ctx: CallContext) -> None:
         self.ctx = ctx
         self.division = int(ctx.company_id)
-        self.client = ExactClient(base_url=base_url, client_id=ctx.app_client_id, on_response=self._log)
-
-    def _log(self, call: ExactCall) -> None:
-        self.ctx.record_call(
-            CallRecord(
-                method=call.method,
-                path=call.path[:1000],
-                status=call.status,
-                duration_ms=call.duration_ms,
-                rate_limit_remaining=call.daily_remaining,
-                minutely_remaining=call.rate_limit_remaining,
-                error="" if call.status is not None else "no response",
-            )
-        )
+        self.client = ExactClient(base_url=base_url, client_id=ctx.app_client_id, on_call=ctx.record_call)
 
     # ------------------------------------------------------------------ requests
 
@@ -60,19 +46,20 @@ class DivisionApi:
     def entity(self, path: str, query: ODataQuery) -> dict[str, Any]:
         return unwrap_entity(self.get(path, query))
 
+    def pages(self, path: str, query: ODataQuery) -> Iterator[Page]:
+        """Every page of a query, following `__next` one page at a time (each page its own ctx.call).
+
+        Only the `$skiptoken` of a `__next` link is used, on this division's own URL: the token goes nowhere else.
+        """
+        yield from follow_pages(
+            lambda: self.get(path, query),
+            lambda next_url: self.get(path, query, skiptoken=skiptoken_of(next_url)),
+        )
+
     def records(self, path: str, query: ODataQuery) -> Iterator[dict[str, Any]]:
-        """Every row of a query, following `__next` one page at a time (each page its own ctx.call)."""
-        page = self.page(path, query)
-        seen: set[str] = set()
-        while True:
+        """Every row of a query, page after page."""
+        for page in self.pages(path, query):
             yield from page.records
-            if page.next_url is None:
-                return
-            if page.next_url in seen:
-                # A __next that repeats would loop forever and spend the whole budget.
-                raise VendorError("Exact's __next link repeated a page already read.")
-            seen.add(page.next_url)
-            page = self.page(path, query, skiptoken=skiptoken_of(page.next_url))
 
     def post(self, path: str, body: Any) -> dict[str, Any]:
         return self.ctx.call(

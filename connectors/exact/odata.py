@@ -153,10 +153,6 @@ def or_(*filters: Filter) -> Filter:
     return _join("or", filters)
 
 
-def not_(expression: Filter) -> Filter:
-    return Filter(f"not ({expression.text})")
-
-
 def substringof(value: str, name: str) -> Filter:
     """`substringof('x',Name) eq true`, Exact's "contains" (§4.4)."""
     return Filter(f"substringof({literal(value)},{prop(name).text}) eq true")
@@ -251,7 +247,10 @@ def unwrap_entity(body: Any) -> dict[str, Any]:
 
 
 def follow_pages(first: Callable[[], Any], fetch_next: Callable[[str], Any]) -> Iterator[Page]:
-    """Pages in order: the first request, then each `__next` URL, one at a time (KB: never in parallel)."""
+    """The one page follower: the first request, then one per `__next` link, in order (KB: never in parallel).
+
+    `fetch_next(next_url)` reads the page a `__next` link names; a link that repeats ends with a VendorError.
+    """
     page = unwrap_page(first())
     seen: set[str] = set()
     while True:

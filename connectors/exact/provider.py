@@ -29,7 +29,15 @@ from typing import Any
 
 from django.conf import settings
 
-from connectors.base.connector import Connector, Operation, Region
+from connectors.base.connector import (
+    AuthKind,
+    CompanyNoun,
+    ConnectorInfo,
+    OAuth2Connector,
+    Operation,
+    Region,
+    TokenTiming,
+)
 from connectors.base.data import (
     CallContext,
     ListQuery,
@@ -106,9 +114,15 @@ INVOICE_UPDATABLE = {"reference": "YourRef", "description": "Description", "due_
 INVOICE_FIXED = ("contact_id", "journal_code", "type", "currency", "number", "issue_date", "status", "lines")
 
 
-class ExactConnector(Connector):
-    id = "exact"
-    name = "Exact Online"
+class ExactConnector(OAuth2Connector):
+    # Exact's UI calls a set of books an "administration" (its API: a division); refresh tokens are single use
+    # and rotate on every refresh (NOTES.md: OAuth and tokens).
+    info = ConnectorInfo(
+        id="exact",
+        display_name="Exact Online",
+        company_noun=CompanyNoun(singular="administration", plural="administrations"),
+        auth=AuthKind.OAUTH2_ROTATING,
+    )
     capabilities = MappingProxyType(
         {
             Resource.CONTACTS.value: _READ_WRITE,
@@ -148,8 +162,8 @@ class ExactConnector(Connector):
     def refresh_tokens(self, *, region: str, app: AppCredentials, refresh_token: str) -> TokenSet:
         return auth.refresh_tokens(base_url=self.region(region).base_url, app=app, refresh_token=refresh_token)
 
-    def min_refresh_interval(self) -> int:
-        return auth.min_refresh_interval_seconds()
+    def token_timing(self) -> TokenTiming:
+        return auth.token_timing()
 
     def current_user(self, *, region: str, access_token: str) -> VendorUser:
         return ExactClient(base_url=self.region(region).base_url).current_user(access_token=access_token)

@@ -1,4 +1,4 @@
-"""Exact's rate limits as one shared budget per (app, division): minutely and daily, reconciled with its headers.
+"""Exact's rate-limit policy: one shared budget per (app, division), minutely and daily, read from its headers.
 
 Exact's rules (NOTES.md: Rate limits, KB "API limits"):
 - 60 calls per app, per division, per calendar minute, and 5,000 per app, per division, per day (reset 00:00 UTC).
@@ -6,7 +6,7 @@ Exact's rules (NOTES.md: Rate limits, KB "API limits"):
   `X-RateLimit-Minutely-{Limit,Remaining,Reset}`; resets are UTC epoch milliseconds.
 - Over the limit Exact answers 429 with an empty body and only the headers of the window that was hit.
 - Another process of ours, or another install of the same app, spends the same budget (picqer#646), so the
-  headers are the truth and the budget lives in Redis, shared by every process (gateway/ratelimit.py).
+  headers are the truth and the budget lives in Redis, shared by every process (connectors/base/ratelimit.py).
 
 Policy: before each call reserve a unit of both windows; if none is left wait for the reset when that is at most
 EXACT_RATE_LIMIT_MAX_WAIT seconds, else fail fast with VendorRateLimited(reset_at) (the API turns it into a 429
@@ -16,26 +16,20 @@ raised, never retried here.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Mapping
 
 from django.conf import settings
 
-from connectors.base.errors import VendorRateLimited, VendorUnavailable
-from gateway.ratelimit import (
-    BudgetExhausted,
+from connectors.base.ratelimit import (
+    DAILY,
+    MINUTELY,
     BudgetPolicy,
     BudgetStore,
-    BudgetStoreUnavailable,
     Observation,
-    SharedBudget,
-    Ticket,
+    VendorRateLimiter,
     budget_store,
 )
-
-MINUTELY = "minutely"
-DAILY = "daily"
 
 # Exact's minute is a calendar minute (KB: 60 calls by 10:00:40 are refused "until 10:01:00"); its day ends at
 # 00:00 UTC (picqer#609). Used until two consecutive resets show the real length (a sandbox may shorten it).
@@ -63,67 +57,38 @@ def budget_key(client_id: str, division: int | str) -> str:
     return f"exact:{client_id}:{int(division)}"
 
 
-class ExactRateLimiter:
-    """The shared budget for Exact calls; one instance per process is enough (state lives in the store)."""
-
-    def __init__(
-        self,
-        *,
-        store: BudgetStore | None = None,
-        max_wait: float | None = None,
-        guard: float | None = None,
-        probe_timeout: float | None = None,
-    ) -> None:
-        policy = BudgetPolicy(
-            default_lengths_ms=DEFAULT_WINDOW_LENGTHS_MS,
-            clock_window=MINUTELY,
-            guard_ms=int(1000 * (settings.EXACT_RATE_LIMIT_GUARD if guard is None else guard)),
-            probe_timeout_ms=int(1000 * (settings.EXACT_HTTP_TIMEOUT if probe_timeout is None else probe_timeout)),
-        )
-        self.budget = SharedBudget(
-            store=store or budget_store(settings.REDIS_URL),
-            policy=policy,
-            max_wait=settings.EXACT_RATE_LIMIT_MAX_WAIT if max_wait is None else max_wait,
-        )
-
-    def acquire(self, client_id: str, division: int | str) -> Ticket:
-        """Reserve one call for (app, division), waiting briefly if needed; VendorRateLimited if the wait is long."""
-        try:
-            return self.budget.acquire(budget_key(client_id, division))
-        except BudgetExhausted as exc:
-            raise VendorRateLimited(
-                f"Exact's {exc.window} call limit for this division is used up; it resets at "
-                f"{exc.reset_at.isoformat(timespec='seconds')}.",
-                reset_at=exc.reset_at,
-            ) from None
-        except BudgetStoreUnavailable as exc:
-            raise VendorUnavailable(f"Cannot check Exact's rate limit: {exc}.") from None
-
-    def record(self, ticket: Ticket, headers: Mapping[str, str]) -> None:
-        """Reconcile with a response's X-RateLimit-* headers (a response without them only ends a probe)."""
-        # The call itself is done; if the store is down the next acquire reports it.
-        with contextlib.suppress(BudgetStoreUnavailable):
-            self.budget.record(ticket, observations_from_headers(headers))
-
-    def release(self, ticket: Ticket) -> None:
-        """The call got no response (transport error): the unit stays spent, a probe ends."""
-        with contextlib.suppress(BudgetStoreUnavailable):
-            self.budget.release(ticket)
-
-    def forget(self, client_id: str, division: int | str) -> None:
-        """Drop what is known about (app, division); for tests that reset the sandbox's counters."""
-        self.budget.clear(budget_key(client_id, division))
+def new_exact_rate_limiter(
+    *,
+    store: BudgetStore | None = None,
+    max_wait: float | None = None,
+    guard: float | None = None,
+    probe_timeout: float | None = None,
+) -> VendorRateLimiter:
+    """A limiter with Exact's policy; unset arguments come from the EXACT_RATE_LIMIT_* and HTTP settings."""
+    policy = BudgetPolicy(
+        default_lengths_ms=DEFAULT_WINDOW_LENGTHS_MS,
+        clock_window=MINUTELY,
+        guard_ms=int(1000 * (settings.EXACT_RATE_LIMIT_GUARD if guard is None else guard)),
+        probe_timeout_ms=int(1000 * (settings.EXACT_HTTP_TIMEOUT if probe_timeout is None else probe_timeout)),
+    )
+    return VendorRateLimiter(
+        vendor_name="Exact",
+        company_noun="division",
+        store=store or budget_store(settings.REDIS_URL),
+        policy=policy,
+        max_wait=settings.EXACT_RATE_LIMIT_MAX_WAIT if max_wait is None else max_wait,
+    )
 
 
-_default: dict[tuple[str, float, float], ExactRateLimiter] = {}
+_default: dict[tuple[str, float, float], VendorRateLimiter] = {}
 _default_lock = threading.Lock()
 
 
-def exact_rate_limiter() -> ExactRateLimiter:
+def exact_rate_limiter() -> VendorRateLimiter:
     """The process's limiter for the current settings (tests may change REDIS_URL or the max wait)."""
     signature = (settings.REDIS_URL, settings.EXACT_RATE_LIMIT_MAX_WAIT, settings.EXACT_RATE_LIMIT_GUARD)
     with _default_lock:
         limiter = _default.get(signature)
         if limiter is None:
-            limiter = _default[signature] = ExactRateLimiter()
+            limiter = _default[signature] = new_exact_rate_limiter()
         return limiter

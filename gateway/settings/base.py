@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "gateway",
+    "gateway.demo",
     "tenants",
     "unified_models",
     "connectors.exact",

@@ -62,7 +62,7 @@ EXACT_MIN_REFRESH_INTERVAL = env.int("EXACT_MIN_REFRESH_INTERVAL", default=570)
 # Days an unused Exact refresh token lives (30 since July 2021); the keep-alive refreshes before it dies.
 EXACT_REFRESH_TOKEN_LIFETIME_DAYS = env.int("EXACT_REFRESH_TOKEN_LIFETIME_DAYS", default=30)
 
-# --- Token lifecycle (tenants/tokens.py) ------------------------------------------------------------------
+# --- Token lifecycle (tenants/credentials/refresh.py) -----------------------------------------------------
 # Seconds before an access token's own expiry (from its expires_in) when it is refreshed; a refresh is allowed from
 # the earlier of this moment and the vendor's minimum interval after issue (Exact: both 570 s for 600 s tokens).
 # Later risks a token that "expires mid-request" (picqer#497); for Exact, more than 30 collides with the 570 s rule.

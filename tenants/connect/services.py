@@ -1,5 +1,8 @@
 """The connect flow's steps as services: check a link, start consent, finish the callback, create connections.
 
+Two ways in, as the connector declares (ConnectorInfo.auth): OAuth 2 (consent at the vendor, then its callback)
+or an API key (checked through the connector, no redirect). Both end in the same company picker.
+
 Nothing is written half-way: the callback only talks to the vendor and keeps the outcome (tokens encrypted) in
 the browser session; connections and their credential are written in one transaction when the user has chosen.
 """
@@ -20,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from connectors.base.connector import ApiKeyConnector, Connector, OAuth2Connector
 from connectors.base.errors import (
     CompanyAccessDenied,
     TokenResponseLost,
@@ -31,14 +35,13 @@ from connectors.base.errors import (
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 from connectors.registry import get_connector
 from gateway.locks import LockTimeout
-from tenants import crypto, keys
-from tenants.credentials import (
-    NoVendorApp,
-    credential_consent_lock,
-    credential_save_from_consent,
-    credential_store_consent,
-    vendor_app_for,
-)
+from tenants import keys
+from tenants.connect.messages import API_KEY_REFUSED, API_KEY_UNCHECKED, VendorWords
+from tenants.credentials import crypto
+from tenants.credentials.consent import credential_save_from_consent
+from tenants.credentials.errors import NoVendorApp
+from tenants.credentials.locks import credential_consent_lock
+from tenants.credentials.store import credential_store_consent, vendor_app_for
 from tenants.models import (
     Connection,
     ConnectionStatus,
@@ -65,12 +68,21 @@ class FlowError(Exception):
         self.detail = detail
 
 
+class ApiKeyNotAccepted(Exception):
+    """The API key could not be used (refused, or not checkable now); the link stays usable for another try."""
+
+    def __init__(self, message: str, *, http_status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
 @dataclass(frozen=True)
 class PendingConsent:
-    """What the callback learned, kept in the browser session until the user picks divisions.
+    """What the callback (or the API-key step) learned, kept in the browser session until the user picks companies.
 
-    Either the new token pair (first consent of this vendor user: nothing is stored yet) or, once the pair has
-    been stored on the user's existing credential at the callback, only that credential's id: the stored pair
+    Either the new token pair or API key (first consent of this vendor user: nothing is stored yet) or, once the
+    pair has been stored on the user's existing credential at the callback, only that credential's id: the stored pair
     moves on (refreshes by sibling connections) while the user chooses, so a copy in the session goes stale.
     """
 
@@ -96,11 +108,12 @@ class PendingConsent:
         if self.token_set is not None:
             # Tokens never sit in the session store in clear text: they are encrypted like stored credentials.
             tokens = json.dumps({"a": self.token_set.access_token, "r": self.token_set.refresh_token})
+            lifetime = self.token_set.refresh_token_lifetime
             data.update(
                 tokens=crypto.encrypt(tokens),
                 obtained_at=self.token_set.obtained_at.isoformat(),
                 expires_in=self.token_set.expires_in,
-                refresh_lifetime=self.token_set.refresh_token_lifetime.total_seconds(),
+                refresh_lifetime=lifetime.total_seconds() if lifetime is not None else None,
             )
         return data
 
@@ -109,12 +122,13 @@ class PendingConsent:
         token_set = None
         if data.get("tokens"):
             tokens = json.loads(crypto.decrypt(data["tokens"]))
+            expires_in, lifetime = data["expires_in"], data["refresh_lifetime"]
             token_set = TokenSet(
                 access_token=tokens["a"],
                 refresh_token=tokens["r"],
                 obtained_at=datetime.fromisoformat(data["obtained_at"]),
-                expires_in=int(data["expires_in"]),
-                refresh_token_lifetime=timedelta(seconds=float(data["refresh_lifetime"])),
+                expires_in=int(expires_in) if expires_in is not None else None,
+                refresh_token_lifetime=timedelta(seconds=float(lifetime)) if lifetime is not None else None,
             )
         return cls(
             link_id=data["link_id"],
@@ -153,6 +167,20 @@ def outcome_url(link: ConnectLink, *, connection_ids: list[str] | None = None, e
 
 
 _OUTCOME_PARAMS = frozenset({"status", "connection_ids", "error", "link_id"})
+
+
+def _oauth_connector(link: ConnectLink) -> OAuth2Connector:
+    connector = get_connector(link.connector)
+    if not isinstance(connector, OAuth2Connector):
+        # The pages only offer consent for OAuth connectors; a hand-made request gets nowhere.
+        raise FlowError("consent_failed", link=link, consume=False, detail=f"{link.connector} has no OAuth consent")
+    return connector
+
+
+def region_is_valid(connector: Connector, region: str) -> bool:
+    """One of the connector's regions, or "" for a connector without regions."""
+    regions = connector.regions()
+    return region in regions if regions else region == ""
 
 
 def link_region(link: ConnectLink) -> str:
@@ -198,8 +226,8 @@ class ConsentStart:
 def connect_consent_start(*, link: ConnectLink, region: str) -> ConsentStart:
     """Bind a fresh single-use `state` to the link and build the vendor's consent URL."""
     link_check_usable(link)
-    connector = get_connector(link.connector)
-    if region not in connector.regions():
+    connector = _oauth_connector(link)
+    if not region_is_valid(connector, region):
         raise FlowError("invalid_region", link=link, consume=False)
     try:
         app = vendor_app_for(workspace=link.workspace, connector_id=link.connector)
@@ -235,7 +263,7 @@ def connect_state_claim(*, link: ConnectLink, state: str, session_state_hash: st
 
 def connect_consent_finish(*, link: ConnectLink, region: str, code: str) -> PendingConsent:
     """Exchange the code, learn who consented and which divisions the grant covers. Writes no connection."""
-    connector = get_connector(link.connector)
+    connector = _oauth_connector(link)
     try:
         app = vendor_app_for(workspace=link.workspace, connector_id=link.connector)
     except NoVendorApp:
@@ -257,9 +285,63 @@ def connect_consent_finish(*, link: ConnectLink, region: str, code: str) -> Pend
     credential_id = _repair_existing_credential(
         link=link, region=region, app_client_id=app.client_id, vendor_user=vendor_user, token_set=token_set
     )
+    companies, preselected = _granted_companies(
+        link=link, connector=connector, region=region, access_token=token_set.access_token, vendor_user=vendor_user
+    )
+    return PendingConsent(
+        link_id=str(link.pk),
+        region=region,
+        vendor_user=vendor_user,
+        # Once stored, the pair lives on the credential only: the session keeps its id.
+        token_set=None if credential_id is not None else token_set,
+        companies=companies,
+        preselected=preselected,
+        received_at=timezone.now(),
+        credential_id=credential_id,
+    )
+
+
+def connect_api_key_finish(*, link: ConnectLink, region: str, api_key: str) -> PendingConsent:
+    """Check an API key through the connector and learn which companies it opens. Writes nothing.
+
+    ApiKeyNotAccepted when the vendor refuses the key or cannot check it now (the user may try again);
+    FlowError for what ends the flow.
+    """
+    link_check_usable(link)
+    connector = get_connector(link.connector)
+    if not isinstance(connector, ApiKeyConnector):
+        raise FlowError("consent_failed", link=link, consume=False, detail=f"{link.connector} takes no API key")
+    if not region_is_valid(connector, region):
+        raise FlowError("invalid_region", link=link, consume=False)
+    words = VendorWords.of(connector)
+    try:
+        vendor_user = connector.check_api_key(region=region, api_key=api_key)
+    except VendorAuthError:
+        raise ApiKeyNotAccepted(API_KEY_REFUSED.format(vendor=words.vendor), http_status=400) from None
+    except VendorError:
+        raise ApiKeyNotAccepted(API_KEY_UNCHECKED.format(vendor=words.vendor), http_status=502) from None
+    token_set = TokenSet.for_api_key(api_key, obtained_at=timezone.now())
+    companies, preselected = _granted_companies(
+        link=link, connector=connector, region=region, access_token=api_key, vendor_user=vendor_user
+    )
+    return PendingConsent(
+        link_id=str(link.pk),
+        region=region,
+        vendor_user=vendor_user,
+        token_set=token_set,
+        companies=companies,
+        preselected=preselected,
+        received_at=timezone.now(),
+    )
+
+
+def _granted_companies(
+    *, link: ConnectLink, connector: Connector, region: str, access_token: str, vendor_user: VendorUser
+) -> tuple[list[Company], list[str]]:
+    """The companies the grant covers, by name, and those to preselect (the repaired one, else the user's own)."""
     try:
         companies = connector.list_companies(
-            region=region, access_token=token_set.access_token, hint_company_id=vendor_user.default_company_id
+            region=region, access_token=access_token, hint_company_id=vendor_user.default_company_id
         )
     except CompanyAccessDenied:
         # Exact lists divisions only through a division in the URL; CurrentDivision (the one open in Exact's UI)
@@ -278,17 +360,7 @@ def connect_consent_finish(*, link: ConnectLink, region: str, code: str) -> Pend
         preselected = [str(vendor_user.default_company_id)]
     else:
         preselected = []
-    return PendingConsent(
-        link_id=str(link.pk),
-        region=region,
-        vendor_user=vendor_user,
-        # Once stored, the pair lives on the credential only: the session keeps its id.
-        token_set=None if credential_id is not None else token_set,
-        companies=sorted(companies, key=lambda company: company.name.lower()),
-        preselected=preselected,
-        received_at=timezone.now(),
-        credential_id=credential_id,
-    )
+    return sorted(companies, key=lambda company: company.name.lower()), preselected
 
 
 def _repair_existing_credential(
@@ -320,7 +392,9 @@ def _repair_existing_credential(
     return str(credential.pk)
 
 
-def _consented_credential(*, link: ConnectLink, pending: PendingConsent, app: AppCredentials) -> Credential:
+def _consented_credential(
+    *, link: ConnectLink, pending: PendingConsent, app: AppCredentials | None
+) -> Credential:
     """The credential the chosen divisions will share: the one the callback stored, or the session's pair saved now."""
     if pending.credential_id is not None:
         credential = (
@@ -372,10 +446,12 @@ def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list
     first_look = ConnectLink.objects.select_related("workspace").filter(pk=link_id).first()
     if first_look is None:
         raise FlowError("link_not_found", link=None)
-    try:
-        app = vendor_app_for(workspace=first_look.workspace, connector_id=first_look.connector)
-    except NoVendorApp:
-        raise FlowError("vendor_not_configured", link=first_look) from None
+    app: AppCredentials | None = None  # an API key belongs to no app
+    if get_connector(first_look.connector).info.auth.is_oauth:
+        try:
+            app = vendor_app_for(workspace=first_look.workspace, connector_id=first_look.connector)
+        except NoVendorApp:
+            raise FlowError("vendor_not_configured", link=first_look) from None
     # Writing a pair takes the credential's refresh lock, outside the transaction so it covers the commit.
     chain_lock: AbstractContextManager[None] = (
         nullcontext()
@@ -384,7 +460,7 @@ def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list
             workspace=first_look.workspace,
             connector_id=first_look.connector,
             region=pending.region,
-            client_id=app.client_id,
+            client_id=app.client_id if app is not None else "",
             vendor_user_id=pending.vendor_user.user_id,
         )
     )
@@ -400,7 +476,7 @@ def connect_complete(*, link_id: str, pending: PendingConsent, company_ids: list
 
 
 def _complete_locked(
-    *, link_id: str, pending: PendingConsent, chosen: list[Company], app: AppCredentials
+    *, link_id: str, pending: PendingConsent, chosen: list[Company], app: AppCredentials | None
 ) -> list[Connection]:
     """connect_complete inside its transaction (and, when a pair is written, the credential's refresh lock)."""
     link = ConnectLink.objects.select_for_update().select_related("workspace", "tenant").filter(pk=link_id).first()

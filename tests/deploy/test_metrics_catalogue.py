@@ -11,7 +11,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from connectors.base.data import Resource
-from connectors.registry import connector_ids
+from connectors.registry import registered_connectors
 from tenants.models import ConnectionStatus
 from tests.deploy import catalogue
 from tests.settings_variables import variables_in_env_example, variables_read_by_settings
@@ -138,7 +138,7 @@ def test_open_labels_stay_within_their_bounds(metrics: catalogue.Catalogue) -> N
     assert "gateway.tasks.worker_heartbeat_record" in tasks
     assert len(tasks) <= metrics.labels["task"].bound
 
-    assert 1 <= len(connector_ids()) <= metrics.labels["connector"].bound
+    assert 1 <= len(registered_connectors()) <= metrics.labels["connector"].bound
 
 
 def test_budget_series_are_bounded_by_the_setting(metrics: catalogue.Catalogue) -> None:

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from bench.chaos_writes import Stack, running
 from gateway.logging import RedactSecretsFilter, escape_controls, redact
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import credential_tokens
 from tenants.models import Connection, Credential
 from tests.fixtures.exact import subprocess_env
 from tests.gateway.test_celery import database_url_for_subprocess

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import factory
 from django.utils import timezone
 
-from tenants import crypto, keys
+from tenants import keys
+from tenants.credentials import crypto
 from tenants.models import ApiKey, Connection, Credential, Tenant, Workspace
 
 
@@ -92,7 +93,8 @@ def connect_via_sandbox(
     import httpx
 
     from connectors.registry import get_connector
-    from tenants.credentials import credential_save_from_consent, vendor_app_for
+    from tenants.credentials.consent import credential_save_from_consent
+    from tenants.credentials.store import vendor_app_for
 
     world.auto_consent(divisions)
     connector = get_connector("exact")

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import credential_tokens
 from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Credential
 from tests.tenants.factories import ApiKeyFactory, ConnectionFactory, TenantFactory, WorkspaceFactory
 

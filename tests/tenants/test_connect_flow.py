@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tenants.connect.services import PENDING_CHOICE_TTL
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import credential_tokens
 from tenants.models import Connection, ConnectionStatus, ConnectLink, ConnectLinkStatus, Credential, Tenant
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.connect_helpers import (

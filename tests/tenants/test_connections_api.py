@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import credential_tokens
 from tenants.models import Connection, ConnectionStatus, Credential, Workspace
 from tests.tenants.factories import ConnectionFactory, CredentialFactory, TenantFactory, WorkspaceFactory
 

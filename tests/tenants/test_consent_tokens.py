@@ -22,10 +22,12 @@ from rest_framework.test import APIClient
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
 from connectors.registry import get_connector
 from gateway.locks import LockHandle, LockTimeout, distributed_lock
-from tenants import tokens
-from tenants.credentials import (
-    credential_lock,
-    credential_save_from_consent,
+from tenants.credentials import refresh
+from tenants.credentials.consent import credential_save_from_consent
+from tenants.credentials.errors import CredentialNeedsReauth, TokenRefreshDeferred
+from tenants.credentials.locks import credential_lock
+from tenants.credentials.store import (
+    credential_mark_needs_reauth,
     credential_store_consent,
     credential_tokens,
     vendor_app_for,
@@ -37,8 +39,6 @@ from tenants.models import (
     CredentialStatus,
     RefreshState,
     Tenant,
-    check_token_lock_timeout,
-    check_token_timing,
 )
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.connect_helpers import Flow, allow_app_host, create_link
@@ -108,7 +108,7 @@ def test_finishing_the_flow_keeps_the_pair_a_sibling_refreshed_to_meanwhile(
     p1 = credential_tokens(Credential.objects.get())
     # ... and while the user picks divisions, the 101 connection refreshes: P1's refresh token is spent.
     age_credential(exact_world, credential, 700)
-    tokens.access_token_for(credential.pk)
+    refresh.access_token_for(credential.pk)
     p2 = credential_tokens(Credential.objects.get())
     assert p2.refresh_token != p1.refresh_token
 
@@ -123,7 +123,7 @@ def test_finishing_the_flow_keeps_the_pair_a_sibling_refreshed_to_meanwhile(
     }
     # The chain still works: the next refresh is accepted by Exact.
     age_credential(exact_world, credential, 700)
-    tokens.access_token_for(credential.pk)
+    refresh.access_token_for(credential.pk)
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.ACTIVE and credential.refresh_count == 2
     assert exact_world.control.counters()["token_errors"] == {}
@@ -175,7 +175,7 @@ def test_a_refresh_in_flight_does_not_overwrite_a_consent_stored_meanwhile(
         return refreshed
 
     monkeypatch.setattr(connector, "refresh_tokens", refresh_then_consent)
-    token = tokens.access_token_for(credential.pk)
+    token = refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert token == consent["pair"].access_token
@@ -183,7 +183,7 @@ def test_a_refresh_in_flight_does_not_overwrite_a_consent_stored_meanwhile(
     assert credential.status == CredentialStatus.ACTIVE and credential.refresh_count == 0
     monkeypatch.undo()
     age_credential(exact_world, credential, 700)
-    tokens.access_token_for(credential.pk)  # the stored chain is the live one
+    refresh.access_token_for(credential.pk)  # the stored chain is the live one
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.ACTIVE and credential.refresh_count == 1
 
@@ -203,7 +203,7 @@ def test_a_refresh_refused_because_a_consent_retired_its_chain_does_not_mark_nee
         return real_refresh(**kwargs)  # the old refresh token: Exact refuses it
 
     monkeypatch.setattr(connector, "refresh_tokens", consent_then_refresh)
-    token = tokens.access_token_for(credential.pk)
+    token = refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert token == consent["pair"].access_token
@@ -268,8 +268,8 @@ def test_a_consent_in_another_workspace_retires_this_workspaces_chain_visibly(ex
         connection.refresh_from_db()
         assert connection.status == ConnectionStatus.NEEDS_REAUTH and "another workspace" in connection.status_reason
     assert second.status == CredentialStatus.ACTIVE
-    with pytest.raises(tokens.CredentialNeedsReauth):
-        tokens.access_token_for(first.pk)
+    with pytest.raises(CredentialNeedsReauth):
+        refresh.access_token_for(first.pk)
     assert token_calls(exact_world) == 0  # no refresh with the retired token ("Old refresh token used")
 
 
@@ -282,8 +282,8 @@ def test_a_refresh_whose_lock_expired_before_sending_sends_nothing(
     credential, _ = connected
     monkeypatch.setattr(LockHandle, "held", lambda self: False)
 
-    with pytest.raises(tokens.TokenRefreshDeferred):
-        tokens.access_token_for(credential.pk)
+    with pytest.raises(TokenRefreshDeferred):
+        refresh.access_token_for(credential.pk)
 
     assert token_calls(exact_world) == 0  # another process may be sending this single-use token right now
     credential.refresh_from_db()
@@ -297,7 +297,7 @@ def test_a_pair_that_arrives_after_the_lock_expired_is_kept_when_nothing_newer_w
     answers = iter([True, False])  # held when sending, expired when the answer arrives
     monkeypatch.setattr(LockHandle, "held", lambda self: next(answers))
 
-    fresh = tokens.access_token_for(credential.pk)
+    fresh = refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert credential_tokens(credential).access_token == fresh and credential.refresh_count == 1
@@ -314,23 +314,6 @@ def test_a_redis_lock_handle_knows_when_it_expired(settings) -> None:  # type: i
         assert not handle.held()
 
 
-def test_the_lock_timeout_must_outlast_two_token_calls(settings) -> None:  # type: ignore[no-untyped-def]
-    settings.EXACT_TOKEN_TIMEOUT = 60.0
-    settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 140.0
-    assert [message.id for message in check_token_lock_timeout()] == ["tenants.E001"]
-    settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 141.0
-    assert check_token_lock_timeout() == []
-
-
-def test_the_refresh_margin_and_cooldown_must_be_positive(settings) -> None:  # type: ignore[no-untyped-def]
-    assert check_token_timing() == []
-    settings.LEDGERBRIDGE_TOKEN_REFRESH_MARGIN = 0
-    settings.LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN = -1
-    messages = check_token_timing()
-    assert [message.id for message in messages] == ["tenants.E002", "tenants.E002"]
-    assert "LEDGERBRIDGE_TOKEN_REFRESH_MARGIN" in messages[0].msg and "COOLDOWN" in messages[1].msg
-
-
 # ------------------------------------------------------------------------------------------- finding 6
 
 
@@ -339,8 +322,8 @@ def test_a_new_consent_brings_back_the_connections_that_waited_for_the_credentia
 ) -> None:  # type: ignore[no-untyped-def]
     credential, (first, _) = connected
     exact_world.control.revoke_tokens(exact_world.client_id, scope="all")
-    with pytest.raises(tokens.CredentialNeedsReauth):
-        tokens.access_token_for(credential.pk)
+    with pytest.raises(CredentialNeedsReauth):
+        refresh.access_token_for(credential.pk)
     # A third division lost company access on its own (Exact 403 NoDivisionAccess): only the user can fix that.
     denied = ConnectionFactory(tenant=first.tenant, company_id="103", credential=credential)
     Connection.objects.filter(pk=denied.pk).update(
@@ -368,11 +351,11 @@ def test_a_successful_refresh_after_a_needs_reauth_mark_brings_the_connections_b
     def refreshed_while_another_process_gave_up(**kwargs):  # type: ignore[no-untyped-def]
         token_set = real_refresh(**kwargs)
         # A process whose lock outlived ours probed with the spent token and marked the credential dead.
-        tokens.credential_mark_needs_reauth(credential_id=credential.pk, reason="refresh token rejected")
+        credential_mark_needs_reauth(credential_id=credential.pk, reason="refresh token rejected")
         return token_set
 
     monkeypatch.setattr(connector, "refresh_tokens", refreshed_while_another_process_gave_up)
-    tokens.access_token_for(credential.pk)
+    refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.ACTIVE
@@ -387,7 +370,7 @@ def test_a_successful_refresh_after_a_needs_reauth_mark_brings_the_connections_b
 def test_two_first_consents_of_the_same_user_at_once_share_one_credential(
     exact_world: ExactWorld, workspace, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    import tenants.credentials as credentials_module
+    import tenants.credentials.store as credentials_module
 
     app, user, token_set = _fresh_consent(exact_world, workspace)
     real_apply = credentials_module.credential_apply_token_set
@@ -488,7 +471,7 @@ def test_a_busy_lock_still_hands_out_a_valid_access_token(exact_world: ExactWorl
     thread.start()
     try:
         assert held.wait(10)
-        assert tokens.access_token_for(credential.pk) == stored
+        assert refresh.access_token_for(credential.pk) == stored
     finally:
         release.set()
         thread.join()
@@ -503,7 +486,7 @@ def test_during_a_cooldown_the_401_path_does_not_return_the_rejected_token(exact
     rejected = credential_tokens(credential).access_token
     exact_world.control.reset_counters()
 
-    with pytest.raises(tokens.TokenRefreshDeferred) as excinfo:
-        tokens.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected)
+    with pytest.raises(TokenRefreshDeferred) as excinfo:
+        refresh.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected)
     assert excinfo.value.retry_at == Credential.objects.get(pk=credential.pk).refresh_not_before
     assert token_calls(exact_world) == 0

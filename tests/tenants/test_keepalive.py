@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from gateway.celery import app as celery_app
-from tenants import tokens
+from tenants.credentials import refresh
 from tenants.models import ConnectionStatus, Credential, CredentialStatus
 from tenants.tasks import credential_keepalive, credentials_keepalive
 from tests.gateway.test_celery import start_worker
@@ -45,7 +45,7 @@ def test_selection_takes_active_credentials_whose_refresh_token_dies_soon() -> N
         credential__refresh_token_expires_at=now + timedelta(days=1), credential__status=CredentialStatus.NEEDS_REAUTH
     )
 
-    assert list(tokens.credential_keepalive_due(within=timedelta(days=7))) == [soon]
+    assert list(refresh.credential_keepalive_due(within=timedelta(days=7))) == [soon]
 
 
 @pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_keepalive_skips_credentials_no_connection_uses() -> None:
     # An orphan (its last connection went) is not refreshed forever at Exact's token endpoint.
     CredentialFactory(refresh_token_expires_at=timezone.now() + timedelta(days=3))
 
-    assert list(tokens.credential_keepalive_due(within=timedelta(days=7))) == []
+    assert list(refresh.credential_keepalive_due(within=timedelta(days=7))) == []
 
 
 @pytest.mark.django_db

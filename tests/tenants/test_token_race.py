@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tenants import tokens
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import REASON_LOST_AND_ROTATED, credential_tokens
 from tenants.models import ConnectionStatus, CredentialStatus, RefreshState
-from tenants.vendor_calls import connection_get_json
+from tenants.vendor_calls import connection_context
 from tests.gateway.test_celery import database_url_for_subprocess
 from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
 
@@ -39,7 +38,7 @@ import django
 django.setup()
 from django.db import connections
 from connectors.base.errors import VendorError
-from tenants.vendor_calls import connection_get_json
+from tenants.vendor_calls import connection_context
 
 connection_id, threads = sys.argv[1], int(sys.argv[2])
 barrier = threading.Barrier(threads)
@@ -49,7 +48,7 @@ results, results_lock = [], threading.Lock()
 def call():
     barrier.wait()
     try:
-        connection_get_json(connection_id, "system/Divisions", {"$select": "Code"})
+        connection_context(connection_id).get_json("system/Divisions", params={"$select": "Code"})
         outcome = {"ok": True}
     except VendorError as exc:
         outcome = {"ok": False, "typed": True, "error": type(exc).__name__, "message": str(exc)}
@@ -152,7 +151,7 @@ def test_fifty_concurrent_calls_in_four_processes_make_exactly_one_refresh(
     assert credential.refresh_count == 1 and credential.refresh_state == RefreshState.IDLE
     assert credential.status == CredentialStatus.ACTIVE
     # The stored pair is the one Exact now honours: another call works without a refresh.
-    connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
     assert exact_world.control.counters()["token_refreshes"] == 1
 
 
@@ -178,10 +177,10 @@ def test_a_lost_token_response_ends_working_or_needs_reauth_never_silently(exact
     credential.refresh_from_db()
     connection.refresh_from_db()
     if credential.status == CredentialStatus.ACTIVE:
-        connection_get_json(connection, "system/Divisions", {"$select": "Code"})  # working
+        connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})  # working
     else:
         assert credential.status == CredentialStatus.NEEDS_REAUTH
-        assert credential.status_reason.startswith(tokens.REASON_LOST_AND_ROTATED)
+        assert credential.status_reason.startswith(REASON_LOST_AND_ROTATED)
         assert connection.status == ConnectionStatus.NEEDS_REAUTH and connection.status_reason
         assert connection.last_error  # the failure is recorded on the connection, not swallowed
     # Exact rotated the chain when it dropped the answer, so this run must end in needs_reauth, with the reason.

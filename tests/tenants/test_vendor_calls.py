@@ -8,11 +8,13 @@ import pytest
 
 from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable
+from connectors.base.ratelimit import DAILY, MINUTELY, Observation
 from gateway.request_context import request_id_var
-from tenants import tokens
-from tenants.credentials import credential_tokens
+from tenants.credentials import refresh
+from tenants.credentials.errors import TokenRefreshDeferred
+from tenants.credentials.store import credential_tokens
 from tenants.models import ConnectionStatus, CredentialStatus
-from tenants.vendor_calls import connection_context, connection_get_json
+from tenants.vendor_calls import connection_context
 from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
 from unified_models.models import CallLog
 
@@ -29,8 +31,8 @@ def test_the_stored_division_is_injected_not_the_users_current_one(exact_world, 
     exact_world.control.set_current_division(exact_world.user_id, 103)
     exact_world.control.reset_counters()
 
-    connection_get_json(connection_101, "system/Divisions", {"$select": "Code"})
-    connection_get_json(connection_102, "system/Divisions", {"$select": "Code"})
+    connection_context(connection_101).get_json("system/Divisions", params={"$select": "Code"})
+    connection_context(connection_102).get_json("system/Divisions", params={"$select": "Code"})
 
     calls = exact_world.control.counters()["calls"]
     assert calls["system/Divisions"] == {"200": 2}
@@ -43,7 +45,7 @@ def test_calls_refresh_through_the_token_manager_when_due(exact_world, workspace
     age_credential(exact_world, credential, 700)
     exact_world.control.reset_counters()
 
-    body = connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    body = connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
 
     assert 101 in _division_codes(body)
     assert exact_world.control.counters()["token_refreshes"] == 1
@@ -55,7 +57,7 @@ def test_no_division_access_marks_only_that_connection(exact_world, workspace) -
     )
 
     with pytest.raises(CompanyAccessDenied) as excinfo:
-        connection_get_json(not_granted, "system/Divisions", {"$select": "Code"})
+        connection_context(not_granted).get_json("system/Divisions", params={"$select": "Code"})
     assert excinfo.value.reason == "NoDivisionAccess"
 
     not_granted.refresh_from_db()
@@ -65,14 +67,14 @@ def test_no_division_access_marks_only_that_connection(exact_world, workspace) -
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.ACTIVE
 
-    connection_get_json(granted, "system/Divisions", {"$select": "Code"})
+    connection_context(granted).get_json("system/Divisions", params={"$select": "Code"})
     granted.refresh_from_db()
     assert granted.status == ConnectionStatus.ACTIVE
 
     # The refused connection makes no further calls at Exact (403s count towards the error limit).
     exact_world.control.reset_counters()
     with pytest.raises(ConnectionNotUsable) as refused:
-        connection_get_json(not_granted, "system/Divisions", {"$select": "Code"})
+        connection_context(not_granted).get_json("system/Divisions", params={"$select": "Code"})
     assert refused.value.status_code == ConnectionStatus.NEEDS_REAUTH and "NoDivisionAccess" in refused.value.reason
     assert exact_world.control.counters()["calls"] == {}
 
@@ -98,7 +100,7 @@ def test_a_401_before_570_s_is_answered_with_one_refresh_and_one_retry(exact_wor
     exact_world.control.revoke_tokens(exact_world.client_id, scope="access")
     exact_world.control.reset_counters()
 
-    body = connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    body = connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
 
     assert 101 in _division_codes(body)
     counters = exact_world.control.counters()
@@ -118,7 +120,7 @@ def test_a_401_after_revoked_consent_needs_reauth_within_the_call(exact_world, w
     exact_world.control.reset_counters()
 
     with pytest.raises(ConnectionNotUsable) as excinfo:
-        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+        connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
 
     assert excinfo.value.status_code == CredentialStatus.NEEDS_REAUTH and "revoked" in excinfo.value.reason
     assert token_calls(exact_world) == 1
@@ -132,7 +134,7 @@ def test_a_401_after_revoked_consent_needs_reauth_within_the_call(exact_world, w
 
     exact_world.control.reset_counters()
     with pytest.raises(ConnectionNotUsable):
-        connection_get_json(sibling, "system/Divisions", {"$select": "Code"})
+        connection_context(sibling).get_json("system/Divisions", params={"$select": "Code"})
     assert exact_world.control.counters()["calls"] == {}  # nothing more reaches Exact
 
 
@@ -143,8 +145,8 @@ def test_a_401_that_exact_answers_too_early_defers_without_further_calls(exact_w
     exact_world.control.revoke_tokens(exact_world.client_id, scope="access", keep_refresh_rule=True)
     exact_world.control.reset_counters()
 
-    with pytest.raises(tokens.TokenRefreshDeferred) as excinfo:
-        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    with pytest.raises(TokenRefreshDeferred) as excinfo:
+        connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
 
     assert excinfo.value.retryable
     assert excinfo.value.retry_at == credential.obtained_at + timedelta(seconds=570)  # when Exact allows a refresh
@@ -161,13 +163,13 @@ def test_a_401_that_exact_answers_too_early_defers_without_further_calls(exact_w
     # Until then no call reaches Exact: the refused token is not sent again (401s count towards the error limit).
     exact_world.control.reset_counters()
     for _ in range(3):
-        with pytest.raises(tokens.TokenRefreshDeferred):
-            connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+        with pytest.raises(TokenRefreshDeferred):
+            connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
     assert exact_world.control.counters()["calls"] == {}
 
     # Once Exact allows it, the next call refreshes and goes through.
     age_credential(exact_world, credential, 475)
-    body = connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+    body = connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
     assert 101 in _division_codes(body) and exact_world.control.counters()["token_refreshes"] == 1
 
 
@@ -176,7 +178,7 @@ def test_a_401_on_a_token_another_process_replaced_retries_with_the_stored_one(e
     stored = credential_tokens(credential).access_token
     exact_world.control.reset_counters()
 
-    assert tokens.access_token_after_unauthorized(credential.pk, rejected_access_token="an older token") == stored
+    assert refresh.access_token_after_unauthorized(credential.pk, rejected_access_token="an older token") == stored
     assert token_calls(exact_world) == 0
 
 
@@ -186,7 +188,7 @@ def test_a_401_after_570_s_is_answered_with_one_refresh(exact_world, workspace) 
     rejected = credential_tokens(credential).access_token
     exact_world.control.reset_counters()
 
-    replacement = tokens.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected)
+    replacement = refresh.access_token_after_unauthorized(credential.pk, rejected_access_token=rejected)
 
     credential.refresh_from_db()
     assert replacement not in (None, rejected) and credential_tokens(credential).access_token == replacement
@@ -199,7 +201,7 @@ def test_a_rejected_refresh_surfaces_as_connection_not_usable(exact_world, works
     age_credential(exact_world, credential, 700)
 
     with pytest.raises(ConnectionNotUsable) as excinfo:
-        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+        connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
 
     assert excinfo.value.status_code == CredentialStatus.NEEDS_REAUTH
     connection.refresh_from_db()
@@ -227,12 +229,14 @@ def test_record_call_writes_the_call_log_with_the_request_id_and_no_token(exact_
                 path=f"crm/Accounts?token={access_token}",
                 status=None,
                 duration_ms=12,
-                rate_limit_remaining=4999,
-                minutely_remaining=59,
+                rate_limits=(
+                    Observation(window=DAILY, limit=5000, remaining=4999, reset_ms=1_700_006_400_000),
+                    Observation(window=MINUTELY, limit=60, remaining=59, reset_ms=1_700_000_040_000),
+                ),
                 error="no response",
             )
         )
-        connection_get_json(connection, "system/Divisions", {"$select": "Code"})
+        connection_context(connection).get_json("system/Divisions", params={"$select": "Code"})
     finally:
         request_id_var.reset(marker)
 

@@ -206,7 +206,7 @@ def test_the_demo_connects_division_101_and_its_printed_curl_lines_work(
     import shlex
 
     from connectors.registry import reset_registry
-    from gateway.management.commands import demo
+    from gateway.demo import services as demo
     from tenants.services import tenant_create
 
     control = exact_sandbox.control

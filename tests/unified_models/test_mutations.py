@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tenants.credentials import credential_tokens
+from tenants.credentials.store import credential_tokens
 from tenants.models import Credential
 from tests.unified_models.conftest import Connected, invoice_body
 from unified_models import tasks

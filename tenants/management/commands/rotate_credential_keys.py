@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tenants.credentials import credentials_reencrypt_all
-from tenants.crypto import CredentialDecryptionError
+from tenants.credentials.crypto import CredentialDecryptionError
+from tenants.credentials.store import credentials_reencrypt_all
 
 
 class Command(BaseCommand):

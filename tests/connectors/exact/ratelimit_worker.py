@@ -21,8 +21,10 @@ from connectors.exact.resources import EVERY_RECORD
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.test")
     django.setup()
+    from connectors.base.data import CallRecord
     from connectors.base.errors import VendorRateLimited
-    from connectors.exact.client import ExactCall, ExactClient
+    from connectors.base.ratelimit import MINUTELY
+    from connectors.exact.client import ExactClient
     from connectors.exact.odata import ODataQuery
     from connectors.registry import get_connector
 
@@ -31,15 +33,16 @@ def main() -> None:
     statuses: Counter[int] = Counter()
     ok_windows: Counter[int] = Counter()  # Exact's minutely reset (ms) -> successful calls counted in that window
 
-    def on_response(call: ExactCall) -> None:
+    def on_call(call: CallRecord) -> None:
         statuses[call.status or 0] += 1
-        if call.status == 200 and call.rate_limit_reset_ms is not None:
-            ok_windows[call.rate_limit_reset_ms] += 1
+        minutely = call.window(MINUTELY)
+        if call.status == 200 and minutely is not None:
+            ok_windows[minutely.reset_ms] += 1
 
     client = ExactClient(
         base_url=get_connector("exact").region("nl").base_url,
         client_id=os.environ["LB_TEST_CLIENT_ID"],
-        on_response=on_response,
+        on_call=on_call,
     )
     query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     failed_fast = 0

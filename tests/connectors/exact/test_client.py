@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from connectors.base.data import CallRecord
 from connectors.base.errors import (
     CompanyAccessDenied,
     VendorAuthError,
@@ -17,12 +18,13 @@ from connectors.base.errors import (
     VendorUnavailable,
     VendorValidationError,
 )
-from connectors.exact.client import BASE_HEADERS, ExactCall, ExactClient, shared_http_client
-from connectors.exact.odata import ODataQuery, eq, trim
-from connectors.exact.ratelimit import ExactRateLimiter
+from connectors.base.http import shared_http_client
+from connectors.base.ratelimit import MINUTELY, LocalBudgetStore
+from connectors.exact.client import BASE_HEADERS, ExactClient
+from connectors.exact.odata import ODataQuery, eq, trim, unwrap_entity
+from connectors.exact.ratelimit import new_exact_rate_limiter
 from connectors.exact.resources import EVERY_RECORD
 from connectors.registry import get_connector
-from gateway.ratelimit import LocalBudgetStore
 from tests.connectors.exact.client_fixtures import (  # noqa: F401  (pytest fixtures)
     DIVISION,
     access_token_fixture,
@@ -36,7 +38,7 @@ NOWHERE = "11111111-2222-3333-4444-555555555555"
 
 def _customer_id(client: ExactClient, token: str) -> str:
     query = ODataQuery(select=["ID"], filter=eq(trim("Code"), "1"), top=1)
-    return client.get_entity("crm/Accounts", division=DIVISION, token_provider=lambda: token, query=query)["ID"]
+    return unwrap_entity(client.get("crm/Accounts", division=DIVISION, token_provider=lambda: token, query=query))["ID"]
 
 
 def test_headers_exact_needs_and_never_expect() -> None:
@@ -73,11 +75,13 @@ def test_post_put_delete_round_trip(exact_world: ExactWorld, exact_client: Exact
     assert created["ID"] and created["Name"] == "Korst B.V." and created["Code"]
     url = f"crm/Accounts(guid'{created['ID']}')"
     assert exact_client.put(url, division=DIVISION, token_provider=token, json={"Name": "Korst N.V."}) is None
-    read = exact_client.get_entity(url, division=DIVISION, token_provider=token, query=ODataQuery(select=["Name"]))
+    read = unwrap_entity(
+        exact_client.get(url, division=DIVISION, token_provider=token, query=ODataQuery(select=["Name"]))
+    )
     assert read["Name"] == "Korst N.V."
-    assert exact_client.delete(url, division=DIVISION, token_provider=token) is None
+    assert exact_client.request("DELETE", url, division=DIVISION, token_provider=token) is None
     with pytest.raises(VendorNotFound):
-        exact_client.get_entity(url, division=DIVISION, token_provider=token, query=ODataQuery(select=["Name"]))
+        exact_client.get(url, division=DIVISION, token_provider=token, query=ODataQuery(select=["Name"]))
 
 
 def test_decimals_are_sent_as_exact_numbers(
@@ -107,7 +111,7 @@ def test_decimals_are_sent_as_exact_numbers(
 
 def test_not_found(exact_world: ExactWorld, exact_client: ExactClient, access_token: str) -> None:
     with pytest.raises(VendorNotFound) as raised:
-        exact_client.get_entity(
+        exact_client.get(
             f"crm/Accounts(guid'{NOWHERE}')",
             division=DIVISION,
             token_provider=lambda: access_token,
@@ -197,8 +201,8 @@ def test_a_429_from_exact_is_rate_limited_with_its_reset_and_not_retried(
 ) -> None:
     """A client without our budget (no client id) meets Exact's own 429: typed, with the reset, sent once."""
     exact_world.control.set_limits(minutely_limit=2, minute_window_seconds=60)
-    calls: list[ExactCall] = []
-    client = ExactClient(base_url=get_connector("exact").region("nl").base_url, on_response=calls.append)
+    calls: list[CallRecord] = []
+    client = ExactClient(base_url=get_connector("exact").region("nl").base_url, on_call=calls.append)
     query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     for _ in range(2):
         client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
@@ -220,10 +224,10 @@ def test_the_budget_knows_the_429_and_fails_fast_without_calling_exact(
     query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     for _ in range(2):
         other_install.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
-    limiter = ExactRateLimiter(store=LocalBudgetStore(), max_wait=0.2, guard=0.25, probe_timeout=30)
-    calls: list[ExactCall] = []
+    limiter = new_exact_rate_limiter(store=LocalBudgetStore(), max_wait=0.2, guard=0.25, probe_timeout=30)
+    calls: list[CallRecord] = []
     ours = ExactClient(
-        base_url=base_url, client_id=exact_world.client_id, rate_limiter=limiter, on_response=calls.append
+        base_url=base_url, client_id=exact_world.client_id, rate_limiter=limiter, on_call=calls.append
     )
     with pytest.raises(VendorRateLimited):
         ours.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
@@ -252,8 +256,8 @@ def test_the_daily_limit_fails_fast_until_midnight_utc(
     exact_world: ExactWorld, exact_client: ExactClient, access_token: str
 ) -> None:
     exact_world.control.set_limits(daily_limit=3)
-    calls: list[ExactCall] = []
-    exact_client.on_response = calls.append
+    calls: list[CallRecord] = []
+    exact_client.on_call = calls.append
     query = ODataQuery(select=["ID"], filter=EVERY_RECORD, top=1)
     for _ in range(3):
         exact_client.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
@@ -286,9 +290,9 @@ def test_the_error_limit_429_uses_retry_after(
 # ---------------------------------------------------------------------------------------------- hook and legacy calls
 
 
-def test_on_response_reports_every_call(exact_world: ExactWorld, exact_client: ExactClient, access_token: str) -> None:
-    calls: list[ExactCall] = []
-    exact_client.on_response = calls.append
+def test_on_call_reports_every_call(exact_world: ExactWorld, exact_client: ExactClient, access_token: str) -> None:
+    calls: list[CallRecord] = []
+    exact_client.on_call = calls.append
     exact_client.get(
         "crm/Accounts",
         division=DIVISION,
@@ -298,19 +302,20 @@ def test_on_response_reports_every_call(exact_world: ExactWorld, exact_client: E
     with pytest.raises(VendorNotFound):
         exact_client.get(f"crm/Accounts(guid'{NOWHERE}')", division=DIVISION, token_provider=lambda: access_token)
     first, second = calls
-    assert (first.method, first.path, first.division, first.status) == ("GET", "crm/Accounts", DIVISION, 200)
-    assert first.rate_limit_remaining == 59 and first.daily_remaining == 4999 and first.duration_ms >= 0
-    assert first.rate_limit_reset_ms is not None and first.rate_limit_reset_ms % 60_000 == 0
+    assert (first.method, first.path, first.company_id, first.status) == ("GET", "crm/Accounts", str(DIVISION), 200)
+    assert first.minutely_remaining == 59 and first.daily_remaining == 4999 and first.duration_ms >= 0
+    minutely = first.window(MINUTELY)
+    assert minutely is not None and minutely.reset_ms % 60_000 == 0
     assert second.status == 404 and access_token not in repr(calls)
 
 
 def test_a_failing_hook_does_not_fail_the_call(
     exact_world: ExactWorld, exact_client: ExactClient, access_token: str
 ) -> None:
-    def broken(call: ExactCall) -> None:
+    def broken(call: CallRecord) -> None:
         raise RuntimeError("call log down")
 
-    exact_client.on_response = broken
+    exact_client.on_call = broken
     body = exact_client.get(
         "crm/Accounts",
         division=DIVISION,
@@ -337,6 +342,3 @@ def test_connect_flow_calls_keep_working(exact_world: ExactWorld, access_token: 
     assert len(body["d"]) == 1
 
 
-def test_one_pooled_http_client_per_process() -> None:
-    assert shared_http_client(7.0) is shared_http_client(7.0)
-    assert shared_http_client(7.0) is not shared_http_client(8.0)

@@ -8,8 +8,8 @@ import socket
 import pytest
 
 from connectors.base.errors import VendorResponseLost, VendorUnavailable
+from connectors.base.ratelimit import VendorRateLimiter
 from connectors.exact.client import ExactClient
-from connectors.exact.ratelimit import ExactRateLimiter
 from connectors.registry import get_connector
 from tests.connectors.exact.client_fixtures import (  # noqa: F401
     DIVISION,
@@ -21,14 +21,14 @@ from tests.fixtures.exact import ExactWorld
 ACCOUNTS = "/api/v1/*/crm/Accounts*"
 
 
-def _client(world: ExactWorld, rate_limiter: ExactRateLimiter, *, timeout: float = 30.0) -> ExactClient:
+def _client(world: ExactWorld, rate_limiter: VendorRateLimiter, *, timeout: float = 30.0) -> ExactClient:
     base_url = get_connector("exact").region("nl").base_url
     return ExactClient(base_url=base_url, client_id=world.client_id, rate_limiter=rate_limiter, timeout=timeout)
 
 
 @pytest.mark.parametrize("kind", ["drop_after_apply", "drop_before_apply"])
 def test_a_dropped_post_is_lost_not_unavailable(
-    exact_world: ExactWorld, access_token: str, rate_limiter: ExactRateLimiter, kind: str
+    exact_world: ExactWorld, access_token: str, rate_limiter: VendorRateLimiter, kind: str
 ) -> None:
     exact_world.control.add_fault(kind=kind, pattern=ACCOUNTS, method="POST", times=1)
     client = _client(exact_world, rate_limiter)
@@ -43,7 +43,7 @@ def test_a_dropped_post_is_lost_not_unavailable(
 
 
 def test_read_timeouts_on_writes_are_lost_and_on_reads_unavailable(
-    exact_world: ExactWorld, access_token: str, rate_limiter: ExactRateLimiter
+    exact_world: ExactWorld, access_token: str, rate_limiter: VendorRateLimiter
 ) -> None:
     exact_world.control.add_fault(kind="latency", pattern=ACCOUNTS, latency_ms=1500)
     client = _client(exact_world, rate_limiter, timeout=0.3)
@@ -56,7 +56,8 @@ def test_read_timeouts_on_writes_are_lost_and_on_reads_unavailable(
             json={"City": "Delft"},
         )
     with pytest.raises(VendorResponseLost):
-        client.delete(
+        client.request(
+            "DELETE",
             "crm/Accounts(guid'0f0f0f0f-0000-4000-8000-000000000000')",
             division=DIVISION,
             token_provider=lambda: access_token,
@@ -66,7 +67,7 @@ def test_read_timeouts_on_writes_are_lost_and_on_reads_unavailable(
     assert not isinstance(read.value, VendorResponseLost), "a read can simply be repeated"
 
 
-def test_a_refused_connection_on_a_write_is_unavailable(rate_limiter: ExactRateLimiter) -> None:
+def test_a_refused_connection_on_a_write_is_unavailable(rate_limiter: VendorRateLimiter) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again at once: nothing listens there

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from connectors.base.errors import VendorError
-from connectors.exact.client import ExactCall, ExactClient
+from connectors.exact.calls import DivisionApi
+from connectors.exact.client import ExactClient
 from connectors.exact.odata import (
     Guid,
     Int64,
@@ -28,7 +29,6 @@ from connectors.exact.odata import (
     literal,
     lt,
     ne,
-    not_,
     or_,
     substringof,
     trim,
@@ -36,13 +36,21 @@ from connectors.exact.odata import (
     unwrap_page,
 )
 from connectors.exact.resources import EVERY_RECORD
+from connectors.registry import get_connector
 from tests.connectors.exact.client_fixtures import (  # noqa: F401  (pytest fixtures)
     DIVISION,
+    TokenContext,
     access_token_fixture,
     exact_client_fixture,
     rate_limiter_fixture,
 )
 from tests.fixtures.exact import ExactWorld
+
+
+def _division_api(world: ExactWorld, access_token: str) -> tuple[DivisionApi, TokenContext]:
+    """The division's API as the connector uses it, with the call context reduced to one token."""
+    ctx = TokenContext(access_token=access_token, app_client_id=world.client_id)
+    return DivisionApi(base_url=get_connector("exact").region("nl").base_url, ctx=ctx), ctx
 
 # ---------------------------------------------------------------------------------------------- literals
 
@@ -98,7 +106,6 @@ def test_comparisons_and_combinations() -> None:
     assert str(modified & eq("Status", "C")) == "(Modified ge datetime'2024-03-01T00:00:00') and (Status eq 'C')"
     assert str(or_(eq("City", "Utrecht"), eq("City", "Breda"))) == "(City eq 'Utrecht') or (City eq 'Breda')"
     assert str(and_(eq("City", "Utrecht"))) == "City eq 'Utrecht'"
-    assert str(not_(eq("Blocked", True))) == "not (Blocked eq true)"
     assert str(substringof("Korst", "Name")) == "substringof('Korst',Name) eq true"
 
 
@@ -170,24 +177,19 @@ def test_follow_pages_stops_on_a_repeated_next() -> None:
 # ---------------------------------------------------------------------------------------------- over the sandbox
 
 
-def test_paging_follows_next_until_absent(
-    exact_world: ExactWorld, exact_client: ExactClient, access_token: str
-) -> None:
+def test_paging_follows_next_until_absent(exact_world: ExactWorld, access_token: str) -> None:
     exact_world.control.seed(DIVISION, accounts=150, seed=7)
-    calls: list[ExactCall] = []
-    exact_client.on_response = calls.append
+    api, ctx = _division_api(exact_world, access_token)
     query = ODataQuery(select=["ID", "Code", "Name"], filter=EVERY_RECORD)
-    pages = list(
-        exact_client.iter_pages("crm/Accounts", query=query, division=DIVISION, token_provider=lambda: access_token)
-    )
+    pages = list(api.pages("crm/Accounts", query))
     sizes = [len(page.records) for page in pages]
     assert len(pages) >= 3 and all(size == 60 for size in sizes[:-1]) and 0 < sizes[-1] <= 60
     ids = [record["ID"] for page in pages for record in page.records]
     assert len(ids) == len(set(ids)) >= 150
     assert set(pages[0].records[0]) <= {"ID", "Code", "Name", "__metadata"}
     # One call per page, in order, each to the division's own URL; the __next links kept $select.
-    assert [call.path for call in calls] == ["crm/Accounts"] * len(pages)
-    assert all(call.status == 200 and call.division == DIVISION for call in calls)
+    assert [call.path for call in ctx.calls] == ["crm/Accounts"] * len(pages)
+    assert all(call.status == 200 and call.company_id == str(DIVISION) for call in ctx.calls)
     assert "$select=ID,Code,Name" in (pages[0].next_url or "").replace("%2C", ",")
 
 
@@ -201,35 +203,23 @@ def test_top_without_inlinecount_is_a_bare_list(
         query=ODataQuery(select=["ID"], filter=EVERY_RECORD, top=2),
     )
     assert isinstance(body["d"], list) and len(body["d"]) == 2
-    pages = list(
-        exact_client.iter_pages(
-            "crm/Accounts",
-            query=ODataQuery(select=["ID"], filter=EVERY_RECORD, top=2, inlinecount=True),
-            division=DIVISION,
-            token_provider=lambda: access_token,
-        )
-    )
+    api, _ = _division_api(exact_world, access_token)
+    pages = list(api.pages("crm/Accounts", ODataQuery(select=["ID"], filter=EVERY_RECORD, top=2, inlinecount=True)))
     assert len(pages) == 1 and len(pages[0].records) == 2 and (pages[0].count or 0) >= 2
 
 
-def test_filters_run_on_the_sandbox(exact_world: ExactWorld, exact_client: ExactClient, access_token: str) -> None:
+def test_filters_run_on_the_sandbox(exact_world: ExactWorld, access_token: str) -> None:
+    api, _ = _division_api(exact_world, access_token)
+
     def codes(filter_: Any) -> list[str]:
         query = ODataQuery(select=["Code", "Name"], filter=filter_)
-        return [
-            r["Code"]
-            for r in exact_client.iter_records(
-                "crm/Accounts", query=query, division=DIVISION, token_provider=lambda: access_token
-            )
-        ]
+        return [r["Code"] for r in api.records("crm/Accounts", query)]
 
     assert [code.strip() for code in codes(code_eq("Code", "2"))] == ["2"]
     assert [code.strip() for code in codes(eq(trim("Code"), "2"))] == ["2"]
     assert codes(eq("Code", "2")) == []  # unpadded: Exact matches nothing
-    account = exact_client.get_entity(
-        "crm/Accounts",
-        division=DIVISION,
-        token_provider=lambda: access_token,
-        query=ODataQuery(select=["ID", "Name", "Modified"], filter=code_eq("Code", "2"), top=1),
+    account = api.entity(
+        "crm/Accounts", ODataQuery(select=["ID", "Name", "Modified"], filter=code_eq("Code", "2"), top=1)
     )
     by_id = codes(eq("ID", UUID(account["ID"])))
     assert [code.strip() for code in by_id] == ["2"]
@@ -237,21 +227,28 @@ def test_filters_run_on_the_sandbox(exact_world: ExactWorld, exact_client: Exact
     assert "2" in [code.strip() for code in codes(or_(eq("Name", account["Name"]), eq("Name", "it's nobody")))]
 
 
-def test_next_link_to_another_host_is_not_followed() -> None:
-    """The bearer token only goes to this division's URLs, whatever a __next link says."""
+def test_next_links_never_take_the_token_to_another_host() -> None:
+    """The bearer token only goes to this division's URLs, whatever a __next link says: only its $skiptoken is
+    used, on the division's own URL."""
     seen: list[str] = []
+    evil = "https://evil.example/api/v1/101/x?$skiptoken=guid'0f0f0f0f-0000-4000-8000-000000000000'"
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(str(request.url))
-        return httpx.Response(200, json={"d": {"results": [{"ID": 1}], "__next": "https://evil.example/api/v1/101/x"}})
+        next_url = evil if len(seen) == 1 else "https://evil.example/api/v1/101/x"  # the second has no skiptoken
+        return httpx.Response(200, json={"d": {"results": [{"ID": len(seen)}], "__next": next_url}})
 
-    client = ExactClient(
+    api = DivisionApi(base_url="https://start.exactonline.nl", ctx=TokenContext(access_token="t", app_client_id=""))
+    api.client = ExactClient(
         base_url="https://start.exactonline.nl", http=httpx.Client(transport=httpx.MockTransport(answer))
     )
-    pages = client.iter_pages(
-        "crm/Accounts", query=ODataQuery(select=["ID"]), division=DIVISION, token_provider=lambda: "t"
-    )
+    pages = api.pages("crm/Accounts", ODataQuery(select=["ID"]))
     assert next(pages).records == [{"ID": 1}]
-    with pytest.raises(VendorError, match="outside"):
-        next(pages)
-    assert seen == ["https://start.exactonline.nl/api/v1/101/crm/Accounts?%24select=ID"]
+    assert next(pages).records == [{"ID": 2}]
+    with pytest.raises(ValueError, match="skiptoken"):
+        next(pages)  # a __next link without a usable $skiptoken is not followed at all
+    assert seen == [
+        "https://start.exactonline.nl/api/v1/101/crm/Accounts?%24select=ID",
+        "https://start.exactonline.nl/api/v1/101/crm/Accounts?%24select=ID"
+        "&%24skiptoken=guid%270f0f0f0f-0000-4000-8000-000000000000%27",
+    ]

@@ -1,4 +1,4 @@
-"""The shared Exact rate-limit budget: decision logic (pure), stores, and several processes against the sandbox."""
+"""Exact's rate-limit policy: its headers, its budget key, its limiter, and several processes against the sandbox."""
 
 from __future__ import annotations
 
@@ -7,60 +7,18 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from connectors.base.errors import VendorRateLimited
-from connectors.exact.ratelimit import (
-    DAILY,
-    DEFAULT_WINDOW_LENGTHS_MS,
-    MINUTELY,
-    ExactRateLimiter,
-    budget_key,
-    observations_from_headers,
-)
-from gateway.ratelimit import (
-    BudgetExhausted,
-    BudgetPolicy,
-    BudgetState,
-    LocalBudgetStore,
-    Observation,
-    RedisBudgetStore,
-    SharedBudget,
-    Ticket,
-    Window,
-    observe,
-    reserve,
-)
+from connectors.base.ratelimit import DAILY, MINUTELY, LocalBudgetStore, Observation, RedisBudgetStore, Window
+from connectors.exact.ratelimit import budget_key, new_exact_rate_limiter, observations_from_headers
 from tests.connectors.exact.client_fixtures import sandbox_access_token
 from tests.fixtures.exact import ExactWorld, subprocess_env
-
-POLICY = BudgetPolicy(
-    default_lengths_ms=DEFAULT_WINDOW_LENGTHS_MS, clock_window=MINUTELY, guard_ms=250, probe_timeout_ms=30_000
-)
-KEY = "exact:app:101"
-T0 = 1_700_000_000_000 - (1_700_000_000_000 % 60_000)  # a calendar-minute boundary
-
-
-def minutely(*, limit: int = 60, remaining: int, reset: int) -> Observation:
-    return Observation(window=MINUTELY, limit=limit, remaining=remaining, reset_ms=reset)
-
-
-def known_state(*, used: int = 0, limit: int = 60, reset: int = T0 + 60_000, length: int = 60_000) -> BudgetState:
-    return BudgetState(windows={MINUTELY: Window(reset_ms=reset, length_ms=length, limit=limit, used=used)})
-
-
-def take(state: BudgetState, now: int) -> Ticket | None:
-    return reserve(state, key=KEY, now_ms=now, policy=POLICY).ticket
-
-
-# ---------------------------------------------------------------------------------------------- pure logic
 
 
 def test_headers_give_both_windows_and_a_429_only_the_group_hit() -> None:
@@ -82,168 +40,9 @@ def test_headers_give_both_windows_and_a_429_only_the_group_hit() -> None:
     assert budget_key("app", "0101") == "exact:app:101"
 
 
-def test_nothing_known_means_one_probe_at_a_time() -> None:
-    state = BudgetState()
-    probe = take(state, T0)
-    assert probe is not None and probe.probe
-    second = reserve(state, key=KEY, now_ms=T0 + 5, policy=POLICY)
-    assert second.ticket is None and second.provisional and second.wait_ms <= POLICY.poll_ms
-    observe(
-        state, ticket=probe, observations=[minutely(remaining=59, reset=T0 + 60_000)], now_ms=T0 + 20, policy=POLICY
-    )
-    assert state.probe_until_ms is None and state.windows[MINUTELY].used == 1
-    assert take(state, T0 + 30) is not None
-
-
-def test_a_dead_probe_frees_the_budget_after_its_timeout() -> None:
-    state = BudgetState()
-    assert take(state, T0) is not None
-    assert take(state, T0 + 29_000) is None
-    assert take(state, T0 + 30_001) is not None
-
-
-def test_spent_window_says_how_long_to_wait_until_reset_plus_guard() -> None:
-    state = known_state(used=59)
-    assert take(state, T0 + 10_000) is not None
-    decision = reserve(state, key=KEY, now_ms=T0 + 10_000, policy=POLICY)
-    assert decision.ticket is None and not decision.provisional
-    assert decision.wait_ms == 50_000 + 250 and decision.window == MINUTELY
-    # After reset + guard the next window is predicted with the full limit.
-    assert take(state, T0 + 60_250) is not None
-    window = state.windows[MINUTELY]
-    assert (window.reset_ms, window.used, window.confirmed) == (T0 + 120_000, 1, False)
-
-
-def test_exact_is_the_truth_about_calls_others_made_but_our_in_flight_calls_still_count() -> None:
-    state = known_state(used=5)
-    ticket = Ticket(key=KEY, sent_ms=T0 + 1000)
-    # Another install of the same app used 40 calls: Exact says 15 left.
-    observe(
-        state, ticket=ticket, observations=[minutely(remaining=15, reset=T0 + 60_000)], now_ms=T0 + 1010, policy=POLICY
-    )
-    assert state.windows[MINUTELY].used == 45
-    # Exact has not processed our other in-flight calls yet: a higher Remaining does not give them back.
-    observe(
-        state, ticket=ticket, observations=[minutely(remaining=50, reset=T0 + 60_000)], now_ms=T0 + 1020, policy=POLICY
-    )
-    assert state.windows[MINUTELY].used == 45
-
-
-def test_calls_at_the_boundary_count_in_both_windows() -> None:
-    state = known_state(used=10)
-    assert take(state, T0 + 59_900) is not None  # 100 ms before Exact's minute ends: may land after it
-    assert state.windows[MINUTELY].carry == 1
-    assert take(state, T0 + 60_300) is not None
-    assert state.windows[MINUTELY].used == 2  # the carried call plus this one
-
-
-def test_window_length_is_learnt_from_resets_not_assumed() -> None:
-    # The sandbox shortens the "minute" to 3 s: the prediction (60 s) is corrected by the first response.
-    state = known_state(used=20, limit=20, reset=T0 + 3000)
-    ticket = take(state, T0 + 3300)
-    assert ticket is not None and state.windows[MINUTELY].reset_ms == T0 + 63_000
-    observe(
-        state,
-        ticket=ticket,
-        observations=[minutely(limit=20, remaining=19, reset=T0 + 6000)],
-        now_ms=T0 + 3310,
-        policy=POLICY,
-    )
-    window = state.windows[MINUTELY]
-    assert (window.reset_ms, window.length_ms, window.confirmed, window.used) == (T0 + 6000, 3000, True, 1)
-    # From now on the guard is a tenth of the window at most, and the next window is predicted 3 s on.
-    window.used = 20
-    assert reserve(state, key=KEY, now_ms=T0 + 5000, policy=POLICY).wait_ms == 1000 + 250
-    assert take(state, T0 + 6250) is not None and state.windows[MINUTELY].reset_ms == T0 + 9000
-
-
-def test_while_the_window_is_only_predicted_a_spent_budget_polls_instead_of_failing() -> None:
-    state = known_state(used=20, limit=20, reset=T0 + 3000)
-    for offset in range(20):
-        assert take(state, T0 + 3300 + offset) is not None
-    decision = reserve(state, key=KEY, now_ms=T0 + 3400, policy=POLICY)
-    assert decision.ticket is None and decision.provisional and decision.wait_ms == POLICY.poll_ms
-
-
-def test_a_late_response_about_an_ended_window_changes_nothing() -> None:
-    state = known_state(used=3, reset=T0 + 120_000)
-    ticket = Ticket(key=KEY, sent_ms=T0 + 59_000)
-    observe(
-        state, ticket=ticket, observations=[minutely(remaining=0, reset=T0 + 60_000)], now_ms=T0 + 60_500, policy=POLICY
-    )
-    assert state.windows[MINUTELY].used == 3 and state.windows[MINUTELY].reset_ms == T0 + 120_000
-
-
-def test_a_429_marks_the_window_spent_until_its_reset() -> None:
-    state = known_state(used=10)
-    ticket = Ticket(key=KEY, sent_ms=T0 + 30_000)
-    observe(
-        state, ticket=ticket, observations=[minutely(remaining=0, reset=T0 + 60_000)], now_ms=T0 + 30_010, policy=POLICY
-    )
-    decision = reserve(state, key=KEY, now_ms=T0 + 30_020, policy=POLICY)
-    assert decision.ticket is None and decision.wait_ms == 29_980 + 250
-
-
-def test_daily_limit_blocks_until_midnight() -> None:
-    midnight = T0 - (T0 % 86_400_000) + 86_400_000
-    state = known_state()
-    state.windows[DAILY] = Window(reset_ms=midnight, length_ms=86_400_000, limit=5000, used=5000)
-    decision = reserve(state, key=KEY, now_ms=T0, policy=POLICY)
-    assert decision.window == DAILY and decision.wait_ms == midnight - T0 + 250
-
-
-def test_a_vendor_clock_far_ahead_does_not_make_us_wait_for_its_future() -> None:
-    # The sandbox's clock was advanced 10 minutes: its resets are 10 minutes ahead of ours.
-    skew = 600_000
-    state = BudgetState()
-    probe = take(state, T0 + 1000)
-    assert probe is not None
-    observe(
-        state,
-        ticket=probe,
-        observations=[minutely(remaining=0, reset=T0 + skew + 60_000)],
-        now_ms=T0 + 1010,
-        policy=POLICY,
-    )
-    assert state.skew_ms() >= skew - 60_000
-    decision = reserve(state, key=KEY, now_ms=T0 + 1020, policy=POLICY)
-    assert decision.ticket is None and decision.wait_ms <= 60_000 + 250
-
-
-def test_state_survives_json() -> None:
-    state = known_state(used=7)
-    state.skew_lo_ms, state.probe_until_ms = -12.5, None
-    assert BudgetState.from_json(state.to_json()) == state
-    assert BudgetState.from_json(None) == BudgetState()
-
-
-# ---------------------------------------------------------------------------------------------- SharedBudget
-
-
-def test_shared_budget_waits_briefly_then_fails_fast_for_a_long_wait() -> None:
-    store = LocalBudgetStore()
-    budget = SharedBudget(store=store, policy=POLICY, max_wait=1.0)
-    now = int(time.time() * 1000)
-    store.update(
-        KEY,
-        lambda state, _now: state.windows.update(
-            {MINUTELY: Window(reset_ms=now + 300, length_ms=60_000, limit=5, used=5, length_learnt=True)}
-        ),
-    )
-    started = time.monotonic()
-    ticket = budget.acquire(KEY)  # waits ~300 ms + guard, within max_wait
-    assert 0.4 < time.monotonic() - started < 1.0 and not ticket.probe
-    store.update(KEY, lambda state, _now: setattr(state.windows[MINUTELY], "used", 5))
-    started = time.monotonic()
-    with pytest.raises(BudgetExhausted) as raised:
-        budget.acquire(KEY)  # the next window is 60 s away: no waiting
-    assert time.monotonic() - started < 0.2
-    assert raised.value.reset_at > datetime.now(tz=UTC)
-
-
 def test_exact_limiter_raises_vendor_rate_limited_with_the_reset() -> None:
     store = LocalBudgetStore()
-    limiter = ExactRateLimiter(store=store, max_wait=0.5, guard=0.25, probe_timeout=30)
+    limiter = new_exact_rate_limiter(store=store, max_wait=0.5, guard=0.25, probe_timeout=30)
     reset = int(time.time() * 1000) + 40_000
     store.update(
         budget_key("app", 101),
@@ -252,41 +51,11 @@ def test_exact_limiter_raises_vendor_rate_limited_with_the_reset() -> None:
         ),
     )
     with pytest.raises(VendorRateLimited) as raised:
-        limiter.acquire("app", 101)
+        limiter.acquire(budget_key("app", 101))
     assert raised.value.status == 429
     assert abs(raised.value.reset_at.timestamp() * 1000 - (reset + 250)) < 1000
-    limiter.forget("app", 101)
-    assert limiter.acquire("app", 101).probe
-
-
-@pytest.mark.redis
-def test_redis_store_never_loses_an_update_under_contention() -> None:
-    store = RedisBudgetStore(os.environ["REDIS_URL"])
-    key = "test:contention"
-    store.clear(key)
-    policy = BudgetPolicy(default_lengths_ms={}, clock_window=MINUTELY, guard_ms=0, probe_timeout_ms=1000)
-    far = int(time.time() * 1000) + 3_600_000
-    store.update(
-        key,
-        lambda state, _now: state.windows.update(
-            {MINUTELY: Window(reset_ms=far, length_ms=7_200_000, limit=10_000, used=0)}
-        ),
-    )
-    granted: list[int] = []
-
-    def worker() -> None:
-        for _ in range(50):
-            if store.update(key, lambda state, now: reserve(state, key=key, now_ms=now, policy=policy)).ticket:
-                granted.append(1)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(granted) == 400
-    assert store.update(key, lambda state, _now: state.windows[MINUTELY].used) == 400
-    store.clear(key)
+    limiter.forget(budget_key("app", 101))
+    assert limiter.acquire(budget_key("app", 101)).probe
 
 
 # ---------------------------------------------------------------------------------------------- acceptance
@@ -303,8 +72,8 @@ def test_three_processes_share_one_division_budget_without_a_429(exact_world: Ex
     control = exact_world.control
     control.set_limits(minutely_limit=MINUTELY_LIMIT, minute_window_seconds=WINDOW_SECONDS)
     token = sandbox_access_token(exact_world)
-    ExactRateLimiter(store=RedisBudgetStore(settings.REDIS_URL or os.environ["REDIS_URL"])).forget(
-        exact_world.client_id, 101
+    new_exact_rate_limiter(store=RedisBudgetStore(settings.REDIS_URL or os.environ["REDIS_URL"])).forget(
+        budget_key(exact_world.client_id, 101)
     )
     control.reset_limit_usage()
     control.reset_counters()

@@ -1,6 +1,7 @@
 """The token manager: hands out fresh-enough access tokens and refreshes them safely across processes.
 
-Exact's rules (connectors/exact/NOTES.md: OAuth and tokens; Known pain points) shape every line here:
+Exact's rules (connectors/exact/NOTES.md: OAuth and tokens; Known pain points) shape every line here, and any
+vendor with rotating refresh tokens (AuthKind.OAUTH2_ROTATING) gets the same care:
 - access tokens live 600 s, and a refresh before 570 s after the last issue is refused (and counts as an error);
 - refresh tokens rotate and are single use: sending an old one gives 401 "Old refresh token used.";
 - a lost token response may already have rotated the chain (dotnet#152), so the stored token may be dead;
@@ -12,7 +13,7 @@ committed transaction before anyone uses it, and never retry a rejected or lost 
 
 Timing comes from each token's own lifetime: a refresh is due in the last LEDGERBRIDGE_TOKEN_REFRESH_MARGIN
 seconds before expiry and allowed from the earlier of that moment and the connector's minimum interval after
-issue (Exact: 570 s, the same moment for its 600 s tokens).
+issue (its TokenTiming; Exact: 570 s, the same moment for its 600 s tokens).
 
 A 401 on a token the gateway believes valid (consent revoked, clock skew, a token the vendor invalidated) means
 that picture is wrong, so the vendor's answer to one refresh decides, whatever the 570 s estimate says: a new pair
@@ -20,71 +21,53 @@ that picture is wrong, so the vendor's answer to one refresh decides, whatever t
 (TokenRefreshDeferred until the vendor allows a refresh; the refused token is not sent again). The attempt is made
 under the lock and at most once per cooldown, so a storm of 401s costs one token call.
 
-Every write is conditional on the credential's token_generation as read under the lock: a new consent (saved
-under the same lock, bumping the generation) or another writer whose lock outlived ours may have replaced the
-pair meanwhile. Then this refresh's outcome is stale: nothing is written, the newer state is re-read and used.
+Every write is conditional on the credential's token_generation as read under the lock (tenants.credentials.store
+does the writing): a new consent (saved under the same lock, bumping the generation) or another writer whose lock
+outlived ours may have replaced the pair meanwhile. Then this refresh's outcome is stale: nothing is written, the
+newer state is re-read and used.
+
+An API key (AuthKind.API_KEY) never ages: it is handed out as stored, and a 401 on it means the vendor refuses
+the key, so the credential needs a new one (needs_reauth) at once.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from connectors.base.connector import Connector
+from connectors.base.connector import AuthKind, OAuth2Connector
 from connectors.base.errors import (
-    ConnectionNotUsable,
     RefreshTokenRejected,
     TokenResponseLost,
     TooEarlyToRefresh,
     VendorError,
-    VendorUnavailable,
 )
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.registry import get_connector
 from gateway.locks import LockHandle, LockTimeout
-from tenants.credentials import (
-    connection_reason_from_credential,
-    connections_reactivate,
-    credential_lock,
+from tenants.credentials.errors import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
+from tenants.credentials.locks import credential_lock
+from tenants.credentials.store import (
+    REASON_LOST_AND_ROTATED,
+    credential_mark_needs_reauth,
+    credential_refresh_state_update,
+    credential_store_refreshed_pair,
     credential_tokens,
-    token_set_fields,
     vendor_app_for,
 )
-from tenants.models import Connection, ConnectionStatus, Credential, CredentialStatus, RefreshState
+from tenants.models import Credential, CredentialStatus, RefreshState
 
 logger = logging.getLogger(__name__)
 
-REASON_LOST_AND_ROTATED = "token response lost; Exact rotated the refresh token"
-
 # Why a refresh is attempted: due (last 30 s / expired), after a 401 on a token, or forced by the keep-alive.
 RefreshMode = Literal["due", "unauthorized", "force"]
-
-
-class TokenRefreshInTransaction(RuntimeError):
-    """The token manager was called inside transaction.atomic: a rollback would lose the only valid refresh token."""
-
-
-class TokenRefreshDeferred(VendorUnavailable):
-    """No usable access token right now and no refresh may be sent yet; retry after `retry_at`."""
-
-    def __init__(self, message: str, *, retry_at: datetime | None = None) -> None:
-        super().__init__(message)
-        self.retry_at = retry_at
-
-
-class CredentialNeedsReauth(ConnectionNotUsable):
-    """The credential's refresh token is dead (or unusable): only the user can reconnect; no call was made."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            f"The connection needs re-authorisation: {reason}", status_code=CredentialStatus.NEEDS_REAUTH, reason=reason
-        )
 
 
 # ---------------------------------------------------------------------------------------------------- rules
@@ -136,17 +119,6 @@ def _refuse_open_transaction() -> None:
         )
 
 
-def _committed_update(credential_id: Any, generation: int, **fields: Any) -> bool:
-    """Write refresh bookkeeping in its own committed transaction, visible to every other process at once; only
-    while the credential still holds the pair this refresh read (False: a newer pair was stored meanwhile)."""
-    with transaction.atomic(durable=True):
-        return bool(
-            Credential.objects.filter(pk=credential_id, token_generation=generation).update(
-                **fields, updated_at=timezone.now()
-            )
-        )
-
-
 def _newer_state(credential_id: Any, *, mode: RefreshMode, rejected: str | None) -> str:
     """Another writer stored a newer pair (or retired the chain) while this refresh ran: use what is stored now."""
     credential = Credential.objects.get(pk=credential_id)
@@ -176,38 +148,13 @@ def _app_for(credential: Credential) -> AppCredentials:
     return app
 
 
+def _refreshing_connector(credential: Credential) -> OAuth2Connector | None:
+    """The credential's connector when its tokens refresh (OAuth 2); None for an API key, which never ages."""
+    connector = get_connector(credential.connector)
+    return connector if isinstance(connector, OAuth2Connector) else None
+
+
 # ---------------------------------------------------------------------------------------------------- services
-
-
-def credential_mark_needs_reauth(*, credential_id: Any, reason: str, generation: int | None = None) -> bool:
-    """The refresh token is dead: the credential and every connection sharing it wait for the user to reconnect.
-
-    With `generation`, only while the credential still holds that pair: a consent stored meanwhile is not a dead
-    chain. Returns False when nothing was marked for that reason.
-    """
-    reason = reason[:500]
-    now = timezone.now()
-    with transaction.atomic():
-        credentials = Credential.objects.filter(pk=credential_id)
-        if generation is not None:
-            credentials = credentials.filter(token_generation=generation)
-        marked = credentials.update(
-            status=CredentialStatus.NEEDS_REAUTH,
-            status_reason=reason,
-            refresh_state=RefreshState.IDLE,
-            last_refresh_error=reason,
-            updated_at=now,
-        )
-        if not marked:
-            return False
-        # The prefix marks why: a new consent or successful refresh brings these connections back.
-        Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE).update(
-            status=ConnectionStatus.NEEDS_REAUTH,
-            status_reason=connection_reason_from_credential(reason),
-            updated_at=now,
-        )
-    logger.warning("Credential %s needs re-authorisation: %s", credential_id, reason)
-    return True
 
 
 def access_token_for(credential_id: Any) -> str:
@@ -219,10 +166,13 @@ def access_token_for(credential_id: Any) -> str:
     _refuse_open_transaction()
     credential = Credential.objects.get(pk=credential_id)
     _ensure_active(credential)
+    connector = _refreshing_connector(credential)
+    if connector is None:
+        return credential_tokens(credential).access_token  # an API key never ages
     # Before the last margin the token is valid (the margin is positive), and no refresh is useful yet.
     if credential.refresh_state == RefreshState.IDLE and timezone.now() < refresh_due_at(credential):
         return credential_tokens(credential).access_token
-    return _refresh_under_lock(credential_id, connector=get_connector(credential.connector), mode="due")
+    return _refresh_under_lock(credential_id, connector=connector, mode="due")
 
 
 def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token: str) -> str:
@@ -231,25 +181,31 @@ def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token
     Another process may already have replaced it (use the stored one). Otherwise one refresh under the lock, even
     before the 570 s estimate: only the vendor's answer tells a revoked consent (CredentialNeedsReauth) from a
     token it invalidated while the chain lives (a new pair, or TokenRefreshDeferred when it says "too early").
-    During the cooldown after such an attempt, TokenRefreshDeferred without a token call.
+    During the cooldown after such an attempt, TokenRefreshDeferred without a token call. A refused API key needs
+    a new one: CredentialNeedsReauth at once.
     """
     _refuse_open_transaction()
     credential = Credential.objects.get(pk=credential_id)
     _ensure_active(credential)
     if credential_tokens(credential).access_token != rejected_access_token:
         return access_token_for(credential_id)
-    connector = get_connector(credential.connector)
+    connector = _refreshing_connector(credential)
+    if connector is None:
+        return _api_key_refused(credential)
     return _refresh_under_lock(credential_id, connector=connector, mode="unauthorized", rejected=rejected_access_token)
 
 
 def force_refresh(credential_id: Any) -> bool:
-    """Refresh now if Exact allows it (keep-alive of idle credentials); False when skipped or just refreshed."""
+    """Refresh now if the vendor allows it (keep-alive of idle credentials); False when skipped or just refreshed."""
     _refuse_open_transaction()
     credential = Credential.objects.get(pk=credential_id)
     if credential.status != CredentialStatus.ACTIVE:
         return False
-    connector = get_connector(credential.connector)
-    if not refresh_allowed(credential, min_interval=connector.min_refresh_interval(), now=timezone.now()):
+    connector = _refreshing_connector(credential)
+    if connector is None:
+        return False  # an API key has nothing to keep alive
+    min_interval = connector.token_timing().min_refresh_interval
+    if not refresh_allowed(credential, min_interval=min_interval, now=timezone.now()):
         return False
     before = credential.obtained_at
     try:
@@ -263,7 +219,7 @@ def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) 
     """Active credentials whose refresh token dies within `within` (Exact: 30 days after the last refresh).
 
     Only credentials some connection still uses: nobody would miss an orphan, and refreshing it forever would
-    only spend Exact's token-endpoint budget.
+    only spend the vendor's token-endpoint budget. What never expires (an API key) is never due.
     """
     now = now or timezone.now()
     return (
@@ -275,11 +231,19 @@ def credential_keepalive_due(*, within: timedelta, now: datetime | None = None) 
     )
 
 
+def _api_key_refused(credential: Credential) -> str:
+    """The vendor answered 401 to the stored API key: it was revoked or replaced at the vendor."""
+    reason = f"{get_connector(credential.connector).name} refused the API key"
+    if credential_mark_needs_reauth(credential_id=credential.pk, reason=reason, generation=credential.token_generation):
+        raise CredentialNeedsReauth(reason)
+    return access_token_for(credential.pk)  # a new key was stored meanwhile
+
+
 # ---------------------------------------------------------------------------------------------------- the refresh
 
 
 def _refresh_under_lock(
-    credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None = None
+    credential_id: Any, *, connector: OAuth2Connector, mode: RefreshMode, rejected: str | None = None
 ) -> str:
     try:
         with credential_lock(credential_id) as lock:
@@ -297,19 +261,19 @@ def _refresh_under_lock(
 
 
 def _refresh_locked(
-    credential_id: Any, *, connector: Connector, mode: RefreshMode, rejected: str | None, lock: LockHandle
+    credential_id: Any, *, connector: OAuth2Connector, mode: RefreshMode, rejected: str | None, lock: LockHandle
 ) -> str:
     # Re-read after taking the lock: another process may have refreshed (or failed) meanwhile.
     credential = Credential.objects.select_related("workspace").get(pk=credential_id)
     _ensure_active(credential)
     now = timezone.now()
-    min_interval = connector.min_refresh_interval()
+    min_interval = connector.token_timing().min_refresh_interval
 
     if credential.refresh_state == RefreshState.IN_FLIGHT:
         # We hold the lock, so whoever recorded this attempt is gone (crashed, or its lock expired): the refresh
         # token may or may not have been rotated. Same situation as a lost answer.
         logger.warning("Credential %s: a refresh was left in flight by a process that is gone", credential_id)
-        if not _committed_update(
+        if not credential_refresh_state_update(
             credential_id,
             credential.token_generation,
             refresh_state=RefreshState.LOST,
@@ -356,7 +320,7 @@ def _refresh_locked(
 def _probe_after_lost(
     credential: Credential,
     *,
-    connector: Connector,
+    connector: OAuth2Connector,
     now: datetime,
     mode: RefreshMode,
     rejected: str | None,
@@ -381,131 +345,171 @@ def _probe_after_lost(
     )
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """One refresh on its way to the vendor, with what the handler of its outcome needs."""
+
+    credential: Credential  # as read under the lock: its token_generation conditions every write
+    connector: OAuth2Connector
+    mode: RefreshMode
+    rejected: str | None
+    probe: bool  # a deliberate probe of the stored refresh token after a lost answer
+    started: datetime
+
+    @property
+    def cooldown_until(self) -> datetime:
+        return self.started + timedelta(seconds=settings.LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN)
+
+    @property
+    def state_after_failure(self) -> RefreshState:
+        # A failed probe leaves the chain as unknown as before: the next caller probes again after the cooldown.
+        return RefreshState.LOST if self.probe else RefreshState.IDLE
+
+    def usable_token(self) -> str | None:
+        """The stored token if this call can still use it (never after a failed probe: it is the lost chain's)."""
+        if self.probe:
+            return None
+        return _usable_token(self.credential, mode=self.mode, rejected=self.rejected, now=timezone.now())
+
+    def newer_state(self) -> str:
+        return _newer_state(self.credential.pk, mode=self.mode, rejected=self.rejected)
+
+    def record_failure(self, error: str, **fields: Any) -> None:
+        """The attempt failed: why, its cooldown and state, conditional on the generation it read."""
+        why = "refresh after a 401 on an access token held valid: " if self.mode == "unauthorized" else ""
+        # After a 401 the stored access token is dead to the vendor: sending it again would only add 401s towards
+        # Exact's error limit (10 per endpoint per hour), so its recorded expiry becomes now.
+        refused_token: dict[str, Any] = (
+            {"access_token_expires_at": self.started}
+            if self.mode == "unauthorized" and self.credential.access_token_expires_at > self.started
+            else {}
+        )
+        credential_refresh_state_update(
+            self.credential.pk,
+            self.credential.token_generation,
+            last_refresh_error=f"{why}{error}"[:500],
+            **fields,
+            **refused_token,
+        )
+
+
 def _send_refresh(
     credential: Credential,
     *,
-    connector: Connector,
+    connector: OAuth2Connector,
     refresh_token: str,
     probe: bool,
     mode: RefreshMode,
     rejected: str | None,
     lock: LockHandle,
 ) -> str:
-    credential_id = credential.pk
-    generation = credential.token_generation
+    """Send one refresh and hand its outcome to the handler for it."""
     app = _app_for(credential)
     if not lock.held():
         # Our lock expired (a slow database, a long pause): another process may be sending this very
         # single-use refresh token right now. Sending it too would kill the chain; stand back.
-        logger.error("Credential %s: the refresh lock expired before sending; not sending", credential_id)
-        return _newer_state(credential_id, mode=mode, rejected=rejected)
-    started = timezone.now()
+        logger.error("Credential %s: the refresh lock expired before sending; not sending", credential.pk)
+        return _newer_state(credential.pk, mode=mode, rejected=rejected)
+    attempt = _Attempt(credential, connector, mode, rejected, probe, started=timezone.now())
     # Record the attempt before sending, committed: if this process dies mid-call, the next one knows.
-    if not _committed_update(
-        credential_id, generation, refresh_state=RefreshState.IN_FLIGHT, refresh_attempt_started_at=started
+    if not credential_refresh_state_update(
+        credential.pk,
+        credential.token_generation,
+        refresh_state=RefreshState.IN_FLIGHT,
+        refresh_attempt_started_at=attempt.started,
     ):
-        return _newer_state(credential_id, mode=mode, rejected=rejected)
-    cooldown_until = started + timedelta(seconds=settings.LEDGERBRIDGE_TOKEN_REFRESH_COOLDOWN)
-    after_failure = RefreshState.LOST if probe else RefreshState.IDLE
-    # After a 401 the stored access token is dead to the vendor: sending it again would only add 401s towards
-    # Exact's error limit (10 per endpoint per hour), so its recorded expiry becomes now.
-    refused_token: dict[str, Any] = (
-        {"access_token_expires_at": started}
-        if mode == "unauthorized" and credential.access_token_expires_at > started
-        else {}
-    )
-    why = "refresh after a 401 on an access token held valid: " if mode == "unauthorized" else ""
+        return attempt.newer_state()
     try:
         token_set = connector.refresh_tokens(region=credential.region, app=app, refresh_token=refresh_token)
     except TokenResponseLost as exc:
-        # Exact may have rotated the chain already (dotnet#152): resending blindly could kill it; the next
-        # caller probes once. A second loss during a probe waits for the cooldown before the next probe.
-        _committed_update(
-            credential_id,
-            generation,
-            refresh_state=RefreshState.LOST,
-            last_refresh_error=f"{why}token response lost: {exc.message}"[:500],
-            refresh_not_before=cooldown_until if probe else None,
-            **refused_token,
-        )
-        logger.error("Credential %s: the token refresh answer was lost (%s)", credential_id, exc.message)
-        usable = _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
-        if usable is not None:
-            # Exact keeps the previous access token valid until it expires: this call can still go out.
-            return usable
-        raise
+        return _on_lost_answer(attempt, exc)
     except RefreshTokenRejected as exc:
-        if probe:
-            reason = f"{REASON_LOST_AND_ROTATED} ({exc.message})"
-        else:
-            reason = f"refresh token rejected: {exc.message} [{exc.reason}]"
-        if not credential_mark_needs_reauth(credential_id=credential_id, reason=reason, generation=generation):
-            # Rejected because a new consent (or a writer whose lock outlived ours) replaced the chain meanwhile.
-            return _newer_state(credential_id, mode=mode, rejected=rejected)
-        raise CredentialNeedsReauth(reason) from None
+        return _on_rejected(attempt, exc)
     except TooEarlyToRefresh as exc:
-        # After a 401 (a token the vendor invalidated while the chain lives) or clock skew: no loop. The vendor
-        # counts from the chain's last issue, so the next attempt waits for that and for the cooldown.
-        retry_at = max(cooldown_until, credential.obtained_at + timedelta(seconds=connector.min_refresh_interval()))
-        _committed_update(
-            credential_id,
-            generation,
-            refresh_state=after_failure,
-            last_refresh_error=f"{why}{exc.message}"[:500],
-            refresh_not_before=retry_at,
-            **refused_token,
-        )
-        logger.error("Credential %s: the vendor refused a refresh as too early", credential_id)
-        usable = None if probe else _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
-        if usable is not None:
-            return usable
-        raise TokenRefreshDeferred(f"{exc.message} Retry after {retry_at.isoformat()}.", retry_at=retry_at) from None
+        return _on_too_early(attempt, exc)
     except VendorError as exc:
-        # Never reached the vendor, or it refused the request itself (5xx on the code grant, bad client):
-        # the refresh token is untouched. Cool down so a broken vendor is not hammered.
-        _committed_update(
-            credential_id,
-            generation,
-            refresh_state=after_failure,
-            last_refresh_error=f"{why}{exc.__class__.__name__}: {exc.message}"[:500],
-            refresh_not_before=cooldown_until,
-            **refused_token,
-        )
-        logger.warning("Credential %s: token refresh failed (%s)", credential_id, exc.__class__.__name__)
-        usable = None if probe else _usable_token(credential, mode=mode, rejected=rejected, now=timezone.now())
-        if usable is not None:
-            return usable
-        raise
+        return _on_vendor_error(attempt, exc)
     # Any other exception leaves the attempt "in flight": the next caller treats it as lost and probes once.
+    return _on_new_pair(attempt, token_set, lock)
+
+
+def _on_new_pair(attempt: _Attempt, token_set: TokenSet, lock: LockHandle) -> str:
+    """The vendor issued a new pair: store it (if no newer one was stored meanwhile) before anyone uses it."""
+    credential_id = attempt.credential.pk
     if not lock.held():
         # The answer came after our lock expired (LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT too short for the token call):
         # the old refresh token is spent, so this pair is the chain unless someone stored a newer one since.
         # Dropping it would cost the connection for sure; the generation check below decides.
         logger.error("Credential %s: the refresh lock expired while the refresh was in flight", credential_id)
-    if not _persist_token_set(credential_id, token_set, generation=generation):
+    if not credential_store_refreshed_pair(credential_id, token_set, generation=attempt.credential.token_generation):
         # A newer pair was stored while this refresh was in flight (a new consent retires the chain this refresh
         # came from): this pair is stale, the stored one is used.
         logger.warning("Credential %s: refreshed pair discarded, a newer pair was stored meanwhile", credential_id)
-        return _newer_state(credential_id, mode=mode, rejected=rejected)
-    logger.info("Credential %s: tokens refreshed%s", credential_id, " (repaired after a lost answer)" if probe else "")
+        return attempt.newer_state()
+    repaired = " (repaired after a lost answer)" if attempt.probe else ""
+    logger.info("Credential %s: tokens refreshed%s", credential_id, repaired)
     return token_set.access_token
 
 
-def _persist_token_set(credential_id: Any, token_set: TokenSet, *, generation: int) -> bool:
-    """Store the new pair in its own committed transaction before anyone uses it: the old refresh token is dead.
+def _on_lost_answer(attempt: _Attempt, exc: TokenResponseLost) -> str:
+    """The refresh may have reached the vendor but its answer never came back."""
+    if attempt.connector.info.auth is not AuthKind.OAUTH2_ROTATING:
+        # A refresh token that does not rotate is still the chain: nothing was lost but this answer.
+        return _on_vendor_error(attempt, exc)
+    # The vendor may have rotated the chain already (dotnet#152): resending blindly could kill it; the next
+    # caller probes once. A second loss during a probe waits for the cooldown before the next probe.
+    attempt.record_failure(
+        f"token response lost: {exc.message}",
+        refresh_state=RefreshState.LOST,
+        refresh_not_before=attempt.cooldown_until if attempt.probe else None,
+    )
+    logger.error("Credential %s: the token refresh answer was lost (%s)", attempt.credential.pk, exc.message)
+    # Exact keeps the previous access token valid until it expires: this call can still go out.
+    usable = _usable_token(attempt.credential, mode=attempt.mode, rejected=attempt.rejected, now=timezone.now())
+    if usable is not None:
+        return usable
+    raise exc
 
-    Only `WHERE token_generation = generation`: False when another writer stored a newer pair meanwhile.
-    """
-    now = timezone.now()
-    with transaction.atomic(durable=True):
-        stored = Credential.objects.filter(pk=credential_id, token_generation=generation).update(
-            **token_set_fields(token_set),
-            last_refreshed_at=now,
-            refresh_count=F("refresh_count") + 1,
-            token_generation=F("token_generation") + 1,
-            updated_at=now,
-        )
-        if stored:
-            # Marked needs_reauth meanwhile (a process whose lock outlived ours): the chain lives, so do they.
-            connections_reactivate(credential_id=credential_id)
-    return bool(stored)
+
+def _on_rejected(attempt: _Attempt, exc: RefreshTokenRejected) -> str:
+    """The refresh token is dead (rotated, expired, revoked): only the user can reconnect."""
+    if attempt.probe:
+        reason = f"{REASON_LOST_AND_ROTATED} ({exc.message})"
+    else:
+        reason = f"refresh token rejected: {exc.message} [{exc.reason}]"
+    credential = attempt.credential
+    marked = credential_mark_needs_reauth(
+        credential_id=credential.pk, reason=reason, generation=credential.token_generation
+    )
+    if not marked:
+        # Rejected because a new consent (or a writer whose lock outlived ours) replaced the chain meanwhile.
+        return attempt.newer_state()
+    raise CredentialNeedsReauth(reason) from None
+
+
+def _on_too_early(attempt: _Attempt, exc: TooEarlyToRefresh) -> str:
+    """The vendor refuses a refresh this soon: after a 401 (a token it invalidated while the chain lives) or clock
+    skew. No loop: it counts from the chain's last issue, so the next attempt waits for that and the cooldown."""
+    min_interval = attempt.connector.token_timing().min_refresh_interval
+    retry_at = max(attempt.cooldown_until, attempt.credential.obtained_at + timedelta(seconds=min_interval))
+    attempt.record_failure(exc.message, refresh_state=attempt.state_after_failure, refresh_not_before=retry_at)
+    logger.error("Credential %s: the vendor refused a refresh as too early", attempt.credential.pk)
+    usable = attempt.usable_token()
+    if usable is not None:
+        return usable
+    raise TokenRefreshDeferred(f"{exc.message} Retry after {retry_at.isoformat()}.", retry_at=retry_at) from None
+
+
+def _on_vendor_error(attempt: _Attempt, exc: VendorError) -> str:
+    """Never reached the vendor, or it refused the request itself (5xx on the code grant, bad client): the
+    refresh token is untouched. Cool down so a broken vendor is not hammered."""
+    attempt.record_failure(
+        f"{exc.__class__.__name__}: {exc.message}",
+        refresh_state=attempt.state_after_failure,
+        refresh_not_before=attempt.cooldown_until,
+    )
+    logger.warning("Credential %s: token refresh failed (%s)", attempt.credential.pk, exc.__class__.__name__)
+    usable = attempt.usable_token()
+    if usable is not None:
+        return usable
+    raise exc

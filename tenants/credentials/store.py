@@ -1,22 +1,26 @@
-"""Credentials at rest: storing vendor token pairs encrypted, reading them back, re-encrypting under new keys."""
+"""Credentials at rest: every write to a Credential row (and to the connections that wait for it), encrypted.
+
+Reading the stored pair, storing a consent, the refresh bookkeeping and a refreshed pair (each conditional on
+the token_generation the writer read, see Credential.token_generation), marking a dead chain, re-encrypting
+under new keys. The token manager (refresh.py) and the connect flow decide; this module writes.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from connectors.base.connector import OAuth2Connector
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
 from connectors.registry import get_connector
-from gateway.locks import LockHandle, distributed_lock
-from tenants import crypto
+from tenants.credentials import crypto
+from tenants.credentials.errors import NoVendorApp
 from tenants.models import (
     Connection,
     ConnectionStatus,
@@ -35,9 +39,11 @@ logger = logging.getLogger(__name__)
 # stays put until the user grants that company again.
 CREDENTIAL_REASON_PREFIX = "credential: "
 
-REASON_OTHER_WORKSPACE = (
-    "Exact user re-authorised this app in another workspace; Exact keeps one token chain per app and user"
-)
+REASON_LOST_AND_ROTATED = "token response lost; the vendor rotated the refresh token"
+
+# The expiry stored for what never expires (an API key): the columns are NOT NULL, and every comparison with
+# "now" then simply says "not yet".
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def connection_reason_from_credential(reason: str) -> str:
@@ -52,10 +58,6 @@ def connections_reactivate(*, credential_id: Any) -> int:
         status=ConnectionStatus.NEEDS_REAUTH,
         status_reason__startswith=CREDENTIAL_REASON_PREFIX,
     ).update(status=ConnectionStatus.ACTIVE, status_reason="", updated_at=timezone.now())
-
-
-class NoVendorApp(Exception):
-    """Neither the workspace nor the operator registered an app with this vendor."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ def vendor_app_for(*, workspace: Workspace, connector_id: str) -> AppCredentials
             client_secret=crypto.decrypt(own.client_secret_encrypted),
             webhook_secret=crypto.decrypt(own.webhook_secret_encrypted) if own.webhook_secret_encrypted else "",
         )
-    default = get_connector(connector_id).default_app()
+    connector = get_connector(connector_id)
+    default = connector.default_app() if isinstance(connector, OAuth2Connector) else None
     if default is None:
         raise NoVendorApp(f"No app registration for '{connector_id}': set one for the workspace or in settings.")
     return default
@@ -105,23 +108,14 @@ def credential_tokens(credential: Credential) -> Tokens:
     )
 
 
-def credential_lock(credential_id: Any) -> AbstractContextManager[LockHandle]:
-    """The one lock for a credential's token chain: held by every refresh and by every save of a new consent."""
-    return distributed_lock(
-        f"credential-refresh:{credential_id}",
-        timeout=settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT,
-        wait=settings.LEDGERBRIDGE_TOKEN_LOCK_WAIT,
-    )
-
-
 def token_set_fields(token_set: TokenSet) -> dict[str, Any]:
     """The columns a fresh pair writes (without token_generation, which the writer bumps)."""
     return {
         "access_token_encrypted": crypto.encrypt(token_set.access_token),
         "refresh_token_encrypted": crypto.encrypt(token_set.refresh_token),
         "obtained_at": token_set.obtained_at,
-        "access_token_expires_at": token_set.access_token_expires_at,
-        "refresh_token_expires_at": token_set.refresh_token_expires_at,
+        "access_token_expires_at": token_set.access_token_expires_at or NEVER,
+        "refresh_token_expires_at": token_set.refresh_token_expires_at or NEVER,
         "status": CredentialStatus.ACTIVE,
         "status_reason": "",
         "refresh_state": RefreshState.IDLE,
@@ -138,86 +132,31 @@ def credential_apply_token_set(credential: Credential, token_set: TokenSet) -> N
     credential.token_generation = (credential.token_generation or 0) + 1
 
 
-@contextmanager
-def credential_consent_lock(
-    *, workspace: Workspace, connector_id: str, region: str, client_id: str, vendor_user_id: str
-) -> Iterator[None]:
-    """Hold the refresh lock of the credential a consent will write (if it exists): a refresh in flight finishes
-    first, and none starts until the new pair is committed. Take it outside the transaction that saves."""
-    credential_id = (
-        Credential.objects.filter(
-            workspace=workspace,
-            connector=connector_id,
-            region=region,
-            client_id=client_id,
-            vendor_user_id=vendor_user_id,
-        )
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if credential_id is None:
-        yield  # nothing to refresh yet; a concurrent first consent is settled by the unique constraint
-        return
-    with credential_lock(credential_id):
-        yield
-
-
-def credential_save_from_consent(
-    *,
-    workspace: Workspace,
-    connector_id: str,
-    region: str,
-    app: AppCredentials,
-    vendor_user: VendorUser,
-    token_set: TokenSet,
-) -> Credential:
-    """Store the pair a user just granted, under the credential's refresh lock, in its own transaction.
-
-    Raises gateway.locks.LockTimeout when a refresh holds the lock for longer than the lock wait.
-    """
-    with (
-        credential_consent_lock(
-            workspace=workspace,
-            connector_id=connector_id,
-            region=region,
-            client_id=app.client_id,
-            vendor_user_id=vendor_user.user_id,
-        ),
-        transaction.atomic(),
-    ):
-        return credential_store_consent(
-            workspace=workspace,
-            connector_id=connector_id,
-            region=region,
-            app=app,
-            vendor_user=vendor_user,
-            token_set=token_set,
-        )
-
-
 def credential_store_consent(
     *,
     workspace: Workspace,
     connector_id: str,
     region: str,
-    app: AppCredentials,
+    app: AppCredentials | None,
     vendor_user: VendorUser,
     token_set: TokenSet,
 ) -> Credential:
     """The write behind credential_save_from_consent; call it inside a transaction under credential_consent_lock.
+
+    `app` is the vendor app the grant was made to (None for an API key: no app, stored as client id "").
 
     A new consent by the same vendor user replaces the old chain (Exact invalidates the previous tokens), so
     all connections sharing this credential are repaired with it. Never goes back in time: when the stored
     pair was obtained at or after `token_set` (a sibling connection refreshed since this consent, or this very
     pair was saved at the callback already), the stored pair stays: refresh tokens are single use, so the older
     pair is dead and writing it would cost every connection. Every write bumps token_generation, so a refresh
-    that was in flight does not overwrite it (tenants.tokens writes only on the generation it read).
+    that was in flight does not overwrite it (the token manager writes only on the generation it read).
     """
     key = {
         "workspace": workspace,
         "connector": connector_id,
         "region": region,
-        "client_id": app.client_id,
+        "client_id": app.client_id if app is not None else "",
         "vendor_user_id": vendor_user.user_id,
     }
     credential = Credential.objects.select_for_update().filter(**key).first()
@@ -252,7 +191,7 @@ def credential_store_consent(
 
 
 def _retire_same_chain_elsewhere(credential: Credential) -> None:
-    """This consent just killed the chain any OTHER workspace holds for the same app and Exact user.
+    """This consent just killed the chain any OTHER workspace holds for the same app and vendor user.
 
     Exact keeps ONE refresh-token chain per app and user, and a new consent retires the previous tokens
     (connectors/exact/NOTES.md: OAuth and tokens). Two workspaces that use the same app (typically the operator's
@@ -260,8 +199,15 @@ def _retire_same_chain_elsewhere(credential: Credential) -> None:
     connections are marked needs_reauth now, with a reason that says why, rather than failing later on "Old refresh
     token used". Its token_generation moves on, so a refresh in flight there does not store its (now dead) pair
     over this state. Re-authorising there retires this workspace's chain in turn: one app and user serve one
-    workspace at a time.
+    workspace at a time. An API key has no app and no chain: keys of other workspaces stay as they are.
     """
+    connector = get_connector(credential.connector)
+    if not connector.info.auth.is_oauth:
+        return
+    reason = (
+        f"{connector.name} user re-authorised this app in another workspace; "
+        f"{connector.name} keeps one token chain per app and user"
+    )
     now = timezone.now()
     others = (
         Credential.objects.filter(
@@ -277,18 +223,80 @@ def _retire_same_chain_elsewhere(credential: Credential) -> None:
     for other_id in list(others.values_list("pk", flat=True)):
         Credential.objects.filter(pk=other_id).update(
             status=CredentialStatus.NEEDS_REAUTH,
-            status_reason=REASON_OTHER_WORKSPACE,
+            status_reason=reason,
             refresh_state=RefreshState.IDLE,
-            last_refresh_error=REASON_OTHER_WORKSPACE,
+            last_refresh_error=reason,
             token_generation=F("token_generation") + 1,
             updated_at=now,
         )
         Connection.objects.filter(credential_id=other_id, status=ConnectionStatus.ACTIVE).update(
             status=ConnectionStatus.NEEDS_REAUTH,
-            status_reason=connection_reason_from_credential(REASON_OTHER_WORKSPACE),
+            status_reason=connection_reason_from_credential(reason),
             updated_at=now,
         )
-        logger.warning("Credential %s needs re-authorisation: %s", other_id, REASON_OTHER_WORKSPACE)
+        logger.warning("Credential %s needs re-authorisation: %s", other_id, reason)
+
+
+def credential_mark_needs_reauth(*, credential_id: Any, reason: str, generation: int | None = None) -> bool:
+    """The refresh token is dead: the credential and every connection sharing it wait for the user to reconnect.
+
+    With `generation`, only while the credential still holds that pair: a consent stored meanwhile is not a dead
+    chain. Returns False when nothing was marked for that reason.
+    """
+    reason = reason[:500]
+    now = timezone.now()
+    with transaction.atomic():
+        credentials = Credential.objects.filter(pk=credential_id)
+        if generation is not None:
+            credentials = credentials.filter(token_generation=generation)
+        marked = credentials.update(
+            status=CredentialStatus.NEEDS_REAUTH,
+            status_reason=reason,
+            refresh_state=RefreshState.IDLE,
+            last_refresh_error=reason,
+            updated_at=now,
+        )
+        if not marked:
+            return False
+        # The prefix marks why: a new consent or successful refresh brings these connections back.
+        Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE).update(
+            status=ConnectionStatus.NEEDS_REAUTH,
+            status_reason=connection_reason_from_credential(reason),
+            updated_at=now,
+        )
+    logger.warning("Credential %s needs re-authorisation: %s", credential_id, reason)
+    return True
+
+
+def credential_refresh_state_update(credential_id: Any, generation: int, **fields: Any) -> bool:
+    """Write refresh bookkeeping in its own committed transaction, visible to every other process at once; only
+    while the credential still holds the pair the refresh read (False: a newer pair was stored meanwhile)."""
+    with transaction.atomic(durable=True):
+        return bool(
+            Credential.objects.filter(pk=credential_id, token_generation=generation).update(
+                **fields, updated_at=timezone.now()
+            )
+        )
+
+
+def credential_store_refreshed_pair(credential_id: Any, token_set: TokenSet, *, generation: int) -> bool:
+    """Store the new pair in its own committed transaction before anyone uses it: the old refresh token is dead.
+
+    Only `WHERE token_generation = generation`: False when another writer stored a newer pair meanwhile.
+    """
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        stored = Credential.objects.filter(pk=credential_id, token_generation=generation).update(
+            **token_set_fields(token_set),
+            last_refreshed_at=now,
+            refresh_count=F("refresh_count") + 1,
+            token_generation=F("token_generation") + 1,
+            updated_at=now,
+        )
+        if stored:
+            # Marked needs_reauth meanwhile (a process whose lock outlived ours): the chain lives, so do they.
+            connections_reactivate(credential_id=credential_id)
+    return bool(stored)
 
 
 def credentials_reencrypt_all() -> int:

@@ -1,14 +1,12 @@
 """manage.py demo: migrate, create demo data, start the Exact sandbox, a Celery worker and the web server.
 
 It prints an API key, a curl line, an admin login and a connect link that works in a browser against the sandbox.
-With the sandbox, the demo tenant is also connected to division 101 (the real OAuth flow, with the sandbox's
-auto-consent standing in for the user's click), gets a default ledger mapping, and curl lines that create and list
-invoices through the unified API are printed.
+With the sandbox, the demo tenant is also connected to division 101 (gateway.demo.services), gets a default
+ledger mapping, and curl lines that create and list invoices through the unified API are printed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import signal
@@ -18,7 +16,7 @@ import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -29,9 +27,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.base.errors import VendorError
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
 from connectors.registry import reset_registry
+from gateway.demo.services import (
+    DEMO_SLUG,
+    DEMO_TENANT_EXTERNAL_ID,
+    demo_connection_ensure,
+    demo_customer_id,
+    demo_mapping_ensure,
+    invoice_curl_lines,
+    sandbox_env,
+    sandbox_world_ensure,
+)
 from gateway.settings.env import VAR_DIR
 from tenants.connect import services as connect_services
-from tenants.models import ApiKey, Connection, ConnectionStatus, Tenant, Workspace
+from tenants.models import ApiKey, Tenant, Workspace
 from tenants.services import (
     api_key_create,
     api_key_revoke,
@@ -40,141 +48,6 @@ from tenants.services import (
     workspace_create,
     workspace_update,
 )
-
-DEMO_SLUG = "demo"
-DEMO_TENANT_EXTERNAL_ID = "demo-bakery"
-# The demo's app registration and Exact user in the sandbox: fixed, so a sandbox snapshot stays valid across runs.
-DEMO_CLIENT_ID = "6b1f0c2e-5d1a-4c3b-9e8f-0a1b2c3d4e5f"
-DEMO_CLIENT_SECRET = "demo-sandbox-client-secret"
-DEMO_WEBHOOK_SECRET = "demo-sandbox-webhook-secret"
-DEMO_USER_ID = "0d9a1c55-7e2b-4f61-8a3d-5c6b7e8f9a01"
-DEMO_DIVISIONS = {101: "Bakkerij De Gouden Korst B.V.", 102: "De Gouden Korst Vastgoed B.V.", 103: "Holding Korst"}
-DEMO_DIVISION = 101
-# The sandbox's Dutch defaults: VAT codes 2 (21 %), 1 (9 %), 0 (0 %), G/L 8000, sales journal 70, item CONSULT.
-DEMO_MAPPING = {
-    "tax_rates": [
-        {"rate": "21", "vendor_code": "2"},
-        {"rate": "9", "vendor_code": "1"},
-        {"rate": "0", "vendor_code": "0"},
-    ],
-    "default_revenue_ledger_account": "8000",
-    "default_sales_journal": "70",
-    "default_item": "CONSULT",
-    "items_by_code": {"hosting": "HOSTING"},
-}
-
-
-def sandbox_world_ensure(control: SandboxControl, *, public_url: str) -> None:
-    """Register the demo app (redirect URI = this gateway's callback), user and divisions; safe to repeat."""
-    control.register_app(
-        client_id=DEMO_CLIENT_ID,
-        client_secret=DEMO_CLIENT_SECRET,
-        webhook_secret=DEMO_WEBHOOK_SECRET,
-        redirect_uris=[f"{public_url}/connect/callback"],
-        name="Ledgerbridge demo",
-    )
-    if control.health()["divisions"]:
-        return  # restored from the snapshot: re-registering the user would reset its division access
-    control.register_user(
-        user_id=DEMO_USER_ID,
-        username="jan@goudenkorst.nl",
-        full_name="Jan de Vries",
-        email="jan@goudenkorst.nl",
-        region="nl",
-    )
-    for code, name in DEMO_DIVISIONS.items():
-        control.register_division(code=code, name=name, region="nl", users=[DEMO_USER_ID])
-    control.set_current_division(DEMO_USER_ID, min(DEMO_DIVISIONS))
-
-
-def demo_connection_ensure(control: SandboxControl, *, tenant: Tenant) -> Connection:
-    """The demo tenant's connection to division 101, made once through the real connect services: link, consent
-    start, Exact's redirect with a code (auto-consent answers for Jan de Vries), state check, code exchange,
-    division list, connection. Auto-consent is switched off again so the printed link shows the consent page."""
-    existing = Connection.objects.filter(
-        tenant=tenant, connector="exact", company_id=str(DEMO_DIVISION), status=ConnectionStatus.ACTIVE
-    ).first()
-    if existing is not None:
-        return existing
-    # An operator-made link ending on the gateway's own /connect/done page, like admin's reconnect links.
-    created = connect_link_create(
-        tenant=tenant,
-        connector_id="exact",
-        redirect_url=f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/done",
-        trusted_redirect=True,
-    )
-    start = connect_services.connect_consent_start(link=created.link, region="nl")
-    control.set_auto_consent(DEMO_CLIENT_ID, user_id=DEMO_USER_ID, divisions=list(DEMO_DIVISIONS))
-    try:
-        location = httpx.get(start.authorization_url, follow_redirects=False, timeout=30).headers["location"]
-    finally:
-        control.clear_auto_consent(DEMO_CLIENT_ID)
-    query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
-    link = type(created.link).objects.get(pk=created.link.pk)
-    connect_services.connect_state_claim(
-        link=link, state=query["state"], session_state_hash=connect_services.hash_state(start.state)
-    )
-    pending = connect_services.connect_consent_finish(link=link, region="nl", code=query["code"])
-    (connection,) = connect_services.connect_complete(
-        link_id=str(link.pk), pending=pending, company_ids=[str(DEMO_DIVISION)]
-    )
-    return connection
-
-
-def demo_mapping_ensure(connection: Connection) -> str:
-    """Save the default mapping (checked in the division like PUT /mapping); returns a problem, or ""."""
-    from unified_models import services as unified_services
-    from unified_models.errors import MappingInvalid
-    from unified_models.mapping import LedgerMapping
-
-    try:
-        unified_services.mapping_save(connection=connection, mapping=LedgerMapping.from_dict(DEMO_MAPPING))
-    except (MappingInvalid, VendorError) as exc:
-        return f"the default mapping was not saved: {exc}"
-    return ""
-
-
-def demo_customer_id(connection: Connection) -> str:
-    """The id of one of the division's customers, for the printed invoice example."""
-    from connectors.base.data import Resource
-    from unified_models import selectors as unified_selectors
-
-    try:
-        page = unified_selectors.record_list(connection=connection, resource=Resource.CONTACTS, page_size=1)
-    except Exception:  # the example then shows a placeholder; the demo itself must still start
-        return "<contact id>"
-    return str(page.records[0].id) if page.records else "<contact id>"
-
-
-def invoice_curl_lines(*, base: str, api_key: str, connection_id: str, contact_id: str) -> list[str]:
-    """curl lines that create an invoice (three lines at 21 %, 9 % and 0 %) and list invoices."""
-    invoice = {
-        "contact_id": contact_id,
-        "reference": "DEMO-1",
-        "lines": [
-            {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"},
-            {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9"},
-            {"description": "Export service", "quantity": "1", "unit_price": "50.00", "tax_rate": "0"},
-        ],
-    }
-    url = f"{base}/api/v1/connections/{connection_id}/invoices"
-    auth = f"-H 'Authorization: Bearer {api_key}'"
-    return [
-        f"  invoice   : curl -s {auth} -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' "
-        f"-d '{json.dumps(invoice)}' {url}",
-        f"  invoices  : curl -s {auth} '{url}?page_size=5'",
-    ]
-
-
-def sandbox_env(*, sandbox_url: str, public_url: str) -> dict[str, str]:
-    """Settings for every gateway process (this one, the worker) to talk to the sandbox as the demo app."""
-    return {
-        "EXACT_SANDBOX_URL": sandbox_url,
-        "EXACT_CLIENT_ID": DEMO_CLIENT_ID,
-        "EXACT_CLIENT_SECRET": DEMO_CLIENT_SECRET,
-        "EXACT_WEBHOOK_SECRET": DEMO_WEBHOOK_SECRET,
-        "LEDGERBRIDGE_PUBLIC_URL": public_url,
-    }
 
 
 class Command(BaseCommand):

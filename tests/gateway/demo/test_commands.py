@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from connectors.exact.sandbox.control_client import SandboxControl
-from gateway.management.commands.demo import DEMO_USER_ID, sandbox_world_ensure
+from gateway.demo.services import DEMO_USER_ID, sandbox_world_ensure
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _free_port() -> int:

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from connectors.base.errors import TokenResponseLost, VendorUnavailable
 from connectors.registry import get_connector, reset_registry
-from tenants import tokens
-from tenants.credentials import credential_tokens
+from tenants.credentials import refresh
+from tenants.credentials.errors import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
+from tenants.credentials.store import REASON_LOST_AND_ROTATED, credential_tokens
 from tenants.models import ConnectionStatus, Credential, CredentialStatus, RefreshState
-from tenants.tokens import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
 from tests.tenants.factories import CredentialFactory, age_credential, connect_via_sandbox, token_calls
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def test_a_credential_obtained_100_s_ago_is_not_refreshed(exact_world, connected
     age_credential(exact_world, credential, 100)
     stored = credential_tokens(credential).access_token
 
-    assert tokens.access_token_for(credential.pk) == stored
+    assert refresh.access_token_for(credential.pk) == stored
     assert token_calls(exact_world) == 0
 
 
@@ -51,8 +51,8 @@ def test_inside_the_last_30_s_or_after_expiry_it_is_refreshed_once(exact_world, 
     age_credential(exact_world, credential, age)
     old = credential_tokens(credential)
 
-    fresh = tokens.access_token_for(credential.pk)
-    again = tokens.access_token_for(credential.pk)
+    fresh = refresh.access_token_for(credential.pk)
+    again = refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     counters = exact_world.control.counters()
@@ -77,10 +77,10 @@ def test_refresh_timing_follows_the_tokens_own_lifetime(db, lifetime: int, earli
         obtained_at=issued, access_token_expires_at=issued + timedelta(seconds=lifetime)
     )
 
-    assert tokens.refresh_earliest_at(credential, min_interval=570) == issued + timedelta(seconds=earliest)
-    assert tokens.refresh_due_at(credential) == issued + timedelta(seconds=due)
-    assert not tokens.refresh_allowed(credential, min_interval=570, now=issued + timedelta(seconds=earliest - 1))
-    assert tokens.refresh_allowed(credential, min_interval=570, now=issued + timedelta(seconds=earliest))
+    assert refresh.refresh_earliest_at(credential, min_interval=570) == issued + timedelta(seconds=earliest)
+    assert refresh.refresh_due_at(credential) == issued + timedelta(seconds=due)
+    assert not refresh.refresh_allowed(credential, min_interval=570, now=issued + timedelta(seconds=earliest - 1))
+    assert refresh.refresh_allowed(credential, min_interval=570, now=issued + timedelta(seconds=earliest))
 
 
 def test_the_timing_constants_are_settings(exact_world, connected, settings) -> None:  # type: ignore[no-untyped-def]
@@ -90,12 +90,12 @@ def test_the_timing_constants_are_settings(exact_world, connected, settings) -> 
     settings.EXACT_REFRESH_TOKEN_LIFETIME_DAYS = 20
     connector = get_connector("exact")
 
-    assert connector.min_refresh_interval() == 500
-    assert tokens.refresh_due_at(credential) == credential.access_token_expires_at - timedelta(seconds=60)
-    assert tokens.refresh_earliest_at(credential, min_interval=500) == credential.obtained_at + timedelta(seconds=500)
+    assert connector.token_timing().min_refresh_interval == 500
+    assert refresh.refresh_due_at(credential) == credential.access_token_expires_at - timedelta(seconds=60)
+    assert refresh.refresh_earliest_at(credential, min_interval=500) == credential.obtained_at + timedelta(seconds=500)
     age_credential(exact_world, credential, 545)  # inside the 60 s margin: due; the sandbox (570 s) needs 25 s more
     exact_world.control.advance_clock(25)
-    tokens.access_token_for(credential.pk)
+    refresh.access_token_for(credential.pk)
     credential.refresh_from_db()
     assert credential.refresh_count == 1 and token_calls(exact_world) == 1
     assert credential.refresh_token_expires_at - credential.obtained_at == timedelta(days=20)
@@ -108,11 +108,11 @@ def test_a_300_s_token_is_refreshed_in_its_last_30_s_not_after_570_s(exact_world
     )
     age_credential(exact_world, credential, 260)
     stored = credential_tokens(credential).access_token
-    assert tokens.access_token_for(credential.pk) == stored and token_calls(exact_world) == 0
+    assert refresh.access_token_for(credential.pk) == stored and token_calls(exact_world) == 0
 
     age_credential(exact_world, credential, 20)  # 280 s: the last 30 s of its 300
     exact_world.control.advance_clock(300)  # the sandbox issues 600 s tokens; let its chain be old enough too
-    fresh = tokens.access_token_for(credential.pk)
+    fresh = refresh.access_token_for(credential.pk)
 
     assert fresh != stored and token_calls(exact_world) == 1
 
@@ -125,8 +125,8 @@ def test_a_3600_s_token_is_not_refreshed_after_570_s_but_may_be_kept_alive(exact
     age_credential(exact_world, credential, 600)
     stored = credential_tokens(credential).access_token
 
-    assert tokens.access_token_for(credential.pk) == stored and token_calls(exact_world) == 0
-    assert tokens.force_refresh(credential.pk) is True  # allowed from 570 s: the keep-alive may refresh
+    assert refresh.access_token_for(credential.pk) == stored and token_calls(exact_world) == 0
+    assert refresh.force_refresh(credential.pk) is True  # allowed from 570 s: the keep-alive may refresh
     assert token_calls(exact_world) == 1
 
 
@@ -137,24 +137,24 @@ def test_a_token_issued_already_expired_is_refreshed_and_a_too_early_answer_wait
     age_credential(exact_world, credential, 200)
 
     with pytest.raises(TokenRefreshDeferred) as excinfo:
-        tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
 
     assert excinfo.value.retryable
     assert excinfo.value.retry_at == credential.obtained_at + timedelta(seconds=570)
     assert token_calls(exact_world) == 1 and _too_early_errors(exact_world) == 1
     for _ in range(3):
         with pytest.raises(TokenRefreshDeferred):
-            tokens.access_token_for(credential.pk)
+            refresh.access_token_for(credential.pk)
     assert token_calls(exact_world) == 1  # the cooldown holds until Exact allows a refresh
     age_credential(exact_world, credential, 370)
-    tokens.access_token_for(credential.pk)
+    refresh.access_token_for(credential.pk)
     assert exact_world.control.counters()["token_refreshes"] == 1 and token_calls(exact_world) == 2
 
 
 def test_the_token_manager_refuses_to_run_inside_a_transaction(connected) -> None:  # type: ignore[no-untyped-def]
     credential, _ = connected
     with transaction.atomic(), pytest.raises(TokenRefreshInTransaction):
-        tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
 
 
 # ------------------------------------------------------------------------------------------- rejected refresh
@@ -171,7 +171,7 @@ def test_a_rejected_refresh_token_needs_reauth_and_stops_all_token_calls(exact_w
         # Someone else (a second installation, a stray cron: picqer#544) used our refresh token.
         age_credential(exact_world, credential, 700)
         from connectors.registry import get_connector
-        from tenants.credentials import vendor_app_for
+        from tenants.credentials.store import vendor_app_for
 
         get_connector("exact").refresh_tokens(
             region="nl",
@@ -185,7 +185,7 @@ def test_a_rejected_refresh_token_needs_reauth_and_stops_all_token_calls(exact_w
     exact_world.control.reset_counters()
 
     with pytest.raises(CredentialNeedsReauth) as excinfo:
-        tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.NEEDS_REAUTH and expected in credential.status_reason
@@ -197,8 +197,8 @@ def test_a_rejected_refresh_token_needs_reauth_and_stops_all_token_calls(exact_w
 
     for _ in range(3):
         with pytest.raises(CredentialNeedsReauth):
-            tokens.access_token_for(credential.pk)
-        assert tokens.force_refresh(credential.pk) is False
+            refresh.access_token_for(credential.pk)
+        assert refresh.force_refresh(credential.pk) is False
     assert token_calls(exact_world) == 1  # nothing hammers Exact's token endpoint afterwards
 
 
@@ -211,25 +211,25 @@ def test_a_lost_answer_after_rotation_gets_one_probe_then_needs_reauth(exact_wor
     exact_world.control.add_fault(kind="drop_after_apply", pattern=TOKEN_PATH, method="POST", times=1)
 
     with pytest.raises(TokenResponseLost):
-        tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
     credential.refresh_from_db()
     assert credential.refresh_state == RefreshState.LOST and "lost" in credential.last_refresh_error
     assert credential.status == CredentialStatus.ACTIVE
 
     # The next caller sends the stored refresh token once, deliberately: Exact had rotated it.
     with pytest.raises(CredentialNeedsReauth) as excinfo:
-        tokens.access_token_for(credential.pk)
-    assert tokens.REASON_LOST_AND_ROTATED in excinfo.value.reason
+        refresh.access_token_for(credential.pk)
+    assert REASON_LOST_AND_ROTATED in excinfo.value.reason
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.NEEDS_REAUTH
-    assert credential.status_reason.startswith(tokens.REASON_LOST_AND_ROTATED)
+    assert credential.status_reason.startswith(REASON_LOST_AND_ROTATED)
     for connection in connections:
         connection.refresh_from_db()
         assert connection.status == ConnectionStatus.NEEDS_REAUTH
 
     for _ in range(3):
         with pytest.raises(CredentialNeedsReauth):
-            tokens.access_token_for(credential.pk)
+            refresh.access_token_for(credential.pk)
     counters = exact_world.control.counters()
     assert token_calls(exact_world) == 2  # the lost refresh and exactly one probe, never a loop
     assert counters["token_errors"] == {"unauthorized_client": 1}
@@ -243,8 +243,8 @@ def test_a_lost_answer_that_was_not_applied_is_repaired_by_the_probe(exact_world
     exact_world.control.add_fault(kind=fault, pattern=TOKEN_PATH, method="POST", times=1)
 
     with pytest.raises(TokenResponseLost):
-        tokens.access_token_for(credential.pk)
-    fresh = tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
+    fresh = refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert credential.status == CredentialStatus.ACTIVE and credential.refresh_state == RefreshState.IDLE
@@ -260,7 +260,7 @@ def test_an_attempt_left_in_flight_by_a_dead_process_is_probed_once(exact_world,
         refresh_state=RefreshState.IN_FLIGHT, refresh_attempt_started_at=timezone.now() - timedelta(minutes=10)
     )
 
-    fresh = tokens.access_token_for(credential.pk)
+    fresh = refresh.access_token_for(credential.pk)
 
     credential.refresh_from_db()
     assert credential_tokens(credential).access_token == fresh and credential.refresh_state == RefreshState.IDLE
@@ -273,7 +273,7 @@ def test_a_lost_answer_while_the_access_token_still_lives_keeps_the_call_going(e
     stored = credential_tokens(credential).access_token
     exact_world.control.add_fault(kind="drop_after_apply", pattern=TOKEN_PATH, method="POST", times=1)
 
-    assert tokens.access_token_for(credential.pk) == stored  # Exact keeps the old access token until it expires
+    assert refresh.access_token_for(credential.pk) == stored  # Exact keeps the old access token until it expires
     credential.refresh_from_db()
     assert credential.refresh_state == RefreshState.LOST
 
@@ -288,7 +288,7 @@ def test_an_unreachable_token_endpoint_cools_down_instead_of_hammering(exact_wor
     reset_registry()
 
     with pytest.raises(VendorUnavailable):
-        tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
     credential.refresh_from_db()
     assert credential.refresh_state == RefreshState.IDLE and credential.refresh_not_before is not None
     assert "VendorUnavailable" in credential.last_refresh_error
@@ -296,11 +296,11 @@ def test_an_unreachable_token_endpoint_cools_down_instead_of_hammering(exact_wor
     settings.EXACT_SANDBOX_URL = exact_world.server.root_url
     reset_registry()
     with pytest.raises(TokenRefreshDeferred):
-        tokens.access_token_for(credential.pk)
+        refresh.access_token_for(credential.pk)
     assert token_calls(exact_world) == 0  # still cooling down
 
     Credential.objects.filter(pk=credential.pk).update(refresh_not_before=timezone.now() - timedelta(seconds=1))
-    fresh = tokens.access_token_for(credential.pk)
+    fresh = refresh.access_token_for(credential.pk)
     credential.refresh_from_db()
     assert credential_tokens(credential).access_token == fresh and credential.refresh_not_before is None
     assert token_calls(exact_world) == 1
@@ -322,13 +322,13 @@ def test_no_token_appears_in_logs_or_exception_messages(exact_world, workspace, 
 
     remember()
     age_credential(exact_world, credential, 700)
-    tokens.access_token_for(credential.pk)  # a successful refresh
+    refresh.access_token_for(credential.pk)  # a successful refresh
     remember()
     age_credential(exact_world, credential, 700)
     exact_world.control.add_fault(kind="drop_after_apply", pattern=TOKEN_PATH, method="POST", times=1)
     for expected in (TokenResponseLost, CredentialNeedsReauth, CredentialNeedsReauth):  # lost, probe, refused
         with pytest.raises(expected) as excinfo:
-            tokens.access_token_for(credential.pk)
+            refresh.access_token_for(credential.pk)
         messages.extend([str(excinfo.value), repr(excinfo.value), getattr(excinfo.value, "reason", "")])
     remember()
     credential.refresh_from_db()

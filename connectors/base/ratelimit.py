@@ -1,5 +1,8 @@
 """A vendor rate-limit budget shared by every process: windows the vendor reports, kept in Redis or in-process.
 
+Vendor-neutral: a connector supplies its policy (window lengths, guard, how long a call may wait) and reads its
+own headers into Observations; `VendorRateLimiter` turns the budget's answers into the typed vendor errors.
+
 The model. A vendor (Exact first) counts calls in fixed windows (a calendar minute, a day) and reports each
 window's limit, what is left and when it resets on every response. We keep, per budget key, one state per
 window: its end (`reset_ms`, on the vendor's clock), length, limit and how many calls were reserved in it.
@@ -25,6 +28,7 @@ makes us re-read and decide again), or a lock in one process when no Redis is co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -34,9 +38,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
+
+from connectors.base.errors import VendorRateLimited, VendorUnavailable
 
 T = TypeVar("T")
+
+# Window names every connector uses for the same kind of window, so the call log can tell them apart.
+MINUTELY = "minutely"
+DAILY = "daily"
 
 # State outlives a day so the daily window's count survives idle hours; it is rewritten on every call.
 STATE_TTL_MS = 26 * 3600 * 1000
@@ -424,6 +434,44 @@ class SharedBudget:
         self.store.clear(key)
 
 
-def describe(state: BudgetState) -> dict[str, Any]:
-    """The state as plain data, for logs and debugging."""
-    return asdict(state)
+class VendorRateLimiter:
+    """The shared budget as a vendor client uses it: reserve before a call, reconcile after, typed errors.
+
+    One instance per process and policy is enough (the state lives in the store). Keys are the connector's
+    (app, company) budget keys, e.g. "exact:<client id>:<division>".
+    """
+
+    def __init__(
+        self, *, vendor_name: str, company_noun: str, store: BudgetStore, policy: BudgetPolicy, max_wait: float
+    ) -> None:
+        self.vendor_name = vendor_name
+        self.company_noun = company_noun
+        self.budget = SharedBudget(store=store, policy=policy, max_wait=max_wait)
+
+    def acquire(self, key: str) -> Ticket:
+        """Reserve one call, waiting briefly if needed; VendorRateLimited if the wait is long."""
+        try:
+            return self.budget.acquire(key)
+        except BudgetExhausted as exc:
+            raise VendorRateLimited(
+                f"{self.vendor_name}'s {exc.window} call limit for this {self.company_noun} is used up; it resets at "
+                f"{exc.reset_at.isoformat(timespec='seconds')}.",
+                reset_at=exc.reset_at,
+            ) from None
+        except BudgetStoreUnavailable as exc:
+            raise VendorUnavailable(f"Cannot check {self.vendor_name}'s rate limit: {exc}.") from None
+
+    def record(self, ticket: Ticket, observations: list[Observation]) -> None:
+        """Reconcile with what a response reported (a response that reports nothing only ends a probe)."""
+        # The call itself is done; if the store is down the next acquire reports it.
+        with contextlib.suppress(BudgetStoreUnavailable):
+            self.budget.record(ticket, observations)
+
+    def release(self, ticket: Ticket) -> None:
+        """The call got no response (transport error): the unit stays spent, a probe ends."""
+        with contextlib.suppress(BudgetStoreUnavailable):
+            self.budget.release(ticket)
+
+    def forget(self, key: str) -> None:
+        """Drop what is known about a key; for tests that reset a sandbox's counters."""
+        self.budget.clear(key)

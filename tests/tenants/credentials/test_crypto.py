@@ -12,14 +12,14 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
-from tenants import crypto
-from tenants.credentials import credential_tokens, vendor_app_for, vendor_app_save
-from tenants.crypto import CredentialDecryptionError
+from tenants.credentials import crypto
+from tenants.credentials.crypto import CredentialDecryptionError
+from tenants.credentials.store import credential_tokens, vendor_app_for, vendor_app_save
 from tenants.models import Credential, VendorApp
 from tests.gateway.test_celery import database_url_for_subprocess
 from tests.tenants.factories import CredentialFactory, WorkspaceFactory
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
 UNKNOWN_KEY = Fernet.generate_key().decode()

@@ -1,0 +1,247 @@
+"""The one HTTP client base for vendor APIs: pooled transport, the shared budget, call reporting, typed errors.
+
+Modelled on Sentry's `BaseApiClient._request`: every vendor request (data calls and token calls alike) goes
+through `VendorHttpClient.send`, which
+- reserves a unit of the (app, company) rate-limit budget before sending, and reconciles or releases it after;
+- sends on a connection pool shared by the process (one per process id, so a Celery prefork child never
+  shares sockets with its parent);
+- reports every call, answered or not, to `on_call` as a CallRecord (never a token or a body);
+- turns a transport failure into VendorUnavailable, or VendorResponseLost for a write that may have been
+  applied (its request left this machine but no answer came), and an error status into the vendor's typed error.
+
+A vendor client subclasses it and adds its base URL, auth headers and three hooks: `error_for_response` (its
+error documents), `rate_limits` (its rate-limit headers) and `budget_key` (how it counts: per app and company).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import ClassVar
+
+import httpx
+
+from connectors.base.data import CallRecord, JsonValue
+from connectors.base.errors import VendorError, VendorResponseLost, VendorUnavailable
+from connectors.base.ratelimit import Observation, Ticket, VendorRateLimiter
+
+logger = logging.getLogger(__name__)
+
+OnCall = Callable[[CallRecord], None]
+
+# Methods that change something at the vendor: without an answer they may have been applied.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Transport failures that happen before a request leaves this machine: a write that failed this way surely did
+# not reach the vendor and may be sent again. Anything else (read timeout, dropped connection) may come after the
+# vendor applied it, so a write becomes VendorResponseLost (e.g. Exact has no idempotency key on POST).
+NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+)
+
+
+def transport_error(vendor_name: str, method: str, exc: httpx.TransportError) -> VendorUnavailable:
+    """The typed error for a request that got no answer: lost (maybe applied) for writes, else unavailable."""
+    if method.upper() in WRITE_METHODS and not isinstance(exc, NOT_SENT_ERRORS):
+        return VendorResponseLost(
+            f"{vendor_name}'s answer to a {method.upper()} was lost ({exc.__class__.__name__}); "
+            "it may have been applied."
+        )
+    # The exception class only: httpx messages can contain the URL, never the headers, but stay terse.
+    return VendorUnavailable(f"{vendor_name} is unreachable ({exc.__class__.__name__}).")
+
+
+def never_raise(response: httpx.Response) -> bool:
+    """A `raise_for` that leaves every status to the caller (token endpoints have their own error documents)."""
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- pooling
+
+_http_clients: dict[tuple[int, float], httpx.Client] = {}
+_http_clients_lock = threading.Lock()
+
+
+def _drop_expect(request: httpx.Request) -> None:
+    # httpx never sends Expect: 100-continue itself; this keeps a caller's header from reaching a vendor either
+    # (Exact answers it with 500s: connectors/exact/NOTES.md, Known pain points).
+    request.headers.pop("Expect", None)
+
+
+def shared_http_client(timeout: float) -> httpx.Client:
+    """One pooled httpx.Client per process and timeout; httpx clients are safe to share between threads.
+
+    Keyed by process id too: a client created before a fork (Celery prefork) must not share sockets with it.
+    """
+    key = (os.getpid(), timeout)
+    with _http_clients_lock:
+        client = _http_clients.get(key)
+        if client is None:
+            client = httpx.Client(
+                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30),
+                event_hooks={"request": [_drop_expect]},
+                follow_redirects=False,
+            )
+            _http_clients[key] = client
+        return client
+
+
+# ---------------------------------------------------------------------------------------------- the client
+
+
+class VendorHttpClient(ABC):
+    """One vendor's HTTP exchange; subclasses add URLs, auth headers and the hooks below.
+
+    - `app_id`: the vendor app the calls are made as; with it, every call naming a company spends the shared
+      budget of (app, company). Without it (a connect flow before any connection exists) calls are not
+      budgeted, only reconciled by the vendor's own 429s.
+    - `on_call`: called after every call with a CallRecord (for a per-connection call log).
+    """
+
+    vendor_id: ClassVar[str]
+    vendor_name: ClassVar[str]  # in error messages: "Exact is unreachable (ConnectTimeout)."
+
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        app_id: str | None = None,
+        rate_limiter: VendorRateLimiter | None = None,
+        on_call: OnCall | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.app_id = app_id
+        self._rate_limiter = rate_limiter
+        self.on_call = on_call
+        self._http = http
+
+    @property
+    def http(self) -> httpx.Client:
+        return self._http or shared_http_client(self.timeout)
+
+    @property
+    def rate_limiter(self) -> VendorRateLimiter | None:
+        if self.app_id is None:
+            return None
+        return self._rate_limiter or self.default_rate_limiter()
+
+    # ------------------------------------------------------------------ vendor hooks
+
+    @abstractmethod
+    def error_for_response(self, response: httpx.Response) -> VendorError:
+        """The typed error for an error response, from the vendor's own error document."""
+
+    def rate_limits(self, headers: Mapping[str, str]) -> list[Observation]:
+        """What a response's headers say about the vendor's rate-limit windows (none by default)."""
+        return []
+
+    def budget_key(self, company_id: str) -> str:
+        """The shared budget this app's calls for `company_id` spend (vendors count per app and company)."""
+        return f"{self.vendor_id}:{self.app_id}:{company_id}"
+
+    def default_rate_limiter(self) -> VendorRateLimiter | None:
+        """The process's limiter with the vendor's policy, used when none was given (None: no budget)."""
+        return None
+
+    # ------------------------------------------------------------------ the exchange
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        log_path: str,
+        company_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        content: str | bytes | None = None,
+        form: Mapping[str, str] | None = None,
+        raise_for: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
+        """One HTTP exchange: reserve budget, send, reconcile the budget, report, raise the typed error.
+
+        `log_path` is what the call log shows (relative to the company, no query string); `company_id` names the
+        company whose budget the call spends; `raise_for` narrows which error statuses raise (default: all).
+        Build headers and body before calling: a token refresh or a bad payload must not hold a unit of budget.
+        """
+        method = method.upper()
+        limiter = self.rate_limiter if company_id is not None else None
+        ticket: Ticket | None = None
+        if limiter is not None and company_id is not None:
+            ticket = limiter.acquire(self.budget_key(company_id))
+        started = time.monotonic()
+        try:
+            response = self.http.request(
+                method, url, params=params, content=content, data=form, headers=dict(headers or {})
+            )
+        except httpx.TransportError as exc:
+            if limiter is not None and ticket is not None:
+                limiter.release(ticket)
+            self._report(method, log_path, company_id, None, started, [])
+            raise transport_error(self.vendor_name, method, exc) from None
+        except BaseException:
+            if limiter is not None and ticket is not None:
+                limiter.release(ticket)  # e.g. an invalid URL: a probe must not block the budget until it times out
+            raise
+        observations = self.rate_limits(response.headers)
+        if limiter is not None and ticket is not None:
+            limiter.record(ticket, observations)
+        self._report(method, log_path, company_id, response.status_code, started, observations)
+        if response.status_code >= 400 and (raise_for is None or raise_for(response)):
+            raise self.error_for_response(response)
+        return response
+
+    def json_body(self, response: httpx.Response) -> JsonValue:
+        """The parsed JSON body; None for 204 or an empty body; VendorError for a body that is not JSON."""
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            body: JsonValue = response.json()
+        except ValueError:
+            raise VendorError(
+                f"{self.vendor_name} answered HTTP {response.status_code} with a body that is not JSON.",
+                status=response.status_code,
+            ) from None
+        return body
+
+    def _report(
+        self,
+        method: str,
+        path: str,
+        company_id: str | None,
+        status: int | None,
+        started: float,
+        observations: list[Observation],
+    ) -> None:
+        call = CallRecord(
+            method=method,
+            path=path,
+            status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            company_id=company_id,
+            rate_limits=tuple(observations),
+            error="" if status is not None else "no response",
+        )
+        logger.debug(
+            "%s call %s %s company=%s status=%s %d ms",
+            self.vendor_id,
+            method,
+            path,
+            company_id,
+            status,
+            call.duration_ms,
+        )
+        if self.on_call is not None:
+            try:
+                self.on_call(call)
+            except Exception:  # a broken call log must not fail the vendor call that already happened
+                logger.exception("on_call hook failed for %s %s", method, path)
