@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from connectors.base.errors import VendorError
+from connectors.base.mapping import LedgerMapping
 from unified_models import services
 from unified_models.errors import MappingInvalid
-from unified_models.mapping import LedgerMapping
 from unified_models.models import CallLog, ConnectionMapping, Mutation, MutationAttempt, MutationStatus
 from unified_models.tasks import mutation_retry_enqueue
 

@@ -23,10 +23,10 @@ from connectors.base.errors import (
     VendorUnavailable,
     VendorValidationError,
 )
+from connectors.base.mapping import MappingMissing
+from connectors.base.records import InvalidInput
 from gateway.api.problems import Problem
 from tenants.credentials.errors import TokenRefreshDeferred
-from unified_models.mapping import MappingMissing
-from unified_models.records import InvalidInput
 
 # code -> (HTTP status, title); documented in the OpenAPI description of each operation and in the README.
 PROBLEM_CODES: dict[str, tuple[int, str]] = {

@@ -15,12 +15,12 @@ from django.db.models import QuerySet
 
 from connectors.base.connector import Connector, Operation
 from connectors.base.data import ListQuery, OperationNotSupported, Page, PassthroughResult, Resource
+from connectors.base.mapping import LedgerMapping
 from connectors.registry import get_connector
 from gateway.api.problems import Problem
 from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
-from unified_models.mapping import LedgerMapping
 from unified_models.models import CallLog, ConnectionMapping, Mutation
 
 _CURSOR_SALT = "unified_models.list-cursor"

@@ -1,6 +1,6 @@
 """API representations of unified records (DESIGN §3), their write inputs, the ledger mapping and passthrough.
 
-Output serializers read the frozen dataclasses of unified_models.records; input serializers validate the client's
+Output serializers read the frozen dataclasses of connectors.base.records; input serializers validate the client's
 JSON (errors name dotted fields such as `lines.1.quantity`) and build the unified input records. Money and
 quantities are decimal strings, enums lower-case words, dates ISO-8601.
 """
@@ -17,10 +17,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from connectors.base.data import Resource
-from gateway.api.fields import StrictCharField
-from gateway.api.schema import SCHEMA_NOT
-from unified_models.mapping import LedgerMapping, TaxRateMapping
-from unified_models.records import (
+from connectors.base.mapping import LedgerMapping, TaxRateMapping
+from connectors.base.records import (
     Address,
     AddressType,
     ContactInput,
@@ -37,6 +35,8 @@ from unified_models.records import (
     TaxType,
     TaxUsage,
 )
+from gateway.api.fields import StrictCharField
+from gateway.api.schema import SCHEMA_NOT
 
 
 def _choices(enum: type) -> list[str]:

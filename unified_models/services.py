@@ -35,14 +35,14 @@ from redis.exceptions import RedisError
 from connectors.base.connector import Operation
 from connectors.base.data import CallRecord, OperationNotSupported, PassthroughResult, Resource, WriteResult
 from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
+from connectors.base.mapping import LedgerMapping
+from connectors.base.records import Warning
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
-from unified_models.mapping import LedgerMapping
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
-from unified_models.records import Warning
 from unified_models.selectors import mapping_get
 from unified_models.serializers import input_from_request, record_data
 

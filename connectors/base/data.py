@@ -3,11 +3,11 @@
 The core (unified_models) hands a connector a CallContext for one connection; the connector turns unified
 operations into vendor calls made through `ctx.call(send)`, which supplies a fresh access token, retries once
 after a 401, and records the connection's health. Records are the vendor-neutral types of
-unified_models.records; connectors map to and from them.
+connectors.base.records; connectors map to and from them.
 
-TODO(issue 12, second half): the unified record, input and mapping types move from unified_models into
-connectors/base. Until then the contract names them through the protocols below, because connectors.base never
-imports unified_models (import-linter enforces it).
+TODO(issue 12, second half): the record, input and mapping types now live in connectors.base.records and
+connectors.base.mapping; the connector contract still names them through the protocols below until it is typed with
+them directly.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, J
 
 
 class UnifiedRecord(Protocol):
-    """A unified record (unified_models.records: Contact, Invoice, …) as the contract sees it."""
+    """A unified record (connectors.base.records: Contact, Invoice, …) as the contract sees it."""
 
     @property
     def id(self) -> str: ...
@@ -37,17 +37,17 @@ class UnifiedRecord(Protocol):
 
 
 class UnifiedInput(Protocol):
-    """A unified input record (unified_models.records: ContactInput, InvoiceInput, InvoiceUpdate, ItemInput)."""
+    """A unified input record (connectors.base.records: ContactInput, InvoiceInput, InvoiceUpdate, ItemInput)."""
 
 
 class LedgerMappingValues(Protocol):
-    """A connection's ledger mapping (unified_models.mapping.LedgerMapping) as the contract sees it."""
+    """A connection's ledger mapping (connectors.base.mapping.LedgerMapping) as the contract sees it."""
 
     def to_dict(self) -> dict[str, object]: ...
 
 
 class VendorWarning(Protocol):
-    """Something the vendor could not store or changed (unified_models.records.Warning)."""
+    """Something the vendor could not store or changed (connectors.base.records.Warning)."""
 
     @property
     def code(self) -> str: ...

@@ -1,6 +1,6 @@
 """Codes to Exact GUIDs for writes, and the ledger-mapping check: one query per kind of code, `or`-joined.
 
-- Mapping values are vendor *codes* (unified_models.mapping); invoice lines need the Item and GLAccount GUIDs
+- Mapping values are vendor *codes* (connectors.base.mapping); invoice lines need the Item and GLAccount GUIDs
   (NOTES.md: Entities), VAT codes and the journal stay codes (Journal is a code, never a GUID: picqer#31, #287).
 - Codes are matched with `trim(Code) eq '…'`: Accounts.Code is padded to 18 characters (§4.4) and other
   master-data codes may be padded as well; trim() is slower than the padded value, but these tables are small
@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from connectors.base.mapping import LedgerMapping
 from connectors.exact.calls import DivisionApi
 from connectors.exact.odata import ODataQuery, eq, literal, or_, trim
 from connectors.exact.values import strip_code
-from unified_models.mapping import LedgerMapping
 
 # Codes per request, and the most characters the percent-encoded $filter may take: Exact refuses URLs over 6,000
 # characters (NOTES.md: Rate limits), and host, path and $select need the rest.

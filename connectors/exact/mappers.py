@@ -73,21 +73,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from connectors.exact.values import (
-    AMSTERDAM,
-    UnexpectedExactValue,
-    clean_text,
-    format_exact_date,
-    pad_code,
-    parse_exact_date,
-    parse_exact_datetime,
-    percent_from_fraction,
-    strip_code,
-    to_decimal,
-    to_money,
-)
-from unified_models.mapping import LedgerMapping, MappingMissing
-from unified_models.records import (
+from connectors.base.mapping import LedgerMapping, MappingMissing
+from connectors.base.records import (
     Address,
     AddressType,
     Contact,
@@ -112,6 +99,19 @@ from unified_models.records import (
     TaxType,
     TaxUsage,
     Warning,
+)
+from connectors.exact.values import (
+    AMSTERDAM,
+    UnexpectedExactValue,
+    clean_text,
+    format_exact_date,
+    pad_code,
+    parse_exact_date,
+    parse_exact_datetime,
+    percent_from_fraction,
+    strip_code,
+    to_decimal,
+    to_money,
 )
 
 ExactObject = Mapping[str, Any]

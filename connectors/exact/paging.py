@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from connectors.base.records import InvalidInput
 from connectors.exact.odata import Page as ExactPage
-from unified_models.records import InvalidInput
 
 MAX_PAGE_SIZE = 200
 # The forms Exact's __next links carry: guid'…' for GUID-keyed sets, 123L for Int64 ones (NOTES.md: OData).

@@ -48,6 +48,8 @@ from connectors.base.data import (
     WriteResult,
 )
 from connectors.base.errors import VendorError, VendorNotFound
+from connectors.base.mapping import LedgerMapping
+from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 from connectors.exact import auth, lookups, mappers
 from connectors.exact.calls import DivisionApi
@@ -66,8 +68,6 @@ from connectors.exact.resources import (
     without_odata_noise,
 )
 from connectors.exact.values import AMSTERDAM, format_exact_date, parse_exact_datetime, strip_code, to_decimal
-from unified_models.mapping import LedgerMapping
-from unified_models.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 
 # Exact's hosts per region (NOTES.md: OAuth and tokens); the paths are the same on every host.
 DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from connectors.base.data import Resource
 from connectors.base.errors import VendorError
+from connectors.base.mapping import LedgerMapping
 from connectors.exact.sandbox.control_client import SandboxControl
 from tenants.connect import services as connect_services
 from tenants.models import Connection, ConnectionStatus, Tenant
@@ -21,7 +22,6 @@ from tenants.services import connect_link_create
 from unified_models import selectors as unified_selectors
 from unified_models import services as unified_services
 from unified_models.errors import MappingInvalid
-from unified_models.mapping import LedgerMapping
 
 DEMO_SLUG = "demo"
 DEMO_TENANT_EXTERNAL_ID = "demo-bakery"

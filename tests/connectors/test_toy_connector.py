@@ -21,6 +21,7 @@ from django.test import Client
 from connectors.base.connector import ApiKeyConnector, AuthKind, CompanyNoun, ConnectorInfo, Operation
 from connectors.base.data import CallContext, CallRecord, ListQuery, Page, Resource, UnifiedRecord
 from connectors.base.errors import VendorAuthError, VendorNotFound, VendorUnavailable
+from connectors.base.records import Contact, RecordStatus
 from connectors.base.types import Company, VendorUser
 from connectors.registry import get_connector, reset_registry
 from tenants.connect import services as connect_services
@@ -32,7 +33,6 @@ from tests.connectors.base.contract import ConnectorContract, Grant
 from tests.tenants.connect_helpers import allow_app_host, create_link, csrf_token, path_of
 from tests.tenants.factories import TenantFactory
 from unified_models.models import CallLog
-from unified_models.records import Contact, RecordStatus
 
 T = TypeVar("T")
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from connectors.base.mapping import LedgerMapping, TaxRateMapping
 from connectors.exact.provider import ExactConnector
 from connectors.registry import get_connector
 from tenants.models import Connection
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from tests.fixtures.exact import ExactWorld
 from tests.tenants.factories import connect_via_sandbox
-from unified_models.mapping import LedgerMapping, TaxRateMapping
 
 DIVISION = 101
 

@@ -12,6 +12,25 @@ from typing import Any
 
 import pytest
 
+from connectors.base.mapping import LedgerMapping, MappingMissing, TaxRateMapping
+from connectors.base.records import (
+    Address,
+    AddressType,
+    Contact,
+    ContactInput,
+    InvalidInput,
+    InvoiceInput,
+    InvoiceLineInput,
+    InvoiceStatus,
+    InvoiceType,
+    ItemInput,
+    JournalType,
+    LedgerClassification,
+    PaymentStatus,
+    RecordStatus,
+    TaxType,
+    TaxUsage,
+)
 from connectors.exact.mappers import (
     W_ACCOUNT_ENDED,
     W_ADDRESS_TYPE,
@@ -37,25 +56,6 @@ from connectors.exact.mappers import (
     tax_rate_from_exact,
 )
 from connectors.exact.values import UnexpectedExactValue, exact_json_dumps, line_amount
-from unified_models.mapping import LedgerMapping, MappingMissing, TaxRateMapping
-from unified_models.records import (
-    Address,
-    AddressType,
-    Contact,
-    ContactInput,
-    InvalidInput,
-    InvoiceInput,
-    InvoiceLineInput,
-    InvoiceStatus,
-    InvoiceType,
-    ItemInput,
-    JournalType,
-    LedgerClassification,
-    PaymentStatus,
-    RecordStatus,
-    TaxType,
-    TaxUsage,
-)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = date(2024, 6, 1)

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from connectors.base.records import InvalidInput
 from connectors.exact.odata import Page
 from connectors.exact.paging import Position, decode_cursor, encode_cursor, read_rows
-from unified_models.records import InvalidInput
 
 
 class FakeExact:

@@ -13,6 +13,7 @@ import pytest
 from connectors.base.connector import Operation
 from connectors.base.data import ListQuery, Resource
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorNotFound, VendorValidationError
+from connectors.base.records import InvalidInput, InvoiceStatus
 from connectors.exact import lookups
 from connectors.exact.odata import ODataQuery
 from connectors.exact.resources import CONTACT_FIELDS, INVOICE_FIELDS, RESOURCES
@@ -23,7 +24,6 @@ from tenants.vendor_calls import connection_context
 from tests.connectors.exact.provider_fixtures import Division, division_fixture  # noqa: F401
 from tests.tenants.factories import connect_via_sandbox
 from unified_models.models import CallLog
-from unified_models.records import InvalidInput, InvoiceStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -229,9 +229,9 @@ def test_no_division_access_through_the_data_path_marks_needs_reauth(division: D
 
 
 def test_payments_of_a_processed_invoice_and_its_payment_status(division: Division) -> None:
+    from connectors.base.records import InvoiceInput, InvoiceLineInput
     from connectors.exact.sandbox.writes import mark_receivable_paid
     from tests.connectors.exact.provider_fixtures import DUTCH_MAPPING
-    from unified_models.records import InvoiceInput, InvoiceLineInput
 
     ctx = division.ctx()
     created = division.connector.create_record(

@@ -12,11 +12,8 @@ import pytest
 
 from connectors.base.data import Resource
 from connectors.base.errors import VendorNotFound, VendorResponseLost, VendorUnavailable, VendorValidationError
-from connectors.exact.provider import ExactConnector
-from connectors.exact.resources import CONTACT_FIELDS
-from tests.connectors.exact.provider_fixtures import DUTCH_MAPPING, Division, division_fixture  # noqa: F401
-from unified_models.mapping import LedgerMapping, MappingMissing, TaxRateMapping
-from unified_models.records import (
+from connectors.base.mapping import LedgerMapping, MappingMissing, TaxRateMapping
+from connectors.base.records import (
     Address,
     ContactInput,
     InvalidInput,
@@ -26,6 +23,9 @@ from unified_models.records import (
     InvoiceUpdate,
     ItemInput,
 )
+from connectors.exact.provider import ExactConnector
+from connectors.exact.resources import CONTACT_FIELDS
+from tests.connectors.exact.provider_fixtures import DUTCH_MAPPING, Division, division_fixture  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from unified_models.mapping import LedgerMapping, MappingMissing, TaxRateMapping
-from unified_models.records import (
+from connectors.base.mapping import LedgerMapping, MappingMissing, TaxRateMapping
+from connectors.base.records import (
     Address,
     AddressType,
     Contact,
