@@ -8,7 +8,6 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway.api.problems import Problem
 from gateway.api.views import WorkspaceAPIView
 from tenants import selectors, services
 from tenants.serializers import (
@@ -56,10 +55,7 @@ class WorkspaceView(WorkspaceAPIView):
         """Change the name, the connect pages' logo, or the hosts connect links may redirect to."""
         serializer = WorkspaceUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            workspace = services.workspace_update(workspace=self.workspace, **serializer.validated_data)
-        except services.InvalidInput as exc:
-            raise _invalid(exc) from None
+        workspace = services.workspace_update(workspace=self.workspace, **serializer.validated_data)
         return Response(WorkspaceSerializer(workspace).data)
 
 
@@ -111,45 +107,8 @@ class ApiKeyDetailView(WorkspaceAPIView):
     def delete(self, request: Request, api_key_id: str) -> Response:
         """Revoke a key: it stops working at once and stays listed as revoked. The answer is the revoked key."""
         api_key = selectors.api_key_get(workspace=self.workspace, api_key_id=api_key_id)
-        try:
-            api_key = services.api_key_revoke_keeping_one(api_key=api_key)
-        except services.LastActiveApiKey:
-            raise Problem(
-                status_code=409,
-                code="last_active_api_key",
-                title="Last active API key",
-                detail="This is the workspace's only active API key; revoking it would lock the workspace out. "
-                "Create another key first.",
-            ) from None
+        api_key = services.api_key_revoke_keeping_one(api_key=api_key)
         return Response(ApiKeySerializer(api_key).data)
-
-
-# --- workspace update ---------------------------------------------------------------------------------------------
-
-
-def _invalid(exc: services.InvalidInput, status_code: int = 400) -> Problem:
-    code = exc.code if exc.code in _OWN_PROBLEM_CODES else "validation_error"
-    return Problem(
-        status_code=status_code,
-        code=code,
-        title="Validation failed" if code == "validation_error" else _OWN_PROBLEM_CODES[code],
-        detail=exc.message,
-        errors=[{"field": exc.field, "code": exc.code, "message": exc.message}],
-    )
-
-
-# Problem codes of their own (not plain validation errors): public API, never rename.
-_OWN_PROBLEM_CODES = {"redirect_url_not_allowed": "Redirect URL not allowed"}
-
-
-def _tenant_exists(exc: services.TenantExists) -> Problem:
-    return Problem(
-        status_code=409,
-        code="tenant_exists",
-        title="Tenant exists",
-        detail=str(exc),
-        errors=[{"field": "external_id", "code": "unique", "message": "Already used by another tenant."}],
-    )
 
 
 # --- tenants ------------------------------------------------------------------------------------------------------
@@ -205,10 +164,7 @@ class TenantListView(WorkspaceAPIView):
         """Create a tenant: one customer of your product, identified by your own external_id."""
         serializer = TenantCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            tenant = services.tenant_create(workspace=self.workspace, **serializer.validated_data)
-        except services.TenantExists as exc:
-            raise _tenant_exists(exc) from None
+        tenant = services.tenant_create(workspace=self.workspace, **serializer.validated_data)
         return Response(TenantSerializer(tenant).data, status=status.HTTP_201_CREATED)
 
 
@@ -251,10 +207,7 @@ class TenantDetailView(WorkspaceAPIView):
         tenant = selectors.tenant_get(workspace=self.workspace, tenant_id=tenant_id)
         serializer = TenantUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        try:
-            tenant = services.tenant_update(tenant=tenant, **serializer.validated_data)
-        except services.TenantExists as exc:
-            raise _tenant_exists(exc) from None
+        tenant = services.tenant_update(tenant=tenant, **serializer.validated_data)
         return Response(TenantSerializer(tenant).data)
 
     @extend_schema(operation_id="tenants_destroy", responses={204: None}, tags=["tenants"])
@@ -328,22 +281,17 @@ class ConnectLinkCreateView(WorkspaceAPIView):
                 .first()
             )
             if repair is None:
-                raise _invalid(
-                    services.InvalidInput(
-                        field="connection_id", code="not_found", message="No such connection for this tenant."
-                    )
+                raise services.InvalidInput(
+                    field="connection_id", code="not_found", message="No such connection for this tenant."
                 )
-        try:
-            created = services.connect_link_create(
-                tenant=tenant,
-                connector_id=data["connector"],
-                redirect_url=data["redirect_url"],
-                region=data.get("region") or "",
-                expires_in=serializer.validated_expires_in(),
-                repair_connection=repair,
-            )
-        except services.InvalidInput as exc:
-            raise _invalid(exc) from None
+        created = services.connect_link_create(
+            tenant=tenant,
+            connector_id=data["connector"],
+            redirect_url=data["redirect_url"],
+            region=data.get("region") or "",
+            expires_in=serializer.validated_expires_in(),
+            repair_connection=repair,
+        )
         created.link.url = created.url  # type: ignore[attr-defined]  # shown once, never stored
         return Response(ConnectLinkSerializer(created.link).data, status=status.HTTP_201_CREATED)
 

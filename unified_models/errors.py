@@ -1,15 +1,14 @@
 """Typed connector and mapping errors turned into the API's problem details (stable codes, field names, vendor part).
 
-Every data endpoint under /connections/{id}/ raises through `problem_for`, so one exception always gives the same
-status and code wherever it happens. Codes are public API: never rename one.
+Views just raise: `problem_for_view` is registered with the API's exception handler (apps.py), so one exception
+always gives the same status and code wherever it happens. Codes are public API: never rename one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.base.data import OperationNotSupported, PassthroughDenied
 from connectors.base.errors import (
@@ -27,6 +26,7 @@ from connectors.base.mapping import MappingMissing
 from connectors.base.records import InvalidInput
 from gateway.api.problems import Problem
 from tenants.credentials.errors import TokenRefreshDeferred
+from unified_models.models import MutationStatus
 
 # code -> (HTTP status, title); documented in the OpenAPI description of each operation and in the README.
 PROBLEM_CODES: dict[str, tuple[int, str]] = {
@@ -196,10 +196,21 @@ TYPED_ERRORS = (
 )
 
 
-@contextmanager
-def as_problems() -> Iterator[None]:
-    """Run a block of view code; typed errors leave it as problem details."""
-    try:
-        yield
-    except TYPED_ERRORS as exc:
-        raise problem_for(exc) from exc
+def write_problem(problem: Problem, mutation: Any) -> Problem:
+    """A failed write's problem, naming the mutation and its state; an in-doubt one says when to retry."""
+    problem.extra.setdefault("mutation_id", str(mutation.pk))
+    problem.extra.setdefault("mutation_status", str(mutation.status))
+    if mutation.status == MutationStatus.IN_DOUBT and mutation.reconcile_after is not None:
+        wait = max(1, int((mutation.reconcile_after - datetime.now(tz=UTC)).total_seconds() + 0.999))
+        problem.headers["Retry-After"] = str(max(wait, int(problem.headers.get("Retry-After", "0") or 0)))
+    return problem
+
+
+def problem_for_view(exc: Exception, view: Any) -> Problem:
+    """The problem for a typed error raised in a view (registered with the API's exception handler in apps.py).
+
+    Once the view recorded a write (`view.mutation`), the problem names that mutation and its state.
+    """
+    problem = problem_for(exc)
+    mutation = getattr(view, "mutation", None)
+    return write_problem(problem, mutation) if mutation is not None else problem

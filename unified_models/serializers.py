@@ -16,7 +16,6 @@ from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from connectors.base.data import Resource
 from connectors.base.mapping import LedgerMapping, TaxRateMapping
 from connectors.base.records import (
     Address,
@@ -258,22 +257,6 @@ class PaymentSerializer(RecordSerializer):
     status = EnumField(PaymentStatus)
 
 
-RECORD_SERIALIZERS: dict[Resource, type[RecordSerializer]] = {
-    Resource.CONTACTS: ContactSerializer,
-    Resource.INVOICES: InvoiceSerializer,
-    Resource.LEDGER_ACCOUNTS: LedgerAccountSerializer,
-    Resource.TAX_RATES: TaxRateSerializer,
-    Resource.JOURNALS: JournalSerializer,
-    Resource.ITEMS: ItemSerializer,
-    Resource.PAYMENTS: PaymentSerializer,
-}
-
-
-def record_data(resource: Resource, record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
-    """One record as the API shows it."""
-    return dict(RECORD_SERIALIZERS[resource](record, context={"include_remote_data": include_remote_data}).data)
-
-
 class WarningSerializer(serializers.Serializer):
     code = StrictCharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
     field = StrictCharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
@@ -289,13 +272,9 @@ class WriteMetaSerializer(serializers.Serializer):
     mutation_id = serializers.UUIDField(help_text="The stored write (request, attempts, outcome).")
 
 
-def _write_response(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
+def write_response_serializer(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
+    """A write's answer: the record plus WriteMetaSerializer's fields (one class per resource, for the schema)."""
     return type(name, (record_serializer, WriteMetaSerializer), {"__module__": __name__})
-
-
-ContactWriteResponseSerializer = _write_response(ContactSerializer, "ContactWriteResponseSerializer")
-InvoiceWriteResponseSerializer = _write_response(InvoiceSerializer, "InvoiceWriteResponseSerializer")
-ItemWriteResponseSerializer = _write_response(ItemSerializer, "ItemWriteResponseSerializer")
 
 
 def page_serializer(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
@@ -534,27 +513,6 @@ class InvoiceUpdateSerializer(serializers.Serializer):
         if data.get("status"):
             data["status"] = InvoiceStatus(data["status"])
         return InvoiceUpdate(**{name: value for name, value in data.items() if value is not None})
-
-
-class InvoiceFinalizeSerializer(serializers.Serializer):
-    """No options yet: the vendor processes the invoice with its defaults (Exact: PrintedSalesInvoices)."""
-
-
-# Input serializers by (resource, operation): how a stored mutation request becomes a unified input again.
-INPUT_SERIALIZERS: dict[tuple[str, str], type[serializers.Serializer]] = {
-    (Resource.CONTACTS.value, "create"): ContactCreateSerializer,
-    (Resource.CONTACTS.value, "update"): ContactUpdateSerializer,
-    (Resource.INVOICES.value, "create"): InvoiceCreateSerializer,
-    (Resource.INVOICES.value, "update"): InvoiceUpdateSerializer,
-    (Resource.ITEMS.value, "create"): ItemCreateSerializer,
-}
-
-
-def input_from_request(resource: str, operation: str, request: dict[str, Any]) -> Any:
-    """Re-validate a stored mutation request into the unified input it stood for."""
-    serializer = INPUT_SERIALIZERS[(resource, operation)](data=request)
-    serializer.is_valid(raise_exception=True)
-    return serializer.to_input()  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- mapping

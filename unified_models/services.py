@@ -44,7 +44,7 @@ from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
 from unified_models.selectors import mapping_get
-from unified_models.serializers import input_from_request, record_data
+from unified_models.specs import input_from_request, write_data
 
 logger = logging.getLogger(__name__)
 
@@ -336,21 +336,12 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
     return None  # an update sends the same values again: repeating it is harmless
 
 
-def _outcome_body(outcome: WriteOutcome) -> dict[str, Any]:
-    if outcome.passthrough is not None:
-        return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
-    return {
-        **record_data(Resource(outcome.mutation.resource), outcome.record),
-        "warnings": [warning.as_dict() for warning in outcome.warnings],
-    }
-
-
 def _record_success(
     mutation: Mutation, attempt: MutationAttempt, outcome: WriteOutcome, *, watch: MutationCallContext | None
 ) -> WriteOutcome:
     now = timezone.now()
     passthrough_status = outcome.passthrough.status if outcome.passthrough is not None else None
-    body = _outcome_body(outcome)
+    body = write_data(outcome)
     remote_id = "" if outcome.record is None else str(getattr(outcome.record, "remote_id", "") or "")
     remote_id = remote_id or (watch.remote_id if watch is not None else "") or mutation.remote_id
     fields: dict[str, Any] = {"remote_id": remote_id[:100], "outcome": body, "updated_at": now}

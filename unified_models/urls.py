@@ -1,59 +1,58 @@
-"""Routes of the unified data API under /api/v1/connections/{connection_id}/."""
+"""Routes of the unified data API under /api/v1/connections/{connection_id}/, generated from the resource specs.
 
-from django.urls import path
+Each spec gets a list route (GET, and POST when it permits create), a detail route (GET, and PATCH when it permits
+update) and, when it permits finalize, .../{record_id}/finalize; each view carries its spec and its schema.
+"""
 
-from unified_models import views
+from __future__ import annotations
 
-_RECORD_ID = "<str:record_id>"
+from typing import Any
+
+from django.urls import URLPattern, path
+from drf_spectacular.utils import extend_schema_view
+
+from unified_models import openapi, views
+from unified_models.specs import SPECS, ResourceSpec
+
+_CONNECTION = "connections/<str:connection_id>"
+
+
+def _view(name: str, base: type[views.ConnectionAPIView], spec: ResourceSpec, **schemas: Any) -> Any:
+    view = type(name, (base,), {"spec": spec, "__module__": views.__name__})
+    return extend_schema_view(**schemas)(view).as_view()
+
+
+def _record_routes(spec: ResourceSpec) -> list[URLPattern]:
+    collection = f"{_CONNECTION}/{spec.resource.value}"
+    list_schemas = {"get": openapi.list_schema(spec)}
+    if spec.create is not None:
+        list_schemas["post"] = openapi.write_schema(spec, "create", spec.create)
+    detail_schemas = {"get": openapi.retrieve_schema(spec)}
+    if spec.update is not None:
+        detail_schemas["patch"] = openapi.write_schema(spec, "partial_update", spec.update)
+    list_base = views.RecordCreateView if spec.create is not None else views.RecordListView
+    detail_base = views.RecordUpdateView if spec.update is not None else views.RecordDetailView
+    routes = [
+        path(collection, _view(f"{spec.name}ListView", list_base, spec, **list_schemas), name=f"{spec.url_name}-list"),
+        path(
+            f"{collection}/<str:record_id>",
+            _view(f"{spec.name}DetailView", detail_base, spec, **detail_schemas),
+            name=f"{spec.url_name}-detail",
+        ),
+    ]
+    if spec.finalize is not None:
+        finalize = _view(
+            f"{spec.name}FinalizeView",
+            views.RecordFinalizeView,
+            spec,
+            post=openapi.write_schema(spec, "finalize", spec.finalize),
+        )
+        routes.append(path(f"{collection}/<str:record_id>/finalize", finalize, name=f"{spec.url_name}-finalize"))
+    return routes
+
 
 urlpatterns = [
-    path("connections/<str:connection_id>/mapping", views.MappingView.as_view(), name="connection-mapping"),
-    path("connections/<str:connection_id>/passthrough", views.PassthroughView.as_view(), name="connection-passthrough"),
-    path("connections/<str:connection_id>/contacts", views.ContactListView.as_view(), name="contact-list"),
-    path(
-        f"connections/<str:connection_id>/contacts/{_RECORD_ID}",
-        views.ContactDetailView.as_view(),
-        name="contact-detail",
-    ),
-    path("connections/<str:connection_id>/invoices", views.InvoiceListView.as_view(), name="invoice-list"),
-    path(
-        f"connections/<str:connection_id>/invoices/{_RECORD_ID}",
-        views.InvoiceDetailView.as_view(),
-        name="invoice-detail",
-    ),
-    path(
-        f"connections/<str:connection_id>/invoices/{_RECORD_ID}/finalize",
-        views.InvoiceFinalizeView.as_view(),
-        name="invoice-finalize",
-    ),
-    path(
-        "connections/<str:connection_id>/ledger-accounts",
-        views.LedgerAccountListView.as_view(),
-        name="ledger-account-list",
-    ),
-    path(
-        f"connections/<str:connection_id>/ledger-accounts/{_RECORD_ID}",
-        views.LedgerAccountDetailView.as_view(),
-        name="ledger-account-detail",
-    ),
-    path("connections/<str:connection_id>/tax-rates", views.TaxRateListView.as_view(), name="tax-rate-list"),
-    path(
-        f"connections/<str:connection_id>/tax-rates/{_RECORD_ID}",
-        views.TaxRateDetailView.as_view(),
-        name="tax-rate-detail",
-    ),
-    path("connections/<str:connection_id>/journals", views.JournalListView.as_view(), name="journal-list"),
-    path(
-        f"connections/<str:connection_id>/journals/{_RECORD_ID}",
-        views.JournalDetailView.as_view(),
-        name="journal-detail",
-    ),
-    path("connections/<str:connection_id>/items", views.ItemListView.as_view(), name="item-list"),
-    path(f"connections/<str:connection_id>/items/{_RECORD_ID}", views.ItemDetailView.as_view(), name="item-detail"),
-    path("connections/<str:connection_id>/payments", views.PaymentListView.as_view(), name="payment-list"),
-    path(
-        f"connections/<str:connection_id>/payments/{_RECORD_ID}",
-        views.PaymentDetailView.as_view(),
-        name="payment-detail",
-    ),
+    path(f"{_CONNECTION}/mapping", views.MappingView.as_view(), name="connection-mapping"),
+    path(f"{_CONNECTION}/passthrough", views.PassthroughView.as_view(), name="connection-passthrough"),
+    *(route for spec in SPECS for route in _record_routes(spec)),
 ]

@@ -25,7 +25,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from gateway.api.problems import Problem
+from gateway.api.problems import Problem, problem_from
 from gateway.models import IdempotencyKey, IdempotencyStatus
 
 HEADER = "Idempotency-Key"
@@ -137,15 +137,13 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             return claimed
         try:
             response = view_method(self, request, *args, **kwargs)
-        except Problem as problem:
-            if _transient(problem.status_code):
+        except BaseException as exc:
+            problem = problem_from(exc, self)
+            if problem is None or _transient(problem.status_code):
                 claimed.delete()
                 raise
             # A definitive refusal (4xx) is part of the key's history: a replay must give the same answer.
-            response = self.handle_exception(problem)
-        except BaseException:
-            claimed.delete()
-            raise
+            response = self.handle_exception(exc)
         if _transient(response.status_code):
             claimed.delete()
             return response

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -51,6 +51,29 @@ class Problem(exceptions.APIException):
         self.errors = errors
         self.headers = dict(headers or {})
         self.extra = extra
+
+
+# Exceptions of the apps' own (typed connector errors, service refusals) -> their problem; see register_problems.
+ProblemMapper = Callable[[Any, Any], Problem]
+_REGISTERED: list[tuple[tuple[type[BaseException], ...], ProblemMapper]] = []
+
+
+def register_problems(exception_types: tuple[type[BaseException], ...], to_problem: ProblemMapper) -> None:
+    """Make these exceptions problems wherever a view raises them: `to_problem(exc, view)` builds the problem.
+
+    Apps register their typed errors once (AppConfig.ready), so handlers just raise: one error path.
+    """
+    _REGISTERED.append((tuple(exception_types), to_problem))
+
+
+def problem_from(exc: BaseException, view: Any = None) -> Problem | None:
+    """The problem for a Problem or a registered exception (the view that raised it, if any); None otherwise."""
+    if isinstance(exc, Problem):
+        return exc
+    for exception_types, to_problem in _REGISTERED:
+        if isinstance(exc, exception_types):
+            return to_problem(exc, view)
+    return None
 
 
 def problem_body(
@@ -141,7 +164,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         request.accepted_renderer = JSONRenderer()
         request.accepted_media_type = PROBLEM_CONTENT_TYPE
 
-    if isinstance(exc, Http404):
+    if (registered := problem_from(exc, context.get("view"))) is not None:
+        exc = registered
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()

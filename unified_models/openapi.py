@@ -1,0 +1,628 @@
+"""OpenAPI text of the unified data API: parameters, problem responses, examples, and the schema of each operation.
+
+The schema of the record endpoints is generated from the resource specs (unified_models.specs) by `list_schema`,
+`retrieve_schema` and `write_schema`; the mapping and passthrough operations are written out at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+
+from connectors.base.data import Resource
+from gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
+from unified_models.query import DEFAULT_PAGE_SIZE
+from unified_models.serializers import (
+    LedgerMappingOutputSerializer,
+    LedgerMappingSerializer,
+    PassthroughRequestSerializer,
+    PassthroughResponseSerializer,
+    page_serializer,
+)
+
+if TYPE_CHECKING:
+    from unified_models.specs import ResourceSpec, WriteSpec
+
+# --- parameters and problem responses ----------------------------------------------------------------------------
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+CONNECTION_ID = OpenApiParameter(
+    "connection_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A connection of your workspace."
+)
+RECORD_ID = OpenApiParameter("record_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The record's `id`.")
+INCLUDE = OpenApiParameter(
+    "include",
+    OpenApiTypes.STR,
+    enum=["remote_data"],
+    description="`remote_data` adds the vendor's raw object to each record.",
+)
+LIST_PARAMETERS = [
+    CONNECTION_ID,
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from a previous page's `next`."),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 200},
+        description=f"Records per page, 1 to 200 (default {DEFAULT_PAGE_SIZE}).",
+    ),
+    OpenApiParameter(
+        "updated_after",
+        {"type": "string", "format": "date-time", "minLength": 1},
+        description="Only records changed after this moment (ISO-8601; without a zone: UTC).",
+    ),
+    INCLUDE,
+]
+
+
+_PROBLEM_DESCRIPTIONS = {
+    404: "`not_found`: no such connection in your workspace, or no such record at the vendor.",
+    405: "`operation_not_supported`: the vendor cannot do this for this resource.",
+    409: "`connection_needs_reauth` / `connection_disabled` (with `reason`): reconnect the connection first; "
+    "`mutation_in_flight`, `idempotency_key_in_flight`: the same write is being sent; `mutation_in_doubt`: the "
+    "vendor's answer was lost and the write is looked up once it settles (`Retry-After`); "
+    "`mutation_not_retryable`.",
+    422: "`mapping_missing` (field `mapping.<field>`, nothing sent), `vendor_validation_failed` (the vendor's "
+    "messages in `vendor.messages`), `invalid_input` (also a list filter the vendor cannot apply), "
+    "`idempotency_key_reused`.",
+    429: "`vendor_rate_limited`: the vendor's budget for this company is spent; see `Retry-After`. "
+    "`rate_limited`: the gateway's own limit per API key.",
+    502: "`vendor_auth_failed`, `vendor_error`: the vendor answered with an unexpected error.",
+    503: "`vendor_unavailable`: the vendor did not answer or failed; a write stays recorded (`mutation_status` "
+    "`failed`, or `in_doubt` when the vendor may have applied it) and is safe to retry with the same "
+    "Idempotency-Key after `Retry-After`. `service_unavailable`: Redis or the broker is down.",
+}
+
+_EXAMPLE_MAPPING_MISSING = OpenApiExample(
+    "Mapping missing",
+    value={
+        "type": "urn:ledgerbridge:problem:mapping_missing",
+        "title": "Mapping missing",
+        "status": 422,
+        "detail": "The connection's ledger mapping cannot translate this write: lines[2]: no tax rate mapping for "
+        "9 %. Fill it in with PUT /connections/{id}/mapping. Nothing was sent to the vendor.",
+        "code": "mapping_missing",
+        "request_id": "5f0c6d1e2b7a4c4e9d3f1a2b3c4d5e6f",
+        "errors": [
+            {"field": "mapping.tax_rates", "code": "missing", "message": "lines[2]: no tax rate mapping for 9 %."}
+        ],
+    },
+    response_only=True,
+    status_codes=["422"],
+)
+_EXAMPLE_VENDOR_REFUSED = OpenApiExample(
+    "Vendor refused",
+    value={
+        "type": "urn:ledgerbridge:problem:vendor_validation_failed",
+        "title": "Vendor refused the request",
+        "status": 422,
+        "detail": "The vendor refused the request: Ongeldige referentie: Factuur aan; "
+        "Ongeldige referentie: Besteld door",
+        "code": "vendor_validation_failed",
+        "request_id": "5f0c6d1e2b7a4c4e9d3f1a2b3c4d5e6f",
+        "vendor": {
+            "status": 500,
+            "messages": ["Ongeldige referentie: Factuur aan", "Ongeldige referentie: Besteld door"],
+        },
+    },
+    response_only=True,
+    status_codes=["422"],
+)
+
+
+def _problems(*codes: int, examples: list[OpenApiExample] | None = None) -> dict[Any, OpenApiResponse]:
+    """Problem responses (application/problem+json) for these statuses; `examples` go with their status."""
+    return {
+        (code, "application/problem+json"): OpenApiResponse(
+            response=_PROBLEM_REF,
+            description=_PROBLEM_DESCRIPTIONS[code],
+            examples=[example for example in examples or [] if str(code) in (example.status_codes or [])],
+        )
+        for code in codes
+    }
+
+
+READ_PROBLEMS = (404, 405, 409, 429, 502, 503)
+LIST_PROBLEMS = (*READ_PROBLEMS, 422)
+WRITE_PROBLEMS = (404, 405, 409, 422, 429, 502, 503)
+
+# --- examples ------------------------------------------------------------------------------------------------
+
+_CONTACT_EXAMPLE = {
+    "id": "8d7c2f0e-3b1a-4c5d-9e8f-7a6b5c4d3e2f",
+    "remote_id": "8d7c2f0e-3b1a-4c5d-9e8f-7a6b5c4d3e2f",
+    "name": "Fietsenmakerij Van Dam",
+    "code": "1042",
+    "is_customer": True,
+    "is_supplier": False,
+    "email": "info@vandam.example",
+    "phone": "+31 20 123 4567",
+    "website": None,
+    "vat_number": "NL001234567B01",
+    "chamber_of_commerce_number": "12345678",
+    "addresses": [
+        {
+            "type": "main",
+            "line1": "Damstraat 1",
+            "line2": None,
+            "postal_code": "1012 JL",
+            "city": "Amsterdam",
+            "region": None,
+            "country": "NL",
+        }
+    ],
+    "currency": "EUR",
+    "status": "active",
+    "created_at": "2025-03-01T09:30:00Z",
+    "updated_at": "2025-03-01T09:30:00Z",
+}
+_CONTACT_INPUT = {
+    "name": "Fietsenmakerij Van Dam",
+    "is_customer": True,
+    "email": "info@vandam.example",
+    "vat_number": "NL001234567B01",
+    "addresses": [
+        {"type": "main", "line1": "Damstraat 1", "postal_code": "1012 JL", "city": "Amsterdam", "country": "NL"}
+    ],
+}
+_INVOICE_INPUT = {
+    "contact_id": "8d7c2f0e-3b1a-4c5d-9e8f-7a6b5c4d3e2f",
+    "reference": "ORDER-2025-0042",
+    "description": "March services",
+    "due_date": "2025-04-01",
+    "lines": [
+        {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"},
+        {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9"},
+        {"description": "Export service", "quantity": "1", "unit_price": "50.00", "tax_code": "zero"},
+    ],
+}
+_INVOICE_EXAMPLE = {
+    "id": "4a1e2b3c-5d6e-4f70-8a9b-0c1d2e3f4a5b",
+    "remote_id": "4a1e2b3c-5d6e-4f70-8a9b-0c1d2e3f4a5b",
+    "number": None,
+    "type": "invoice",
+    "status": "open",
+    "finalized": False,
+    "contact_id": "8d7c2f0e-3b1a-4c5d-9e8f-7a6b5c4d3e2f",
+    "issue_date": None,
+    "due_date": "2025-04-01",
+    "currency": "EUR",
+    "reference": "ORDER-2025-0042",
+    "description": "March services",
+    "journal_code": "70",
+    "lines": [
+        {
+            "id": "b1",
+            "description": "Consultancy",
+            "quantity": "2",
+            "unit_price": "100",
+            "item_id": "c0f1...",
+            "ledger_account_id": "9a8b...",
+            "tax_rate_id": "2",
+            "net_amount": "200.00",
+            "tax_amount": "42.00",
+        },
+        {
+            "id": "b2",
+            "description": "Handbook",
+            "quantity": "1",
+            "unit_price": "39.95",
+            "item_id": "c0f1...",
+            "ledger_account_id": "9a8b...",
+            "tax_rate_id": "1",
+            "net_amount": "39.95",
+            "tax_amount": "3.60",
+        },
+        {
+            "id": "b3",
+            "description": "Export service",
+            "quantity": "1",
+            "unit_price": "50",
+            "item_id": "c0f1...",
+            "ledger_account_id": "9a8b...",
+            "tax_rate_id": "0",
+            "net_amount": "50.00",
+            "tax_amount": "0.00",
+        },
+    ],
+    "net_total": "289.95",
+    "tax_total": "45.60",
+    "total": "335.55",
+    "created_at": "2025-03-01T09:30:00Z",
+    "updated_at": "2025-03-01T09:30:00Z",
+}
+_WARNING_EXAMPLE = {
+    "code": "exact_assigns_invoice_number",
+    "field": "number",
+    "message": "Exact assigns the invoice number from the journal's number range; the given number was not stored.",
+}
+RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
+    Resource.CONTACTS: _CONTACT_EXAMPLE,
+    Resource.INVOICES: _INVOICE_EXAMPLE,
+    Resource.LEDGER_ACCOUNTS: {
+        "id": "7e6d...",
+        "remote_id": "7e6d...",
+        "code": "8000",
+        "name": "Omzet hoog",
+        "classification": "revenue",
+        "status": "active",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    },
+    Resource.TAX_RATES: {
+        "id": "2",
+        "remote_id": "5b4a...",
+        "code": "2",
+        "name": "21% VH verkoop excl",
+        "rate": "21",
+        "type": "exclusive",
+        "usage": "sales",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    },
+    Resource.JOURNALS: {
+        "id": "1c2d...",
+        "remote_id": "1c2d...",
+        "code": "70",
+        "name": "Verkoopboek",
+        "type": "sales",
+        "currency": "EUR",
+        "status": "active",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    },
+    Resource.ITEMS: {
+        "id": "c0f1...",
+        "remote_id": "c0f1...",
+        "code": "CONSULT",
+        "name": "Consultancy per uur",
+        "description": None,
+        "unit_price": "95.00",
+        "currency": "EUR",
+        "sales_tax_rate_id": "2",
+        "revenue_ledger_account_id": "7e6d...",
+        "is_sales_item": True,
+        "status": "active",
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
+    },
+    Resource.PAYMENTS: {
+        "id": "e5f6...",
+        "remote_id": "e5f6...",
+        "invoice_id": "4a1e...",
+        "invoice_number": "25700001",
+        "contact_id": "8d7c...",
+        "amount": "335.55",
+        "open_amount": "0.00",
+        "currency": "EUR",
+        "invoice_date": "2025-03-01",
+        "due_date": "2025-04-01",
+        "is_fully_paid": True,
+        "last_payment_date": "2025-03-20",
+        "reference": "ORDER-2025-0042",
+        "status": "paid",
+        "created_at": "2025-03-01T09:30:00Z",
+        "updated_at": "2025-03-20T10:00:00Z",
+    },
+}
+_ITEM_INPUT = {
+    "code": "CONSULT",
+    "name": "Consultancy per uur",
+    "description": "Advies en begeleiding, per uur",
+    "sales_tax_rate_id": "2",
+}
+
+
+_MAPPING_EXAMPLE = {
+    "tax_rates": [
+        {"rate": "21", "vendor_code": "2"},
+        {"rate": "9", "vendor_code": "1"},
+        {"code": "zero", "vendor_code": "0"},
+    ],
+    "default_revenue_ledger_account": "8000",
+    "default_sales_journal": "70",
+    "default_item": "CONSULT",
+    "items_by_code": {"hosting-monthly": "HOSTING"},
+}
+
+
+_EXAMPLE_MAPPING_INVALID = OpenApiExample(
+    "Unknown codes",
+    value={
+        "type": "urn:ledgerbridge:problem:mapping_invalid",
+        "title": "Mapping invalid",
+        "status": 422,
+        "detail": "The mapping names things this company does not have: default_item: no item with code 'NOPE'",
+        "code": "mapping_invalid",
+        "errors": [{"field": "default_item", "code": "not_found", "message": "no item with code 'NOPE'"}],
+    },
+    response_only=True,
+    status_codes=["422"],
+)
+
+
+_MUTATION_ID_EXAMPLE = "2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b"
+
+
+# --- write operations ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationText:
+    """What the schema says about one write operation of a resource."""
+
+    summary: str
+    description: str
+    examples: tuple[OpenApiExample, ...]
+    problem_examples: tuple[OpenApiExample, ...] = ()
+
+
+CONTACTS_CREATE = OperationText(
+    summary="Create a contact",
+    description="Creates the contact at the vendor. Fields the vendor cannot store are listed in `warnings`.",
+    examples=(
+        OpenApiExample("New customer", value=_CONTACT_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={**_CONTACT_EXAMPLE, "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+CONTACTS_UPDATE = OperationText(
+    summary="Update a contact",
+    description="Changes only the fields given. `addresses: []` clears the stored address.",
+    examples=(
+        OpenApiExample("New e-mail address", value={"email": "billing@vandam.example"}, request_only=True),
+        OpenApiExample(
+            "Updated",
+            value={
+                **_CONTACT_EXAMPLE,
+                "email": "billing@vandam.example",
+                "warnings": [],
+                "mutation_id": _MUTATION_ID_EXAMPLE,
+            },
+            response_only=True,
+            status_codes=["200"],
+        ),
+    ),
+)
+ITEMS_CREATE = OperationText(
+    summary="Create an item",
+    description=(
+        "Creates the item (a product or service) at the vendor; `code` and `name` are required. Fields the "
+        "vendor cannot store are listed in `warnings` (Exact: `unit_price`, its standard sales price is "
+        "read-only in its API). A code the company already uses is refused by the vendor (422)."
+    ),
+    examples=(
+        OpenApiExample("New service item", value=_ITEM_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={
+                **RECORD_EXAMPLES[Resource.ITEMS],
+                "description": _ITEM_INPUT["description"],
+                "unit_price": None,
+                "revenue_ledger_account_id": None,
+                "warnings": [],
+                "mutation_id": _MUTATION_ID_EXAMPLE,
+            },
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+INVOICES_CREATE = OperationText(
+    summary="Create a sales invoice or credit note",
+    description=(
+        "Lines are translated through the connection's mapping (tax codes or percentages to the vendor's tax "
+        "codes, default item, revenue account and journal). If the mapping cannot translate the invoice the "
+        "answer is 422 `mapping_missing` and nothing is sent to the vendor. Fields the vendor cannot store are "
+        "listed in `warnings`. The invoice is created unprocessed; finalize it to book it."
+    ),
+    examples=(
+        OpenApiExample("Three lines, three tax rates", value=_INVOICE_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={**_INVOICE_EXAMPLE, "warnings": [_WARNING_EXAMPLE], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_MAPPING_MISSING, _EXAMPLE_VENDOR_REFUSED),
+)
+INVOICES_UPDATE = OperationText(
+    summary="Update an invoice",
+    description=(
+        "Changes only the fields given. Vendors fix some fields once an invoice exists (Exact: customer, "
+        "journal, type, currency and lines; everything once it is finalized): changing those is refused with "
+        "422 `invalid_input` naming the field, never silently ignored."
+    ),
+    examples=(
+        OpenApiExample(
+            "New due date and reference",
+            value={"due_date": "2025-04-15", "reference": "ORDER-2025-0042-B"},
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Updated",
+            value={
+                **_INVOICE_EXAMPLE,
+                "due_date": "2025-04-15",
+                "reference": "ORDER-2025-0042-B",
+                "warnings": [],
+                "mutation_id": _MUTATION_ID_EXAMPLE,
+            },
+            response_only=True,
+            status_codes=["200"],
+        ),
+    ),
+)
+INVOICES_FINALIZE = OperationText(
+    summary="Finalize (process) an invoice",
+    description=(
+        "Has the vendor process the invoice: it is booked in the sales journal and can no longer be changed "
+        "(Exact: PrintedSalesInvoices, status Processed). The answer is the invoice with `finalized: true`."
+    ),
+    examples=(
+        OpenApiExample(
+            "Finalized",
+            value={
+                **_INVOICE_EXAMPLE,
+                "number": "25700001",
+                "issue_date": "2025-03-01",
+                "finalized": True,
+                "warnings": [],
+                "mutation_id": _MUTATION_ID_EXAMPLE,
+            },
+            response_only=True,
+            status_codes=["200"],
+        ),
+    ),
+)
+
+
+# --- record operations, generated from the specs ----------------------------------------------------------------
+
+
+def _operation_id(spec: ResourceSpec, action: str) -> str:
+    return f"{spec.resource.value.replace('-', '_')}_{action}"
+
+
+def list_schema(spec: ResourceSpec) -> Any:
+    return extend_schema(
+        operation_id=_operation_id(spec, "list"),
+        summary=f"List {spec.what}",
+        description=(
+            f"The connection's {spec.what}, read live from the vendor in a stable order. Follow `next` until it is "
+            "null; `updated_after` narrows the list to records changed since then."
+        ),
+        parameters=[
+            *LIST_PARAMETERS,
+            *(
+                OpenApiParameter(name, {"type": "string", "minLength": 1}, description=description)
+                for name, description in spec.filters.items()
+            ),
+        ],
+        responses={
+            200: page_serializer(spec.record_serializer, f"{spec.name}PageSerializer"),
+            **_problems(*LIST_PROBLEMS),
+        },
+        examples=[
+            OpenApiExample(
+                "A page",
+                value={
+                    "results": [spec.example],
+                    "next": f"https://gateway.example.com/api/v1/connections/0b5d.../{spec.resource.value}"
+                    "?cursor=eyJr...",
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+        tags=[spec.resource.value],
+    )
+
+
+def retrieve_schema(spec: ResourceSpec) -> Any:
+    return extend_schema(
+        operation_id=_operation_id(spec, "retrieve"),
+        summary=f"Retrieve one of the {spec.what}",
+        parameters=[CONNECTION_ID, RECORD_ID, INCLUDE],
+        responses={200: spec.record_serializer, **_problems(*READ_PROBLEMS)},
+        examples=[OpenApiExample(spec.name, value=spec.example, response_only=True, status_codes=["200"])],
+        tags=[spec.resource.value],
+    )
+
+
+def write_schema(spec: ResourceSpec, action: str, write: WriteSpec) -> Any:
+    """`action`: create (201, no record id), partial_update or finalize (200, on one record)."""
+    on_record = action != "create"
+    return extend_schema(
+        operation_id=_operation_id(spec, action),
+        summary=write.text.summary,
+        description=write.text.description,
+        parameters=[CONNECTION_ID, *([RECORD_ID] if on_record else []), IDEMPOTENCY_KEY_PARAMETER, INCLUDE],
+        request=write.serializer,
+        responses={
+            (200 if on_record else 201): spec.write_response_serializer,
+            **_problems(*WRITE_PROBLEMS, examples=list(write.text.problem_examples)),
+        },
+        examples=list(write.text.examples),
+        tags=[spec.resource.value],
+    )
+
+
+# --- mapping and passthrough --------------------------------------------------------------------------------------
+
+MAPPING_RETRIEVE = extend_schema(
+    operation_id="mapping_retrieve",
+    summary="The connection's ledger mapping",
+    description="Empty defaults when none was saved.",
+    parameters=[CONNECTION_ID],
+    responses={200: LedgerMappingOutputSerializer, **_problems(404)},
+    examples=[
+        OpenApiExample("Mapping", value={**_MAPPING_EXAMPLE, "updated_at": "2025-03-01T09:30:00Z"}, response_only=True)
+    ],
+    tags=["mapping"],
+)
+MAPPING_UPDATE = extend_schema(
+    operation_id="mapping_update",
+    summary="Replace the connection's ledger mapping",
+    description=(
+        "Every code is checked in the vendor company first: a code that does not exist there is refused with "
+        "422 `mapping_invalid`, naming the field and the reason, and nothing is saved."
+    ),
+    parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER],
+    request=LedgerMappingSerializer,
+    responses={
+        200: LedgerMappingOutputSerializer,
+        **_problems(404, 409, 422, 429, 503, examples=[_EXAMPLE_MAPPING_INVALID]),
+    },
+    examples=[
+        OpenApiExample("Dutch defaults", value=_MAPPING_EXAMPLE, request_only=True),
+        OpenApiExample("Saved", value={**_MAPPING_EXAMPLE, "updated_at": "2025-03-01T09:30:00Z"}, response_only=True),
+    ],
+    tags=["mapping"],
+)
+PASSTHROUGH_CREATE = extend_schema(
+    operation_id="passthrough_create",
+    summary="Call the vendor's API directly",
+    description=(
+        "For anything the unified model does not cover. `path` is relative to the connection's company (Exact: "
+        "after `/api/v1/{division}/`); the gateway adds authentication, region and company and applies the "
+        "vendor's rate limits. Paths that would leave the company (other divisions, `current/Me`, OAuth) are "
+        "refused with 403 `passthrough_denied`. The vendor's status and body come back as they are; writes "
+        "(POST, PUT, DELETE) are recorded as mutations."
+    ),
+    parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER],
+    request=PassthroughRequestSerializer,
+    responses={
+        200: PassthroughResponseSerializer,
+        (403, "application/problem+json"): OpenApiResponse(
+            response=_PROBLEM_REF, description="`passthrough_denied`: the path would escape the company."
+        ),
+        **_problems(404, 409, 422, 429, 502, 503),
+    },
+    examples=[
+        OpenApiExample(
+            "Read GL account classifications",
+            value={
+                "method": "GET",
+                "path": "financial/GLAccountClassificationMappings",
+                "query": {"$select": "ID,Code,Description", "$top": "10"},
+            },
+            request_only=True,
+        ),
+        OpenApiExample(
+            "Vendor answer",
+            value={"status": 200, "body": {"d": {"results": [{"ID": "…", "Code": "1", "Description": "Activa"}]}}},
+            response_only=True,
+            status_codes=["200"],
+        ),
+    ],
+    tags=["passthrough"],
+)

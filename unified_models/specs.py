@@ -1,0 +1,150 @@
+"""One spec per unified resource: its serializers, list filters, permitted writes and OpenAPI names and examples.
+
+Routes (unified_models.urls), the serializer maps below and the schema of every record operation
+(unified_models.openapi) are generated from `SPECS`; a new resource or operation is one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from rest_framework import serializers
+
+from connectors.base.data import Resource
+from unified_models import openapi
+from unified_models.openapi import RECORD_EXAMPLES, OperationText
+from unified_models.serializers import (
+    ContactCreateSerializer,
+    ContactSerializer,
+    ContactUpdateSerializer,
+    InvoiceCreateSerializer,
+    InvoiceSerializer,
+    InvoiceUpdateSerializer,
+    ItemCreateSerializer,
+    ItemSerializer,
+    JournalSerializer,
+    LedgerAccountSerializer,
+    PaymentSerializer,
+    RecordSerializer,
+    TaxRateSerializer,
+    write_response_serializer,
+)
+
+_BY_CONTACT = {"contact_id": "Only records of this contact (its `id`)."}
+
+
+@dataclass(frozen=True)
+class WriteSpec:
+    """A permitted write: its input serializer (None: no body) and what the schema says about it."""
+
+    serializer: type[serializers.Serializer] | None
+    text: OperationText
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """Everything the API layer knows about one resource; reads (list, retrieve) are always permitted."""
+
+    resource: Resource
+    name: str  # schema component and view name stem: `LedgerAccount` -> LedgerAccountPageSerializer
+    what: str  # how summaries name the records: "List {what}", "Retrieve one of the {what}"
+    record_serializer: type[RecordSerializer]
+    # Exact-match list filters (name -> description); a connector that cannot apply one answers 422 naming it.
+    filters: Mapping[str, str] = field(default_factory=dict)
+    create: WriteSpec | None = None
+    update: WriteSpec | None = None  # PATCH: only the fields given change
+    finalize: WriteSpec | None = None  # invoices only: POST .../{id}/finalize
+
+    @property
+    def example(self) -> dict[str, Any]:
+        return RECORD_EXAMPLES[self.resource]
+
+    @property
+    def url_name(self) -> str:
+        """`ledger-account`: the stem of the route names (ledger-account-list, ledger-account-detail)."""
+        return "".join(f"-{c.lower()}" if c.isupper() else c for c in self.name).lstrip("-")
+
+    @cached_property
+    def write_response_serializer(self) -> type[serializers.Serializer]:
+        """The record plus `warnings` and `mutation_id` (one class per resource: a named schema component)."""
+        return write_response_serializer(self.record_serializer, f"{self.name}WriteResponseSerializer")
+
+
+SPECS: tuple[ResourceSpec, ...] = (
+    ResourceSpec(
+        Resource.CONTACTS,
+        "Contact",
+        "contacts (customers and suppliers)",
+        ContactSerializer,
+        create=WriteSpec(ContactCreateSerializer, openapi.CONTACTS_CREATE),
+        update=WriteSpec(ContactUpdateSerializer, openapi.CONTACTS_UPDATE),
+    ),
+    ResourceSpec(
+        Resource.INVOICES,
+        "Invoice",
+        "sales invoices and credit notes",
+        InvoiceSerializer,
+        filters=_BY_CONTACT,
+        create=WriteSpec(InvoiceCreateSerializer, openapi.INVOICES_CREATE),
+        update=WriteSpec(InvoiceUpdateSerializer, openapi.INVOICES_UPDATE),
+        finalize=WriteSpec(None, openapi.INVOICES_FINALIZE),
+    ),
+    ResourceSpec(Resource.LEDGER_ACCOUNTS, "LedgerAccount", "ledger (G/L) accounts", LedgerAccountSerializer),
+    ResourceSpec(Resource.TAX_RATES, "TaxRate", "tax rates (Exact: VAT codes)", TaxRateSerializer),
+    ResourceSpec(Resource.JOURNALS, "Journal", "journals", JournalSerializer),
+    ResourceSpec(
+        Resource.ITEMS,
+        "Item",
+        "items (products and services)",
+        ItemSerializer,
+        create=WriteSpec(ItemCreateSerializer, openapi.ITEMS_CREATE),
+    ),
+    ResourceSpec(
+        Resource.PAYMENTS,
+        "Payment",
+        "the payment state of invoices (receivables)",
+        PaymentSerializer,
+        filters=_BY_CONTACT,
+    ),
+)
+SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}
+
+# Input serializers by (resource, operation): how a stored mutation request becomes a unified input again.
+INPUT_SERIALIZERS: Mapping[tuple[str, str], type[serializers.Serializer]] = {
+    (spec.resource.value, operation): write.serializer
+    for spec in SPECS
+    for operation, write in (("create", spec.create), ("update", spec.update))
+    if write is not None and write.serializer is not None
+}
+
+
+def record_data(resource: Resource, record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
+    """One record as the API shows it."""
+    serializer = SPEC_BY_RESOURCE[resource].record_serializer
+    return dict(serializer(record, context={"include_remote_data": include_remote_data}).data)
+
+
+def input_from_request(resource: str, operation: str, request: dict[str, Any]) -> Any:
+    """Re-validate a stored mutation request into the unified input it stood for."""
+    serializer = INPUT_SERIALIZERS[(resource, operation)](data=request)
+    serializer.is_valid(raise_exception=True)
+    return serializer.to_input()  # type: ignore[attr-defined]
+
+
+def write_data(outcome: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
+    """The body of a successful write's answer, without `mutation_id` (a services.WriteOutcome in).
+
+    The passthrough answer, or the record with its warnings; it is also what the mutation stores as its outcome.
+    A write that had succeeded before (no record in hand) answers with that stored outcome.
+    """
+    if outcome.passthrough is not None:
+        return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
+    if outcome.record is None:
+        return dict(outcome.mutation.outcome or {})
+    return {
+        **record_data(Resource(outcome.mutation.resource), outcome.record, include_remote_data=include_remote_data),
+        "warnings": [warning.as_dict() for warning in outcome.warnings],
+    }
