@@ -14,6 +14,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("", include("tenants.urls")),
     path("", include("unified_models.urls")),
+    path("", include("events.urls")),
 ]
 
 urlpatterns = [

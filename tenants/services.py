@@ -25,6 +25,7 @@ from tenants.models import (
     Tenant,
     Workspace,
 )
+from tenants.signals import connection_lifecycle_send
 
 # last_used_at is advisory: write it at most once a minute per key instead of on every request.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -326,6 +327,7 @@ def connection_disconnect(*, connection: Connection) -> None:
     Exact keeps one token chain per user and app, so a credential still used by another division must stay.
     """
     credential_id = connection.credential_id
+    connection_lifecycle_send("disconnected", [connection])
     connection.delete()
     if credential_id is None:
         return
@@ -336,7 +338,11 @@ def connection_disconnect(*, connection: Connection) -> None:
 
 def connection_disable(*, connection: Connection, reason: str) -> Connection:
     """Stop all calls for this connection (an operator's decision); a new consent re-enables it."""
-    connection.status = ConnectionStatus.DISABLED
-    connection.status_reason = reason
-    connection.save(update_fields=["status", "status_reason", "updated_at"])
+    with transaction.atomic():
+        was = connection.status
+        connection.status = ConnectionStatus.DISABLED
+        connection.status_reason = reason
+        connection.save(update_fields=["status", "status_reason", "updated_at"])
+        if was != ConnectionStatus.DISABLED:
+            connection_lifecycle_send("disabled", [connection])
     return connection

@@ -31,6 +31,7 @@ from connectors.registry import get_connector
 from gateway.request_context import current_request_id
 from tenants.credentials import refresh
 from tenants.models import Connection, ConnectionStatus
+from tenants.signals import connections_status_set
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,11 @@ class ConnectionCallContext:
         reason = f"{exc.reason}: {self.connector.name} no longer grants access to company {self.company_id}"
         now = timezone.now()
         # Only this connection: the credential (and its other companies) may be perfectly fine.
-        Connection.objects.filter(pk=self.connection_id).exclude(status=ConnectionStatus.DISABLED).update(
+        connections_status_set(
+            Connection.objects.filter(pk=self.connection_id).exclude(
+                status__in=(ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH)
+            ),
+            kind="needs_reauth",
             status=ConnectionStatus.NEEDS_REAUTH,
             status_reason=reason[:500],
             last_error_at=now,

@@ -40,5 +40,8 @@ SPECTACULAR_SETTINGS = {
         "gateway.api.schema.add_problem_responses",
         "gateway.api.schema.forbid_nul_in_request_strings",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookEventTypeEnum": "events.models.EventType",
+        "WebhookDeliveryStatusEnum": "events.models.DeliveryStatus",
+    },
 }

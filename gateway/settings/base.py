@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "gateway.demo",
     "tenants",
     "unified_models",
+    "events",
     "connectors.exact",
     "connectors.xero",
 ]
@@ -123,6 +124,7 @@ LOGGING = {
 from gateway.settings.api import *  # noqa: E402, F403
 from gateway.settings.celery_settings import *  # noqa: E402, F403
 from gateway.settings.connectors import *  # noqa: E402, F403
+from gateway.settings.events import *  # noqa: E402, F403
 from gateway.settings.metrics import *  # noqa: E402, F403
 from gateway.settings.security import *  # noqa: E402, F403
 from gateway.settings.writes import *  # noqa: E402, F403

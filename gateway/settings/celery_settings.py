@@ -5,6 +5,7 @@ from datetime import timedelta
 from kombu import Queue
 
 from gateway.settings.env import VAR_DIR, env
+from gateway.settings.events import LEDGERBRIDGE_WEBHOOK_DISPATCH_INTERVAL
 from gateway.settings.writes import LEDGERBRIDGE_RECONCILE_INTERVAL
 
 _redis_url = env.str("REDIS_URL", default="")
@@ -48,6 +49,7 @@ CELERY_TASK_ROUTES = {
     "gateway.tasks.*": {"queue": "maintenance"},
     "tenants.tasks.*": {"queue": "maintenance"},
     "unified_models.tasks.*": {"queue": "vendor"},
+    "events.tasks.*": {"queue": "webhooks"},
 }
 CELERY_TIMEZONE = "UTC"
 # Workers log through Django's LOGGING (request ids, secrets redacted), not Celery's own root handler.
@@ -66,6 +68,11 @@ CELERY_BEAT_SCHEDULE = {
     "mutations-reconcile": {
         "task": "unified_models.tasks.mutations_reconcile",
         "schedule": timedelta(seconds=LEDGERBRIDGE_RECONCILE_INTERVAL),
+    },
+    # Outbound webhook deliveries that are due: retries, first tries whose message was lost (events/tasks.py).
+    "webhook-deliveries-dispatch": {
+        "task": "events.tasks.webhook_deliveries_dispatch",
+        "schedule": timedelta(seconds=LEDGERBRIDGE_WEBHOOK_DISPATCH_INTERVAL),
     },
     "idempotency-keys-purge": {
         "task": "gateway.tasks.idempotency_keys_purge",

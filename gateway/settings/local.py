@@ -28,3 +28,6 @@ if not SECRET_KEY or not LEDGERBRIDGE_CREDENTIAL_KEYS:
     _generated = _local_secrets()
     SECRET_KEY = SECRET_KEY or _generated["secret_key"]
     LEDGERBRIDGE_CREDENTIAL_KEYS = LEDGERBRIDGE_CREDENTIAL_KEYS or [_generated["credential_key"]]
+
+# Webhook receivers on this machine (127.0.0.1) are fine here; production refuses internal destinations.
+LEDGERBRIDGE_WEBHOOK_ALLOW_PRIVATE = env.bool("LEDGERBRIDGE_WEBHOOK_ALLOW_PRIVATE", default=True)

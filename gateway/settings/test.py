@@ -16,3 +16,6 @@ WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-ledgerbridge.sqlite3")}
+
+# Webhook receivers on this machine (127.0.0.1) are fine here; production refuses internal destinations.
+LEDGERBRIDGE_WEBHOOK_ALLOW_PRIVATE = env.bool("LEDGERBRIDGE_WEBHOOK_ALLOW_PRIVATE", default=True)

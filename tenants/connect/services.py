@@ -50,6 +50,7 @@ from tenants.models import (
     Credential,
     CredentialStatus,
 )
+from tenants.signals import connection_lifecycle_send
 
 logger = logging.getLogger(__name__)
 
@@ -512,10 +513,14 @@ def _complete_locked(
                     raise
             else:
                 connections.append(connection)
+                connection_lifecycle_send("created", [connection])
                 continue
+        was_usable = connection.status == ConnectionStatus.ACTIVE
         _connection_consented(connection, company=company, credential=credential)
         connection.save()
         connections.append(connection)
+        if not was_usable:
+            connection_lifecycle_send("reactivated", [connection])
     link.status = ConnectLinkStatus.COMPLETED
     link.completed_at = now
     link.error_code = ""

@@ -30,6 +30,7 @@ from tenants.models import (
     VendorApp,
     Workspace,
 )
+from tenants.signals import connections_status_set
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,16 @@ def connection_reason_from_credential(reason: str) -> str:
 
 def connections_reactivate(*, credential_id: Any) -> int:
     """The credential holds a live pair again: its connections that waited for it (not for company access) resume."""
-    return Connection.objects.filter(
-        credential_id=credential_id,
-        status=ConnectionStatus.NEEDS_REAUTH,
-        status_reason__startswith=CREDENTIAL_REASON_PREFIX,
-    ).update(status=ConnectionStatus.ACTIVE, status_reason="", updated_at=timezone.now())
+    return connections_status_set(
+        Connection.objects.filter(
+            credential_id=credential_id,
+            status=ConnectionStatus.NEEDS_REAUTH,
+            status_reason__startswith=CREDENTIAL_REASON_PREFIX,
+        ),
+        kind="reactivated",
+        status=ConnectionStatus.ACTIVE,
+        status_reason="",
+    )
 
 
 @dataclass(frozen=True)
@@ -229,7 +235,9 @@ def _retire_same_chain_elsewhere(credential: Credential) -> None:
             token_generation=F("token_generation") + 1,
             updated_at=now,
         )
-        Connection.objects.filter(credential_id=other_id, status=ConnectionStatus.ACTIVE).update(
+        connections_status_set(
+            Connection.objects.filter(credential_id=other_id, status=ConnectionStatus.ACTIVE),
+            kind="needs_reauth",
             status=ConnectionStatus.NEEDS_REAUTH,
             status_reason=connection_reason_from_credential(reason),
             updated_at=now,
@@ -259,7 +267,9 @@ def credential_mark_needs_reauth(*, credential_id: Any, reason: str, generation:
         if not marked:
             return False
         # The prefix marks why: a new consent or successful refresh brings these connections back.
-        Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE).update(
+        connections_status_set(
+            Connection.objects.filter(credential_id=credential_id, status=ConnectionStatus.ACTIVE),
+            kind="needs_reauth",
             status=ConnectionStatus.NEEDS_REAUTH,
             status_reason=connection_reason_from_credential(reason),
             updated_at=now,

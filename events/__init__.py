@@ -1,0 +1,1 @@
+"""Outbound events: the transactional outbox, webhook endpoints and their signed deliveries."""

@@ -1,0 +1,419 @@
+"""Outbound events: emit into the outbox, manage webhook endpoints, deliver signed requests with retries.
+
+The rules that make delivery at least once:
+- `event_emit` writes the Event and one WebhookDelivery per subscribed endpoint in the caller's transaction (the
+  outbox): if the change rolls back, no event exists; if it commits, the deliveries are there to be sent.
+- After the commit a task is queued per delivery; beat's `webhook-deliveries-dispatch` picks up every delivery that
+  is due anyway (a lost message, a worker that died, the next retry), so nothing depends on a message arriving.
+- An attempt leases the delivery (next_attempt_at moves past the attempt's deadline) before it sends, so two
+  workers never send the same attempt; a worker killed mid-attempt leaves it due again after the lease.
+- A receiver that does not answer 2xx is tried again on RETRY_SCHEDULE (about 27 hours in all). The event id is
+  the `webhook-id` header and the payload's `id`: the same on every attempt, for deduplication.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from events.destinations import DestinationNotAllowed, destination_check
+from events.models import (
+    ConnectionEventCounter,
+    DeliveryStatus,
+    Event,
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from gateway.request_context import current_request_id
+from tenants.credentials import crypto
+from tenants.models import Workspace
+
+logger = logging.getLogger(__name__)
+
+# Seconds to wait before attempt n+1 (Standard Webhooks' reference schedule): 8 attempts over about 27 hours.
+RETRY_SCHEDULE: tuple[int, ...] = (5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+SECRET_PREFIX = "whsec_"
+RESPONSE_EXCERPT_CHARS = 1000
+USER_AGENT = "Ledgerbridge-Webhooks/1"
+
+
+class InvalidEndpoint(Exception):
+    """Input a webhook endpoint cannot take: (field, code, message)."""
+
+    def __init__(self, field: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------------------- emit
+
+
+def event_emit(
+    *,
+    workspace_id: Any,
+    type: str,
+    data: dict[str, Any],
+    connection_id: Any = None,
+    source: str = "system",
+) -> Event:
+    """Store an event and its deliveries in the current transaction; queue the deliveries once it commits.
+
+    A connection's events get the next number of its sequence (the counter row is locked until the commit, so
+    numbers follow commit order without gaps).
+    """
+    with transaction.atomic():
+        sequence = _next_sequence(connection_id) if connection_id is not None else None
+        event = Event.objects.create(
+            workspace_id=workspace_id,
+            connection_id=connection_id,
+            sequence=sequence,
+            type=type,
+            source=source,
+            data=data,
+            request_id=current_request_id()[:128],
+            created_at=timezone.now(),
+        )
+        endpoints = [
+            endpoint
+            for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True)
+            if endpoint.accepts(type)
+        ]
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=event.created_at)
+                for endpoint in endpoints
+            ]
+        )
+        ids = [str(delivery.pk) for delivery in deliveries]
+        if ids:
+            transaction.on_commit(lambda: _enqueue(ids))
+    return event
+
+
+def _next_sequence(connection_id: Any) -> int:
+    counter = ConnectionEventCounter.objects.select_for_update().filter(connection_id=connection_id).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                ConnectionEventCounter.objects.create(connection_id=connection_id, last_sequence=0)
+        except IntegrityError:
+            pass  # another transaction created it first; the lock below waits for it
+        counter = ConnectionEventCounter.objects.select_for_update().get(connection_id=connection_id)
+    ConnectionEventCounter.objects.filter(pk=counter.pk).update(last_sequence=F("last_sequence") + 1)
+    return counter.last_sequence + 1
+
+
+def _enqueue(delivery_ids: list[str]) -> None:
+    from events.tasks import webhook_delivery_enqueue  # tasks import services, not the other way round
+
+    try:
+        for delivery_id in delivery_ids:
+            webhook_delivery_enqueue(delivery_id)
+    except Exception:  # the broker is down: beat's dispatch sends them once it is back (the outbox has them)
+        logger.warning("Could not queue %d webhook deliveries; the dispatcher will", len(delivery_ids), exc_info=True)
+
+
+def event_payload(event: Event) -> dict[str, Any]:
+    """The JSON body a receiver gets (Standard Webhooks' `type`, `timestamp`, `data`, plus our ordering fields)."""
+    return {
+        "id": str(event.id),
+        "type": event.type,
+        "timestamp": event.created_at.isoformat().replace("+00:00", "Z"),
+        "workspace_id": str(event.workspace_id),
+        "connection_id": str(event.connection_id) if event.connection_id else None,
+        "sequence": event.sequence,
+        "source": event.source,
+        "data": event.data,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- endpoints
+
+
+@dataclass(frozen=True)
+class CreatedEndpoint:
+    endpoint: WebhookEndpoint
+    secret: str  # shown once
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _check_event_types(event_types: list[str]) -> list[str]:
+    known = set(EventType.values)
+    for index, event_type in enumerate(event_types):
+        if event_type not in known:
+            raise InvalidEndpoint(f"event_types.{index}", "invalid_choice", f"Unknown event type {event_type!r}.")
+    return list(dict.fromkeys(event_types))
+
+
+def _check_url(url: str) -> str:
+    if not url.lower().startswith(("https://", "http://")):
+        raise InvalidEndpoint("url", "invalid", "The URL must start with https:// (or http:// for local development).")
+    try:
+        destination_check(url, resolve=False)
+    except DestinationNotAllowed as exc:
+        raise InvalidEndpoint("url", "destination_not_allowed", str(exc)) from None
+    return url
+
+
+def webhook_endpoint_create(
+    *,
+    workspace: Workspace,
+    url: str,
+    description: str = "",
+    event_types: list[str] | None = None,
+    enabled: bool = True,
+) -> CreatedEndpoint:
+    """A new endpoint with a fresh signing secret (returned once, stored encrypted)."""
+    secret = _new_secret()
+    endpoint = WebhookEndpoint.objects.create(
+        workspace=workspace,
+        url=_check_url(url),
+        description=description,
+        event_types=_check_event_types(event_types or []),
+        enabled=enabled,
+        secret_encrypted=crypto.encrypt(secret),
+    )
+    return CreatedEndpoint(endpoint=endpoint, secret=secret)
+
+
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+    """Change url, description, event_types or enabled; enabling again clears the failure streak."""
+    if "url" in changes:
+        endpoint.url = _check_url(changes["url"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "event_types" in changes:
+        endpoint.event_types = _check_event_types(changes["event_types"] or [])
+    if "enabled" in changes and changes["enabled"] != endpoint.enabled:
+        endpoint.enabled = bool(changes["enabled"])
+        endpoint.disabled_reason = "" if endpoint.enabled else "disabled through the API"
+        endpoint.failing_since = None
+    endpoint.save()
+    return endpoint
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    endpoint.delete()
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, overlap_seconds: int | None = None) -> CreatedEndpoint:
+    """A new secret signs from now on; the old one keeps signing too (both signatures sent) for the overlap."""
+    overlap = settings.LEDGERBRIDGE_WEBHOOK_SECRET_OVERLAP if overlap_seconds is None else overlap_seconds
+    secret = _new_secret()
+    with transaction.atomic():
+        row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        row.previous_secret_encrypted = row.secret_encrypted if overlap > 0 else ""
+        row.previous_secret_expires_at = timezone.now() + timedelta(seconds=overlap) if overlap > 0 else None
+        row.secret_encrypted = crypto.encrypt(secret)
+        row.save()
+    return CreatedEndpoint(endpoint=row, secret=secret)
+
+
+def _signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    found = [crypto.decrypt(endpoint.secret_encrypted)]
+    if (
+        endpoint.previous_secret_encrypted
+        and endpoint.previous_secret_expires_at is not None
+        and endpoint.previous_secret_expires_at > now
+    ):
+        found.append(crypto.decrypt(endpoint.previous_secret_encrypted))
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- delivery
+
+
+def webhook_deliveries_due(*, now: datetime | None = None, limit: int = 500) -> list[str]:
+    """Ids of pending deliveries whose time has come (oldest first), to enabled endpoints."""
+    now = now or timezone.now()
+    rows = (
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__enabled=True)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return [str(pk) for pk in rows]
+
+
+def _attempt_lease() -> timedelta:
+    return timedelta(seconds=float(settings.LEDGERBRIDGE_WEBHOOK_TIMEOUT) + 30)
+
+
+def _claim(delivery_id: str) -> WebhookDelivery | None:
+    """Lease a due delivery for one attempt (None: not due, done, or another worker has it)."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("event", "endpoint")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        now = timezone.now()
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
+            return None
+        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+            return None
+        delivery.attempts += 1
+        delivery.round_attempts += 1
+        delivery.next_attempt_at = now + _attempt_lease()
+        delivery.save(update_fields=["attempts", "round_attempts", "next_attempt_at", "updated_at"])
+    return delivery
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    status_code: int | None
+    response_ms: int | None
+    excerpt: str
+    error: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def signed_request(endpoint: WebhookEndpoint, event: Event, *, now: datetime) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one attempt: Standard Webhooks' webhook-id, -timestamp and -signature.
+
+    During a secret rotation both secrets sign (space-separated signatures, as the spec allows).
+    """
+    body = json.dumps(event_payload(event), separators=(",", ":"), ensure_ascii=False).encode()
+    msg_id = str(event.id)
+    signatures = [Webhook(secret).sign(msg_id, now, body) for secret in _signing_secrets(endpoint, now)]
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": " ".join(signatures),
+    }
+    return body, headers
+
+
+def _post(endpoint: WebhookEndpoint, event: Event, now: datetime) -> AttemptResult:
+    try:
+        destination_check(endpoint.url, resolve=True)  # at delivery time too: DNS may point elsewhere by now
+    except DestinationNotAllowed as exc:
+        return AttemptResult(None, None, "", f"destination_not_allowed: {exc}"[:500])
+    body, headers = signed_request(endpoint, event, now=now)
+    started = time.monotonic()
+    try:
+        response = _http().post(endpoint.url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return AttemptResult(None, int((time.monotonic() - started) * 1000), "", exc.__class__.__name__)
+    elapsed = int((time.monotonic() - started) * 1000)
+    excerpt = response.text[:RESPONSE_EXCERPT_CHARS]
+    return AttemptResult(response.status_code, elapsed, excerpt, "")
+
+
+_client: httpx.Client | None = None
+
+
+def _http() -> httpx.Client:
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=float(settings.LEDGERBRIDGE_WEBHOOK_TIMEOUT), follow_redirects=False)
+    return _client
+
+
+def webhook_delivery_attempt(*, delivery_id: str) -> str | None:
+    """One attempt of a due delivery; returns its status afterwards (None: it was not due or not ours)."""
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    endpoint, event = delivery.endpoint, delivery.event
+    now = timezone.now()
+    disabled = AttemptResult(None, None, "", "endpoint disabled")
+    result = _post(endpoint, event, now) if endpoint.enabled else disabled
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        started_at=now,
+        status_code=result.status_code,
+        response_ms=result.response_ms,
+        response_excerpt=result.excerpt,
+        error=result.error[:500],
+    )
+    finished = timezone.now()
+    fields: dict[str, Any] = {"last_status_code": result.status_code, "last_error": result.error[:500]}
+    if result.succeeded:
+        fields.update(status=DeliveryStatus.SUCCEEDED, delivered_at=finished, next_attempt_at=None)
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(failing_since=None)
+    elif not endpoint.enabled or delivery.round_attempts > len(RETRY_SCHEDULE):
+        fields.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+    else:
+        fields.update(next_attempt_at=finished + timedelta(seconds=RETRY_SCHEDULE[delivery.round_attempts - 1]))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(updated_at=finished, **fields)
+    if not result.succeeded and endpoint.enabled:
+        _note_failure(endpoint, finished)
+    return str(fields.get("status", DeliveryStatus.PENDING))
+
+
+def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:
+    """Start the endpoint's failure streak, or disable it once the streak is old enough (and tell the others)."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(failing_since=now)
+    disable_after = timedelta(days=float(settings.LEDGERBRIDGE_WEBHOOK_DISABLE_AFTER_DAYS))
+    with transaction.atomic():
+        row = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        if not row.enabled or row.failing_since is None or now - row.failing_since < disable_after:
+            return
+        row.enabled = False
+        row.disabled_reason = f"every delivery failed since {row.failing_since.isoformat()}"
+        row.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+        WebhookDelivery.objects.filter(endpoint=row, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.FAILED, next_attempt_at=None, last_error="endpoint disabled", updated_at=now
+        )
+        _emit_disabled_notice(row)
+    logger.warning("Webhook endpoint %s disabled: %s", row.pk, row.disabled_reason)
+
+
+def _emit_disabled_notice(endpoint: WebhookEndpoint) -> None:
+    # The disabled endpoint is excluded by event_emit itself (only enabled endpoints get deliveries).
+    event_emit(
+        workspace_id=endpoint.workspace_id,
+        type=EventType.WEBHOOK_ENDPOINT_DISABLED,
+        data={
+            "endpoint_id": str(endpoint.pk),
+            "url": endpoint.url,
+            "failing_since": endpoint.failing_since.isoformat() if endpoint.failing_since else None,
+            "reason": endpoint.disabled_reason,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- redelivery
+
+
+def webhook_redeliver(*, deliveries: QuerySet[WebhookDelivery]) -> int:
+    """Start a new round of attempts for these deliveries (e.g. one event, or everything since a time)."""
+    now = timezone.now()
+    ids = [str(pk) for pk in deliveries.filter(endpoint__enabled=True).values_list("pk", flat=True)]
+    with transaction.atomic():
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.PENDING, round_attempts=0, next_attempt_at=now, updated_at=now
+        )
+        transaction.on_commit(lambda: _enqueue(ids))
+    return len(ids)
+
+
+def webhook_deliveries_since(*, endpoint: WebhookEndpoint, since: datetime) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(endpoint=endpoint).filter(Q(event__created_at__gte=since))
