@@ -24,6 +24,7 @@ from connectors.base.data import (
     Page,
     PassthroughResult,
     Resource,
+    SyncBatch,
     UnifiedInput,
     UnifiedRecord,
     WriteResult,
@@ -177,6 +178,31 @@ class Connector(ABC):
     ) -> PassthroughResult:
         """A raw call relative to the company; refused paths raise PassthroughDenied before any call."""
         raise OperationNotSupported("passthrough", method, self.name)
+
+    # --- sync (a local copy kept by the core) -------------------------------------------------------------
+    # A connector that lists a resource in `sync_resources` implements the three methods below. A run is a chain
+    # of batches: `sync_begin` gives the checkpoint of a full copy (backfill), `sync_next` reads one batch after a
+    # checkpoint; the core commits each batch with its checkpoint before asking for the next one, until `done`.
+    # The checkpoint of a finished run is where the next (incremental) run starts.
+    sync_resources: ClassVar[frozenset[str]] = frozenset()
+
+    def sync_begin(self, ctx: CallContext, resource: Resource) -> str:
+        """The checkpoint a full copy starts from (it may cost a call, e.g. to note where changes start)."""
+        raise OperationNotSupported(resource, "sync", self.name)
+
+    def sync_next(self, ctx: CallContext, resource: Resource, checkpoint: str) -> SyncBatch[UnifiedRecord]:
+        """The next batch after `checkpoint`; records carry remote_data. Memory is bounded by one batch."""
+        raise OperationNotSupported(resource, "sync", self.name)
+
+    def sync_fetch(self, ctx: CallContext, resource: Resource, remote_ids: list[str]) -> list[UnifiedRecord]:
+        """The current records for these remote ids (a webhook named them); ids the vendor no longer has are
+        absent from the answer."""
+        raise OperationNotSupported(resource, "sync", self.name)
+
+    def sync_epoch(self, ctx: CallContext) -> str:
+        """A value that changes when the vendor invalidates every checkpoint of the company (Exact: a division
+        move regenerates all Timestamps); the core starts a full copy when it changes. "" when never."""
+        return ""
 
     def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> JsonValue:
         """The gateway's own GET relative to the company (health checks, keep-alive), through `ctx.call`.

@@ -135,6 +135,28 @@ class Page(Generic[R]):
 
 
 @dataclass(frozen=True)
+class SyncBatch(Generic[R]):
+    """One step of a sync run (connectors/base/connector.py: Connector.sync_next).
+
+    The core stores `records` and applies `deleted` in one transaction together with `checkpoint`, so a run that
+    dies resumes at the last committed batch and never skips rows (a batch may be read again: storing is an
+    upsert). `checkpoint` is opaque to the core; only the connector that produced it reads it.
+    """
+
+    records: list[R]  # new or changed records, with remote_data
+    deleted: list[str]  # remote ids the vendor reports as deleted
+    checkpoint: str  # where the next batch starts once this one is committed
+    done: bool  # nothing more to read now: `checkpoint` is where the next incremental run starts
+    # `records` is the complete set of the resource (a vendor set without a change feed): the core treats every
+    # stored record missing from it as deleted.
+    replaces_all: bool = False
+    # A run-time fact the core shows in the sync status (e.g. "backfill", "changes").
+    phase: str = ""
+    # The vendor's version of each record by id (Exact: the sync Timestamp), where the vendor gives one.
+    versions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class WriteResult(Generic[R]):
     record: R
     warnings: list[VendorWarning] = field(default_factory=list)

@@ -45,13 +45,14 @@ from connectors.base.data import (
     Page,
     PassthroughResult,
     Resource,
+    SyncBatch,
     WriteResult,
 )
 from connectors.base.errors import VendorError, VendorNotFound
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.exact import auth, lookups, mappers
+from connectors.exact import auth, lookups, mappers, sync
 from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
 from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, or_
@@ -259,6 +260,10 @@ class ExactConnector(OAuth2Connector):
         row = api.entity(spec.entity_path(guid), query)
         return self._records(api, spec, [row])[0]
 
+    def exact_records(self, api: DivisionApi, spec: ExactResource, rows: list[dict[str, Any]]) -> list[Any]:
+        """Exact rows of `spec` -> unified records with remote_data (for sync.py)."""
+        return self._records(api, spec, rows)
+
     def _records(self, api: DivisionApi, spec: ExactResource, rows: list[dict[str, Any]]) -> list[Any]:
         """Exact rows -> unified records (with remote_data), with the extra reads a page needs done once."""
         cleaned = [without_odata_noise(row) for row in rows]
@@ -301,6 +306,22 @@ class ExactConnector(OAuth2Connector):
             chunk = numbers[start : start + NUMBERS_PER_QUERY]
             query = ODataQuery(select=select, filter=or_(*(eq("InvoiceNumber", number) for number in chunk)))
             yield from api.records(path, query)
+
+    # ------------------------------------------------------------------ sync (sync.py)
+
+    sync_resources = frozenset(resource.value for resource in sync.SOURCES)
+
+    def sync_begin(self, ctx: CallContext, resource: Resource) -> str:
+        return sync.sync_begin(self._api(ctx), Resource(resource))
+
+    def sync_next(self, ctx: CallContext, resource: Resource, checkpoint: str) -> SyncBatch[Any]:
+        return sync.sync_next(self, self._api(ctx), Resource(resource), checkpoint)
+
+    def sync_fetch(self, ctx: CallContext, resource: Resource, remote_ids: list[str]) -> list[Any]:
+        return list(sync.fetch_by_keys(self, self._api(ctx), Resource(resource), remote_ids))
+
+    def sync_epoch(self, ctx: CallContext) -> str:
+        return sync.division_epoch(self._api(ctx))
 
     # ------------------------------------------------------------------ writes
 

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "tenants",
     "unified_models",
     "events",
+    "unified_models.store",
     "connectors.exact",
     "connectors.xero",
 ]
@@ -127,4 +128,5 @@ from gateway.settings.connectors import *  # noqa: E402, F403
 from gateway.settings.events import *  # noqa: E402, F403
 from gateway.settings.metrics import *  # noqa: E402, F403
 from gateway.settings.security import *  # noqa: E402, F403
+from gateway.settings.sync import *  # noqa: E402, F403
 from gateway.settings.writes import *  # noqa: E402, F403

@@ -6,6 +6,7 @@ from kombu import Queue
 
 from gateway.settings.env import VAR_DIR, env
 from gateway.settings.events import LEDGERBRIDGE_WEBHOOK_DISPATCH_INTERVAL
+from gateway.settings.sync import LEDGERBRIDGE_SYNC_EPOCH_SECONDS, LEDGERBRIDGE_SYNC_SCHEDULE
 from gateway.settings.writes import LEDGERBRIDGE_RECONCILE_INTERVAL
 
 _redis_url = env.str("REDIS_URL", default="")
@@ -50,6 +51,7 @@ CELERY_TASK_ROUTES = {
     "tenants.tasks.*": {"queue": "maintenance"},
     "unified_models.tasks.*": {"queue": "vendor"},
     "events.tasks.*": {"queue": "webhooks"},
+    "unified_models.store.tasks.*": {"queue": "sync"},
 }
 CELERY_TIMEZONE = "UTC"
 # Workers log through Django's LOGGING (request ids, secrets redacted), not Celery's own root handler.
@@ -78,4 +80,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gateway.tasks.idempotency_keys_purge",
         "schedule": timedelta(hours=1),
     },
+}
+# The local store: an incremental run per resource per period (unified_models/store/tasks.py spreads the connections
+# over it), and the check for vendor epochs that moved (a division move makes every checkpoint worthless).
+CELERY_BEAT_SCHEDULE.update(
+    {
+        f"store-sync-{resource}": {
+            "task": "unified_models.store.tasks.sync_schedule",
+            "schedule": timedelta(seconds=seconds),
+            "args": [resource],
+        }
+        for resource, seconds in LEDGERBRIDGE_SYNC_SCHEDULE.items()
+    }
+)
+CELERY_BEAT_SCHEDULE["store-sync-epochs"] = {
+    "task": "unified_models.store.tasks.sync_epoch_check",
+    "schedule": timedelta(seconds=LEDGERBRIDGE_SYNC_EPOCH_SECONDS),
 }

@@ -1,0 +1,296 @@
+"""Exact's side of the local copy: which endpoint fills each resource, how a run pages, what a checkpoint holds.
+
+Facts followed (NOTES.md: Sync, deleted and bulk):
+- A full copy reads the `bulk/…` endpoints (1,000 rows a call, `$select` mandatory), one page after the other
+  (parallel paging loses or duplicates rows); invoices come with their lines through `$expand`, so one call
+  brings 1,000 invoices whatever their number of lines.
+- Changes come from the `sync/…` endpoints with `Timestamp gt <last>` (Timestamp is a rowversion, not a time),
+  1,000 rows a call in Timestamp order; deletions from `sync/Deleted` by EntityType. The highest Timestamp is part
+  of the checkpoint, which the core saves only after the batch's rows are committed.
+- Before a full copy the checkpoint notes where changes start: `read/sync/Sync/SyncTimestamp` for a moment an
+  hour back gives a Timestamp below every row changed since; after the bulk pages the run reads the changes from
+  there, so a record changed while the copy ran is not missed (Timestamps are one rowversion per database).
+- `sync/SalesInvoice/SalesInvoices` is flattened (one row per line, the header's Description and totals are
+  overwritten by the line's), and `sync/Logistics/Items` lacks StandardSalesPrice: for those the changed keys are
+  read from the sync feed and the records fetched by key from the bulk endpoint. The other sync feeds carry every
+  property the mappers read, so their rows are mapped as they come.
+- VAT codes and journals have neither bulk nor sync endpoints: each run reads the whole (small) set and the core
+  treats a record it no longer contains as deleted.
+- A division move (or HR link/unlink) regenerates every Timestamp: `DivisionMoveDate` and
+  `DivisionHRLinkUnlinkDate` of system/Divisions make the epoch; when it changes the core copies everything again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from connectors.base.data import Resource, SyncBatch
+from connectors.base.errors import VendorError
+from connectors.exact.calls import DivisionApi
+from connectors.exact.odata import Filter, Guid, Int64, ODataQuery, and_, eq, gt, or_, unwrap_entity, unwrap_page
+from connectors.exact.paging import skiptoken_of
+from connectors.exact.resources import EVERY_RECORD, RESOURCES, ExactResource, parse_guid
+from connectors.exact.values import AMSTERDAM
+
+if TYPE_CHECKING:
+    from connectors.exact.provider import ExactConnector
+
+# Rows per bulk and sync page (NOTES.md: OData): the page size is Exact's, we only name it for the checks.
+PAGE_SIZE = 1000
+# Keys per by-key fetch: `InvoiceID eq guid'…' or …` is about 57 characters a key, well inside the 6,000-character
+# URL limit (NOTES.md: Rate limits) with the $select of invoices and their lines.
+KEYS_PER_FETCH = 40
+# How far back the change feed starts before a full copy (clocks of Exact and of the gateway may differ).
+CHANGES_MARGIN = timedelta(hours=1)
+DELETED_PATH = "sync/Deleted"
+# The endpoint whose SyncTimestamp gives the starting Timestamp (one of those Exact supports: NOTES.md).
+TIMESTAMP_ENDPOINT = "SalesInvoices"
+
+
+@dataclass(frozen=True)
+class SyncSource:
+    """The Exact endpoints behind the local copy of one unified resource."""
+
+    resource: Resource
+    bulk_path: str | None = None  # None: no bulk/sync endpoints; the whole set is read every run
+    sync_path: str | None = None
+    sync_key: str = "ID"  # the record's key in sync rows (invoices: InvoiceID, the line rows' header)
+    # The sync rows carry every property the mapper reads; otherwise the changed records are fetched by key.
+    sync_rows_complete: bool = True
+    deleted_type: int | None = None  # sync/Deleted EntityType (NOTES.md: Sync, deleted and bulk)
+    # Mandatory filtering applies to the bulk endpoint too (NOTES.md: Rate limits): a filter that keeps all rows.
+    bulk_filter: Filter | None = None
+
+    @property
+    def spec(self) -> ExactResource:
+        return RESOURCES[self.resource]
+
+
+SOURCES: Mapping[Resource, SyncSource] = MappingProxyType(
+    {
+        Resource.CONTACTS: SyncSource(
+            Resource.CONTACTS, "bulk/CRM/Accounts", "sync/CRM/Accounts", deleted_type=2, bulk_filter=EVERY_RECORD
+        ),
+        Resource.INVOICES: SyncSource(
+            Resource.INVOICES,
+            "bulk/SalesInvoice/SalesInvoices",
+            "sync/SalesInvoice/SalesInvoices",
+            sync_key="InvoiceID",
+            sync_rows_complete=False,
+            deleted_type=13,
+        ),
+        Resource.LEDGER_ACCOUNTS: SyncSource(
+            Resource.LEDGER_ACCOUNTS, "bulk/Financial/GLAccounts", "sync/Financial/GLAccounts", deleted_type=7
+        ),
+        Resource.ITEMS: SyncSource(
+            Resource.ITEMS,
+            "bulk/Logistics/Items",
+            "sync/Logistics/Items",
+            sync_rows_complete=False,
+            deleted_type=9,
+            bulk_filter=EVERY_RECORD,
+        ),
+        # Receivables: sync/Cashflow/PaymentTerms is their change feed; Exact's deleted log has no type for them.
+        Resource.PAYMENTS: SyncSource(Resource.PAYMENTS, "bulk/Cashflow/Receivables", "sync/Cashflow/PaymentTerms"),
+        Resource.TAX_RATES: SyncSource(Resource.TAX_RATES),
+        Resource.JOURNALS: SyncSource(Resource.JOURNALS),
+    }
+)
+
+
+# ---------------------------------------------------------------------------------------------- checkpoints
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a run stands. phase "bulk": the next bulk page (`skip`, None = the first) and `mark`, the Timestamp
+    the change feed starts from afterwards; "changes": the highest Timestamp stored (`ts`) and the highest deleted
+    log Timestamp applied (`deleted`); "snapshot": a set read whole every run."""
+
+    phase: str
+    skip: str | None = None
+    mark: int = 0
+    ts: int = 0
+    deleted: int = 0
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"v": 1, "phase": self.phase, "skip": self.skip, "mark": self.mark, "ts": self.ts, "del": self.deleted},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> Checkpoint:
+        try:
+            data = json.loads(text)
+            checkpoint = cls(
+                phase=str(data["phase"]),
+                skip=data["skip"],
+                mark=int(data["mark"]),
+                ts=int(data["ts"]),
+                deleted=int(data["del"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise VendorError("Not a checkpoint of the Exact connector.") from exc
+        if checkpoint.phase not in ("bulk", "changes", "snapshot"):
+            raise VendorError(f"Unknown sync phase '{checkpoint.phase}'.")
+        return checkpoint
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def sync_begin(api: DivisionApi, resource: Resource) -> str:
+    source = SOURCES[resource]
+    if source.bulk_path is None:
+        return Checkpoint(phase="snapshot").dumps()
+    return Checkpoint(phase="bulk", mark=changes_start(api)).dumps()
+
+
+def changes_start(api: DivisionApi) -> int:
+    """A Timestamp below every row changed from an hour ago on (one call)."""
+    since = (datetime.now(UTC) - CHANGES_MARGIN).astimezone(AMSTERDAM).replace(tzinfo=None, microsecond=0)
+    body = api.get_json(
+        "read/sync/Sync/SyncTimestamp",
+        {"modified": f"datetime'{since.isoformat()}'", "endPoint": f"'{TIMESTAMP_ENDPOINT}'"},
+    )
+    row = unwrap_entity(body)
+    try:
+        return int(row["TimeStampAsBigInt"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VendorError("Exact's SyncTimestamp answer has no TimeStampAsBigInt.") from exc
+
+
+def sync_next(connector: ExactConnector, api: DivisionApi, resource: Resource, checkpoint: str) -> SyncBatch[Any]:
+    source = SOURCES[resource]
+    position = Checkpoint.loads(checkpoint)
+    if position.phase == "snapshot" or source.bulk_path is None:
+        return _snapshot(connector, api, source)
+    if position.phase == "bulk":
+        return _bulk_page(connector, api, source, position)
+    return _changes(connector, api, source, position)
+
+
+def _snapshot(connector: ExactConnector, api: DivisionApi, source: SyncSource) -> SyncBatch[Any]:
+    spec = source.spec
+    query = ODataQuery(select=spec.select_list(), filter=spec.match_all, expand=[spec.expand] if spec.expand else None)
+    records: list[Any] = []
+    for page in api.pages(spec.path, query):
+        records.extend(connector.exact_records(api, spec, page.records))
+    return SyncBatch(
+        records=records,
+        deleted=[],
+        checkpoint=Checkpoint(phase="snapshot").dumps(),
+        done=True,
+        replaces_all=True,
+        phase="snapshot",
+    )
+
+
+def _bulk_query(source: SyncSource, extra: Filter | None = None) -> ODataQuery:
+    spec = source.spec
+    conditions = [condition for condition in (extra, source.bulk_filter) if condition is not None]
+    return ODataQuery(
+        select=spec.select_list(),
+        filter=and_(*conditions) if conditions else None,
+        expand=[spec.expand] if spec.expand else None,
+    )
+
+
+def _bulk_page(connector: ExactConnector, api: DivisionApi, source: SyncSource, position: Checkpoint) -> SyncBatch[Any]:
+    assert source.bulk_path is not None
+    page = api.page(source.bulk_path, _bulk_query(source), skiptoken=position.skip)
+    records = connector.exact_records(api, source.spec, page.records)
+    if page.next_url is not None:
+        following = Checkpoint(phase="bulk", skip=skiptoken_of(page.next_url), mark=position.mark)
+    else:
+        # The copy is complete; what changed while it ran comes next from the change feed.
+        following = Checkpoint(phase="changes", ts=position.mark, deleted=position.mark)
+    return SyncBatch(records=records, deleted=[], checkpoint=following.dumps(), done=False, phase="backfill")
+
+
+def _changes(connector: ExactConnector, api: DivisionApi, source: SyncSource, position: Checkpoint) -> SyncBatch[Any]:
+    assert source.sync_path is not None
+    spec = source.spec
+    select = ["Timestamp", *spec.select] if source.sync_rows_complete else ["Timestamp", source.sync_key]
+    page = api.page(source.sync_path, ODataQuery(select=select, filter=gt("Timestamp", Int64(position.ts))))
+    rows = page.records
+    high = max((int(row["Timestamp"]) for row in rows), default=position.ts)
+    versions: dict[str, int] = {}
+    for row in rows:
+        key = parse_guid(str(row.get(source.sync_key) or ""))
+        if key is not None:
+            versions[key] = max(versions.get(key, 0), int(row["Timestamp"]))
+    if source.sync_rows_complete:
+        records = connector.exact_records(api, spec, [_without(row, "Timestamp") for row in rows])
+    else:
+        records = list(fetch_by_keys(connector, api, source.resource, list(versions)))
+    more_changes = page.next_url is not None
+    deleted: list[str] = []
+    deleted_high = position.deleted
+    more_deleted = False
+    if not more_changes and source.deleted_type is not None:
+        # Exact's sample: the deleted log read beside the sync feed, by EntityType (NOTES.md: Sync, deleted, bulk).
+        deleted_page = api.page(
+            DELETED_PATH,
+            ODataQuery(
+                select=["Timestamp", "EntityKey"],
+                filter=gt("Timestamp", Int64(position.deleted)) & eq("EntityType", source.deleted_type),
+            ),
+        )
+        for row in deleted_page.records:
+            key = parse_guid(str(row.get("EntityKey") or ""))
+            if key is not None:
+                deleted.append(key)
+            deleted_high = max(deleted_high, int(row["Timestamp"]))
+        more_deleted = deleted_page.next_url is not None
+    return SyncBatch(
+        records=records,
+        deleted=deleted,
+        checkpoint=Checkpoint(phase="changes", ts=high, deleted=deleted_high).dumps(),
+        done=not more_changes and not more_deleted,
+        phase="changes",
+        versions=versions,
+    )
+
+
+def fetch_by_keys(connector: ExactConnector, api: DivisionApi, resource: Resource, keys: list[str]) -> Iterator[Any]:
+    """The current records for these GUID keys, read from the bulk endpoint (or the CRUD set) 40 keys a call."""
+    source = SOURCES[resource]
+    spec = source.spec
+    guids = [guid for guid in (parse_guid(key) for key in keys) if guid is not None]
+    for start in range(0, len(guids), KEYS_PER_FETCH):
+        chunk = guids[start : start + KEYS_PER_FETCH]
+        by_key = or_(*(eq(spec.key, Guid(guid)) for guid in chunk))
+        if source.bulk_path is not None:
+            rows = [row for page in api.pages(source.bulk_path, _bulk_query(source, by_key)) for row in page.records]
+        else:
+            query = ODataQuery(select=spec.select_list(), filter=by_key, expand=[spec.expand] if spec.expand else None)
+            rows = list(api.records(spec.path, query))
+        yield from connector.exact_records(api, spec, rows)
+
+
+def division_epoch(api: DivisionApi) -> str:
+    """DivisionMoveDate and DivisionHRLinkUnlinkDate of the connection's division: either changing means every
+    Timestamp was regenerated (NOTES.md: Divisions)."""
+    body = api.get_json(
+        "system/Divisions",
+        {
+            "$filter": f"Code eq {api.division}",
+            "$select": "Code,DivisionMoveDate,DivisionHRLinkUnlinkDate",
+        },
+    )
+    rows = unwrap_page(body).records
+    if not rows:
+        raise VendorError("Exact does not list the connection's division in system/Divisions.")
+    row = rows[0]
+    return f"{row.get('DivisionMoveDate') or ''}|{row.get('DivisionHRLinkUnlinkDate') or ''}"
+
+
+def _without(row: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: value for key, value in row.items() if key != name}

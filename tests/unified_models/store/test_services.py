@@ -1,0 +1,164 @@
+"""Sync runs against the Exact sandbox over HTTP: a backfill copies the division exactly, changes and deletions
+follow, a run resumes from its checkpoint, one run at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from connectors.base.data import ListQuery, Resource
+from connectors.registry import get_connector
+from tenants.vendor_calls import connection_context
+from tests.unified_models.conftest import Connected
+from unified_models.store import hooks, services
+from unified_models.store.models import StoredRecord, SyncMode, SyncRunState, SyncState
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+def _sync(connected: Connected, resource: str, mode: str = SyncMode.INCREMENTAL) -> Any:
+    run = services.sync_run_request(connection=connected.connection, resource=resource, mode=mode, trigger="test")
+    return services.sync_run_execute(run_id=run.pk)
+
+
+def _stored(connected: Connected, resource: str) -> dict[str, StoredRecord]:
+    rows = StoredRecord.objects.filter(connection=connected.connection, resource=resource, deleted_at__isnull=True)
+    return {row.record_id: row for row in rows}
+
+
+def _live(connected: Connected, resource: str) -> dict[str, dict[str, Any]]:
+    """Every record as a live read through the connector shows it (the API's shape, without remote_data)."""
+    from unified_models.specs import record_data
+
+    connector = get_connector("exact")
+    ctx = connection_context(connected.connection)
+    records: dict[str, dict[str, Any]] = {}
+    cursor = None
+    while True:
+        page = connector.list_records(ctx, Resource(resource), ListQuery(page_size=200, cursor=cursor))
+        for record in page.records:
+            assert record.id not in records
+            records[record.id] = record_data(Resource(resource), record)
+        if page.next_cursor is None:
+            return records
+        cursor = page.next_cursor
+
+
+def test_a_backfill_copies_the_division_exactly(connected: Connected) -> None:
+    connected.world.control.seed(
+        connected.division, accounts=40, invoices=2300, lines_per_invoice=3, seed=11, processed=30
+    )
+    for resource in services.sync_resources(connected.connection):
+        run = _sync(connected, resource)
+        assert run.state == SyncRunState.SUCCEEDED, (resource, run.error)
+
+    dump = connected.world.control.dump(connected.division)
+    stored = _stored(connected, "invoices")
+    # Row by row against the sandbox's own records: no missing, no extra, no stale value.
+    assert set(stored) == {row["InvoiceID"] for row in dump["SalesInvoices"]}
+    lines_by_invoice: dict[str, set[str]] = {}
+    for line in dump["SalesInvoiceLines"]:
+        lines_by_invoice.setdefault(line["InvoiceID"], set()).add(line["ID"])
+    for row in dump["SalesInvoices"]:
+        data = stored[row["InvoiceID"]].data
+        assert data["number"] == (str(row["InvoiceNumber"]) if row.get("InvoiceNumber") else data["number"])
+        assert data["reference"] == (row.get("YourRef") or None)
+        assert {line["id"] for line in data["lines"]} == lines_by_invoice[row["InvoiceID"]]
+    assert set(_stored(connected, "contacts")) == {row["ID"] for row in dump["Accounts"]}
+    assert set(_stored(connected, "ledger-accounts")) == {row["ID"] for row in dump["GLAccounts"]}
+    assert set(_stored(connected, "items")) == {row["ID"] for row in dump["Items"]}
+    assert {row.remote_id for row in _stored(connected, "payments").values()} == {r["ID"] for r in dump["Receivables"]}
+    # And every stored record is exactly what a live read returns, field by field.
+    for resource in ("invoices", "contacts", "ledger-accounts", "tax-rates", "journals", "items", "payments"):
+        live = _live(connected, resource)
+        copy = {record_id: row.data for record_id, row in _stored(connected, resource).items()}
+        assert copy == live, resource
+
+
+def test_the_backfill_reads_1000_invoices_a_call(connected: Connected) -> None:
+    connected.world.control.seed(connected.division, invoices=2500, lines_per_invoice=3, seed=2)
+    connected.world.control.reset_counters()
+    run = _sync(connected, "invoices")
+    assert run.state == SyncRunState.SUCCEEDED and run.rows == 2500
+    calls = connected.calls()
+    assert sum(calls["bulk/SalesInvoice/SalesInvoices"].values()) == 3
+    # Besides the pages: the epoch, the change-feed start, one changes page and one deleted-log page.
+    assert run.calls == 3 + 4
+
+
+def test_changes_and_deletions_follow_in_an_incremental_run(connected: Connected) -> None:
+    control = connected.world.control
+    control.seed(connected.division, accounts=5, invoices=30, seed=4)
+    for resource in ("contacts", "invoices"):
+        _sync(connected, resource)
+    seen: list[hooks.RecordChanges] = []
+    hooks.on_records_changed(seen.append)
+    try:
+        invoice_id, deleted_id = sorted(_stored(connected, "invoices"))[:2]
+        _put(connected, f"salesinvoice/SalesInvoices(guid'{invoice_id}')", {"YourRef": "CHANGED-1"})
+        _delete(connected, f"salesinvoice/SalesInvoices(guid'{deleted_id}')")
+        control.reset_counters()
+        run = _sync(connected, "invoices")
+    finally:
+        hooks.remove_listener(seen.append)
+    assert run.state == SyncRunState.SUCCEEDED
+    stored = StoredRecord.objects.get(connection=connected.connection, resource="invoices", record_id=invoice_id)
+    assert stored.data["reference"] == "CHANGED-1"
+    gone = StoredRecord.objects.get(connection=connected.connection, resource="invoices", record_id=deleted_id)
+    assert gone.deleted_at is not None
+    assert [(c.resource, [r["id"] for r in c.changed], c.deleted) for c in seen] == [
+        ("invoices", [invoice_id], [deleted_id])
+    ]
+    # Nothing changed since: one call to the change feed, one to the deleted log.
+    control.reset_counters()
+    idle = _sync(connected, "invoices")
+    assert idle.calls == 2 and idle.rows == 0
+
+
+def _put(connected: Connected, path: str, body: dict[str, Any]) -> None:
+    response = connected.client.post(
+        connected.url("passthrough"), {"method": "PUT", "path": path, "body": body}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == 204
+
+
+def _delete(connected: Connected, path: str) -> None:
+    response = connected.client.post(connected.url("passthrough"), {"method": "DELETE", "path": path}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == 204
+
+
+def test_a_run_resumes_from_its_last_committed_checkpoint(connected: Connected) -> None:
+    connected.world.control.seed(connected.division, invoices=2500, seed=6)
+    run = services.sync_run_request(connection=connected.connection, resource="invoices", trigger="test")
+    # One batch, then the worker "dies": the lease is left to expire.
+    connector = get_connector("exact")
+    original = connector.sync_next
+    calls = {"n": 0}
+
+    def one_batch_then_die(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise KeyboardInterrupt("worker killed")
+        return original(*args, **kwargs)
+
+    connector.sync_next = one_batch_then_die  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            services.sync_run_execute(run_id=run.pk)
+    finally:
+        del connector.sync_next  # type: ignore[attr-defined]
+    state = SyncState.objects.get(connection=connected.connection, resource="invoices")
+    assert StoredRecord.objects.filter(connection=connected.connection, resource="invoices").count() == 2000
+    assert '"phase":"bulk"' in state.checkpoint
+
+    with pytest.raises(services.SyncAlreadyRunning):
+        services.sync_run_request(connection=connected.connection, resource="invoices", trigger="test")
+    SyncState.objects.filter(pk=state.pk).update(lease_expires_at=None)
+    connected.world.control.reset_counters()
+    resumed = _sync(connected, "invoices")
+    assert resumed.state == SyncRunState.SUCCEEDED and resumed.rows == 500
+    assert sum(connected.calls()["bulk/SalesInvoice/SalesInvoices"].values()) == 1
+    assert len(_stored(connected, "invoices")) == 2500

@@ -1,0 +1,418 @@
+"""Sync runs and the stored copy: request a run, execute it batch by batch, store what a write returned.
+
+A run is a chain of connector batches (connectors/base/connector.py: sync_begin, sync_next). Each batch is
+committed in one transaction together with the connector's checkpoint and the lease renewal, so:
+- a worker killed mid-run loses at most the batch it was reading; a later run (a redelivered task, the schedule,
+  an API trigger) takes over once the lease has expired and continues from the last committed checkpoint;
+- a batch read twice is harmless: storing is an upsert on (connection, resource, record id);
+- memory is bounded by one batch (the connector reads at most one vendor page per batch).
+
+Only one run per connection and resource at a time: the SyncState row is locked to start one (SyncAlreadyRunning
+while a live run holds the lease).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base.connector import Connector
+from connectors.base.data import CallRecord, Resource, SyncBatch
+from connectors.base.errors import VendorError, VendorRateLimited
+from connectors.registry import get_connector
+from tenants.models import Connection
+from tenants.vendor_calls import ConnectionCallContext, connection_context
+from unified_models.specs import record_data
+from unified_models.store import hooks
+from unified_models.store.models import StoredRecord, SyncMode, SyncRun, SyncRunState, SyncState
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+STORE_BATCH_SIZE = 500  # rows per INSERT … ON CONFLICT statement
+
+
+class SyncAlreadyRunning(Exception):
+    """A live run holds this connection's resource; `run` is it."""
+
+    def __init__(self, run: SyncRun) -> None:
+        super().__init__(f"A {run.mode} sync of {run.resource} is running.")
+        self.run = run
+
+
+class SyncNotSupported(Exception):
+    """The connection's connector keeps no local copy of this resource."""
+
+
+# ---------------------------------------------------------------------------------------------- call counting
+
+
+class CountingCallContext:
+    """A connection's call context that counts the vendor calls of one run (for SyncRun.calls)."""
+
+    def __init__(self, inner: ConnectionCallContext) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    @property
+    def region(self) -> str:
+        return self.inner.region
+
+    @property
+    def company_id(self) -> str:
+        return self.inner.company_id
+
+    @property
+    def app_client_id(self) -> str:
+        return self.inner.app_client_id
+
+    def call(self, send: Callable[[str], T]) -> T:
+        return self.inner.call(send)
+
+    def record_call(self, record: CallRecord) -> None:
+        self.calls += 1
+        self.inner.record_call(record)
+
+    def record_created(self, remote_id: str) -> None:
+        self.inner.record_created(remote_id)
+
+    def get_json(self, path: str, *, params: Any = None) -> Any:
+        return self.inner.connector.company_get_json(self, path, params=params)
+
+
+# ---------------------------------------------------------------------------------------------- starting runs
+
+
+def sync_resources(connection: Connection) -> list[str]:
+    """The resources the connection's connector keeps a local copy of, in the order runs are scheduled."""
+    connector = get_connector(connection.connector)
+    return [resource.value for resource in Resource if resource.value in connector.sync_resources]
+
+
+def sync_state_get(*, connection: Connection, resource: str) -> SyncState:
+    state, _ = SyncState.objects.get_or_create(connection=connection, resource=resource)
+    return state
+
+
+def _lease_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.LEDGERBRIDGE_SYNC_LEASE_SECONDS)
+
+
+def sync_run_request(
+    *, connection: Connection, resource: str, mode: str = SyncMode.INCREMENTAL, trigger: str, starts_in: float = 0
+) -> SyncRun:
+    """Record a run (queued) and give it the lease; SyncAlreadyRunning while a live run holds it.
+
+    A full run starts the copy again; an incremental one continues from the checkpoint (which is a full copy when
+    there is none yet, or the rest of a backfill whose worker died).
+    """
+    if resource not in get_connector(connection.connector).sync_resources:
+        raise SyncNotSupported(f"{connection.connector} keeps no local copy of {resource}.")
+    sync_state_get(connection=connection, resource=resource)
+    now = timezone.now()
+    with transaction.atomic():
+        state = SyncState.objects.select_for_update().get(connection=connection, resource=resource)
+        current = SyncRun.objects.filter(pk=state.current_run_id).first() if state.current_run_id else None
+        if current is not None and current.state in (SyncRunState.QUEUED, SyncRunState.RUNNING):
+            if state.lease_expires_at is not None and state.lease_expires_at > now:
+                raise SyncAlreadyRunning(current)
+            # Its worker died: the new run continues from the committed checkpoint.
+            current.state = SyncRunState.ABANDONED
+            current.finished_at = now
+            current.error = current.error or "The worker stopped without finishing (lease expired)."
+            current.save(update_fields=["state", "finished_at", "error"])
+        run = SyncRun.objects.create(connection=connection, resource=resource, mode=mode, trigger=trigger)
+        if mode == SyncMode.FULL:
+            state.checkpoint = ""
+        state.current_run = run
+        # A queued run holds the lease until it may start plus a lease (beat spreads runs over the period).
+        state.lease_expires_at = _lease_until(now) + timedelta(seconds=starts_in)
+        state.save(update_fields=["checkpoint", "current_run", "lease_expires_at"])
+    return run
+
+
+# ---------------------------------------------------------------------------------------------- executing runs
+
+
+@dataclass
+class _Owner:
+    """The run executing and the context its calls go through."""
+
+    run: SyncRun
+    connector: Connector
+    ctx: CountingCallContext
+
+
+def sync_run_execute(*, run_id: Any) -> SyncRun:
+    """Execute a requested run to its end (or its first error); returns the run as it ended.
+
+    A run whose lease another run took over stops at its next commit; a run that is no longer queued or running is
+    left alone (a task delivered twice).
+    """
+    run = SyncRun.objects.select_related("connection").get(pk=run_id)
+    if run.state not in (SyncRunState.QUEUED, SyncRunState.RUNNING):
+        return run
+    connection = run.connection
+    now = timezone.now()
+    with transaction.atomic():
+        state = SyncState.objects.select_for_update().get(connection=connection, resource=run.resource)
+        if state.current_run_id != run.pk:
+            return run
+        if run.state == SyncRunState.RUNNING and state.lease_expires_at and state.lease_expires_at > now:
+            return run  # another delivery of this task is executing it
+        state.lease_expires_at = _lease_until(now)
+        state.save(update_fields=["lease_expires_at"])
+        run.state = SyncRunState.RUNNING
+        run.started_at = run.started_at or now
+        run.save(update_fields=["state", "started_at"])
+    try:
+        connector = get_connector(connection.connector)
+        owner = _Owner(run=run, connector=connector, ctx=CountingCallContext(connection_context(connection)))
+        while True:
+            if not state.checkpoint:
+                # The epoch first: a move after it is noticed by the next epoch check (sync_epoch_check).
+                epoch = _with_rate_waits(owner, lambda: connector.sync_epoch(owner.ctx))
+                checkpoint = _with_rate_waits(owner, lambda: connector.sync_begin(owner.ctx, Resource(run.resource)))
+                state = _commit_begin(owner, checkpoint, epoch)
+            position = state.checkpoint
+            batch = _with_rate_waits(
+                owner,
+                lambda position=position: connector.sync_next(owner.ctx, Resource(run.resource), position),  # type: ignore[misc]
+            )
+            state = _commit_batch(owner, batch)
+            if batch.done:
+                break
+    except _LeaseLost:
+        run.refresh_from_db()
+        return run
+    except (VendorError, SyncNotSupported) as exc:
+        return _finish(run, failed=exc)
+    except Exception as exc:
+        logger.exception("Sync run %s of %s failed", run.pk, run.resource)
+        _finish(run, failed=exc)
+        raise
+    return _finish(run, calls=owner.ctx.calls)
+
+
+class _LeaseLost(Exception):
+    """Another run took this resource over (this one's lease had expired)."""
+
+
+def _with_rate_waits(owner: _Owner, read: Callable[[], T]) -> T:
+    """`read()`, waiting for the vendor's next window when the shared budget is spent (the lease is kept)."""
+    waited = 0.0
+    while True:
+        try:
+            return read()
+        except VendorRateLimited as exc:
+            wait = max(0.05, (exc.reset_at - timezone.now()).total_seconds())
+            if waited + wait > settings.LEDGERBRIDGE_SYNC_MAX_RATE_WAIT:
+                raise
+            _renew_lease(owner, extra=wait)
+            time.sleep(wait)
+            waited += wait
+
+
+def _renew_lease(owner: _Owner, *, extra: float = 0.0) -> None:
+    until = _lease_until(timezone.now()) + timedelta(seconds=extra)
+    updated = SyncState.objects.filter(
+        connection_id=owner.run.connection_id, resource=owner.run.resource, current_run_id=owner.run.pk
+    ).update(lease_expires_at=until)
+    if not updated:
+        raise _LeaseLost()
+
+
+def _locked_state(owner: _Owner) -> SyncState:
+    state = SyncState.objects.select_for_update().get(
+        connection_id=owner.run.connection_id, resource=owner.run.resource
+    )
+    if state.current_run_id != owner.run.pk:
+        raise _LeaseLost()
+    return state
+
+
+def _commit_begin(owner: _Owner, checkpoint: str, epoch: str) -> SyncState:
+    with transaction.atomic():
+        state = _locked_state(owner)
+        state.checkpoint = checkpoint
+        state.epoch = epoch
+        state.phase = "backfill"
+        state.lease_expires_at = _lease_until(timezone.now())
+        state.save(update_fields=["checkpoint", "epoch", "phase", "lease_expires_at"])
+    return state
+
+
+def _commit_batch(owner: _Owner, batch: SyncBatch[Any]) -> SyncState:
+    run = owner.run
+    connection_id = run.connection_id
+    with transaction.atomic():
+        state = _locked_state(owner)
+        outcome = store_records(
+            connection_id=connection_id,
+            resource=Resource(run.resource),
+            records=batch.records,
+            deleted_remote_ids=batch.deleted,
+            replaces_all=batch.replaces_all,
+            versions=batch.versions,
+        )
+        state.checkpoint = batch.checkpoint
+        state.phase = batch.phase
+        state.lease_expires_at = _lease_until(timezone.now())
+        state.save(update_fields=["checkpoint", "phase", "lease_expires_at"])
+        run.batches += 1
+        run.rows += len(batch.records)
+        run.changed += outcome.changed
+        run.deleted += outcome.deleted
+        run.calls = owner.ctx.calls
+        run.phase = batch.phase
+        run.save(update_fields=["batches", "rows", "changed", "deleted", "calls", "phase"])
+    return state
+
+
+def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | None = None) -> SyncRun:
+    now = timezone.now()
+    with transaction.atomic():
+        state = SyncState.objects.select_for_update().get(connection_id=run.connection_id, resource=run.resource)
+        run.refresh_from_db()
+        if state.current_run_id != run.pk:
+            return run
+        run.finished_at = now
+        if calls is not None:
+            run.calls = calls
+        if failed is None:
+            run.state = SyncRunState.SUCCEEDED
+            state.last_success_at = now
+            state.first_completed_at = state.first_completed_at or now
+            state.last_error = ""
+        else:
+            message = f"{failed.__class__.__name__}: {failed}"[:500]
+            run.state = SyncRunState.FAILED
+            run.error = message
+            state.last_error = message
+            state.last_error_at = now
+        state.record_count = StoredRecord.objects.filter(
+            connection_id=run.connection_id, resource=run.resource, deleted_at__isnull=True
+        ).count()
+        state.current_run = None
+        state.lease_expires_at = None
+        state.save()
+        run.save()
+    return run
+
+
+def sync_epoch_check(*, connection: Connection, trigger: str = "epoch") -> list[SyncRun]:
+    """One call: when the vendor's epoch moved (Exact: the division moved, every Timestamp regenerated), every
+    resource copied under the old epoch gets a full run; returns the runs requested."""
+    connector = get_connector(connection.connector)
+    epoch = connector.sync_epoch(connection_context(connection))
+    stale = SyncState.objects.filter(connection=connection).exclude(checkpoint="").exclude(epoch=epoch)
+    runs: list[SyncRun] = []
+    for state in stale:
+        try:
+            runs.append(
+                sync_run_request(connection=connection, resource=state.resource, mode=SyncMode.FULL, trigger=trigger)
+            )
+        except SyncAlreadyRunning:
+            # The running run continues under the old checkpoint; forget it so the next run copies everything.
+            SyncState.objects.filter(pk=state.pk).update(checkpoint="", epoch="")
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------- storing
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    changed: int
+    deleted: int
+
+
+def _row(connection_id: Any, resource: Resource, record: Any, version: int | None) -> StoredRecord:
+    return StoredRecord(
+        connection_id=connection_id,
+        resource=resource.value,
+        record_id=str(record.id),
+        remote_id=str(record.remote_id),
+        data=record_data(resource, record.without_remote_data()),
+        remote_data=record.remote_data,
+        remote_version=version,
+        updated_at=record.updated_at,
+        contact_id=str(getattr(record, "contact_id", None) or ""),
+        deleted_at=None,
+    )
+
+
+def store_records(
+    *,
+    connection_id: Any,
+    resource: Resource,
+    records: list[Any],
+    deleted_remote_ids: list[str] = (),  # type: ignore[assignment]
+    replaces_all: bool = False,
+    versions: dict[str, int] | None = None,
+) -> StoreOutcome:
+    """Upsert records and soft-delete the vendor's deletions (inside the caller's transaction); tells the change
+    listeners (hooks.py) what changed once the transaction commits."""
+    versions = versions or {}
+    rows: dict[str, StoredRecord] = {}
+    for record in records:
+        rows[str(record.id)] = _row(connection_id, resource, record, versions.get(str(record.remote_id)))
+    scope = StoredRecord.objects.filter(connection_id=connection_id, resource=resource.value)
+    before = dict(scope.filter(record_id__in=list(rows), deleted_at__isnull=True).values_list("record_id", "data"))
+    changed = [row for record_id, row in rows.items() if before.get(record_id) != row.data]
+    if rows:
+        StoredRecord.objects.bulk_create(
+            list(rows.values()),
+            batch_size=STORE_BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["connection", "resource", "record_id"],
+            update_fields=[
+                "remote_id",
+                "data",
+                "remote_data",
+                "remote_version",
+                "updated_at",
+                "contact_id",
+                "deleted_at",
+                "stored_at",
+            ],
+        )
+    now = timezone.now()
+    gone_ids: list[str] = []
+    if deleted_remote_ids:
+        gone = scope.filter(remote_id__in=list(deleted_remote_ids), deleted_at__isnull=True)
+        gone_ids.extend(gone.values_list("record_id", flat=True))
+        gone.update(deleted_at=now)
+    if replaces_all:
+        missing = scope.filter(deleted_at__isnull=True).exclude(record_id__in=list(rows))
+        gone_ids.extend(missing.values_list("record_id", flat=True))
+        missing.update(deleted_at=now)
+    if changed or gone_ids:
+        change = hooks.RecordChanges(
+            connection_id=connection_id,
+            resource=resource.value,
+            changed=[row.data for row in changed],
+            deleted=gone_ids,
+        )
+        transaction.on_commit(lambda: hooks.records_changed(change))
+    return StoreOutcome(changed=len(changed), deleted=len(gone_ids))
+
+
+def store_written_record(*, connection: Connection, resource: Resource, record: Any) -> None:
+    """Keep the copy true after a write through the API: the vendor's answer replaces the stored record at once
+    (only once the resource has a copy; before that reads go to the vendor anyway)."""
+    if not SyncState.objects.filter(
+        connection=connection, resource=resource.value, first_completed_at__isnull=False
+    ).exists():
+        return
+    with transaction.atomic():
+        store_records(connection_id=connection.pk, resource=resource, records=[record])
