@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from tests.tenants.factories import ApiKeyFactory, WorkspaceFactory
 
-pytest_plugins = ["tests.fixtures.exact"]
+pytest_plugins = ["tests.fixtures.exact", "tests.fixtures.xero"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

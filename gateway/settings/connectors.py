@@ -7,7 +7,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from gateway.settings.env import env
 
-LEDGERBRIDGE_CONNECTORS: list[str] = ["connectors.exact.provider.ExactConnector"]
+LEDGERBRIDGE_CONNECTORS: list[str] = [
+    "connectors.exact.provider.ExactConnector",
+    "connectors.xero.provider.XeroConnector",
+]
 
 # Public URL of this gateway: connect links and (unless set below) the OAuth callback registered with vendors.
 LEDGERBRIDGE_PUBLIC_URL = env.str("LEDGERBRIDGE_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -61,6 +64,39 @@ EXACT_RATE_LIMIT_GUARD = env.float("EXACT_RATE_LIMIT_GUARD", default=0.25)
 EXACT_MIN_REFRESH_INTERVAL = env.int("EXACT_MIN_REFRESH_INTERVAL", default=570)
 # Days an unused Exact refresh token lives (30 since July 2021); the keep-alive refreshes before it dies.
 EXACT_REFRESH_TOKEN_LIFETIME_DAYS = env.int("EXACT_REFRESH_TOKEN_LIFETIME_DAYS", default=30)
+
+# --- Xero ------------------------------------------------------------------------------------------------
+# The operator's Xero app (developer.xero.com "My Apps"); a workspace may register its own app instead.
+XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
+XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
+# The app's webhook key: Xero signs each delivery with it (x-xero-signature; connectors/xero/NOTES.md: Webhooks).
+XERO_WEBHOOK_SECRET = env.str("XERO_WEBHOOK_SECRET", default="")
+# Scopes asked at consent; offline_access gives the refresh token (apps created from March 2026 need the
+# granular accounting scopes instead of accounting.transactions: connectors/xero/NOTES.md: Scopes).
+XERO_SCOPES = env.str(
+    "XERO_SCOPES",
+    default="openid profile email offline_access accounting.transactions accounting.contacts accounting.settings",
+)
+# Xero's three hosts (consent, tokens, API); XERO_SANDBOX_URL stands in for all three (the project's sandbox).
+XERO_LOGIN_URL = env.str("XERO_LOGIN_URL", default="https://login.xero.com").rstrip("/")
+XERO_IDENTITY_URL = env.str("XERO_IDENTITY_URL", default="https://identity.xero.com").rstrip("/")
+XERO_API_URL = env.str("XERO_API_URL", default="https://api.xero.com").rstrip("/")
+XERO_SANDBOX_URL = env.str("XERO_SANDBOX_URL", default="").rstrip("/")
+# Seconds; the token call gets longer because a lost refresh answer costs a probe of the 30-minute grace.
+XERO_HTTP_TIMEOUT = env.float("XERO_HTTP_TIMEOUT", default=30.0)
+XERO_TOKEN_TIMEOUT = env.float("XERO_TOKEN_TIMEOUT", default=60.0)
+# Days an unused Xero refresh token lives (60); the keep-alive refreshes before it dies.
+XERO_REFRESH_TOKEN_LIFETIME_DAYS = env.int("XERO_REFRESH_TOKEN_LIFETIME_DAYS", default=60)
+# Xero's limits per app and organisation (5 in progress, 60 a minute, 5,000 a day; the Starter tier has 1,000 a
+# day) and per app (10,000 a minute); its responses say what is left but not the limits (NOTES.md: Limits).
+XERO_CONCURRENT_LIMIT = env.int("XERO_CONCURRENT_LIMIT", default=5)
+XERO_MINUTE_LIMIT = env.int("XERO_MINUTE_LIMIT", default=60)
+XERO_DAY_LIMIT = env.int("XERO_DAY_LIMIT", default=5000)
+XERO_APP_MINUTE_LIMIT = env.int("XERO_APP_MINUTE_LIMIT", default=10000)
+# Seconds a call may wait for a slot or the budget; a longer wait fails fast with a 429 problem and Retry-After.
+XERO_RATE_LIMIT_MAX_WAIT = env.float("XERO_RATE_LIMIT_MAX_WAIT", default=5.0)
+# Seconds around each window boundary counted in both windows (latency, clock offset).
+XERO_RATE_LIMIT_GUARD = env.float("XERO_RATE_LIMIT_GUARD", default=0.25)
 
 # --- Token lifecycle (tenants/credentials/refresh.py) -----------------------------------------------------
 # Seconds before an access token's own expiry (from its expires_in) when it is refreshed; a refresh is allowed from

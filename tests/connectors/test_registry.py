@@ -44,10 +44,10 @@ def fresh_registry() -> Iterator[None]:
 
 def test_it_loads_the_listed_connectors_in_order(settings) -> None:  # type: ignore[no-untyped-def]
     settings.LEDGERBRIDGE_CONNECTORS = [*settings.LEDGERBRIDGE_CONNECTORS, f"{HERE}.KeyBooks"]
-    assert [connector.id for connector in registered_connectors()] == ["exact", "keybooks"]
-    assert get_connector("keybooks") is registered_connectors()[1]
+    assert [connector.id for connector in registered_connectors()] == ["exact", "xero", "keybooks"]
+    assert get_connector("keybooks") is registered_connectors()[2]
     with pytest.raises(UnknownConnector):
-        get_connector("xero")  # only a sandbox so far: not listed, not loaded
+        get_connector("sage")  # not listed, not loaded
 
 
 @pytest.mark.parametrize(

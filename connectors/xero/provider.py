@@ -1,0 +1,478 @@
+"""The Xero connector: app registration, capabilities, organisations, and the data half of the contract.
+
+Auth lives in auth.py, HTTP in client.py (one connection's calls in calls.py), the budget in ratelimit.py, paging
+in paging.py, the translation both ways in mappers.py, the mapping check in lookups.py and webhook signatures in
+webhooks.py. Every Accounting API request goes through `calls.TenantApi`, i.e. through the core's CallContext.
+
+Decisions:
+- Xero has one home (no regions): the connect flow has no region step and connections store region "".
+- A company is a Xero organisation, found through `GET /connections` after consent (tenantType ORGANISATION).
+- Lists are in Xero's own order, one Xero page per unified page (paging.py). `updated_after` is sent as
+  `If-Modified-Since` and rows at or before the instant are dropped here, so "after" is strict; Xero's tax rates
+  have no modification time and are all returned.
+- Invoices are Xero's sales invoices (`Type=="ACCREC"`); bills (ACCPAY) are not unified invoices (mappers.py).
+  Payments are the payment state of approved sales invoices (mappers.py); journals do not exist in Xero.
+- Writes map first and raise MappingMissing/InvalidInput before any call, carry an Idempotency-Key (calls.py),
+  report the created id at once (`ctx.record_created`), and answer with the record as Xero returned it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from django.conf import settings
+
+from connectors.base.connector import AuthKind, CompanyNoun, ConnectorInfo, OAuth2Connector, Operation, TokenTiming
+from connectors.base.data import (
+    CallContext,
+    ListQuery,
+    OperationNotSupported,
+    Page,
+    PassthroughDenied,
+    PassthroughResult,
+    Resource,
+    WriteResult,
+)
+from connectors.base.errors import VendorError, VendorNotFound
+from connectors.base.mapping import LedgerMapping
+from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, InvoiceUpdate, ItemInput
+from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
+from connectors.xero import auth, lookups, mappers
+from connectors.xero.calls import TenantApi
+from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
+from connectors.xero.paging import check_page_size, decode_cursor, encode_cursor, page_window
+from connectors.xero.values import clean_text, format_xero_date, parse_guid, parse_xero_datetime
+
+_READ = frozenset({Operation.LIST, Operation.RETRIEVE})
+_READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
+_READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
+
+SALES_INVOICES = 'Type=="ACCREC"'
+# A TaxType code: capitals, digits and underscores ("OUTPUT2", "TAX001", "ZERORATEDOUTPUT").
+_TAX_TYPE_RE = re.compile(r"[A-Z0-9_]{1,40}")
+# Paths passthrough may reach: the Accounting API of the connection's organisation, nothing else.
+_PASSTHROUGH_PATH_RE = re.compile(r"[A-Za-z]+(/[A-Za-z0-9._-]+)*/?")
+
+
+class XeroConnector(OAuth2Connector):
+    # Xero's users call a set of books an "organisation"; refresh tokens rotate on every refresh (NOTES.md: OAuth).
+    info = ConnectorInfo(
+        id="xero",
+        display_name="Xero",
+        company_noun=CompanyNoun(singular="organisation", plural="organisations"),
+        auth=AuthKind.OAUTH2_ROTATING,
+    )
+    capabilities = MappingProxyType(
+        {
+            Resource.CONTACTS.value: _READ_WRITE,
+            Resource.INVOICES.value: _READ_WRITE,
+            Resource.LEDGER_ACCOUNTS.value: _READ,
+            Resource.TAX_RATES.value: _READ,
+            Resource.ITEMS.value: _READ_CREATE,
+            Resource.PAYMENTS.value: _READ,
+        }
+    )
+    list_filters = MappingProxyType(
+        {
+            Resource.INVOICES.value: frozenset({"contact_id"}),
+            Resource.PAYMENTS.value: frozenset({"contact_id"}),
+        }
+    )
+
+    @property
+    def hosts(self) -> XeroHosts:
+        return XeroHosts.from_settings()
+
+    # ===================================================================================== auth
+
+    def default_app(self) -> AppCredentials | None:
+        if not settings.XERO_CLIENT_ID:
+            return None
+        return AppCredentials(
+            client_id=settings.XERO_CLIENT_ID,
+            client_secret=settings.XERO_CLIENT_SECRET,
+            webhook_secret=settings.XERO_WEBHOOK_SECRET,
+        )
+
+    def authorization_url(self, *, region: str, app: AppCredentials, redirect_uri: str, state: str) -> str:
+        return auth.authorization_url(hosts=self.hosts, app=app, redirect_uri=redirect_uri, state=state)
+
+    def exchange_code(self, *, region: str, app: AppCredentials, code: str, redirect_uri: str) -> TokenSet:
+        return auth.exchange_code(hosts=self.hosts, app=app, code=code, redirect_uri=redirect_uri)
+
+    def refresh_tokens(self, *, region: str, app: AppCredentials, refresh_token: str) -> TokenSet:
+        return auth.refresh_tokens(hosts=self.hosts, app=app, refresh_token=refresh_token)
+
+    def token_timing(self) -> TokenTiming:
+        return auth.token_timing()
+
+    def current_user(self, *, region: str, access_token: str) -> VendorUser:
+        return auth.current_user(access_token)
+
+    def list_companies(self, *, region: str, access_token: str, hint_company_id: str | None) -> list[Company]:
+        rows = XeroClient(hosts=self.hosts).connections(access_token=access_token)
+        companies: dict[str, Company] = {}
+        for row in rows:
+            # Practice (XPM) tenants have no Accounting API: only organisations are books (NOTES.md: Connections).
+            if row.get("tenantType") != "ORGANISATION" or not row.get("tenantId"):
+                continue
+            tenant_id = str(row["tenantId"])
+            companies[tenant_id] = Company(company_id=tenant_id, name=str(row.get("tenantName") or tenant_id))
+        return list(companies.values())
+
+    # ===================================================================================== reads
+
+    def list_records(self, ctx: CallContext, resource: Resource, query: ListQuery) -> Page[Any]:
+        resource = Resource(resource)
+        if not self.supports(resource.value, Operation.LIST):
+            raise OperationNotSupported(resource.value, Operation.LIST, self.name)
+        check_page_size(query.page_size)
+        if query.updated_after is not None and query.updated_after.tzinfo is None:
+            raise InvalidInput("updated_after", "Give a time zone (e.g. 2025-01-31T10:00:00Z).")
+        for name in query.filters:
+            if name not in self.list_filters.get(resource.value, frozenset()):
+                raise InvalidInput(name, f"{resource.value} cannot be filtered by {name}.")
+        offset = decode_cursor(query.cursor)
+        api = TenantApi(ctx)
+        if resource in (Resource.CONTACTS, Resource.INVOICES, Resource.PAYMENTS):
+            rows, next_offset = self._paged(api, resource, query, offset)
+        else:
+            rows, next_offset = self._unpaged(api, resource, query, offset)
+        after = query.updated_after
+        if after is not None:
+            # If-Modified-Since is inclusive and to the second; "updated after" is strict.
+            rows = [row for row in rows if (moment := _updated(row)) is None or moment > after]
+        records = self._records(api, resource, rows)
+        if not query.include_remote_data:
+            records = [record.without_remote_data() for record in records]
+        return Page(records=records, next_cursor=encode_cursor(next_offset) if next_offset is not None else None)
+
+    def _paged(
+        self, api: TenantApi, resource: Resource, query: ListQuery, offset: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        page, skip = page_window(offset, query.page_size)
+        params: dict[str, str] = {"page": str(page), "pageSize": str(query.page_size)}
+        if resource is Resource.CONTACTS:
+            params["includeArchived"] = "true"  # archived contacts are unified records with status archived
+            path, key = "Contacts", "Contacts"
+        else:
+            path, key = "Invoices", "Invoices"
+            params["where"] = SALES_INVOICES
+            if resource is Resource.PAYMENTS:
+                params["Statuses"] = "AUTHORISED,PAID"  # only approved invoices are receivables
+            contact = query.filters.get("contact_id")
+            if contact is not None:
+                guid = parse_guid(contact)
+                if guid is None:
+                    raise InvalidInput("contact_id", "Not an id of this connection.")
+                params["ContactIDs"] = guid
+        body = api.get(path, params=params, modified_since=query.updated_after)
+        rows = _rows(body, key, path)
+        consumed = offset - skip + len(rows)
+        more = len(rows) == query.page_size
+        pagination = body.get("pagination") if isinstance(body, dict) else None
+        if isinstance(pagination, dict) and isinstance(pagination.get("pageCount"), int):
+            more = page < pagination["pageCount"]
+        return rows[skip:], consumed if more and rows else None
+
+    def _unpaged(
+        self, api: TenantApi, resource: Resource, query: ListQuery, offset: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        path = {Resource.LEDGER_ACCOUNTS: "Accounts", Resource.TAX_RATES: "TaxRates", Resource.ITEMS: "Items"}[resource]
+        # TaxRates ignore If-Modified-Since (NOTES.md: If-Modified-Since): not sent, the filter above keeps them.
+        since = query.updated_after if resource is not Resource.TAX_RATES else None
+        rows = _rows(api.get(path, modified_since=since), path, path)
+        chunk = rows[offset : offset + query.page_size]
+        end = offset + len(chunk)
+        return chunk, end if end < len(rows) else None
+
+    def retrieve_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, *, include_remote_data: bool = False
+    ) -> Any:
+        resource = Resource(resource)
+        if not self.supports(resource.value, Operation.RETRIEVE):
+            raise OperationNotSupported(resource.value, Operation.RETRIEVE, self.name)
+        record = self._retrieve(TenantApi(ctx), resource, record_id)
+        return record if include_remote_data else record.without_remote_data()
+
+    def _retrieve(self, api: TenantApi, resource: Resource, record_id: str) -> Any:
+        not_found = VendorNotFound(f"No {resource.value} record '{record_id}'.", status=404)
+        if resource is Resource.TAX_RATES:
+            code = str(record_id).strip()
+            if not _TAX_TYPE_RE.fullmatch(code):
+                raise not_found
+            rows = [row for row in api.records("TaxRates", "TaxRates") if row.get("TaxType") == code]
+        else:
+            guid = parse_guid(str(record_id))
+            if guid is None:
+                raise not_found  # Xero ids are GUIDs: anything else never reaches the URL
+            path = {
+                Resource.CONTACTS: "Contacts",
+                Resource.INVOICES: "Invoices",
+                Resource.PAYMENTS: "Invoices",
+                Resource.LEDGER_ACCOUNTS: "Accounts",
+                Resource.ITEMS: "Items",
+            }[resource]
+            rows = api.records(f"{path}/{guid}", path)
+            if resource in (Resource.INVOICES, Resource.PAYMENTS):
+                rows = [row for row in rows if row.get("Type") == "ACCREC"]
+            if resource is Resource.PAYMENTS:
+                rows = [row for row in rows if row.get("Status") in ("AUTHORISED", "PAID")]
+        if not rows:
+            raise not_found
+        return self._records(api, resource, rows[:1])[0]
+
+    def _records(self, api: TenantApi, resource: Resource, rows: list[dict[str, Any]]) -> list[Any]:
+        if resource is Resource.CONTACTS:
+            return [mappers.contact_from_xero(row) for row in rows]
+        if resource is Resource.INVOICES:
+            item_ids = lookups.ItemIds(api) if _names_items(rows) else lookups.NO_ITEMS
+            return [mappers.invoice_from_xero(row, item_ids=item_ids) for row in rows]
+        if resource is Resource.PAYMENTS:
+            return [mappers.payment_from_xero(row) for row in rows]
+        if resource is Resource.LEDGER_ACCOUNTS:
+            return [mappers.ledger_account_from_xero(row) for row in rows]
+        if resource is Resource.TAX_RATES:
+            return [mappers.tax_rate_from_xero(row) for row in rows]
+        if resource is Resource.ITEMS:
+            return [mappers.item_from_xero(row) for row in rows]
+        raise OperationNotSupported(resource.value, Operation.LIST, self.name)
+
+    # ===================================================================================== writes
+
+    def create_record(self, ctx: CallContext, resource: Resource, data: Any, *, mapping: Any) -> WriteResult[Any]:
+        resource = Resource(resource)
+        if resource is Resource.CONTACTS:
+            return self._create_contact(ctx, data)
+        if resource is Resource.INVOICES:
+            return self._create_invoice(ctx, data, mapping or LedgerMapping())
+        if resource is Resource.ITEMS:
+            return self._create_item(ctx, data)
+        raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
+
+    def _create_contact(self, ctx: CallContext, data: ContactInput) -> WriteResult[Any]:
+        payload, warnings = mappers.contact_to_xero(data, creating=True)
+        api = TenantApi(ctx)
+        (created,) = api.write("PUT", "Contacts", {"Contacts": [payload]}, "Contacts")[:1]
+        _record_created(ctx, created.get("ContactID"))
+        return WriteResult(record=mappers.contact_from_xero(created).without_remote_data(), warnings=list(warnings))
+
+    def _create_item(self, ctx: CallContext, data: ItemInput) -> WriteResult[Any]:
+        api = TenantApi(ctx)
+        account_code = None
+        if data.revenue_ledger_account_id is not None:
+            account_code = lookups.account_code(api, data.revenue_ledger_account_id)
+            if account_code is None:
+                raise InvalidInput("revenue_ledger_account_id", "Not a ledger account of this organisation.")
+        payload, warnings = mappers.item_to_xero(data, account_code=account_code)
+        (created,) = api.write("PUT", "Items", {"Items": [payload]}, "Items")[:1]
+        _record_created(ctx, created.get("ItemID"))
+        return WriteResult(record=mappers.item_from_xero(created).without_remote_data(), warnings=list(warnings))
+
+    def _create_invoice(self, ctx: CallContext, data: InvoiceInput, mapping: LedgerMapping) -> WriteResult[Any]:
+        if parse_guid(data.contact_id or "") is None:
+            raise InvalidInput("contact_id", "Not an id of this connection (Xero ids are GUIDs).")
+        for index, line in enumerate(data.lines):
+            if line.item_id and parse_guid(line.item_id) is None:
+                raise InvalidInput(f"lines[{index}].item_id", "Not an id of this connection.")
+            if line.ledger_account_id and parse_guid(line.ledger_account_id) is None:
+                raise InvalidInput(f"lines[{index}].ledger_account_id", "Not an id of this connection.")
+        # First pass without any call: MappingMissing for gaps the mapping has whatever Xero holds.
+        mappers.invoice_to_xero(data, mapping=mapping, codes=lookups.ANY_ITEM)
+        api = TenantApi(ctx)
+        codes = lookups.item_codes(api) if _needs_items(data, mapping) else mappers.XeroCodes()
+        payload, warnings = mappers.invoice_to_xero(data, mapping=mapping, codes=codes)
+        (created,) = api.write("PUT", "Invoices", {"Invoices": [payload]}, "Invoices")[:1]
+        invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
+        if invoice_id is None:
+            raise VendorError("Xero created the invoice but did not return its InvoiceID.")
+        ctx.record_created(invoice_id)
+        record = mappers.invoice_from_xero(created, item_ids=lookups.StaticItemIds(codes))
+        return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
+
+    def update_record(
+        self, ctx: CallContext, resource: Resource, record_id: str, data: Any, *, mapping: Any
+    ) -> WriteResult[Any]:
+        resource = Resource(resource)
+        if resource not in (Resource.CONTACTS, Resource.INVOICES):
+            raise OperationNotSupported(resource.value, Operation.UPDATE, self.name)
+        guid = parse_guid(str(record_id))
+        if guid is None:
+            raise VendorNotFound(f"No {resource.value} record '{record_id}'.", status=404)
+        api = TenantApi(ctx)
+        if resource is Resource.CONTACTS:
+            payload, warnings = mappers.contact_to_xero(data, creating=False)
+            current = self._retrieve(api, resource, guid)  # 404 for an id that is not a contact
+            if payload:
+                (row,) = api.write("POST", f"Contacts/{guid}", {"Contacts": [payload]}, "Contacts")[:1]
+                return WriteResult(record=mappers.contact_from_xero(row).without_remote_data(), warnings=warnings)
+            return WriteResult(record=current.without_remote_data(), warnings=warnings)
+        payload = _invoice_update_payload(data)  # refuses fields Xero cannot change before any call
+        current = self._retrieve(api, resource, guid)  # 404 for a bill or an unknown id
+        if payload:
+            (row,) = api.write("POST", f"Invoices/{guid}", {"Invoices": [{"InvoiceID": guid, **payload}]}, "Invoices")[
+                :1
+            ]
+            item_ids = lookups.ItemIds(api) if _names_items([row]) else lookups.NO_ITEMS
+            return WriteResult(record=mappers.invoice_from_xero(row, item_ids=item_ids).without_remote_data())
+        return WriteResult(record=current.without_remote_data())
+
+    def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
+        guid = parse_guid(str(invoice_id))
+        if guid is None:
+            raise VendorNotFound(f"No invoices record '{invoice_id}'.", status=404)
+        api = TenantApi(ctx)
+        current = self._retrieve(api, Resource.INVOICES, guid)
+        if current.finalized:
+            return WriteResult(record=current.without_remote_data())
+        # Approving books the invoice in Xero (DRAFT/SUBMITTED -> AUTHORISED); it never e-mails it.
+        (row,) = api.write(
+            "POST", f"Invoices/{guid}", {"Invoices": [{"InvoiceID": guid, "Status": "AUTHORISED"}]}, "Invoices"
+        )[:1]
+        item_ids = lookups.ItemIds(api) if _names_items([row]) else lookups.NO_ITEMS
+        return WriteResult(record=mappers.invoice_from_xero(row, item_ids=item_ids).without_remote_data())
+
+    # ====================================================================== recovery, mapping, passthrough
+
+    def find_existing(self, ctx: CallContext, resource: Resource, data: Any) -> Any | None:
+        """The record a create whose answer was lost may have made (after calls.py's idempotent resend failed)."""
+        resource = Resource(resource)
+        api = TenantApi(ctx)
+        if resource is Resource.CONTACTS:
+            # Contact names are unique among active contacts in Xero (NOTES.md: Writes).
+            if data.code:
+                where = f'ContactNumber=="{_quoted(data.code)}"'
+            elif data.name:
+                where = f'Name=="{_quoted(data.name.strip())}"'
+            else:
+                return None
+            rows = api.records("Contacts", "Contacts", params={"where": where})
+            return mappers.contact_from_xero(rows[0]).without_remote_data() if rows else None
+        if resource is Resource.INVOICES:
+            contact = parse_guid(data.contact_id or "")
+            if contact is None or not data.reference:
+                return None
+            where = f'{SALES_INVOICES} AND Reference=="{_quoted(data.reference)}"'
+            rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+            if not rows:
+                return None
+            newest = max(rows, key=lambda row: str(_updated(row) or ""))
+            return self._retrieve(api, resource, str(newest["InvoiceID"])).without_remote_data()
+        if resource is Resource.ITEMS:
+            if not data.code:
+                return None
+            rows = api.records("Items", "Items", params={"where": f'Code=="{_quoted(data.code.strip())}"'})
+            return mappers.item_from_xero(rows[0]).without_remote_data() if rows else None
+        return None
+
+    def check_mapping(self, ctx: CallContext, mapping: Any) -> list[tuple[str, str]]:
+        return lookups.mapping_problems(TenantApi(ctx), mapping)
+
+    def passthrough(
+        self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: Any
+    ) -> PassthroughResult:
+        method = str(method).upper()
+        relative = str(path).strip().lstrip("/")
+        if method not in ("GET", "PUT", "POST"):
+            raise PassthroughDenied(
+                path, f"Xero's Accounting API takes GET, PUT and POST through passthrough, not {method}."
+            )
+        if not _PASSTHROUGH_PATH_RE.fullmatch(relative) or ".." in relative:
+            raise PassthroughDenied(
+                path, "Give a path of the Accounting API relative to the organisation, e.g. 'Invoices'."
+            )
+        if method == "GET" and body is not None:
+            raise InvalidInput("body", "A GET carries no body.")
+        params = {str(name): str(value) for name, value in (query or {}).items()}
+        response = TenantApi(ctx).raw(
+            method, relative, params=params or None, body=body, raise_for=raise_only_for_call_errors
+        )
+        content: Any = None
+        if response.content:
+            try:
+                content = response.json()
+            except ValueError:
+                content = response.text
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.lower().endswith("limit-remaining") or name.lower() in ("content-type", "x-rate-limit-problem")
+        }
+        return PassthroughResult(status=response.status_code, body=content, headers=headers)
+
+    def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
+        return TenantApi(ctx).get(path, params=params)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+INVOICE_UPDATABLE = {"reference": "Reference", "due_date": "DueDate"}
+INVOICE_FIXED = (
+    "contact_id",
+    "journal_code",
+    "type",
+    "currency",
+    "number",
+    "issue_date",
+    "status",
+    "lines",
+    "description",
+)
+
+
+def _invoice_update_payload(data: InvoiceUpdate) -> dict[str, Any]:
+    for name in INVOICE_FIXED:
+        if getattr(data, name, None) is not None:
+            reason = (
+                "Xero invoices have no description."
+                if name == "description"
+                else "This connector changes only the reference and due date of an existing Xero invoice."
+            )
+            raise InvalidInput(name, reason)
+    payload: dict[str, Any] = {}
+    for name, xero_name in INVOICE_UPDATABLE.items():
+        value = getattr(data, name, None)
+        if value is not None:
+            payload[xero_name] = format_xero_date(value) if name == "due_date" else value
+    return payload
+
+
+def _rows(body: Any, key: str, path: str) -> list[dict[str, Any]]:
+    rows = body.get(key) if isinstance(body, dict) else None
+    if body is None:
+        return []
+    if not isinstance(rows, list):
+        raise VendorError(f"Xero's answer to GET {path} has no {key} list.")
+    return [row for row in rows if isinstance(row, dict)]
+
+
+def _updated(row: Mapping[str, Any]) -> datetime | None:
+    return parse_xero_datetime(row.get("UpdatedDateUTC"), "UpdatedDateUTC")
+
+
+def _names_items(rows: list[dict[str, Any]]) -> bool:
+    return any(
+        clean_text(line.get("ItemCode"))
+        for row in rows
+        for line in (row.get("LineItems") or [])
+        if isinstance(line, dict)
+    )
+
+
+def _needs_items(data: InvoiceInput, mapping: LedgerMapping) -> bool:
+    return bool(mapping.default_item) or any(line.item_id or line.item_code for line in data.lines)
+
+
+def _quoted(value: str) -> str:
+    """A value inside a `where` string literal (Xero's filter syntax escapes a quote with a backslash)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _record_created(ctx: CallContext, remote_id: Any) -> None:
+    guid = parse_guid(str(remote_id or ""))
+    if guid is not None:
+        ctx.record_created(guid)
