@@ -1,0 +1,116 @@
+"""The webhook helper against real deliveries from the Xero sandbox: intent to receive passes, events parse."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from connectors.xero import auth
+from connectors.xero.client import XeroClient, XeroHosts
+from connectors.xero.provider import XeroConnector
+from connectors.xero.webhooks import (
+    SIGNATURE_HEADER,
+    UnexpectedWebhookEvent,
+    XeroEvent,
+    events_of,
+    signature_of,
+    signature_valid,
+    webhook_answer,
+)
+from tests.fixtures.xero import XeroWorld, sandbox_code
+
+
+class Endpoint:
+    """A receiver built on the helper only: answer first (200/401), then parse what was correctly signed."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.answers: list[int] = []
+        self.events: list[XeroEvent] = []
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/xero/webhooks"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status = webhook_answer(raw, self.headers.get(SIGNATURE_HEADER), endpoint.key)
+                endpoint.answers.append(status)
+                if status == 200:
+                    endpoint.events.extend(events_of(raw))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def endpoint(xero_world: XeroWorld) -> Iterator[Endpoint]:
+    receiver = Endpoint(xero_world.webhook_secret)
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()
+
+
+def test_the_helper_passes_xeros_intent_to_receive_check(xero_world: XeroWorld, endpoint: Endpoint) -> None:
+    xero_world.control.set_webhook(xero_world.client_id, endpoint.url)
+    xero_world.control.webhook_deliveries()
+
+    assert xero_world.control.webhook(xero_world.client_id)["status"] == "OK"
+    assert 200 in endpoint.answers and 401 in endpoint.answers and endpoint.events == []
+
+
+def test_events_of_a_write_arrive_signed_and_parsed(xero_world: XeroWorld, endpoint: Endpoint) -> None:
+    xero_world.control.set_webhook(xero_world.client_id, endpoint.url)
+    xero_world.control.webhook_deliveries()
+    connector = XeroConnector()
+    app = connector.default_app()
+    assert app is not None
+    token = auth.exchange_code(
+        hosts=XeroHosts.from_settings(), app=app, code=sandbox_code(xero_world), redirect_uri=xero_world.redirect_uri
+    ).access_token
+
+    answer = XeroClient().tenant_request(
+        "PUT",
+        "Contacts",
+        tenant_id=xero_world.tenant_id,
+        token_provider=lambda: token,
+        json={"Contacts": [{"Name": "Webhook Test Ltd"}]},
+    )
+    xero_world.control.webhook_deliveries()
+
+    contact_id = answer["Contacts"][0]["ContactID"]
+    assert [(e.category, e.type, e.resource_id, e.tenant_id) for e in endpoint.events] == [
+        ("CONTACT", "CREATE", contact_id, xero_world.tenant_id)
+    ]
+    assert endpoint.events[0].occurred_at is not None and contact_id in endpoint.events[0].resource_url
+
+
+def test_signatures_are_checked_on_the_raw_bytes() -> None:
+    body = b'{"events":[],"lastEventSequence":0,"firstEventSequence":0,"entropy":"X"}'
+    good = signature_of(body, "key")
+    assert signature_valid(body, good, "key") and webhook_answer(body, good, "key") == 200
+    assert webhook_answer(body + b" ", good, "key") == 401
+    assert webhook_answer(body, good, "other-key") == 401
+    assert webhook_answer(body, None, "key") == 401 and webhook_answer(body, good, "") == 401
+
+
+def test_an_unknown_event_is_an_error_not_silence() -> None:
+    body = (
+        b'{"events":[{"resourceUrl":"u","resourceId":"7cb59f93-1c1a-4b58-b6f1-2b1c5a0a9b1e",'
+        b'"tenantId":"fe79f7dd-1c1a-4b58-b6f1-2b1c5a0a9b1e","eventCategory":"PAYSLIP","eventType":"CREATE"}]}'
+    )
+    with pytest.raises(UnexpectedWebhookEvent):
+        events_of(body)
