@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from events import services
-from events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.models import AuditEvent, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -110,3 +110,39 @@ class EventAdmin(ReadOnlyAdmin):
         "request_id",
         "created_at",
     ]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit trail: operators may read it, nobody may add, change or delete a row (the model and the database
+    refuse too)."""
+
+    list_display = ["sent_at", "outcome", "vendor_method", "vendor_path", "resource", "company_id", "api_key_prefix"]
+    list_filter = ["outcome", "resource", "connector"]
+    search_fields = ["remote_id", "target_id", "request_id", "api_key_prefix", "mutation_id", "connection_id"]
+    date_hierarchy = "sent_at"
+    readonly_fields = [
+        "id",
+        "sent_at",
+        "outcome",
+        "workspace_id",
+        "api_key_prefix",
+        "request_id",
+        "connection_id",
+        "connector",
+        "company_id",
+        "mutation_id",
+        "attempt",
+        "resource",
+        "operation",
+        "target_id",
+        "unified_input",
+        "vendor_method",
+        "vendor_path",
+        "vendor_payload",
+        "vendor_status",
+        "remote_id",
+        "vendor_message",
+        "duration_ms",
+    ]
+    actions = None

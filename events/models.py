@@ -156,3 +156,74 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+class AuditQuerySet(models.QuerySet):
+    """Audit rows are appended, never changed or removed (the database refuses too: migration 0002)."""
+
+    def update(self, **kwargs: object) -> int:
+        raise AuditImmutable("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditImmutable("Audit events cannot be deleted.")
+
+
+class AuditImmutable(Exception):
+    """An attempt to change or delete an audit event."""
+
+
+class AuditOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted by the vendor (2xx)"
+    REFUSED = "refused", "Refused by the vendor (4xx, 429, 503)"
+    VENDOR_ERROR = "vendor_error", "Vendor error (5xx)"
+    NO_ANSWER = "no_answer", "No answer (may have been applied)"
+
+
+class AuditEvent(models.Model):
+    """One write request sent to a ledger: who, for which company, the unified input, the exact vendor payload,
+    the vendor's answer, timing. Append-only; it outlives the connection (no foreign keys)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace_id = models.UUIDField(db_index=True)
+    api_key_prefix = models.CharField(max_length=32, blank=True)  # blank: a write retried by the gateway itself
+    request_id = models.CharField(max_length=128, blank=True)
+    connection_id = models.UUIDField()
+    connector = models.CharField(max_length=50)
+    company_id = models.CharField(max_length=100)  # Exact: the division
+    mutation_id = models.UUIDField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(null=True, blank=True)
+    resource = models.CharField(max_length=50)  # contacts, invoices, passthrough, ...
+    operation = models.CharField(max_length=20)  # create, update, finalize, or the passthrough method
+    target_id = models.CharField(max_length=100, blank=True)
+    unified_input = models.JSONField(null=True, blank=True)
+    vendor_method = models.CharField(max_length=10)
+    vendor_path = models.CharField(max_length=1000)
+    # The body exactly as sent (text of the bytes on the wire).
+    vendor_payload = models.TextField(blank=True)
+    vendor_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=100, blank=True)
+    vendor_message = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, choices=AuditOutcome.choices)
+    duration_ms = models.PositiveIntegerField()
+    sent_at = models.DateTimeField()
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [
+            models.Index(fields=["workspace_id", "sent_at"]),
+            models.Index(fields=["connection_id", "sent_at"]),
+            models.Index(fields=["workspace_id", "remote_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_method} {self.vendor_path} ({self.outcome})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise AuditImmutable("Audit events cannot be changed.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise AuditImmutable("Audit events cannot be deleted.")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import Q, QuerySet
+from django.http import Http404
 
-from events.models import Event, WebhookDelivery, WebhookEndpoint
+from events.models import AuditEvent, Event, WebhookDelivery, WebhookEndpoint
 from tenants.models import Workspace
 from tenants.selectors import scoped_get, workspace_scoped
 
@@ -61,3 +63,41 @@ def event_list(
 
 def event_get(*, workspace: Workspace, event_id: uuid.UUID | str) -> Event:
     return scoped_get(Event.objects.all(), workspace=workspace, pk=event_id)
+
+
+def audit_event_list(
+    *,
+    workspace: Workspace,
+    connection_id: uuid.UUID | str | None = None,
+    resource: str | None = None,
+    remote_id: str | None = None,
+    outcome: str | None = None,
+    sent_after: datetime | None = None,
+    sent_before: datetime | None = None,
+    mutation_id: uuid.UUID | str | None = None,
+) -> QuerySet[AuditEvent]:
+    """The workspace's audit trail, newest first, narrowed by the filters given."""
+    events = AuditEvent.objects.filter(workspace_id=workspace.pk)
+    if connection_id is not None:
+        events = events.filter(connection_id=connection_id)
+    if resource is not None:
+        events = events.filter(resource=resource)
+    if remote_id is not None:
+        events = events.filter(Q(remote_id=remote_id) | Q(target_id=remote_id))
+    if outcome is not None:
+        events = events.filter(outcome=outcome)
+    if sent_after is not None:
+        events = events.filter(sent_at__gte=sent_after)
+    if sent_before is not None:
+        events = events.filter(sent_at__lt=sent_before)
+    if mutation_id is not None:
+        events = events.filter(mutation_id=mutation_id)
+    return events
+
+
+def audit_event_get(*, workspace: Workspace, audit_event_id: uuid.UUID | str) -> AuditEvent:
+    # Audit rows keep the workspace's id, not a foreign key (they outlive what they name).
+    try:
+        return AuditEvent.objects.get(workspace_id=workspace.pk, pk=audit_event_id)
+    except (ObjectDoesNotExist, ValidationError, ValueError) as exc:  # a malformed id is simply not found
+        raise Http404 from exc

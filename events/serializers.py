@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from events.models import DeliveryStatus, Event, EventType, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from events.models import (
+    AuditEvent,
+    AuditOutcome,
+    DeliveryStatus,
+    Event,
+    EventType,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from gateway.api.fields import HttpUrlField, NonEmptyQueryFilters, StrictCharField, StrictUUIDField
 
 
@@ -133,3 +142,45 @@ class EventListFilterSerializer(NonEmptyQueryFilters):
     connection_id = StrictUUIDField(required=False)
     type = serializers.ChoiceField(choices=EventType.choices, required=False)
     created_after = serializers.DateTimeField(required=False)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    unified_input = serializers.JSONField(allow_null=True, help_text="The write as the API received it.")
+    vendor_payload = serializers.CharField(help_text="The body sent to the vendor, byte for byte.")
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "sent_at",
+            "outcome",
+            "api_key_prefix",
+            "request_id",
+            "connection_id",
+            "connector",
+            "company_id",
+            "mutation_id",
+            "attempt",
+            "resource",
+            "operation",
+            "target_id",
+            "unified_input",
+            "vendor_method",
+            "vendor_path",
+            "vendor_payload",
+            "vendor_status",
+            "remote_id",
+            "vendor_message",
+            "duration_ms",
+        ]
+        read_only_fields = fields
+
+
+class AuditEventFilterSerializer(NonEmptyQueryFilters):
+    connection_id = StrictUUIDField(required=False)
+    resource = StrictCharField(required=False, max_length=50, help_text="`contacts`, `invoices`, `passthrough`, …")
+    remote_id = StrictCharField(required=False, max_length=100, help_text="The vendor id written or targeted.")
+    outcome = serializers.ChoiceField(choices=AuditOutcome.choices, required=False)
+    mutation_id = StrictUUIDField(required=False)
+    sent_after = serializers.DateTimeField(required=False, help_text="From this moment on (inclusive).")
+    sent_before = serializers.DateTimeField(required=False, help_text="Before this moment.")

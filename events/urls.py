@@ -33,5 +33,9 @@ urlpatterns = [
         name="webhook-delivery-redeliver",
     ),
     path("events", views.EventListView.as_view(), name="event-list"),
+    path("audit-events", views.AuditEventListView.as_view(), name="audit-event-list"),
+    path("audit-events.csv", views.AuditEventCsvView.as_view(), name="audit-event-csv"),
+    path("audit-events.jsonl", views.AuditEventJsonLinesView.as_view(), name="audit-event-jsonl"),
+    path("audit-events/<str:audit_event_id>", views.AuditEventDetailView.as_view(), name="audit-event"),
     path("events/<str:event_id>", views.EventDetailView.as_view(), name="event"),
 ]

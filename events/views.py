@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from events import selectors, services
-from events.models import WebhookDelivery
+from events.models import AuditEvent, WebhookDelivery
 from events.serializers import (
+    AuditEventFilterSerializer,
+    AuditEventSerializer,
     CreatedWebhookEndpointSerializer,
     DeliveryListFilterSerializer,
     EventListFilterSerializer,
@@ -22,10 +33,15 @@ from events.serializers import (
     WebhookEndpointSerializer,
     WebhookEndpointUpdateSerializer,
 )
+from gateway.api.pagination import CursorPagination
 from gateway.api.problems import Problem
 from gateway.api.views import WorkspaceAPIView
 
 TAGS = ["webhooks"]
+
+
+class AuditCursorPagination(CursorPagination):
+    ordering = ("-sent_at", "-id")
 
 
 def _invalid(exc: services.InvalidEndpoint) -> Problem:
@@ -230,3 +246,99 @@ class EventDetailView(WorkspaceAPIView):
     @extend_schema(operation_id="events_retrieve", responses=EventSerializer, tags=TAGS)
     def get(self, request: Request, event_id: str) -> Response:
         return Response(EventSerializer(selectors.event_get(workspace=self.workspace, event_id=event_id)).data)
+
+
+# --- audit trail (read-only: no write method exists on these paths) ----------------------------------------------
+
+AUDIT_TAGS = ["audit"]
+AUDIT_EXPORT_COLUMNS = list(AuditEventSerializer.Meta.fields)
+
+
+def _audit_events(view: WorkspaceAPIView, request: Request) -> QuerySet[AuditEvent]:
+    filters = AuditEventFilterSerializer(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return selectors.audit_event_list(workspace=view.workspace, **filters.validated_data)
+
+
+class AuditEventListView(WorkspaceAPIView):
+    serializer_class = AuditEventSerializer
+    pagination_class = AuditCursorPagination
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(
+        operation_id="audit_events_list",
+        parameters=[AuditEventFilterSerializer],
+        responses=AuditEventSerializer(many=True),
+        tags=AUDIT_TAGS,
+    )
+    def get(self, request: Request) -> Response:
+        """Every write request sent to a ledger, newest first: who (API key prefix), which company, the unified
+        input, the exact vendor payload, the vendor's answer and timing. Append-only: it cannot be changed."""
+        return self.paginated(_audit_events(self, request))
+
+
+class AuditEventDetailView(WorkspaceAPIView):
+    serializer_class = AuditEventSerializer
+    pagination_class = None
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(operation_id="audit_events_retrieve", responses=AuditEventSerializer, tags=AUDIT_TAGS)
+    def get(self, request: Request, audit_event_id: str) -> Response:
+        event = selectors.audit_event_get(workspace=self.workspace, audit_event_id=audit_event_id)
+        return Response(AuditEventSerializer(event).data)
+
+
+def _export_rows(events: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
+    for event in events.iterator(chunk_size=500):
+        yield dict(AuditEventSerializer(event).data)
+
+
+class AuditEventCsvView(WorkspaceAPIView):
+    pagination_class = None
+    serializer_class = AuditEventSerializer
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(
+        operation_id="audit_events_export_csv",
+        parameters=[AuditEventFilterSerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+        tags=AUDIT_TAGS,
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        """The audit trail (same filters) as CSV for accountants: one row per write request, a header row first."""
+        rows = _export_rows(_audit_events(self, request))
+
+        def lines() -> Iterator[str]:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=AUDIT_EXPORT_COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+            yield buffer.getvalue()
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+        return response
+
+
+class AuditEventJsonLinesView(WorkspaceAPIView):
+    pagination_class = None
+    serializer_class = AuditEventSerializer
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(
+        operation_id="audit_events_export_jsonl",
+        parameters=[AuditEventFilterSerializer],
+        responses={(200, "application/jsonl"): OpenApiTypes.STR},
+        tags=AUDIT_TAGS,
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        """The audit trail (same filters) as JSON Lines: one audit event per line."""
+        rows = _export_rows(_audit_events(self, request))
+        lines = (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+        response = StreamingHttpResponse(lines, content_type="application/jsonl")
+        response["Content-Disposition"] = 'attachment; filename="audit-events.jsonl"'
+        return response

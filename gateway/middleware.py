@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from gateway.logging import escape_controls, redact
-from gateway.request_context import request_id_var
+from gateway.request_context import api_key_prefix_var, request_id_var
 
 access_log = logging.getLogger("ledgerbridge.access")
 
@@ -32,6 +32,7 @@ class RequestIdMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = request_id_var.set(request_id)
+        key_token = api_key_prefix_var.set("")  # set by the API key authentication, never left from another request
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -45,4 +46,5 @@ class RequestIdMiddleware:
             )
             return response
         finally:
+            api_key_prefix_var.reset(key_token)
             request_id_var.reset(token)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from gateway.request_context import api_key_prefix_var
 from tenants.models import ApiKey, Workspace
 from tenants.services import ApiKeyRejected, api_key_authenticate
 
@@ -39,6 +40,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             api_key = api_key_authenticate(raw_key=credentials.strip())
         except ApiKeyRejected as rejected:
             raise exceptions.AuthenticationFailed(rejected.message, code=rejected.code) from None
+        api_key_prefix_var.set(api_key.prefix)  # for the audit trail (gateway.middleware resets it per request)
         return WorkspacePrincipal(workspace=api_key.workspace, api_key=api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:

@@ -46,6 +46,8 @@ class Mutation(models.Model):
     target_id = models.CharField(max_length=100, blank=True)  # the record updated/finalized
     idempotency_key = models.CharField(max_length=255, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
+    # The API key the write was requested with (the audit trail names it on every attempt, retries included).
+    api_key_prefix = models.CharField(max_length=32, blank=True)
     # The unified input as the client sent it (validated): enough to replay the write.
     request = models.JSONField()
     status = models.CharField(max_length=20, choices=MutationStatus.choices, default=MutationStatus.PENDING)
@@ -114,3 +116,36 @@ class CallLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} {self.status}"
+
+
+class ReconciliationStatus(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed (the vendor could not be read)"
+
+
+class Reconciliation(models.Model):
+    """One comparison of the writes we made to a connection's ledger in a period with what the ledger holds now.
+
+    `items` lists every record: matched, changed (with the differing fields), missing (we wrote it, it is gone) or
+    orphan (it carries our reference format but no write of ours made it); `summary` counts them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("tenants.Workspace", on_delete=models.CASCADE, related_name="reconciliations")
+    connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="reconciliations")
+    period_start = models.DateField()
+    period_end = models.DateField()  # inclusive
+    reference_prefixes = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=ReconciliationStatus.choices)
+    summary = models.JSONField(default=dict, blank=True)
+    items = models.JSONField(default=list, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["connection", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.period_start}..{self.period_end} of {self.connection_id} ({self.status})"

@@ -10,16 +10,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
 
 from connectors.base.data import Resource
 from gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from unified_models.query import DEFAULT_PAGE_SIZE
 from unified_models.serializers import (
+    DryRunResponseSerializer,
     LedgerMappingOutputSerializer,
     LedgerMappingSerializer,
     PassthroughRequestSerializer,
     PassthroughResponseSerializer,
+    ReconciliationCreateSerializer,
+    ReconciliationSerializer,
     page_serializer,
 )
 
@@ -39,6 +48,22 @@ INCLUDE = OpenApiParameter(
     enum=["remote_data"],
     description="`remote_data` adds the vendor's raw object to each record.",
 )
+DRY_RUN = OpenApiParameter(
+    "dry_run",
+    {"type": "string", "enum": ["true", "false"]},
+    description="`true`: check the input, the mapping and the vendor's known rules and answer the vendor payload "
+    "(`vendor_requests`, byte for byte what a real write sends) without recording or writing anything; "
+    "an `Idempotency-Key` is ignored.",
+)
+
+
+def with_dry_run(name: str, written: Any) -> Any:
+    """A 200 answer that is either the write's result or a dry run's (both are 200 for these writes)."""
+    return PolymorphicProxySerializer(
+        component_name=name, serializers=[written, DryRunResponseSerializer], resource_type_field_name=None
+    )
+
+
 LIST_PARAMETERS = [
     CONNECTION_ID,
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from a previous page's `next`."),
@@ -545,10 +570,14 @@ def write_schema(spec: ResourceSpec, action: str, write: WriteSpec) -> Any:
         operation_id=_operation_id(spec, action),
         summary=write.text.summary,
         description=write.text.description,
-        parameters=[CONNECTION_ID, *([RECORD_ID] if on_record else []), IDEMPOTENCY_KEY_PARAMETER, INCLUDE],
+        parameters=[CONNECTION_ID, *([RECORD_ID] if on_record else []), IDEMPOTENCY_KEY_PARAMETER, INCLUDE, DRY_RUN],
         request=write.serializer,
         responses={
-            (200 if on_record else 201): spec.write_response_serializer,
+            **(
+                {200: with_dry_run(f"{spec.name}WriteOrDryRunResponse", spec.write_response_serializer)}
+                if on_record
+                else {201: spec.write_response_serializer, 200: DryRunResponseSerializer}
+            ),
             **_problems(*WRITE_PROBLEMS, examples=list(write.text.problem_examples)),
         },
         examples=list(write.text.examples),
@@ -598,10 +627,10 @@ PASSTHROUGH_CREATE = extend_schema(
         "refused with 403 `passthrough_denied`. The vendor's status and body come back as they are; writes "
         "(POST, PUT, DELETE) are recorded as mutations."
     ),
-    parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER],
+    parameters=[CONNECTION_ID, IDEMPOTENCY_KEY_PARAMETER, DRY_RUN],
     request=PassthroughRequestSerializer,
     responses={
-        200: PassthroughResponseSerializer,
+        200: with_dry_run("PassthroughOrDryRunResponse", PassthroughResponseSerializer),
         (403, "application/problem+json"): OpenApiResponse(
             response=_PROBLEM_REF, description="`passthrough_denied`: the path would escape the company."
         ),
@@ -625,4 +654,52 @@ PASSTHROUGH_CREATE = extend_schema(
         ),
     ],
     tags=["passthrough"],
+)
+
+
+# --- reconciliation -----------------------------------------------------------------------------------------------
+
+_RECONCILIATION_ID = OpenApiParameter(
+    "reconciliation_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A reconciliation of this connection."
+)
+RECONCILIATIONS_LIST = extend_schema(
+    operation_id="reconciliations_list",
+    summary="The connection's reconciliation reports, newest first",
+    parameters=[CONNECTION_ID],
+    responses={200: page_serializer(ReconciliationSerializer, "ReconciliationPageSerializer"), **_problems(404)},
+    tags=["reconciliation"],
+)
+RECONCILIATIONS_CREATE = extend_schema(
+    operation_id="reconciliations_create",
+    summary="Reconcile a period: our writes against the ledger",
+    description=(
+        "Compares every record written through the API in the period (its last successful write; each vendor "
+        "request is in the audit trail) with what the ledger holds now: `matched` (exists, totals, lines and VAT "
+        "equal), `changed` (field by field: what we left, what the ledger has), `missing` (we wrote it, it is "
+        "gone), `orphan` (an invoice of the period carrying your reference format that no write of ours made). "
+        "Payment progress (`status`, `finalized`) is not a difference. The report is stored: list, retrieve, CSV."
+    ),
+    parameters=[CONNECTION_ID],
+    request=ReconciliationCreateSerializer,
+    responses={201: ReconciliationSerializer, **_problems(404, 409, 429, 502, 503)},
+    examples=[
+        OpenApiExample(
+            "March", value={"period_start": "2025-03-01", "period_end": "2025-03-31"}, request_only=True
+        )
+    ],
+    tags=["reconciliation"],
+)
+RECONCILIATIONS_RETRIEVE = extend_schema(
+    operation_id="reconciliations_retrieve",
+    summary="One reconciliation report",
+    parameters=[CONNECTION_ID, _RECONCILIATION_ID],
+    responses={200: ReconciliationSerializer, **_problems(404)},
+    tags=["reconciliation"],
+)
+RECONCILIATIONS_CSV = extend_schema(
+    operation_id="reconciliations_csv",
+    summary="One reconciliation report as CSV (a row per difference)",
+    parameters=[CONNECTION_ID, _RECONCILIATION_ID],
+    responses={(200, "text/csv"): OpenApiTypes.STR, **_problems(404)},
+    tags=["reconciliation"],
 )

@@ -65,3 +65,13 @@ def updated_after(request: Request) -> datetime | None:
     if moment is None:
         raise _bad_query("updated_after", "An ISO-8601 date-time such as 2025-03-01T00:00:00Z.")
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def dry_run(request: Request) -> bool:
+    """`?dry_run=true|false` on a write: check and translate it, answer the vendor payload, send nothing."""
+    raw = request.query_params.get("dry_run")
+    if raw is None:
+        return False
+    if raw not in ("true", "false"):
+        raise _bad_query("dry_run", "`true` or `false`.")
+    return raw == "true"

@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 
 from connectors.base.connector import Connector, Operation
 from connectors.base.data import ListQuery, OperationNotSupported, Page, PassthroughResult, Resource
@@ -21,7 +23,7 @@ from gateway.api.problems import Problem
 from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
-from unified_models.models import CallLog, ConnectionMapping, Mutation
+from unified_models.models import CallLog, ConnectionMapping, Mutation, Reconciliation
 
 _CURSOR_SALT = "unified_models.list-cursor"
 
@@ -182,3 +184,17 @@ def passthrough_get(*, connection: Connection, path: str, query: dict[str, str])
     """A raw vendor GET relative to the connection's company (the connector refuses paths that leave it)."""
     ctx = connection_context(connection)
     return connector_for(connection).passthrough(ctx, method="GET", path=path, query=query, body=None)
+
+
+# ---------------------------------------------------------------------------------------------- reconciliations
+
+
+def reconciliation_list(*, connection: Connection) -> QuerySet[Reconciliation]:
+    return Reconciliation.objects.filter(connection=connection)
+
+
+def reconciliation_get(*, connection: Connection, reconciliation_id: str) -> Reconciliation:
+    try:
+        return Reconciliation.objects.get(connection=connection, pk=reconciliation_id)
+    except (Reconciliation.DoesNotExist, ValidationError, ValueError) as exc:  # a malformed id is simply not found
+        raise Http404 from exc

@@ -7,6 +7,7 @@ quantities are decimal strings, enums lower-case words, dates ISO-8601.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -643,3 +644,79 @@ class PassthroughResponseSerializer(serializers.Serializer):
     status = serializers.IntegerField(help_text="The vendor's HTTP status.")
     body = serializers.JSONField(allow_null=True, help_text="The vendor's response body (JSON when it sent JSON).")
     mutation_id = serializers.UUIDField(required=False, help_text="For writes (POST, PUT, DELETE): the stored write.")
+
+
+class DryRunVendorRequestSerializer(serializers.Serializer):
+    method = serializers.CharField(help_text="POST, PUT, DELETE …")
+    path = serializers.CharField(help_text="Relative to the company (Exact: after `/api/v1/{division}/`).")
+    body = serializers.JSONField(allow_null=True, help_text="The payload, parsed.")
+    body_text = serializers.CharField(
+        allow_blank=True, help_text="The payload exactly as a real write of the same input sends it (byte for byte)."
+    )
+
+
+class DryRunResponseSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(help_text="Always true: nothing was recorded or written.")
+    resource = serializers.CharField()
+    operation = serializers.CharField()
+    vendor_requests = DryRunVendorRequestSerializer(
+        many=True,
+        help_text="The first write request the vendor would get (empty: the write needs none, e.g. nothing "
+        "changes). Reads a write needs (code lookups) are made; writes are not.",
+    )
+
+
+class ReconciliationCreateSerializer(serializers.Serializer):
+    period_start = serializers.DateField(help_text="First day of the period (UTC).")
+    period_end = serializers.DateField(help_text="Last day of the period (inclusive).")
+    reference_prefixes = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=100),
+        required=False,
+        max_length=20,
+        help_text="Your reference format (e.g. `ORDER-`): ledger invoices carrying it that no write of ours made "
+        "are orphans. Default: taken from the references of the invoices written in the period.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["period_end"] < attrs["period_start"]:
+            raise serializers.ValidationError({"period_end": ["Must not be before period_start."]})
+        if attrs["period_end"] - attrs["period_start"] > timedelta(days=366):
+            raise serializers.ValidationError({"period_end": ["A period is at most a year."]})
+        return attrs
+
+
+class ReconciliationDifferenceSerializer(serializers.Serializer):
+    field = serializers.CharField(help_text="Dotted path: `description`, `lines.1.unit_price`, `lines.count`.")
+    written = serializers.JSONField(allow_null=True, help_text="What our last write left.")
+    ledger = serializers.JSONField(allow_null=True, help_text="What the ledger has now.")
+
+
+class ReconciliationItemSerializer(serializers.Serializer):
+    resource = serializers.CharField()
+    record_id = serializers.CharField()
+    remote_id = serializers.CharField(allow_blank=True)
+    reference = serializers.CharField(allow_blank=True)
+    outcome = serializers.ChoiceField(choices=["matched", "changed", "missing", "orphan"])
+    mutation_id = serializers.UUIDField(allow_null=True, help_text="Our last write of the record (null: orphan).")
+    differences = ReconciliationDifferenceSerializer(many=True)
+
+
+class ReconciliationSummarySerializer(serializers.Serializer):
+    matched = serializers.IntegerField()
+    changed = serializers.IntegerField()
+    missing = serializers.IntegerField()
+    orphan = serializers.IntegerField()
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    connection_id = serializers.UUIDField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    reference_prefixes = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=["completed", "failed"])
+    error = serializers.CharField(allow_blank=True)
+    summary = ReconciliationSummarySerializer()
+    items = ReconciliationItemSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)

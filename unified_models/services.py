@@ -35,10 +35,14 @@ from redis.exceptions import RedisError
 from connectors.base.connector import Operation
 from connectors.base.data import CallRecord, OperationNotSupported, PassthroughResult, Resource, WriteResult
 from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
+from connectors.base.http import RequestIntercepted, observe_requests
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import Warning
 from connectors.registry import get_connector
-from gateway.request_context import current_request_id
+from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
+from events.models import EventType
+from events.services import event_emit
+from gateway.request_context import current_api_key_prefix, current_request_id
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
@@ -95,9 +99,10 @@ class MutationCallContext:
     makes any further call, so even a process killed during the read-back leaves the id behind.
     """
 
-    def __init__(self, inner: ConnectionCallContext, mutation: Mutation) -> None:
+    def __init__(self, inner: ConnectionCallContext, mutation: Mutation, audit: AuditRecorder | None = None) -> None:
         self.inner = inner
         self.mutation = mutation
+        self.audit = audit
         self.write_sent = False
         self.write_status: int | None = None  # the last write's HTTP status; None: no answer
         self.remote_id = ""
@@ -127,6 +132,8 @@ class MutationCallContext:
     def record_created(self, remote_id: str) -> None:
         self.remote_id = str(remote_id)[:100]
         Mutation.objects.filter(pk=self.mutation.pk).update(remote_id=self.remote_id, updated_at=timezone.now())
+        if self.audit is not None:
+            self.audit.created(self.remote_id)
 
     def get_json(self, path: str, *, params: Any = None) -> Any:
         return self.inner.connector.company_get_json(self, path, params=params)
@@ -183,6 +190,7 @@ def mutation_create(
         target_id=target_id,
         idempotency_key=idempotency_key,
         request_id=current_request_id()[:128],
+        api_key_prefix=current_api_key_prefix()[:32],
         request=request,
         status=MutationStatus.PENDING,
         lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
@@ -222,23 +230,83 @@ def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) 
     claimed, attempt, reconcile = claim
     connection = claimed.connection
     watch: MutationCallContext | None = None
+    # Every write request this attempt sends is appended to the audit trail, with the body as sent.
+    audit = AuditRecorder(
+        WriteContext(
+            workspace_id=claimed.workspace_id,
+            connection_id=connection.pk,
+            connector=connection.connector,
+            company_id=connection.company_id,
+            resource=claimed.resource,
+            operation=claimed.operation,
+            target_id=claimed.target_id,
+            unified_input=claimed.request,
+            mutation_id=claimed.pk,
+            attempt=attempt.number,
+            api_key_prefix=claimed.api_key_prefix,
+        )
+    )
     try:
-        mapping, _ = mapping_get(connection=connection)
-        data = _unified_input(claimed)
-        watch = MutationCallContext(connection_context(connection), claimed)
-        connector = get_connector(connection.connector)
-        recovered = _recover(connector, watch, claimed, data) if reconcile else None
-        if recovered is not None:
-            outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
-        else:
-            outcome = _send(connector, watch, claimed, data, mapping)
+        with observe_requests(audit):
+            mapping, _ = mapping_get(connection=connection)
+            data = _unified_input(claimed)
+            watch = MutationCallContext(connection_context(connection), claimed, audit)
+            connector = get_connector(connection.connector)
+            recovered = _recover(connector, watch, claimed, data) if reconcile else None
+            if recovered is not None:
+                outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
+            else:
+                outcome = _send(connector, watch, claimed, data, mapping)
     except BaseException as exc:
+        audit.close()
         _record_failure(claimed, attempt, exc, watch=watch, reconciling=reconcile)
         mutation.refresh_from_db()
         raise
+    audit.close()
     result = _record_success(claimed, attempt, outcome, watch=watch)
     mutation.refresh_from_db()
     return result
+
+
+@dataclass(frozen=True)
+class WritePreview:
+    """A dry run's answer: the vendor write requests a real write of the same input sends (none: nothing to send)."""
+
+    resource: str
+    operation: str
+    vendor_requests: list[PreviewedRequest]
+
+
+def mutation_preview(
+    *, connection: Connection, resource: str, operation: str, request: dict[str, Any], target_id: str = ""
+) -> WritePreview:
+    """A dry run of a write: input, mapping and the connector's rules are checked and the vendor payload is built
+    by the very code a real write runs, but the first write request is stopped before it leaves (reads such as
+    code lookups still go out). Nothing is recorded: no mutation, no audit row, no event.
+    """
+    if resource != PASSTHROUGH and operation in (Operation.CREATE, Operation.UPDATE):
+        connector = get_connector(connection.connector)
+        if not connector.supports(resource, Operation(operation)):
+            raise OperationNotSupported(resource, operation, connector.name)
+    # An unsaved mutation: the same translation path as a real one (input, mapping, connector call).
+    draft = Mutation(
+        workspace_id=connection.workspace_id,
+        connection=connection,
+        resource=resource,
+        operation=operation,
+        target_id=target_id,
+        request=request,
+    )
+    mapping, _ = mapping_get(connection=connection)
+    data = _unified_input(draft)
+    ctx = connection_context(connection)
+    connector = get_connector(connection.connector)
+    try:
+        with observe_requests(DryRunObserver()):
+            _send(connector, ctx, draft, data, mapping)
+    except RequestIntercepted as intercepted:
+        return WritePreview(resource=resource, operation=operation, vendor_requests=[previewed(intercepted)])
+    return WritePreview(resource=resource, operation=operation, vendor_requests=[])
 
 
 def mutation_retry(*, mutation: Mutation, lease_seconds: float | None = None) -> WriteOutcome:
@@ -360,7 +428,7 @@ def _record_success(
         MutationAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now, vendor_status=passthrough_status, error_code=attempt_code
         )
-        _finish(mutation, attempt, status=status, **fields)
+        _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
     mutation.refresh_from_db()
     return WriteOutcome(
         mutation=mutation,
@@ -371,13 +439,59 @@ def _record_success(
     )
 
 
-def _finish(mutation: Mutation, attempt: MutationAttempt, *, status: str, **fields: Any) -> None:
-    """End the attempt that holds the lease (a sender whose lease was taken over changes nothing)."""
+def _finish(
+    mutation: Mutation, attempt: MutationAttempt, *, status: str, recovered: bool = False, **fields: Any
+) -> None:
+    """End the attempt that holds the lease (a sender whose lease was taken over changes nothing).
+
+    Called inside the transaction that records the attempt: the events it emits commit with it (the outbox).
+    """
     updated = Mutation.objects.filter(
         pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number
     ).update(status=status, lease_expires_at=None, **fields)
     if not updated:
         logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
+        return
+    _emit_mutation_events(mutation, status=status, fields=fields, recovered=recovered)
+
+
+# The record events a successful write through the API produces (resource -> event type stem).
+RECORD_EVENT_STEMS = {Resource.CONTACTS.value: "contact", Resource.INVOICES.value: "invoice"}
+MUTATION_EVENT_TYPES = {
+    MutationStatus.SUCCEEDED: EventType.MUTATION_SUCCEEDED,
+    MutationStatus.FAILED: EventType.MUTATION_FAILED,
+    MutationStatus.IN_DOUBT: EventType.MUTATION_IN_DOUBT,
+}
+
+
+def _emit_mutation_events(mutation: Mutation, *, status: str, fields: dict[str, Any], recovered: bool) -> None:
+    event_type = MUTATION_EVENT_TYPES.get(MutationStatus(status))
+    if event_type is None:
+        return
+    outcome = fields.get("outcome") if isinstance(fields.get("outcome"), dict) else {}
+    data = {
+        "mutation_id": str(mutation.pk),
+        "resource": mutation.resource,
+        "operation": mutation.operation,
+        "target_id": mutation.target_id,
+        "idempotency_key": mutation.idempotency_key,
+        "status": str(status),
+        "remote_id": fields.get("remote_id", mutation.remote_id) or "",
+        "error_code": fields.get("error_code", "") or "",
+        "error": outcome if status != MutationStatus.SUCCEEDED else None,
+    }
+    common = {"workspace_id": mutation.workspace_id, "connection_id": mutation.connection_id, "source": "api"}
+    event_emit(type=event_type, data=data, **common)
+    stem = RECORD_EVENT_STEMS.get(mutation.resource)
+    if status != MutationStatus.SUCCEEDED or stem is None:
+        return
+    record = {key: value for key, value in outcome.items() if key != "warnings"}
+    action = "created" if mutation.operation == Operation.CREATE else "updated"
+    event_emit(
+        type=f"{stem}.{action}",
+        data={"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered, "record": record},
+        **common,
+    )
 
 
 def failure_status(

@@ -148,3 +148,13 @@ def write_data(outcome: Any, *, include_remote_data: bool = False) -> dict[str, 
         **record_data(Resource(outcome.mutation.resource), outcome.record, include_remote_data=include_remote_data),
         "warnings": [warning.as_dict() for warning in outcome.warnings],
     }
+
+
+def dry_run_data(preview: Any) -> dict[str, Any]:
+    """The body of a dry run's answer (a services.WritePreview in)."""
+    return {
+        "dry_run": True,
+        "resource": preview.resource,
+        "operation": preview.operation,
+        "vendor_requests": [request.as_dict() for request in preview.vendor_requests],
+    }

@@ -54,5 +54,16 @@ def _record_routes(spec: ResourceSpec) -> list[URLPattern]:
 urlpatterns = [
     path(f"{_CONNECTION}/mapping", views.MappingView.as_view(), name="connection-mapping"),
     path(f"{_CONNECTION}/passthrough", views.PassthroughView.as_view(), name="connection-passthrough"),
+    path(f"{_CONNECTION}/reconciliations", views.ReconciliationListView.as_view(), name="reconciliation-list"),
+    path(
+        f"{_CONNECTION}/reconciliations/<str:reconciliation_id>",
+        views.ReconciliationDetailView.as_view(),
+        name="reconciliation-detail",
+    ),
+    path(
+        f"{_CONNECTION}/reconciliations/<str:reconciliation_id>/csv",
+        views.ReconciliationCsvView.as_view(),
+        name="reconciliation-csv",
+    ),
     *(route for spec in SPECS for route in _record_routes(spec)),
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,14 +19,27 @@ from rest_framework.utils.urls import replace_query_param
 
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
-from gateway.api.pagination import parse_page_size
+from gateway.api.pagination import CursorPagination, parse_page_size
 from gateway.api.views import WorkspaceAPIView
 from tenants.models import Connection
-from unified_models import openapi, selectors, services
+from unified_models import openapi, reconciliation, selectors, services
 from unified_models.models import Mutation
-from unified_models.query import DEFAULT_PAGE_SIZE, include_remote_data, list_filters, updated_after, validated
-from unified_models.serializers import LedgerMappingSerializer, PassthroughRequestSerializer, mapping_data
-from unified_models.specs import ResourceSpec, record_data, write_data
+from unified_models.query import (
+    DEFAULT_PAGE_SIZE,
+    dry_run,
+    include_remote_data,
+    list_filters,
+    updated_after,
+    validated,
+)
+from unified_models.serializers import (
+    LedgerMappingSerializer,
+    PassthroughRequestSerializer,
+    ReconciliationCreateSerializer,
+    ReconciliationSerializer,
+    mapping_data,
+)
+from unified_models.specs import ResourceSpec, dry_run_data, record_data, write_data
 
 
 class ConnectionAPIView(WorkspaceAPIView):
@@ -50,7 +64,15 @@ class ConnectionAPIView(WorkspaceAPIView):
         target_id: str = "",
         success_status: int = status.HTTP_200_OK,
     ) -> Response:
-        """Record the mutation, send it, answer with the record (or the vendor's passthrough answer)."""
+        """Record the mutation, send it, answer with the record (or the vendor's passthrough answer).
+
+        With `?dry_run=true` nothing is recorded or sent: the answer is the vendor payload the write would send.
+        """
+        if dry_run(request):
+            preview = services.mutation_preview(
+                connection=connection, resource=resource, operation=operation, request=payload, target_id=target_id
+            )
+            return Response(dry_run_data(preview), status=status.HTTP_200_OK)
         include = include_remote_data(request) if resource != services.PASSTHROUGH else False
         self.mutation = services.mutation_create(
             workspace=self.workspace,
@@ -189,3 +211,41 @@ class PassthroughView(ConnectionAPIView):
                 "body": data["body"],
             },
         )
+
+
+# --- reconciliation -----------------------------------------------------------------------------------------------
+
+
+class ReconciliationListView(ConnectionAPIView):
+    pagination_class = CursorPagination
+    serializer_class = ReconciliationSerializer
+
+    @openapi.RECONCILIATIONS_LIST
+    def get(self, request: Request, connection_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        return self.paginated(selectors.reconciliation_list(connection=connection))
+
+    @openapi.RECONCILIATIONS_CREATE
+    def post(self, request: Request, connection_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        data = validated(ReconciliationCreateSerializer, request.data).validated_data
+        report = reconciliation.reconciliation_run(connection=connection, **data)
+        return Response(ReconciliationSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class ReconciliationDetailView(ConnectionAPIView):
+    @openapi.RECONCILIATIONS_RETRIEVE
+    def get(self, request: Request, connection_id: str, reconciliation_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        report = selectors.reconciliation_get(connection=connection, reconciliation_id=reconciliation_id)
+        return Response(ReconciliationSerializer(report).data)
+
+
+class ReconciliationCsvView(ConnectionAPIView):
+    @openapi.RECONCILIATIONS_CSV
+    def get(self, request: Request, connection_id: str, reconciliation_id: str) -> HttpResponse:
+        connection = self.get_connection(connection_id)
+        report = selectors.reconciliation_get(connection=connection, reconciliation_id=reconciliation_id)
+        response = HttpResponse(reconciliation.reconciliation_csv(report), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="reconciliation-{report.pk}.csv"'
+        return response

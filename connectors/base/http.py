@@ -7,7 +7,11 @@ through `VendorHttpClient.send`, which
   shares sockets with its parent);
 - reports every call, answered or not, to `on_call` as a CallRecord (never a token or a body);
 - turns a transport failure into VendorUnavailable, or VendorResponseLost for a write that may have been
-  applied (its request left this machine but no answer came), and an error status into the vendor's typed error.
+  applied (its request left this machine but no answer came), and an error status into the vendor's typed error;
+- announces every request, with its body exactly as it goes on the wire, to the RequestObserver the core has set
+  for the current context (`observe_requests`), before anything is spent or sent, and its answer afterwards. The
+  core records ledger writes for the audit trail this way, and a dry run stops the first write there
+  (`RequestIntercepted`): the payload it returns is byte for byte what a real write sends, for every vendor.
 
 A vendor client subclasses it and adds its base URL, auth headers and three hooks: `error_for_response` (its
 error documents), `rate_limits` (its rate-limit headers) and `budget_key` (how it counts: per app and company).
@@ -20,8 +24,11 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from typing import ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
 
 import httpx
 
@@ -56,6 +63,57 @@ def transport_error(vendor_name: str, method: str, exc: httpx.TransportError) ->
         )
     # The exception class only: httpx messages can contain the URL, never the headers, but stay terse.
     return VendorUnavailable(f"{vendor_name} is unreachable ({exc.__class__.__name__}).")
+
+
+# ---------------------------------------------------------------------------------------------- observing
+
+
+@dataclass(frozen=True)
+class OutgoingRequest:
+    """A vendor request about to be sent: the body exactly as it goes on the wire (never the headers: tokens)."""
+
+    vendor_id: str
+    method: str
+    url: str
+    log_path: str  # relative to the company, no query string
+    company_id: str | None  # None: not a company's data call (token endpoints, the connect flow)
+    content: bytes | None
+    query: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_company_write(self) -> bool:
+        return self.company_id is not None and self.method in WRITE_METHODS
+
+
+class RequestObserver(Protocol):
+    """Told about every vendor request made in its context (see `observe_requests`)."""
+
+    def sending(self, request: OutgoingRequest) -> None:
+        """Before anything is spent or sent; raising (e.g. RequestIntercepted) stops the request unsent."""
+
+    def answered(self, request: OutgoingRequest, status: int | None, body: bytes, duration_ms: int) -> None:
+        """After the exchange: the vendor's status (None: no answer) and body."""
+
+
+class RequestIntercepted(Exception):
+    """A request an observer stopped before it was sent (a dry run); carries the request."""
+
+    def __init__(self, request: OutgoingRequest) -> None:
+        super().__init__(f"{request.method} {request.log_path} intercepted before sending")
+        self.request = request
+
+
+_observer: ContextVar[RequestObserver | None] = ContextVar("vendor_request_observer", default=None)
+
+
+@contextmanager
+def observe_requests(observer: RequestObserver) -> Iterator[RequestObserver]:
+    """Announce every vendor request made in this context (this thread or task) to `observer`."""
+    token = _observer.set(observer)
+    try:
+        yield observer
+    finally:
+        _observer.reset(token)
 
 
 def never_raise(response: httpx.Response) -> bool:
@@ -174,6 +232,19 @@ class VendorHttpClient(ABC):
         Build headers and body before calling: a token refresh or a bad payload must not hold a unit of budget.
         """
         method = method.upper()
+        observer = _observer.get()
+        outgoing: OutgoingRequest | None = None
+        if observer is not None:
+            outgoing = OutgoingRequest(
+                vendor_id=self.vendor_id,
+                method=method,
+                url=url,
+                log_path=log_path,
+                company_id=company_id,
+                content=content.encode() if isinstance(content, str) else content,
+                query=tuple((str(k), str(v)) for k, v in (params or {}).items()),
+            )
+            observer.sending(outgoing)  # may stop it (a dry run): nothing spent, nothing sent
         limiter = self.rate_limiter if company_id is not None else None
         ticket: Ticket | None = None
         if limiter is not None and company_id is not None:
@@ -187,6 +258,7 @@ class VendorHttpClient(ABC):
             if limiter is not None and ticket is not None:
                 limiter.release(ticket)
             self._report(method, log_path, company_id, None, started, [])
+            self._announce_answer(observer, outgoing, None, b"", started)
             raise transport_error(self.vendor_name, method, exc) from None
         except BaseException:
             if limiter is not None and ticket is not None:
@@ -196,6 +268,7 @@ class VendorHttpClient(ABC):
         if limiter is not None and ticket is not None:
             limiter.record(ticket, observations)
         self._report(method, log_path, company_id, response.status_code, started, observations)
+        self._announce_answer(observer, outgoing, response.status_code, response.content, started)
         if response.status_code >= 400 and (raise_for is None or raise_for(response)):
             raise self.error_for_response(response)
         return response
@@ -212,6 +285,21 @@ class VendorHttpClient(ABC):
                 status=response.status_code,
             ) from None
         return body
+
+    def _announce_answer(
+        self,
+        observer: RequestObserver | None,
+        outgoing: OutgoingRequest | None,
+        status: int | None,
+        body: bytes,
+        started: float,
+    ) -> None:
+        if observer is None or outgoing is None:
+            return
+        try:
+            observer.answered(outgoing, status, body, int((time.monotonic() - started) * 1000))
+        except Exception:  # like the call log: a broken observer must not fail a call that already happened
+            logger.exception("request observer failed for %s %s", outgoing.method, outgoing.log_path)
 
     def _report(
         self,

@@ -110,6 +110,9 @@ class RequestLog:
             "status": status,
             "basic_auth": request.headers.get("Authorization", "").lower().startswith("basic "),
         }
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and request.mimetype == "application/json":
+            # A data write's JSON body exactly as received (token requests are forms with secrets: never kept).
+            entry["body"] = request.get_data(as_text=True)
         with self._lock:
             self._entries.append(entry)
 

@@ -1,0 +1,153 @@
+"""The audit trail of ledger writes: a request observer that appends one AuditEvent per write request sent, and
+the dry-run observer that stops the first write unsent and hands back its payload.
+
+Both hook into connectors.base.http (every vendor's shared client announces its requests), so the payload recorded
+or returned is the body exactly as it goes on the wire, for every vendor.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from connectors.base.http import OutgoingRequest, RequestIntercepted
+from events.models import AuditEvent, AuditOutcome
+from gateway.request_context import current_api_key_prefix, current_request_id
+
+logger = logging.getLogger(__name__)
+
+VENDOR_MESSAGE_CHARS = 4000
+# Statuses that refuse a write without applying it: the vendor's "not now".
+REFUSING_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What the audit row says about the write besides the request itself."""
+
+    workspace_id: Any
+    connection_id: Any
+    connector: str
+    company_id: str
+    resource: str
+    operation: str
+    target_id: str = ""
+    unified_input: Any = None
+    mutation_id: Any = None
+    attempt: int | None = None
+    api_key_prefix: str = ""
+
+
+def _outcome(status: int | None) -> str:
+    if status is None:
+        return AuditOutcome.NO_ANSWER
+    if 200 <= status < 300:
+        return AuditOutcome.ACCEPTED
+    if status < 500 or status in REFUSING_STATUSES:
+        return AuditOutcome.REFUSED
+    return AuditOutcome.VENDOR_ERROR
+
+
+@dataclass
+class AuditRecorder:
+    """RequestObserver: one AuditEvent per company write request.
+
+    A row is appended once the id a create was answered with is known: the connector reports it
+    (`created`, which it does at once, before any further call), or the next request starts, or the attempt ends
+    (`close`). So the row carries the remote id without ever being changed after it is written.
+    """
+
+    write: WriteContext
+    recorded: list[AuditEvent] = field(default_factory=list)
+    _pending: dict[str, Any] | None = None
+
+    def sending(self, request: OutgoingRequest) -> None:
+        self.flush()
+
+    def answered(self, request: OutgoingRequest, status: int | None, body: bytes, duration_ms: int) -> None:
+        if not request.is_company_write:
+            return
+        self.flush()
+        ok = status is not None and 200 <= status < 300
+        self._pending = {
+            "workspace_id": self.write.workspace_id,
+            "api_key_prefix": (self.write.api_key_prefix or current_api_key_prefix())[:32],
+            "request_id": current_request_id()[:128],
+            "connection_id": self.write.connection_id,
+            "connector": self.write.connector,
+            "company_id": self.write.company_id,
+            "mutation_id": self.write.mutation_id,
+            "attempt": self.write.attempt,
+            "resource": self.write.resource,
+            "operation": self.write.operation,
+            "target_id": self.write.target_id[:100],
+            "unified_input": self.write.unified_input,
+            "vendor_method": request.method,
+            "vendor_path": request.log_path[:1000],
+            "vendor_payload": (request.content or b"").decode("utf-8", errors="replace"),
+            "vendor_status": status,
+            "remote_id": "",
+            "vendor_message": "" if ok else body.decode("utf-8", errors="replace")[:VENDOR_MESSAGE_CHARS],
+            "outcome": _outcome(status),
+            "duration_ms": max(0, duration_ms),
+            "sent_at": timezone.now() - timedelta(milliseconds=max(0, duration_ms)),
+        }
+
+    def created(self, remote_id: str) -> None:
+        """The connector reported the id the last write (a create) was answered with."""
+        if self._pending is not None:
+            self._pending["remote_id"] = str(remote_id)[:100]
+        self.flush()
+
+    def flush(self) -> None:
+        if self._pending is None:
+            return
+        values, self._pending = self._pending, None
+        try:
+            self.recorded.append(AuditEvent.objects.create(**values))
+        except Exception:  # the write happened: a broken audit insert must not turn its success into a failure
+            logger.exception(
+                "Could not append the audit event of %s %s", values["vendor_method"], values["vendor_path"]
+            )
+
+    close = flush
+
+
+@dataclass(frozen=True)
+class PreviewedRequest:
+    method: str
+    path: str
+    body_text: str  # the body byte for byte as a real write sends it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "body": json.loads(self.body_text) if self.body_text else None,
+            "body_text": self.body_text,
+        }
+
+
+class DryRunObserver:
+    """RequestObserver of a dry run: reads go through (lookups, checks), the first company write is stopped."""
+
+    def sending(self, request: OutgoingRequest) -> None:
+        if request.is_company_write:
+            raise RequestIntercepted(request)
+
+    def answered(self, request: OutgoingRequest, status: int | None, body: bytes, duration_ms: int) -> None:
+        return None
+
+
+def previewed(intercepted: RequestIntercepted) -> PreviewedRequest:
+    request = intercepted.request
+    return PreviewedRequest(
+        method=request.method,
+        path=request.log_path,
+        body_text=(request.content or b"").decode("utf-8", errors="replace"),
+    )
