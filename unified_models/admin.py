@@ -20,7 +20,14 @@ from connectors.base.errors import VendorError
 from connectors.base.mapping import LedgerMapping
 from unified_models import services
 from unified_models.errors import MappingInvalid
-from unified_models.models import CallLog, ConnectionMapping, Mutation, MutationAttempt, MutationStatus
+from unified_models.models import (
+    CallLog,
+    ConnectionMapping,
+    Mutation,
+    MutationAttempt,
+    MutationStatus,
+    Reconciliation,
+)
 from unified_models.tasks import mutation_retry_enqueue
 
 _MAPPING_FIELDS = [
@@ -191,6 +198,33 @@ class CallLogAdmin(admin.ModelAdmin):
     search_fields = ["path", "request_id"]
     list_select_related = ["connection"]
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Reconciliation)
+class ReconciliationAdmin(admin.ModelAdmin):
+    """Reconciliation reports (run through the API or beat): read-only, with every item and difference."""
+
+    list_display = ["connection", "period_start", "period_end", "status", "summary", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [
+        "workspace",
+        "connection",
+        "period_start",
+        "period_end",
+        "reference_prefixes",
+        "status",
+        "error",
+        "summary",
+        "items",
+        "created_at",
+        "completed_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

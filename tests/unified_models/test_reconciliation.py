@@ -126,3 +126,19 @@ def test_differences_are_field_by_field_and_amounts_compare_as_numbers() -> None
         None,
         None,
     )
+
+
+def test_reports_are_read_only_in_admin(mapped: Connected) -> None:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    mapped.client.post(
+        mapped.url("reconciliations"), {"period_start": "2020-01-01", "period_end": "2020-01-31"}, format="json"
+    )
+    report = Reconciliation.objects.get()
+    User.objects.create_superuser("root", "root@example.com", "pw")
+    admin = Client()
+    admin.login(username="root", password="pw")
+    page = admin.get(f"/admin/unified_models/reconciliation/{report.pk}/change/")
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert admin.get("/admin/unified_models/reconciliation/").status_code == 200
