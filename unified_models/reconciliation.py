@@ -286,3 +286,19 @@ def reconciliation_previous_month(*, today: date | None = None) -> tuple[date, d
     today = today or timezone.now().date()
     last_day = today.replace(day=1) - timedelta(days=1)
     return last_day.replace(day=1), last_day
+
+
+def reconciliations_for_previous_month(*, today: date | None = None) -> int:
+    """Reconcile last month for every active connection; returns how many reports were stored."""
+    from tenants.models import ConnectionStatus
+
+    start, end = reconciliation_previous_month(today=today)
+    done = 0
+    for connection in Connection.objects.filter(status=ConnectionStatus.ACTIVE).order_by("created_at"):
+        try:
+            reconciliation_run(connection=connection, period_start=start, period_end=end)
+        except Exception:  # one connection's trouble (e.g. it lost consent meanwhile) must not stop the others
+            logger.exception("Monthly reconciliation of connection %s failed", connection.pk)
+            continue
+        done += 1
+    return done

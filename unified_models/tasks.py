@@ -52,3 +52,11 @@ def mutations_reconcile() -> dict[str, int]:
 def mutation_retry_enqueue(mutation_id: str) -> None:
     """Queue a retry on the vendor queue once the current transaction (if any) has committed."""
     transaction.on_commit(lambda: mutation_retry.apply_async(args=[mutation_id], queue=VENDOR_QUEUE))
+
+
+@shared_task(name="unified_models.tasks.reconciliations_monthly", acks_late=True, reject_on_worker_lost=True)
+def reconciliations_monthly() -> int:
+    """Scheduled by beat on the 1st: reconcile last month for every active connection (a report each)."""
+    from unified_models.reconciliation import reconciliations_for_previous_month
+
+    return reconciliations_for_previous_month()

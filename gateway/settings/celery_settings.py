@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from celery.schedules import crontab
 from kombu import Queue
 
 from gateway.settings.env import VAR_DIR, env
@@ -75,6 +76,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-deliveries-dispatch": {
         "task": "events.tasks.webhook_deliveries_dispatch",
         "schedule": timedelta(seconds=LEDGERBRIDGE_WEBHOOK_DISPATCH_INTERVAL),
+    },
+    # Last month's writes against each ledger, on the 1st at 03:00 UTC (unified_models/reconciliation.py).
+    "reconciliations-monthly": {
+        "task": "unified_models.tasks.reconciliations_monthly",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
     },
     "idempotency-keys-purge": {
         "task": "gateway.tasks.idempotency_keys_purge",

@@ -142,3 +142,20 @@ def test_reports_are_read_only_in_admin(mapped: Connected) -> None:
     page = admin.get(f"/admin/unified_models/reconciliation/{report.pk}/change/")
     assert page.status_code == 200 and b'name="_save"' not in page.content
     assert admin.get("/admin/unified_models/reconciliation/").status_code == 200
+
+
+def test_beat_reconciles_last_month_for_every_active_connection(mapped: Connected) -> None:
+    from datetime import date
+
+    from django.conf import settings
+
+    from unified_models.reconciliation import reconciliation_previous_month
+    from unified_models.tasks import reconciliations_monthly
+
+    entry = settings.CELERY_BEAT_SCHEDULE["reconciliations-monthly"]
+    assert entry["task"] == reconciliations_monthly.name
+    assert reconciliation_previous_month(today=date(2026, 3, 1)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert reconciliations_monthly() == 1
+    report = Reconciliation.objects.get()
+    assert report.connection_id == mapped.connection.pk and report.status == "completed"
+    assert (report.period_start, report.period_end) == reconciliation_previous_month()
