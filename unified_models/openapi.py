@@ -64,6 +64,13 @@ def with_dry_run(name: str, written: Any) -> Any:
     )
 
 
+MODE = OpenApiParameter(
+    "mode",
+    OpenApiTypes.STR,
+    enum=["store", "live"],
+    description="`store` (default): from the gateway's synced copy once the resource's first sync completed (no "
+    "vendor call); `live`: from the vendor.",
+)
 LIST_PARAMETERS = [
     CONNECTION_ID,
     OpenApiParameter("cursor", OpenApiTypes.STR, description="Opaque cursor from a previous page's `next`."),
@@ -78,6 +85,7 @@ LIST_PARAMETERS = [
         description="Only records changed after this moment (ISO-8601; without a zone: UTC).",
     ),
     INCLUDE,
+    MODE,
 ]
 
 
@@ -522,8 +530,9 @@ def list_schema(spec: ResourceSpec) -> Any:
         operation_id=_operation_id(spec, "list"),
         summary=f"List {spec.what}",
         description=(
-            f"The connection's {spec.what}, read live from the vendor in a stable order. Follow `next` until it is "
-            "null; `updated_after` narrows the list to records changed since then."
+            f"The connection's {spec.what} in a stable order, from the gateway's synced copy once the first sync "
+            "of the resource completed (`source`, `synced_at` say so), else (or with `mode=live`) from the vendor. "
+            "Follow `next` until it is null; `updated_after` narrows the list to records changed since then."
         ),
         parameters=[
             *LIST_PARAMETERS,
@@ -543,6 +552,8 @@ def list_schema(spec: ResourceSpec) -> Any:
                     "results": [spec.example],
                     "next": f"https://gateway.example.com/api/v1/connections/0b5d.../{spec.resource.value}"
                     "?cursor=eyJr...",
+                    "source": "store",
+                    "synced_at": "2025-03-01T10:00:00Z",
                 },
                 response_only=True,
                 status_codes=["200"],
@@ -556,7 +567,7 @@ def retrieve_schema(spec: ResourceSpec) -> Any:
     return extend_schema(
         operation_id=_operation_id(spec, "retrieve"),
         summary=f"Retrieve one of the {spec.what}",
-        parameters=[CONNECTION_ID, RECORD_ID, INCLUDE],
+        parameters=[CONNECTION_ID, RECORD_ID, INCLUDE, MODE],
         responses={200: spec.record_serializer, **_problems(*READ_PROBLEMS)},
         examples=[OpenApiExample(spec.name, value=spec.example, response_only=True, status_codes=["200"])],
         tags=[spec.resource.value],
@@ -683,9 +694,7 @@ RECONCILIATIONS_CREATE = extend_schema(
     request=ReconciliationCreateSerializer,
     responses={201: ReconciliationSerializer, **_problems(404, 409, 429, 502, 503)},
     examples=[
-        OpenApiExample(
-            "March", value={"period_start": "2025-03-01", "period_end": "2025-03-31"}, request_only=True
-        )
+        OpenApiExample("March", value={"period_start": "2025-03-01", "period_end": "2025-03-31"}, request_only=True)
     ],
     tags=["reconciliation"],
 )

@@ -11,6 +11,10 @@ from rest_framework.request import Request
 from gateway.api.problems import Problem
 
 DEFAULT_PAGE_SIZE = 100
+# `?mode=`: where reads come from. The local store by default once a resource's first sync completed; `live`
+# reads from the vendor (costs its rate-limit budget).
+STORE = "store"
+LIVE = "live"
 
 
 def _bad_query(field: str, message: str) -> Problem:
@@ -75,3 +79,13 @@ def dry_run(request: Request) -> bool:
     if raw not in ("true", "false"):
         raise _bad_query("dry_run", "`true` or `false`.")
     return raw == "true"
+
+
+def read_mode(request: Request) -> str:
+    """`?mode=store` (default) or `?mode=live` (once)."""
+    values = request.query_params.getlist("mode")
+    if not values:
+        return STORE
+    if len(values) != 1 or values[0] not in (STORE, LIVE):
+        raise _bad_query("mode", "`store` (default) or `live` (once).")
+    return values[0]

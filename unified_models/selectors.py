@@ -24,6 +24,7 @@ from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
 from unified_models.models import CallLog, ConnectionMapping, Mutation, Reconciliation
+from unified_models.store.selectors import STORE_CURSOR_PREFIX, store_cursor_position
 
 _CURSOR_SALT = "unified_models.list-cursor"
 
@@ -77,6 +78,30 @@ def cursor_unsign(*, connection: Connection, resource: Resource, cursor: str, up
     return str(payload["c"])
 
 
+def store_cursor_sign(
+    *, connection: Connection, resource: Resource, position: str | None, updated_after: datetime | None
+) -> str | None:
+    """A store page's position as one of our signed cursors (None at the end)."""
+    if position is None:
+        return None
+    return cursor_sign(connection=connection, resource=resource, vendor_cursor=position, updated_after=updated_after)
+
+
+def store_cursor_after(
+    *,
+    connection: Connection,
+    resource: Resource,
+    cursor: str | None,
+    updated_after: datetime | None,
+    filters: dict[str, str],
+) -> str | None:
+    """The record id a store page continues after; 400 `invalid_cursor` for a live cursor or another list's."""
+    if not cursor:
+        return None
+    position = cursor_unsign(connection=connection, resource=resource, cursor=cursor, updated_after=updated_after)
+    return store_cursor_position(position, filters)
+
+
 # ---------------------------------------------------------------------------------------------- records
 
 
@@ -103,6 +128,8 @@ def record_list(
         if cursor
         else None
     )
+    if vendor_cursor is not None and vendor_cursor.startswith(STORE_CURSOR_PREFIX):
+        raise _invalid_cursor()  # a page of the local store continues there, not at the vendor
     ctx = connection_context(connection)
     page: Page[Any] = connector.list_records(
         ctx,

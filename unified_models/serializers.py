@@ -289,6 +289,16 @@ def page_serializer(record_serializer: type[RecordSerializer], name: str) -> typ
             "next": serializers.URLField(
                 allow_null=True, help_text="URL of the next page (same filters), or null on the last page."
             ),
+            "source": serializers.ChoiceField(
+                choices=["store", "live"],
+                help_text="Where the page came from: the gateway's synced copy (`store`) or the vendor (`live`). "
+                "Also in the `X-Data-Source` header.",
+            ),
+            "synced_at": serializers.DateTimeField(
+                allow_null=True,
+                help_text="From the store: when the last sync of this resource completed (also the `X-Synced-At` "
+                "header). Null for a live read.",
+            ),
         },
     )
 

@@ -49,6 +49,7 @@ from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
 from unified_models.selectors import mapping_get
 from unified_models.specs import input_from_request, write_data
+from unified_models.store.services import store_written_record
 
 logger = logging.getLogger(__name__)
 
@@ -430,6 +431,8 @@ def _record_success(
         )
         _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
     mutation.refresh_from_db()
+    if status == MutationStatus.SUCCEEDED and outcome.record is not None:
+        _store_written(mutation, outcome.record)
     return WriteOutcome(
         mutation=mutation,
         record=outcome.record,
@@ -439,6 +442,15 @@ def _record_success(
     )
 
 
+def _store_written(mutation: Mutation, record: Any) -> None:
+    """The vendor's answer into the local store, so a read right after the write sees it. A failure here costs
+    nothing but freshness: the next sync run stores the same record."""
+    try:
+        store_written_record(connection=mutation.connection, resource=Resource(mutation.resource), record=record)
+    except Exception:
+        logger.exception("Storing the answer of mutation %s in the local store failed", mutation.pk)
+
+
 def _finish(
     mutation: Mutation, attempt: MutationAttempt, *, status: str, recovered: bool = False, **fields: Any
 ) -> None:
@@ -446,9 +458,9 @@ def _finish(
 
     Called inside the transaction that records the attempt: the events it emits commit with it (the outbox).
     """
-    updated = Mutation.objects.filter(
-        pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number
-    ).update(status=status, lease_expires_at=None, **fields)
+    updated = Mutation.objects.filter(pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number).update(
+        status=status, lease_expires_at=None, **fields
+    )
     if not updated:
         logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
         return

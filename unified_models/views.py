@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from connectors.base.errors import VendorNotFound
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import CursorPagination, parse_page_size
@@ -26,9 +27,11 @@ from unified_models import openapi, reconciliation, selectors, services
 from unified_models.models import Mutation
 from unified_models.query import (
     DEFAULT_PAGE_SIZE,
+    LIVE,
     dry_run,
     include_remote_data,
     list_filters,
+    read_mode,
     updated_after,
     validated,
 )
@@ -40,6 +43,19 @@ from unified_models.serializers import (
     mapping_data,
 )
 from unified_models.specs import ResourceSpec, dry_run_data, record_data, write_data
+from unified_models.store import selectors as store_selectors
+from unified_models.store.services import store_written_record
+
+# Response headers saying where a read came from and, for the store, when its last sync completed.
+SOURCE_HEADER = "X-Data-Source"
+SYNCED_AT_HEADER = "X-Synced-At"
+
+
+def _sourced(response: Response, freshness: store_selectors.Freshness | None) -> Response:
+    response[SOURCE_HEADER] = "store" if freshness is not None else "live"
+    if freshness is not None and freshness.synced_at is not None:
+        response[SYNCED_AT_HEADER] = freshness.synced_at.isoformat()
+    return response
 
 
 class ConnectionAPIView(WorkspaceAPIView):
@@ -97,20 +113,67 @@ class RecordListView(ConnectionAPIView):
         since = updated_after(request)
         include = include_remote_data(request)
         filters = list_filters(request, tuple(self.spec.filters))
+        cursor = request.query_params.get("cursor") or None
+        freshness = None
+        if read_mode(request) != LIVE:
+            freshness = store_selectors.store_freshness(connection=connection, resource=self.spec.resource)
+        if freshness is not None:
+            # The local copy (unified_models.store): no vendor call.
+            stored = store_selectors.stored_page(
+                connection=connection,
+                resource=self.spec.resource,
+                page_size=page_size,
+                after=selectors.store_cursor_after(
+                    connection=connection,
+                    resource=self.spec.resource,
+                    cursor=cursor,
+                    updated_after=since,
+                    filters=filters,
+                ),
+                updated_after=since,
+                include_remote_data=include,
+                filters=filters,
+            )
+            return _sourced(
+                Response(
+                    {
+                        "results": stored.results,
+                        "next": self._next_url(
+                            request,
+                            selectors.store_cursor_sign(
+                                connection=connection,
+                                resource=self.spec.resource,
+                                position=stored.next_cursor,
+                                updated_after=since,
+                            ),
+                        ),
+                        "source": "store",
+                        "synced_at": freshness.synced_at.isoformat() if freshness.synced_at else None,
+                    }
+                ),
+                freshness,
+            )
         page = selectors.record_list(
             connection=connection,
             resource=self.spec.resource,
             page_size=page_size,
-            cursor=request.query_params.get("cursor") or None,
+            cursor=cursor,
             updated_after=since,
             include_remote_data=include,
             filters=filters,
         )
-        next_url = None
-        if page.next_cursor:
-            next_url = replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
         results = [record_data(self.spec.resource, record, include_remote_data=include) for record in page.records]
-        return Response({"results": results, "next": next_url})
+        body = {
+            "results": results,
+            "next": self._next_url(request, page.next_cursor),
+            "source": "live",
+            "synced_at": None,
+        }
+        return _sourced(Response(body), None)
+
+    @staticmethod
+    def _next_url(request: Request, cursor: str | None) -> str | None:
+        return replace_query_param(request.build_absolute_uri(), "cursor", cursor) if cursor else None
 
 
 class RecordCreateView(RecordListView):
@@ -135,10 +198,24 @@ class RecordDetailView(ConnectionAPIView):
     def get(self, request: Request, connection_id: str, record_id: str) -> Response:
         connection = self.get_connection(connection_id)
         include = include_remote_data(request)
+        freshness = None
+        if read_mode(request) != LIVE:
+            freshness = store_selectors.store_freshness(connection=connection, resource=self.spec.resource)
+        if freshness is not None:
+            stored, deleted = store_selectors.stored_record(
+                connection=connection, resource=self.spec.resource, record_id=record_id, include_remote_data=include
+            )
+            if stored is not None:
+                return _sourced(Response(stored), freshness)
+            if deleted:
+                raise VendorNotFound(f"No {self.spec.resource.value} record '{record_id}' (deleted at the vendor).")
+        # Not in the copy (yet): the vendor's answer, kept in the copy for the next read.
         record = selectors.record_retrieve(
-            connection=connection, resource=self.spec.resource, record_id=record_id, include_remote_data=include
+            connection=connection, resource=self.spec.resource, record_id=record_id, include_remote_data=True
         )
-        return Response(record_data(self.spec.resource, record, include_remote_data=include))
+        if freshness is not None:
+            store_written_record(connection=connection, resource=self.spec.resource, record=record)
+        return _sourced(Response(record_data(self.spec.resource, record, include_remote_data=include)), None)
 
 
 class RecordUpdateView(RecordDetailView):

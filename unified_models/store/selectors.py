@@ -1,0 +1,120 @@
+"""Reads served from the local store: whether a resource is ready, pages and single records, freshness.
+
+A resource is read from the store once its first sync run completed (SyncState.first_completed_at); before that,
+and with `?mode=live`, reads go to the vendor. Pages are keyset-paged on the record id (stable, indexed), filters
+are indexed columns, soft-deleted records are never shown. No vendor call is made here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.base.data import Resource
+from gateway.api.problems import Problem
+from tenants.models import Connection
+from unified_models.store.models import StoredRecord, SyncState
+
+STORE_CURSOR_PREFIX = "store:"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How fresh the stored copy of a resource is: the end of its last successful sync run."""
+
+    synced_at: datetime | None
+
+
+def store_freshness(*, connection: Connection, resource: Resource) -> Freshness | None:
+    """The copy's freshness when reads can come from it (its first run completed); None otherwise."""
+    state = (
+        SyncState.objects.filter(connection=connection, resource=resource.value, first_completed_at__isnull=False)
+        .only("last_success_at")
+        .first()
+    )
+    return Freshness(synced_at=state.last_success_at) if state is not None else None
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    results: list[dict[str, Any]]  # records as the API shows them
+    next_cursor: str | None  # the store's own position (the caller signs it)
+
+
+def _invalid_cursor() -> Problem:
+    return Problem(
+        status_code=400,
+        code="invalid_cursor",
+        title="Invalid cursor",
+        detail="The cursor is not valid for this list; start again from the first page.",
+        errors=[{"field": "cursor", "code": "invalid", "message": "Not a cursor issued by this API for this list."}],
+    )
+
+
+def store_cursor_position(cursor: str, filters: dict[str, str]) -> str:
+    """The record id a store cursor continues after; 400 for a live cursor or one of other filters."""
+    if not cursor.startswith(STORE_CURSOR_PREFIX):
+        raise _invalid_cursor()
+    try:
+        payload = json.loads(cursor[len(STORE_CURSOR_PREFIX) :])
+    except ValueError:
+        raise _invalid_cursor() from None
+    if not isinstance(payload, dict) or payload.get("f") != filters or not isinstance(payload.get("a"), str):
+        raise _invalid_cursor()
+    return str(payload["a"])
+
+
+def stored_page(
+    *,
+    connection: Connection,
+    resource: Resource,
+    page_size: int,
+    after: str | None = None,
+    updated_after: datetime | None = None,
+    include_remote_data: bool = False,
+    filters: dict[str, str] | None = None,
+) -> StoredPage:
+    """One page of the stored copy in record-id order, after the record `after`."""
+    filters = dict(filters or {})
+    rows = StoredRecord.objects.filter(connection=connection, resource=resource.value, deleted_at__isnull=True)
+    if "contact_id" in filters:
+        rows = rows.filter(contact_id=filters["contact_id"])
+    if updated_after is not None:
+        rows = rows.filter(updated_at__gt=updated_after)
+    if after is not None:
+        rows = rows.filter(record_id__gt=after)
+    fields = ("record_id", "data", "remote_data") if include_remote_data else ("record_id", "data")
+    found = list(rows.order_by("record_id").values_list(*fields)[: page_size + 1])
+    more = len(found) > page_size
+    found = found[:page_size]
+    results = [_shown(row, include_remote_data) for row in found]
+    next_cursor = None
+    if more:
+        position = json.dumps({"a": found[-1][0], "f": filters}, separators=(",", ":"), sort_keys=True)
+        next_cursor = STORE_CURSOR_PREFIX + position
+    return StoredPage(results=results, next_cursor=next_cursor)
+
+
+def _shown(row: tuple[Any, ...], include_remote_data: bool) -> dict[str, Any]:
+    data: dict[str, Any] = row[1]
+    if include_remote_data:
+        return {**data, "remote_data": row[2]}
+    return data
+
+
+def stored_record(
+    *, connection: Connection, resource: Resource, record_id: str, include_remote_data: bool = False
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the stored record or None, whether the store knows it was deleted)."""
+    row = (
+        StoredRecord.objects.filter(connection=connection, resource=resource.value, record_id=record_id)
+        .values_list("record_id", "data", "remote_data", "deleted_at")
+        .first()
+    )
+    if row is None:
+        return None, False
+    if row[3] is not None:
+        return None, True
+    return _shown(row[:3], include_remote_data), False
