@@ -52,6 +52,7 @@ def _rules() -> list[Rule]:
         Rule("/_control/divisions", methods=["POST"], endpoint="create_division"),
         Rule("/_control/divisions/<int:code>/seed", methods=["POST"], endpoint="seed"),
         Rule("/_control/divisions/<int:code>/dump", methods=["GET"], endpoint="dump"),
+        Rule("/_control/divisions/<int:code>/move", methods=["POST"], endpoint="move_division"),
         Rule("/_control/clock", methods=["GET"], endpoint="clock"),
         Rule("/_control/clock/advance", methods=["POST"], endpoint="advance_clock"),
         Rule("/_control/limits", methods=["GET"], endpoint="get_limits"),
@@ -246,6 +247,15 @@ class ControlAPI:
                     processed=processed,
                 )
         return {"division": code, "accounts": accounts, "invoices": invoices, "processed": processed}
+
+    def _move_division(self, request: Request, body: dict[str, Any], code: int) -> dict[str, Any]:
+        """The division moves to another database: Timestamps regenerated, DivisionMoveDate set (sandbox clock)."""
+        world = self.sandbox.world
+        with world.lock:
+            division = _lookup(world.divisions, code, "division")
+            moved = world.clock.now()
+            division.store.move(moved)
+            return {"division": code, "move_date": moved.isoformat(), "timestamp": division.store.timestamp}
 
     def _dump(self, request: Request, body: dict[str, Any], code: int) -> dict[str, Any]:
         with self.sandbox.world.lock:

@@ -174,6 +174,10 @@ class SandboxControl:
             },
         )
 
+    def move_division(self, division: int) -> dict[str, Any]:
+        """The division moves to another database: every sync Timestamp regenerated, DivisionMoveDate set."""
+        return self._call("POST", f"/divisions/{division}/move")
+
     def dump(self, division: int) -> dict[str, list[dict[str, Any]]]:
         """Every record of the division by entity set, as the data layer renders them."""
         return self._call("GET", f"/divisions/{division}/dump")["records"]

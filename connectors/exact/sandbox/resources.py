@@ -342,7 +342,7 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
                 "IsDossierDivision": False,
                 "IsPracticeDivision": False,
                 "DivisionHRLinkUnlinkDate": None,
-                "DivisionMoveDate": None,
+                "DivisionMoveDate": to_wall(division.store.move_date) if division.store.move_date else None,
             }
         )
     return rows

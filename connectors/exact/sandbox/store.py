@@ -189,8 +189,33 @@ class DivisionStore:
         # sync/Deleted rows: (Timestamp, ID, EntityKey, EntityType, DeletedBy, DeletedDate), in Timestamp order.
         self.deleted: list[tuple[int, str, str, int, str | None, datetime]] = []
         self.deleted_timestamps: list[int] = []
+        # When the division last moved to another database (system/Divisions DivisionMoveDate); None: never.
+        self.move_date: datetime | None = None
 
     # ------------------------------------------------------------------------------------------ writes
+
+    def move(self, when: datetime) -> None:
+        """The division moved to another database: every Timestamp is regenerated, from the start of the counter
+        again (so a client's stored `Timestamp gt <last>` misses what changes next), and DivisionMoveDate is set
+        (NOTES.md: Divisions; Sync, deleted and bulk)."""
+        self.timestamp = FIRST_TIMESTAMP
+        for table in self.tables.values():
+            if "Timestamp" not in table.layout:
+                continue
+            index = table.layout["Timestamp"]
+            stamp_of = table.getter("Timestamp")
+            if table.feed is not None:
+                table.feed = SyncFeed()
+            for key, row in sorted(table.rows.items(), key=lambda item: stamp_of(item[1]) or 0):
+                timestamp = self.next_timestamp()
+                if index >= len(row):
+                    row.extend([None] * (index + 1 - len(row)))
+                row[index] = timestamp
+                if table.feed is not None:
+                    table.feed.append(timestamp, key, replaces=False)
+        self.deleted = [(self.next_timestamp(), *entry[1:]) for entry in self.deleted]  # type: ignore[misc]
+        self.deleted_timestamps = [entry[0] for entry in self.deleted]
+        self.move_date = when
 
     def next_timestamp(self) -> int:
         """Exact's rowversion: one counter per division, bumped by every write."""
@@ -296,6 +321,7 @@ class DivisionStore:
             "country": self.country,
             "timestamp": self.timestamp,
             "invoice_number": self.invoice_number,
+            "move_date": self.move_date.isoformat() if self.move_date else None,
             "deleted": [[ts, i, k, t, by, when.isoformat()] for ts, i, k, t, by, when in self.deleted],
             "tables": {
                 name: {
@@ -311,6 +337,7 @@ class DivisionStore:
         store = cls(code=data["code"], name=data["name"], currency=data["currency"], country=data["country"])
         store.timestamp = data["timestamp"]
         store.invoice_number = data["invoice_number"]
+        store.move_date = datetime.fromisoformat(data["move_date"]) if data.get("move_date") else None
         for ts, i, k, t, by, when in data["deleted"]:
             store.deleted.append((ts, i, k, t, by, datetime.fromisoformat(when)))
             store.deleted_timestamps.append(ts)
