@@ -95,10 +95,10 @@ _PROBLEM_DESCRIPTIONS = {
     409: "`connection_needs_reauth` / `connection_disabled` (with `reason`): reconnect the connection first; "
     "`mutation_in_flight`, `idempotency_key_in_flight`: the same write is being sent; `mutation_in_doubt`: the "
     "vendor's answer was lost and the write is looked up once it settles (`Retry-After`); "
-    "`mutation_not_retryable`.",
+    "`mutation_not_retryable`; `sync_running` (with `run_id`): a sync run of the resource is under way.",
     422: "`mapping_missing` (field `mapping.<field>`, nothing sent), `vendor_validation_failed` (the vendor's "
     "messages in `vendor.messages`), `invalid_input` (also a list filter the vendor cannot apply), "
-    "`idempotency_key_reused`.",
+    "`idempotency_key_reused`, `sync_not_supported` (no local copy of that resource).",
     429: "`vendor_rate_limited`: the vendor's budget for this company is spent; see `Retry-After`. "
     "`rate_limited`: the gateway's own limit per API key.",
     502: "`vendor_auth_failed`, `vendor_error`: the vendor answered with an unexpected error.",
@@ -154,6 +154,11 @@ def _problems(*codes: int, examples: list[OpenApiExample] | None = None) -> dict
         )
         for code in codes
     }
+
+
+def problem_responses(*codes: int) -> dict[Any, OpenApiResponse]:
+    """Problem responses for these statuses (for views outside the record specs)."""
+    return _problems(*codes)
 
 
 READ_PROBLEMS = (404, 405, 409, 429, 502, 503)

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_view
 
 from unified_models import openapi, views
 from unified_models.specs import SPECS, ResourceSpec
+from unified_models.store.views import SyncView
 
 _CONNECTION = "connections/<str:connection_id>"
 
@@ -65,5 +66,6 @@ urlpatterns = [
         views.ReconciliationCsvView.as_view(),
         name="reconciliation-csv",
     ),
+    path(f"{_CONNECTION}/sync", SyncView.as_view(), name="connection-sync"),
     *(route for spec in SPECS for route in _record_routes(spec)),
 ]

@@ -154,6 +154,8 @@ class SyncBatch(Generic[R]):
     phase: str = ""
     # The vendor's version of each record by id (Exact: the sync Timestamp), where the vendor gives one.
     versions: dict[str, int] = field(default_factory=dict)
+    # How many records the whole copy will hold, when the vendor says so (progress and time left of a backfill).
+    total: int | None = None
 
 
 @dataclass(frozen=True)

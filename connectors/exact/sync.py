@@ -192,26 +192,36 @@ def _snapshot(connector: ExactConnector, api: DivisionApi, source: SyncSource) -
     )
 
 
-def _bulk_query(source: SyncSource, extra: Filter | None = None) -> ODataQuery:
+def _bulk_query(source: SyncSource, extra: Filter | None = None, *, count: bool = False) -> ODataQuery:
     spec = source.spec
     conditions = [condition for condition in (extra, source.bulk_filter) if condition is not None]
     return ODataQuery(
         select=spec.select_list(),
         filter=and_(*conditions) if conditions else None,
         expand=[spec.expand] if spec.expand else None,
+        inlinecount=count,
     )
 
 
 def _bulk_page(connector: ExactConnector, api: DivisionApi, source: SyncSource, position: Checkpoint) -> SyncBatch[Any]:
     assert source.bulk_path is not None
-    page = api.page(source.bulk_path, _bulk_query(source), skiptoken=position.skip)
+    # The first page also says how many records there are ($inlinecount): progress without another call.
+    first = position.skip is None
+    page = api.page(source.bulk_path, _bulk_query(source, count=first), skiptoken=position.skip)
     records = connector.exact_records(api, source.spec, page.records)
     if page.next_url is not None:
         following = Checkpoint(phase="bulk", skip=skiptoken_of(page.next_url), mark=position.mark)
     else:
         # The copy is complete; what changed while it ran comes next from the change feed.
         following = Checkpoint(phase="changes", ts=position.mark, deleted=position.mark)
-    return SyncBatch(records=records, deleted=[], checkpoint=following.dumps(), done=False, phase="backfill")
+    return SyncBatch(
+        records=records,
+        deleted=[],
+        checkpoint=following.dumps(),
+        done=False,
+        phase="backfill",
+        total=page.count if first else None,
+    )
 
 
 def _changes(connector: ExactConnector, api: DivisionApi, source: SyncSource, position: Checkpoint) -> SyncBatch[Any]:

@@ -93,6 +93,7 @@ class SyncRun(models.Model):
     phase = models.CharField(max_length=40, blank=True)
     batches = models.PositiveIntegerField(default=0)
     rows = models.PositiveIntegerField(default=0)  # records read and stored
+    rows_expected = models.PositiveIntegerField(null=True, blank=True)  # a full copy's size, when the vendor says
     changed = models.PositiveIntegerField(default=0)  # of which new or different from the stored copy
     deleted = models.PositiveIntegerField(default=0)
     calls = models.PositiveIntegerField(default=0)  # vendor calls made

@@ -118,3 +118,74 @@ def stored_record(
     if row[3] is not None:
         return None, True
     return _shown(row[:3], include_remote_data), False
+
+
+# ---------------------------------------------------------------------------------------------- sync status
+
+
+def sync_status(*, connection: Connection) -> list[dict[str, Any]]:
+    """Per resource the connector keeps a copy of: state, size, last success and error, a running run's progress."""
+    from django.utils import timezone
+
+    from connectors.registry import get_connector
+    from unified_models.store.models import SyncRun, SyncRunState
+
+    connector = get_connector(connection.connector)
+    states = {state.resource: state for state in SyncState.objects.filter(connection=connection)}
+    runs = {
+        run.pk: run
+        for run in SyncRun.objects.filter(pk__in=[s.current_run_id for s in states.values() if s.current_run_id])
+    }
+    now = timezone.now()
+    resources = []
+    for resource in Resource:
+        if resource.value not in connector.sync_resources:
+            continue
+        state = states.get(resource.value)
+        run = runs.get(state.current_run_id) if state is not None and state.current_run_id else None
+        live_run = run is not None and run.state in (SyncRunState.QUEUED, SyncRunState.RUNNING)
+        if state is None or (state.first_completed_at is None and not live_run and not state.last_error):
+            shown = "never"
+        elif live_run:
+            shown = str(run.state)  # type: ignore[union-attr]
+        elif state.last_error and (
+            state.last_success_at is None or (state.last_error_at or now) > state.last_success_at
+        ):
+            shown = "failed"
+        else:
+            shown = "idle"
+        resources.append(
+            {
+                "resource": resource.value,
+                "state": shown,
+                "reads_from_store": state is not None and state.first_completed_at is not None,
+                "record_count": StoredRecord.objects.filter(
+                    connection=connection, resource=resource.value, deleted_at__isnull=True
+                ).count()
+                if state is not None
+                else 0,
+                "last_success_at": state.last_success_at if state is not None else None,
+                "last_error": (state.last_error or None) if state is not None else None,
+                "last_error_at": state.last_error_at if state is not None else None,
+                "running": _progress(run, now) if live_run else None,
+            }
+        )
+    return resources
+
+
+def _progress(run: Any, now: datetime) -> dict[str, Any]:
+    left = None
+    if run.rows_expected and run.started_at and run.rows:
+        elapsed = (now - run.started_at).total_seconds()
+        left = max(0.0, elapsed / run.rows * max(0, run.rows_expected - run.rows))
+    return {
+        "run_id": run.pk,
+        "mode": run.mode,
+        "state": run.state,
+        "phase": run.phase,
+        "started_at": run.started_at,
+        "rows_done": run.rows,
+        "rows_expected": run.rows_expected,
+        "calls_used": run.calls,
+        "estimated_seconds_left": left,
+    }

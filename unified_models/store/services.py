@@ -140,6 +140,26 @@ def sync_run_request(
     return run
 
 
+def sync_runs_request(*, connection: Connection, resources: list[str], mode: str, trigger: str) -> list[SyncRun]:
+    """A run per resource, or none: SyncAlreadyRunning (and nothing requested) while one of them runs."""
+    now = timezone.now()
+    with transaction.atomic():
+        for resource in resources:
+            sync_state_get(connection=connection, resource=resource)
+        states = list(
+            SyncState.objects.select_for_update().filter(connection=connection, resource__in=resources).order_by("pk")
+        )
+        for state in states:
+            if state.current_run_id and state.lease_expires_at and state.lease_expires_at > now:
+                current = SyncRun.objects.get(pk=state.current_run_id)
+                if current.state in (SyncRunState.QUEUED, SyncRunState.RUNNING):
+                    raise SyncAlreadyRunning(current)
+        return [
+            sync_run_request(connection=connection, resource=resource, mode=mode, trigger=trigger)
+            for resource in resources
+        ]
+
+
 # ---------------------------------------------------------------------------------------------- executing runs
 
 
@@ -274,7 +294,9 @@ def _commit_batch(owner: _Owner, batch: SyncBatch[Any]) -> SyncState:
         run.deleted += outcome.deleted
         run.calls = owner.ctx.calls
         run.phase = batch.phase
-        run.save(update_fields=["batches", "rows", "changed", "deleted", "calls", "phase"])
+        if batch.total is not None:
+            run.rows_expected = batch.total
+        run.save(update_fields=["batches", "rows", "rows_expected", "changed", "deleted", "calls", "phase"])
     return state
 
 
