@@ -14,8 +14,13 @@ Decisions:
   (`__metadata`, `__deferred`), expanded lines as a plain list.
 - A processed invoice's payment status comes from cashflow/Receivables, fetched once per page of invoices for
   all processed ones together (never a call per invoice).
-- Writes map first and raise MappingMissing/InvalidInput before any call; after a write the record is read back
-  (POST SalesInvoices does not return the lines; PUT answers 204).
+- Writes map first and raise MappingMissing/InvalidInput before any call. The item and G/L account GUIDs an
+  invoice needs come from the shared reference cache (lookups.References), so in steady state an invoice costs the
+  POST and one read of its lines: Exact's POST answers the created invoice with every header property but the
+  lines only as a deferred link (NOTES.md: Writes), and the unified invoice needs Exact's own line ids and VAT
+  amounts (bench/README.md: why the lines are read at once). A POST Exact refuses (a clear refusal: nothing was
+  created) after cached GUIDs were used is sent once more with fresh lookups if any GUID changed; an ambiguous
+  failure is never resent. Updates are read back (PUT answers 204).
 - Payments are cashflow/Receivables (GET only: Exact has no POST there, §7.6).
 """
 
@@ -29,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 
+from connectors.base.cache import ReferenceCache, reference_cache
 from connectors.base.connector import (
     AuthKind,
     CompanyNoun,
@@ -48,7 +54,7 @@ from connectors.base.data import (
     SyncBatch,
     WriteResult,
 )
-from connectors.base.errors import VendorError, VendorNotFound
+from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
@@ -60,6 +66,9 @@ from connectors.exact.paging import check_page_size, read_rows
 from connectors.exact.passthrough import checked_path
 from connectors.exact.resources import (
     CONTACT_FIELDS,
+    INVOICE_FIELDS,
+    INVOICE_LINE_FIELDS,
+    INVOICE_LINES,
     ITEM_FIELDS,
     RECEIVABLE_STATUS_FIELDS,
     RESOURCES,
@@ -101,6 +110,7 @@ _READ = frozenset({Operation.LIST, Operation.RETRIEVE})
 _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
 _READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
 
+INVOICE_LINES_PATH = "salesinvoice/SalesInvoiceLines"
 # Numbers per receivables/invoices lookup: keeps the $filter short (Exact's URL limit is not documented).
 NUMBERS_PER_QUERY = 40
 # Exact stores amounts as doubles (NOTES.md: Entities): 15 significant digits, so cents are exact below 10^13.
@@ -138,6 +148,22 @@ class ExactConnector(OAuth2Connector):
     list_filters = MappingProxyType(
         {resource.value: frozenset(spec.filters) for resource, spec in RESOURCES.items() if spec.filters}
     )
+
+    def __init__(self, *, references: ReferenceCache | None = None) -> None:
+        # None: the process's shared cache for the current REDIS_URL (like the rate-limit budget's store).
+        self._reference_cache = references
+
+    def reference_cache(self) -> ReferenceCache:
+        return self._reference_cache or reference_cache(settings.REDIS_URL)
+
+    def references(self, ctx: CallContext, api: DivisionApi) -> lookups.References:
+        """The item and G/L account GUIDs of the context's division, cached per app, host and division."""
+        scope = lookups.reference_scope(
+            base_url=self.region(ctx.region).base_url, client_id=ctx.app_client_id, division=ctx.company_id
+        )
+        return lookups.References(
+            api=api, cache=self.reference_cache(), scope=scope, ttl_seconds=settings.EXACT_REFERENCE_CACHE_SECONDS
+        )
 
     def regions(self) -> Mapping[str, Region]:
         urls = region_base_urls()
@@ -367,23 +393,46 @@ class ExactConnector(OAuth2Connector):
         wanted = lookups.RecordingLookup()
         mappers.invoice_to_exact(data, mapping=mapping, resolve=wanted)
         api = self._api(ctx)
-        resolved = mappers.StaticLookup(
-            items=lookups.guids_by_code(api, lookups.ITEMS, wanted.items) if wanted.items else {},
-            gl_accounts=lookups.guids_by_code(api, lookups.GL_ACCOUNTS, wanted.gl_accounts)
-            if wanted.gl_accounts
-            else {},
-        )
+        references = self.references(ctx, api)
+        resolved = references.resolve(items=wanted.items, gl_accounts=wanted.gl_accounts)
         # Second pass with Exact's GUIDs: a code the division lacks is MappingMissing, still before the POST.
-        payload, warnings = mappers.invoice_to_exact(data, mapping=mapping, resolve=resolved)
+        payload, warnings = mappers.invoice_to_exact(data, mapping=mapping, resolve=resolved.lookup)
         spec = RESOURCES[Resource.INVOICES]
-        created = api.post(spec.path, payload)
+        try:
+            created = api.post(spec.path, payload)
+        except VendorValidationError:
+            # Exact refused: nothing was created, so sending again is safe. Only cached GUIDs make a retry worth it
+            # (an item deleted and recreated, a G/L account replaced); everything else stays refused.
+            if not resolved.cached:
+                raise
+            references.forget(resolved.cached)
+            fresh = references.resolve(items=wanted.items, gl_accounts=wanted.gl_accounts, fresh=True)
+            payload_again, warnings = mappers.invoice_to_exact(data, mapping=mapping, resolve=fresh.lookup)
+            if payload_again == payload:
+                raise  # the same GUIDs: the refusal was about something else
+            created = api.post(spec.path, payload_again)  # once; an ambiguous failure here is never resent
         invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
         if invoice_id is None:
             raise VendorError("Exact created the invoice but did not return its InvoiceID.")
-        # Before the read-back: if it fails, the write is reconciled by this id instead of being sent again.
+        # Before the read of its lines: if it fails, the write is reconciled by this id instead of being sent again.
         ctx.record_created(invoice_id)
-        # The POST answer has no expanded lines; one read gives the invoice as every other read shows it.
-        return WriteResult(record=self._retrieve(api, spec, invoice_id), warnings=list(warnings))
+        return WriteResult(record=self._created_invoice(api, spec, invoice_id, created), warnings=list(warnings))
+
+    def _created_invoice(
+        self, api: DivisionApi, spec: ExactResource, invoice_id: str, created: Mapping[str, Any]
+    ) -> Any:
+        """The invoice as every read shows it: the header from Exact's POST answer, its lines read (one call).
+
+        Exact's POST answers every header property (Prefer: return=representation) but the lines only as a
+        deferred link (NOTES.md: Writes). A new invoice is never processed, so it has no receivable to read.
+        """
+        if any(name not in created for name in INVOICE_FIELDS) or created.get("Status") == mappers.EXACT_PROCESSED:
+            return self._retrieve(api, spec, invoice_id)  # an answer without the whole header: read it all
+        query = ODataQuery(select=INVOICE_LINE_FIELDS, filter=eq("InvoiceID", Guid(invoice_id)))
+        lines = sorted(api.records(INVOICE_LINES_PATH, query), key=lambda line: line.get("LineNumber") or 0)
+        row = {name: created[name] for name in INVOICE_FIELDS}
+        row[spec.expand or INVOICE_LINES] = lines
+        return mappers.invoice_from_exact(without_odata_noise(row), receivables=[])
 
     def update_record(
         self, ctx: CallContext, resource: Resource, record_id: str, data: Any, *, mapping: Any
@@ -472,7 +521,11 @@ class ExactConnector(OAuth2Connector):
         return self._records(api, spec, [newest])[0]
 
     def check_mapping(self, ctx: CallContext, mapping: Any) -> list[tuple[str, str]]:
-        return lookups.mapping_problems(self._api(ctx), mapping)
+        # Runs on every mapping change: the division's cached GUIDs are dropped and primed with what it reads.
+        api = self._api(ctx)
+        references = self.references(ctx, api)
+        references.forget()
+        return lookups.mapping_problems(api, mapping, references)
 
     def passthrough(
         self, ctx: CallContext, *, method: str, path: str, query: dict[str, str], body: Any

@@ -59,6 +59,10 @@ EXACT_RATE_LIMIT_MAX_WAIT = env.float("EXACT_RATE_LIMIT_MAX_WAIT", default=5.0)
 # sent just before the minute ends land after it (at most a tenth of the window is used).
 EXACT_RATE_LIMIT_GUARD = env.float("EXACT_RATE_LIMIT_GUARD", default=0.25)
 
+# Seconds an item's or G/L account's GUID is reused for invoice lines without asking Exact again (per app, host and
+# division, in Redis): a mapping change, a code the cache lacks and a write Exact refuses all refresh it sooner.
+EXACT_REFERENCE_CACHE_SECONDS = env.float("EXACT_REFERENCE_CACHE_SECONDS", default=600.0)
+
 # Seconds after a token issue before Exact accepts a refresh ("only after 570 seconds", KB API limits, July 2021;
 # connectors/exact/NOTES.md: OAuth and tokens); a refresh before it is refused and counts as an error.
 EXACT_MIN_REFRESH_INTERVAL = env.int("EXACT_MIN_REFRESH_INTERVAL", default=570)

@@ -97,12 +97,17 @@ def test_a_contact_and_an_invoice_with_three_vat_rates_land_in_the_division(divi
     assert [line.tax_rate_id for line in invoice.lines] == ["2", "1", "0"]
     assert invoice.status == InvoiceStatus.OPEN and invoice.finalized is False
     assert invoice.contact_id == contact.record.id and invoice.journal_code == "70"
-    # Two lookups (items, G/L accounts: one query each), the POST, the read-back with lines.
+    # Two lookups (items, G/L accounts: one query each), the POST, the read of its lines (the header is the POST's).
     assert division.calls() == {
         "logistics/Items": {"200": 1},
         "financial/GLAccounts": {"200": 1},
-        "salesinvoice/SalesInvoices": {"201": 1, "200": 1},
+        "salesinvoice/SalesInvoices": {"201": 1},
+        "salesinvoice/SalesInvoiceLines": {"200": 1},
     }
+    # The record the create answers is the one every read shows, remote_data included.
+    assert invoice == connector.retrieve_record(
+        division.ctx(), Resource.INVOICES, invoice.id, include_remote_data=True
+    )
 
     (stored,) = [row for row in division.dump("SalesInvoices") if row["InvoiceID"] == invoice.id]
     assert _code(stored["Journal"]) == "70" and stored["YourRef"] == "ORDER-4711"

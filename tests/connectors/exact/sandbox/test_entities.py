@@ -115,6 +115,24 @@ def test_post_without_prefer_returns_nulls_except_key(exact: ExactClient) -> Non
     assert record["ID"] and record["Name"] is None and record["Code"] is None
 
 
+def test_a_sales_invoice_post_answers_the_whole_header_and_defers_the_lines(exact: ExactClient) -> None:
+    created = _invoice(exact)
+    # The lines come back as a deferred link, never expanded, however the invoice was posted (NOTES.md: Writes).
+    deferred = created["SalesInvoiceLines"]
+    assert set(deferred) == {"__deferred"}
+    assert deferred["__deferred"]["uri"].endswith(
+        f"/salesinvoice/SalesInvoices(guid'{created['InvoiceID']}')/SalesInvoiceLines"
+    )
+    # Every header property is filled as a later GET shows it, totals and the assigned number included.
+    (read,) = exact.results(f"salesinvoice/SalesInvoices(guid'{created['InvoiceID']}')")
+    assert {name: value for name, value in created.items() if name != "__metadata"} == {
+        name: value for name, value in read.items() if name != "__metadata"
+    }
+    assert created["InvoiceNumber"] and created["AmountFC"] == read["AmountFC"] and created["Status"] == 20
+    lines = exact.http.get(deferred["__deferred"]["uri"], headers=exact.headers()).json()["d"]["results"]
+    assert len(lines) == 2 and {line["InvoiceID"] for line in lines} == {created["InvoiceID"]}
+
+
 def test_put_and_delete_answer_204_and_delete_is_logged(exact: ExactClient) -> None:
     account = exact.post("crm/Accounts", {"Name": "Old"}).json()["d"]
     url = f"crm/Accounts(guid'{account['ID']}')"

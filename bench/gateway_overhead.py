@@ -1,0 +1,548 @@
+"""Gateway overhead: what one unified operation costs in vendor calls, SQL and time, next to the vendor calls alone.
+
+One command starts everything it measures, as an operator runs it: the Exact sandbox in a process of its own
+(`manage.py exact_sandbox`), a redis-server of its own, PostgreSQL (a database it drops and creates), and gunicorn
+with `deploy/gunicorn.conf.py`, production settings and 2 workers. It connects a division through the real OAuth
+flow, saves the mapping with `PUT /mapping`, and then prints, in one run:
+
+1. Vendor calls per unified operation (the sandbox's own counters): contact create, invoice create (the first
+   after `PUT /mapping`, the first with a cold reference cache, and the average over 50 creates on the
+   connection), invoice retrieve, a 60-record invoice page.
+2. SQL statements per request: the same requests run once more through Django's handler in this process (same
+   settings, same database) with every statement captured.
+3. Latency, p50/p95: each gateway request and the vendor calls it makes, sent directly to the sandbox with the
+   same token, paths and queries, interleaved request by request so both see the same machine.
+4. Throughput with 8 concurrent clients: the gateway's 60-record page, the sandbox serving the same page
+   directly, and the gateway's own trivial endpoints (`/healthz`, `GET /api/v1/workspace`).
+5. Worker RSS (from /proc) before and after 2,000 more requests.
+
+    .venv/bin/python bench/gateway_overhead.py --database-url postgres://postgres@127.0.0.1:5432/overhead
+
+The machine may be shared with other work: latencies and throughput are noisy, counts are exact.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.chaos_writes import (  # noqa: E402  (after the path set-up, like the other benchmarks)
+    _recreate_database,
+    children_of,
+    free_port,
+    own_redis,
+    wait_for_port,
+)
+
+DIVISION = 101
+CLIENT_ID = "3f1c2a4e-0000-4000-8000-0000000000b6"
+PAGE_SIZE = 60  # Exact's page on CRUD endpoints: one vendor call per unified page
+MAPPING = {
+    "tax_rates": [
+        {"rate": "21", "vendor_code": "2"},
+        {"rate": "9", "vendor_code": "1"},
+        {"code": "zero", "vendor_code": "0"},
+    ],
+    "default_revenue_ledger_account": "8000",
+    "default_sales_journal": "70",
+    "default_item": "CONSULT",
+    "items_by_code": {"handbook": "BOOK"},
+}
+
+
+def invoice_body(contact_id: str, reference: str) -> dict[str, Any]:
+    return {
+        "contact_id": contact_id,
+        "reference": reference,
+        "description": "Overhead run",
+        "lines": [
+            {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"},
+            {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9",
+             "item_code": "handbook"},
+        ],
+    }  # fmt: skip
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+
+@contextmanager
+def spawned(argv: list[str], *, env: dict[str, str], log: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    with open(log, "ab") as output:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def gateway_env(*, database_url: str, redis_url: str, sandbox_url: str, public_url: str, keys: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
+        "DJANGO_SECRET_KEY": "overhead-benchmark-secret-key-" + uuid.uuid4().hex,
+        "LEDGERBRIDGE_CREDENTIAL_KEYS": keys,
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "EXACT_SANDBOX_URL": sandbox_url,
+        "EXACT_CLIENT_ID": CLIENT_ID,
+        "EXACT_CLIENT_SECRET": "overhead-client-secret",
+        "EXACT_WEBHOOK_SECRET": "overhead-webhook-secret",
+        "LEDGERBRIDGE_PUBLIC_URL": public_url,
+        # The gateway's own per-key limit (1200/min) would throttle the throughput runs: they measure capacity.
+        "API_RATE_LIMIT": "10000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def setup_world(control: Any, sandbox_url: str, env: dict[str, str]) -> dict[str, Any]:
+    """App, user and division in the sandbox; workspace, key and connection (real OAuth) in the gateway."""
+    from django.conf import settings
+
+    from connectors.registry import reset_registry
+    from tests.fixtures.exact import ExactWorld
+    from tests.tenants.factories import ApiKeyFactory, WorkspaceFactory, connect_via_sandbox
+
+    control.reset()
+    public_url = env["LEDGERBRIDGE_PUBLIC_URL"]
+    world = ExactWorld(
+        server=SimpleNamespace(root_url=sandbox_url),
+        control=control,
+        public_url=public_url,
+        client_id=env["EXACT_CLIENT_ID"],
+        client_secret=env["EXACT_CLIENT_SECRET"],
+        webhook_secret=env["EXACT_WEBHOOK_SECRET"],
+    )
+    control.register_app(
+        client_id=world.client_id,
+        client_secret=world.client_secret,
+        webhook_secret=world.webhook_secret,
+        redirect_uris=[world.redirect_uri],
+        name="Overhead",
+    )
+    user = control.register_user(username="jan@example.test", full_name="Jan", email="jan@example.test", region="nl")
+    world.user_id = str(user["user_id"])
+    control.register_division(code=DIVISION, name="Overhead B.V.", region="nl", users=[world.user_id])
+    control.set_current_division(world.user_id, DIVISION)
+    control.set_limits(minutely_limit=10_000_000, daily_limit=100_000_000)
+    # Enough open invoices (3 lines each) that a 60-record page is full.
+    control.seed(DIVISION, invoices=150, lines_per_invoice=3, seed=1)
+    settings.LEDGERBRIDGE_PUBLIC_URL = public_url
+    reset_registry()
+    workspace = WorkspaceFactory()
+    api_key = ApiKeyFactory(workspace=workspace)
+    _, (connection,) = connect_via_sandbox(world, workspace=workspace, divisions=[DIVISION], connect=(DIVISION,))
+    contact_id = next(str(row["ID"]) for row in control.dump(DIVISION)["Accounts"] if row.get("Status") == "C")
+    return {"api_key": api_key.secret, "connection": connection, "contact_id": contact_id}
+
+
+# ---------------------------------------------------------------------------------------------- measuring
+
+
+class Bench:
+    def __init__(self, *, gateway_url: str, sandbox_url: str, control: Any, api_key: str, connection: Any) -> None:
+        self.gateway_url = gateway_url
+        self.sandbox_url = sandbox_url
+        self.control = control
+        self.connection = connection
+        self.base = f"{gateway_url}/api/v1/connections/{connection.pk}"
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.http = httpx.Client(timeout=60.0)
+        self.sandbox = httpx.Client(timeout=60.0)
+
+    # --- vendor calls -------------------------------------------------------------------------------------
+    def vendor_calls(self) -> dict[str, dict[str, int]]:
+        calls: dict[str, dict[str, int]] = self.control.counters()["calls"]
+        return {endpoint: statuses for endpoint, statuses in calls.items() if not endpoint.startswith("oauth2")}
+
+    def counted(self, send: Callable[[], httpx.Response]) -> tuple[httpx.Response, int, list[dict[str, Any]]]:
+        """The response, the division calls it made, and those calls as the sandbox logged them."""
+        self.control.reset_counters()
+        self.control.clear_requests()
+        response = send()
+        calls = sum(sum(statuses.values()) for statuses in self.vendor_calls().values())
+        logged = [entry for entry in self.control.requests() if "/api/v1/" in entry["path"]]
+        return response, calls, logged
+
+    # --- the gateway --------------------------------------------------------------------------------------
+    def create_invoice(self, contact_id: str, reference: str) -> httpx.Response:
+        response = self.http.post(
+            f"{self.base}/invoices",
+            json=invoice_body(contact_id, reference),
+            headers={**self.headers, "Idempotency-Key": reference},
+        )
+        assert response.status_code == 201, response.text
+        return response
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        response = self.http.get(f"{self.base}/{path}", params=params, headers=self.headers)
+        assert response.status_code == 200, response.text
+        return response
+
+    # --- the vendor directly ------------------------------------------------------------------------------
+    def token(self) -> str:
+        from tenants.vendor_calls import connection_context
+
+        return connection_context(self.connection).access_token()
+
+    def replay(self, logged: list[dict[str, Any]], token: str) -> None:
+        """The GETs the gateway made, sent straight to the sandbox (same paths and queries, same token)."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        for entry in logged:
+            assert entry["method"] == "GET"
+            response = self.sandbox.get(f"{self.sandbox_url}{entry['path']}", params=entry["query"], headers=headers)
+            assert response.status_code == 200, response.text
+
+    def direct_create(self, payload: str, lines_query: dict[str, Any], token: str) -> None:
+        """What the gateway sends for a steady-state invoice: the POST, then the read of its lines."""
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "Prefer": "return=representation",
+        }
+        base = f"{self.sandbox_url}/nl/api/v1/{DIVISION}/salesinvoice"
+        created = self.sandbox.post(f"{base}/SalesInvoices", content=payload, headers=headers)
+        assert created.status_code == 201, created.text
+        invoice_id = created.json()["d"]["InvoiceID"]
+        query = {**lines_query, "$filter": f"InvoiceID eq guid'{invoice_id}'"}
+        lines = self.sandbox.get(f"{base}/SalesInvoiceLines", params=query, headers=headers)
+        assert lines.status_code == 200, lines.text
+
+
+def exact_payload(contact_id: str, reference: str) -> dict[str, Any]:
+    """The POST body the connector builds for `invoice_body` (its own mapper, the division's GUIDs)."""
+    from decimal import Decimal
+
+    from connectors.base.mapping import LedgerMapping
+    from connectors.base.records import InvoiceInput, InvoiceLineInput
+    from connectors.exact import lookups, mappers
+
+    body = invoice_body(contact_id, reference)
+    invoice = InvoiceInput(
+        contact_id=contact_id,
+        reference=reference,
+        description=body["description"],
+        lines=tuple(
+            InvoiceLineInput(
+                description=line["description"],
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+                tax_rate=Decimal(line["tax_rate"]),
+                item_code=line.get("item_code"),
+            )
+            for line in body["lines"]
+        ),
+    )
+    mapping = LedgerMapping.from_dict(MAPPING)
+    wanted = lookups.RecordingLookup()
+    mappers.invoice_to_exact(invoice, mapping=mapping, resolve=wanted)
+    return {"invoice": invoice, "mapping": mapping, "wanted": wanted}
+
+
+def timed(send: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    send()
+    return (time.perf_counter() - started) * 1000
+
+
+def throughput(send: Callable[[httpx.Client], None], *, clients: int, seconds: float) -> float:
+    """Requests per second `clients` threads complete in `seconds` (each thread its own connection)."""
+    done = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        with httpx.Client(timeout=60.0) as http:
+            while time.monotonic() < stop:
+                send(http)
+                done[index] += 1
+
+    threads = [threading.Thread(target=client, args=(index,)) for index in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def sql_per_request(path: str, method: str, api_key: str, body: dict[str, Any] | None = None) -> int:
+    """Statements one request runs, through Django's handler in this process (same settings and database)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    with CaptureQueriesContext(connection) as captured:
+        if method == "POST":
+            response = client.post(
+                path, data=json.dumps(body), content_type="application/json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+            )
+        else:
+            response = client.get(path)
+    assert response.status_code in (200, 201), response.content
+    return len(captured.captured_queries)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from cryptography.fernet import Fernet
+
+    work = Path(tempfile.mkdtemp(prefix="ledgerbridge-overhead-"))
+    sandbox_port, web_port = free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    report: dict[str, Any] = {}
+    with own_redis(work) as redis_url:
+        env = gateway_env(
+            database_url=args.database_url,
+            redis_url=redis_url,
+            sandbox_url=sandbox_url,
+            public_url=f"http://127.0.0.1:{free_port()}",
+            keys=Fernet.generate_key().decode(),
+        )
+        sandbox_argv = [
+            sys.executable, "manage.py", "exact_sandbox", "--port", str(sandbox_port),
+            "--webhook-validation-delay", "0",
+        ]  # fmt: skip
+        with spawned(sandbox_argv, env=env, log=work / "sandbox.log", port=sandbox_port):
+            _recreate_database(args.database_url)
+            os.environ.update(env)
+            import django
+
+            django.setup()
+            from django.core.management import call_command
+
+            from connectors.exact.sandbox.control_client import SandboxControl
+
+            call_command("migrate", verbosity=0)
+            control = SandboxControl(sandbox_url)
+            world = setup_world(control, sandbox_url, env)
+            web_argv = [
+                sys.executable, "-m", "gunicorn", "gateway.wsgi:application",
+                "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "--bind", f"127.0.0.1:{web_port}", "--workers", str(args.workers),
+            ]  # fmt: skip
+            with spawned(web_argv, env=env, log=work / "gunicorn.log", port=web_port) as web:
+                report = measure(args, Bench(
+                    gateway_url=f"http://127.0.0.1:{web_port}",
+                    sandbox_url=sandbox_url,
+                    control=control,
+                    api_key=world["api_key"],
+                    connection=world["connection"],
+                ), world, web.pid, redis_url)  # fmt: skip
+    return report
+
+
+def measure(
+    args: argparse.Namespace, bench: Bench, world: dict[str, Any], web_pid: int, redis_url: str
+) -> dict[str, Any]:
+    import redis
+
+    from connectors.base.cache import RedisReferenceCache
+
+    contact_id = world["contact_id"]
+    run_id = uuid.uuid4().hex[:6]
+    report: dict[str, Any] = {"workers": args.workers}
+    put = bench.http.put(f"{bench.base}/mapping", json=MAPPING, headers=bench.headers)
+    assert put.status_code == 200, put.text
+
+    # 1. Vendor calls per unified operation ------------------------------------------------------------------
+    calls: dict[str, Any] = {}
+    created, calls["contact create"], _ = bench.counted(
+        lambda: bench.http.post(
+            f"{bench.base}/contacts",
+            json={"name": f"Overhead {run_id}", "is_customer": True},
+            headers={**bench.headers, "Idempotency-Key": f"contact-{run_id}"},
+        )
+    )
+    assert created.status_code == 201, created.text
+    per_invoice: list[int] = []
+    for number in range(50):
+        _, count, logged = bench.counted(lambda n=number: bench.create_invoice(contact_id, f"OH-{run_id}-{n}"))
+        per_invoice.append(count)
+    lines_query = next(entry["query"] for entry in logged if entry["path"].endswith("/SalesInvoiceLines"))
+    calls["invoice create, first after PUT /mapping"] = per_invoice[0]
+    calls["invoice create, steady state (2nd to 50th)"] = round(statistics.mean(per_invoice[1:]), 2)
+    calls["invoice create, average over 50"] = round(statistics.mean(per_invoice), 2)
+    # A cold cache: every reference entry dropped (as after EXACT_REFERENCE_CACHE_SECONDS).
+    store = redis.Redis.from_url(redis_url)
+    for key in store.scan_iter(f"{RedisReferenceCache.prefix}*"):
+        store.delete(key)
+    _, calls["invoice create, first with a cold reference cache"], _ = bench.counted(
+        lambda: bench.create_invoice(contact_id, f"OH-{run_id}-cold")
+    )
+    invoice_id = bench.get("invoices", page_size=1).json()["results"][0]["id"]
+    _, calls["invoice retrieve"], retrieve_logged = bench.counted(lambda: bench.get(f"invoices/{invoice_id}"))
+    page, calls[f"invoice list, page of {PAGE_SIZE}"], list_logged = bench.counted(
+        lambda: bench.get("invoices", page_size=PAGE_SIZE)
+    )
+    assert len(page.json()["results"]) == PAGE_SIZE
+    report["vendor_calls_per_operation"] = calls
+
+    # 2. SQL statements per request ---------------------------------------------------------------------------
+    path = f"/api/v1/connections/{bench.connection.pk}"
+    report["sql_statements_per_request"] = {
+        "invoice create (steady state)": sql_per_request(
+            f"{path}/invoices", "POST", world["api_key"], invoice_body(contact_id, f"OH-{run_id}-sql")
+        ),
+        "invoice retrieve": sql_per_request(f"{path}/invoices/{invoice_id}", "GET", world["api_key"]),
+        f"invoice list, page of {PAGE_SIZE}": sql_per_request(
+            f"{path}/invoices?page_size={PAGE_SIZE}", "GET", world["api_key"]
+        ),
+        "GET /api/v1/workspace": sql_per_request("/api/v1/workspace", "GET", world["api_key"]),
+    }
+
+    # 3. Latency: each gateway request next to the vendor calls it makes, interleaved -------------------------
+    from connectors.exact import mappers
+    from connectors.exact.values import exact_json_dumps
+
+    prepared = exact_payload(contact_id, "x")
+    dump = bench.control.dump(DIVISION)
+    guids = {
+        "items": {str(row["Code"]).strip(): row["ID"] for row in dump["Items"]},
+        "gl_accounts": {str(row["Code"]).strip(): row["ID"] for row in dump["GLAccounts"]},
+    }
+    resolve = mappers.StaticLookup(
+        items={code: guids["items"][code] for code in prepared["wanted"].items},
+        gl_accounts={code: guids["gl_accounts"][code] for code in prepared["wanted"].gl_accounts},
+    )
+    latency: dict[str, dict[str, float]] = {}
+    samples: dict[str, tuple[list[float], list[float]]] = collections.defaultdict(lambda: ([], []))
+    for round_number in range(args.rounds):
+        token = bench.token()  # outside the timings; the token manager refreshes it when due
+        reference = f"OH-{run_id}-lat-{round_number}"
+        samples["invoice create"][0].append(timed(lambda r=reference: bench.create_invoice(contact_id, r)))
+        payload, _ = mappers.invoice_to_exact(
+            dataclasses.replace(prepared["invoice"], reference=f"{reference}-direct"),
+            mapping=prepared["mapping"],
+            resolve=resolve,
+        )
+        # Encoded as the connector encodes it (Exact's JSON: decimals as numbers), outside the timing as well.
+        body = exact_json_dumps(payload)
+        samples["invoice create"][1].append(timed(lambda b=body, t=token: bench.direct_create(b, lines_query, t)))
+        samples["invoice retrieve"][0].append(timed(lambda: bench.get(f"invoices/{invoice_id}")))
+        samples["invoice retrieve"][1].append(timed(lambda t=token: bench.replay(retrieve_logged, t)))
+        samples[f"invoice list, page of {PAGE_SIZE}"][0].append(
+            timed(lambda: bench.get("invoices", page_size=PAGE_SIZE))
+        )
+        samples[f"invoice list, page of {PAGE_SIZE}"][1].append(timed(lambda t=token: bench.replay(list_logged, t)))
+    for name, (gateway, direct) in samples.items():
+        latency[name] = {
+            "gateway_p50_ms": round(percentile(gateway, 0.5), 1),
+            "gateway_p95_ms": round(percentile(gateway, 0.95), 1),
+            "direct_p50_ms": round(percentile(direct, 0.5), 1),
+            "direct_p95_ms": round(percentile(direct, 0.95), 1),
+            "overhead_p50_ms": round(percentile(gateway, 0.5) - percentile(direct, 0.5), 1),
+        }
+    report["latency"] = {"rounds": args.rounds, **latency}
+
+    # 4. Throughput with concurrent clients -------------------------------------------------------------------
+    token = bench.token()
+    (list_call,) = list_logged
+    sandbox_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def gateway_page(http: httpx.Client) -> None:
+        response = http.get(f"{bench.base}/invoices", params={"page_size": PAGE_SIZE}, headers=bench.headers)
+        assert response.status_code == 200, response.text
+
+    def sandbox_page(http: httpx.Client) -> None:
+        response = http.get(
+            f"{bench.sandbox_url}{list_call['path']}", params=list_call["query"], headers=sandbox_headers
+        )
+        assert response.status_code == 200, response.text
+
+    def healthz(http: httpx.Client) -> None:
+        assert http.get(f"{bench.gateway_url}/healthz").status_code == 200
+
+    def workspace(http: httpx.Client) -> None:
+        assert http.get(f"{bench.gateway_url}/api/v1/workspace", headers=bench.headers).status_code == 200
+
+    rates = {
+        f"gateway invoice page of {PAGE_SIZE}": throughput(gateway_page, clients=args.clients, seconds=args.seconds),
+        "sandbox direct, the same page": throughput(sandbox_page, clients=args.clients, seconds=args.seconds),
+        "gateway GET /healthz": throughput(healthz, clients=args.clients, seconds=args.seconds),
+        "gateway GET /api/v1/workspace": throughput(workspace, clients=args.clients, seconds=args.seconds),
+    }
+    page_rate = rates[f"gateway invoice page of {PAGE_SIZE}"]
+    report["throughput"] = {
+        "clients": args.clients,
+        "seconds_each": args.seconds,
+        "requests_per_second": {name: round(rate, 1) for name, rate in rates.items()},
+        "gateway page / sandbox page": round(page_rate / rates["sandbox direct, the same page"], 2),
+        "gateway page / GET /api/v1/workspace": round(page_rate / rates["gateway GET /api/v1/workspace"], 2),
+    }
+
+    # 5. Worker memory after 2,000 requests ------------------------------------------------------------------
+    workers = children_of(web_pid)
+    before = {pid: rss_kib(pid) for pid in workers}
+    for number in range(args.rss_requests):
+        if number % 2:
+            bench.get("invoices", page_size=PAGE_SIZE, include="remote_data")
+        else:
+            bench.get(f"invoices/{invoice_id}")
+    after = {pid: rss_kib(pid) for pid in children_of(web_pid)}
+    report["worker_rss_mib"] = {
+        "requests": args.rss_requests,
+        "before": [round(value / 1024, 1) for value in before.values()],
+        "after": [round(value / 1024, 1) for value in after.values()],
+    }
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("OVERHEAD_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/overhead"),
+        help="a PostgreSQL database the run may drop and create",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--rounds", type=int, default=100, help="interleaved latency samples per operation")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput runs")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run")
+    parser.add_argument("--rss-requests", type=int, default=2000)
+    args = parser.parse_args()
+    print(json.dumps(run(args), indent=2))
+
+
+if __name__ == "__main__":
+    main()
