@@ -162,3 +162,27 @@ def test_a_run_resumes_from_its_last_committed_checkpoint(connected: Connected) 
     assert resumed.state == SyncRunState.SUCCEEDED and resumed.rows == 500
     assert sum(connected.calls()["bulk/SalesInvoice/SalesInvoices"].values()) == 1
     assert len(_stored(connected, "invoices")) == 2500
+
+
+def test_a_division_move_makes_the_next_run_copy_everything_again(connected: Connected) -> None:
+    control = connected.world.control
+    control.seed(connected.division, invoices=40, seed=8)
+    assert _sync(connected, "invoices").state == SyncRunState.SUCCEEDED
+    ids = sorted(_stored(connected, "invoices"))
+    for number in range(30):  # push the stored Timestamp well above where a regenerated counter restarts
+        _put(connected, f"salesinvoice/SalesInvoices(guid'{ids[number % 5]}')", {"YourRef": f"R{number}"})
+    assert _sync(connected, "invoices").state == SyncRunState.SUCCEEDED
+    assert services.sync_epoch_check(connection=connected.connection) == []  # nothing moved: no run
+
+    control.move_division(connected.division)
+    _put(connected, f"salesinvoice/SalesInvoices(guid'{ids[20]}')", {"YourRef": "AFTER-MOVE"})
+    # With the old checkpoint the change is invisible: its new Timestamp is below the stored one.
+    missed = _sync(connected, "invoices")
+    assert missed.rows == 0
+    assert _stored(connected, "invoices")[ids[20]].data["reference"] != "AFTER-MOVE"
+
+    (run,) = services.sync_epoch_check(connection=connected.connection)
+    assert run.mode == SyncMode.FULL and run.resource == "invoices"
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    assert _stored(connected, "invoices")[ids[20]].data["reference"] == "AFTER-MOVE"
+    assert set(_stored(connected, "invoices")) == {row["InvoiceID"] for row in connected.dump("SalesInvoices")}
