@@ -17,3 +17,11 @@ graceful_timeout = 30
 accesslog = None
 errorlog = "-"
 logger_class = "gateway.logging.GunicornLogger"
+
+
+def on_starting(server: object) -> None:
+    """Before the workers fork: they count in one prometheus-client multiprocess directory (PROMETHEUS_MULTIPROC_DIR,
+    else a new temporary one), emptied now, and /metrics on any worker sums them all (gateway/metrics)."""
+    from gateway.metrics.multiprocess import directory_prepare
+
+    directory_prepare(role="web", empty=True)

@@ -1,4 +1,4 @@
-"""App config for the gateway itself (worker heartbeats, shared API plumbing)."""
+"""App config for the gateway itself (worker heartbeats, shared API plumbing, metrics)."""
 
 from django.apps import AppConfig
 
@@ -6,3 +6,16 @@ from django.apps import AppConfig
 class GatewayConfig(AppConfig):
     name = "gateway"
     verbose_name = "Gateway"
+
+    def ready(self) -> None:
+        from connectors.base.telemetry import telemetry_register
+        from connectors.registry import registered_connectors
+        from gateway.metrics.instruments import counters_initialise
+        from gateway.metrics.signals import connection_lifecycle_count
+        from gateway.metrics.vendor import SINK
+        from tenants.signals import connection_lifecycle
+
+        # Vendor calls are counted from the shared HTTP client's telemetry hook (connectors.base cannot import us).
+        telemetry_register(SINK)
+        connection_lifecycle.connect(connection_lifecycle_count, dispatch_uid="metrics-connection-status")
+        counters_initialise(connector.info.id for connector in registered_connectors())

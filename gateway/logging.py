@@ -3,15 +3,23 @@
 `RedactSecretsFilter` goes on every handler the project configures (Django's LOGGING, Celery workers, which use
 it too, and gunicorn through `GunicornLogger`): control characters in logged values are escaped and bearer-like
 values (connect-link tokens, OAuth codes and states, tokens, API keys, secrets) are replaced by `***`.
+
+`LOG_FORMAT=json` swaps the plain formatter for `JsonLogFormatter`: one JSON object per line with time, level,
+logger, message, request id and, where known, workspace, connection and task ids (gateway/request_context.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+from datetime import UTC, datetime
 from typing import Any
 
-from gateway.request_context import current_request_id
+from pythonjsonlogger.json import JsonFormatter
+
+from gateway.request_context import LOG_CONTEXT_FIELDS, current_request_id, log_context
 
 REDACTED = "***"
 
@@ -59,11 +67,46 @@ def safe_value(value: Any) -> Any:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds `request_id` to every record so formatters can print it."""
+    """Adds `request_id` to every record so formatters can print it, and the log context's ids that are known."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id()
+        for key, value in log_context().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
         return True
+
+
+class JsonLogFormatter(JsonFormatter):
+    """One JSON object per line: time (UTC, ISO-8601), level, logger, message, request_id and the context's ids.
+
+    Runs after RedactSecretsFilter; fields passed with `extra=` and tracebacks are redacted here as well, so no
+    value reaches the line unredacted.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            json_default=str,
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def formatException(self, ei: Any) -> str:  # type: ignore[override]
+        return redact(logging.Formatter().formatException(ei))
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        if log_data.get("request_id") == "-":
+            del log_data["request_id"]
+        for key in list(log_data):
+            value = log_data[key]
+            if isinstance(value, str):
+                log_data[key] = redact(value)
+            elif not isinstance(value, int | float | bool | type(None)) and key not in LOG_CONTEXT_FIELDS:
+                log_data[key] = redact(json.dumps(value, default=str))
 
 
 class RedactSecretsFilter(logging.Filter):
@@ -95,10 +138,14 @@ class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc,valid-type]
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
+        as_json = os.environ.get("LOG_FORMAT", "").lower() == "json"
         for log in (self.error_log, self.access_log):
             log.addFilter(RedactSecretsFilter())
             for handler in log.handlers:
                 handler.addFilter(RedactSecretsFilter())
+                if as_json:  # the same lines as the application's (LOG_FORMAT, gateway/settings/base.py)
+                    handler.addFilter(RequestIdFilter())
+                    handler.setFormatter(JsonLogFormatter())
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         return {name: safe_value(value) for name, value in super().atoms(resp, req, environ, request_time).items()}

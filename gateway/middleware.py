@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from gateway.logging import escape_controls, redact
-from gateway.request_context import api_key_prefix_var, request_id_var
+from gateway.request_context import api_key_prefix_var, log_context_scope, request_id_var
 
 access_log = logging.getLogger("ledgerbridge.access")
 
@@ -35,15 +35,17 @@ class RequestIdMiddleware:
         key_token = api_key_prefix_var.set("")  # set by the API key authentication, never left from another request
         started = time.perf_counter()
         try:
-            response = self.get_response(request)
-            response[REQUEST_ID_HEADER] = request_id
-            access_log.info(
-                "%s %s %s %.1fms",
-                request.method,
-                loggable_path(request.path),
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
+            # The access line too carries the workspace and connection the request named (LOG_FORMAT=json).
+            with log_context_scope():
+                response = self.get_response(request)
+                response[REQUEST_ID_HEADER] = request_id
+                access_log.info(
+                    "%s %s %s %.1fms",
+                    request.method,
+                    loggable_path(request.path),
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                )
             return response
         finally:
             api_key_prefix_var.reset(key_token)

@@ -4,16 +4,23 @@ from django.db import models
 
 
 class WorkerHeartbeat(models.Model):
-    """The last time each Celery worker ran the heartbeat task; tells operators whether workers are alive."""
+    """The last time a Celery worker ran the heartbeat task of a queue; tells operators whether each queue is served.
 
-    hostname = models.CharField(max_length=255, unique=True)
+    Beat sends the heartbeat to every queue (gateway/settings/celery_settings.py), so one row per worker and queue.
+    """
+
+    hostname = models.CharField(max_length=255)
+    # The queue the heartbeat was delivered from (empty: sent directly, not through a queue's routing key).
+    queue = models.CharField(max_length=100, blank=True, default="")
     last_seen_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-last_seen_at"]
+        constraints = [models.UniqueConstraint(fields=["hostname", "queue"], name="worker_heartbeat_unique")]
+        indexes = [models.Index(fields=["queue", "last_seen_at"])]
 
     def __str__(self) -> str:
-        return f"{self.hostname} @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.hostname} ({self.queue or '-'}) @ {self.last_seen_at:%Y-%m-%d %H:%M:%S}"
 
 
 class IdempotencyStatus(models.TextChoices):

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from gateway.admin import operations_view
 from gateway.views import HealthzView, ReadyzView, UnknownApiPathView
 
 admin.site.site_header = "Ledgerbridge operations"
@@ -31,6 +32,8 @@ urlpatterns = [
     path("readyz", ReadyzView.as_view(), name="readyz"),
     # The hosted connect flow (server-rendered pages); the OAuth callback is {LEDGERBRIDGE_PUBLIC_URL}/connect/callback.
     path("connect/", include("tenants.connect.urls")),
+    # The operator overview (gateway/operations.py), inside admin's login.
+    path("admin/operations/", admin.site.admin_view(operations_view), name="admin-operations"),
     path("admin/", admin.site.urls),
     # Unknown API paths answer with problem details for every method (401 without a key, else 404), even with
     # DEBUG on, and never with Django's CSRF page.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from gateway.request_context import api_key_prefix_var
+from gateway.request_context import api_key_prefix_var, log_context_bind
 from tenants.models import ApiKey, Workspace
 from tenants.services import ApiKeyRejected, api_key_authenticate
 
@@ -41,6 +41,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         except ApiKeyRejected as rejected:
             raise exceptions.AuthenticationFailed(rejected.message, code=rejected.code) from None
         api_key_prefix_var.set(api_key.prefix)  # for the audit trail (gateway.middleware resets it per request)
+        log_context_bind(workspace_id=api_key.workspace_id)
         return WorkspacePrincipal(workspace=api_key.workspace, api_key=api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:

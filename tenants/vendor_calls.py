@@ -28,7 +28,7 @@ from connectors.base.connector import Connector
 from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
 from connectors.registry import get_connector
-from gateway.request_context import current_request_id
+from gateway.request_context import current_request_id, log_context_bind
 from tenants.credentials import refresh
 from tenants.models import Connection, ConnectionStatus
 from tenants.signals import connections_status_set
@@ -168,6 +168,7 @@ def connection_context(connection: Connection | Any) -> ConnectionCallContext:
             status_code=ConnectionStatus.NEEDS_REAUTH,
             reason="no credentials",
         )
+    log_context_bind(workspace_id=current.workspace_id, connection_id=current.pk)
     return ConnectionCallContext(
         connection_id=current.pk,
         connector=get_connector(current.connector),

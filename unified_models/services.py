@@ -42,6 +42,7 @@ from connectors.registry import get_connector
 from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
 from events.models import EventType
 from events.services import event_emit
+from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
@@ -464,6 +465,12 @@ def _finish(
     if not updated:
         logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
         return
+    mutation_attempt_observe(
+        connector=mutation.connection.connector,
+        resource=mutation.resource,
+        operation=mutation.operation,
+        outcome=status,
+    )
     _emit_mutation_events(mutation, status=status, fields=fields, recovered=recovered)
 
 

@@ -65,9 +65,13 @@ class VendorResponseLost(VendorUnavailable):
 class VendorRateLimited(VendorError):
     """The vendor's (or our shared) rate-limit budget is spent until `reset_at`."""
 
-    def __init__(self, message: str, *, reset_at: datetime, status: int | None = 429) -> None:
+    def __init__(
+        self, message: str, *, reset_at: datetime, status: int | None = 429, budget_window: str | None = None
+    ) -> None:
         super().__init__(message, status=status)
         self.reset_at = reset_at
+        # Set when our own shared budget refused the call before sending: the window that was spent.
+        self.budget_window = budget_window
 
 
 class VendorValidationError(VendorError):

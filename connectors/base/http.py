@@ -5,7 +5,8 @@ through `VendorHttpClient.send`, which
 - reserves a unit of the (app, company) rate-limit budget before sending, and reconciles or releases it after;
 - sends on a connection pool shared by the process (one per process id, so a Celery prefork child never
   shares sockets with its parent);
-- reports every call, answered or not, to `on_call` as a CallRecord (never a token or a body);
+- reports every call, answered or not, to `on_call` as a CallRecord (never a token or a body), and to the
+  telemetry sinks (connectors/base/telemetry.py) by endpoint template, with the limit a 429 named;
 - turns a transport failure into VendorUnavailable, or VendorResponseLost for a write that may have been
   applied (its request left this machine but no answer came), and an error status into the vendor's typed error;
 - announces every request, with its body exactly as it goes on the wire, to the RequestObserver the core has set
@@ -14,13 +15,16 @@ through `VendorHttpClient.send`, which
   (`RequestIntercepted`): the payload it returns is byte for byte what a real write sends, for every vendor.
 
 A vendor client subclasses it and adds its base URL, auth headers and three hooks: `error_for_response` (its
-error documents), `rate_limits` (its rate-limit headers) and `budget_key` (how it counts: per app and company).
+error documents), `rate_limits` (its rate-limit headers) and `budget_key` (how it counts: per app and company);
+for metrics it lists its `known_endpoints` (any other path is counted as `other`, so labels stay bounded) and may
+say how it tells an error-limit block (`error_limit_blocked`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -33,8 +37,18 @@ from typing import ClassVar, Protocol
 import httpx
 
 from connectors.base.data import CallRecord, JsonValue
-from connectors.base.errors import VendorError, VendorResponseLost, VendorUnavailable
-from connectors.base.ratelimit import Observation, Ticket, VendorRateLimiter
+from connectors.base.errors import VendorError, VendorRateLimited, VendorResponseLost, VendorUnavailable
+from connectors.base.ratelimit import DAILY, MINUTELY, Observation, Ticket, VendorRateLimiter
+from connectors.base.telemetry import (
+    THROTTLE_DAY,
+    THROTTLE_ERROR_LIMIT,
+    THROTTLE_MINUTE,
+    THROTTLE_UNKNOWN,
+    BudgetRefusal,
+    VendorCall,
+    budget_refusal_emit,
+    vendor_call_emit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +128,23 @@ def observe_requests(observer: RequestObserver) -> Iterator[RequestObserver]:
         yield observer
     finally:
         _observer.reset(token)
+# Keys in a path (`crm/Accounts(guid'…')`, `Items(1)`, `Invoices/<guid>`, `Items/42`) are not part of the endpoint.
+_KEY_SEGMENT = re.compile(r"\([^)]*\)")
+_ID_SEGMENT = re.compile(r"^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+OTHER_ENDPOINT = "other"
+# Budget windows as metrics name them; a refusal while only a probe was in flight (no window known yet) waited for
+# the first call of a fresh budget, which reports the minutely window first.
+_WINDOW_NAMES = {MINUTELY: THROTTLE_MINUTE, DAILY: THROTTLE_DAY}
+
+
+def endpoint_template(path: str, known: frozenset[str]) -> str:
+    """`path` without keys and query, as one of the `known` endpoints (case-insensitively), else `other`."""
+    segments = _KEY_SEGMENT.sub("", path.split("?", 1)[0]).strip("/").split("/")
+    lowered = "/".join(segment for segment in segments if not _ID_SEGMENT.match(segment)).lower()
+    for endpoint in known:
+        if endpoint.lower() == lowered:
+            return endpoint
+    return OTHER_ENDPOINT
 
 
 def never_raise(response: httpx.Response) -> bool:
@@ -166,6 +197,8 @@ class VendorHttpClient(ABC):
 
     vendor_id: ClassVar[str]
     vendor_name: ClassVar[str]  # in error messages: "Exact is unreachable (ConnectTimeout)."
+    # Endpoint templates (relative to the company, no keys) that metrics name; any other path is `other`.
+    known_endpoints: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -210,6 +243,19 @@ class VendorHttpClient(ABC):
         """The process's limiter with the vendor's policy, used when none was given (None: no budget)."""
         return None
 
+    def error_limit_blocked(self, response: httpx.Response) -> bool:
+        """Whether a 429 is the vendor's error-limit block rather than its call budget (no by default)."""
+        return False
+
+    def throttle_of(self, response: httpx.Response, observations: list[Observation]) -> str:
+        """For a 429: the window its rate-limit headers say is spent, the error limit, or unknown."""
+        for observation in observations:
+            if observation.remaining <= 0 and observation.window in _WINDOW_NAMES:
+                return _WINDOW_NAMES[observation.window]
+        if self.error_limit_blocked(response):
+            return THROTTLE_ERROR_LIMIT
+        return THROTTLE_UNKNOWN
+
     # ------------------------------------------------------------------ the exchange
 
     def send(
@@ -248,7 +294,13 @@ class VendorHttpClient(ABC):
         limiter = self.rate_limiter if company_id is not None else None
         ticket: Ticket | None = None
         if limiter is not None and company_id is not None:
-            ticket = limiter.acquire(self.budget_key(company_id))
+            try:
+                ticket = limiter.acquire(self.budget_key(company_id))
+            except VendorRateLimited as exc:
+                if exc.budget_window is not None:
+                    window = _WINDOW_NAMES.get(exc.budget_window, THROTTLE_MINUTE)
+                    budget_refusal_emit(BudgetRefusal(connector=self.vendor_id, window=window))
+                raise
         started = time.monotonic()
         try:
             response = self.http.request(
@@ -257,7 +309,7 @@ class VendorHttpClient(ABC):
         except httpx.TransportError as exc:
             if limiter is not None and ticket is not None:
                 limiter.release(ticket)
-            self._report(method, log_path, company_id, None, started, [])
+            self._report(method, log_path, company_id, None, started, [], None)
             self._announce_answer(observer, outgoing, None, b"", started)
             raise transport_error(self.vendor_name, method, exc) from None
         except BaseException:
@@ -267,7 +319,8 @@ class VendorHttpClient(ABC):
         observations = self.rate_limits(response.headers)
         if limiter is not None and ticket is not None:
             limiter.record(ticket, observations)
-        self._report(method, log_path, company_id, response.status_code, started, observations)
+        throttle = self.throttle_of(response, observations) if response.status_code == 429 else None
+        self._report(method, log_path, company_id, response.status_code, started, observations, throttle)
         self._announce_answer(observer, outgoing, response.status_code, response.content, started)
         if response.status_code >= 400 and (raise_for is None or raise_for(response)):
             raise self.error_for_response(response)
@@ -309,12 +362,24 @@ class VendorHttpClient(ABC):
         status: int | None,
         started: float,
         observations: list[Observation],
+        throttle: str | None,
     ) -> None:
+        elapsed = time.monotonic() - started
+        vendor_call_emit(
+            VendorCall(
+                connector=self.vendor_id,
+                endpoint=endpoint_template(path, self.known_endpoints),
+                method=method,
+                status=status,
+                duration_seconds=elapsed,
+                throttle=throttle,
+            )
+        )
         call = CallRecord(
             method=method,
             path=path,
             status=status,
-            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_ms=int(elapsed * 1000),
             company_id=company_id,
             rate_limits=tuple(observations),
             error="" if status is not None else "no response",

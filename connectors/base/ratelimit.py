@@ -349,6 +349,21 @@ class RedisBudgetStore:
     def clear(self, key: str) -> None:
         self._redis.delete(self.prefix + key)
 
+    def snapshot(self) -> tuple[dict[str, BudgetState], int]:
+        """Every budget's state and the store's clock (ms), for metrics; SCAN, so Redis is never blocked."""
+        try:
+            keys = list(self._redis.scan_iter(match=self.prefix + "*", count=1000))
+            seconds, micros = self._redis.time()
+            raws = self._redis.mget(keys) if keys else []
+        except self._errors as exc:
+            raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
+        states = {
+            key.decode().removeprefix(self.prefix): BudgetState.from_json(raw)
+            for key, raw in zip(keys, raws, strict=True)
+            if raw
+        }
+        return states, seconds * 1000 + micros // 1000
+
 
 class LocalBudgetStore:
     """Budgets in this process only, for installs without Redis (the local SQLite demo).
@@ -371,6 +386,10 @@ class LocalBudgetStore:
     def clear(self, key: str) -> None:
         with self._lock:
             self._states.pop(key, None)
+
+    def snapshot(self) -> tuple[dict[str, BudgetState], int]:
+        with self._lock:
+            return {key: BudgetState.from_json(raw) for key, raw in self._states.items()}, int(time.time() * 1000)
 
 
 _stores: dict[tuple[int, str], BudgetStore] = {}
@@ -457,6 +476,7 @@ class VendorRateLimiter:
                 f"{self.vendor_name}'s {exc.window} call limit for this {self.company_noun} is used up; it resets at "
                 f"{exc.reset_at.isoformat(timespec='seconds')}.",
                 reset_at=exc.reset_at,
+                budget_window=exc.window,
             ) from None
         except BudgetStoreUnavailable as exc:
             raise VendorUnavailable(f"Cannot check {self.vendor_name}'s rate limit: {exc}.") from None
@@ -475,3 +495,40 @@ class VendorRateLimiter:
     def forget(self, key: str) -> None:
         """Drop what is known about a key; for tests that reset a sandbox's counters."""
         self.budget.clear(key)
+
+
+# ------------------------------------------------------------------------------------------------ reporting
+
+
+@dataclass(frozen=True)
+class WindowLeft:
+    """What one window of one budget has left now (for metrics): the key is the connector's budget key."""
+
+    key: str
+    window: str
+    limit: int
+    remaining: int
+
+
+def windows_left(state: BudgetState, *, key: str, now_ms: int) -> list[WindowLeft]:
+    """Each known window of `state` as it stands at `now_ms` (store clock); an ended window is full again."""
+    found = []
+    vendor_now = now_ms + state.skew_ms()
+    for name, window in state.windows.items():
+        used = window.used
+        if vendor_now >= window.reset_ms:
+            used = window.carry if vendor_now < window.reset_ms + window.length_ms else 0
+        found.append(WindowLeft(key=key, window=name, limit=window.limit, remaining=max(window.limit - used, 0)))
+    return found
+
+
+def budgets_left(store: BudgetStore) -> list[WindowLeft]:
+    """Every budget the store holds, window by window (RedisBudgetStore: all processes'; local: this one's)."""
+    snapshot = getattr(store, "snapshot", None)
+    if snapshot is None:
+        return []
+    found: list[WindowLeft] = []
+    states, now_ms = snapshot()
+    for key, state in states.items():
+        found.extend(windows_left(state, key=key, now_ms=now_ms))
+    return found

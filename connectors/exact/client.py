@@ -21,6 +21,7 @@ from connectors.base.types import Company, VendorUser
 from connectors.exact.errors import error_for_response
 from connectors.exact.odata import ODataQuery, unwrap_entity, unwrap_page
 from connectors.exact.ratelimit import budget_key, exact_rate_limiter, observations_from_headers
+from connectors.exact.resources import RESOURCES
 from connectors.exact.values import exact_json_dumps
 
 # Exact answers Atom XML without this Accept header (KB); Prefer: return=representation makes a POST return the
@@ -36,6 +37,27 @@ def raise_only_for_call_errors(response: httpx.Response) -> bool:
     return response.status_code in (401, 429) or (response.status_code == 403 and bool(response.headers.get("Reason")))
 
 
+def _known_endpoints() -> frozenset[str]:
+    """Endpoints metrics name: the resources' entity sets (lookups use the same) with their sync and bulk forms,
+    the connect flow's and the token endpoint; any other path (a passthrough's) is counted as `other`."""
+    entity_sets = {spec.path for spec in RESOURCES.values()}
+    return frozenset(
+        {
+            *entity_sets,
+            *(f"sync/{path}" for path in entity_sets),
+            *(f"bulk/{path}" for path in entity_sets),
+            "salesinvoice/SalesInvoiceLines",
+            "salesinvoice/PrintedSalesInvoices",
+            "sync/Deleted",
+            "sync/Sync/SyncTimestamp",
+            "webhooks/WebhookSubscriptions",
+            "current/Me",
+            "system/Divisions",
+            "oauth2/token",
+        }
+    )
+
+
 class ExactClient(VendorHttpClient):
     """One region's API.
 
@@ -47,6 +69,7 @@ class ExactClient(VendorHttpClient):
 
     vendor_id = "exact"
     vendor_name = "Exact"
+    known_endpoints = _known_endpoints()
 
     def __init__(
         self,
@@ -84,6 +107,13 @@ class ExactClient(VendorHttpClient):
 
     def default_rate_limiter(self) -> VendorRateLimiter:
         return exact_rate_limiter()
+
+    def error_limit_blocked(self, response: httpx.Response) -> bool:
+        # Exact does not document its answer to a blocked key (NOTES.md: Rate limits); a 429 without any
+        # X-RateLimit-* header is not the call budget, and the sandbox names the block in its Reason header.
+        return response.headers.get("Reason", "") == "ErrorLimitExceeded" or not any(
+            name.lower().startswith("x-ratelimit-") for name in response.headers
+        )
 
     # ------------------------------------------------------------------ transport
 

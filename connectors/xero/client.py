@@ -62,6 +62,11 @@ class XeroClient(VendorHttpClient):
     """Xero's hosts. With `client_id` every organisation call spends the shared budget of (app, organisation)."""
 
     vendor_id = "xero"
+    # Endpoints metrics name (connectors/base/http.py); ids in the path are dropped, any other path is `other`.
+    known_endpoints = frozenset(
+        {"Contacts", "Invoices", "Accounts", "TaxRates", "Items", "Payments", "Organisation"}
+        | {"connections", "connect/token"}
+    )
     vendor_name = "Xero"
 
     def __init__(

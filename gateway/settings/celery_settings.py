@@ -63,10 +63,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tenants.tasks.credentials_keepalive",
         "schedule": timedelta(hours=1),
     },
-    "worker-heartbeat": {
-        "task": "gateway.tasks.worker_heartbeat_record",
-        "schedule": timedelta(seconds=30),
-    },
     # Writes whose sender died (expired lease) or whose answer was lost (in doubt, settled): unified_models/tasks.py.
     "mutations-reconcile": {
         "task": "unified_models.tasks.mutations_reconcile",
@@ -103,3 +99,15 @@ CELERY_BEAT_SCHEDULE["store-sync-epochs"] = {
     "task": "unified_models.store.tasks.sync_epoch_check",
     "schedule": timedelta(seconds=LEDGERBRIDGE_SYNC_EPOCH_SECONDS),
 }
+# One heartbeat per queue every 30 s (deploy/metrics.yaml: ledgerbridge_worker_heartbeat_timestamp_seconds): each
+# queue's workers prove they consume it; an expiry drops heartbeats nobody took, so a dead queue does not pile up.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        f"worker-heartbeat-{queue.name}": {
+            "task": "gateway.tasks.worker_heartbeat_record",
+            "schedule": timedelta(seconds=30),
+            "options": {"queue": queue.name, "expires": 60},
+        }
+        for queue in CELERY_TASK_QUEUES
+    }
+)

@@ -52,6 +52,7 @@ from connectors.base.errors import (
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.registry import get_connector
 from gateway.locks import LockHandle, LockTimeout
+from gateway.metrics.instruments import token_refresh_observe
 from tenants.credentials.errors import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
 from tenants.credentials.locks import credential_lock
 from tenants.credentials.store import (
@@ -419,16 +420,23 @@ def _send_refresh(
         refresh_attempt_started_at=attempt.started,
     ):
         return attempt.newer_state()
+    outcome = "failed"  # any exception not named below too
     try:
         token_set = connector.refresh_tokens(region=credential.region, app=app, refresh_token=refresh_token)
+        outcome = "refreshed"
     except TokenResponseLost as exc:
+        outcome = "lost"
         return _on_lost_answer(attempt, exc)
     except RefreshTokenRejected as exc:
+        outcome = "needs_reauth"
         return _on_rejected(attempt, exc)
     except TooEarlyToRefresh as exc:
+        outcome = "too_early"
         return _on_too_early(attempt, exc)
     except VendorError as exc:
         return _on_vendor_error(attempt, exc)
+    finally:
+        token_refresh_observe(connector=credential.connector, outcome=outcome)
     # Any other exception leaves the attempt "in flight": the next caller treats it as lost and probes once.
     return _on_new_pair(attempt, token_set, lock)
 

@@ -4,6 +4,7 @@ OAuth, writes and reads, sends a path with a newline, and then every log is sear
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -51,7 +52,55 @@ def test_the_filter_cleans_arguments_and_tracebacks() -> None:
     assert "s3cr3t" not in record.exc_text and "client_secret=***" in record.exc_text
 
 
-def test_no_log_of_a_real_run_carries_a_token_or_a_forged_line(exact_world_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_json_lines_have_the_context_and_nothing_unredacted() -> None:
+    from gateway.logging import JsonLogFormatter, RequestIdFilter
+    from gateway.request_context import log_context_bind, log_context_scope, request_id_var
+
+    logger = logging.getLogger("ledgerbridge.test.json")
+    token = request_id_var.set("req-42")
+    try:
+        with log_context_scope(task_id="t-1"):
+            log_context_bind(workspace_id="w-1", connection_id="c-1", secret="never-bound")
+            record = logger.makeRecord(
+                logger.name, logging.WARNING, __file__, 1, "refresh failed for %s", ("refresh_token=Gcp7!IAAA",), None,
+                extra={"url": "/connect/N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk", "line": "a\nb"},
+            )  # fmt: skip
+            try:
+                raise ValueError("Authorization: Bearer AAEAAs3cret")
+            except ValueError:
+                import sys
+
+                record.exc_info = sys.exc_info()
+            RequestIdFilter().filter(record)
+            RedactSecretsFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    line = JsonLogFormatter().format(record)
+    assert "\n" not in line.strip()  # one object, one line
+    data = json.loads(line)
+    assert data["level"] == "WARNING" and data["logger"] == "ledgerbridge.test.json"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["time"])
+    assert data["message"] == "refresh failed for refresh_token=***"
+    assert (data["request_id"], data["workspace_id"], data["connection_id"], data["task_id"]) == (
+        "req-42", "w-1", "c-1", "t-1",
+    )  # fmt: skip
+    assert "secret" not in data and data["url"] == "/connect/<token>"
+    for secret in ("Gcp7!IAAA", "AAEAAs3cret", "N5r0o8h6o1mM3xkq4Yp2sV9tQe7wZb1cU3dA5fG7hJk"):
+        assert secret not in line
+    assert "Bearer ***" in data["exc_info"]
+
+
+def test_no_request_id_outside_a_request_and_no_context_after_one() -> None:
+    from gateway.logging import JsonLogFormatter, RequestIdFilter
+
+    record = logging.getLogger("x").makeRecord("x", logging.INFO, __file__, 1, "beat tick", (), None)
+    RequestIdFilter().filter(record)
+    data = json.loads(JsonLogFormatter().format(record))
+    assert data["message"] == "beat tick" and not {"request_id", "workspace_id", "connection_id", "task_id"} & set(data)
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_no_log_of_a_real_run_carries_a_token_or_a_forged_line(exact_world_factory, tmp_path: Path, log_format) -> None:  # type: ignore[no-untyped-def]
     stack_port_world = exact_world_factory  # the public URL must be the gunicorn's: build the world after the port
     stack = Stack(env={}, log_dir=tmp_path / "logs", web_workers=2)
     world = stack_port_world(public_url=stack.url)
@@ -64,6 +113,7 @@ def test_no_log_of_a_real_run_carries_a_token_or_a_forged_line(exact_world_facto
         DATABASE_URL=database_url_for_subprocess(),
         LEDGERBRIDGE_CREDENTIAL_KEYS=",".join(settings.LEDGERBRIDGE_CREDENTIAL_KEYS),
         LOG_LEVEL="DEBUG",
+        LOG_FORMAT=log_format,
     )
     secrets: dict[str, str] = {"api key": api_key.secret, "client secret": world.client_secret}
     with running(stack):
@@ -121,3 +171,26 @@ def test_no_log_of_a_real_run_carries_a_token_or_a_forged_line(exact_world_facto
     assert not leaks, leaks
     forged = [line for text in logs.values() for line in text.splitlines() if re.match(r"\s*FORGED-LINE", line)]
     assert not forged and "FORGED-LINE\\r\\n" in joined, forged
+    if log_format == "json":
+        _assert_json_lines(logs, workspace_id=str(workspace.pk), connection_id=str(connection.pk))
+
+
+def _assert_json_lines(logs: dict[str, str], *, workspace_id: str, connection_id: str) -> None:
+    """Every line is one JSON object (Celery's start-up banner, printed before logging is set up, aside)."""
+    records = []
+    for name, text in logs.items():
+        lines = [line for line in text.splitlines() if line.strip()]
+        if name != "gunicorn.log":  # celery worker / beat: the banner comes first, as text
+            lines = lines[next((i for i, line in enumerate(lines) if line.startswith("{")), len(lines)) :]
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                raise AssertionError(f"{name}: not a JSON line: {line[:200]}") from None
+            assert {"time", "level", "logger", "message"} <= set(record), line
+            records.append(record)
+    access = [r for r in records if r["logger"] == "ledgerbridge.access"]
+    assert access and all(r.get("request_id") for r in access)
+    contacts = [r for r in access if f"/connections/{connection_id}/contacts" in r["message"]]
+    assert contacts and contacts[0]["workspace_id"] == workspace_id and contacts[0]["connection_id"] == connection_id
+    assert any(r.get("task_id") and r.get("task_name") for r in records), "a task's lines name the task"
