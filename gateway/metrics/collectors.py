@@ -192,7 +192,7 @@ def budgets_collect() -> Families:
         for window, (left, window_limit) in sorted(by_budget[key].items()):
             remaining.add_metric([connector, app, division, window], left)
             limit.add_metric([connector, app, division, window], window_limit)
-    for connector in _connectors():
+    for connector in sorted(set(_connectors()) | {connector for connector, _ in low_counts}):
         for window in instruments.BUDGET_WINDOWS:
             low.add_metric([connector, window], low_counts.get((connector, window), 0))
     return [remaining, limit, low]

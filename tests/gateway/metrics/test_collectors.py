@@ -128,7 +128,11 @@ def test_budget_gauges_cover_only_the_busiest_divisions_and_count_every_low_one(
     assert remaining == {("103", "day"): 100, ("103", "minute"): 2, ("102", "day"): 300, ("102", "minute"): 60}
     limits = {labels: value for (name, labels), value in samples.items() if name == "ledgerbridge_vendor_budget_limit"}
     assert limits[(("app", "app-1"), ("connector", "exact"), ("division", "103"), ("window", "day"))] == 5000
-    low = {dict(labels)["window"]: value for (name, labels), value in samples.items() if name.endswith("low_divisions")}
+    low = {
+        dict(labels)["window"]: value
+        for (name, labels), value in samples.items()
+        if name.endswith("low_divisions") and dict(labels)["connector"] == "exact"
+    }
     assert low == {"day": 2, "minute": 1}  # 102 and 103 under 500 of 5000; 103 under 6 of 60
 
 
