@@ -18,6 +18,15 @@ from events.models import (
 from gateway.api.fields import HttpUrlField, NonEmptyQueryFilters, StrictCharField, StrictUUIDField
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true or false (DRF would also take "yes", 1 or "false")."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices),
@@ -62,7 +71,7 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices), required=False, default=list, max_length=50
     )
-    enabled = serializers.BooleanField(required=False, default=True)
+    enabled = StrictBooleanField(required=False, default=True)
 
 
 class WebhookEndpointUpdateSerializer(serializers.Serializer):
@@ -71,7 +80,7 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EventType.choices), required=False, max_length=50
     )
-    enabled = serializers.BooleanField(required=False)
+    enabled = StrictBooleanField(required=False)
 
 
 class SecretRotationSerializer(serializers.Serializer):

@@ -680,7 +680,7 @@ class ReconciliationCreateSerializer(serializers.Serializer):
     period_start = serializers.DateField(help_text="First day of the period (UTC).")
     period_end = serializers.DateField(help_text="Last day of the period (inclusive).")
     reference_prefixes = serializers.ListField(
-        child=serializers.CharField(min_length=1, max_length=100),
+        child=StrictCharField(min_length=1, max_length=100),
         required=False,
         max_length=20,
         help_text="Your reference format (e.g. `ORDER-`): ledger invoices carrying it that no write of ours made "

@@ -128,11 +128,13 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(view_method)
     def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER)
-        # A dry run writes nothing: its key is neither claimed nor checked (the real write may then use it).
-        if key is None or request.query_params.get("dry_run") == "true":
+        if key is None:
             return view_method(self, request, *args, **kwargs)
         if not _VALID_KEY.match(key):
             raise _invalid_key()
+        # A dry run writes nothing: its key is not claimed (the real write may then use it).
+        if request.query_params.get("dry_run") == "true":
+            return view_method(self, request, *args, **kwargs)
         claimed = _claim(request, key, request_fingerprint(request))
         if isinstance(claimed, Response):
             return claimed
