@@ -514,11 +514,28 @@ def measure(
     # 5. Worker memory after 2,000 requests ------------------------------------------------------------------
     workers = children_of(web_pid)
     before = {pid: rss_kib(pid) for pid in workers}
-    for number in range(args.rss_requests):
-        if number % 2:
-            bench.get("invoices", page_size=PAGE_SIZE, include="remote_data")
-        else:
-            bench.get(f"invoices/{invoice_id}")
+    remaining = collections.deque(range(args.rss_requests))
+    lock = threading.Lock()
+
+    def rss_client() -> None:
+        with httpx.Client(timeout=60.0) as http:
+            while True:
+                with lock:
+                    if not remaining:
+                        return
+                    number = remaining.popleft()
+                if number % 2:
+                    params: dict[str, Any] = {"page_size": PAGE_SIZE, "include": "remote_data"}
+                    response = http.get(f"{bench.base}/invoices", params=params, headers=bench.headers)
+                else:
+                    response = http.get(f"{bench.base}/invoices/{invoice_id}", headers=bench.headers)
+                assert response.status_code == 200, response.text
+
+    rss_threads = [threading.Thread(target=rss_client) for _ in range(args.clients)]
+    for thread in rss_threads:
+        thread.start()
+    for thread in rss_threads:
+        thread.join()
     after = {pid: rss_kib(pid) for pid in children_of(web_pid)}
     report["worker_rss_mib"] = {
         "requests": args.rss_requests,
