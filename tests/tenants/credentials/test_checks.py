@@ -7,8 +7,11 @@ from tenants.credentials.checks import check_token_lock_timeout, check_token_tim
 
 def test_the_lock_timeout_must_outlast_two_token_calls(settings) -> None:  # type: ignore[no-untyped-def]
     settings.EXACT_TOKEN_TIMEOUT = 60.0
+    settings.XERO_TOKEN_TIMEOUT = 30.0  # each OAuth connector is checked against its own token call timeout
     settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 140.0
-    assert [message.id for message in check_token_lock_timeout()] == ["tenants.E001"]
+    messages = check_token_lock_timeout()
+    assert [message.id for message in messages] == ["tenants.E001"]
+    assert "Exact" in messages[0].msg
     settings.LEDGERBRIDGE_TOKEN_LOCK_TIMEOUT = 141.0
     assert check_token_lock_timeout() == []
 
