@@ -178,11 +178,6 @@ def to_money(value: Any, field: str = "amount") -> Decimal | None:
     return round_money(amount) if amount is not None else None
 
 
-def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
-    """Net line amount: quantity x unit price in exact Decimal arithmetic, then rounded to cents half-up."""
-    return round_money(quantity * unit_price)
-
-
 def plain_decimal(value: Decimal) -> Decimal:
     """A Decimal without trailing zeros or exponent notation (`21.00` -> `21`, `9.50` -> `9.5`)."""
     if value == value.to_integral_value():

@@ -55,7 +55,7 @@ from connectors.exact.mappers import (
     receivables_for_invoice,
     tax_rate_from_exact,
 )
-from connectors.exact.values import UnexpectedExactValue, exact_json_dumps, line_amount
+from connectors.exact.values import UnexpectedExactValue, exact_json_dumps, round_money
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = date(2024, 6, 1)
@@ -346,7 +346,7 @@ class TestInvoiceFromExact:
         invoice = invoice_from_exact(by_key("sales_invoices.json", "InvoiceID", INVOICE_PAID))
         consult, part_one, part_two = invoice.lines
         assert consult.quantity == Decimal(3) and consult.unit_price == Decimal("33.33")
-        assert consult.net_amount == Decimal("99.99") == line_amount(consult.quantity, consult.unit_price)
+        assert consult.net_amount == Decimal("99.99") == round_money(consult.quantity * consult.unit_price)
         assert consult.tax_amount == Decimal("21.00")  # 20.9979 rounded half-up by Exact
         assert consult.tax_rate_id == "2"  # "2  " from Exact
         assert consult.item_id == CONSULT and consult.ledger_account_id == GL_8000

@@ -15,7 +15,6 @@ from connectors.exact.values import (
     format_exact_date,
     format_exact_datetime,
     format_json_date,
-    line_amount,
     pad_code,
     parse_exact_date,
     parse_exact_datetime,
@@ -170,10 +169,10 @@ class TestMoney:
     def test_float_input_is_rounded_on_its_decimal_digits(self) -> None:
         assert to_money(2.675) == Decimal("2.68")  # round(2.675, 2) in float gives 2.67
 
-    def test_line_amount(self) -> None:
-        assert line_amount(Decimal(3), Decimal("33.33")) == Decimal("99.99")
-        assert line_amount(Decimal(3), Decimal("33.335")) == Decimal("100.01")  # 100.005 -> half-up
-        assert line_amount(Decimal("0.5"), Decimal("0.01")) == Decimal("0.01")
+    def test_a_line_amount_is_the_exact_product_rounded_half_up(self) -> None:
+        assert round_money(Decimal(3) * Decimal("33.33")) == Decimal("99.99")
+        assert round_money(Decimal(3) * Decimal("33.335")) == Decimal("100.01")  # 100.005 -> half-up
+        assert round_money(Decimal("0.5") * Decimal("0.01")) == Decimal("0.01")
 
     def test_ints_strings_and_decimals(self) -> None:
         assert to_decimal(5) == Decimal(5)
