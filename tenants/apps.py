@@ -13,6 +13,6 @@ class TenantsConfig(AppConfig):
         from tenants.credentials import checks  # noqa: F401  (registers the token-timing system checks)
         from tenants.problems import PROBLEMS
 
-        # The services' refusals (InvalidInput, TenantExists, LastActiveApiKey) raised in any view become problems.
+        # The services' refusals (TenantExists, LastActiveApiKey) raised in any view become problems.
         for exception_types, to_problem in PROBLEMS:
             register_problems(exception_types, to_problem)

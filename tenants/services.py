@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from connectors.base.records import InvalidInput
 from connectors.registry import UnknownConnector, get_connector
 from tenants import keys
 from tenants.models import (
@@ -103,14 +104,9 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
 # --- errors a caller can act on --------------------------------------------------------------------------------
 
 
-class InvalidInput(Exception):
-    """Input a service refuses; `field` and `code` are public (they end up in problem details)."""
-
-    def __init__(self, *, field: str, code: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
-        self.message = message
+def _refused(*, field: str, code: str, message: str) -> InvalidInput:
+    """Input these services refuse: a 400 naming `field` with a public `code` (it ends up in problem details)."""
+    return InvalidInput(field, message, code=code, status=400)
 
 
 class TenantExists(Exception):
@@ -134,7 +130,7 @@ def normalise_redirect_host(raw: str) -> str:
     # No trimming: " app.example.com" is not a host name (the API schema's pattern says the same).
     host = raw.lower().rstrip(".")
     if not _HOST_PATTERN.match(host):
-        raise InvalidInput(
+        raise _refused(
             field="allowed_redirect_hosts",
             code="invalid_host",
             message=f"'{raw}' is not a bare host name (no scheme, port, path or wildcard).",
@@ -259,34 +255,34 @@ def connect_link_create(
     try:
         connector = get_connector(connector_id)
     except UnknownConnector:
-        raise InvalidInput(
+        raise _refused(
             field="connector", code="unknown_connector", message=f"No connector '{connector_id}' is configured."
         ) from None
     if repair_connection is not None:
         if repair_connection.tenant_id != tenant.pk:
-            raise InvalidInput(field="connection_id", code="not_found", message="No such connection for this tenant.")
+            raise _refused(field="connection_id", code="not_found", message="No such connection for this tenant.")
         if repair_connection.connector != connector_id:
-            raise InvalidInput(
+            raise _refused(
                 field="connector", code="connector_mismatch", message="The connection uses another connector."
             )
         if region and region != repair_connection.region:
-            raise InvalidInput(field="region", code="region_mismatch", message="The connection is in another region.")
+            raise _refused(field="region", code="region_mismatch", message="The connection is in another region.")
         region = repair_connection.region
     if region and region not in connector.regions():
-        raise InvalidInput(
+        raise _refused(
             field="region",
             code="unknown_region",
             message=f"'{region}' is not a region of {connector.name} ({', '.join(connector.regions())}).",
         )
     if not trusted_redirect and not redirect_url_allowed(workspace=tenant.workspace, url=redirect_url):
-        raise InvalidInput(
+        raise _refused(
             field="redirect_url",
             code="redirect_url_not_allowed",
             message="The redirect_url's host is not in the workspace's allowed_redirect_hosts "
             "(https is required except for localhost).",
         )
     if not CONNECT_LINK_MIN_TTL <= expires_in <= CONNECT_LINK_MAX_TTL:
-        raise InvalidInput(
+        raise _refused(
             field="expires_in",
             code="out_of_range",
             message=f"expires_in must be {int(CONNECT_LINK_MIN_TTL.total_seconds())} to "

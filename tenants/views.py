@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from connectors.base.records import InvalidInput
 from gateway.api.views import WorkspaceAPIView
 from tenants import selectors, services
 from tenants.serializers import (
@@ -281,9 +282,7 @@ class ConnectLinkCreateView(WorkspaceAPIView):
                 .first()
             )
             if repair is None:
-                raise services.InvalidInput(
-                    field="connection_id", code="not_found", message="No such connection for this tenant."
-                )
+                raise InvalidInput("connection_id", "No such connection for this tenant.", code="not_found", status=400)
         created = services.connect_link_create(
             tenant=tenant,
             connector_id=data["connector"],

@@ -24,7 +24,7 @@ from connectors.base.errors import (
 )
 from connectors.base.mapping import MappingMissing
 from connectors.base.records import InvalidInput
-from gateway.api.problems import Problem
+from gateway.api.problems import Problem, invalid_input_problem
 from tenants.credentials.errors import TokenRefreshDeferred
 from unified_models.models import MutationStatus
 
@@ -80,11 +80,7 @@ def problem_for(exc: Exception) -> Problem:
             errors=[{"field": f"mapping.{exc.field}", "code": "missing", "message": exc.message}],
         )
     if isinstance(exc, InvalidInput):
-        return _problem(
-            "invalid_input",
-            f"{exc.field}: {exc.message}",
-            errors=[{"field": exc.field, "code": "invalid", "message": exc.message}],
-        )
+        return invalid_input_problem(exc)
     if isinstance(exc, OperationNotSupported):
         return _problem("operation_not_supported", str(exc))
     if isinstance(exc, PassthroughDenied):

@@ -102,11 +102,17 @@ class Warning:  # the API's name for it (shadows the builtin only where imported
 
 
 class InvalidInput(ValueError):
-    """Input that cannot become a vendor write whatever the mapping says (the API answers 422 for `field`)."""
+    """Input refused before anything is sent, naming its `field` and a stable `code` (the one such error class).
 
-    def __init__(self, field: str, message: str) -> None:
+    `status` 422 (the default): input that cannot become a vendor write whatever the mapping says (problem
+    `invalid_input`); 400: a request the gateway's own services refuse (problem `validation_error`).
+    """
+
+    def __init__(self, field: str, message: str, *, code: str = "invalid", status: int = 422) -> None:
         self.field = field
         self.message = message
+        self.code = code
+        self.status = status
         super().__init__(f"{field}: {message}")
 
 

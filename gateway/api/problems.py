@@ -17,6 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from connectors.base.records import InvalidInput
 from gateway.api.parsers import PayloadTooLarge
 from gateway.request_context import current_request_id
 
@@ -73,7 +74,29 @@ def problem_from(exc: BaseException, view: Any = None) -> Problem | None:
     for exception_types, to_problem in _REGISTERED:
         if isinstance(exc, exception_types):
             return to_problem(exc, view)
+    if isinstance(exc, InvalidInput):
+        return invalid_input_problem(exc)
     return None
+
+
+# InvalidInput codes that are problem codes of their own (not plain validation errors): public API, never rename.
+_OWN_INPUT_CODES = {"redirect_url_not_allowed": "Redirect URL not allowed"}
+
+
+def invalid_input_problem(exc: InvalidInput) -> Problem:
+    """422 `invalid_input` (input no vendor write can take), or 400 `validation_error` (refused by a service)."""
+    errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
+    if exc.status == 422:
+        return Problem(
+            status_code=422,
+            code="invalid_input",
+            title="Input not accepted",
+            detail=f"{exc.field}: {exc.message}",
+            errors=errors,
+        )
+    code = exc.code if exc.code in _OWN_INPUT_CODES else "validation_error"
+    title = _OWN_INPUT_CODES.get(code, "Validation failed")
+    return Problem(status_code=exc.status, code=code, title=title, detail=exc.message, errors=errors)
 
 
 def problem_body(

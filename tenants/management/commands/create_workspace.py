@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
 
+from connectors.base.records import InvalidInput
 from tenants.models import Workspace
-from tenants.services import InvalidInput, normalise_redirect_host, workspace_create, workspace_update
+from tenants.services import normalise_redirect_host, workspace_create, workspace_update
 
 
 class Command(BaseCommand):
