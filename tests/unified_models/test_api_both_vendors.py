@@ -15,7 +15,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from connectors.registry import get_connector
-from tenants.models import Connection
+from tenants.models import Connection, ConnectionStatus
 from tests.fixtures.exact import ExactWorld
 from tests.fixtures.xero import XeroWorld, connect_xero_via_sandbox
 from tests.tenants.factories import connect_via_sandbox
@@ -47,6 +47,14 @@ class Vendor:
     client: APIClient
     connection: Connection
     rates: tuple[str, str]
+    world: Any  # the vendor's sandbox world (its control API)
+    token_endpoint: str  # the sandbox counters' name for token calls, left out of `calls`
+    passthrough_path: str  # a read of the company's ledger accounts in the vendor's own API
+
+    def calls(self) -> dict[str, dict[str, int]]:
+        """Vendor API calls since the last counter reset, by endpoint and status (token calls left out)."""
+        counted: dict[str, dict[str, int]] = self.world.control.counters()["calls"]
+        return {endpoint: by_status for endpoint, by_status in counted.items() if endpoint != self.token_endpoint}
 
     def url(self, suffix: str) -> str:
         return f"/api/v1/connections/{self.connection.pk}/{suffix.lstrip('/')}"
@@ -70,14 +78,14 @@ def _exact(request: pytest.FixtureRequest, workspace: Any, client: APIClient) ->
     world.control.set_limits(minutely_limit=100_000, daily_limit=1_000_000)
     _, (connection,) = connect_via_sandbox(world, workspace=workspace, divisions=[101, 102], connect=(101,))
     _save_mapping(connection, DEFAULT_MAPPING)
-    return Vendor("exact", client, connection, rates=("21", "9"))
+    return Vendor("exact", client, connection, ("21", "9"), world, "oauth2/token", "financial/GLAccounts")
 
 
 def _xero(request: pytest.FixtureRequest, workspace: Any, client: APIClient) -> Vendor:
     world: XeroWorld = request.getfixturevalue("xero_world")
     _, (connection,) = connect_xero_via_sandbox(world, workspace=workspace)
     _save_mapping(connection, XERO_MAPPING)
-    return Vendor("xero", client, connection, rates=("20", "5"))
+    return Vendor("xero", client, connection, ("20", "5"), world, "connect/token", "Accounts")
 
 
 SETUPS: dict[str, Callable[[pytest.FixtureRequest, Any, APIClient], Vendor]] = {"exact": _exact, "xero": _xero}
@@ -203,3 +211,118 @@ def test_the_mapping_check_names_codes_the_company_lacks(vendor: Vendor) -> None
 
     assert response.status_code == 422, response.json()
     assert "tax_rates" in str(response.json())
+
+
+def _three_line_invoice(vendor: Vendor, contact_id: str, reference: str = "ORDER-4711") -> dict[str, Any]:
+    standard, reduced = vendor.rates
+    return {
+        "contact_id": contact_id,
+        "reference": reference,
+        "lines": [
+            {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": standard},
+            {"description": "Handbook", "quantity": "3", "unit_price": "39.95", "tax_rate": reduced},
+        ],
+    }
+
+
+def test_cursors_are_signed_and_bound_to_their_list(vendor: Vendor) -> None:
+    first = vendor.client.get(vendor.url("contacts"), {"page_size": 2}).json()
+    cursor = first["next"].split("cursor=")[1].split("&")[0]
+
+    tampered = vendor.client.get(vendor.url("contacts"), {"page_size": 2, "cursor": cursor[:-3] + "abc"})
+    assert tampered.status_code == 400 and tampered.json()["code"] == "invalid_cursor"
+    other_list = vendor.client.get(vendor.url("invoices"), {"cursor": cursor})
+    assert other_list.status_code == 400 and other_list.json()["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "201"}, "page_size"),
+        ({"updated_after": "yesterday"}, "updated_after"),
+        ({"include": "everything"}, "include"),
+    ],
+)
+def test_bad_list_parameters_name_the_field_and_call_nothing(vendor: Vendor, params: dict, field: str) -> None:  # type: ignore[type-arg]
+    vendor.world.control.reset_counters()
+    response = vendor.client.get(vendor.url("invoices"), params)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+    assert vendor.calls() == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(ConnectionStatus.NEEDS_REAUTH, "connection_needs_reauth"), (ConnectionStatus.DISABLED, "connection_disabled")],
+)
+def test_unusable_connections_are_refused_without_a_call(vendor: Vendor, status: str, code: str) -> None:
+    Connection.objects.filter(pk=vendor.connection.pk).update(status=status, status_reason="access withdrawn")
+    vendor.world.control.reset_counters()
+
+    for response in (
+        vendor.client.get(vendor.url("invoices")),
+        vendor.client.post(vendor.url("contacts"), {"name": "X"}, format="json"),
+    ):
+        assert response.status_code == 409, response.json()
+        assert response.json()["code"] == code
+    assert vendor.calls() == {}
+
+
+def test_a_retried_create_with_the_same_idempotency_key_makes_one_contact(vendor: Vendor) -> None:
+    def post() -> Any:
+        return vendor.client.post(
+            vendor.url("contacts"), {"name": "Retry B.V."}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1"
+        )
+
+    first, second = post(), post()
+
+    assert first.status_code == 201 and second.status_code == 201, second.json()
+    assert second.json()["id"] == first.json()["id"]
+    named = [contact for contact in _all(vendor, "contacts", page_size=200) if contact["name"] == "Retry B.V."]
+    assert len(named) == 1
+
+
+def test_updated_after_narrows_the_list_strictly(vendor: Vendor) -> None:
+    before = _all(vendor, "contacts", page_size=200)
+    cut = max(contact["updated_at"] for contact in before)
+    created = vendor.client.post(vendor.url("contacts"), {"name": "Nieuw B.V."}, format="json").json()
+
+    changed = _all(vendor, "contacts", page_size=200, updated_after=cut)
+
+    assert created["id"] in {contact["id"] for contact in changed}
+    assert all(contact["updated_at"] > cut for contact in changed)
+
+
+def test_payments_follow_finalized_invoices(vendor: Vendor) -> None:
+    created = vendor.client.post(
+        vendor.url("invoices"), _three_line_invoice(vendor, _customer_id(vendor)), format="json"
+    ).json()
+    finalized = vendor.client.post(vendor.url(f"invoices/{created['id']}/finalize"), format="json")
+    assert finalized.status_code == 200, finalized.json()
+    assert finalized.json()["finalized"] is True and finalized.json()["number"]
+
+    payments = _all(vendor, "payments", page_size=200)
+    (payment,) = [payment for payment in payments if payment["invoice_id"] == created["id"]]
+    assert payment["amount"] == created["total"] == payment["open_amount"] and payment["status"] == "open"
+    one = vendor.client.get(vendor.url(f"payments/{payment['id']}"))
+    assert one.status_code == 200 and one.json() == payment
+
+
+def test_remote_data_only_when_asked_for(vendor: Vendor) -> None:
+    plain = vendor.client.get(vendor.url("ledger-accounts"), {"page_size": 1}).json()["results"][0]
+    assert "remote_data" not in plain
+    full = vendor.client.get(vendor.url(f"ledger-accounts/{plain['id']}"), {"include": "remote_data"})
+    assert full.status_code == 200 and isinstance(full.json()["remote_data"], dict) and full.json()["remote_data"]
+
+
+def test_a_passthrough_read_goes_to_the_connections_company(vendor: Vendor) -> None:
+    vendor.world.control.reset_counters()
+
+    response = vendor.client.post(
+        vendor.url("passthrough"), {"method": "GET", "path": vendor.passthrough_path}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == 200 and response.json()["body"]
+    assert vendor.calls() == {vendor.passthrough_path: {"200": 1}}
