@@ -35,13 +35,14 @@ from connectors.base.data import (
     PassthroughDenied,
     PassthroughResult,
     Resource,
+    SyncBatch,
     WriteResult,
 )
 from connectors.base.errors import VendorError, VendorNotFound
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, InvoiceUpdate, ItemInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.xero import auth, lookups, mappers
+from connectors.xero import auth, lookups, mappers, sync
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
 from connectors.xero.paging import check_page_size, decode_cursor, encode_cursor, page_window
@@ -226,6 +227,10 @@ class XeroConnector(OAuth2Connector):
             raise not_found
         return self._records(api, resource, rows[:1])[0]
 
+    def records_of(self, api: TenantApi, resource: Resource, rows: list[dict[str, Any]]) -> list[Any]:
+        """Xero rows -> unified records with remote_data (for sync.py)."""
+        return self._records(api, resource, rows)
+
     def _records(self, api: TenantApi, resource: Resource, rows: list[dict[str, Any]]) -> list[Any]:
         if resource is Resource.CONTACTS:
             return [mappers.contact_from_xero(row) for row in rows]
@@ -335,6 +340,19 @@ class XeroConnector(OAuth2Connector):
         )[:1]
         item_ids = lookups.ItemIds(api) if _names_items([row]) else lookups.NO_ITEMS
         return WriteResult(record=mappers.invoice_from_xero(row, item_ids=item_ids).without_remote_data())
+
+    # ===================================================================================== sync (sync.py)
+
+    sync_resources = sync.SYNC_RESOURCES
+
+    def sync_begin(self, ctx: CallContext, resource: Resource) -> str:
+        return sync.sync_begin(Resource(resource))
+
+    def sync_next(self, ctx: CallContext, resource: Resource, checkpoint: str) -> SyncBatch[Any]:
+        return sync.sync_next(self, TenantApi(ctx), Resource(resource), checkpoint)
+
+    def sync_fetch(self, ctx: CallContext, resource: Resource, remote_ids: list[str]) -> list[Any]:
+        return sync.sync_fetch(self, TenantApi(ctx), Resource(resource), remote_ids)
 
     # ====================================================================== recovery, mapping, passthrough
 

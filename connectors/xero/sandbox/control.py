@@ -231,8 +231,10 @@ class ControlAPI:
             tenant_id=UUID(str(body["tenant_id"])) if body.get("tenant_id") else uuid.uuid4(),
             name=str(body.get("name") or "Demo Company"),
             country_code=str(body.get("country_code") or "GB"),
-            base_currency=str(body.get("base_currency") or {"AU": "AUD", "NZ": "NZD"}.get(
-                str(body.get("country_code") or "GB"), "GBP")),
+            base_currency=str(
+                body.get("base_currency")
+                or {"AU": "AUD", "NZ": "NZD"}.get(str(body.get("country_code") or "GB"), "GBP")
+            ),
             tenant_type=str(body.get("tenant_type") or "ORGANISATION"),
             user_ids=users,
             seed_defaults=bool(body.get("seed_defaults", True)),
@@ -362,8 +364,11 @@ class ControlAPI:
             if timeout <= 0:
                 raise ControlError("response_timeout_seconds must be positive")
             webhooks.timeout_seconds = timeout
-        return {"batch_delay_seconds": webhooks.batch_delay, "seed": webhooks.seed,
-                "response_timeout_seconds": webhooks.timeout_seconds}
+        return {
+            "batch_delay_seconds": webhooks.batch_delay,
+            "seed": webhooks.seed,
+            "response_timeout_seconds": webhooks.timeout_seconds,
+        }
 
     def _webhook_deliveries(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
         if request.args.get("wait") == "true":

@@ -170,8 +170,13 @@ class SandboxControl:
         return self._call(
             "POST",
             f"/organisations/{tenant_id}/seed",
-            {"contacts": contacts, "invoices": invoices, "lines_per_invoice": lines_per_invoice,
-             "payments": payments, "seed": seed},
+            {
+                "contacts": contacts,
+                "invoices": invoices,
+                "lines_per_invoice": lines_per_invoice,
+                "payments": payments,
+                "seed": seed,
+            },
         )
 
     def dump(self, tenant_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -247,8 +252,12 @@ class SandboxControl:
         self, client_id: str, *, user_id: UUID | str | None = None, scope: str = "access", disconnect: bool = False
     ) -> int:
         """scope "access": the next API call gets 401; "all": refresh tokens die too (invalid_grant)."""
-        body = {"client_id": client_id, "user_id": str(user_id) if user_id else None, "scope": scope,
-                "disconnect": disconnect}
+        body = {
+            "client_id": client_id,
+            "user_id": str(user_id) if user_id else None,
+            "scope": scope,
+            "disconnect": disconnect,
+        }
         return self._call("POST", "/tokens/revoke", body)["revoked_access_tokens"]
 
     # ----------------------------------------------------------------- counters and webhooks

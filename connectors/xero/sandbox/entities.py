@@ -277,9 +277,15 @@ def save_account(wc: WriteContext, payload: dict[str, Any], existing: dict[str, 
         record["ShowInExpenseClaims"] = False
         record["HasAttachments"] = False
         record["AddToWatchlist"] = False
-    for key, value in (("Code", code), ("Name", name), ("Type", account_type), ("TaxType", tax_type),
-                       ("Status", status), ("BankAccountNumber", bank_number),
-                       ("EnablePaymentsToAccount", enable_payments)):
+    for key, value in (
+        ("Code", code),
+        ("Name", name),
+        ("Type", account_type),
+        ("TaxType", tax_type),
+        ("Status", status),
+        ("BankAccountNumber", bank_number),
+        ("EnablePaymentsToAccount", enable_payments),
+    ):
         if value is not None:
             record[key] = value
     for key in ("Description", "ReportingCode", "ReportingCodeName", "CurrencyCode"):
@@ -353,9 +359,21 @@ def save_contact(wc: WriteContext, payload: dict[str, Any], existing: dict[str, 
         record["Phones"] = []
         record["ContactPersons"] = []
         record["_created_by"] = wc.client_id
-    for key in ("Name", "ContactNumber", "AccountNumber", "FirstName", "LastName", "EmailAddress", "TaxNumber",
-                "BankAccountDetails", "DefaultCurrency", "AccountsReceivableTaxType", "AccountsPayableTaxType",
-                "Website", "CompanyNumber"):
+    for key in (
+        "Name",
+        "ContactNumber",
+        "AccountNumber",
+        "FirstName",
+        "LastName",
+        "EmailAddress",
+        "TaxNumber",
+        "BankAccountDetails",
+        "DefaultCurrency",
+        "AccountsReceivableTaxType",
+        "AccountsPayableTaxType",
+        "Website",
+        "CompanyNumber",
+    ):
         if payload.get(key) is not None:
             record[key] = str(payload[key])
     if status is not None:
@@ -388,8 +406,11 @@ def render_contact(store: OrganisationStore, record: dict[str, Any], full: bool)
 
 def contact_reference(store: OrganisationStore, rendered: dict[str, Any]) -> dict[str, Any]:
     """The contact as embedded in a document: ContactID, Name and a few identifying fields."""
-    return {k: rendered[k] for k in ("ContactID", "ContactNumber", "Name", "ContactStatus", "EmailAddress")
-            if rendered.get(k) is not None}
+    return {
+        k: rendered[k]
+        for k in ("ContactID", "ContactNumber", "Name", "ContactStatus", "EmailAddress")
+        if rendered.get(k) is not None
+    }
 
 
 def _resolve_contact(wc: WriteContext, payload: Any, errors: list[str]) -> dict[str, Any] | None:
@@ -466,8 +487,11 @@ def save_item(wc: WriteContext, payload: dict[str, Any], existing: dict[str, Any
         tax_type = _str(block, "TaxType")
         if tax_type and tax_rate_percent(store, tax_type) is None:
             errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used with this item.")
-        details[key] = {k: v for k, v in (("UnitPrice", price), ("AccountCode", account_code),
-                                           ("TaxType", tax_type)) if v is not None}
+        details[key] = {
+            k: v
+            for k, v in (("UnitPrice", price), ("AccountCode", account_code), ("TaxType", tax_type))
+            if v is not None
+        }
     inventory_account = _str(payload, "InventoryAssetAccountCode")
     if inventory_account and store.find("Accounts", "Code", inventory_account, casefold=True) is None:
         errors.append(f"Account code '{inventory_account}' is not a valid inventory asset account.")
@@ -529,9 +553,11 @@ def _line_items(
         if item_code and item is None:
             errors.append(f"Item code '{item_code}' is not valid.")
         defaults = (item or {}).get("SalesDetails" if sales else "PurchaseDetails", {})
-        description = _str(line, "Description") or (item or {}).get(
-            "Description" if sales else "PurchaseDescription"
-        ) or (item or {}).get("Name")
+        description = (
+            _str(line, "Description")
+            or (item or {}).get("Description" if sales else "PurchaseDescription")
+            or (item or {}).get("Name")
+        )
         quantity = _dec(line, "Quantity", errors)
         unit_amount = _dec(line, "UnitAmount", errors)
         line_amount_in = _dec(line, "LineAmount", errors)
@@ -625,10 +651,20 @@ class DocumentKind:
     label: str
 
 
-INVOICE = DocumentKind("Invoices", "InvoiceID", "InvoiceNumber", INVOICE_TYPES, "ACCREC", "INV", "INV-", "INVOICE",
-                       "Invoice")
-CREDIT_NOTE = DocumentKind("CreditNotes", "CreditNoteID", "CreditNoteNumber", CREDIT_NOTE_TYPES, "ACCRECCREDIT",
-                           "CN", "CN-", "CREDITNOTE", "Credit note")
+INVOICE = DocumentKind(
+    "Invoices", "InvoiceID", "InvoiceNumber", INVOICE_TYPES, "ACCREC", "INV", "INV-", "INVOICE", "Invoice"
+)
+CREDIT_NOTE = DocumentKind(
+    "CreditNotes",
+    "CreditNoteID",
+    "CreditNoteNumber",
+    CREDIT_NOTE_TYPES,
+    "ACCRECCREDIT",
+    "CN",
+    "CN-",
+    "CREDITNOTE",
+    "Credit note",
+)
 
 # Which status a document may move to from each status (NOTES.md "Writes": DELETED from DRAFT/SUBMITTED only,
 # VOIDED from AUTHORISED without payments; PAID is set by payments, never by a client).
@@ -718,7 +754,8 @@ def save_document(
     if number and doc_type == kind.sales_type:
         # NOTES.md "Writes": sales numbers are unique; purchase (ACCPAY) numbers are not.
         clash = any(
-            str(r.get(kind.number_field, "")).lower() == number.lower() and r is not existing
+            str(r.get(kind.number_field, "")).lower() == number.lower()
+            and r is not existing
             and r.get("Type") == kind.sales_type
             for r in store.tables[kind.table].values()
         )
@@ -771,9 +808,7 @@ def save_document(
     return Outcome(record, [], created)
 
 
-def render_document(
-    kind: DocumentKind, store: OrganisationStore, record: dict[str, Any], full: bool
-) -> dict[str, Any]:
+def render_document(kind: DocumentKind, store: OrganisationStore, record: dict[str, Any], full: bool) -> dict[str, Any]:
     rendered = {k: v for k, v in record.items() if not k.startswith("_")}
     contact = store.tables["Contacts"].get(record["Contact"]["ContactID"])
     rendered["Contact"] = contact_reference(store, contact) if contact else dict(record["Contact"])
@@ -782,12 +817,19 @@ def render_document(
         rendered["DueDateString"] = date_string(record["DueDate"])
     rendered["IsDiscounted"] = any(line.get("DiscountRate") for line in record.get("LineItems", []))
     rendered["HasErrors"] = False
-    payments = [store.tables["Payments"][pid] for pid in record.get("_payments", [])
-                if pid in store.tables["Payments"]]
+    payments = [store.tables["Payments"][pid] for pid in record.get("_payments", []) if pid in store.tables["Payments"]]
     rendered["Payments"] = [
-        {"PaymentID": p["PaymentID"], "Date": p["Date"], "Amount": p["Amount"], "Reference": p.get("Reference"),
-         "CurrencyRate": p.get("CurrencyRate", Decimal("1")), "HasAccount": True, "HasValidationErrors": False}
-        for p in payments if p["Status"] == "AUTHORISED"
+        {
+            "PaymentID": p["PaymentID"],
+            "Date": p["Date"],
+            "Amount": p["Amount"],
+            "Reference": p.get("Reference"),
+            "CurrencyRate": p.get("CurrencyRate", Decimal("1")),
+            "HasAccount": True,
+            "HasValidationErrors": False,
+        }
+        for p in payments
+        if p["Status"] == "AUTHORISED"
     ]
     if kind is INVOICE:
         rendered["CreditNotes"] = [dict(a) for a in record.get("_credit_allocations", [])]
@@ -908,14 +950,17 @@ def save_payment(wc: WriteContext, payload: dict[str, Any], existing: dict[str, 
             errors.append("Payment amount exceeds the amount outstanding on this document.")
         if store.period_lock_date is not None and pay_date is not None and pay_date <= store.period_lock_date:
             errors.append(
-                f"The payment date cannot be before the period lock date "
-                f"{store.period_lock_date.strftime('%d/%m/%Y')}."
+                f"The payment date cannot be before the period lock date {store.period_lock_date.strftime('%d/%m/%Y')}."
             )
     if errors:
         return Outcome(None, errors)
     assert document is not None and kind is not None and account is not None and amount is not None
-    payment_types = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT", "ACCRECCREDIT": "ARCREDITPAYMENT",
-                     "ACCPAYCREDIT": "APCREDITPAYMENT"}
+    payment_types = {
+        "ACCREC": "ACCRECPAYMENT",
+        "ACCPAY": "ACCPAYPAYMENT",
+        "ACCRECCREDIT": "ARCREDITPAYMENT",
+        "ACCPAYCREDIT": "APCREDITPAYMENT",
+    }
     record = {
         "PaymentID": wc.new_id(),
         "Date": pay_date,
@@ -967,14 +1012,18 @@ def render_payment(store: OrganisationStore, record: dict[str, Any], full: bool)
     table, document_id = record["_document"]
     document = store.tables[table].get(document_id, {})
     if table == "Invoices":
-        rendered["Invoice"] = {k: document.get(k) for k in ("InvoiceID", "InvoiceNumber", "Type")
-                               if document.get(k) is not None}
-        rendered["Invoice"]["Contact"] = contact_reference(
-            store, store.tables["Contacts"].get(document.get("Contact", {}).get("ContactID", ""), {})
-        ) if document else {}
+        rendered["Invoice"] = {
+            k: document.get(k) for k in ("InvoiceID", "InvoiceNumber", "Type") if document.get(k) is not None
+        }
+        rendered["Invoice"]["Contact"] = (
+            contact_reference(store, store.tables["Contacts"].get(document.get("Contact", {}).get("ContactID", ""), {}))
+            if document
+            else {}
+        )
     else:
-        rendered["CreditNote"] = {k: document.get(k) for k in ("CreditNoteID", "CreditNoteNumber", "Type")
-                                  if document.get(k) is not None}
+        rendered["CreditNote"] = {
+            k: document.get(k) for k in ("CreditNoteID", "CreditNoteNumber", "Type") if document.get(k) is not None
+        }
     return rendered
 
 
@@ -1025,16 +1074,22 @@ def save_manual_journal(wc: WriteContext, payload: dict[str, Any], existing: dic
             tax_type = _str(line, "TaxType") or default_tax
             if tax_type and tax_rate_percent(store, tax_type) is None:
                 errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used here.")
-            lines.append({k: v for k, v in {
-                "JournalLineID": guid(line.get("JournalLineID")) or wc.new_id(),
-                "LineAmount": money(amount) if amount is not None else None,
-                "AccountCode": (account or {}).get("Code", code),
-                "AccountID": (account or {}).get("AccountID"),
-                "Description": _str(line, "Description"),
-                "TaxType": tax_type,
-                "TaxAmount": ZERO,
-                "IsBlank": False,
-            }.items() if v is not None})
+            lines.append(
+                {
+                    k: v
+                    for k, v in {
+                        "JournalLineID": guid(line.get("JournalLineID")) or wc.new_id(),
+                        "LineAmount": money(amount) if amount is not None else None,
+                        "AccountCode": (account or {}).get("Code", code),
+                        "AccountID": (account or {}).get("AccountID"),
+                        "Description": _str(line, "Description"),
+                        "TaxType": tax_type,
+                        "TaxAmount": ZERO,
+                        "IsBlank": False,
+                    }.items()
+                    if v is not None
+                }
+            )
     if len(lines) < 2:
         errors.append("A manual journal must have at least two journal lines.")
     debits = sum((line["LineAmount"] for line in lines if line.get("LineAmount", ZERO) > 0), ZERO)
@@ -1052,8 +1107,15 @@ def save_manual_journal(wc: WriteContext, payload: dict[str, Any], existing: dic
     if created:
         record["ManualJournalID"] = wc.new_id()
         record["HasAttachments"] = False
-    record.update({"Narration": narration, "Date": journal_date, "Status": status,
-                   "LineAmountTypes": line_amount_types, "JournalLines": lines})
+    record.update(
+        {
+            "Narration": narration,
+            "Date": journal_date,
+            "Status": status,
+            "LineAmountTypes": line_amount_types,
+            "JournalLines": lines,
+        }
+    )
     cash = _bool(payload, "ShowOnCashBasisReports", errors)
     record["ShowOnCashBasisReports"] = cash if cash is not None else record.get("ShowOnCashBasisReports", True)
     if payload.get("Url") is not None:

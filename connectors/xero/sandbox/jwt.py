@@ -26,8 +26,14 @@ class Signer:
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public = self._key.public_key().public_numbers()
         self.kid = hashlib.sha256(str(public.n).encode()).hexdigest()[:32].upper()
-        self._jwk = {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "e": _int_b64(public.e),
-                     "n": _int_b64(public.n)}
+        self._jwk = {
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "kid": self.kid,
+            "e": _int_b64(public.e),
+            "n": _int_b64(public.n),
+        }
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": "RS256", "kid": self.kid, "typ": "JWT"}

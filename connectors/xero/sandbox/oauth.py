@@ -372,11 +372,17 @@ class OAuthServer:
         with self.world.lock:
             users = sorted(self.world.users.values(), key=lambda u: u.email)
             organisations = sorted(self.world.organisations.values(), key=lambda o: o.name)
-            access = {
-                o.tenant_id: [u.email for u in users if o.tenant_id in u.tenant_ids] for o in organisations
-            }
-        hidden_names = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge",
-                        "code_challenge_method", "nonce")
+            access = {o.tenant_id: [u.email for u in users if o.tenant_id in u.tenant_ids] for o in organisations}
+        hidden_names = (
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+            "nonce",
+        )
         hidden_inputs = "\n".join(
             f'<input type="hidden" name="{name}" value="{html.escape(params.get(name))}">'
             for name in hidden_names

@@ -124,7 +124,7 @@ class RateLimiter:
         config = self.config
         with self._lock:
             result: dict[str, Any] = {}
-            for (client_id, tenant_id) in self._day.keys() | self._minute.keys() | self._in_progress.keys():
+            for client_id, tenant_id in self._day.keys() | self._minute.keys() | self._in_progress.keys():
                 tenant_key = f"{client_id}:{tenant_id}"
                 minute_start, _ = _window(now, config.minute_window_seconds, tenant_key)
                 day_start, _ = _window(now, config.day_window_seconds, tenant_key)

@@ -320,8 +320,14 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("Accept", "").lower()
 
 
-def envelope(ctx: RequestContext, request: Request, key: str, items: list[dict[str, Any]],
-             pagination: dict[str, int] | None = None, status: int = 200) -> Response:
+def envelope(
+    ctx: RequestContext,
+    request: Request,
+    key: str,
+    items: list[dict[str, Any]],
+    pagination: dict[str, int] | None = None,
+    status: int = 200,
+) -> Response:
     unitdp = 4 if request.args.get("unitdp") == "4" else 2
     headers = {"Cache-Control": "max-age=0, no-cache, no-store"}
     if wants_json(request):
@@ -335,13 +341,18 @@ def envelope(ctx: RequestContext, request: Request, key: str, items: list[dict[s
             body["pagination"] = pagination
         body[key] = _json_value(items, unitdp=unitdp)
         return json_response(body, status, headers)
-    data: dict[str, Any] = {"Id": ctx.correlation_id, "Status": "OK", "ProviderName": ctx.app.name,
-                            "DateTimeUTC": ctx.now()}
+    data: dict[str, Any] = {
+        "Id": ctx.correlation_id,
+        "Status": "OK",
+        "ProviderName": ctx.app.name,
+        "DateTimeUTC": ctx.now(),
+    }
     if pagination is not None:
         data["pagination"] = pagination
     data[key] = items
-    return Response(xmlio.render("Response", data), status=status, headers=headers,
-                    content_type="text/xml; charset=utf-8")
+    return Response(
+        xmlio.render("Response", data), status=status, headers=headers, content_type="text/xml; charset=utf-8"
+    )
 
 
 def _error(request: Request, response: Response) -> Response:
@@ -354,8 +365,9 @@ def _error(request: Request, response: Response) -> Response:
             elements = body.pop("Elements", None)
             if elements is not None:
                 body["Elements"] = elements
-            return Response(xmlio.render("ApiException", body), status=response.status_code,
-                            content_type="text/xml; charset=utf-8")
+            return Response(
+                xmlio.render("ApiException", body), status=response.status_code, content_type="text/xml; charset=utf-8"
+            )
     return response
 
 
@@ -421,8 +433,9 @@ def _dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
         if method == "GET":
             return _attachment_get(ctx, request, spec, store, record, segments[3] if len(segments) == 4 else None)
         if method in ("PUT", "POST") and len(segments) == 4:
-            return _idempotent(ctx, request, store,
-                               lambda: _attachment_put(ctx, request, spec, store, record, segments[3]))
+            return _idempotent(
+                ctx, request, store, lambda: _attachment_put(ctx, request, spec, store, record, segments[3])
+            )
         return _method_not_allowed()
     if spec.name == "CreditNotes" and len(segments) == 3 and segments[2].lower() == "allocations":
         if record is None:
@@ -434,8 +447,9 @@ def _dispatch(ctx: RequestContext, request: Request, path: str) -> Response:
 
 
 def _method_not_allowed() -> Response:
-    return Response("The requested resource does not support this HTTP method", status=405,
-                    content_type="text/plain; charset=utf-8")
+    return Response(
+        "The requested resource does not support this HTTP method", status=405, content_type="text/plain; charset=utf-8"
+    )
 
 
 def _find(spec: ResourceSpec, store: OrganisationStore, ident: str) -> dict[str, Any] | None:
@@ -529,8 +543,7 @@ def _list(ctx: RequestContext, request: Request, spec: ResourceSpec, store: Orga
         size_text = _arg(request, "pageSize")
         size = DEFAULT_PAGE_SIZE if size_text is None else _positive_int(size_text, "pageSize")
         if size > MAX_PAGE_SIZE:
-            raise ApiError(api_exception(400, 10, "ValidationException",
-                                         f"pageSize must be at most {MAX_PAGE_SIZE}."))
+            raise ApiError(api_exception(400, 10, "ValidationException", f"pageSize must be at most {MAX_PAGE_SIZE}."))
         total = len(items)
         items = items[(page - 1) * size : page * size]
         pagination = {"page": page, "pageSize": size, "pageCount": -(-total // size), "itemCount": total}
@@ -594,8 +607,11 @@ def _fast_filters(
 def _elements(request: Request, spec: ResourceSpec) -> list[dict[str, Any]]:
     data = request.get_data()
     if len(data) > MAX_BODY_BYTES:
-        raise ApiError(api_exception(413, 17, "PostDataInvalidException",
-                                     f"The request body is larger than {MAX_BODY_BYTES} bytes."))
+        raise ApiError(
+            api_exception(
+                413, 17, "PostDataInvalidException", f"The request body is larger than {MAX_BODY_BYTES} bytes."
+            )
+        )
     if not data.strip():
         raise ApiError(api_exception(400, 17, "PostDataInvalidException", "No data has been received."))
     content_type = (request.content_type or "").lower()
@@ -606,14 +622,21 @@ def _elements(request: Request, spec: ResourceSpec) -> list[dict[str, Any]]:
         except xmlio.XmlError as exc:
             raise ApiError(api_exception(400, 17, "PostDataInvalidException", f"Invalid XML: {exc}")) from None
         if root not in (spec.name, spec.singular):
-            raise ApiError(api_exception(400, 17, "PostDataInvalidException",
-                                         f"The XML root element must be <{spec.name}> or <{spec.singular}>."))
+            raise ApiError(
+                api_exception(
+                    400,
+                    17,
+                    "PostDataInvalidException",
+                    f"The XML root element must be <{spec.name}> or <{spec.singular}>.",
+                )
+            )
         return elements
     try:
         body = json.loads(data)
     except ValueError:
-        raise ApiError(api_exception(400, 17, "PostDataInvalidException", "The request body is not valid JSON.")) \
-            from None
+        raise ApiError(
+            api_exception(400, 17, "PostDataInvalidException", "The request body is not valid JSON.")
+        ) from None
     if isinstance(body, dict) and spec.name in body:
         items = body[spec.name]
         if not isinstance(items, list):
@@ -652,8 +675,14 @@ def _write(
             if existing is None and method == "POST":
                 existing = _upsert_target(spec, store, element)
                 if existing is None and element.get(spec.key) and spec.name != "TaxRates":
-                    results.append((element, Outcome(None, [f"{spec.singular} with {spec.key} "
-                                                            f"'{element[spec.key]}' could not be found."])))
+                    results.append(
+                        (
+                            element,
+                            Outcome(
+                                None, [f"{spec.singular} with {spec.key} '{element[spec.key]}' could not be found."]
+                            ),
+                        )
+                    )
                     continue
             # Batches are not transactional: every valid element is saved (NOTES.md "Writes").
             results.append((element, spec.save(wc, element, existing)))
@@ -670,8 +699,13 @@ def _write(
     items: list[dict[str, Any]] = []
     for element, outcome, view in rendered:
         if outcome.errors:
-            items.append({**element, "StatusAttributeString": "ERROR",
-                          "ValidationErrors": [{"Message": m} for m in outcome.errors]})
+            items.append(
+                {
+                    **element,
+                    "StatusAttributeString": "ERROR",
+                    "ValidationErrors": [{"Message": m} for m in outcome.errors],
+                }
+            )
         else:
             items.append({**(view or {}), "StatusAttributeString": "OK"})
     return envelope(ctx, request, spec.name, items)
@@ -697,7 +731,8 @@ def _upsert_target(spec: ResourceSpec, store: OrganisationStore, element: dict[s
         if not value:
             continue
         candidates = [
-            r for r in store.tables[spec.name].values()
+            r
+            for r in store.tables[spec.name].values()
             if str(r.get(field_name, "")).strip().lower() == str(value).strip().lower()
             and r.get("ContactStatus", "ACTIVE") == "ACTIVE"
         ]
@@ -713,8 +748,19 @@ def _delete(
     with store.lock:
         if spec.name == "Accounts":
             if entities.account_in_use(store, record):
-                return _error(request, _validation([(entities.render_account(store, record, True), Outcome(
-                    None, ["This account has transactions and cannot be deleted; archive it instead."]))]))
+                return _error(
+                    request,
+                    _validation(
+                        [
+                            (
+                                entities.render_account(store, record, True),
+                                Outcome(
+                                    None, ["This account has transactions and cannot be deleted; archive it instead."]
+                                ),
+                            )
+                        ]
+                    ),
+                )
             record["Status"] = "DELETED"
             record["UpdatedDateUTC"] = wc.now
             return envelope(ctx, request, spec.name, [_view(spec, store, record, full=True)])
@@ -723,8 +769,9 @@ def _delete(
 
 
 def _allocate(ctx: RequestContext, request: Request, store: OrganisationStore, credit_note: dict[str, Any]) -> Response:
-    spec = ResourceSpec("Allocations", "Allocation", "AllocationID", None, entities.render_tax_rate, {},
-                        frozenset(), frozenset())
+    spec = ResourceSpec(
+        "Allocations", "Allocation", "AllocationID", None, entities.render_tax_rate, {}, frozenset(), frozenset()
+    )
     elements = _elements(request, spec)
     wc = WriteContext(store=store, now=ctx.now(), client_id=ctx.app.client_id)
     with store.lock:
@@ -756,14 +803,19 @@ def _emit(ctx: RequestContext, wc: WriteContext) -> None:
 # ====================================================================================================== attachments
 
 
-def _attachment_view(ctx: RequestContext, spec: ResourceSpec, record: dict[str, Any],
-                     attachment: dict[str, Any]) -> dict[str, Any]:
+def _attachment_view(
+    ctx: RequestContext, spec: ResourceSpec, record: dict[str, Any], attachment: dict[str, Any]
+) -> dict[str, Any]:
     url = f"{ctx.api_base_url}/api.xro/2.0/{spec.name}/{record[spec.key]}/Attachments/{attachment['FileName']}"
     return {**{k: v for k, v in attachment.items() if not k.startswith("_")}, "Url": url}
 
 
 def _attachment_get(
-    ctx: RequestContext, request: Request, spec: ResourceSpec, store: OrganisationStore, record: dict[str, Any],
+    ctx: RequestContext,
+    request: Request,
+    spec: ResourceSpec,
+    store: OrganisationStore,
+    record: dict[str, Any],
     name: str | None,
 ) -> Response:
     with store.lock:
@@ -779,13 +831,20 @@ def _attachment_get(
 
 
 def _attachment_put(
-    ctx: RequestContext, request: Request, spec: ResourceSpec, store: OrganisationStore, record: dict[str, Any],
+    ctx: RequestContext,
+    request: Request,
+    spec: ResourceSpec,
+    store: OrganisationStore,
+    record: dict[str, Any],
     name: str,
 ) -> Response:
     content = request.get_data()
     if len(content) > MAX_ATTACHMENT_BYTES:
-        raise ApiError(api_exception(413, 17, "PostDataInvalidException",
-                                     f"An attachment may be at most {MAX_ATTACHMENT_BYTES} bytes."))
+        raise ApiError(
+            api_exception(
+                413, 17, "PostDataInvalidException", f"An attachment may be at most {MAX_ATTACHMENT_BYTES} bytes."
+            )
+        )
     include_online = _flag(request, "IncludeOnline")
     errors: list[str] = []
     if not content:
@@ -827,11 +886,14 @@ def _idempotent(
     if key is None:
         return _run(request, handler)
     if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        return _error(request, api_exception(400, 10, "ValidationException",
-                                             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters."))
+        return _error(
+            request,
+            api_exception(
+                400, 10, "ValidationException", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters."
+            ),
+        )
     fingerprint = hashlib.sha256(
-        b"\n".join([request.method.encode(), request.path.lower().encode(),
-                    request.query_string, request.get_data()])
+        b"\n".join([request.method.encode(), request.path.lower().encode(), request.query_string, request.get_data()])
     ).hexdigest()
     with store.lock:
         now = ctx.now()
@@ -839,11 +901,19 @@ def _idempotent(
         stored = store.idempotency.get((ctx.app.client_id, key))
         if stored is not None:
             if stored.fingerprint != fingerprint:
-                return _error(request, api_exception(
-                    400, 10, "ValidationException", f"Idempotency key '{key}' is used with a different request."))
+                return _error(
+                    request,
+                    api_exception(
+                        400, 10, "ValidationException", f"Idempotency key '{key}' is used with a different request."
+                    ),
+                )
             ctx.counters.incr("idempotent_replays")
-            return Response(stored.body, status=stored.status, content_type=stored.content_type,
-                            headers={"Cache-Control": "max-age=0, no-cache, no-store"})
+            return Response(
+                stored.body,
+                status=stored.status,
+                content_type=stored.content_type,
+                headers={"Cache-Control": "max-age=0, no-cache, no-store"},
+            )
         # Held under the store lock: a concurrent retry with the same key waits and then replays.
         response = _run(request, handler)
         store.idempotency[(ctx.app.client_id, key)] = StoredResponse(
@@ -914,12 +984,26 @@ def _organisation(ctx: RequestContext, request: Request, segments: list[str]) ->
         return not_found()
     if request.method != "GET":
         # NOTES.md "Errors": an unsupported operation is a 501 with an XML Message (pyxero parses XML here).
-        body = xmlio.render("ApiException", {"ErrorNumber": 20, "Type": "NotImplementedException",
-                                             "Message": "The Api Method called is not implemented"})
+        body = xmlio.render(
+            "ApiException",
+            {
+                "ErrorNumber": 20,
+                "Type": "NotImplementedException",
+                "Message": "The Api Method called is not implemented",
+            },
+        )
         return Response(body, status=501, content_type="text/xml; charset=utf-8")
     if len(segments) == 2:
-        actions = [{"Name": name, "Status": "ALLOWED"} for name in
-                   ("UseMulticurrency", "CreateApprovedInvoice", "CreateDraftInvoice", "CreateApprovedBill",
-                    "CreateDraftBill", "CreateApprovedPayment")]
+        actions = [
+            {"Name": name, "Status": "ALLOWED"}
+            for name in (
+                "UseMulticurrency",
+                "CreateApprovedInvoice",
+                "CreateDraftInvoice",
+                "CreateApprovedBill",
+                "CreateDraftBill",
+                "CreateApprovedPayment",
+            )
+        ]
         return envelope(ctx, request, "Actions", actions)
     return envelope(ctx, request, "Organisations", [organisation_view(ctx)])

@@ -64,8 +64,18 @@ ITEMS: list[tuple[str, str, str]] = [
     ("LICENCE", "Software licence", "250.00"),
 ]
 _NAMES_FIRST = ["Harbour", "Kiwi", "Southern", "Bramble", "Copper", "Lantern", "Meridian", "Oak", "Pioneer", "Quay"]
-_NAMES_SECOND = ["Bakery", "Joinery", "Cycles", "Consulting", "Florist", "Studio", "Traders", "Dental", "Garage",
-                 "Cafe"]
+_NAMES_SECOND = [
+    "Bakery",
+    "Joinery",
+    "Cycles",
+    "Consulting",
+    "Florist",
+    "Studio",
+    "Traders",
+    "Dental",
+    "Garage",
+    "Cafe",
+]
 
 
 def _sales_purchase_tax(country: str) -> tuple[str, str]:
@@ -87,8 +97,9 @@ def seed_organisation_defaults(store: OrganisationStore) -> None:
             "TaxType": tax_type,
             "ReportTaxType": report,
             "Status": "ACTIVE",
-            "TaxComponents": [{"Name": name.split(" (")[0], "Rate": Decimal(rate), "IsCompound": False,
-                               "IsNonRecoverable": False}],
+            "TaxComponents": [
+                {"Name": name.split(" (")[0], "Rate": Decimal(rate), "IsCompound": False, "IsNonRecoverable": False}
+            ],
             "CanApplyToAssets": True,
             "CanApplyToEquity": True,
             "CanApplyToExpenses": True,
@@ -114,8 +125,14 @@ def seed_organisation_defaults(store: OrganisationStore) -> None:
             "UpdatedDateUTC": _BASE_DATE,
         }
         if account_type == "BANK":
-            record.update({"Code": code, "BankAccountNumber": "12-3456-7890123-00", "BankAccountType": "BANK",
-                           "CurrencyCode": store.base_currency})
+            record.update(
+                {
+                    "Code": code,
+                    "BankAccountNumber": "12-3456-7890123-00",
+                    "BankAccountType": "BANK",
+                    "CurrencyCode": store.base_currency,
+                }
+            )
         else:
             record["Code"] = code
         if code == "610":

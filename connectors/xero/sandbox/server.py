@@ -116,8 +116,9 @@ class Sandbox:
             unknown = [str(t) for t in tenants if t not in self.world.organisations]
             if unknown:
                 raise ValueError(f"unknown organisations {unknown}")
-            user = User(user_id=user_id, email=email, given_name=given_name, family_name=family_name,
-                        tenant_ids=tenants)
+            user = User(
+                user_id=user_id, email=email, given_name=given_name, family_name=family_name, tenant_ids=tenants
+            )
             self.world.users[user_id] = user
         return user
 
@@ -282,8 +283,12 @@ class Sandbox:
         lowered = path.lower().rstrip("/") or "/"
         issuer = request.host_url.rstrip("/")
         if lowered == AUTHORIZE_PATH:
-            response = self._with_faults(request, request.values.get("client_id"), None,
-                                         lambda: self.oauth.authorize(request, form_action=AUTHORIZE_PATH))
+            response = self._with_faults(
+                request,
+                request.values.get("client_id"),
+                None,
+                lambda: self.oauth.authorize(request, form_action=AUTHORIZE_PATH),
+            )
             self.counters.call("identity/connect/authorize", response.status_code)
             return response
         if lowered in ("/connect/token", "/connect/revocation"):
@@ -329,15 +334,17 @@ class Sandbox:
             self.counters.call("connections", access.status_code)
             return access
         parts = lowered.strip("/").split("/")
-        response = self._with_faults(request, access.client_id, None,
-                                     lambda: self._connections_inner(request, access, parts))
+        response = self._with_faults(
+            request, access.client_id, None, lambda: self._connections_inner(request, access, parts)
+        )
         self.counters.call("connections", response.status_code)
         return response
 
     def _connections_inner(self, request: Request, access: AccessToken, parts: list[str]) -> Response:
         with self.world.lock:
             mine = [
-                c for c in self.world.connections.values()
+                c
+                for c in self.world.connections.values()
                 if c.client_id == access.client_id and c.user_id == access.user_id
             ]
             if len(parts) == 1 and request.method == "GET":
@@ -350,15 +357,17 @@ class Sandbox:
                     if org is None:
                         continue
                     # NOTES.md "Connections": a bare array; dates with 7 fractional digits and no zone.
-                    body.append({
-                        "id": str(c.id),
-                        "authEventId": str(c.auth_event_id),
-                        "tenantId": str(c.tenant_id),
-                        "tenantType": org.tenant_type,
-                        "tenantName": org.name,
-                        "createdDateUtc": iso_utc(c.created),
-                        "updatedDateUtc": iso_utc(c.updated),
-                    })
+                    body.append(
+                        {
+                            "id": str(c.id),
+                            "authEventId": str(c.auth_event_id),
+                            "tenantId": str(c.tenant_id),
+                            "tenantType": org.tenant_type,
+                            "tenantName": org.name,
+                            "createdDateUtc": iso_utc(c.created),
+                            "updatedDateUtc": iso_utc(c.updated),
+                        }
+                    )
                 return json_response(body)
             if len(parts) == 2 and request.method == "DELETE":
                 wanted = guid(parts[1])
@@ -367,13 +376,16 @@ class Sandbox:
                     return not_found()
                 del self.world.connections[target.id]
                 return Response(b"", status=204)
-        return Response("The requested resource does not support this HTTP method", status=405,
-                        content_type="text/plain; charset=utf-8")
+        return Response(
+            "The requested resource does not support this HTTP method",
+            status=405,
+            content_type="text/plain; charset=utf-8",
+        )
 
     # ----------------------------------------------------------------- Accounting API
 
     def _api(self, request: Request, issuer: str) -> Response:
-        path = request.path[len(API_PREFIX):] if len(request.path) >= len(API_PREFIX) else ""
+        path = request.path[len(API_PREFIX) :] if len(request.path) >= len(API_PREFIX) else ""
         endpoint = endpoint_name(path.split("?")[0]) or "api.xro"
         access = self._bearer(request)
         if isinstance(access, Response):
@@ -405,8 +417,12 @@ class Sandbox:
             self.counters.rate_limited(decision.problem)
             self.counters.call(endpoint, 429)
             self.counters.usage(app.client_id, tenant_id, 429)
-            headers = {**decision.headers, "Retry-After": str(decision.retry_after),
-                       "X-Rate-Limit-Problem": decision.problem, "Xero-Correlation-Id": correlation_id}
+            headers = {
+                **decision.headers,
+                "Retry-After": str(decision.retry_after),
+                "X-Rate-Limit-Problem": decision.problem,
+                "Xero-Correlation-Id": correlation_id,
+            }
             return problem(429, "Too Many Requests", f"Rate limit exceeded: {decision.problem}", headers)
         try:
             ctx = RequestContext(
@@ -421,9 +437,9 @@ class Sandbox:
                 correlation_id=correlation_id,
                 idempotency_ttl_seconds=self.idempotency_ttl_seconds,
             )
-            response = self._with_faults(request, app.client_id, tenant_id,
-                                         lambda: self.dispatch(ctx, request, path),
-                                         revoke_user=user.user_id)
+            response = self._with_faults(
+                request, app.client_id, tenant_id, lambda: self.dispatch(ctx, request, path), revoke_user=user.user_id
+            )
         finally:
             self.limits.release(app.client_id, tenant_id)
         for name, value in decision.headers.items():
@@ -558,8 +574,7 @@ class SandboxServer:
         self.host = host
         self.requested_port = port
         self.tls = tls
-        self.sandbox = Sandbox(snapshot_path=snapshot_path, webhook_batch_delay=webhook_batch_delay,
-                               dispatch=dispatch)
+        self.sandbox = Sandbox(snapshot_path=snapshot_path, webhook_batch_delay=webhook_batch_delay, dispatch=dispatch)
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -633,8 +648,12 @@ class SandboxServer:
         )
         self.sandbox.webhooks.start()
         # A short poll interval: stop() (and so every test module's teardown) waits for one poll.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"xero-sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"xero-sandbox-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -99,9 +99,17 @@ class OrganisationStore:
             "sequences": dict(self.sequences),
             "tables": {name: [_encode(r) for r in rows.values()] for name, rows in self.tables.items()},
             "attachments": [
-                {"resource": resource, "id": record_id,
-                 "files": [{**{k: v for k, v in f.items() if k != "_content"},
-                            "content": base64.b64encode(f["_content"]).decode("ascii")} for f in files]}
+                {
+                    "resource": resource,
+                    "id": record_id,
+                    "files": [
+                        {
+                            **{k: v for k, v in f.items() if k != "_content"},
+                            "content": base64.b64encode(f["_content"]).decode("ascii"),
+                        }
+                        for f in files
+                    ],
+                }
                 for (resource, record_id), files in self.attachments.items()
             ],
         }
