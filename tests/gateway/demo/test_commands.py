@@ -34,12 +34,12 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def _read_banner(process: subprocess.Popen[str], timeout: float = 90) -> dict[str, str]:
-    """The printed lines up to the connect link, as {label: value}."""
+def _read_banner(process: subprocess.Popen[str], timeout: float = 180, last: str = "xero conn.") -> dict[str, str]:
+    """The printed lines up to the one labelled `last` (the Xero connection), as {label: value}."""
     assert process.stdout is not None
     banner: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and "sandbox" not in banner:
+    while time.monotonic() < deadline and last not in banner:
         ready, _, _ = select.select([process.stdout], [], [], 1)
         if not ready:
             assert process.poll() is None, "demo exited early"
@@ -48,7 +48,7 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 90) -> dict[st
         if ":" in line and line.startswith("  ") and not line.startswith("   "):
             label, value = line.strip().split(":", 1)
             banner[label.strip()] = value.strip()
-    assert "sandbox" in banner, banner
+    assert "sandbox" in banner and last in banner, banner
     return banner
 
 
@@ -66,11 +66,11 @@ def _wait_http(url: str, timeout: float = 60) -> None:
 
 @pytest.mark.celery_worker
 def test_demo_prints_a_connect_link_that_works(tmp_path: Path) -> None:
-    port, sandbox_port = _free_port(), _free_port()
+    port, sandbox_port, xero_port = _free_port(), _free_port(), _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("EXACT_", "LEDGERBRIDGE_PUBLIC_URL", "CELERY_", "DJANGO_SETTINGS_MODULE"))
+        if not key.startswith(("EXACT_", "XERO_", "LEDGERBRIDGE_PUBLIC_URL", "CELERY_", "DJANGO_SETTINGS_MODULE"))
     }
     # Its own database, broker and var/ so the demo never touches the test database or a developer's demo data.
     env.update(
@@ -81,7 +81,17 @@ def test_demo_prints_a_connect_link_that_works(tmp_path: Path) -> None:
         PYTHONUNBUFFERED="1",
     )
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "demo", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "demo",
+            "--port",
+            str(port),
+            "--sandbox-port",
+            str(sandbox_port),
+            "--xero-sandbox-port",
+            str(xero_port),
+        ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -120,8 +130,16 @@ def test_demo_prints_a_connect_link_that_works(tmp_path: Path) -> None:
 
         key = banner["API key"]
         connections = httpx.get(f"{base}/api/v1/connections", headers={"Authorization": f"Bearer {key}"}).json()
-        assert sorted(c["company_id"] for c in connections["results"]) == ["101", "102"]
+        exact = [c for c in connections["results"] if c["connector"] == "exact"]
+        assert sorted(c["company_id"] for c in exact) == ["101", "102"]
         assert {c["status"] for c in connections["results"]} == {"active"}
+        # The demo tenant is connected to a Xero organisation too, and its invoices list through the unified API.
+        assert banner["xero conn."].startswith("Gouden Korst Ltd"), banner
+        (xero,) = [c for c in connections["results"] if c["connector"] == "xero"]
+        invoices = httpx.get(
+            f"{base}/api/v1/connections/{xero['id']}/invoices", headers={"Authorization": f"Bearer {key}"}
+        )
+        assert invoices.status_code == 200 and invoices.json()["results"], invoices.text
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -130,7 +148,7 @@ def test_demo_prints_a_connect_link_that_works(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     # The sandbox it started saved its world for the next run.
-    assert (tmp_path / "exact-sandbox.json").exists()
+    assert (tmp_path / "exact-sandbox.json").exists() and (tmp_path / "xero-sandbox.json").exists()
 
 
 def test_sandbox_world_setup_is_repeatable(exact_sandbox) -> None:  # type: ignore[no-untyped-def]
@@ -140,3 +158,35 @@ def test_sandbox_world_setup_is_repeatable(exact_sandbox) -> None:  # type: igno
     sandbox_world_ensure(control, public_url="http://127.0.0.1:8000")  # a restart with a restored snapshot
     health = control.health()
     assert (health["apps"], health["users"], health["divisions"]) == (1, 1, 3)
+
+
+@pytest.mark.django_db
+def test_xero_world_setup_and_connection_are_repeatable(xero_sandbox, settings) -> None:  # type: ignore[no-untyped-def]
+    from connectors.registry import reset_registry
+    from gateway.demo.xero import (
+        XERO_DEMO_TENANT_ID,
+        xero_connection_ensure,
+        xero_mapping_ensure,
+        xero_sandbox_env,
+        xero_world_ensure,
+    )
+    from tests.tenants.factories import TenantFactory, WorkspaceFactory
+
+    control = xero_sandbox.control
+    control.reset()
+    xero_world_ensure(control, public_url="http://testserver")
+    xero_world_ensure(control, public_url="http://testserver")  # a restart with a restored snapshot
+    health = control.health()
+    assert (health["apps"], health["users"], health["organisations"]) == (1, 1, 2)
+    for key, value in xero_sandbox_env(sandbox_url=xero_sandbox.root_url).items():
+        setattr(settings, key, value)
+    settings.LEDGERBRIDGE_PUBLIC_URL = "http://testserver"
+    reset_registry()
+    tenant = TenantFactory(workspace=WorkspaceFactory())
+
+    connection = xero_connection_ensure(control, tenant=tenant)
+
+    assert (connection.connector, connection.company_id, connection.region) == ("xero", XERO_DEMO_TENANT_ID, "")
+    assert xero_connection_ensure(control, tenant=tenant) == connection
+    assert xero_mapping_ensure(connection) == ""
+    reset_registry()

@@ -27,6 +27,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from connectors.base.errors import VendorError
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
 from connectors.registry import reset_registry
+from connectors.xero.sandbox.control_client import SandboxControl as XeroSandboxControl
+from connectors.xero.sandbox.control_client import SandboxControlError as XeroSandboxControlError
 from gateway.demo.services import (
     DEMO_SLUG,
     DEMO_TENANT_EXTERNAL_ID,
@@ -36,6 +38,13 @@ from gateway.demo.services import (
     invoice_curl_lines,
     sandbox_env,
     sandbox_world_ensure,
+)
+from gateway.demo.xero import (
+    XERO_DEMO_TENANT_ID,
+    xero_connection_ensure,
+    xero_mapping_ensure,
+    xero_sandbox_env,
+    xero_world_ensure,
 )
 from gateway.settings.env import VAR_DIR
 from tenants.connect import services as connect_services
@@ -57,7 +66,10 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8700, help="Port of the Exact sandbox (8700).")
-        parser.add_argument("--no-sandbox", action="store_true", help="Use the Exact settings from the environment.")
+        parser.add_argument("--xero-sandbox-port", type=int, default=8710, help="Port of the Xero sandbox (8710).")
+        parser.add_argument(
+            "--no-sandbox", action="store_true", help="Use the Exact and Xero settings from the environment."
+        )
         parser.add_argument("--no-serve", action="store_true", help="Set up the demo data and exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -90,14 +102,25 @@ class Command(BaseCommand):
         )
 
         sandbox: subprocess.Popen[bytes] | None = None
+        xero_sandbox: subprocess.Popen[bytes] | None = None
         sandbox_url = f"http://127.0.0.1:{options['sandbox_port']}"
+        xero_url = f"http://127.0.0.1:{options['xero_sandbox_port']}"
         use_sandbox = not options["no_sandbox"] and not options["no_serve"]
         if use_sandbox:
             sandbox = self._start_sandbox(options["sandbox_port"], sandbox_url)
             with SandboxControl(sandbox_url) as control:
                 sandbox_world_ensure(control, public_url=public_url)
+            xero_sandbox = self._start_sandbox(
+                options["xero_sandbox_port"], xero_url, command="xero_sandbox", vendor="Xero"
+            )
+            with XeroSandboxControl(xero_url) as xero_control:
+                xero_world_ensure(xero_control, public_url=public_url)
             # This process serves the pages; the worker inherits os.environ when it starts.
-            for key, value in sandbox_env(sandbox_url=sandbox_url, public_url=public_url).items():
+            env = {
+                **sandbox_env(sandbox_url=sandbox_url, public_url=public_url),
+                **xero_sandbox_env(sandbox_url=xero_url),
+            }
+            for key, value in env.items():
                 os.environ[key] = value
                 setattr(settings, key, value)
             reset_registry()
@@ -118,14 +141,32 @@ class Command(BaseCommand):
         if use_sandbox:
             lines.append(f"  sandbox   : {sandbox_url}  (Exact Online stand-in; control API at /_control/health)")
             lines.extend(self._demo_connection_lines(sandbox_url, tenant=tenant, base=base, api_key=created.secret))
+            lines.append(f"  xero      : {xero_url}  (Xero stand-in; control API at /_control/health)")
+            lines.extend(self._xero_connection_lines(xero_url, tenant=tenant, base=base, api_key=created.secret))
         self.stdout.write("\n".join([*lines, ""]))
         if options["no_serve"]:
             return
         try:
             self._serve(options["host"], options["port"])
         finally:
-            if sandbox is not None:
-                _stop(sandbox)
+            for process in (sandbox, xero_sandbox):
+                if process is not None:
+                    _stop(process)
+
+    def _xero_connection_lines(self, xero_url: str, *, tenant: Tenant, base: str, api_key: str) -> list[str]:
+        try:
+            with XeroSandboxControl(xero_url) as control:
+                connection = xero_connection_ensure(control, tenant=tenant)
+        except (connect_services.FlowError, VendorError, XeroSandboxControlError, httpx.HTTPError, KeyError) as exc:
+            return [f"  xero conn.: not created ({exc.__class__.__name__}); create a connect link for xero instead"]
+        problem = xero_mapping_ensure(connection)
+        url = f"{base}/api/v1/connections/{connection.pk}"
+        return [
+            f"  xero conn.: {connection.company_name} (organisation {XERO_DEMO_TENANT_ID}), id {connection.pk}",
+            f"  xero map  : {url}/mapping"
+            + (f"  ({problem})" if problem else "  (tax types OUTPUT2/RROUTPUT/ZERORATEDOUTPUT, account 200)"),
+            f"  xero inv. : curl -s -H 'Authorization: Bearer {api_key}' '{url}/invoices?page_size=5'",
+        ]
 
     def _demo_connection_lines(self, sandbox_url: str, *, tenant: Tenant, base: str, api_key: str) -> list[str]:
         try:
@@ -143,8 +184,10 @@ class Command(BaseCommand):
             base=base, api_key=api_key, connection_id=str(connection.pk), contact_id=demo_customer_id(connection)
         )
 
-    def _start_sandbox(self, port: int, sandbox_url: str) -> subprocess.Popen[bytes] | None:
-        """Start `manage.py exact_sandbox` (state kept in var/exact-sandbox.json), or reuse one already running."""
+    def _start_sandbox(
+        self, port: int, sandbox_url: str, *, command: str = "exact_sandbox", vendor: str = "Exact"
+    ) -> subprocess.Popen[bytes] | None:
+        """Start `manage.py <vendor>_sandbox` (state kept in var/<vendor>-sandbox.json), or reuse a running one."""
         if _sandbox_healthy(sandbox_url):
             return None
         env = {**os.environ}
@@ -154,11 +197,11 @@ class Command(BaseCommand):
             [
                 sys.executable,
                 str(Path(settings.BASE_DIR) / "manage.py"),
-                "exact_sandbox",
+                command,
                 "--port",
                 str(port),
                 "--snapshot",
-                str(VAR_DIR / "exact-sandbox.json"),
+                str(VAR_DIR / f"{command.replace('_', '-')}.json"),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -166,12 +209,12 @@ class Command(BaseCommand):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise CommandError(f"The Exact sandbox did not start on port {port} (is the port in use?).")
+                raise CommandError(f"The {vendor} sandbox did not start on port {port} (is the port in use?).")
             if _sandbox_healthy(sandbox_url):
                 return process
             time.sleep(0.2)
         _stop(process)
-        raise CommandError(f"The Exact sandbox did not answer on {sandbox_url} within 30 s.")
+        raise CommandError(f"The {vendor} sandbox did not answer on {sandbox_url} within 30 s.")
 
     def _serve(self, host: str, port: int) -> None:
         env = {**os.environ}
