@@ -39,6 +39,7 @@ from events.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from gateway.metrics.instruments import outbound_delivery_observe
 from gateway.request_context import current_request_id
 from tenants.credentials import crypto
 from tenants.models import Workspace
@@ -363,6 +364,14 @@ def webhook_delivery_attempt(*, delivery_id: str) -> str | None:
     else:
         fields.update(next_attempt_at=finished + timedelta(seconds=RETRY_SCHEDULE[delivery.round_attempts - 1]))
     WebhookDelivery.objects.filter(pk=delivery.pk).update(updated_at=finished, **fields)
+    outbound_delivery_observe(
+        outcome="delivered"
+        if result.succeeded
+        else "gave_up"
+        if fields.get("status") == DeliveryStatus.FAILED
+        else "retrying",
+        lag_seconds=(finished - event.created_at).total_seconds(),
+    )
     if not result.succeeded and endpoint.enabled:
         _note_failure(endpoint, finished)
     return str(fields.get("status", DeliveryStatus.PENDING))

@@ -19,3 +19,20 @@ class GatewayConfig(AppConfig):
         telemetry_register(SINK)
         connection_lifecycle.connect(connection_lifecycle_count, dispatch_uid="metrics-connection-status")
         counters_initialise(connector.info.id for connector in registered_connectors())
+        self._scrape_sources_register()
+
+    @staticmethod
+    def _scrape_sources_register() -> None:
+        """The sync engine's and outbound webhooks' scrape-time gauges, when those apps are installed."""
+        from django.apps import apps
+
+        from gateway.metrics.collectors import scrape_source_register
+
+        if apps.is_installed("unified_models.store"):
+            from gateway.metrics.sources import sync_gauges
+
+            scrape_source_register("sync", sync_gauges)
+        if apps.is_installed("events"):
+            from gateway.metrics.sources import delivery_gauges
+
+            scrape_source_register("deliveries", delivery_gauges)

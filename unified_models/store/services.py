@@ -28,6 +28,7 @@ from connectors.base.connector import Connector
 from connectors.base.data import CallRecord, Resource, SyncBatch
 from connectors.base.errors import VendorError, VendorRateLimited
 from connectors.registry import get_connector
+from gateway.metrics.instruments import sync_run_observe
 from tenants.models import Connection
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.specs import record_data
@@ -328,7 +329,24 @@ def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | N
         state.lease_expires_at = None
         state.save()
         run.save()
+    _observe_finished(run)
     return run
+
+
+def _observe_finished(run: SyncRun) -> None:
+    """Count the ended run (metrics must never fail a sync: an unexpected label is logged, not raised)."""
+    mode = "webhook" if run.trigger == "webhook" else "backfill" if run.mode == SyncMode.FULL else "incremental"
+    try:
+        sync_run_observe(
+            connector=run.connection.connector,
+            resource=run.resource,
+            mode=mode,
+            outcome="succeeded" if run.state == SyncRunState.SUCCEEDED else "failed",
+            upserted=run.changed,
+            deleted=run.deleted,
+        )
+    except ValueError:
+        logger.exception("sync run %s not counted", run.pk)
 
 
 def sync_epoch_check(*, connection: Connection, trigger: str = "epoch") -> list[SyncRun]:

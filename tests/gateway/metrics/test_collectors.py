@@ -196,10 +196,13 @@ def test_results_are_cached_between_scrapes(monkeypatch) -> None:  # type: ignor
 
 
 def test_sync_and_delivery_gauges_come_from_the_sources_their_engines_register(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The gateway registers both engines' sources at start (gateway.apps); without a source there is nothing.
+    assert set(collectors._sources) == {"sync", "deliveries"}
+    monkeypatch.setattr(collectors, "_sources", {})
+    collectors.cache_clear()
     assert not any(name.startswith(("ledgerbridge_sync_", "ledgerbridge_outbound_")) for name, _ in _scrape())
     assert ("ledgerbridge_collector_up", (("collector", "sync"),)) not in _scrape()
 
-    monkeypatch.setattr(collectors, "_sources", {})
     collectors.scrape_source_register(
         "sync",
         lambda: collectors.SyncGauges(
