@@ -198,3 +198,33 @@ def _assert_json_lines(logs: dict[str, str], *, workspace_id: str, connection_id
     assert access and all(r.get("request_id") for r in access)
     contacts = [r for r in access if f"/connections/{connection_id}/contacts" in r["message"]]
     assert contacts and contacts[0]["workspace_id"] == workspace_id and contacts[0]["connection_id"] == connection_id
+
+
+def test_a_task_s_log_lines_carry_its_id_and_name_and_nothing_after_it() -> None:
+    """Celery's task_prerun/postrun signals (gateway/celery.py) bind and end the task's log context."""
+    from gateway.celery import app
+    from gateway.logging import JsonLogFormatter, RequestIdFilter
+
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            RequestIdFilter().filter(record)
+            records.append(record)
+
+    logger = logging.getLogger("ledgerbridge.test.task")
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+
+        @app.task(name="tests.log_line")
+        def log_line() -> None:
+            logger.warning("inside the task")
+
+        result = log_line.apply()
+        logger.warning("after the task")
+    finally:
+        logger.removeHandler(handler)
+    inside, after = (json.loads(JsonLogFormatter().format(record)) for record in records)
+    assert (inside["task_id"], inside["task_name"]) == (result.id, "tests.log_line")
+    assert "task_id" not in after and "task_name" not in after
