@@ -93,7 +93,9 @@ def event_emit(
         )
         endpoints = [
             endpoint
-            for endpoint in WebhookEndpoint.objects.filter(workspace_id=workspace_id, enabled=True)
+            # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
+            # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
+            for endpoint in WebhookEndpoint.objects.select_for_update().filter(workspace_id=workspace_id, enabled=True)
             if endpoint.accepts(type)
         ]
         deliveries = WebhookDelivery.objects.bulk_create(
@@ -214,7 +216,10 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> Web
 
 
 def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    endpoint.delete()
+    with transaction.atomic():
+        # Waits for events being emitted to this endpoint, so their deliveries are collected with it.
+        WebhookEndpoint.objects.select_for_update().filter(pk=endpoint.pk).first()
+        endpoint.delete()
 
 
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint, overlap_seconds: int | None = None) -> CreatedEndpoint:

@@ -682,7 +682,10 @@ RECONCILIATIONS_LIST = extend_schema(
     operation_id="reconciliations_list",
     summary="The connection's reconciliation reports, newest first",
     parameters=[CONNECTION_ID],
-    responses={200: page_serializer(ReconciliationSerializer, "ReconciliationPageSerializer"), **_problems(404)},
+    responses={
+        200: page_serializer(ReconciliationSerializer, "ReconciliationPageSerializer", freshness=False),
+        **_problems(404),
+    },
     tags=["reconciliation"],
 )
 RECONCILIATIONS_CREATE = extend_schema(

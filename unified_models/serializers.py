@@ -278,29 +278,36 @@ def write_response_serializer(record_serializer: type[RecordSerializer], name: s
     return type(name, (record_serializer, WriteMetaSerializer), {"__module__": __name__})
 
 
-def page_serializer(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
-    """`{"results": [...], "next": url|null}` for one record type (for the schema)."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "__module__": __name__,
-            "results": record_serializer(many=True),
-            "next": serializers.URLField(
-                allow_null=True, help_text="URL of the next page (same filters), or null on the last page."
-            ),
-            "source": serializers.ChoiceField(
-                choices=["store", "live"],
-                help_text="Where the page came from: the gateway's synced copy (`store`) or the vendor (`live`). "
-                "Also in the `X-Data-Source` header.",
-            ),
-            "synced_at": serializers.DateTimeField(
-                allow_null=True,
-                help_text="From the store: when the last sync of this resource completed (also the `X-Synced-At` "
-                "header). Null for a live read.",
-            ),
-        },
-    )
+def page_serializer(
+    record_serializer: type[serializers.Serializer], name: str, *, freshness: bool = True
+) -> type[serializers.Serializer]:
+    """`{"results": [...], "next": url|null}` for one record type (for the schema); with `freshness`, a ledger
+    record page's `source` and `synced_at` (pages of the gateway's own objects have neither)."""
+    fields: dict[str, Any] = {
+        "__module__": __name__,
+        "results": record_serializer(many=True),
+        "next": serializers.URLField(
+            allow_null=True, help_text="URL of the next page (same filters), or null on the last page."
+        ),
+    }
+    if freshness:
+        fields.update(_freshness_fields())
+    return type(name, (serializers.Serializer,), fields)
+
+
+def _freshness_fields() -> dict[str, serializers.Field]:
+    return {
+        "source": serializers.ChoiceField(
+            choices=["store", "live"],
+            help_text="Where the page came from: the gateway's synced copy (`store`) or the vendor (`live`). "
+            "Also in the `X-Data-Source` header.",
+        ),
+        "synced_at": serializers.DateTimeField(
+            allow_null=True,
+            help_text="From the store: when the last sync of this resource completed (also the `X-Synced-At` "
+            "header). Null for a live read.",
+        ),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- inputs
