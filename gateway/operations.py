@@ -133,7 +133,7 @@ def writes_waiting(limit: int = 50) -> tuple[dict[tuple[str, str], dict[str, Any
 
 def failing_endpoints(limit: int = 15) -> list[EndpointRow]:
     """Vendor endpoints with errors (4xx, 5xx or no answer) in the last hour, from the connections' call logs."""
-    from unified_models.models import CallLog
+    from tenants.models import CallLog
 
     since = timezone.now() - FAILING_ENDPOINTS_WINDOW
     calls: Counter[str] = Counter()

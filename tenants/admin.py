@@ -1,4 +1,4 @@
-"""Operators' admin: workspaces, API keys, tenants, connections, credentials and connect links.
+"""Operators' admin: workspaces, API keys, tenants, connections, credentials, connect links and vendor call logs.
 
 Secrets never render: key secrets are shown once on creation, vendor tokens and hashes never (the ciphertext
 fields are excluded from every form); a reconnect link's URL is shown once, in a message.
@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from tenants import services
-from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Credential, Tenant, Workspace
+from tenants.models import ApiKey, CallLog, Connection, ConnectionStatus, ConnectLink, Credential, Tenant, Workspace
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -216,3 +216,29 @@ class ConnectLinkAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: ConnectLink | None = None) -> list[str]:
         # Every field, the workspace included: a link never moves between workspaces.
         return [field.name for field in ConnectLink._meta.fields if field.name not in self.exclude]
+
+
+@admin.register(CallLog)
+class CallLogAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "connection",
+        "method",
+        "path",
+        "status",
+        "duration_ms",
+        "rate_limit_remaining",
+        "minutely_remaining",
+        "request_id",
+        "error",
+    ]
+    list_filter = ["connection", "status", "method"]
+    search_fields = ["path", "request_id"]
+    list_select_related = ["connection"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -237,3 +237,24 @@ class ConnectLink(models.Model):
     def __str__(self) -> str:
         return f"connect link for {self.tenant} ({self.status})"
 
+
+class CallLog(models.Model):
+    """One HTTP call to a vendor on behalf of a connection (no bodies: they may carry personal data or secrets)."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="call_logs")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=1000)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)  # null: no answer (timeout, dropped)
+    duration_ms = models.PositiveIntegerField()
+    rate_limit_remaining = models.IntegerField(null=True, blank=True)
+    minutely_remaining = models.IntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["connection", "created_at"], name="tenants_calllog_conn_created")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} {self.status}"

@@ -11,7 +11,7 @@
 
 It satisfies connectors.base.data.CallContext: connectors make every request through `call(send)`, spend the
 rate-limit budget of `app_client_id` (the credential's vendor app), and report each HTTP call to `record_call`,
-which writes a unified_models.CallLog row tagged with the current request id. Vendor specifics stay in the
+which writes a tenants.CallLog row tagged with the current request id. Vendor specifics stay in the
 connector: `get_json` asks it for a company-relative GET (`Connector.company_get_json`).
 """
 
@@ -30,7 +30,7 @@ from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, Ven
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id, log_context_bind
 from tenants.credentials import refresh
-from tenants.models import Connection, ConnectionStatus
+from tenants.models import CallLog, Connection, ConnectionStatus
 from tenants.signals import connections_status_set
 
 logger = logging.getLogger(__name__)
@@ -100,8 +100,6 @@ class ConnectionCallContext:
 
     def record_call(self, record: CallRecord) -> None:
         """One vendor HTTP call in the connection's call log (no bodies, no tokens), tagged with the request id."""
-        from unified_models.models import CallLog  # unified_models depends on tenants, not the other way round
-
         CallLog.objects.create(
             connection_id=self.connection_id,
             method=record.method[:10],

@@ -1,7 +1,7 @@
-"""Operators' admin for the unified API: ledger mappings, mutations (with attempts and a retry action), call logs.
+"""Operators' admin for the unified API: ledger mappings, mutations (with attempts and a retry action), reconciliations.
 
 No secrets render here: mutations hold the unified request (never a token: authentication is added per call),
-call logs hold no bodies at all.
+the vendor call logs (no bodies at all) are in tenants/admin.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from connectors.base.mapping import LedgerMapping
 from unified_models import services
 from unified_models.errors import MappingInvalid
 from unified_models.models import (
-    CallLog,
     ConnectionMapping,
     Mutation,
     MutationAttempt,
@@ -178,32 +177,6 @@ class MutationAdmin(admin.ModelAdmin):
                 f"Skipped {skipped} mutation(s) that succeeded or whose sender still holds its lease.",
                 messages.WARNING,
             )
-
-
-@admin.register(CallLog)
-class CallLogAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "connection",
-        "method",
-        "path",
-        "status",
-        "duration_ms",
-        "rate_limit_remaining",
-        "minutely_remaining",
-        "request_id",
-        "error",
-    ]
-    list_filter = ["connection", "status", "method"]
-    search_fields = ["path", "request_id"]
-    list_select_related = ["connection"]
-    date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Reconciliation)

@@ -1,4 +1,7 @@
-"""Records the unified API keeps: per-connection ledger mappings, mutations (durable writes), vendor call logs."""
+"""Records the unified API keeps: per-connection ledger mappings, mutations (durable writes), reconciliations.
+
+The vendor call log belongs to the connection and lives in tenants.models.CallLog.
+"""
 
 from __future__ import annotations
 
@@ -94,28 +97,6 @@ class MutationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.mutation_id}"
-
-
-class CallLog(models.Model):
-    """One HTTP call to a vendor on behalf of a connection (no bodies: they may carry personal data or secrets)."""
-
-    connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="call_logs")
-    method = models.CharField(max_length=10)
-    path = models.CharField(max_length=1000)
-    status = models.PositiveSmallIntegerField(null=True, blank=True)  # null: no answer (timeout, dropped)
-    duration_ms = models.PositiveIntegerField()
-    rate_limit_remaining = models.IntegerField(null=True, blank=True)
-    minutely_remaining = models.IntegerField(null=True, blank=True)
-    request_id = models.CharField(max_length=128, blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["connection", "created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.method} {self.path} {self.status}"
 
 
 class ReconciliationStatus(models.TextChoices):

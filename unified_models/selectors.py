@@ -23,7 +23,7 @@ from gateway.api.problems import Problem
 from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
-from unified_models.models import CallLog, ConnectionMapping, Mutation, Reconciliation
+from unified_models.models import ConnectionMapping, Mutation, Reconciliation
 from unified_models.store.selectors import STORE_CURSOR_PREFIX, store_cursor_position
 
 _CURSOR_SALT = "unified_models.list-cursor"
@@ -201,10 +201,6 @@ def _connector_supporting(connection: Connection, resource: Resource, operation:
 def mutation_list(*, connection: Connection, status: str | None = None) -> QuerySet[Mutation]:
     mutations = Mutation.objects.filter(connection=connection)
     return mutations.filter(status=status) if status else mutations
-
-
-def call_log_list(*, connection: Connection) -> QuerySet[CallLog]:
-    return CallLog.objects.filter(connection=connection)
 
 
 def passthrough_get(*, connection: Connection, path: str, query: dict[str, str]) -> PassthroughResult:

@@ -26,13 +26,12 @@ from connectors.base.types import Company, VendorUser
 from connectors.registry import get_connector, reset_registry
 from tenants.connect import services as connect_services
 from tenants.credentials.store import credential_tokens
-from tenants.models import Connection, ConnectionStatus, Credential, Tenant
+from tenants.models import CallLog, Connection, ConnectionStatus, Credential, Tenant
 from tenants.services import connect_link_create
 from tenants.vendor_calls import connection_context
 from tests.connectors.base.contract import ConnectorContract, Grant
 from tests.tenants.connect_helpers import allow_app_host, create_link, csrf_token, path_of
 from tests.tenants.factories import TenantFactory
-from unified_models.models import CallLog
 
 T = TypeVar("T")
 

@@ -12,8 +12,9 @@ from django.utils import timezone
 from connectors.base.ratelimit import DAILY, MINUTELY, BudgetState, LocalBudgetStore, Window
 from gateway import operations
 from gateway.models import WorkerHeartbeat
+from tenants.models import CallLog
 from tests.tenants.factories import ConnectionFactory
-from unified_models.models import CallLog, Mutation
+from unified_models.models import Mutation
 
 pytestmark = pytest.mark.django_db
 

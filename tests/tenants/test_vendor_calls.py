@@ -13,10 +13,9 @@ from gateway.request_context import request_id_var
 from tenants.credentials import refresh
 from tenants.credentials.errors import TokenRefreshDeferred
 from tenants.credentials.store import credential_tokens
-from tenants.models import ConnectionStatus, CredentialStatus
+from tenants.models import CallLog, ConnectionStatus, CredentialStatus
 from tenants.vendor_calls import connection_context
 from tests.tenants.factories import age_credential, connect_via_sandbox, token_calls
-from unified_models.models import CallLog
 
 pytestmark = pytest.mark.django_db
 

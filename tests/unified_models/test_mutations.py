@@ -13,10 +13,10 @@ from django.test import Client
 from django.utils import timezone
 
 from tenants.credentials.store import credential_tokens
-from tenants.models import Credential
+from tenants.models import CallLog, Credential
 from tests.unified_models.conftest import Connected, invoice_body
 from unified_models import tasks
-from unified_models.models import CallLog, Mutation, MutationStatus
+from unified_models.models import Mutation, MutationStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,7 +136,7 @@ def test_the_call_log_records_calls_without_bodies_or_tokens(
 
     browser = Client()
     browser.force_login(admin_user)
-    page = browser.get("/admin/unified_models/calllog/", {"connection__id__exact": str(mapped.connection.pk)})
+    page = browser.get("/admin/tenants/calllog/", {"connection__id__exact": str(mapped.connection.pk)})
     assert page.status_code == 200
     html = page.content.decode()
     assert "SalesInvoices" in html
@@ -144,7 +144,7 @@ def test_the_call_log_records_calls_without_bodies_or_tokens(
     access_token, refresh_token = tokens.access_token, tokens.refresh_token
     assert access_token not in html and refresh_token not in html
     assert "ORDER-4711" not in html  # no bodies
-    filtered = browser.get("/admin/unified_models/calllog/", {"status": "201"})
+    filtered = browser.get("/admin/tenants/calllog/", {"status": "201"})
     assert filtered.status_code == 200
 
 

@@ -8,11 +8,10 @@ import pytest
 from connectors.base.data import PassthroughDenied
 from connectors.base.errors import CompanyAccessDenied, VendorRateLimited
 from connectors.exact.passthrough import checked_path
-from tenants.models import ConnectionStatus
+from tenants.models import CallLog, ConnectionStatus
 from tenants.vendor_calls import connection_context
 from tests.connectors.exact.provider_fixtures import Division, division_fixture  # noqa: F401
 from tests.tenants.factories import connect_via_sandbox
-from unified_models.models import CallLog
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,10 @@ from connectors.exact.odata import ODataQuery
 from connectors.exact.resources import CONTACT_FIELDS, INVOICE_FIELDS, RESOURCES
 from connectors.exact.values import parse_exact_datetime
 from gateway.request_context import request_id_var
-from tenants.models import ConnectionStatus
+from tenants.models import CallLog, ConnectionStatus
 from tenants.vendor_calls import connection_context
 from tests.connectors.exact.provider_fixtures import Division, division_fixture  # noqa: F401
 from tests.tenants.factories import connect_via_sandbox
-from unified_models.models import CallLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
