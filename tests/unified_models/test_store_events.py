@@ -1,12 +1,17 @@
-"""The sync engine's change hook becomes record events (source "sync"): changed and deleted contacts and invoices."""
+"""Events from the sync engine (source "sync"): changed and deleted contacts and invoices from the change hook, and
+`sync.completed` / `sync.failed` when a run against the Exact sandbox ends."""
 
 from __future__ import annotations
 
 import pytest
 
-from events.models import Event
+from events.models import Event, WebhookDelivery
+from tests.events.factories import WebhookEndpointFactory
 from tests.tenants.factories import ConnectionFactory
+from tests.unified_models.conftest import Connected
+from unified_models.store import services
 from unified_models.store.hooks import RecordChanges, records_changed
+from unified_models.store.models import SyncRunState
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +33,57 @@ def test_a_sync_change_is_an_event_per_record_in_the_connections_sequence() -> N
         ("invoice.deleted", 2, "sync", "inv-2"),
     ]
     assert events[0].data["record"]["reference"] == "ORDER-1" and events[0].workspace_id == connection.workspace_id
+
+
+def _sync_events(connected: Connected) -> list[Event]:
+    return list(Event.objects.filter(connection_id=connected.connection.pk, type__startswith="sync.").order_by("sequence"))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_run_that_ends_is_a_sync_completed_or_sync_failed_event(connected: Connected) -> None:
+    endpoint = WebhookEndpointFactory(
+        workspace=connected.connection.workspace, event_types=["sync.completed", "sync.failed"]
+    )
+    connected.world.control.seed(connected.division, accounts=12, seed=4)
+    run = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    (completed,) = _sync_events(connected)
+    assert completed.type == "sync.completed" and completed.source == "sync"
+    assert completed.workspace_id == connected.connection.workspace_id
+    run.refresh_from_db()
+    assert completed.data["sync_run_id"] == str(run.pk) and completed.data["resource"] == "contacts"
+    assert completed.data["rows"] == run.rows > 0 and completed.data["error"] is None
+    assert completed.data["state"] == "succeeded" and completed.data["finished_at"] == run.finished_at.isoformat()
+
+    # The vendor fails every read of the next run: it ends failed, with the error in the event.
+    connected.world.control.add_fault(kind="500", pattern="/api/v1/*/sync/CRM/Accounts*", method="GET")
+    failing = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
+    assert services.sync_run_execute(run_id=failing.pk).state == SyncRunState.FAILED
+    failing.refresh_from_db()
+    completed_again, failed = _sync_events(connected)
+    assert completed_again.pk == completed.pk
+    assert failed.type == "sync.failed" and failed.sequence > completed.sequence
+    assert failed.data["sync_run_id"] == str(failing.pk) and failed.data["state"] == "failed"
+    assert failed.data["error"] == failing.error != ""
+    # Both reach the endpoint subscribed to them (one delivery each, from the outbox).
+    assert sorted(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("event__type", flat=True)) == [
+        "sync.completed",
+        "sync.failed",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_run_that_lost_its_lease_ends_without_an_event(connected: Connected) -> None:
+    run = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
+    # Another run took the resource over (this one's worker was presumed dead): the first one's end is not news.
+    services.SyncState.objects.filter(connection=connected.connection, resource="contacts").update(
+        lease_expires_at=None
+    )
+    successor = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.ABANDONED
+    assert services.sync_run_execute(run_id=successor.pk).state == SyncRunState.SUCCEEDED
+    assert [(event.type, event.data["sync_run_id"]) for event in _sync_events(connected)] == [
+        ("sync.completed", str(successor.pk))
+    ]

@@ -33,6 +33,7 @@ from tenants.models import Connection
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.specs import record_data
 from unified_models.store import hooks
+from unified_models.store_events import sync_run_finished_emit
 from unified_models.store.models import StoredRecord, SyncMode, SyncRun, SyncRunState, SyncState
 
 logger = logging.getLogger(__name__)
@@ -329,6 +330,7 @@ def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | N
         state.lease_expires_at = None
         state.save()
         run.save()
+        sync_run_finished_emit(run)  # sync.completed / sync.failed, in the transaction that ends the run
     _observe_finished(run)
     return run
 
