@@ -36,7 +36,8 @@ def test_a_sync_change_is_an_event_per_record_in_the_connections_sequence() -> N
 
 
 def _sync_events(connected: Connected) -> list[Event]:
-    return list(Event.objects.filter(connection_id=connected.connection.pk, type__startswith="sync.").order_by("sequence"))
+    events = Event.objects.filter(connection_id=connected.connection.pk, type__startswith="sync.")
+    return list(events.order_by("sequence"))
 
 
 @pytest.mark.django_db(transaction=True)

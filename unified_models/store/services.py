@@ -33,8 +33,8 @@ from tenants.models import Connection
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.specs import record_data
 from unified_models.store import hooks
-from unified_models.store_events import sync_run_finished_emit
 from unified_models.store.models import StoredRecord, SyncMode, SyncRun, SyncRunState, SyncState
+from unified_models.store_events import sync_run_finished_emit
 
 logger = logging.getLogger(__name__)
 
