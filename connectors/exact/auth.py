@@ -20,9 +20,9 @@ from connectors.base.errors import (
     TooEarlyToRefresh,
     VendorAuthError,
     VendorResponseLost,
-    VendorUnavailable,
 )
 from connectors.base.http import never_raise
+from connectors.base.oauth2 import raise_for_token_server_error, token_error_from_answer, token_set_from_answer
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.exact.client import ExactClient
 
@@ -108,44 +108,28 @@ def _token_request(base_url: str, form: dict[str, str], *, refreshing: bool) -> 
 
 
 def _parse_token_response(response: httpx.Response, obtained_at: datetime) -> TokenSet:
-    try:
-        body = response.json()
-        access_token, refresh_token = body["access_token"], body["refresh_token"]
-        # Exact sends expires_in as a string ("600").
-        expires_in = int(str(body["expires_in"]))
-    except (ValueError, KeyError, TypeError):
-        raise TokenResponseLost("Exact's token response was not a valid token document.") from None
-    if str(body.get("token_type", "bearer")).lower() != "bearer":
-        raise VendorAuthError("Exact issued a token that is not a bearer token.")
-    return TokenSet(
-        access_token=access_token,
-        refresh_token=refresh_token,
+    # Exact sends expires_in as a string ("600"); the shared reader takes both forms.
+    token_set, _ = token_set_from_answer(
+        response,
+        vendor="Exact",
         obtained_at=obtained_at,
-        expires_in=expires_in,
         refresh_token_lifetime=refresh_token_lifetime(),
+        not_a_token_document="Exact's token response was not a valid token document.",
     )
+    return token_set
 
 
 def _raise_token_error(response: httpx.Response, *, refreshing: bool) -> None:
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = str(body.get("error", "")) if isinstance(body, dict) else ""
-    description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
-    reason_header = response.headers.get("Reason", "")
-    logger.warning("Exact token endpoint answered %s %s", status, error or "(no error code)")
+    answer = token_error_from_answer(response, vendor="Exact")
+    status, error, description = answer.status, answer.error, answer.description
+    reason_header = answer.headers.get("Reason", "")
     if "TooEarlyToRefreshTokens" in reason_header:
         # Exact's own words ("Rate limit exceeded: access_token not expired") say why; keep them for the record.
         raise TooEarlyToRefresh(
             f"Exact refused the refresh as too early ({description or reason_header}).", status=status
         )
-    if status >= 500:
-        if refreshing:
-            # Exact sometimes issues the token and then fails the response (dotnet#152): treat as possibly applied.
-            raise TokenResponseLost(f"Exact's token endpoint failed with HTTP {status}.")
-        raise VendorUnavailable(f"Exact's token endpoint failed with HTTP {status}.", status=status)
+    # A 5xx on a refresh: Exact sometimes issues the token and then fails the response (dotnet#152).
+    raise_for_token_server_error(answer, vendor="Exact", refreshing=refreshing)
     if refreshing:
         if status == 401 and error == "unauthorized_client":
             raise RefreshTokenRejected(

@@ -18,18 +18,19 @@ Rules (each cites the Exact behaviour it follows):
 - Money. JSON numbers arrive as Python floats; we go to Decimal through `str()` (shortest round-trip repr, so
   `0.1` stays `Decimal("0.1")`) and never do arithmetic in float. Money amounts are rounded ROUND_HALF_UP to
   2 decimals (cents), per line, the way Exact rounds invoice lines; quantities, unit prices and rates are not.
-- Bodies. `exact_json_dumps` writes Decimals as JSON number literals with their exact digits (no float step).
+- Bodies. `exact_json_dumps` writes Decimals as JSON number literals with their exact digits (no float step;
+  the shared connectors.base.jsonbody).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from connectors.base.jsonbody import decimal_json_dumps
 
 # Exact's datetimes are Amsterdam wall-clock time (KB FAQ), whatever the division's country.
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -196,23 +197,4 @@ def percent_from_fraction(value: Any, field: str = "Percentage") -> Decimal | No
 
 def exact_json_dumps(payload: Any) -> str:
     """JSON text for an Exact POST/PUT body; Decimals become number literals with their exact digits."""
-    nonce = uuid.uuid4().hex
-    literals: dict[str, str] = {}
-
-    def swap(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ValueError(f"Cannot send a non-finite number to Exact: {value}")
-            token = f"{nonce}:{len(literals)}"
-            literals[token] = format(value, "f")
-            return token
-        if isinstance(value, dict):
-            return {key: swap(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [swap(item) for item in value]
-        return value
-
-    text = json.dumps(swap(payload), ensure_ascii=False, separators=(",", ":"))
-    for token, literal in literals.items():
-        text = text.replace(json.dumps(token), literal)
-    return text
+    return decimal_json_dumps(payload, vendor="Exact")

@@ -39,6 +39,7 @@ from connectors.base.errors import (
     VendorUnavailable,
 )
 from connectors.base.http import never_raise
+from connectors.base.oauth2 import raise_for_token_server_error, token_error_from_answer, token_set_from_answer
 from connectors.base.types import AppCredentials, TokenSet, VendorUser
 from connectors.xero.client import XeroClient, XeroHosts
 
@@ -118,48 +119,30 @@ def _token_request(hosts: XeroHosts, app: AppCredentials, form: dict[str, str], 
 
 
 def _parse_token_response(response: httpx.Response, obtained_at: datetime) -> TokenSet:
-    try:
-        body = response.json()
-        access_token, refresh_token = str(body["access_token"]), str(body["refresh_token"])
-        expires_in = int(body["expires_in"])
-    except (ValueError, KeyError, TypeError):
-        # No refresh token means no offline_access in the scopes: the connection could not outlive 30 minutes.
-        raise TokenResponseLost("Xero's token response was not a token document with a refresh token.") from None
-    if str(body.get("token_type", "Bearer")).lower() != "bearer":
-        raise VendorAuthError("Xero issued a token that is not a bearer token.")
+    # No refresh token means no offline_access in the scopes: the connection could not outlive 30 minutes.
+    token_set, body = token_set_from_answer(
+        response,
+        vendor="Xero",
+        obtained_at=obtained_at,
+        refresh_token_lifetime=refresh_token_lifetime(),
+        not_a_token_document="Xero's token response was not a token document with a refresh token.",
+    )
     id_token = body.get("id_token")
     if isinstance(id_token, str):
         claims = jwt_claims(id_token)
         if claims:
-            _remember_id_claims(access_token, claims)
-    return TokenSet(
-        access_token=access_token,
-        refresh_token=refresh_token,
-        obtained_at=obtained_at,
-        expires_in=expires_in,
-        refresh_token_lifetime=refresh_token_lifetime(),
-    )
+            _remember_id_claims(token_set.access_token, claims)
+    return token_set
 
 
 def _raise_token_error(response: httpx.Response, *, refreshing: bool) -> None:
-    status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    error = str(body.get("error", "")) if isinstance(body, dict) else ""
-    description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
-    logger.warning("Xero token endpoint answered %s %s", status, error or "(no error code)")
-    if status >= 500:
-        if refreshing:
-            # Xero may have rotated the chain before failing the answer; the grace lets the core probe it.
-            raise TokenResponseLost(f"Xero's token endpoint failed with HTTP {status}.")
-        raise VendorUnavailable(f"Xero's token endpoint failed with HTTP {status}.", status=status)
-    if refreshing and error == "invalid_grant":
-        raise RefreshTokenRejected(description or "invalid_grant", reason=error, status=status)
-    raise VendorAuthError(
-        f"Xero's token endpoint refused the request ({description or error or f'HTTP {status}'}).", status=status
-    )
+    answer = token_error_from_answer(response, vendor="Xero")
+    # A 5xx on a refresh: Xero may have rotated the chain before failing the answer; the grace lets the core probe.
+    raise_for_token_server_error(answer, vendor="Xero", refreshing=refreshing)
+    if refreshing and answer.error == "invalid_grant":
+        raise RefreshTokenRejected(answer.description or "invalid_grant", reason=answer.error, status=answer.status)
+    refused = answer.description or answer.error or f"HTTP {answer.status}"
+    raise VendorAuthError(f"Xero's token endpoint refused the request ({refused}).", status=answer.status)
 
 
 # ---------------------------------------------------------------------------------------------- who consented

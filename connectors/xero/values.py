@@ -6,17 +6,19 @@
 - Writes send dates as `YYYY-MM-DD`, which Xero accepts (NOTES.md: Dates).
 - Money: JSON numbers arrive as floats; they become Decimal through `str()` (shortest repr) and are rounded to
   cents ROUND_HALF_UP, the way Xero rounds line tax (NOTES.md: Line items).
-- `xero_json_dumps` writes Decimals as number literals with their exact digits (no float step).
+- `xero_json_dumps` writes Decimals as number literals with their exact digits (no float step; the shared
+  connectors.base.jsonbody) and dates as `YYYY-MM-DD`.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from connectors.base.jsonbody import decimal_json_dumps
 
 CENT = Decimal("0.01")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -108,27 +110,4 @@ def parse_guid(value: str | None) -> str | None:
 
 def xero_json_dumps(payload: Any) -> str:
     """JSON text for a Xero write: Decimals become number literals with their exact digits, dates ISO strings."""
-    nonce = uuid.uuid4().hex
-    literals: dict[str, str] = {}
-
-    def swap(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise ValueError(f"Cannot send a non-finite number to Xero: {value}")
-            token = f"{nonce}:{len(literals)}"
-            literals[token] = format(value, "f")
-            return token
-        if isinstance(value, datetime):
-            raise TypeError("Send Xero dates, not datetimes")
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {key: swap(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [swap(item) for item in value]
-        return value
-
-    text = json.dumps(swap(payload), ensure_ascii=False, separators=(",", ":"))
-    for token, literal in literals.items():
-        text = text.replace(json.dumps(token), literal)
-    return text
+    return decimal_json_dumps(payload, vendor="Xero", dates=True)
