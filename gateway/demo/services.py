@@ -1,12 +1,16 @@
 """What the demo sets up: the sandbox world, the demo tenant's connection and mapping, and the lines it prints.
 
 With the Exact sandbox, the demo tenant is connected to division 101 through the real connect services (the
-sandbox's auto-consent standing in for the user's click) and gets a default ledger mapping.
+sandbox's auto-consent standing in for the user's click) and gets a default ledger mapping. The connect and
+mapping steps are vendor-neutral (`connection_via_auto_consent`, `mapping_ensure`); gateway.demo.xero uses them
+for the Xero organisation.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -69,47 +73,71 @@ def sandbox_world_ensure(control: SandboxControl, *, public_url: str) -> None:
     control.set_current_division(DEMO_USER_ID, min(DEMO_DIVISIONS))
 
 
-def demo_connection_ensure(control: SandboxControl, *, tenant: Tenant) -> Connection:
-    """The demo tenant's connection to division 101, made once through the real connect services: link, consent
-    start, Exact's redirect with a code (auto-consent answers for Jan de Vries), state check, code exchange,
-    division list, connection. Auto-consent is switched off again so the printed link shows the consent page."""
+def connection_via_auto_consent(
+    *,
+    tenant: Tenant,
+    connector_id: str,
+    region: str,
+    company_id: str,
+    consent: Callable[[], None],
+    withdraw_consent: Callable[[], None],
+) -> Connection:
+    """The demo tenant's connection to one company, made once through the real connect services: an operator-made
+    link ending on the gateway's own /connect/done page (like admin's reconnect links), consent start, the vendor's
+    redirect with a code (the sandbox's auto-consent, switched on by `consent`, answers for the demo user), state
+    check, code exchange, company list, connection. `withdraw_consent` switches auto-consent off again, so the
+    printed connect link shows the sandbox's consent page."""
     existing = Connection.objects.filter(
-        tenant=tenant, connector="exact", company_id=str(DEMO_DIVISION), status=ConnectionStatus.ACTIVE
+        tenant=tenant, connector=connector_id, company_id=company_id, status=ConnectionStatus.ACTIVE
     ).first()
     if existing is not None:
         return existing
-    # An operator-made link ending on the gateway's own /connect/done page, like admin's reconnect links.
     created = connect_link_create(
         tenant=tenant,
-        connector_id="exact",
+        connector_id=connector_id,
         redirect_url=f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/done",
         trusted_redirect=True,
     )
-    start = connect_services.connect_consent_start(link=created.link, region="nl")
-    control.set_auto_consent(DEMO_CLIENT_ID, user_id=DEMO_USER_ID, divisions=list(DEMO_DIVISIONS))
+    start = connect_services.connect_consent_start(link=created.link, region=region)
+    consent()
     try:
         location = httpx.get(start.authorization_url, follow_redirects=False, timeout=30).headers["location"]
     finally:
-        control.clear_auto_consent(DEMO_CLIENT_ID)
+        withdraw_consent()
     query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
     link = type(created.link).objects.get(pk=created.link.pk)
     connect_services.connect_state_claim(
         link=link, state=query["state"], session_state_hash=connect_services.hash_state(start.state)
     )
-    pending = connect_services.connect_consent_finish(link=link, region="nl", code=query["code"])
-    (connection,) = connect_services.connect_complete(
-        link_id=str(link.pk), pending=pending, company_ids=[str(DEMO_DIVISION)]
-    )
+    pending = connect_services.connect_consent_finish(link=link, region=region, code=query["code"])
+    (connection,) = connect_services.connect_complete(link_id=str(link.pk), pending=pending, company_ids=[company_id])
     return connection
 
 
-def demo_mapping_ensure(connection: Connection) -> str:
-    """Save the default mapping (checked in the division like PUT /mapping); returns a problem, or ""."""
+def mapping_ensure(connection: Connection, mapping: dict[str, Any]) -> str:
+    """Save a default mapping (checked in the company like PUT /mapping); returns a problem, or ""."""
     try:
-        unified_services.mapping_save(connection=connection, mapping=LedgerMapping.from_dict(DEMO_MAPPING))
+        unified_services.mapping_save(connection=connection, mapping=LedgerMapping.from_dict(mapping))
     except (MappingInvalid, VendorError) as exc:
         return f"the default mapping was not saved: {exc}"
     return ""
+
+
+def demo_connection_ensure(control: SandboxControl, *, tenant: Tenant) -> Connection:
+    """The demo tenant's connection to division 101 (auto-consent answers for Jan de Vries)."""
+    return connection_via_auto_consent(
+        tenant=tenant,
+        connector_id="exact",
+        region="nl",
+        company_id=str(DEMO_DIVISION),
+        consent=lambda: control.set_auto_consent(DEMO_CLIENT_ID, user_id=DEMO_USER_ID, divisions=list(DEMO_DIVISIONS)),
+        withdraw_consent=lambda: control.clear_auto_consent(DEMO_CLIENT_ID),
+    )
+
+
+def demo_mapping_ensure(connection: Connection) -> str:
+    """Save the default Dutch mapping; returns a problem, or ""."""
+    return mapping_ensure(connection, DEMO_MAPPING)
 
 
 def demo_customer_id(connection: Connection) -> str:

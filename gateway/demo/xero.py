@@ -7,19 +7,9 @@ and gets a default ledger mapping with Xero's tax types and account code.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
-import httpx
-from django.conf import settings
-
-from connectors.base.errors import VendorError
-from connectors.base.mapping import LedgerMapping
 from connectors.xero.sandbox.control_client import SandboxControl
-from tenants.connect import services as connect_services
-from tenants.models import Connection, ConnectionStatus, Tenant
-from tenants.services import connect_link_create
-from unified_models import services as unified_services
-from unified_models.errors import MappingInvalid
+from gateway.demo.services import connection_via_auto_consent, mapping_ensure
+from tenants.models import Connection, Tenant
 
 # Fixed, so a sandbox snapshot stays valid across runs.
 XERO_DEMO_CLIENT_ID = "D3E4F5A6B7C84D9EA0B1C2D3E4F5A6B7"
@@ -64,43 +54,22 @@ def xero_world_ensure(control: SandboxControl, *, public_url: str) -> None:
 
 
 def xero_connection_ensure(control: SandboxControl, *, tenant: Tenant) -> Connection:
-    """The demo tenant's connection to Gouden Korst Ltd, made once through the real connect services."""
-    existing = Connection.objects.filter(
-        tenant=tenant, connector="xero", company_id=XERO_DEMO_TENANT_ID, status=ConnectionStatus.ACTIVE
-    ).first()
-    if existing is not None:
-        return existing
-    created = connect_link_create(
+    """The demo tenant's connection to Gouden Korst Ltd (auto-consent answers for Amy Baker; no region step)."""
+    return connection_via_auto_consent(
         tenant=tenant,
         connector_id="xero",
-        redirect_url=f"{settings.LEDGERBRIDGE_PUBLIC_URL}/connect/done",
-        trusted_redirect=True,
+        region="",
+        company_id=XERO_DEMO_TENANT_ID,
+        consent=lambda: control.set_auto_consent(
+            XERO_DEMO_CLIENT_ID, user_id=XERO_DEMO_USER_ID, tenant_ids=list(XERO_DEMO_ORGANISATIONS)
+        ),
+        withdraw_consent=lambda: control.clear_auto_consent(XERO_DEMO_CLIENT_ID),
     )
-    start = connect_services.connect_consent_start(link=created.link, region="")
-    control.set_auto_consent(XERO_DEMO_CLIENT_ID, user_id=XERO_DEMO_USER_ID, tenant_ids=list(XERO_DEMO_ORGANISATIONS))
-    try:
-        location = httpx.get(start.authorization_url, follow_redirects=False, timeout=30).headers["location"]
-    finally:
-        control.clear_auto_consent(XERO_DEMO_CLIENT_ID)
-    query = {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
-    link = type(created.link).objects.get(pk=created.link.pk)
-    connect_services.connect_state_claim(
-        link=link, state=query["state"], session_state_hash=connect_services.hash_state(start.state)
-    )
-    pending = connect_services.connect_consent_finish(link=link, region="", code=query["code"])
-    (connection,) = connect_services.connect_complete(
-        link_id=str(link.pk), pending=pending, company_ids=[XERO_DEMO_TENANT_ID]
-    )
-    return connection
 
 
 def xero_mapping_ensure(connection: Connection) -> str:
-    """Save the default mapping (checked in the organisation like PUT /mapping); returns a problem, or ""."""
-    try:
-        unified_services.mapping_save(connection=connection, mapping=LedgerMapping.from_dict(XERO_DEMO_MAPPING))
-    except (MappingInvalid, VendorError) as exc:
-        return f"the default mapping was not saved: {exc}"
-    return ""
+    """Save the default UK mapping; returns a problem, or ""."""
+    return mapping_ensure(connection, XERO_DEMO_MAPPING)
 
 
 def xero_sandbox_env(*, sandbox_url: str) -> dict[str, str]:

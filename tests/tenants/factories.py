@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import factory
 from django.utils import timezone
@@ -88,28 +87,13 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
 def connect_via_sandbox(
     world: Any, *, workspace: Workspace, divisions: list[int] | None = None, connect: tuple[int, ...] = (101,)
 ) -> tuple[Credential, list[Connection]]:
-    """The real OAuth dance against the sandbox (auto-consent): code, exchange, current user, stored credential,
-    and one Connection per division in `connect` (which may include divisions the grant does not cover)."""
-    import httpx
+    """The real OAuth dance against the Exact sandbox (auto-consent): code, exchange, current user, stored
+    credential, and one Connection per division in `connect` (which may include divisions the grant does not cover)."""
+    from tests.fixtures.sandbox import connect_through_sandbox
 
-    from connectors.registry import get_connector
-    from tenants.credentials.consent import credential_save_from_consent
-    from tenants.credentials.store import vendor_app_for
-
-    world.auto_consent(divisions)
-    connector = get_connector("exact")
-    app = vendor_app_for(workspace=workspace, connector_id="exact")
-    url = connector.authorization_url(region="nl", app=app, redirect_uri=world.redirect_uri, state="state-1")
-    location = httpx.get(url, follow_redirects=False).headers["location"]
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    token_set = connector.exchange_code(region="nl", app=app, code=code, redirect_uri=world.redirect_uri)
-    vendor_user = connector.current_user(region="nl", access_token=token_set.access_token)
-    credential = credential_save_from_consent(
-        workspace=workspace, connector_id="exact", region="nl", app=app, vendor_user=vendor_user, token_set=token_set
+    return connect_through_sandbox(
+        world, workspace=workspace, consent=divisions, company_ids=[str(code) for code in connect]
     )
-    tenant = TenantFactory(workspace=workspace)
-    connections = [ConnectionFactory(tenant=tenant, company_id=str(code), credential=credential) for code in connect]
-    return credential, connections
 
 
 def age_credential(world: Any, credential: Credential, seconds: float) -> None:
