@@ -9,6 +9,9 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         from connectors.base.telemetry import telemetry_register
+        from gateway.api.idempotency import idempotency_problem
+        from gateway.api.problems import register_problems
+        from gateway.idempotency import IdempotencyKeyInFlight, IdempotencyKeyInvalid, IdempotencyKeyReused
         from connectors.registry import registered_connectors
         from gateway.metrics.instruments import counters_initialise
         from gateway.metrics.signals import connection_lifecycle_count
@@ -17,6 +20,8 @@ class GatewayConfig(AppConfig):
 
         # Vendor calls are counted from the shared HTTP client's telemetry hook (connectors.base cannot import us).
         telemetry_register(SINK)
+        # Idempotency refusals, from the HTTP decorator or a service (a mutation's key), are one set of problems.
+        register_problems((IdempotencyKeyInvalid, IdempotencyKeyReused, IdempotencyKeyInFlight), idempotency_problem)
         connection_lifecycle.connect(connection_lifecycle_count, dispatch_uid="metrics-connection-status")
         counters_initialise(connector.info.id for connector in registered_connectors())
         self._scrape_sources_register()

@@ -150,14 +150,16 @@ class MappingInvalid(Exception):
 
 
 class MutationConflict(Exception):
-    """A write that cannot run now: `code` is mutation_in_flight, mutation_in_doubt, idempotency_key_reused or
-    mutation_not_retryable; `retry_after` (seconds) when waiting helps."""
+    """A write that cannot run now: `code` is mutation_in_flight, mutation_in_doubt or mutation_not_retryable;
+    `retry_after` (seconds) when waiting helps. (A reused Idempotency-Key is gateway.idempotency's refusal.)"""
 
-    def __init__(self, code: str, message: str, *, retry_after: int | None = None) -> None:
+    def __init__(self, code: str, message: str, *, retry_after: int | None = None, mutation: Any = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        # The mutation that holds the write (a concurrent request with the same key): its problem names it.
+        self.mutation = mutation
 
 
 def mutation_problem(exc: MappingInvalid | MutationConflict) -> Problem:
@@ -166,14 +168,6 @@ def mutation_problem(exc: MappingInvalid | MutationConflict) -> Problem:
             "mapping_invalid",
             "The mapping names things this company does not have: " + str(exc),
             errors=[{"field": field, "code": "not_found", "message": reason} for field, reason in exc.problems],
-        )
-    if exc.code == "idempotency_key_reused":
-        return Problem(
-            status_code=422,
-            code=exc.code,
-            title="Idempotency-Key reused",
-            detail=exc.message,
-            errors=[{"field": "Idempotency-Key", "code": "reused", "message": "Used before with another request."}],
         )
     if exc.code in ("mutation_in_flight", "mutation_in_doubt"):
         seconds = exc.retry_after or 1
@@ -205,8 +199,9 @@ def write_problem(problem: Problem, mutation: Any) -> Problem:
 def problem_for_view(exc: Exception, view: Any) -> Problem:
     """The problem for a typed error raised in a view (registered with the API's exception handler in apps.py).
 
-    Once the view recorded a write (`view.mutation`), the problem names that mutation and its state.
+    Once the view recorded a write (`view.mutation`), or the write belongs to another request with the same key
+    (`MutationConflict.mutation`), the problem names that mutation and its state.
     """
     problem = problem_for(exc)
-    mutation = getattr(view, "mutation", None)
+    mutation = getattr(view, "mutation", None) or getattr(exc, "mutation", None)
     return write_problem(problem, mutation) if mutation is not None else problem

@@ -75,6 +75,15 @@ class Mutation(models.Model):
             models.Index(fields=["workspace", "created_at"]),
             models.Index(fields=["status", "lease_expires_at"]),
         ]
+        # One write per Idempotency-Key in a workspace, also under concurrent requests (gateway.idempotency claims
+        # by inserting first); writes sent without a key are not constrained.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="mutation_idempotency_key_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation} {self.resource} ({self.status})"

@@ -42,6 +42,7 @@ from connectors.registry import get_connector
 from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
 from events.models import EventType
 from events.services import event_emit
+from gateway.idempotency import idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
 from tenants.models import Connection, Workspace
@@ -166,37 +167,42 @@ def mutation_create(
         if not connector.supports(resource, Operation(operation)):
             raise OperationNotSupported(resource, operation, connector.name)
     now = timezone.now()
-    if idempotency_key:
-        existing = Mutation.objects.filter(workspace=workspace, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            same = (
-                existing.connection_id == connection.pk
-                and existing.resource == resource
-                and existing.operation == operation
-                and existing.target_id == target_id
-                and existing.request == request
-            )
-            if not same:
-                raise MutationConflict(
-                    "idempotency_key_reused",
-                    "This Idempotency-Key was first used for another write; use a new key for a new request.",
-                )
-            if existing.status in (MutationStatus.PENDING, MutationStatus.SENDING) and _lease_held(existing, now):
-                raise _in_flight(existing, now)
-            return existing
-    return Mutation.objects.create(
-        workspace=workspace,
-        connection=connection,
-        resource=resource,
-        operation=operation,
-        target_id=target_id,
-        idempotency_key=idempotency_key,
-        request_id=current_request_id()[:128],
-        api_key_prefix=current_api_key_prefix()[:32],
-        request=request,
-        status=MutationStatus.PENDING,
-        lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
+
+    def record() -> Mutation:
+        return Mutation.objects.create(
+            workspace=workspace,
+            connection=connection,
+            resource=resource,
+            operation=operation,
+            target_id=target_id,
+            idempotency_key=idempotency_key,
+            request_id=current_request_id()[:128],
+            api_key_prefix=current_api_key_prefix()[:32],
+            request=request,
+            status=MutationStatus.PENDING,
+            lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
+        )
+
+    if not idempotency_key:
+        return record()
+    # One idempotency implementation (gateway.idempotency): the unique constraint on (workspace, idempotency_key)
+    # makes a concurrent request with the same key end on this same mutation.
+    claim = idempotency_claim(
+        rows=Mutation.objects.filter(workspace=workspace, idempotency_key=idempotency_key),
+        create=record,
+        same_request=lambda existing: (
+            existing.connection_id == connection.pk
+            and existing.resource == resource
+            and existing.operation == operation
+            and existing.target_id == target_id
+            and existing.request == request
+        ),
     )
+    existing = claim.row
+    sending = existing.status in (MutationStatus.PENDING, MutationStatus.SENDING)
+    if not claim.created and sending and _lease_held(existing, now):
+        raise _in_flight(existing, now)
+    return existing
 
 
 def _lease_held(mutation: Mutation, now: datetime) -> bool:
@@ -212,6 +218,7 @@ def _in_flight(mutation: Mutation, now: datetime) -> MutationConflict:
         "mutation_in_flight",
         "The write with this Idempotency-Key is being sent by another request or worker.",
         retry_after=_seconds_until(mutation.lease_expires_at, now),
+        mutation=mutation,
     )
 
 

@@ -4,8 +4,8 @@ The same key and body replay the first response with `Idempotent-Replayed: true`
 body is 422; a key whose first request is still running is 409. Keys live 24 hours. An answer that says "not
 now" (5xx, 409, 429: the write is in flight, in doubt, or the vendor is busy) frees the key so the client can
 retry; a request that died without answering (killed worker) leaves its key in flight, and a retry takes it over
-once it is older than any request can run (the web server's timeout, `stale_after`). Vendor-side duplicates are
-prevented by the mutation record (its lease and reconciliation), not here.
+once it is older than any request can run (the web server's timeout, `stale_after`). The key is claimed through
+gateway.idempotency (the one implementation, shared with the mutation record that prevents vendor-side duplicates).
 """
 
 from __future__ import annotations
@@ -13,36 +13,36 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from gateway.api.problems import Problem, problem_from
+from gateway.idempotency import (
+    HEADER,
+    IdempotencyKeyInFlight,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
+    idempotency_claim,
+    idempotency_key_check,
+)
 from gateway.models import IdempotencyKey, IdempotencyStatus
 
-HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 RETENTION = timedelta(hours=24)
 # Statuses that are no final answer: retrying with the same key must run the request again, not replay them.
 TRANSIENT_STATUSES = frozenset({409, 423, 425, 429})
-# How often a claim is tried again when the row that blocked it vanished meanwhile (its request failed).
-CLAIM_ATTEMPTS = 3
 
 
 def stale_after() -> timedelta:
     """Longer than any request may run: the web server kills a request after LEDGERBRIDGE_WEB_TIMEOUT."""
     return timedelta(seconds=settings.LEDGERBRIDGE_WEB_TIMEOUT + 5)
-
-
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as the IETF draft's examples
 
 
 def request_fingerprint(request: Request) -> str:
@@ -53,13 +53,33 @@ def request_fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.get_full_path()}\n{canonical}".encode()).hexdigest()
 
 
-def _invalid_key() -> Problem:
+def idempotency_problem(
+    exc: IdempotencyKeyInvalid | IdempotencyKeyReused | IdempotencyKeyInFlight, view: Any = None
+) -> Problem:
+    """The problem of each idempotency refusal, wherever it is raised (this decorator or a service)."""
+    if isinstance(exc, IdempotencyKeyInvalid):
+        return Problem(
+            status_code=400,
+            code="invalid_idempotency_key",
+            title="Invalid Idempotency-Key",
+            detail="Idempotency-Key must be 1 to 255 visible ASCII characters.",
+            errors=[{"field": HEADER, "code": "invalid", "message": "1 to 255 visible ASCII characters."}],
+        )
+    if isinstance(exc, IdempotencyKeyReused):
+        return Problem(
+            status_code=422,
+            code="idempotency_key_reused",
+            title="Idempotency-Key reused",
+            detail="This Idempotency-Key was first used with a different request; use a new key for a new request.",
+            errors=[{"field": HEADER, "code": "reused", "message": "Used before with another method, path or body."}],
+        )
     return Problem(
-        status_code=400,
-        code="invalid_idempotency_key",
-        title="Invalid Idempotency-Key",
-        detail="Idempotency-Key must be 1 to 255 visible ASCII characters.",
-        errors=[{"field": HEADER, "code": "invalid", "message": "1 to 255 visible ASCII characters."}],
+        status_code=409,
+        code="idempotency_key_in_flight",
+        title="Request in progress",
+        detail="A request with this Idempotency-Key is still being processed; retry later.",
+        headers={"Retry-After": str(exc.retry_after)},
+        retry_after=exc.retry_after,
     )
 
 
@@ -67,44 +87,21 @@ def _claim(request: Request, key: str, fingerprint: str) -> IdempotencyKey | Res
     """Insert the key as in flight, or answer from the existing record."""
     workspace = request.user.workspace  # type: ignore[union-attr]
     IdempotencyKey.objects.filter(workspace=workspace, key=key, created_at__lt=timezone.now() - RETENTION).delete()
-    for _ in range(CLAIM_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return IdempotencyKey.objects.create(
-                    workspace=workspace,
-                    key=key,
-                    method=request.method or "",
-                    path=request.path,
-                    request_fingerprint=fingerprint,
-                )
-        except IntegrityError:
-            existing = IdempotencyKey.objects.filter(workspace=workspace, key=key).first()
-        if existing is not None:
-            return _answer_from(existing, fingerprint)
-        # The request that held the key failed and freed it between our insert and our read: claim again.
-    raise _in_flight(1)
-
-
-def _in_flight(seconds: int) -> Problem:
-    return Problem(
-        status_code=409,
-        code="idempotency_key_in_flight",
-        title="Request in progress",
-        detail="A request with this Idempotency-Key is still being processed; retry later.",
-        headers={"Retry-After": str(seconds)},
-        retry_after=seconds,
+    claim = idempotency_claim(
+        rows=IdempotencyKey.objects.filter(workspace=workspace, key=key),
+        create=lambda: IdempotencyKey.objects.create(
+            workspace=workspace,
+            key=key,
+            method=request.method or "",
+            path=request.path,
+            request_fingerprint=fingerprint,
+        ),
+        same_request=lambda existing: existing.request_fingerprint == fingerprint,
     )
+    return claim.row if claim.created else _answer_from(claim.row)
 
 
-def _answer_from(existing: IdempotencyKey, fingerprint: str) -> IdempotencyKey | Response:
-    if existing.request_fingerprint != fingerprint:
-        raise Problem(
-            status_code=422,
-            code="idempotency_key_reused",
-            title="Idempotency-Key reused",
-            detail="This Idempotency-Key was first used with a different request; use a new key for a new request.",
-            errors=[{"field": HEADER, "code": "reused", "message": "Used before with another method, path or body."}],
-        )
+def _answer_from(existing: IdempotencyKey) -> IdempotencyKey | Response:
     if existing.status == IdempotencyStatus.IN_FLIGHT:
         now = timezone.now()
         taken_over = IdempotencyKey.objects.filter(
@@ -114,7 +111,7 @@ def _answer_from(existing: IdempotencyKey, fingerprint: str) -> IdempotencyKey |
             existing.created_at = now
             return existing
         left = existing.created_at + stale_after() - now
-        raise _in_flight(max(1, min(int(left.total_seconds()) + 1, 30)))
+        raise IdempotencyKeyInFlight(max(1, min(int(left.total_seconds()) + 1, 30)))
     response = Response(existing.response_body, status=existing.response_status)
     if existing.response_content_type:
         response.content_type = existing.response_content_type
@@ -130,8 +127,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         key = request.headers.get(HEADER)
         if key is None:
             return view_method(self, request, *args, **kwargs)
-        if not _VALID_KEY.match(key):
-            raise _invalid_key()
+        idempotency_key_check(key)
         # A dry run writes nothing: its key is not claimed (the real write may then use it).
         if request.query_params.get("dry_run") == "true":
             return view_method(self, request, *args, **kwargs)

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -52,6 +53,41 @@ def test_the_mutation_is_committed_before_the_vendor_is_called(mapped: Connected
         sender.join(timeout=30)
     assert responses[0].status_code == 201
     assert _invoices_with_reference(mapped, "SLOW-1") == 1
+
+
+def test_two_concurrent_requests_with_one_key_get_the_same_mutation(mapped: Connected, first_customer_id: str) -> None:
+    # The vendor answers slowly, so both requests (released together) overlap; one sends, the other is told so.
+    mapped.world.control.add_fault(kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=1500, times=1)
+    body = invoice_body(first_customer_id, reference="RACE-1")
+    start = threading.Barrier(2)
+    answers: list[Any] = []
+
+    def post() -> None:
+        try:
+            start.wait(timeout=10)
+            answers.append(
+                mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
+            )
+        finally:
+            connection.close()  # this thread's own connection; left open it blocks dropping the test database
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(answer.status_code for answer in answers) == [201, 409], [answer.json() for answer in answers]
+    (sent,) = [answer for answer in answers if answer.status_code == 201]
+    (refused,) = [answer for answer in answers if answer.status_code == 409]
+    assert refused.json()["code"] in ("idempotency_key_in_flight", "mutation_in_flight")
+    (mutation,) = Mutation.objects.filter(idempotency_key="race-1")
+    assert sent.json()["mutation_id"] == str(mutation.pk)
+    # The refused client retries with its key and gets the same write, not a second one.
+    retried = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="race-1")
+    assert retried.status_code == 201 and retried["Idempotent-Replayed"] == "true"
+    assert retried.json()["mutation_id"] == str(mutation.pk)
+    assert _invoices_with_reference(mapped, "RACE-1") == 1
 
 
 def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(mapped: Connected, first_customer_id: str) -> None:
