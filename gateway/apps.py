@@ -9,10 +9,10 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         from connectors.base.telemetry import telemetry_register
+        from connectors.registry import registered_connectors
         from gateway.api.idempotency import idempotency_problem
         from gateway.api.problems import register_problems
         from gateway.idempotency import IdempotencyKeyInFlight, IdempotencyKeyInvalid, IdempotencyKeyReused
-        from connectors.registry import registered_connectors
         from gateway.metrics.instruments import counters_initialise
         from gateway.metrics.signals import connection_lifecycle_count
         from gateway.metrics.vendor import SINK
