@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from gateway.admin import operations_view
 from gateway.views import HealthzView, ReadyzView, UnknownApiPathView
+from unified_models.store.inbound_views import InboundWebhookView
 
 admin.site.site_header = "Ledgerbridge operations"
 admin.site.site_title = "Ledgerbridge"
@@ -32,6 +33,8 @@ urlpatterns = [
     path("readyz", ReadyzView.as_view(), name="readyz"),
     # The hosted connect flow (server-rendered pages); the OAuth callback is {LEDGERBRIDGE_PUBLIC_URL}/connect/callback.
     path("connect/", include("tenants.connect.urls")),
+    # Vendor webhooks ({LEDGERBRIDGE_PUBLIC_URL}/inbound/<connector id>): the connector verifies, the store fetches.
+    path("inbound/<str:connector_id>", InboundWebhookView.as_view(), name="inbound-webhook"),
     # The operator overview (gateway/operations.py), inside admin's login.
     path("admin/operations/", admin.site.admin_view(operations_view), name="admin-operations"),
     path("admin/", admin.site.urls),

@@ -26,7 +26,7 @@ from tenants.models import (
     Tenant,
     Workspace,
 )
-from tenants.signals import connection_lifecycle_send
+from tenants.signals import connection_disconnecting_send, connection_lifecycle_send
 
 # last_used_at is advisory: write it at most once a minute per key instead of on every request.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -75,9 +75,7 @@ class LastActiveApiKey(Exception):
 def api_key_revoke_keeping_one(*, api_key: ApiKey) -> ApiKey:
     """Revoke through the API: never the workspace's last active key (LastActiveApiKey), even under concurrency."""
     # Lock the workspace's active keys: two requests revoking the last two keys at once must not both succeed.
-    active = list(
-        ApiKey.objects.select_for_update().filter(workspace_id=api_key.workspace_id, revoked_at__isnull=True)
-    )
+    active = list(ApiKey.objects.select_for_update().filter(workspace_id=api_key.workspace_id, revoked_at__isnull=True))
     if api_key.revoked_at is None and [key.pk for key in active] == [api_key.pk]:
         raise LastActiveApiKey(str(api_key.pk))
     api_key.refresh_from_db()
@@ -207,12 +205,15 @@ def tenant_update(*, tenant: Tenant, name: str | None = None, external_id: str |
     return tenant
 
 
-@transaction.atomic
 def tenant_delete(*, tenant: Tenant) -> None:
     """Delete a tenant with its connections and links; credentials no other connection uses are forgotten."""
-    for connection in Connection.objects.filter(tenant=tenant).select_related("credential"):
-        connection_disconnect(connection=connection)
-    tenant.delete()
+    connections = list(Connection.objects.filter(tenant=tenant).select_related("credential"))
+    for connection in connections:
+        connection_disconnecting_send(connection)  # before the transaction: receivers may call the vendor
+    with transaction.atomic():
+        for connection in Connection.objects.filter(tenant=tenant).select_related("credential"):
+            _connection_delete(connection)
+        tenant.delete()
 
 
 # --- connect links ------------------------------------------------------------------------------------------------
@@ -316,12 +317,18 @@ def connection_reconnect_link(*, connection: Connection) -> CreatedConnectLink:
 # --- connections ---------------------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def connection_disconnect(*, connection: Connection) -> None:
     """Delete the connection; its credential is deleted too when no other connection shares it.
 
     Exact keeps one token chain per user and app, so a credential still used by another division must stay.
+    Receivers of `connection_disconnecting` run first, outside the transaction (they may still call the vendor).
     """
+    connection_disconnecting_send(connection)
+    with transaction.atomic():
+        _connection_delete(connection)
+
+
+def _connection_delete(connection: Connection) -> None:
     credential_id = connection.credential_id
     connection_lifecycle_send("disconnected", [connection])
     connection.delete()

@@ -18,6 +18,10 @@ from django.utils import timezone
 from tenants.models import Connection
 
 connection_lifecycle = Signal()
+# Sent with `connection` just before a disconnect deletes it, outside the disconnect's transaction, so a receiver
+# may still call the vendor with the connection's credential (e.g. to remove its webhook subscriptions). Inside a
+# caller's own transaction (admin deletes) vendor calls are refused; receivers must not let that stop the delete.
+connection_disconnecting = Signal()
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ def connection_lifecycle_send(kind: str, connections: list[Connection]) -> None:
         connection_lifecycle.send(
             sender=Connection, kind=kind, connections=[ConnectionSnapshot.of(connection) for connection in connections]
         )
+
+
+def connection_disconnecting_send(connection: Connection) -> None:
+    """Tell receivers this connection is about to be deleted (it and its credential still exist)."""
+    connection_disconnecting.send(sender=Connection, connection=connection)
 
 
 def connections_status_set(queryset: QuerySet[Connection], *, kind: str, **fields: Any) -> int:

@@ -29,6 +29,7 @@ from connectors.base.data import (
     UnifiedRecord,
     WriteResult,
 )
+from connectors.base.inbound import InboundDelivery, InboundSubscription
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 
 
@@ -203,6 +204,30 @@ class Connector(ABC):
         """A value that changes when the vendor invalidates every checkpoint of the company (Exact: a division
         move regenerates all Timestamps); the core starts a full copy when it changes. "" when never."""
         return ""
+
+    # --- inbound webhooks (connectors/base/inbound.py) -------------------------------------------------------
+    # A connector whose vendor pushes changes lists the topics it subscribes to; the core calls `inbound_subscribe`
+    # at connect time and on its check schedule (it must be idempotent: existing subscriptions are kept, missing
+    # ones created), `inbound_unsubscribe` at disconnect, and `inbound_parse` + `inbound_verify` for every POST to
+    # `/inbound/<id>`. A connector whose subscriptions live outside the API (an app portal) keeps `inbound_topics`
+    # empty and implements only the last two.
+    inbound_topics: ClassVar[frozenset[str]] = frozenset()
+
+    def inbound_subscribe(self, ctx: CallContext, callback_url: str) -> list[InboundSubscription]:
+        """Make sure the company has a subscription per topic to `callback_url`; returns them all."""
+        return []
+
+    def inbound_unsubscribe(self, ctx: CallContext, remote_ids: list[str]) -> None:
+        """Remove these subscriptions (ones the vendor no longer has are not an error)."""
+        return None
+
+    def inbound_parse(self, body: bytes, headers: Mapping[str, str]) -> InboundDelivery:
+        """The delivery a POST carries, before any trust: raises InboundRejected when it cannot be one."""
+        raise OperationNotSupported("inbound", "webhooks", self.name)
+
+    def inbound_verify(self, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        """Whether the POST is signed with this webhook secret (a constant-time comparison)."""
+        return False
 
     def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> JsonValue:
         """The gateway's own GET relative to the company (health checks, keep-alive), through `ctx.call`.

@@ -55,10 +55,11 @@ from connectors.base.data import (
     WriteResult,
 )
 from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
+from connectors.base.inbound import InboundDelivery, InboundSubscription
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, ItemInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.exact import auth, lookups, mappers, sync
+from connectors.exact import auth, inbound, lookups, mappers, sync
 from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
 from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, or_
@@ -348,6 +349,22 @@ class ExactConnector(OAuth2Connector):
 
     def sync_epoch(self, ctx: CallContext) -> str:
         return sync.division_epoch(self._api(ctx))
+
+    # ------------------------------------------------------------------ inbound webhooks (inbound.py)
+
+    inbound_topics = frozenset(inbound.TOPICS)
+
+    def inbound_subscribe(self, ctx: CallContext, callback_url: str) -> list[InboundSubscription]:
+        return inbound.subscribe(self._api(ctx), callback_url)
+
+    def inbound_unsubscribe(self, ctx: CallContext, remote_ids: list[str]) -> None:
+        inbound.unsubscribe(self._api(ctx), remote_ids)
+
+    def inbound_parse(self, body: bytes, headers: Mapping[str, str]) -> InboundDelivery:
+        return inbound.parse(body)
+
+    def inbound_verify(self, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        return inbound.verify(body, secret)
 
     # ------------------------------------------------------------------ writes
 

@@ -7,7 +7,11 @@ from kombu import Queue
 
 from gateway.settings.env import VAR_DIR, env
 from gateway.settings.events import LEDGERBRIDGE_WEBHOOK_DISPATCH_INTERVAL
-from gateway.settings.sync import LEDGERBRIDGE_SYNC_EPOCH_SECONDS, LEDGERBRIDGE_SYNC_SCHEDULE
+from gateway.settings.sync import (
+    LEDGERBRIDGE_INBOUND_CHECK_SECONDS,
+    LEDGERBRIDGE_SYNC_EPOCH_SECONDS,
+    LEDGERBRIDGE_SYNC_SCHEDULE,
+)
 from gateway.settings.writes import LEDGERBRIDGE_RECONCILE_INTERVAL
 
 _redis_url = env.str("REDIS_URL", default="")
@@ -98,6 +102,11 @@ CELERY_BEAT_SCHEDULE.update(
 CELERY_BEAT_SCHEDULE["store-sync-epochs"] = {
     "task": "unified_models.store.tasks.sync_epoch_check",
     "schedule": timedelta(seconds=LEDGERBRIDGE_SYNC_EPOCH_SECONDS),
+}
+# Inbound vendor webhooks: each connection's subscriptions still exist (re-created if the vendor dropped them).
+CELERY_BEAT_SCHEDULE["store-inbound-subscriptions"] = {
+    "task": "unified_models.store.tasks.inbound_subscriptions_check",
+    "schedule": timedelta(seconds=LEDGERBRIDGE_INBOUND_CHECK_SECONDS),
 }
 # One heartbeat per queue every 30 s (deploy/metrics.yaml: ledgerbridge_worker_heartbeat_timestamp_seconds): each
 # queue's workers prove they consume it; an expiry drops heartbeats nobody took, so a dead queue does not pile up.

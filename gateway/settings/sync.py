@@ -22,3 +22,6 @@ LEDGERBRIDGE_SYNC_EPOCH_SECONDS = env.int("LEDGERBRIDGE_SYNC_EPOCH_SECONDS", def
 # Longest wait for the vendor's rate-limit window inside a run before the run gives up and leaves the rest to the
 # next one (the checkpoint keeps what was done).
 LEDGERBRIDGE_SYNC_MAX_RATE_WAIT = env.float("LEDGERBRIDGE_SYNC_MAX_RATE_WAIT", default=90.0)
+# Seconds between checks that every connection still has its vendor webhook subscriptions (the vendor may drop
+# one; unified_models/store/inbound.py creates it again). Each check is one call per connection.
+LEDGERBRIDGE_INBOUND_CHECK_SECONDS = env.int("LEDGERBRIDGE_INBOUND_CHECK_SECONDS", default=3600)

@@ -8,3 +8,10 @@ class StoreConfig(AppConfig):
     label = "store"
     verbose_name = "Local store of synced records"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from tenants.signals import connection_disconnecting, connection_lifecycle
+        from unified_models.store.receivers import connection_inbound_subscribe, connection_inbound_unsubscribe
+
+        connection_lifecycle.connect(connection_inbound_subscribe, dispatch_uid="store.inbound_subscribe")
+        connection_disconnecting.connect(connection_inbound_unsubscribe, dispatch_uid="store.inbound_unsubscribe")

@@ -108,3 +108,37 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mode} sync of {self.resource} ({self.state})"
+
+
+class InboundSubscription(models.Model):
+    """A webhook subscription the gateway keeps at the vendor for a connection (one per topic)."""
+
+    connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="inbound_subscriptions")
+    topic = models.CharField(max_length=80)
+    remote_id = models.CharField(max_length=100)  # the vendor's id of the subscription
+    callback_url = models.URLField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField()  # the last time the vendor was seen to have it
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "topic"], name="inbound_subscription_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} subscription of {self.connection_id}"
+
+
+class InboundEventSeen(models.Model):
+    """A vendor webhook event already accepted for a connection: a redelivery of it is not fetched again."""
+
+    connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100)  # the connector's dedupe key
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "key"], name="inbound_event_seen_unique")]
+        indexes = [models.Index(fields=["received_at"], name="inbound_event_seen_received")]
+
+    def __str__(self) -> str:
+        return self.key

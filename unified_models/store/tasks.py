@@ -10,8 +10,9 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
+from connectors.registry import get_connector
 from tenants.models import Connection, ConnectionStatus
-from unified_models.store import services
+from unified_models.store import inbound, services
 from unified_models.store.models import SyncMode
 
 logger = logging.getLogger(__name__)
@@ -82,3 +83,63 @@ def sync_epoch_check() -> int:
             sync_run_enqueue(run.pk)
         queued += len(runs)
     return queued
+
+
+# ---------------------------------------------------------------------------------------------- inbound webhooks
+
+
+@shared_task(name="unified_models.store.tasks.inbound_fetch", acks_late=True, reject_on_worker_lost=True)
+def inbound_fetch(connection_id: str, resource: str, remote_ids: list[str], deleted_ids: list[str]) -> int:
+    """The targeted fetch a webhook asked for (unified_models/store/inbound.py); returns the records changed."""
+    return inbound.inbound_fetch(
+        connection_id=connection_id, resource=resource, remote_ids=remote_ids, deleted_ids=deleted_ids
+    )
+
+
+def _send_quietly(task: Any, args: list[Any], what: str) -> None:
+    try:
+        task.apply_async(args=args, queue=SYNC_QUEUE)
+    except Exception:
+        # The broker is down. A lost fetch is caught by the next incremental run (the change feed), a lost
+        # subscribe by the subscription check; neither may fail the request that triggered it.
+        logger.warning("Could not queue %s; the schedule catches up", what, exc_info=True)
+
+
+def inbound_fetches_enqueue(fetches: list[inbound.InboundFetch]) -> None:
+    """Queue the fetches once the transaction that recorded their events has committed."""
+    for fetch in fetches:
+        args = [str(fetch.connection_id), fetch.resource, fetch.remote_ids, fetch.deleted_ids]
+        transaction.on_commit(lambda args=args: _send_quietly(inbound_fetch, args, "a webhook fetch"))  # type: ignore[misc]
+
+
+def inbound_subscribe_enqueue(connection_id: Any) -> None:
+    """Queue the connect-time subscription once the connection is committed."""
+    args = [str(connection_id)]
+    transaction.on_commit(lambda: _send_quietly(inbound_subscribe, args, "webhook subscriptions"))
+
+
+@shared_task(name="unified_models.store.tasks.inbound_subscribe")
+def inbound_subscribe(connection_id: str) -> int:
+    """At connect time: the connection's webhook subscriptions at the vendor. Returns how many it has."""
+    connection = Connection.objects.filter(pk=connection_id, status=ConnectionStatus.ACTIVE).first()
+    if connection is None:
+        return 0
+    return len(inbound.inbound_subscriptions_ensure(connection=connection))
+
+
+@shared_task(name="unified_models.store.tasks.inbound_subscriptions_check")
+def inbound_subscriptions_check() -> int:
+    """Beat: every active connection of a connector with webhook topics still has its subscriptions (one the
+    vendor dropped is created again); old deduplication records are forgotten. Returns the connections checked."""
+    inbound.inbound_seen_prune()
+    checked = 0
+    for connection in Connection.objects.filter(status=ConnectionStatus.ACTIVE).iterator():
+        if not get_connector(connection.connector).inbound_topics:
+            continue
+        try:
+            inbound.inbound_subscriptions_ensure(connection=connection)
+        except Exception:
+            logger.exception("Checking the webhook subscriptions of connection %s failed", connection.pk)
+            continue
+        checked += 1
+    return checked

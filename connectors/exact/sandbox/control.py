@@ -72,6 +72,11 @@ def _rules() -> list[Rule]:
         Rule("/_control/webhooks/config", methods=["PUT", "POST"], endpoint="webhook_config"),
         Rule("/_control/webhooks/deliveries", methods=["GET"], endpoint="webhook_deliveries"),
         Rule("/_control/webhooks/subscriptions", methods=["GET"], endpoint="webhook_subscriptions"),
+        Rule(
+            "/_control/webhooks/subscriptions/<subscription_id>",
+            methods=["DELETE"],
+            endpoint="drop_webhook_subscription",
+        ),
     ]
 
 
@@ -350,7 +355,14 @@ class ControlAPI:
             if delay < 0:
                 raise ControlError("validation_delay_seconds must not be negative")
             self.sandbox.webhooks.validation_delay = delay
-        return {"validation_delay_seconds": self.sandbox.webhooks.validation_delay}
+        if "deliver_events" in body:
+            if not isinstance(body["deliver_events"], bool):
+                raise ControlError("deliver_events must be true or false")
+            self.sandbox.webhooks.deliver_events = body["deliver_events"]
+        return {
+            "validation_delay_seconds": self.sandbox.webhooks.validation_delay,
+            "deliver_events": self.sandbox.webhooks.deliver_events,
+        }
 
     def _webhook_deliveries(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
         limit = int(request.args.get("limit", 100))
@@ -358,3 +370,18 @@ class ControlAPI:
 
     def _webhook_subscriptions(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:
         return self.sandbox.webhooks.subscriptions()
+
+    def _drop_webhook_subscription(
+        self, request: Request, body: dict[str, Any], subscription_id: str
+    ) -> dict[str, Any]:
+        """Exact dropped a subscription on its side (no API call told it to): it is gone from its division."""
+        world = self.sandbox.world
+        with world.lock:
+            for division in world.divisions.values():
+                table = division.store.tables["WebhookSubscriptions"]
+                for key in list(table.rows):
+                    if str(key).lower() == subscription_id.strip("{}").lower():
+                        division.store.remove("WebhookSubscriptions", key, deleted_by=None, when=world.clock.now())
+                        self.sandbox.webhooks.subscription_deleted(subscription_id=str(key))
+                        return {"dropped": str(key), "division": division.code}
+        raise ControlError(f"no webhook subscription {subscription_id}", status=404)

@@ -310,3 +310,11 @@ class SandboxControl:
 
     def webhook_subscriptions(self) -> list[dict[str, Any]]:
         return self._call("GET", "/webhooks/subscriptions")
+
+    def drop_webhook_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Exact drops a subscription on its own (the client is not told)."""
+        return self._call("DELETE", f"/webhooks/subscriptions/{subscription_id}")
+
+    def set_webhook_delivery(self, deliver_events: bool) -> None:
+        """False: events are lost (listed as not sent, counted as missed), as when Exact fails to deliver."""
+        self._call("PUT", "/webhooks/config", {"deliver_events": deliver_events})

@@ -87,6 +87,7 @@ class Counters:
                     "validations_failed": self._simple["webhook_validations_failed"],
                     "not_sent_unvalidated": self._simple["webhooks_unvalidated"],
                     "dropped": self._simple["webhooks_dropped"],
+                    "missed": self._simple["webhooks_missed"],
                 },
             }
 

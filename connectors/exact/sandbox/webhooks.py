@@ -85,6 +85,8 @@ class WebhookDispatcher:
         self.validation_delay = validation_delay
         self.timeout_seconds = 5.0
         self.max_queued = DEFAULT_MAX_QUEUED
+        # False: events are lost before delivery (retries and guarantees are undocumented: NOTES.md: Webhooks).
+        self.deliver_events = True
         self._lock = threading.Lock()
         self._subscriptions: dict[str, Subscription] = {}
         # Subscription ids whose validation POST got a 2xx; events go to these only (NOTES.md: Webhooks).
@@ -238,6 +240,9 @@ class WebhookDispatcher:
             return str(subscription_id) in self._validated
 
     def _deliver(self, job: _Job) -> None:
+        if job.kind == "event" and not self.deliver_events:
+            self._not_sent(job, counter="webhooks_missed", error="not sent: event delivery is switched off (missed)")
+            return
         if job.kind == "event" and not self.is_validated(job.subscription_id):
             # Checked here, not in emit(): the single worker handles the validation job first, so an event
             # emitted right after a successful validation still goes out. Unvalidated: nothing is sent.
@@ -294,6 +299,24 @@ class WebhookDispatcher:
                     subscription.validated = ok
             self._deliveries.append(record)
 
+    def _not_sent(self, job: _Job, *, counter: str, error: str) -> None:
+        self.counters.incr(counter)
+        with self._lock:
+            self._deliveries.append(
+                {
+                    "id": next(self._ids),
+                    "kind": job.kind,
+                    "subscription_id": job.subscription_id,
+                    "topic": job.topic,
+                    "url": job.url,
+                    "body": job.body.decode("utf-8"),
+                    "attempted_at": self.world.clock.now().isoformat(),
+                    "status_code": None,
+                    "error": error,
+                    "ok": False,
+                }
+            )
+
     # ----------------------------------------------------------------- control API
 
     def deliveries(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -306,6 +329,7 @@ class WebhookDispatcher:
 
     def clear(self) -> None:
         with self._lock:
+            self.deliver_events = True
             self._subscriptions.clear()
             self._validated.clear()
             self._deliveries.clear()

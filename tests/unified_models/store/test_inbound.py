@@ -1,0 +1,278 @@
+"""Inbound Exact webhooks against the sandbox over real HTTP: subscriptions follow the connection, a change made in
+Exact reaches the API through a webhook within 2 seconds (a live gateway and a real Celery worker), a forged
+delivery is refused and changes nothing, a missed one is caught by the next incremental run."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.test import Client
+
+from connectors.exact.sandbox.webhooks import event_body
+from gateway.celery import app as celery_app
+from tenants.signals import connection_lifecycle_send
+from tests.fixtures.exact import ExactWorld
+from tests.gateway.test_celery import start_worker
+from tests.tenants.factories import connect_via_sandbox
+from tests.unified_models.conftest import Connected
+from unified_models.store import inbound, services, tasks
+from unified_models.store.models import InboundEventSeen, InboundSubscription, StoredRecord, SyncRunState
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+TOPICS = {"Accounts", "SalesInvoices", "GLAccounts", "Items"}
+
+
+def _connect(world: ExactWorld, workspace: Any, auth_client: Any) -> Connected:
+    world.control.set_limits(minutely_limit=100_000, daily_limit=1_000_000)
+    _, (connection,) = connect_via_sandbox(world, workspace=workspace, divisions=[101, 102], connect=(101,))
+    return Connected(client=auth_client, connection=connection, world=world)
+
+
+@pytest.fixture
+def loopback(exact_world_factory: Callable[..., ExactWorld], workspace: Any, auth_client: Any) -> Connected:
+    """Connected, with a public URL on the loopback host nobody answers (the sandbox accepts http there)."""
+    return _connect(exact_world_factory(public_url="http://127.0.0.1:9"), workspace, auth_client)
+
+
+@pytest.fixture
+def live(
+    live_server: Any, exact_world_factory: Callable[..., ExactWorld], workspace: Any, auth_client: Any
+) -> Connected:
+    """Connected, the gateway served over HTTP at its public URL (Exact's callbacks reach it)."""
+    return _connect(exact_world_factory(public_url=live_server.url), workspace, auth_client)
+
+
+def _backfill(connected: Connected, *resources: str) -> None:
+    for resource in resources:
+        run = services.sync_run_request(connection=connected.connection, resource=resource, trigger="test")
+        assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+
+
+def _sandbox_subscriptions(connected: Connected) -> dict[str, dict[str, Any]]:
+    return {row["topic"]: row for row in connected.world.control.webhook_subscriptions()}
+
+
+def _subscription_posts(connected: Connected) -> int:
+    return sum(
+        1
+        for request in connected.world.control.requests(path="webhooks/WebhookSubscriptions")
+        if request["method"] == "POST"
+    )
+
+
+def _a_contact(connected: Connected) -> StoredRecord:
+    return StoredRecord.objects.filter(connection=connected.connection, resource="contacts").order_by("record_id")[0]
+
+
+def _rename(connected: Connected, remote_id: str, name: str) -> None:
+    """Change the account in Exact (through the passthrough, which does not touch the store)."""
+    response = connected.client.post(
+        connected.url("passthrough"),
+        {"method": "PUT", "path": f"crm/Accounts(guid'{remote_id}')", "body": {"Name": name}},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["status"] == 204, response.json()
+
+
+def _name_through_api(connected: Connected, record_id: str) -> str:
+    response = connected.client.get(connected.url(f"contacts/{record_id}"))
+    assert response.status_code == 200, response.json()
+    return str(response.json()["name"])
+
+
+# ---------------------------------------------------------------------------------------------- subscriptions
+
+
+def test_subscriptions_per_topic_are_kept_and_removed_at_disconnect(loopback: Connected) -> None:
+    connection = loopback.connection
+    rows = inbound.inbound_subscriptions_ensure(connection=connection)
+    assert {row.topic for row in rows} == TOPICS
+    remote = _sandbox_subscriptions(loopback)
+    assert set(remote) == TOPICS
+    assert {row["callback_url"] for row in remote.values()} == {"http://127.0.0.1:9/inbound/exact"}
+    assert {row.remote_id for row in rows} == {row["subscription_id"] for row in remote.values()}
+    assert _subscription_posts(loopback) == 4
+
+    # Checking again creates nothing: one GET, no POST.
+    loopback.world.control.clear_requests()
+    inbound.inbound_subscriptions_ensure(connection=connection)
+    assert _subscription_posts(loopback) == 0
+
+    # Exact drops one on its side; the check schedule notices and subscribes again.
+    dropped = remote["Items"]["subscription_id"]
+    loopback.world.control.drop_webhook_subscription(dropped)
+    assert tasks.inbound_subscriptions_check() == 1
+    again = _sandbox_subscriptions(loopback)
+    assert set(again) == TOPICS and again["Items"]["subscription_id"] != dropped
+    assert (
+        InboundSubscription.objects.get(connection=connection, topic="Items").remote_id
+        == again["Items"]["subscription_id"]
+    )
+    assert _subscription_posts(loopback) == 1
+
+    # Disconnecting removes them at Exact.
+    response = loopback.client.delete(f"/api/v1/connections/{connection.pk}")
+    assert response.status_code == 204, response.content
+    assert _sandbox_subscriptions(loopback) == {}
+    assert not InboundSubscription.objects.exists()
+
+
+def test_the_connect_signal_queues_the_subscriptions(loopback: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_subscribe, "apply_async", lambda args, queue: sent.append([args, queue]))
+    with transaction.atomic():
+        connection_lifecycle_send("created", [loopback.connection])
+        assert sent == []  # not before the connection is committed
+    assert sent == [[[str(loopback.connection.pk)], "sync"]]
+    # What the worker then does.
+    assert tasks.inbound_subscribe(str(loopback.connection.pk)) == 4
+    assert set(_sandbox_subscriptions(loopback)) == TOPICS
+
+
+# ---------------------------------------------------------------------------------------------- receiving
+
+
+def _event(connected: Connected, key: str, *, secret: str | None = None, action: str = "Update") -> bytes:
+    content = {
+        "Topic": "Accounts",
+        "ClientId": connected.world.client_id,
+        "Division": connected.division,
+        "Action": action,
+        "Key": key,
+        "ExactOnlineEndpoint": f"{connected.world.server.root_url}/nl/api/v1/101/crm/Accounts(guid'{key}')",
+        "EventCreatedOn": "2026-12-05T10:00:00.000000Z",
+    }
+    return event_body(content, connected.world.webhook_secret if secret is None else secret)
+
+
+def test_a_forged_webhook_is_refused_and_changes_nothing(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    _backfill(connected, "contacts")
+    contact = _a_contact(connected)
+    _rename(connected, contact.remote_id, "Changed In Exact BV")
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+    connected.world.control.reset_counters()
+    web = Client()
+
+    genuine = _event(connected, contact.remote_id)
+    forged = _event(connected, contact.remote_id, secret="not-the-secret")
+    unsigned = genuine[: genuine.index(b',"HashCode"')] + b"}"
+    lower = genuine.replace(genuine[-66:-2], genuine[-66:-2].lower())
+    tampered = genuine.replace(b'"Action":"Update"', b'"Action":"Delete"')
+    for body in (forged, unsigned, lower, tampered, b'{"Content":{},"HashCode":"00"}', b"not json"):
+        response = web.post("/inbound/exact", data=body, content_type="application/json")
+        assert response.status_code in (400, 401), (body, response.status_code)
+        assert response["Content-Type"] == "application/problem+json"
+    assert web.post("/inbound/exact", data=forged, content_type="application/json").json()["code"] == (
+        "invalid_signature"
+    )
+    assert queued == [] and not InboundEventSeen.objects.exists()
+    assert connected.calls() == {}
+    assert StoredRecord.objects.get(pk=contact.pk).data == contact.data
+
+    # Exact's empty validation POST is answered; so is a genuine event, once (a redelivery is dropped).
+    assert web.post("/inbound/exact", data=b"", content_type="").status_code == 200
+    assert web.post("/inbound/exact", data=genuine, content_type="application/json").status_code == 200
+    assert web.post("/inbound/exact", data=genuine, content_type="application/json").status_code == 200
+    assert queued == [[str(connected.connection.pk), "contacts", [contact.remote_id], []]]
+    assert web.get("/inbound/exact").status_code == 405
+    assert web.post("/inbound/nobody", data=genuine, content_type="application/json").status_code == 404
+
+    # The queued fetch: one call, the record as Exact has it now.
+    assert connected.calls() == {}
+    assert tasks.inbound_fetch(*queued[0]) == 1
+    assert StoredRecord.objects.get(pk=contact.pk).data["name"] == "Changed In Exact BV"
+    assert sum(sum(by_status.values()) for by_status in connected.calls().values()) == 1
+
+
+def test_a_delete_event_soft_deletes_without_a_call(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    _backfill(connected, "contacts")
+    contact = _a_contact(connected)
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+    body = _event(connected, contact.remote_id, action="Delete")
+    assert Client().post("/inbound/exact", data=body, content_type="application/json").status_code == 200
+    connected.world.control.reset_counters()
+    tasks.inbound_fetch(*queued[0])
+    assert StoredRecord.objects.get(pk=contact.pk).deleted_at is not None
+    assert connected.calls() == {}
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture
+def worker(live: Connected, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in live.world.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LEDGERBRIDGE_CREDENTIAL_KEYS", ",".join(settings.LEDGERBRIDGE_CREDENTIAL_KEYS))
+    celery_app.control.purge()  # nothing left over from other tests in this Redis database
+    process = start_worker("sync")
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.mark.redis
+@pytest.mark.celery_worker
+def test_a_change_in_exact_reaches_the_api_by_webhook_within_2_seconds(live: Connected, worker: Any) -> None:
+    _backfill(live, "contacts")
+    # Connect time: the lifecycle signal queues the subscriptions; the worker creates them, Exact validates the
+    # callback with its empty POST against the live gateway.
+    with transaction.atomic():
+        connection_lifecycle_send("created", [live.connection])
+    _wait(
+        lambda: (
+            len(_sandbox_subscriptions(live)) == 4
+            and all(row["validated"] for row in _sandbox_subscriptions(live).values())
+        ),
+        60,
+        "the subscriptions (worker start included)",
+    )
+    contact = _a_contact(live)
+    assert _name_through_api(live, contact.record_id) != "Renamed By Webhook BV"
+
+    started = time.monotonic()
+    _rename(live, contact.remote_id, "Renamed By Webhook BV")
+    _wait(lambda: _name_through_api(live, contact.record_id) == "Renamed By Webhook BV", 5, "the webhook")
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.0, elapsed
+    # It came by webhook (a signed event answered 200), not by a sync run.
+    events = [d for d in live.world.control.webhook_deliveries() if d["kind"] == "event"]
+    assert events and events[-1]["ok"] and events[-1]["status_code"] == 200
+    assert InboundEventSeen.objects.filter(connection=live.connection).count() == 1
+    assert live.connection.sync_runs.filter(resource="contacts").count() == 1  # the backfill only
+
+
+@pytest.mark.redis
+def test_a_missed_webhook_is_caught_by_the_next_incremental_run(live: Connected) -> None:
+    _backfill(live, "contacts")
+    inbound.inbound_subscriptions_ensure(connection=live.connection)
+    _wait(lambda: all(row["validated"] for row in _sandbox_subscriptions(live).values()), 10, "the validation POSTs")
+    live.world.control.set_webhook_delivery(False)  # Exact loses the event
+    contact = _a_contact(live)
+    _rename(live, contact.remote_id, "Missed By Webhook BV")
+    assert live.world.server.sandbox.webhooks.wait_idle()
+    assert live.world.control.counters()["webhooks"]["missed"] == 1
+    assert not InboundEventSeen.objects.exists()
+    assert _name_through_api(live, contact.record_id) != "Missed By Webhook BV"
+
+    _backfill(live, "contacts")  # the next incremental run
+    assert _name_through_api(live, contact.record_id) == "Missed By Webhook BV"
