@@ -56,6 +56,7 @@ class ConnectionCallContext:
     company_id: str
     credential_id: Any
     app_client_id: str = ""  # the vendor app of the credential: rate-limit budgets are per app and company
+    write_key: str = ""  # set for a dry run (connectors.base.data.CallContext.write_key)
     _tokens_seen: set[str] = field(default_factory=set, repr=False)
 
     # --- TokenProvider -----------------------------------------------------------------------------------

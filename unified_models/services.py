@@ -20,6 +20,8 @@ The rules that keep a write from being duplicated or stuck:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,6 +123,10 @@ class MutationCallContext:
     @property
     def app_client_id(self) -> str:
         return self.inner.app_client_id
+
+    @property
+    def write_key(self) -> str:
+        return mutation_write_key(self.mutation)
 
     def call(self, send: Callable[[str], T]) -> T:
         return self.inner.call(send)
@@ -286,8 +292,24 @@ class WritePreview:
     vendor_requests: list[PreviewedRequest]
 
 
+def mutation_write_key(mutation: Mutation) -> str:
+    """The write key of a mutation (CallContext.write_key): its workspace, Idempotency-Key and request, so a dry
+    run with the same key and body derives the same vendor ids; without a key, the mutation's own id."""
+    if not mutation.idempotency_key:
+        return f"mutation:{mutation.pk}"
+    request = json.dumps(mutation.request, sort_keys=True, separators=(",", ":"), default=str)
+    material = f"{mutation.workspace_id}\n{mutation.idempotency_key}\n{request}"
+    return "key:" + hashlib.sha256(material.encode()).hexdigest()
+
+
 def mutation_preview(
-    *, connection: Connection, resource: str, operation: str, request: dict[str, Any], target_id: str = ""
+    *,
+    connection: Connection,
+    resource: str,
+    operation: str,
+    request: dict[str, Any],
+    target_id: str = "",
+    idempotency_key: str = "",
 ) -> WritePreview:
     """A dry run of a write: input, mapping and the connector's rules are checked and the vendor payload is built
     by the very code a real write runs, but the first write request is stopped before it leaves (reads such as
@@ -305,10 +327,12 @@ def mutation_preview(
         operation=operation,
         target_id=target_id,
         request=request,
+        idempotency_key=idempotency_key,
     )
     mapping, _ = mapping_get(connection=connection)
     data = _unified_input(draft)
     ctx = connection_context(connection)
+    ctx.write_key = mutation_write_key(draft)
     connector = get_connector(connection.connector)
     try:
         with observe_requests(DryRunObserver()):

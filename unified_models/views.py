@@ -86,7 +86,12 @@ class ConnectionAPIView(WorkspaceAPIView):
         """
         if dry_run(request):
             preview = services.mutation_preview(
-                connection=connection, resource=resource, operation=operation, request=payload, target_id=target_id
+                connection=connection,
+                resource=resource,
+                operation=operation,
+                request=payload,
+                target_id=target_id,
+                idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
             )
             return Response(dry_run_data(preview), status=status.HTTP_200_OK)
         include = include_remote_data(request) if resource != services.PASSTHROUGH else False

@@ -107,6 +107,12 @@ class CallContext(Protocol):
     def app_client_id(self) -> str:
         """The vendor app the calls are made as (rate-limit budgets are per app and company)."""
 
+    @property
+    def write_key(self) -> str:
+        """A key of the write being made, the same on its every attempt and in its dry run with the same
+        Idempotency-Key ("" outside a write): ids a connector assigns itself are derived from it, so a dry run
+        shows the bytes the write then sends."""
+
     def call(self, send: Callable[[str], T]) -> T:
         """Run `send(access_token)` with a fresh token; one refresh and retry after a 401; records the outcome."""
 

@@ -70,7 +70,7 @@ import copy
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from connectors.base.mapping import LedgerMapping, MappingMissing
@@ -102,6 +102,7 @@ from connectors.base.records import (
 )
 from connectors.exact.values import (
     AMSTERDAM,
+    CENT,
     UnexpectedExactValue,
     clean_text,
     format_exact_date,
@@ -670,6 +671,72 @@ def _line_to_exact(
     if vat_code is not None:
         body["VATCode"] = vat_code.strip()
     return body
+
+
+# The line properties a POST may name and Exact then stores as sent. A line naming anything else (Discount,
+# NetPrice, AmountFC, ...) or leaving one of them out lets Exact fill something in, which only a read shows.
+_PREDICTABLE_LINE = frozenset({"ID", "Item", "Description", "Quantity", "UnitPrice", "GLAccount", "VATCode"})
+_HALF_CENT = Decimal("0.005")
+
+
+def _unambiguous_cents(amount: Decimal) -> Decimal | None:
+    """`amount` in cents, or None where rounding rules differ (exactly half a cent past a cent)."""
+    if (abs(amount) % CENT) == _HALF_CENT:
+        return None  # Exact's rule for a tie is not documented (NOTES.md: Writes)
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_percentages(mapping: LedgerMapping) -> dict[str, Decimal]:
+    """Exact VAT code -> percent, from the mapping's rate rules (a code mapped from two rates has none)."""
+    found: dict[str, set[Decimal]] = {}
+    for rule in mapping.tax_rates:
+        if rule.rate is not None:
+            found.setdefault(rule.vendor_code.strip(), set()).add(rule.rate)
+    return {code: rates.pop() for code, rates in found.items() if len(rates) == 1}
+
+
+def predicted_invoice_lines(
+    created: ExactObject, sent_lines: Sequence[ExactObject], percentages: Mapping[str, Decimal]
+) -> list[dict[str, Any]] | None:
+    """The SalesInvoiceLines Exact stored for a POST, from the request and the POST answer; None if unsure.
+
+    Only for lines that leave Exact nothing to fill in: the gateway's own line ID (POST-able, NOTES.md: Writes),
+    the item, description, quantity, unit price, G/L account and a VAT code whose percentage the mapping states.
+    Exact computes AmountFC = quantity x unit price and VATAmountFC = AmountFC x percentage per line, in cents;
+    a value exactly half a cent past a cent is left to a read. The sums must equal the header totals of
+    Exact's own answer (AmountFCExclVat, VATAmountFC), which catches a mapping whose rate is not the code's.
+    """
+    lines: list[dict[str, Any]] = []
+    amounts: list[tuple[Decimal, Decimal]] = []
+    for number, sent in enumerate(sent_lines, start=1):
+        if set(sent) != _PREDICTABLE_LINE or any(sent[name] is None for name in _PREDICTABLE_LINE):
+            return None
+        percentage = percentages.get(str(sent["VATCode"]).strip())
+        if percentage is None:
+            return None
+        quantity, unit_price = Decimal(str(sent["Quantity"])), Decimal(str(sent["UnitPrice"]))
+        amount = _unambiguous_cents(quantity * unit_price)
+        vat = _unambiguous_cents(amount * percentage / 100) if amount is not None else None
+        if amount is None or vat is None:
+            return None
+        amounts.append((amount, vat))
+        # Numbers as a read answers them: Exact stores doubles (NOTES.md: Entities).
+        lines.append(
+            {
+                **sent,
+                "LineNumber": number,
+                "Quantity": float(quantity),
+                "UnitPrice": float(unit_price),
+                "AmountFC": float(amount),
+                "VATAmountFC": float(vat),
+            }
+        )
+    net_total, vat_total = to_money(created.get("AmountFCExclVat")), to_money(created.get("VATAmountFC"))
+    if net_total != sum((net for net, _ in amounts), Decimal(0)):
+        return None
+    if vat_total != sum((vat for _, vat in amounts), Decimal(0)):
+        return None
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------- ledger

@@ -77,6 +77,10 @@ class CountingCallContext:
     def app_client_id(self) -> str:
         return self.inner.app_client_id
 
+    @property
+    def write_key(self) -> str:
+        return self.inner.write_key
+
     def call(self, send: Callable[[str], T]) -> T:
         return self.inner.call(send)
 

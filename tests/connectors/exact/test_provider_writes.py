@@ -20,6 +20,7 @@ from connectors.base.records import (
     InvoiceInput,
     InvoiceLineInput,
     InvoiceStatus,
+    InvoiceType,
     InvoiceUpdate,
     ItemInput,
 )
@@ -105,9 +106,7 @@ def test_a_contact_and_an_invoice_with_three_vat_rates_land_in_the_division(divi
         "salesinvoice/SalesInvoiceLines": {"200": 1},
     }
     # The record the create answers is the one every read shows, remote_data included.
-    assert invoice == connector.retrieve_record(
-        division.ctx(), Resource.INVOICES, invoice.id, include_remote_data=True
-    )
+    assert invoice == connector.retrieve_record(division.ctx(), Resource.INVOICES, invoice.id, include_remote_data=True)
 
     (stored,) = [row for row in division.dump("SalesInvoices") if row["InvoiceID"] == invoice.id]
     assert _code(stored["Journal"]) == "70" and stored["YourRef"] == "ORDER-4711"
@@ -401,3 +400,123 @@ def test_check_mapping_names_each_code_the_division_lacks(division: Division) ->
     division.world.control.reset_counters()
     assert division.connector.check_mapping(division.ctx(), LedgerMapping()) == []
     assert division.calls() == {}
+
+
+def _fully_named(contact_id: str, reference: str, **overrides: object) -> InvoiceInput:
+    """Lines on the default item (with the default revenue account), each with a description, price and rate."""
+    values: dict[str, object] = {
+        "contact_id": contact_id,
+        "reference": reference,
+        "lines": (
+            InvoiceLineInput(
+                description="Consultancy", quantity=Decimal(2), unit_price=Decimal("100.00"), tax_rate=Decimal(21)
+            ),
+            InvoiceLineInput(
+                description="Travel", quantity=Decimal("1.5"), unit_price=Decimal("39.90"), tax_rate=Decimal(9)
+            ),
+            InvoiceLineInput(description="Export", quantity=Decimal(1), unit_price=Decimal(50), tax_rate=Decimal(0)),
+        ),
+    }
+    values.update(overrides)
+    return InvoiceInput(**values)  # type: ignore[arg-type]
+
+
+LINES_READ = {"salesinvoice/SalesInvoices": {"201": 1}, "salesinvoice/SalesInvoiceLines": {"200": 1}}
+
+
+def test_an_invoice_whose_lines_leave_exact_nothing_to_fill_in_costs_the_post_alone(division: Division) -> None:
+    customer = division.first_customer_id()
+    connector = division.connector
+    connector.create_record(division.ctx(), Resource.INVOICES, _fully_named(customer, "WARM-UP"), mapping=DUTCH_MAPPING)
+    for kind in ("invoice", "credit_note"):
+        division.world.control.reset_counters()
+        written = connector.create_record(
+            division.ctx(),
+            Resource.INVOICES,
+            _fully_named(customer, f"ONE-CALL-{kind}", type=InvoiceType(kind)),
+            mapping=DUTCH_MAPPING,
+        )
+        assert division.calls() == {"salesinvoice/SalesInvoices": {"201": 1}}, kind
+        # The answer is what every read shows (Exact's own line ids, amounts and G/L accounts), remote_data included.
+        assert written.record == connector.retrieve_record(
+            division.ctx(), Resource.INVOICES, written.record.id, include_remote_data=True
+        )
+        # Unified amounts are positive on a credit note too (its type says which).
+        assert [line.net_amount for line in written.record.lines] == [
+            Decimal("200.00"),
+            Decimal("59.85"),
+            Decimal("50.00"),
+        ]
+    # Steady state over ten more: one call each.
+    division.world.control.reset_counters()
+    for number in range(10):
+        invoice = _fully_named(customer, f"STEADY-ONE-{number}")
+        connector.create_record(division.ctx(), Resource.INVOICES, invoice, mapping=DUTCH_MAPPING)
+    assert division.calls() == {"salesinvoice/SalesInvoices": {"201": 10}}
+
+
+@pytest.mark.parametrize(
+    ("case", "line"),
+    [
+        # The item's revenue account is Exact's to fill in.
+        ("item without G/L account", {"item_code": "handbook"}),
+        # No price: the item's standard sales price.
+        ("no unit price", {"unit_price": None}),
+        # No description: Exact's to fill in from the item.
+        ("no description", {"description": None}),
+        # 0.50 x 21 % = 0.105: a tie, and no source states Exact's rule for one.
+        ("half a cent", {"unit_price": Decimal("0.50")}),
+        # A unified tax code maps to a VAT code, but no rate rule says what percentage that code is.
+        ("code without a rate", {"tax_rate": None, "tax_code": "zero"}),
+    ],
+)
+def test_lines_that_leave_exact_something_to_decide_are_read(division: Division, case: str, line: dict) -> None:  # type: ignore[type-arg]
+    customer = division.first_customer_id()
+    mapping = dataclasses.replace(
+        DUTCH_MAPPING, tax_rates=tuple(rule for rule in DUTCH_MAPPING.tax_rates if rule.rate != 0)
+    )
+    division.connector.create_record(
+        division.ctx(), Resource.INVOICES, three_rates(customer, reference="WARM"), mapping=DUTCH_MAPPING
+    )  # caches the GUIDs of both items and the G/L account
+    base = {
+        "description": "Consultancy",
+        "quantity": Decimal(1),
+        "unit_price": Decimal("100.00"),
+        "tax_rate": Decimal(21),
+    }
+    invoice = _fully_named(customer, f"READ-{case}", lines=(InvoiceLineInput(**{**base, **line}),))
+    division.world.control.reset_counters()
+
+    written = division.connector.create_record(division.ctx(), Resource.INVOICES, invoice, mapping=mapping)
+
+    assert division.calls() == LINES_READ, case
+    assert written.record == division.connector.retrieve_record(
+        division.ctx(), Resource.INVOICES, written.record.id, include_remote_data=True
+    )
+
+
+def test_a_mapping_rate_that_is_not_the_vat_codes_is_caught_by_the_answers_totals(division: Division) -> None:
+    customer = division.first_customer_id()
+    # VAT code "1" is 9 % in the division; this mapping claims 21 %.
+    wrong = dataclasses.replace(DUTCH_MAPPING, tax_rates=(TaxRateMapping(rate=Decimal(21), vendor_code="1"),))
+    invoice = _fully_named(
+        customer,
+        "WRONG-RATE",
+        lines=(
+            InvoiceLineInput(
+                description="Consultancy", quantity=Decimal(1), unit_price=Decimal(100), tax_rate=Decimal(21)
+            ),
+        ),
+    )
+    division.connector.create_record(
+        division.ctx(), Resource.INVOICES, _fully_named(customer, "W"), mapping=DUTCH_MAPPING
+    )
+    division.world.control.reset_counters()
+
+    written = division.connector.create_record(division.ctx(), Resource.INVOICES, invoice, mapping=wrong)
+
+    assert division.calls() == LINES_READ
+    assert [line.tax_amount for line in written.record.lines] == [Decimal("9.00")]  # Exact's, not the mapping's
+    assert written.record == division.connector.retrieve_record(
+        division.ctx(), Resource.INVOICES, written.record.id, include_remote_data=True
+    )
