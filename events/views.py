@@ -35,7 +35,7 @@ from events.serializers import (
 )
 from gateway.api.pagination import CursorPagination
 from gateway.api.problems import Problem
-from gateway.api.views import WorkspaceAPIView
+from tenants.api import WorkspaceAPIView
 
 TAGS = ["webhooks"]
 

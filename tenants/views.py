@@ -9,8 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.base.records import InvalidInput
-from gateway.api.views import WorkspaceAPIView
 from tenants import selectors, services
+from tenants.api import WorkspaceAPIView
 from tenants.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,

@@ -21,7 +21,7 @@ from connectors.base.errors import VendorNotFound
 from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import CursorPagination, parse_page_size
-from gateway.api.views import WorkspaceAPIView
+from tenants.api import WorkspaceAPIView
 from tenants.models import Connection
 from unified_models import openapi, reconciliation, selectors, services
 from unified_models.models import Mutation

@@ -1,4 +1,8 @@
-"""Base views: the authenticated workspace and pagination for every workspace API view."""
+"""The base of every workspace API view: the caller is the workspace of its API key (tenants.authentication).
+
+It lives with the workspace it scopes to; gateway.api keeps the plumbing every view shares (problems, paging,
+parsers, idempotency) and knows nothing of tenants.
+"""
 
 from __future__ import annotations
 
