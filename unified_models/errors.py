@@ -55,10 +55,9 @@ def _problem(code: str, detail: str, **kwargs: object) -> Problem:
 
 
 def vendor_part(exc: VendorError) -> dict[str, object]:
-    """The vendor's own words, one message per entry (Exact joins several with CRLF; split them again)."""
-    messages: list[str] = []
-    for message in exc.vendor_messages or ([exc.message] if exc.message else []):
-        messages.extend(part.strip() for part in str(message).replace("\r\n", "\n").split("\n") if part.strip())
+    """The vendor's own words, one message per entry as the connector split them (each vendor owns its splitting:
+    connectors/exact/errors.py for Exact's CRLF-joined messages), or the error's message when it has none."""
+    messages = [str(message) for message in exc.vendor_messages] or ([exc.message] if exc.message else [])
     return {"status": exc.status, "messages": messages}
 
 

@@ -25,6 +25,7 @@ from connectors.base.http import never_raise
 from connectors.base.oauth2 import raise_for_token_server_error, token_error_from_answer, token_set_from_answer
 from connectors.base.types import AppCredentials, TokenSet
 from connectors.exact.client import ExactClient
+from connectors.exact.errors import exact_messages_split
 
 logger = logging.getLogger(__name__)
 
@@ -139,4 +140,8 @@ def _raise_token_error(response: httpx.Response, *, refreshing: bool) -> None:
             raise RefreshTokenRejected(description, reason="refresh_token_expired", status=status)
         if error in {"invalid_grant", "invalid_request", "unauthorized_client", "access_denied"}:
             raise RefreshTokenRejected(description or error, reason=error, status=status)
-    raise VendorAuthError(description or error or f"Exact's token endpoint answered HTTP {status}.", status=status)
+    raise VendorAuthError(
+        description or error or f"Exact's token endpoint answered HTTP {status}.",
+        status=status,
+        vendor_messages=exact_messages_split(description),
+    )

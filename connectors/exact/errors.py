@@ -18,6 +18,11 @@ from connectors.base.errors import (
 )
 
 
+def exact_messages_split(value: str) -> list[str]:
+    """Exact joins several messages in one text with CRLF (NOTES.md, errors): one entry per message."""
+    return [part.strip() for part in value.replace("\r\n", "\n").split("\n") if part.strip()]
+
+
 def exact_messages(response: httpx.Response) -> list[str]:
     """Exact's message text, split where it joins several messages with CRLF (`{"error":{"message":{"value"}}}`)."""
     try:
@@ -32,7 +37,7 @@ def exact_messages(response: httpx.Response) -> list[str]:
             value = message.get("value", "") if isinstance(message, dict) else str(message or "")
         elif isinstance(body.get("error_description"), str):
             value = body["error_description"]
-    return [part.strip() for part in value.replace("\r\n", "\n").split("\n") if part.strip()]
+    return exact_messages_split(value)
 
 
 def _reset_from_headers(response: httpx.Response) -> datetime:
