@@ -15,16 +15,13 @@ from events.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from gateway.api.fields import HttpUrlField, NonEmptyQueryFilters, StrictCharField, StrictUUIDField
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON true or false (DRF would also take "yes", 1 or "false")."""
-
-    def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
+from gateway.api.fields import (
+    HttpUrlField,
+    NonEmptyQueryFilters,
+    StrictBooleanField,
+    StrictCharField,
+    StrictUUIDField,
+)
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

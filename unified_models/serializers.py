@@ -7,6 +7,7 @@ quantities are decimal strings, enums lower-case words, dates ISO-8601.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -35,7 +36,7 @@ from connectors.base.records import (
     TaxType,
     TaxUsage,
 )
-from gateway.api.fields import StrictCharField
+from gateway.api.fields import StrictBooleanField, StrictCharField, StrictDateField
 from gateway.api.schema import SCHEMA_NOT
 
 
@@ -82,30 +83,49 @@ class DecimalString(serializers.Field):
 
 
 class AsciiDecimalField(serializers.DecimalField):
-    """A decimal written with ASCII digits only: Python's Decimal also reads other scripts' digits ("١٢" is 12)."""
+    """A decimal given as a string, exactly as its schema pattern says ("12.5", "-3", ".5").
+
+    No JSON number (a float has lost digits before it arrives, and the schema says string), no exponent, no spaces,
+    no plus sign and ASCII digits only (Python's Decimal also reads other scripts' digits: "١٢" is 12). The pattern
+    is the one the schema states (AsciiDecimalFieldExtension), so the two cannot disagree.
+    """
+
+    default_error_messages = {"invalid": 'A decimal number written as a string, such as "12.50".'}
+
+    @property
+    def pattern(self) -> str:
+        whole = (self.max_digits or 20) - (self.decimal_places or 0)
+        places = self.decimal_places or 0
+        # A field with `min_value >= 0` refuses a minus sign, so its pattern does not offer one.
+        sign = "" if self.min_value is not None and self.min_value >= 0 else "-?"
+        # [0-9], not \d: Python's \d also matches other scripts' digits (JSON Schema's, from ECMA-262, does not).
+        fraction = rf"(?:\.[0-9]{{0,{places}}})?|\.[0-9]{{1,{places}}}" if places else ""
+        return rf"^{sign}(?:[0-9]{{1,{whole}}}{fraction})$"
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # DRF reads "" (and "  ") as null when the field is nullable; the schema's pattern refuses it.
+        return serializers.Field.validate_empty_values(self, data)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or (isinstance(data, str) and not data.isascii()):
+        if not isinstance(data, str) or not re.fullmatch(self.pattern, data):
             self.fail("invalid")
         return super().to_internal_value(data)
 
 
 class AsciiDecimalFieldExtension(OpenApiSerializerFieldExtension):
-    """drf-spectacular's decimal pattern always allows a minus sign; a field with `min_value >= 0` refuses one, so its
-    pattern must not offer it (a client generated from the schema would send what the API refuses)."""
+    """The schema of an AsciiDecimalField: drf-spectacular's decimal string with the field's own pattern (its default
+    pattern allows "", "-" and "." and always a minus sign, which the field refuses)."""
 
     target_class = AsciiDecimalField
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        minimum = self.target.min_value
-        if minimum is not None and minimum >= 0 and str(schema.get("pattern", "")).startswith("^-?"):
-            schema["pattern"] = "^" + schema["pattern"][3:]
+        schema["pattern"] = self.target.pattern
         return schema
 
 
 def _decimal_input(*, max_digits: int = 20, decimal_places: int = 6, **kwargs: Any) -> serializers.DecimalField:
-    # Accepts "12.5" and 12.5; JSON numbers arrive as float, so DRF goes through str() (no binary rounding kept).
+    # A decimal string; coerce_to_string keeps it a string in the stored request (serializer.data).
     return AsciiDecimalField(max_digits=max_digits, decimal_places=decimal_places, coerce_to_string=True, **kwargs)
 
 
@@ -336,14 +356,17 @@ def _currency(value: str | None) -> str | None:
 class ContactCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200)
     code = StrictCharField(max_length=50, required=False, allow_null=True)
-    is_customer = serializers.BooleanField(required=False, allow_null=True)
-    is_supplier = serializers.BooleanField(required=False, allow_null=True)
-    email = serializers.EmailField(required=False, allow_null=True, max_length=254)
+    is_customer = StrictBooleanField(required=False, allow_null=True)
+    is_supplier = StrictBooleanField(required=False, allow_null=True)
+    # No trimming: " a@example.com" is not an email address by the schema's `format: email`.
+    email = serializers.EmailField(required=False, allow_null=True, max_length=254, trim_whitespace=False)
     phone = StrictCharField(required=False, allow_null=True, max_length=50)
     website = StrictCharField(required=False, allow_null=True, max_length=200)
     vat_number = StrictCharField(required=False, allow_null=True, max_length=50)
     chamber_of_commerce_number = StrictCharField(required=False, allow_null=True, max_length=50)
-    addresses = AddressSerializer(many=True, required=False, allow_null=True)
+    # A ListField, not many=True: DRF hands a list serializer's allow_null to its items too, and `[null]` is not an
+    # address (the schema's items are objects).
+    addresses = serializers.ListField(child=AddressSerializer(), required=False, allow_null=True)
     currency = CurrencyField(required=False, allow_null=True)
     status = EnumField(RecordStatus, required=False, allow_null=True)
 
@@ -384,7 +407,7 @@ class ItemCreateSerializer(serializers.Serializer):
     revenue_ledger_account_id = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="A ledger account `id` of this connection."
     )
-    is_sales_item = serializers.BooleanField(default=True)
+    is_sales_item = StrictBooleanField(default=True)
 
     def to_input(self) -> ItemInput:
         data = {name: _plain(value) for name, value in self.validated_data.items() if value is not None}
@@ -399,6 +422,8 @@ def _given(*names: str) -> dict[str, Any]:
 def _at_most_one_of(*groups: tuple[str, str]) -> dict[str, Any]:
     return {"anyOf": [_given(*pair) for pair in groups]}
 
+
+MAX_LINES = 500
 
 # What validate() refuses, stated in the schema too: two ways to give the same thing, and a zero quantity.
 _LINE_RULES = {
@@ -467,14 +492,20 @@ class InvoiceLineInputSerializer(serializers.Serializer):
         return attrs
 
 
+def _lines(**kwargs: Any) -> serializers.ListField:
+    """An invoice's lines: 1 to 500 (a ListField, so the schema states minItems and maxItems as the code checks
+    them; drf-spectacular leaves a list serializer's lengths out)."""
+    return serializers.ListField(child=InvoiceLineInputSerializer(), min_length=1, max_length=MAX_LINES, **kwargs)
+
+
 class InvoiceCreateSerializer(serializers.Serializer):
     contact_id = StrictCharField(max_length=100, help_text="A contact `id` of this connection.")
-    lines = InvoiceLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    lines = _lines()
     type = EnumField(InvoiceType, default=InvoiceType.INVOICE.value)
     status = EnumField(InvoiceStatus, required=False, allow_null=True, help_text="`draft` or `open` (default).")
     number = StrictCharField(required=False, allow_null=True, max_length=50)
-    issue_date = serializers.DateField(required=False, allow_null=True)
-    due_date = serializers.DateField(required=False, allow_null=True)
+    issue_date = StrictDateField(required=False, allow_null=True)
+    due_date = StrictDateField(required=False, allow_null=True)
     currency = CurrencyField(required=False, allow_null=True)
     reference = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="Your own reference, e.g. your order number."
@@ -507,15 +538,19 @@ class InvoiceUpdateSerializer(serializers.Serializer):
 
     reference = StrictCharField(required=False, allow_null=True, max_length=100)
     description = StrictCharField(required=False, allow_null=True, max_length=500)
-    due_date = serializers.DateField(required=False, allow_null=True)
+    due_date = StrictDateField(required=False, allow_null=True)
     contact_id = StrictCharField(required=False, max_length=100)
     journal_code = StrictCharField(required=False, max_length=50)
     type = EnumField(InvoiceType, required=False)
     currency = CurrencyField(required=False)
     number = StrictCharField(required=False, max_length=50)
-    issue_date = serializers.DateField(required=False)
+    issue_date = StrictDateField(required=False)
     status = EnumField(InvoiceStatus, required=False)
-    lines = InvoiceLineInputSerializer(many=True, required=False, allow_empty=False, max_length=500)
+    lines = _lines(
+        required=False,
+        help_text="Replaces every line (1 to 500; an invoice without lines is no invoice). Exact refuses new lines "
+        "on an existing invoice: 422 `invalid_input` naming `lines`.",
+    )
 
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
@@ -684,8 +719,8 @@ class DryRunResponseSerializer(serializers.Serializer):
 
 
 class ReconciliationCreateSerializer(serializers.Serializer):
-    period_start = serializers.DateField(help_text="First day of the period (UTC).")
-    period_end = serializers.DateField(help_text="Last day of the period (inclusive).")
+    period_start = StrictDateField(help_text="First day of the period (UTC).")
+    period_end = StrictDateField(help_text="Last day of the period (inclusive).")
     reference_prefixes = serializers.ListField(
         child=StrictCharField(min_length=1, max_length=100),
         required=False,

@@ -27,6 +27,30 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true or false, as the schema's `boolean` says (DRF would also take 1, 0, "yes" or "false")."""
+
+    default_error_messages = {"invalid": "Must be true or false (a JSON boolean)."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+_FULL_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+class StrictDateField(serializers.DateField):
+    """A date as the schema's `format: date` says: `YYYY-MM-DD` only (Django's parser also takes "2025-1-5",
+    "20250105", "2025-W01-1" and other scripts' digits)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str) or not _FULL_DATE.match(value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        return super().to_internal_value(value)
+
+
 @extend_schema_field({"type": "string", "format": "uuid"})
 class StrictUUIDField(serializers.UUIDField):
     """A UUID in its canonical 36-character form only (Python also takes braces, `urn:uuid:` and bare hex)."""

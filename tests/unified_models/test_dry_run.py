@@ -87,3 +87,31 @@ def test_a_dry_run_passthrough_write(mapped: Connected) -> None:
     (request,) = response.json()["vendor_requests"]
     assert request["path"] == "crm/Accounts" and request["body"] == {"Name": "Dry Run B.V.", "Status": "C"}
     assert _writes(mapped) == []
+
+
+def test_a_dry_run_is_as_strict_as_the_schema(mapped: Connected, first_customer_id: str) -> None:
+    created = mapped.client.post(mapped.url("invoices"), invoice_body(first_customer_id), format="json").json()
+    mapped.world.control.clear_requests()
+    mutations = Mutation.objects.count()
+    line = invoice_body(first_customer_id)["lines"][0]
+    cases = [
+        ("post", "contacts", {"name": "Null Address B.V.", "addresses": [None]}, "addresses.0"),
+        ("post", "contacts", {"name": "Integer Boolean B.V.", "is_customer": 1}, "is_customer"),
+        ("post", "items", {"code": "DRY", "name": "Dry", "is_sales_item": 0}, "is_sales_item"),
+        ("post", "items", {"code": "DRY", "name": "Dry", "unit_price": 12}, "unit_price"),
+        (
+            "post",
+            "invoices",
+            invoice_body(first_customer_id, lines=[{**line, "unit_price": 100}]),
+            "lines.0.unit_price",
+        ),
+        ("patch", f"invoices/{created['id']}", {"lines": []}, "lines"),
+        ("patch", f"invoices/{created['id']}", {"due_date": "2030-1-31"}, "due_date"),
+    ]
+    for method, path, body, field in cases:
+        for dry_run in ("true", "false"):
+            response = getattr(mapped.client, method)(mapped.url(path) + f"?dry_run={dry_run}", body, format="json")
+            assert response.status_code == 400, (path, body, dry_run, response.json())
+            problem = response.json()
+            assert problem["code"] == "validation_error" and field in {e["field"] for e in problem["errors"]}, problem
+    assert _writes(mapped) == [] and Mutation.objects.count() == mutations
