@@ -345,7 +345,9 @@ class ExactConnector(OAuth2Connector):
         return sync.sync_begin(self._api(ctx), Resource(resource))
 
     def sync_next(self, ctx: CallContext, resource: Resource, checkpoint: str) -> SyncBatch[Any]:
-        return sync.sync_next(self, self._api(ctx), Resource(resource), checkpoint)
+        return sync.sync_next(
+            self, self._api(ctx), Resource(resource), checkpoint, deleted_every=settings.EXACT_SYNC_DELETED_SECONDS
+        )
 
     def sync_fetch(self, ctx: CallContext, resource: Resource, remote_ids: list[str]) -> list[Any]:
         return list(sync.fetch_by_keys(self, self._api(ctx), Resource(resource), remote_ids))

@@ -14,6 +14,10 @@ Facts followed (NOTES.md: Sync, deleted and bulk):
   overwritten by the line's), and `sync/Logistics/Items` lacks StandardSalesPrice: for those the changed keys are
   read from the sync feed and the records fetched by key from the bulk endpoint. The other sync feeds carry every
   property the mappers read, so their rows are mapped as they come.
+- Idle cost: an incremental run that finds no changes costs one call (the change feed). The deleted log is read
+  in the same run when the feed had changes, on the first run after a backfill, and otherwise once the last read is
+  `deleted_every` seconds old (EXACT_SYNC_DELETED_SECONDS); deletions in between arrive by webhook (Delete events,
+  connectors/exact/inbound.py), and the deleted log is kept two months, so a late read still finds them.
 - VAT codes and journals have neither bulk nor sync endpoints: each run reads the whole (small) set and the core
   treats a record it no longer contains as deleted.
 - A division move (or HR link/unlink) regenerates every Timestamp: `DivisionMoveDate` and
@@ -23,6 +27,7 @@ Facts followed (NOTES.md: Sync, deleted and bulk):
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -109,18 +114,28 @@ SOURCES: Mapping[Resource, SyncSource] = MappingProxyType(
 @dataclass(frozen=True)
 class Checkpoint:
     """Where a run stands. phase "bulk": the next bulk page (`skip`, None = the first) and `mark`, the Timestamp
-    the change feed starts from afterwards; "changes": the highest Timestamp stored (`ts`) and the highest deleted
-    log Timestamp applied (`deleted`); "snapshot": a set read whole every run."""
+    the change feed starts from afterwards; "changes": the highest Timestamp stored (`ts`), the highest deleted
+    log Timestamp applied (`deleted`) and when the deleted log was last read (`deleted_at`, epoch seconds; 0 =
+    never); "snapshot": a set read whole every run."""
 
     phase: str
     skip: str | None = None
     mark: int = 0
     ts: int = 0
     deleted: int = 0
+    deleted_at: float = 0.0
 
     def dumps(self) -> str:
         return json.dumps(
-            {"v": 1, "phase": self.phase, "skip": self.skip, "mark": self.mark, "ts": self.ts, "del": self.deleted},
+            {
+                "v": 1,
+                "phase": self.phase,
+                "skip": self.skip,
+                "mark": self.mark,
+                "ts": self.ts,
+                "del": self.deleted,
+                "dat": self.deleted_at,
+            },
             separators=(",", ":"),
         )
 
@@ -134,6 +149,7 @@ class Checkpoint:
                 mark=int(data["mark"]),
                 ts=int(data["ts"]),
                 deleted=int(data["del"]),
+                deleted_at=float(data.get("dat", 0)),  # checkpoints written before it: read the log next run
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise VendorError("Not a checkpoint of the Exact connector.") from exc
@@ -166,14 +182,25 @@ def changes_start(api: DivisionApi) -> int:
         raise VendorError("Exact's SyncTimestamp answer has no TimeStampAsBigInt.") from exc
 
 
-def sync_next(connector: ExactConnector, api: DivisionApi, resource: Resource, checkpoint: str) -> SyncBatch[Any]:
+def sync_next(
+    connector: ExactConnector,
+    api: DivisionApi,
+    resource: Resource,
+    checkpoint: str,
+    *,
+    deleted_every: float = 0.0,
+    now: float | None = None,
+) -> SyncBatch[Any]:
+    """The next batch; `deleted_every`: seconds an idle run may go without reading the deleted log."""
     source = SOURCES[resource]
     position = Checkpoint.loads(checkpoint)
     if position.phase == "snapshot" or source.bulk_path is None:
         return _snapshot(connector, api, source)
     if position.phase == "bulk":
         return _bulk_page(connector, api, source, position)
-    return _changes(connector, api, source, position)
+    return _changes(
+        connector, api, source, position, deleted_every=deleted_every, now=time.time() if now is None else now
+    )
 
 
 def _snapshot(connector: ExactConnector, api: DivisionApi, source: SyncSource) -> SyncBatch[Any]:
@@ -224,7 +251,15 @@ def _bulk_page(connector: ExactConnector, api: DivisionApi, source: SyncSource, 
     )
 
 
-def _changes(connector: ExactConnector, api: DivisionApi, source: SyncSource, position: Checkpoint) -> SyncBatch[Any]:
+def _changes(
+    connector: ExactConnector,
+    api: DivisionApi,
+    source: SyncSource,
+    position: Checkpoint,
+    *,
+    deleted_every: float,
+    now: float,
+) -> SyncBatch[Any]:
     assert source.sync_path is not None
     spec = source.spec
     select = ["Timestamp", *spec.select] if source.sync_rows_complete else ["Timestamp", source.sync_key]
@@ -243,8 +278,11 @@ def _changes(connector: ExactConnector, api: DivisionApi, source: SyncSource, po
     more_changes = page.next_url is not None
     deleted: list[str] = []
     deleted_high = position.deleted
+    deleted_at = position.deleted_at
     more_deleted = False
-    if not more_changes and source.deleted_type is not None:
+    # An idle run skips the deleted log until it is due (the module's notes: idle cost).
+    deleted_due = bool(rows) or now - position.deleted_at >= deleted_every
+    if not more_changes and source.deleted_type is not None and deleted_due:
         # Exact's sample: the deleted log read beside the sync feed, by EntityType (NOTES.md: Sync, deleted, bulk).
         deleted_page = api.page(
             DELETED_PATH,
@@ -259,10 +297,13 @@ def _changes(connector: ExactConnector, api: DivisionApi, source: SyncSource, po
                 deleted.append(key)
             deleted_high = max(deleted_high, int(row["Timestamp"]))
         more_deleted = deleted_page.next_url is not None
+        deleted_at = now
+    elif more_changes and rows:
+        deleted_at = 0.0  # changes run over several pages: the last one reads the deleted log
     return SyncBatch(
         records=records,
         deleted=deleted,
-        checkpoint=Checkpoint(phase="changes", ts=high, deleted=deleted_high).dumps(),
+        checkpoint=Checkpoint(phase="changes", ts=high, deleted=deleted_high, deleted_at=deleted_at).dumps(),
         done=not more_changes and not more_deleted,
         phase="changes",
         versions=versions,

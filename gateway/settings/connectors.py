@@ -62,6 +62,10 @@ EXACT_RATE_LIMIT_GUARD = env.float("EXACT_RATE_LIMIT_GUARD", default=0.25)
 # Seconds an item's or G/L account's GUID is reused for invoice lines without asking Exact again (per app, host and
 # division, in Redis): a mapping change, a code the cache lacks and a write Exact refuses all refresh it sooner.
 EXACT_REFERENCE_CACHE_SECONDS = env.float("EXACT_REFERENCE_CACHE_SECONDS", default=600.0)
+# Seconds between reads of Exact's deleted log (sync/Deleted) in an incremental run that found no changes: an idle
+# run then costs one call (the change feed). Deletions in between arrive by webhook (Delete events); a run that
+# found changes always reads it too (connectors/exact/sync.py).
+EXACT_SYNC_DELETED_SECONDS = env.float("EXACT_SYNC_DELETED_SECONDS", default=3600.0)
 
 # Seconds after a token issue before Exact accepts a refresh ("only after 570 seconds", KB API limits, July 2021;
 # connectors/exact/NOTES.md: OAuth and tokens); a refresh before it is refused and counts as an error.

@@ -110,10 +110,38 @@ def test_changes_and_deletions_follow_in_an_incremental_run(connected: Connected
     assert [(c.resource, [r["id"] for r in c.changed], c.deleted) for c in seen] == [
         ("invoices", [invoice_id], [deleted_id])
     ]
-    # Nothing changed since: one call to the change feed, one to the deleted log.
+    # Nothing changed since: one call, to the change feed (the deleted log was just read).
     control.reset_counters()
     idle = _sync(connected, "invoices")
-    assert idle.calls == 2 and idle.rows == 0
+    assert idle.calls == 1 and idle.rows == 0
+    assert list(connected.calls()) == ["sync/SalesInvoice/SalesInvoices"]
+
+
+def test_an_idle_incremental_run_costs_one_call_per_resource(connected: Connected) -> None:
+    connected.world.control.seed(connected.division, accounts=30, invoices=200, seed=9, processed=20)
+    resources = services.sync_resources(connected.connection)
+    for resource in resources:
+        assert _sync(connected, resource).state == SyncRunState.SUCCEEDED
+    for cycle in range(2):
+        connected.world.control.reset_counters()
+        runs = {resource: _sync(connected, resource) for resource in resources}
+        assert {resource: run.calls for resource, run in runs.items()} == dict.fromkeys(resources, 1), cycle
+        # The sandbox saw exactly those: one call per resource, nothing else.
+        assert sum(sum(by_status.values()) for by_status in connected.calls().values()) == len(resources)
+
+
+def test_a_lone_deletion_waits_for_the_deleted_log_interval(connected: Connected, settings: Any) -> None:
+    """Between reads of the deleted log a deletion arrives by webhook; an idle run reads the log once it is due."""
+    connected.world.control.seed(connected.division, accounts=5, invoices=10, seed=3)
+    assert _sync(connected, "invoices").state == SyncRunState.SUCCEEDED
+    deleted_id = sorted(_stored(connected, "invoices"))[0]
+    _delete(connected, f"salesinvoice/SalesInvoices(guid'{deleted_id}')")
+    idle = _sync(connected, "invoices")
+    assert idle.calls == 1 and deleted_id in _stored(connected, "invoices")
+    settings.EXACT_SYNC_DELETED_SECONDS = 0  # the interval has passed
+    due = _sync(connected, "invoices")
+    assert due.calls == 2 and due.deleted == 1
+    assert deleted_id not in _stored(connected, "invoices")
 
 
 def _put(connected: Connected, path: str, body: dict[str, Any]) -> None:
