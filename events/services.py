@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -79,7 +80,8 @@ def event_emit(
     A connection's events get the next number of its sequence (the counter row is locked until the commit, so
     numbers follow commit order without gaps).
     """
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failure here fails the caller's write as a whole anyway.
+    with transaction.atomic(savepoint=False):
         sequence = _next_sequence(connection_id) if connection_id is not None else None
         event = Event.objects.create(
             workspace_id=workspace_id,
@@ -111,6 +113,17 @@ def event_emit(
 
 
 def _next_sequence(connection_id: Any) -> int:
+    # One statement: the UPDATE takes the row lock until the commit and answers the new number.
+    key = ConnectionEventCounter._meta.pk.get_db_prep_value(connection_id, db_connection)  # type: ignore[union-attr]
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            'UPDATE "events_connectioneventcounter" SET "last_sequence" = "last_sequence" + 1 '
+            'WHERE "connection_id" = %s RETURNING "last_sequence"',
+            [key],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return int(row[0])
     counter = ConnectionEventCounter.objects.select_for_update().filter(connection_id=connection_id).first()
     if counter is None:
         try:

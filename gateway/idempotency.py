@@ -68,7 +68,10 @@ def idempotency_claim(
     """
     for _ in range(CLAIM_ATTEMPTS):
         try:
-            with transaction.atomic():
+            if transaction.get_autocommit():
+                # One INSERT commits on its own: a transaction around it would only add BEGIN and COMMIT.
+                return IdempotencyClaim(row=create(), created=True)
+            with transaction.atomic():  # a savepoint: the failed insert must not break the caller's transaction
                 return IdempotencyClaim(row=create(), created=True)
         except IntegrityError:
             existing = rows.first()

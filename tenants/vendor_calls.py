@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from django.utils import timezone
@@ -30,12 +31,16 @@ from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, Ven
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id, log_context_bind
 from tenants.credentials import refresh
-from tenants.models import CallLog, Connection, ConnectionStatus
+from tenants.models import CallLog, Connection, ConnectionStatus, Credential
 from tenants.signals import connections_status_set
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+# `Connection.last_success_at` is kept to the minute: writing it on every call would double the statements per call.
+LAST_SUCCESS_RESOLUTION = timedelta(minutes=1)
 
 
 class TokenProvider(Protocol):
@@ -57,15 +62,19 @@ class ConnectionCallContext:
     credential_id: Any
     app_client_id: str = ""  # the vendor app of the credential: rate-limit budgets are per app and company
     write_key: str = ""  # set for a dry run (connectors.base.data.CallContext.write_key)
+    # The credential row read with the connection: the token comes from it without another read while it is fresh.
+    credential: Credential | None = field(default=None, repr=False)
+    last_success_at: datetime | None = None  # as read with the connection; written at most once a minute
     _tokens_seen: set[str] = field(default_factory=set, repr=False)
 
     # --- TokenProvider -----------------------------------------------------------------------------------
     def access_token(self) -> str:
-        token = refresh.access_token_for(self.credential_id)
+        token = refresh.access_token_for(self.credential_id, loaded=self.credential)
         self._tokens_seen.add(token)
         return token
 
     def access_token_after_unauthorized(self, rejected_access_token: str) -> str:
+        self.credential = None  # the row may be out of date now: read it again from here on
         token = refresh.access_token_after_unauthorized(self.credential_id, rejected_access_token=rejected_access_token)
         self._tokens_seen.add(token)
         return token
@@ -125,7 +134,11 @@ class ConnectionCallContext:
         return text
 
     def _record_success(self) -> None:
-        Connection.objects.filter(pk=self.connection_id).update(last_success_at=timezone.now())
+        now = timezone.now()
+        if self.last_success_at is not None and now - self.last_success_at < LAST_SUCCESS_RESOLUTION:
+            return  # written less than a minute ago: one statement per call is the call log row
+        Connection.objects.filter(pk=self.connection_id).update(last_success_at=now)
+        self.last_success_at = now
 
     def _record_error(self, exc: VendorError) -> None:
         message = self._scrub(f"{exc.__class__.__name__}: {exc.message}")[:500]
@@ -175,5 +188,6 @@ def connection_context(connection: Connection | Any) -> ConnectionCallContext:
         company_id=current.company_id,
         credential_id=current.credential_id,
         app_client_id=current.credential.client_id if current.credential is not None else "",
+        credential=current.credential,
+        last_success_at=current.last_success_at,
     )
-

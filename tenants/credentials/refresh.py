@@ -33,6 +33,7 @@ the key, so the credential needs a new one (needs_reauth) at once.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -53,6 +54,7 @@ from connectors.base.types import AppCredentials, TokenSet
 from connectors.registry import get_connector
 from gateway.locks import LockHandle, LockTimeout
 from gateway.metrics.instruments import token_refresh_observe
+from tenants.credentials import crypto
 from tenants.credentials.errors import CredentialNeedsReauth, TokenRefreshDeferred, TokenRefreshInTransaction
 from tenants.credentials.locks import credential_lock
 from tenants.credentials.store import (
@@ -158,22 +160,42 @@ def _refreshing_connector(credential: Credential) -> OAuth2Connector | None:
 # ---------------------------------------------------------------------------------------------------- services
 
 
-def access_token_for(credential_id: Any) -> str:
+def access_token_for(credential_id: Any, *, loaded: Credential | None = None) -> str:
     """An access token fresh enough to use now; refreshes (once, under the lock) only when due and allowed.
 
+    `loaded`: the credential row the caller read moments ago (the call context reads it with its connection), used
+    instead of reading it again; a row that needs a refresh is read again under the lock anyway.
     Raises CredentialNeedsReauth, TokenRefreshDeferred (retryable), TokenResponseLost, VendorUnavailable,
     TokenRefreshInTransaction, or CredentialDecryptionError (a hard error on ciphertext no key opens).
     """
     _refuse_open_transaction()
-    credential = Credential.objects.get(pk=credential_id)
+    fresh = loaded is not None and loaded.pk == credential_id
+    credential = loaded if fresh and loaded is not None else Credential.objects.get(pk=credential_id)
     _ensure_active(credential)
     connector = _refreshing_connector(credential)
     if connector is None:
-        return credential_tokens(credential).access_token  # an API key never ages
+        return decrypted_access_token(credential)  # an API key never ages
     # Before the last margin the token is valid (the margin is positive), and no refresh is useful yet.
     if credential.refresh_state == RefreshState.IDLE and timezone.now() < refresh_due_at(credential):
-        return credential_tokens(credential).access_token
+        return decrypted_access_token(credential)
     return _refresh_under_lock(credential_id, connector=connector, mode="due")
+
+
+# Decrypted access tokens per (credential, token generation, ciphertext): each token is decrypted once per process.
+_DECRYPTED: OrderedDict[tuple[Any, int, str], str] = OrderedDict()
+_DECRYPTED_MAX = 1024
+
+
+def decrypted_access_token(credential: Credential) -> str:
+    """The credential's access token; decrypted once per process and token generation (a new pair is a new entry)."""
+    key = (credential.pk, credential.token_generation, credential.access_token_encrypted)
+    token = _DECRYPTED.get(key)
+    if token is None:
+        token = crypto.decrypt(credential.access_token_encrypted)
+        _DECRYPTED[key] = token
+        if len(_DECRYPTED) > _DECRYPTED_MAX:
+            _DECRYPTED.popitem(last=False)
+    return token
 
 
 def access_token_after_unauthorized(credential_id: Any, *, rejected_access_token: str) -> str:

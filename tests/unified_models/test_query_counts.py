@@ -1,0 +1,73 @@
+"""SQL statements per API request (issue 15, item 2), counted with Django's CaptureQueriesContext against the
+sandbox: upper bounds, so a change that adds bookkeeping statements to the hot path fails here.
+
+Counted are all statements the request runs, BEGIN/COMMIT included, in steady state (the connection's
+`last_success_at` written less than a minute ago, the reference GUIDs cached).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+
+from tests.unified_models.conftest import Connected
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _invoice(contact_id: str, reference: str, *, item_code: str | None = None) -> dict[str, Any]:
+    second: dict[str, Any] = {"description": "Export", "quantity": "1", "unit_price": "50.00", "tax_rate": "0"}
+    if item_code:
+        second["item_code"] = item_code  # an item without a G/L account: Exact fills it in, the lines are read
+    return {
+        "contact_id": contact_id,
+        "reference": reference,
+        "lines": [{"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"}, second],
+    }
+
+
+def _statements(run: Any) -> list[str]:
+    with CaptureQueriesContext(db) as captured:
+        response = run()
+    assert response.status_code in (200, 201), response.json()
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_statements_per_request_stay_within_their_bounds(mapped: Connected, first_customer_id: str) -> None:
+    client = mapped.client
+    for number in range(2):  # warm: GUIDs cached, last_success_at fresh
+        body = _invoice(first_customer_id, f"WARM-{number}", item_code="handbook")
+        assert client.post(mapped.url("invoices"), body, format="json").status_code == 201
+
+    create = _statements(
+        lambda: client.post(
+            mapped.url("invoices"), _invoice(first_customer_id, "ONE"), format="json", HTTP_IDEMPOTENCY_KEY="q-1"
+        )
+    )
+    created_id = client.get(mapped.url("invoices"), {"page_size": 1}).json()["results"][0]["id"]
+    create_and_read = _statements(
+        lambda: client.post(
+            mapped.url("invoices"),
+            _invoice(first_customer_id, "TWO", item_code="handbook"),
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="q-2",
+        )
+    )
+    retrieve = _statements(lambda: client.get(mapped.url(f"invoices/{created_id}")))
+    page = _statements(lambda: client.get(mapped.url("invoices"), {"page_size": 60}))
+    workspace = _statements(lambda: client.get("/api/v1/workspace"))
+
+    # Before issue 15's item 2: 44, 7, 7 and 1 (the credential read again and last_success_at written per vendor
+    # call, the idempotency key's expired row deleted in a transaction of its own before every claim, two
+    # statements per event counter and a savepoint around every event).
+    assert len(create) <= 32, "\n".join(create)
+    assert len(retrieve) <= 5, "\n".join(retrieve)
+    assert len(page) <= 5, "\n".join(page)
+    assert len(workspace) <= 1, "\n".join(workspace)
+    # A second vendor call costs one statement: its call log row.
+    assert len(create_and_read) - len(create) == 1, "\n".join(create_and_read)
+    assert not any(sql.startswith('SELECT "tenants_credential"') for sql in create_and_read), "read with the connection"
+    assert not any('UPDATE "tenants_connection"' in sql for sql in create + create_and_read + retrieve + page)
