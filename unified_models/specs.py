@@ -6,7 +6,7 @@ Routes (unified_models.urls), the serializer maps below and the schema of every 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -125,6 +125,16 @@ def record_data(resource: Resource, record: Any, *, include_remote_data: bool = 
     """One record as the API shows it."""
     serializer = SPEC_BY_RESOURCE[resource].record_serializer
     return dict(serializer(record, context={"include_remote_data": include_remote_data}).data)
+
+
+def records_data(
+    resource: Resource, records: Sequence[Any], *, include_remote_data: bool = False
+) -> list[dict[str, Any]]:
+    """A page of records as the API shows them, in one pass: one list serializer for the page, not one serializer
+    per record (the same output as `record_data` per record; building a serializer dominated a page's CPU)."""
+    serializer = SPEC_BY_RESOURCE[resource].record_serializer
+    rendered = serializer(records, many=True, context={"include_remote_data": include_remote_data}).data
+    return [dict(record) for record in rendered]
 
 
 def input_from_request(resource: str, operation: str, request: dict[str, Any]) -> Any:

@@ -42,7 +42,7 @@ from unified_models.serializers import (
     ReconciliationSerializer,
     mapping_data,
 )
-from unified_models.specs import ResourceSpec, dry_run_data, record_data, write_data
+from unified_models.specs import ResourceSpec, dry_run_data, record_data, records_data, write_data
 from unified_models.store import selectors as store_selectors
 from unified_models.store.services import store_written_record
 
@@ -167,7 +167,7 @@ class RecordListView(ConnectionAPIView):
             include_remote_data=include,
             filters=filters,
         )
-        results = [record_data(self.spec.resource, record, include_remote_data=include) for record in page.records]
+        results = records_data(self.spec.resource, page.records, include_remote_data=include)
         body = {
             "results": results,
             "next": self._next_url(request, page.next_cursor),
