@@ -10,7 +10,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from tenants import keys
-from tenants.models import ApiKey, Connection, ConnectLink, Tenant, Workspace
+from tenants.models import ApiKey, CallLog, Connection, ConnectLink, Tenant, Workspace
 
 M = TypeVar("M", bound=Model)
 
@@ -70,6 +70,12 @@ def connection_get(*, workspace: Workspace, connection_id: uuid.UUID | str) -> C
         workspace=workspace,
         pk=connection_id,
     )
+
+
+def call_log_list(*, workspace: Workspace, connection_id: uuid.UUID | str) -> QuerySet[CallLog]:
+    """The vendor calls made for one of the workspace's connections (404 for another workspace's)."""
+    connection = connection_get(workspace=workspace, connection_id=connection_id)
+    return CallLog.objects.filter(connection=connection)
 
 
 def connect_link_for_token(*, token: str) -> ConnectLink | None:

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gateway.api.fields import HttpUrlField, NonEmptyQueryFilters, StrictCharField, StrictUUIDField
-from tenants.models import ApiKey, Connection, ConnectionStatus, ConnectLink, Tenant, Workspace
+from tenants.models import ApiKey, CallLog, Connection, ConnectionStatus, ConnectLink, Tenant, Workspace
 from tenants.services import CONNECT_LINK_DEFAULT_TTL, CONNECT_LINK_MAX_TTL, CONNECT_LINK_MIN_TTL
 
 # A bare host name: DNS labels, an IPv4 address or a bracketed IPv6 address; no scheme, port, path or wildcard.
@@ -194,6 +194,38 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "access_token_expires_at",
             "created_at",
             "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CallLogSerializer(serializers.ModelSerializer):
+    """One vendor HTTP call: no bodies and no headers are kept (they may carry personal data or tokens)."""
+
+    connection_id = serializers.UUIDField(read_only=True)
+    status = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The vendor's HTTP status; null when no answer came (timeout)."
+    )
+    rate_limit_remaining = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The vendor's remaining daily calls after this one, if it says."
+    )
+    minutely_remaining = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The vendor's remaining calls this minute, if it says."
+    )
+
+    class Meta:
+        model = CallLog
+        fields = [
+            "id",
+            "connection_id",
+            "method",
+            "path",
+            "status",
+            "duration_ms",
+            "rate_limit_remaining",
+            "minutely_remaining",
+            "request_id",
+            "error",
+            "created_at",
         ]
         read_only_fields = fields
 

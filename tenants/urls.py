@@ -13,4 +13,5 @@ urlpatterns = [
     path("tenants/<str:tenant_id>/connect-links", views.ConnectLinkCreateView.as_view(), name="connect-link-create"),
     path("connections", views.ConnectionListView.as_view(), name="connection-list"),
     path("connections/<str:connection_id>", views.ConnectionDetailView.as_view(), name="connection-detail"),
+    path("connections/<str:connection_id>/calls", views.ConnectionCallListView.as_view(), name="connection-calls"),
 ]

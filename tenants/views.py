@@ -14,6 +14,7 @@ from tenants.api import WorkspaceAPIView
 from tenants.serializers import (
     ApiKeyCreateSerializer,
     ApiKeySerializer,
+    CallLogSerializer,
     ConnectionListFilterSerializer,
     ConnectionSerializer,
     ConnectLinkCreateSerializer,
@@ -357,3 +358,46 @@ class ConnectionDetailView(WorkspaceAPIView):
         connection = selectors.connection_get(workspace=self.workspace, connection_id=connection_id)
         services.connection_disconnect(connection=connection)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_CALL_EXAMPLE = {
+    "id": 48213,
+    "connection_id": "9a8b7c6d-2222-4e3f-8a9b-0c1d2e3f4a5b",
+    "method": "POST",
+    "path": "/api/v1/101/salesinvoice/SalesInvoices",
+    "status": 201,
+    "duration_ms": 412,
+    "rate_limit_remaining": 4987,
+    "minutely_remaining": 58,
+    "request_id": "req-7f3a9c",
+    "error": "",
+    "created_at": "2025-03-01T09:40:12Z",
+}
+
+
+class ConnectionCallListView(WorkspaceAPIView):
+    serializer_class = CallLogSerializer
+
+    @extend_schema(
+        operation_id="connections_calls_list",
+        summary="The connection's vendor call log, newest first",
+        description=(
+            "Every HTTP call the gateway made to the vendor for this connection (API and token calls): method, "
+            "path, status (null when no answer came), duration, the vendor's remaining rate limits and the "
+            "`request_id` of the API request that caused it. No bodies, headers or tokens are kept. A connection "
+            "of another workspace is 404."
+        ),
+        responses={
+            200: CallLogSerializer(many=True),
+            (404, "application/problem+json"): OpenApiResponse(
+                response=_PROBLEM_REF, description="`not_found`: no such connection in your workspace."
+            ),
+        },
+        examples=[
+            OpenApiExample("A vendor call", value=_CALL_EXAMPLE, response_only=True),
+        ],
+        tags=["connections"],
+    )
+    def get(self, request: Request, connection_id: str) -> Response:
+        """The connection's vendor calls, newest first (cursor pages)."""
+        return self.paginated(selectors.call_log_list(workspace=self.workspace, connection_id=connection_id))

@@ -25,6 +25,8 @@ from unified_models.serializers import (
     DryRunResponseSerializer,
     LedgerMappingOutputSerializer,
     LedgerMappingSerializer,
+    MutationListFilterSerializer,
+    MutationSerializer,
     PassthroughRequestSerializer,
     PassthroughResponseSerializer,
     ReconciliationCreateSerializer,
@@ -719,4 +721,120 @@ RECONCILIATIONS_CSV = extend_schema(
     parameters=[CONNECTION_ID, _RECONCILIATION_ID],
     responses={(200, "text/csv"): OpenApiTypes.STR, **_problems(404)},
     tags=["reconciliation"],
+)
+
+
+# --- recorded writes (mutations) -----------------------------------------------------------------------------------
+
+_MUTATION_ID = OpenApiParameter(
+    "mutation_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The `mutation_id`."
+)
+_MUTATION_FAILED = {
+    "id": _MUTATION_ID_EXAMPLE,
+    "connection_id": "9a8b7c6d-2222-4e3f-8a9b-0c1d2e3f4a5b",
+    "resource": "invoices",
+    "operation": "create",
+    "target_id": "",
+    "status": "failed",
+    "attempts": 1,
+    "remote_id": "",
+    "error_code": "vendor_unavailable",
+    "idempotency_key": "order-4711",
+    "request_id": "5f0c6d1e2b7a4c4e9d3f1a2b3c4d5e6f",
+    "api_key_prefix": "lb_Xq7H2mPzK9aB",
+    "request": {"contact_id": "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d", "reference": "ORDER-4711", "lines": []},
+    "outcome": {
+        "code": "vendor_unavailable",
+        "message": "Exact answered HTTP 503.",
+        "vendor": {"status": 503, "messages": ["Service Unavailable"]},
+    },
+    "reconcile_after": None,
+    "attempt_log": [
+        {
+            "number": 1,
+            "started_at": "2025-03-01T09:40:11Z",
+            "finished_at": "2025-03-01T09:40:12Z",
+            "vendor_status": 503,
+            "error_code": "vendor_unavailable",
+            "error_message": "Exact answered HTTP 503.",
+        }
+    ],
+    "created_at": "2025-03-01T09:40:11Z",
+    "updated_at": "2025-03-01T09:40:12Z",
+    "completed_at": "2025-03-01T09:40:12Z",
+}
+_MUTATION_SUCCEEDED = {
+    **_MUTATION_FAILED,
+    "status": "succeeded",
+    "attempts": 2,
+    "remote_id": "6c3b0b5e-8f6a-4b4e-9d4c-1f2e3d4c5b6a",
+    "error_code": "",
+    "outcome": {"id": "6c3b0b5e-8f6a-4b4e-9d4c-1f2e3d4c5b6a", "reference": "ORDER-4711", "warnings": []},
+    "attempt_log": [
+        *_MUTATION_FAILED["attempt_log"],
+        {
+            "number": 2,
+            "started_at": "2025-03-01T10:02:00Z",
+            "finished_at": "2025-03-01T10:02:01Z",
+            "vendor_status": 201,
+            "error_code": "",
+            "error_message": "",
+        },
+    ],
+    "updated_at": "2025-03-01T10:02:01Z",
+    "completed_at": "2025-03-01T10:02:01Z",
+}
+_EXAMPLE_NOT_RETRYABLE = OpenApiExample(
+    "Already succeeded",
+    value={
+        "type": "urn:ledgerbridge:problem:mutation_not_retryable",
+        "title": "Write cannot be retried",
+        "status": 409,
+        "detail": "This write already succeeded.",
+        "code": "mutation_not_retryable",
+        "request_id": "5f0c6d1e2b7a4c4e9d3f1a2b3c4d5e6f",
+        "mutation_id": _MUTATION_ID_EXAMPLE,
+        "mutation_status": "succeeded",
+    },
+    response_only=True,
+    status_codes=["409"],
+)
+
+MUTATIONS_LIST = extend_schema(
+    operation_id="mutations_list",
+    summary="The workspace's recorded writes, newest first",
+    description=(
+        "Every write sent through the API (create, update, finalize, passthrough) is recorded before it is sent. "
+        "Filter by `status` (`failed` and `in_doubt` are the ones to look at) and `connection_id`. Each carries "
+        "its attempts with the vendor's answers."
+    ),
+    parameters=[MutationListFilterSerializer],
+    responses={200: page_serializer(MutationSerializer, "MutationPageSerializer", freshness=False)},
+    examples=[OpenApiExample("Failed writes", value={"results": [_MUTATION_FAILED], "next": None}, response_only=True)],
+    tags=["mutations"],
+)
+MUTATIONS_RETRIEVE = extend_schema(
+    operation_id="mutations_retrieve",
+    summary="One recorded write with its attempts",
+    parameters=[_MUTATION_ID],
+    responses={200: MutationSerializer, **_problems(404)},
+    examples=[OpenApiExample("Failed", value=_MUTATION_FAILED, response_only=True)],
+    tags=["mutations"],
+)
+MUTATIONS_RETRY = extend_schema(
+    operation_id="mutations_retry",
+    summary="Send a failed or in-doubt write again (never twice)",
+    description=(
+        "Sends the recorded request again and answers with the mutation as it ended. An `in_doubt` write (or one "
+        "whose sender died) is first looked up at the vendor: when the vendor has it, nothing is sent and the "
+        "mutation succeeds with that record. Refused with 409: `mutation_not_retryable` (it succeeded; also a "
+        "passthrough POST whose answer was lost), `mutation_in_flight` (its sender is still at work), "
+        "`mutation_in_doubt` (the vendor may still apply it: retry after `Retry-After`). When the vendor refuses "
+        "again the answer is that problem, naming `mutation_id` and `mutation_status`."
+    ),
+    parameters=[_MUTATION_ID],
+    request=None,
+    responses={200: MutationSerializer, **_problems(*WRITE_PROBLEMS, examples=[_EXAMPLE_NOT_RETRYABLE])},
+    examples=[OpenApiExample("Sent on retry", value=_MUTATION_SUCCEEDED, response_only=True, status_codes=["200"])],
+    tags=["mutations"],
 )

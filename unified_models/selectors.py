@@ -198,9 +198,27 @@ def _connector_supporting(connection: Connection, resource: Resource, operation:
 # ---------------------------------------------------------------------------------------------- operations
 
 
-def mutation_list(*, connection: Connection, status: str | None = None) -> QuerySet[Mutation]:
-    mutations = Mutation.objects.filter(connection=connection)
-    return mutations.filter(status=status) if status else mutations
+def mutation_list(
+    *, workspace: Workspace, status: str | None = None, connection_id: str | None = None
+) -> QuerySet[Mutation]:
+    """The workspace's recorded writes, newest first, with their attempts; filtered by status and connection."""
+    mutations = tenant_selectors.workspace_scoped(
+        Mutation.objects.prefetch_related("attempt_log"), workspace=workspace
+    ).filter(connection__tenant__workspace=workspace)
+    if status is not None:
+        mutations = mutations.filter(status=status)
+    if connection_id is not None:
+        mutations = mutations.filter(connection_id=connection_id)
+    return mutations
+
+
+def mutation_get(*, workspace: Workspace, mutation_id: str) -> Mutation:
+    """One recorded write of the caller's workspace, or 404 (also for another workspace's)."""
+    return tenant_selectors.scoped_get(
+        Mutation.objects.prefetch_related("attempt_log").filter(connection__tenant__workspace=workspace),
+        workspace=workspace,
+        pk=mutation_id,
+    )
 
 
 def passthrough_get(*, connection: Connection, path: str, query: dict[str, str]) -> PassthroughResult:

@@ -36,8 +36,15 @@ from connectors.base.records import (
     TaxType,
     TaxUsage,
 )
-from gateway.api.fields import StrictBooleanField, StrictCharField, StrictDateField
+from gateway.api.fields import (
+    NonEmptyQueryFilters,
+    StrictBooleanField,
+    StrictCharField,
+    StrictDateField,
+    StrictUUIDField,
+)
 from gateway.api.schema import SCHEMA_NOT
+from unified_models.models import MutationStatus
 
 
 def _choices(enum: type) -> list[str]:
@@ -772,3 +779,58 @@ class ReconciliationSerializer(serializers.Serializer):
     items = ReconciliationItemSerializer(many=True)
     created_at = serializers.DateTimeField()
     completed_at = serializers.DateTimeField(allow_null=True)
+
+
+# ---------------------------------------------------------------------------------------------- mutations
+
+
+class MutationAttemptSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1 for the first send; retries and reconciliations count on.")
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    vendor_status = serializers.IntegerField(
+        allow_null=True, help_text="The vendor's HTTP status of the write; null when no answer came."
+    )
+    error_code = serializers.CharField(allow_blank=True, help_text="The problem code it ended with; empty on success.")
+    error_message = serializers.CharField(allow_blank=True, help_text="The vendor's or the gateway's words.")
+
+
+class MutationSerializer(serializers.Serializer):
+    """A write recorded before it was sent: its request, state, attempts and outcome (never a token)."""
+
+    id = serializers.UUIDField()
+    connection_id = serializers.UUIDField()
+    resource = serializers.CharField(help_text="`contacts`, `invoices`, `items`, … or `passthrough`.")
+    operation = serializers.CharField(
+        help_text="`create`, `update`, `finalize` (passthrough: the HTTP method's write)."
+    )
+    target_id = serializers.CharField(allow_blank=True, help_text="The record updated or finalized.")
+    status = serializers.ChoiceField(
+        choices=MutationStatus.choices,
+        help_text=(
+            "`pending`, `sending`, `succeeded`, `failed` (refused or not sent: safe to retry), `in_doubt` (sent "
+            "without a clear answer: looked up at the vendor before any resend)."
+        ),
+    )
+    attempts = serializers.IntegerField()
+    remote_id = serializers.CharField(allow_blank=True, help_text="The vendor's id of the record written.")
+    error_code = serializers.CharField(allow_blank=True)
+    idempotency_key = serializers.CharField(allow_blank=True)
+    request_id = serializers.CharField(allow_blank=True, help_text="The X-Request-Id of the request that recorded it.")
+    api_key_prefix = serializers.CharField(allow_blank=True)
+    request = serializers.JSONField(help_text="The unified input as validated (what a retry sends again).")
+    outcome = serializers.JSONField(
+        allow_null=True, help_text="The unified answer on success; `{code, message, vendor}` after a failure."
+    )
+    reconcile_after = serializers.DateTimeField(
+        allow_null=True, help_text="In doubt: when it is looked up at the vendor (a retry before then is 409)."
+    )
+    attempt_log = MutationAttemptSerializer(many=True, source="attempt_log.all")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class MutationListFilterSerializer(NonEmptyQueryFilters):
+    status = serializers.ChoiceField(choices=MutationStatus.choices, required=False)
+    connection_id = StrictUUIDField(required=False, help_text="Only this connection's writes.")

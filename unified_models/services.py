@@ -343,9 +343,16 @@ def mutation_preview(
 
 
 def mutation_retry(*, mutation: Mutation, lease_seconds: float | None = None) -> WriteOutcome:
-    """Try a failed, in-doubt or abandoned (expired lease) mutation again; in-doubt ones are looked up first."""
+    """Try a failed, in-doubt or abandoned (expired lease) mutation again; in-doubt ones are looked up first.
+
+    MutationConflict (409) for one that succeeded (`mutation_not_retryable`), one whose sender still holds its
+    lease (`mutation_in_flight`) and an in-doubt one that has not settled yet (`mutation_in_doubt`).
+    """
     if mutation.status == MutationStatus.SUCCEEDED:
         raise MutationConflict("mutation_not_retryable", "This write already succeeded.")
+    now = timezone.now()
+    if mutation.status in (MutationStatus.PENDING, MutationStatus.SENDING) and _lease_held(mutation, now):
+        raise _in_flight(mutation, now)
     return mutation_execute(mutation=mutation, lease_seconds=lease_seconds or task_lease_seconds())
 
 
@@ -457,9 +464,13 @@ def _record_success(
         status = MutationStatus.SUCCEEDED
         fields.update(error_code="", completed_at=now, reconcile_after=None)
         attempt_code = "recovered" if outcome.recovered else ""
+    # The vendor's answer to the write this attempt sent (none when a lookup found the record already there).
+    vendor_status = passthrough_status
+    if vendor_status is None and watch is not None and watch.write_sent:
+        vendor_status = watch.write_status
     with transaction.atomic():
         MutationAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now, vendor_status=passthrough_status, error_code=attempt_code
+            finished_at=now, vendor_status=vendor_status, error_code=attempt_code
         )
         _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
     mutation.refresh_from_db()

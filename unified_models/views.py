@@ -37,6 +37,8 @@ from unified_models.query import (
 )
 from unified_models.serializers import (
     LedgerMappingSerializer,
+    MutationListFilterSerializer,
+    MutationSerializer,
     PassthroughRequestSerializer,
     ReconciliationCreateSerializer,
     ReconciliationSerializer,
@@ -331,3 +333,41 @@ class ReconciliationCsvView(ConnectionAPIView):
         response = HttpResponse(reconciliation.reconciliation_csv(report), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="reconciliation-{report.pk}.csv"'
         return response
+
+
+# --- recorded writes (mutations) ----------------------------------------------------------------------------------
+
+
+class MutationListView(WorkspaceAPIView):
+    serializer_class = MutationSerializer
+
+    @openapi.MUTATIONS_LIST
+    def get(self, request: Request) -> Response:
+        filters = validated(MutationListFilterSerializer, request.query_params).validated_data
+        return self.paginated(
+            selectors.mutation_list(
+                workspace=self.workspace, status=filters.get("status"), connection_id=filters.get("connection_id")
+            )
+        )
+
+
+class MutationDetailView(WorkspaceAPIView):
+    pagination_class = None
+
+    @openapi.MUTATIONS_RETRIEVE
+    def get(self, request: Request, mutation_id: str) -> Response:
+        mutation = selectors.mutation_get(workspace=self.workspace, mutation_id=mutation_id)
+        return Response(MutationSerializer(mutation).data)
+
+
+class MutationRetryView(WorkspaceAPIView):
+    pagination_class = None
+    # The write being retried: a failure's problem names it (errors.problem_for_view).
+    mutation: Mutation | None = None
+
+    @openapi.MUTATIONS_RETRY
+    def post(self, request: Request, mutation_id: str) -> Response:
+        self.mutation = selectors.mutation_get(workspace=self.workspace, mutation_id=mutation_id)
+        services.mutation_retry(mutation=self.mutation, lease_seconds=services.web_lease_seconds())
+        retried = selectors.mutation_get(workspace=self.workspace, mutation_id=mutation_id)
+        return Response(MutationSerializer(retried).data)

@@ -80,6 +80,8 @@ class CursorPagination(pagination.CursorPagination):
                     "nullable": True,
                     "format": "uri",
                     "description": "URL of the next page, or null on the last page.",
+                    # Lets drf-spectacular wrap an operation's item example into a page (a last page).
+                    "example": None,
                 },
             },
         }
