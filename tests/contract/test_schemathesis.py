@@ -32,7 +32,10 @@ SEED = int(os.environ.get("LEDGERBRIDGE_CONTRACT_SEED", "20250301"))
 # to a URL whose host the workspace has not allowed or a connection_id of another tenant, and the mapping 400 to two
 # rules for one rate or code (JSON Schema cannot state uniqueness of one member across array items).
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
-LISTS = "(tenants|connections|api-keys|contacts|invoices|ledger-accounts|tax-rates|journals|items|payments|mutations|calls)$"
+LISTS = (
+    "(tenants|connections|api-keys|contacts|invoices|ledger-accounts|tax-rates|journals|items|payments"
+    "|mutations|calls)$"
+)
 
 
 def _config(path: Path, *, parameters: dict[str, str], operations: list[tuple[str, str, dict[str, str]]]) -> None:
