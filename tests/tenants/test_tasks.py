@@ -1,4 +1,5 @@
-"""Keep-alive: idle credentials are refreshed before Exact's 30-day refresh token dies; fresh ones are left alone."""
+"""tenants/tasks.py, the keep-alive: idle credentials are refreshed before Exact's 30-day refresh token dies; fresh
+ones are left alone."""
 
 from __future__ import annotations
 

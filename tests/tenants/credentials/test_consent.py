@@ -1,4 +1,5 @@
-"""Where a new consent meets the token manager: one refresh-token chain per app and user, never written backwards.
+"""tenants/credentials/consent.py, where a new consent meets the token manager: one refresh-token chain per app and
+user, never written backwards.
 
 Exact keeps ONE single-use, rotating refresh-token chain per app and user (connectors/exact/NOTES.md: OAuth and
 tokens): every write of a pair must be the newest one, and the consent flow and the token manager must not
