@@ -61,7 +61,9 @@ def test_changed_missing_and_orphan_invoices_are_found_and_the_rest_match(
     exact.delete(invoices[3]["id"])
     # A copy of what we sent for REC-1, with our reference format, created in Exact by hand.
     ours = json.loads(AuditEvent.objects.get(unified_input__reference="REC-1").vendor_payload)
-    orphan_id = exact.post({**ours, "YourRef": "REC-99"})
+    # Without our line IDs (the gateway names them on create; Exact refuses an ID it already has).
+    lines = [{key: value for key, value in line.items() if key != "ID"} for line in ours["SalesInvoiceLines"]]
+    orphan_id = exact.post({**ours, "YourRef": "REC-99", "SalesInvoiceLines": lines})
 
     today = timezone.now().date().isoformat()
     response = mapped.client.post(
