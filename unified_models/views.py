@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from connectors.base.errors import VendorNotFound
-from gateway.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import CursorPagination, parse_page_size
+from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.api import WorkspaceAPIView
 from tenants.models import Connection
 from unified_models import openapi, reconciliation, selectors, services
