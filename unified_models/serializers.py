@@ -1,7 +1,8 @@
 """API representations of unified records (DESIGN §3), their write inputs, the ledger mapping and passthrough.
 
 Output serializers read the frozen dataclasses of connectors.base.records; input serializers validate the client's
-JSON (errors name dotted fields such as `lines.1.quantity`) and build the unified input records. Money and
+JSON (errors name dotted fields such as `lines.1.quantity`); their `.data` is the plain request dict a write stores,
+which unified_models.codec turns into the unified input records (services never see a serializer). Money and
 quantities are decimal strings, enums lower-case words, dates ISO-8601.
 """
 
@@ -20,15 +21,9 @@ from rest_framework import serializers
 
 from connectors.base.mapping import LedgerMapping, TaxRateMapping
 from connectors.base.records import (
-    Address,
     AddressType,
-    ContactInput,
-    InvoiceInput,
-    InvoiceLineInput,
     InvoiceStatus,
     InvoiceType,
-    InvoiceUpdate,
-    ItemInput,
     JournalType,
     LedgerClassification,
     PaymentStatus,
@@ -340,13 +335,6 @@ def _freshness_fields() -> dict[str, serializers.Field]:
 # ---------------------------------------------------------------------------------------------- inputs
 
 
-def _plain(value: Any) -> Any:
-    """Decimals without the serializer's padding: "2.000000" -> 2, "39.950000" -> 39.95 (same value, no noise)."""
-    if not isinstance(value, Decimal):
-        return value
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-
-
 @extend_schema_field({"type": "string", "pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 code, e.g. EUR."})
 class CurrencyField(StrictCharField):
     """An ISO 4217 currency code as input (three letters; upper-cased by `_currency`)."""
@@ -380,16 +368,6 @@ class ContactCreateSerializer(serializers.Serializer):
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
 
-    def to_input(self) -> ContactInput:
-        data = dict(self.validated_data)
-        addresses = data.pop("addresses", None)
-        status = data.pop("status", None)
-        return ContactInput(
-            **data,
-            addresses=None if addresses is None else tuple(Address(**address) for address in addresses),
-            status=RecordStatus(status) if status else None,
-        )
-
 
 class ContactUpdateSerializer(ContactCreateSerializer):
     """Only the fields given change; `addresses: []` clears the stored address."""
@@ -415,10 +393,6 @@ class ItemCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, max_length=100, help_text="A ledger account `id` of this connection."
     )
     is_sales_item = StrictBooleanField(default=True)
-
-    def to_input(self) -> ItemInput:
-        data = {name: _plain(value) for name, value in self.validated_data.items() if value is not None}
-        return ItemInput(**data)
 
 
 def _given(*names: str) -> dict[str, Any]:
@@ -525,19 +499,6 @@ class InvoiceCreateSerializer(serializers.Serializer):
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
 
-    def to_input(self) -> InvoiceInput:
-        data = dict(self.validated_data)
-        lines = tuple(
-            InvoiceLineInput(**{k: _plain(v) for k, v in line.items() if v is not None}) for line in data.pop("lines")
-        )
-        status = data.pop("status", None)
-        return InvoiceInput(
-            **{k: v for k, v in data.items() if k != "type"},
-            lines=lines,
-            type=InvoiceType(data["type"]),
-            status=InvoiceStatus(status) if status else None,
-        )
-
 
 class InvoiceUpdateSerializer(serializers.Serializer):
     """Fields of an existing invoice to change. What the vendor fixes once the invoice exists (Exact: customer,
@@ -561,18 +522,6 @@ class InvoiceUpdateSerializer(serializers.Serializer):
 
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
-
-    def to_input(self) -> InvoiceUpdate:
-        data = dict(self.validated_data)
-        if "lines" in data:
-            data["lines"] = tuple(
-                InvoiceLineInput(**{k: _plain(v) for k, v in line.items() if v is not None}) for line in data["lines"]
-            )
-        if data.get("type"):
-            data["type"] = InvoiceType(data["type"])
-        if data.get("status"):
-            data["status"] = InvoiceStatus(data["status"])
-        return InvoiceUpdate(**{name: value for name, value in data.items() if value is not None})
 
 
 # ---------------------------------------------------------------------------------------------- mapping

@@ -49,10 +49,11 @@ from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
+from unified_models.codec import UnifiedInput, input_from_data
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
 from unified_models.selectors import mapping_get
-from unified_models.specs import input_from_request, write_data
+from unified_models.specs import write_data
 from unified_models.store.services import store_written_record
 
 logger = logging.getLogger(__name__)
@@ -385,10 +386,11 @@ def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, Mutation
     return row, attempt, reconcile
 
 
-def _unified_input(mutation: Mutation) -> Any:
+def _unified_input(mutation: Mutation) -> UnifiedInput | None:
+    """The typed input the stored request stands for (None: passthrough and finalize take none)."""
     if mutation.resource == PASSTHROUGH or mutation.operation == "finalize":
         return None
-    return input_from_request(mutation.resource, mutation.operation, mutation.request)
+    return input_from_data(mutation.resource, mutation.operation, mutation.request)
 
 
 def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: LedgerMapping) -> WriteOutcome:

@@ -112,14 +112,6 @@ SPECS: tuple[ResourceSpec, ...] = (
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}
 
-# Input serializers by (resource, operation): how a stored mutation request becomes a unified input again.
-INPUT_SERIALIZERS: Mapping[tuple[str, str], type[serializers.Serializer]] = {
-    (spec.resource.value, operation): write.serializer
-    for spec in SPECS
-    for operation, write in (("create", spec.create), ("update", spec.update))
-    if write is not None and write.serializer is not None
-}
-
 
 def record_data(resource: Resource, record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
     """One record as the API shows it."""
@@ -135,13 +127,6 @@ def records_data(
     serializer = SPEC_BY_RESOURCE[resource].record_serializer
     rendered = serializer(records, many=True, context={"include_remote_data": include_remote_data}).data
     return [dict(record) for record in rendered]
-
-
-def input_from_request(resource: str, operation: str, request: dict[str, Any]) -> Any:
-    """Re-validate a stored mutation request into the unified input it stood for."""
-    serializer = INPUT_SERIALIZERS[(resource, operation)](data=request)
-    serializer.is_valid(raise_exception=True)
-    return serializer.to_input()  # type: ignore[attr-defined]
 
 
 def write_data(outcome: Any, *, include_remote_data: bool = False) -> dict[str, Any]:

@@ -1,0 +1,209 @@
+"""Plain dicts <-> the unified input records (connectors.base.records): how a write's request is stored and read back.
+
+The API layer validates the client's JSON with its serializers and stores the validated request as a plain
+JSON-safe dict on the Mutation (decimals as strings, dates ISO-8601, enums as their values). Services never see a
+serializer: they turn that dict into the typed input with `input_from_data`, and `input_to_data` is the way back
+(the same dict shape). Both sides of the codec live here, without DRF, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+
+from connectors.base.records import (
+    Address,
+    AddressType,
+    ContactInput,
+    InvalidInput,
+    InvoiceInput,
+    InvoiceLineInput,
+    InvoiceStatus,
+    InvoiceType,
+    InvoiceUpdate,
+    ItemInput,
+    RecordStatus,
+)
+
+UnifiedInput = ContactInput | InvoiceInput | InvoiceUpdate | ItemInput
+
+_LINE_DECIMALS = ("quantity", "unit_price", "tax_rate")
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """The same value without padding: 2.000000 -> 2, 39.950000 -> 39.95 (what vendors are sent)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise InvalidInput(field, "A decimal number written as a string.", status=400)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise InvalidInput(field, "A decimal number written as a string.", status=400) from None
+    if not number.is_finite():
+        raise InvalidInput(field, "A finite decimal number.", status=400)
+    return plain_decimal(number)
+
+
+def _date(value: Any, field: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(field, "A date as YYYY-MM-DD.", status=400) from None
+
+
+def _enum(enum: type[Any], value: Any, field: str) -> Any:
+    if value is None or value == "":
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        raise InvalidInput(field, f"One of {', '.join(member.value for member in enum)}.", status=400) from None
+
+
+def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field, "An object.", status=400)
+    return value
+
+
+def _known(data: Mapping[str, Any], cls: type[Any], field: str = "") -> None:
+    """A key the record has no field for is an error, never silently dropped."""
+    unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+    if unknown:
+        name = f"{field}.{unknown[0]}" if field else unknown[0]
+        raise InvalidInput(name, "Not a field of this input.", status=400)
+
+
+# ---------------------------------------------------------------------------------------------- dict -> record
+
+
+def _address(data: Any, field: str) -> Address:
+    address = dict(_mapping(data, field))
+    _known(address, Address, field)
+    address["type"] = _enum(AddressType, address.get("type"), f"{field}.type") or AddressType.MAIN
+    return Address(**address)
+
+
+def _line(data: Any, field: str) -> InvoiceLineInput:
+    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
+    _known(given, InvoiceLineInput, field)
+    for name in _LINE_DECIMALS:
+        if name in given:
+            given[name] = _decimal(given[name], f"{field}.{name}")
+    return InvoiceLineInput(**given)
+
+
+def _lines(value: Any) -> tuple[InvoiceLineInput, ...]:
+    if not isinstance(value, list | tuple):
+        raise InvalidInput("lines", "A list of lines.", status=400)
+    return tuple(_line(line, f"lines.{index}") for index, line in enumerate(value))
+
+
+def contact_input_from_data(data: Mapping[str, Any]) -> ContactInput:
+    given = dict(data)
+    _known(given, ContactInput)
+    addresses = given.pop("addresses", None)
+    if addresses is not None and not isinstance(addresses, list | tuple):
+        raise InvalidInput("addresses", "A list of addresses.", status=400)
+    return ContactInput(
+        **{name: value for name, value in given.items() if name != "status"},
+        addresses=None if addresses is None else tuple(_address(a, f"addresses.{i}") for i, a in enumerate(addresses)),
+        status=_enum(RecordStatus, given.get("status"), "status"),
+    )
+
+
+def invoice_input_from_data(data: Mapping[str, Any]) -> InvoiceInput:
+    given = dict(data)
+    _known(given, InvoiceInput)
+    if "contact_id" not in given or "lines" not in given:
+        raise InvalidInput("contact_id" if "contact_id" not in given else "lines", "Required.", status=400)
+    return InvoiceInput(
+        **{name: value for name, value in given.items() if name not in ("lines", "type", "status", *_DATES)},
+        lines=_lines(given["lines"]),
+        type=_enum(InvoiceType, given.get("type"), "type") or InvoiceType.INVOICE,
+        status=_enum(InvoiceStatus, given.get("status"), "status"),
+        **{name: _date(given.get(name), name) for name in _DATES},
+    )
+
+
+def invoice_update_from_data(data: Mapping[str, Any]) -> InvoiceUpdate:
+    # None means "leave it" in an update: a field given as null changes nothing.
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, InvoiceUpdate)
+    if "lines" in given:
+        given["lines"] = _lines(given["lines"])
+    for name in _DATES:
+        if name in given:
+            given[name] = _date(given[name], name)
+    if "type" in given:
+        given["type"] = _enum(InvoiceType, given["type"], "type")
+    if "status" in given:
+        given["status"] = _enum(InvoiceStatus, given["status"], "status")
+    return InvoiceUpdate(**given)
+
+
+def item_input_from_data(data: Mapping[str, Any]) -> ItemInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, ItemInput)
+    if "unit_price" in given:
+        given["unit_price"] = _decimal(given["unit_price"], "unit_price")
+    return ItemInput(**given)
+
+
+_DATES = ("issue_date", "due_date")
+
+_READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
+    ("contacts", "create"): contact_input_from_data,
+    ("contacts", "update"): contact_input_from_data,
+    ("invoices", "create"): invoice_input_from_data,
+    ("invoices", "update"): invoice_update_from_data,
+    ("items", "create"): item_input_from_data,
+}
+
+
+def input_from_data(resource: str, operation: str, data: Mapping[str, Any]) -> UnifiedInput:
+    """The typed input a stored request stands for; InvalidInput (400) naming the field if it cannot be one."""
+    reader = _READERS.get((resource, operation))
+    if reader is None:
+        raise InvalidInput("operation", f"No {operation} input for {resource}.", status=400)
+    return reader(_mapping(data, "request"))
+
+
+# ---------------------------------------------------------------------------------------------- record -> dict
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_value(item) for item in value]
+    if hasattr(value, "__dataclass_fields__"):
+        return _fields(value)
+    return value
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """The fields given (not None), JSON-safe."""
+    return {
+        name: _value(getattr(record, name)) for name in record.__dataclass_fields__ if getattr(record, name) is not None
+    }
+
+
+def input_to_data(value: UnifiedInput) -> dict[str, Any]:
+    """The plain JSON-safe dict of an input record: the fields given (None is "not given"), decimals as strings,
+    dates ISO-8601, enums as their values. `input_from_data` reads it back to an equal record."""
+    return _fields(value)
