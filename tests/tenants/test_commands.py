@@ -37,16 +37,6 @@ def test_duplicate_slug_and_unknown_workspace_are_errors() -> None:
         call_command("create_api_key", "--workspace", "nope", "--name", "x", stdout=StringIO())
 
 
-def test_demo_prints_a_working_key_and_curl_line() -> None:
-    out = StringIO()
-    call_command("demo", "--no-serve", stdout=out)
-    text = out.getvalue()
-    secret = next(line.split(":", 1)[1].strip() for line in text.splitlines() if "API key" in line)
-    assert f"Bearer {secret}" in text and "/api/v1/workspace" in text
-    response = APIClient().get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {secret}")
-    assert response.status_code == 200 and response.json()["slug"] == "demo"
-
-
 def test_create_workspace_takes_the_allowed_redirect_hosts() -> None:
     out = StringIO()
     call_command(

@@ -11,10 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import httpx
 import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
 
 from connectors.exact.sandbox.control_client import SandboxControl
 from gateway.demo.services import DEMO_USER_ID, sandbox_world_ensure
@@ -190,3 +193,14 @@ def test_xero_world_setup_and_connection_are_repeatable(xero_sandbox, settings) 
     assert xero_connection_ensure(control, tenant=tenant) == connection
     assert xero_mapping_ensure(connection) == ""
     reset_registry()
+
+
+@pytest.mark.django_db
+def test_demo_prints_a_working_key_and_curl_line() -> None:
+    out = StringIO()
+    call_command("demo", "--no-serve", stdout=out)
+    text = out.getvalue()
+    secret = next(line.split(":", 1)[1].strip() for line in text.splitlines() if "API key" in line)
+    assert f"Bearer {secret}" in text and "/api/v1/workspace" in text
+    response = APIClient().get("/api/v1/workspace", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 200 and response.json()["slug"] == "demo"
