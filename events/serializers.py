@@ -20,6 +20,7 @@ from gateway.api.fields import (
     NonEmptyQueryFilters,
     StrictBooleanField,
     StrictCharField,
+    StrictIntegerField,
     StrictUUIDField,
 )
 
@@ -81,7 +82,7 @@ class WebhookEndpointUpdateSerializer(serializers.Serializer):
 
 
 class SecretRotationSerializer(serializers.Serializer):
-    overlap_seconds = serializers.IntegerField(
+    overlap_seconds = StrictIntegerField(
         required=False,
         min_value=0,
         max_value=7 * 24 * 3600,

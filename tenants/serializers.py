@@ -10,7 +10,13 @@ from datetime import timedelta
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from gateway.api.fields import HttpUrlField, NonEmptyQueryFilters, StrictCharField, StrictUUIDField
+from gateway.api.fields import (
+    HttpUrlField,
+    NonEmptyQueryFilters,
+    StrictCharField,
+    StrictIntegerField,
+    StrictUUIDField,
+)
 from tenants.models import ApiKey, CallLog, Connection, ConnectionStatus, ConnectLink, Tenant, Workspace
 from tenants.services import CONNECT_LINK_DEFAULT_TTL, CONNECT_LINK_MAX_TTL, CONNECT_LINK_MIN_TTL
 
@@ -123,7 +129,7 @@ class ConnectLinkCreateSerializer(serializers.Serializer):
         help_text="Where the flow ends, with `status`, `connection_ids` or `error`, and `link_id` appended. "
         "Its host must be in the workspace's allowed_redirect_hosts.",
     )
-    expires_in = serializers.IntegerField(
+    expires_in = StrictIntegerField(
         required=False,
         min_value=int(CONNECT_LINK_MIN_TTL.total_seconds()),
         max_value=int(CONNECT_LINK_MAX_TTL.total_seconds()),

@@ -266,3 +266,13 @@ def test_events_roll_back_with_the_change_they_report() -> None:
         raise RuntimeError("the change failed")
     assert not Event.objects.exists() and not WebhookDelivery.objects.exists()
     assert emit(connection).sequence == 1
+
+
+def test_a_rotation_overlap_is_a_json_integer(auth_client, workspace) -> None:  # type: ignore[no-untyped-def]
+    endpoint = WebhookEndpointFactory(workspace=workspace)
+    refused = auth_client.post(
+        f"/api/v1/webhook-endpoints/{endpoint.pk}/rotate-secret", {"overlap_seconds": "3600"}, format="json"
+    )
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "overlap_seconds"
+    endpoint.refresh_from_db()
+    assert endpoint.previous_secret_expires_at is None and not endpoint.previous_secret_encrypted  # nothing rotated
