@@ -20,6 +20,7 @@ from gateway.api.fields import (
     NonEmptyQueryFilters,
     StrictBooleanField,
     StrictCharField,
+    StrictDateTimeField,
     StrictIntegerField,
     StrictUUIDField,
 )
@@ -138,7 +139,7 @@ class DeliveryListFilterSerializer(NonEmptyQueryFilters):
 
 
 class RedeliverSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(help_text="Redeliver every event created at or after this moment.")
+    since = StrictDateTimeField(help_text="Redeliver every event created at or after this moment.")
 
 
 class RedeliveryResultSerializer(serializers.Serializer):

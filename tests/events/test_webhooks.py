@@ -276,3 +276,11 @@ def test_a_rotation_overlap_is_a_json_integer(auth_client, workspace) -> None:  
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "overlap_seconds"
     endpoint.refresh_from_db()
     assert endpoint.previous_secret_expires_at is None and not endpoint.previous_secret_encrypted  # nothing rotated
+
+
+def test_a_redelivery_moment_carries_its_zone(auth_client, workspace) -> None:  # type: ignore[no-untyped-def]
+    endpoint = WebhookEndpointFactory(workspace=workspace)
+    for since in ("2000-01-01", "2000-01-01T00:00:00"):
+        url = f"/api/v1/webhook-endpoints/{endpoint.pk}/redeliver"
+        refused = auth_client.post(url, {"since": since}, format="json")
+        assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "since", since
