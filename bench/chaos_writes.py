@@ -22,16 +22,11 @@ import json
 import os
 import random
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,143 +36,24 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.stack import (  # noqa: E402  (after the path set-up, like the other benchmarks)
+    Stack,
+    children_of,
+    connect_division,
+    django_ready,
+    free_port,
+    own_redis,
+    production_env,
+    running,
+    wait_for_port,
+)
+
+__all__ = ["Stack", "children_of", "free_port", "own_redis", "running", "wait_for_port"]  # the tests use them here
+
 SALES_INVOICES_REF = "CHAOS"
 # Division calls the faults apply to (after the region prefix); the token endpoint is left alone.
 DIVISION_CALLS = "/api/v1/*"
 FAULT_KINDS = ("500", "503", "drop_before_apply", "drop_after_apply", "latency")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
-def children_of(pid: int) -> list[int]:
-    """Direct child processes of `pid` (from /proc, no psutil)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may contain spaces, so split after the last ")".
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-# ---------------------------------------------------------------------------------------------- processes
-
-
-@dataclass
-class Stack:
-    """The gateway's processes for one run: gunicorn, a Celery worker, beat. Logs go to `log_dir`."""
-
-    env: dict[str, str]
-    log_dir: Path
-    web_workers: int = 3
-    port: int = field(default_factory=free_port)
-    web: subprocess.Popen[bytes] | None = None
-    worker: subprocess.Popen[bytes] | None = None
-    beat: subprocess.Popen[bytes] | None = None
-    worker_starts: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 (lives as long as the process)
-        return subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def start(self) -> Stack:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.web = self._spawn(
-            "gunicorn",
-            [
-                sys.executable, "-m", "gunicorn", "gateway.wsgi:application",
-                "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.web_workers),
-            ],
-        )  # fmt: skip
-        self.start_worker()
-        self.beat = self._spawn(
-            "beat",
-            [
-                sys.executable, "-m", "celery", "-A", "gateway", "beat", "--loglevel", "INFO",
-                "--schedule", str(self.log_dir / "celerybeat-schedule"),
-            ],
-        )  # fmt: skip
-        wait_for_port(self.port)
-        return self
-
-    def start_worker(self) -> None:
-        self.worker_starts += 1
-        self.worker = self._spawn(
-            f"worker-{self.worker_starts}",
-            [
-                sys.executable, "-m", "celery", "-A", "gateway", "worker", "--pool", "solo",
-                "-Q", "default,vendor,maintenance", "-n", f"chaos{self.worker_starts}@%h",
-                "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-            ],
-        )  # fmt: skip
-
-    def kill_web_worker(self, rng: random.Random) -> int | None:
-        """SIGKILL one gunicorn worker (its master starts another)."""
-        assert self.web is not None
-        workers = children_of(self.web.pid)
-        if not workers:
-            return None
-        victim = rng.choice(workers)
-        os.kill(victim, signal.SIGKILL)
-        return victim
-
-    def kill_worker(self) -> None:
-        """SIGKILL the Celery worker (and anything it started), then start a new one."""
-        if self.worker is not None:
-            os.killpg(self.worker.pid, signal.SIGKILL)
-            self.worker.wait()
-        self.start_worker()
-
-    def stop(self) -> None:
-        for process in (self.web, self.worker, self.beat):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in (self.web, self.worker, self.beat):
-            if process is not None:
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
-
-    def logs(self) -> dict[str, str]:
-        return {path.name: path.read_text(errors="replace") for path in sorted(self.log_dir.glob("*.log"))}
-
-
-@contextmanager
-def running(stack: Stack) -> Iterator[Stack]:
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
 
 
 # ---------------------------------------------------------------------------------------------- the client
@@ -393,19 +269,15 @@ def run_writes(
 def gateway_env(*, database_url: str, redis_url: str, sandbox_url: str, public_url: str, keys: str) -> dict[str, str]:
     """The environment of every gateway process in the full-scale run (production settings)."""
     return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
-        "DJANGO_SECRET_KEY": "chaos-benchmark-secret-key-" + uuid.uuid4().hex,
-        "LEDGERBRIDGE_CREDENTIAL_KEYS": keys,
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "EXACT_SANDBOX_URL": sandbox_url,
-        "EXACT_CLIENT_ID": "3f1c2a4e-0000-4000-8000-0000000000c4",
-        "EXACT_CLIENT_SECRET": "chaos-client-secret",
-        "EXACT_WEBHOOK_SECRET": "chaos-webhook-secret",
-        "LEDGERBRIDGE_PUBLIC_URL": public_url,
+        **production_env(
+            name="chaos",
+            client_id="3f1c2a4e-0000-4000-8000-0000000000c4",
+            database_url=database_url,
+            redis_url=redis_url,
+            sandbox_url=sandbox_url,
+            public_url=public_url,
+            keys=keys,
+        ),
         # Short deadlines so killed senders come back within the run (and the checks still pass).
         "EXACT_HTTP_TIMEOUT": "2",
         "EXACT_TOKEN_TIMEOUT": "10",
@@ -415,25 +287,7 @@ def gateway_env(*, database_url: str, redis_url: str, sandbox_url: str, public_u
         "CELERY_TASK_SOFT_TIME_LIMIT": "15",
         "CELERY_TASK_TIME_LIMIT": "20",
         "CELERY_VISIBILITY_TIMEOUT": "30",
-        "LOG_LEVEL": "WARNING",
     }
-
-
-@contextmanager
-def own_redis(directory: Path) -> Iterator[str]:
-    """A redis-server of this run's own on a free port (never the machine's shared one)."""
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def main() -> None:
@@ -467,14 +321,7 @@ def main() -> None:
                 public_url="http://127.0.0.1:0",
                 keys=Fernet.generate_key().decode(),
             )
-            _recreate_database(args.database_url)
-            os.environ.update(env)
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0)
+            django_ready(env, args.database_url)
             setup = _setup_world(sandbox, env)
             stack = Stack(env={**env, "LEDGERBRIDGE_PUBLIC_URL": setup["public_url"]}, log_dir=work / "logs",
                           web_workers=args.web_workers)  # fmt: skip
@@ -518,64 +365,24 @@ def mutation_states(connection_id: str) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
-def _recreate_database(url: str) -> None:
-    from urllib.parse import urlsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def _setup_world(sandbox: Any, env: dict[str, str]) -> dict[str, str]:
     """App, user and division in the sandbox; workspace, key, connection (real OAuth) and mapping in the gateway."""
-    from django.conf import settings
-
-    from connectors.registry import reset_registry
-    from tests.fixtures.exact import ExactWorld
-    from tests.tenants.factories import ApiKeyFactory, WorkspaceFactory, connect_via_sandbox
     from tests.unified_models.conftest import mapping_store
 
-    control = sandbox.control
-    control.reset()
-    port = free_port()
-    public_url = f"http://127.0.0.1:{port}"
-    world = ExactWorld(
-        server=sandbox,
-        control=control,
-        public_url=public_url,
-        client_id=env["EXACT_CLIENT_ID"],
-        client_secret=env["EXACT_CLIENT_SECRET"],
-        webhook_secret=env["EXACT_WEBHOOK_SECRET"],
-    )
-    control.register_app(
-        client_id=world.client_id,
-        client_secret=world.client_secret,
-        webhook_secret=world.webhook_secret,
-        redirect_uris=[world.redirect_uri],
+    world = connect_division(
+        control=sandbox.control,
+        root_url=sandbox.root_url,
+        env=env,
+        public_url=f"http://127.0.0.1:{free_port()}",
         name="Chaos",
+        division=101,
     )
-    user = control.register_user(username="jan@example.test", full_name="Jan", email="jan@example.test", region="nl")
-    world.user_id = str(user["user_id"])
-    control.register_division(code=101, name="Chaos B.V.", region="nl", users=[world.user_id])
-    control.set_current_division(world.user_id, 101)
-    control.set_limits(minutely_limit=10_000_000, daily_limit=100_000_000)
-    settings.LEDGERBRIDGE_PUBLIC_URL = public_url
-    reset_registry()
-    workspace = WorkspaceFactory()
-    api_key = ApiKeyFactory(workspace=workspace)
-    _, (connection,) = connect_via_sandbox(world, workspace=workspace, divisions=[101], connect=(101,))
-    mapping_store(connection)
-    contact_id = next(str(row["ID"]) for row in control.dump(101)["Accounts"] if row.get("Status") == "C")
+    mapping_store(world["connection"])
     return {
-        "api_key": api_key.secret,
-        "connection_id": str(connection.pk),
-        "contact_id": contact_id,
-        "public_url": public_url,
+        "api_key": world["api_key"],
+        "connection_id": str(world["connection"].pk),
+        "contact_id": world["contact_id"],
+        "public_url": world["public_url"],
         "run_id": uuid.uuid4().hex[:8],
     }
 

@@ -25,20 +25,16 @@ from __future__ import annotations
 
 import argparse
 import collections
-import dataclasses
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -46,12 +42,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.chaos_writes import (  # noqa: E402  (after the path set-up, like the other benchmarks)
-    _recreate_database,
+from bench.stack import (  # noqa: E402  (after the path set-up, like the other benchmarks)
+    Stack,
     children_of,
+    connect_division,
+    django_ready,
     free_port,
     own_redis,
-    wait_for_port,
+    production_env,
+    running,
+    sandbox_process,
 )
 
 DIVISION = 101
@@ -70,17 +70,19 @@ MAPPING = {
 }
 
 
-def invoice_body(contact_id: str, reference: str) -> dict[str, Any]:
+def invoice_body(contact_id: str, reference: str, *, item_line: bool = False) -> dict[str, Any]:
+    """Two lines on the mapping's default item: each names its description, price and rate, so Exact has nothing to
+    fill in and the create is the POST alone. With `item_line` the second line names an item (by unified code)
+    without a G/L account: Exact takes the item's revenue account, and the lines are read after the POST."""
+    second: dict[str, Any] = {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9"}
+    if item_line:
+        second["item_code"] = "handbook"
     return {
         "contact_id": contact_id,
         "reference": reference,
         "description": "Overhead run",
-        "lines": [
-            {"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"},
-            {"description": "Handbook", "quantity": "1", "unit_price": "39.95", "tax_rate": "9",
-             "item_code": "handbook"},
-        ],
-    }  # fmt: skip
+        "lines": [{"description": "Consultancy", "quantity": "2", "unit_price": "100.00", "tax_rate": "21"}, second],
+    }
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -98,82 +100,20 @@ def rss_kib(pid: int) -> int:
 # ---------------------------------------------------------------------------------------------- processes
 
 
-@contextmanager
-def spawned(argv: list[str], *, env: dict[str, str], log: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log, "ab") as output:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def gateway_env(*, database_url: str, redis_url: str, sandbox_url: str, public_url: str, keys: str) -> dict[str, str]:
     return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings.production",
-        "DJANGO_SECRET_KEY": "overhead-benchmark-secret-key-" + uuid.uuid4().hex,
-        "LEDGERBRIDGE_CREDENTIAL_KEYS": keys,
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "EXACT_SANDBOX_URL": sandbox_url,
-        "EXACT_CLIENT_ID": CLIENT_ID,
-        "EXACT_CLIENT_SECRET": "overhead-client-secret",
-        "EXACT_WEBHOOK_SECRET": "overhead-webhook-secret",
-        "LEDGERBRIDGE_PUBLIC_URL": public_url,
+        **production_env(
+            name="overhead",
+            client_id=CLIENT_ID,
+            database_url=database_url,
+            redis_url=redis_url,
+            sandbox_url=sandbox_url,
+            public_url=public_url,
+            keys=keys,
+        ),
         # The gateway's own per-key limit (1200/min) would throttle the throughput runs: they measure capacity.
         "API_RATE_LIMIT": "10000000/min",
-        "LOG_LEVEL": "WARNING",
     }
-
-
-def setup_world(control: Any, sandbox_url: str, env: dict[str, str]) -> dict[str, Any]:
-    """App, user and division in the sandbox; workspace, key and connection (real OAuth) in the gateway."""
-    from django.conf import settings
-
-    from connectors.registry import reset_registry
-    from tests.fixtures.exact import ExactWorld
-    from tests.tenants.factories import ApiKeyFactory, WorkspaceFactory, connect_via_sandbox
-
-    control.reset()
-    public_url = env["LEDGERBRIDGE_PUBLIC_URL"]
-    world = ExactWorld(
-        server=SimpleNamespace(root_url=sandbox_url),
-        control=control,
-        public_url=public_url,
-        client_id=env["EXACT_CLIENT_ID"],
-        client_secret=env["EXACT_CLIENT_SECRET"],
-        webhook_secret=env["EXACT_WEBHOOK_SECRET"],
-    )
-    control.register_app(
-        client_id=world.client_id,
-        client_secret=world.client_secret,
-        webhook_secret=world.webhook_secret,
-        redirect_uris=[world.redirect_uri],
-        name="Overhead",
-    )
-    user = control.register_user(username="jan@example.test", full_name="Jan", email="jan@example.test", region="nl")
-    world.user_id = str(user["user_id"])
-    control.register_division(code=DIVISION, name="Overhead B.V.", region="nl", users=[world.user_id])
-    control.set_current_division(world.user_id, DIVISION)
-    control.set_limits(minutely_limit=10_000_000, daily_limit=100_000_000)
-    # Enough open invoices (3 lines each) that a 60-record page is full.
-    control.seed(DIVISION, invoices=150, lines_per_invoice=3, seed=1)
-    settings.LEDGERBRIDGE_PUBLIC_URL = public_url
-    reset_registry()
-    workspace = WorkspaceFactory()
-    api_key = ApiKeyFactory(workspace=workspace)
-    _, (connection,) = connect_via_sandbox(world, workspace=workspace, divisions=[DIVISION], connect=(DIVISION,))
-    contact_id = next(str(row["ID"]) for row in control.dump(DIVISION)["Accounts"] if row.get("Status") == "C")
-    return {"api_key": api_key.secret, "connection": connection, "contact_id": contact_id}
 
 
 # ---------------------------------------------------------------------------------------------- measuring
@@ -205,10 +145,10 @@ class Bench:
         return response, calls, logged
 
     # --- the gateway --------------------------------------------------------------------------------------
-    def create_invoice(self, contact_id: str, reference: str) -> httpx.Response:
+    def create_invoice(self, contact_id: str, reference: str, *, item_line: bool = False) -> httpx.Response:
         response = self.http.post(
             f"{self.base}/invoices",
-            json=invoice_body(contact_id, reference),
+            json=invoice_body(contact_id, reference, item_line=item_line),
             headers={**self.headers, "Idempotency-Key": reference},
         )
         assert response.status_code == 201, response.text
@@ -233,8 +173,8 @@ class Bench:
             response = self.sandbox.get(f"{self.sandbox_url}{entry['path']}", params=entry["query"], headers=headers)
             assert response.status_code == 200, response.text
 
-    def direct_create(self, payload: str, lines_query: dict[str, Any], token: str) -> None:
-        """What the gateway sends for a steady-state invoice: the POST, then the read of its lines."""
+    def direct_create(self, payload: str, lines_query: dict[str, Any] | None, token: str) -> None:
+        """What the gateway sends for a steady-state invoice: the POST, and with `lines_query` the read of its lines."""
         headers = {
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
@@ -244,13 +184,15 @@ class Bench:
         base = f"{self.sandbox_url}/nl/api/v1/{DIVISION}/salesinvoice"
         created = self.sandbox.post(f"{base}/SalesInvoices", content=payload, headers=headers)
         assert created.status_code == 201, created.text
+        if lines_query is None:
+            return
         invoice_id = created.json()["d"]["InvoiceID"]
         query = {**lines_query, "$filter": f"InvoiceID eq guid'{invoice_id}'"}
         lines = self.sandbox.get(f"{base}/SalesInvoiceLines", params=query, headers=headers)
         assert lines.status_code == 200, lines.text
 
 
-def exact_payload(contact_id: str, reference: str) -> dict[str, Any]:
+def exact_payload(contact_id: str, reference: str, *, item_line: bool = False) -> dict[str, Any]:
     """The POST body the connector builds for `invoice_body` (its own mapper, the division's GUIDs)."""
     from decimal import Decimal
 
@@ -258,7 +200,7 @@ def exact_payload(contact_id: str, reference: str) -> dict[str, Any]:
     from connectors.base.records import InvoiceInput, InvoiceLineInput
     from connectors.exact import lookups, mappers
 
-    body = invoice_body(contact_id, reference)
+    body = invoice_body(contact_id, reference, item_line=item_line)
     invoice = InvoiceInput(
         contact_id=contact_id,
         reference=reference,
@@ -328,9 +270,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from cryptography.fernet import Fernet
 
     work = Path(tempfile.mkdtemp(prefix="ledgerbridge-overhead-"))
-    sandbox_port, web_port = free_port(), free_port()
+    sandbox_port = free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    report: dict[str, Any] = {}
     with own_redis(work) as redis_url:
         env = gateway_env(
             database_url=args.database_url,
@@ -339,37 +280,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             public_url=f"http://127.0.0.1:{free_port()}",
             keys=Fernet.generate_key().decode(),
         )
-        sandbox_argv = [
-            sys.executable, "manage.py", "exact_sandbox", "--port", str(sandbox_port),
-            "--webhook-validation-delay", "0",
-        ]  # fmt: skip
-        with spawned(sandbox_argv, env=env, log=work / "sandbox.log", port=sandbox_port):
-            _recreate_database(args.database_url)
-            os.environ.update(env)
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
+        with sandbox_process(env=env, log=work / "sandbox.log", port=sandbox_port):
+            django_ready(env, args.database_url)
             from connectors.exact.sandbox.control_client import SandboxControl
 
-            call_command("migrate", verbosity=0)
             control = SandboxControl(sandbox_url)
-            world = setup_world(control, sandbox_url, env)
-            web_argv = [
-                sys.executable, "-m", "gunicorn", "gateway.wsgi:application",
-                "-c", str(ROOT / "deploy" / "gunicorn.conf.py"),
-                "--bind", f"127.0.0.1:{web_port}", "--workers", str(args.workers),
-            ]  # fmt: skip
-            with spawned(web_argv, env=env, log=work / "gunicorn.log", port=web_port) as web:
-                report = measure(args, Bench(
-                    gateway_url=f"http://127.0.0.1:{web_port}",
+            world = connect_division(
+                control=control,
+                root_url=sandbox_url,
+                env=env,
+                public_url=env["LEDGERBRIDGE_PUBLIC_URL"],
+                name="Overhead",
+                division=DIVISION,
+            )
+            # Enough open invoices (3 lines each) that a 60-record page is full.
+            control.seed(DIVISION, invoices=150, lines_per_invoice=3, seed=1)
+            # gunicorn with deploy/gunicorn.conf.py, as the chaos run starts it; no Celery: nothing here is queued.
+            stack = Stack(env=env, log_dir=work / "logs", web_workers=args.workers, celery=False)
+            with running(stack):
+                assert stack.web is not None
+                bench = Bench(
+                    gateway_url=stack.url,
                     sandbox_url=sandbox_url,
                     control=control,
                     api_key=world["api_key"],
                     connection=world["connection"],
-                ), world, web.pid, redis_url)  # fmt: skip
-    return report
+                )
+                return measure(args, bench, world, stack.web.pid, redis_url)
 
 
 def measure(
@@ -399,10 +336,21 @@ def measure(
     for number in range(50):
         _, count, logged = bench.counted(lambda n=number: bench.create_invoice(contact_id, f"OH-{run_id}-{n}"))
         per_invoice.append(count)
-    lines_query = next(entry["query"] for entry in logged if entry["path"].endswith("/SalesInvoiceLines"))
     calls["invoice create, first after PUT /mapping"] = per_invoice[0]
     calls["invoice create, steady state (2nd to 50th)"] = round(statistics.mean(per_invoice[1:]), 2)
     calls["invoice create, average over 50"] = round(statistics.mean(per_invoice), 2)
+    # An item line without a G/L account: Exact fills in the item's revenue account, so the lines are read.
+    per_item_invoice: list[int] = []
+    for number in range(10):
+        _, count, logged = bench.counted(
+            lambda n=number: bench.create_invoice(contact_id, f"OH-{run_id}-item-{n}", item_line=True)
+        )
+        per_item_invoice.append(count)
+    lines_query = next(entry["query"] for entry in logged if entry["path"].endswith("/SalesInvoiceLines"))
+    calls["invoice create with an item line, first"] = per_item_invoice[0]
+    calls["invoice create with an item line, steady state (2nd to 10th)"] = round(
+        statistics.mean(per_item_invoice[1:]), 2
+    )
     # A cold cache: every reference entry dropped (as after EXACT_REFERENCE_CACHE_SECONDS).
     store = redis.Redis.from_url(redis_url)
     for key in store.scan_iter(f"{RedisReferenceCache.prefix}*"):
@@ -424,6 +372,12 @@ def measure(
         "invoice create (steady state)": sql_per_request(
             f"{path}/invoices", "POST", world["api_key"], invoice_body(contact_id, f"OH-{run_id}-sql")
         ),
+        "invoice create with an item line (POST + read of lines)": sql_per_request(
+            f"{path}/invoices",
+            "POST",
+            world["api_key"],
+            invoice_body(contact_id, f"OH-{run_id}-sql-item", item_line=True),
+        ),
         "invoice retrieve": sql_per_request(f"{path}/invoices/{invoice_id}", "GET", world["api_key"]),
         f"invoice list, page of {PAGE_SIZE}": sql_per_request(
             f"{path}/invoices?page_size={PAGE_SIZE}", "GET", world["api_key"]
@@ -435,30 +389,36 @@ def measure(
     from connectors.exact import mappers
     from connectors.exact.values import exact_json_dumps
 
-    prepared = exact_payload(contact_id, "x")
     dump = bench.control.dump(DIVISION)
     guids = {
         "items": {str(row["Code"]).strip(): row["ID"] for row in dump["Items"]},
         "gl_accounts": {str(row["Code"]).strip(): row["ID"] for row in dump["GLAccounts"]},
     }
-    resolve = mappers.StaticLookup(
-        items={code: guids["items"][code] for code in prepared["wanted"].items},
-        gl_accounts={code: guids["gl_accounts"][code] for code in prepared["wanted"].gl_accounts},
-    )
+
+    def direct_body(reference: str, *, item_line: bool) -> str:
+        """The POST body the connector builds (its own mapper, the division's GUIDs), encoded as it encodes it."""
+        prepared = exact_payload(contact_id, reference, item_line=item_line)
+        resolve = mappers.StaticLookup(
+            items={code: guids["items"][code] for code in prepared["wanted"].items},
+            gl_accounts={code: guids["gl_accounts"][code] for code in prepared["wanted"].gl_accounts},
+        )
+        payload, _ = mappers.invoice_to_exact(prepared["invoice"], mapping=prepared["mapping"], resolve=resolve)
+        return exact_json_dumps(payload)
+
     latency: dict[str, dict[str, float]] = {}
     samples: dict[str, tuple[list[float], list[float]]] = collections.defaultdict(lambda: ([], []))
+    item_create = "invoice create with an item line (POST + read of lines)"
     for round_number in range(args.rounds):
         token = bench.token()  # outside the timings; the token manager refreshes it when due
         reference = f"OH-{run_id}-lat-{round_number}"
-        samples["invoice create"][0].append(timed(lambda r=reference: bench.create_invoice(contact_id, r)))
-        payload, _ = mappers.invoice_to_exact(
-            dataclasses.replace(prepared["invoice"], reference=f"{reference}-direct"),
-            mapping=prepared["mapping"],
-            resolve=resolve,
+        samples["invoice create (POST alone)"][0].append(timed(lambda r=reference: bench.create_invoice(contact_id, r)))
+        body = direct_body(f"{reference}-direct", item_line=False)  # outside the timing as well
+        samples["invoice create (POST alone)"][1].append(timed(lambda b=body, t=token: bench.direct_create(b, None, t)))
+        samples[item_create][0].append(
+            timed(lambda r=reference: bench.create_invoice(contact_id, f"{r}-item", item_line=True))
         )
-        # Encoded as the connector encodes it (Exact's JSON: decimals as numbers), outside the timing as well.
-        body = exact_json_dumps(payload)
-        samples["invoice create"][1].append(timed(lambda b=body, t=token: bench.direct_create(b, lines_query, t)))
+        body = direct_body(f"{reference}-item-direct", item_line=True)
+        samples[item_create][1].append(timed(lambda b=body, t=token: bench.direct_create(b, lines_query, t)))
         samples["invoice retrieve"][0].append(timed(lambda: bench.get(f"invoices/{invoice_id}")))
         samples["invoice retrieve"][1].append(timed(lambda t=token: bench.replay(retrieve_logged, t)))
         samples[f"invoice list, page of {PAGE_SIZE}"][0].append(
