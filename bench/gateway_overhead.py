@@ -7,7 +7,8 @@ flow, saves the mapping with `PUT /mapping`, and then prints, in one run:
 
 1. Vendor calls per unified operation (the sandbox's own counters): contact create, invoice create (the first
    after `PUT /mapping`, the first with a cold reference cache, and the average over 50 creates on the
-   connection), invoice retrieve, a 60-record invoice page.
+   connection, then 10 creates whose second line names an item without a G/L account), invoice retrieve, a
+   60-record invoice page.
 2. SQL statements per request: the same requests run once more through Django's handler in this process (same
    settings, same database) with every statement captured.
 3. Latency, p50/p95: each gateway request and the vendor calls it makes, sent directly to the sandbox with the
@@ -113,6 +114,9 @@ def gateway_env(*, database_url: str, redis_url: str, sandbox_url: str, public_u
         ),
         # The gateway's own per-key limit (1200/min) would throttle the throughput runs: they measure capacity.
         "API_RATE_LIMIT": "10000000/min",
+        # Persistent database connections, as the deployment runs them (deploy/kubernetes/base/configmap.yaml):
+        # without, every request opens a PostgreSQL connection (a backend process forked per request).
+        "DATABASE_CONN_MAX_AGE": "60",
     }
 
 
