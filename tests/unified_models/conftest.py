@@ -79,6 +79,10 @@ class VendorProfile:
     contact_email_key: str
     invoice_create: tuple[str, str]  # the method and a fault pattern of the vendor call that creates an invoice
     invoice_path_part: str  # what the call log's path of that call contains
+    invoice_create_status: int  # the vendor's status for it (Exact 201; Xero answers a create with 200)
+    # How often one write request sends the call when its answer is lost or a 5xx: the Xero connector resends once
+    # at once with the same Idempotency-Key, which Xero replays (connectors/xero/calls.py, NOTES.md: Idempotency).
+    sends_per_write: int = 1
     sales_only: Callable[[dict[str, Any]], bool] = field(default=lambda row: True)
 
 
@@ -97,6 +101,7 @@ EXACT = VendorProfile(
     contact_email_key="Email",
     invoice_create=("POST", "/api/v1/*/salesinvoice/SalesInvoices"),
     invoice_path_part="SalesInvoices",
+    invoice_create_status=201,
 )
 XERO = VendorProfile(
     connector_id="xero",
@@ -113,6 +118,8 @@ XERO = VendorProfile(
     contact_email_key="EmailAddress",
     invoice_create=("PUT", "/api.xro/2.0/Invoices"),
     invoice_path_part="Invoices",
+    invoice_create_status=200,
+    sends_per_write=2,
     # Bills (ACCPAY) share Xero's Invoices table; the unified invoice is the sales side (ACCREC).
     sales_only=lambda row: row.get("Type") == "ACCREC",
 )

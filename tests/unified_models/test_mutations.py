@@ -1,6 +1,7 @@
 """Durable writes against the sandbox: the mutation is committed before the call, lost answers leave it in doubt
 and a retry finds the invoice instead of sending it twice, failures stay visible and can be retried from admin,
-the call log shows every vendor call without bodies or tokens."""
+the call log shows every vendor call without bodies or tokens. Every test runs for every connector (`any_mapped`):
+the vendor's invoice call and tables come from the connector's VendorProfile."""
 
 from __future__ import annotations
 
@@ -15,23 +16,29 @@ from django.utils import timezone
 
 from tenants.credentials.store import credential_tokens
 from tenants.models import CallLog, Credential
-from tests.unified_models.conftest import Connected, invoice_body
+from tests.unified_models.conftest import Connected
 from unified_models import tasks
 from unified_models.models import Mutation, MutationStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SALES_INVOICES = "/api/v1/*/salesinvoice/SalesInvoices"
-
 
 def _invoices_with_reference(connected: Connected, reference: str) -> int:
-    return [row["YourRef"] for row in connected.dump("SalesInvoices")].count(reference)
+    return connected.invoices_with_reference(reference)
 
 
-def test_the_mutation_is_committed_before_the_vendor_is_called(mapped: Connected, first_customer_id: str) -> None:
-    mapped.world.control.add_fault(kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=1500, times=1)
+def _fault_on_invoice_create(connected: Connected, kind: str, **options: Any) -> None:
+    """The fault on every send of one invoice write (a latency fault: on the first send only)."""
+    method, pattern = connected.profile.invoice_create
+    times = 1 if kind == "latency" else connected.profile.sends_per_write
+    connected.world.control.add_fault(kind=kind, pattern=pattern, method=method, times=times, **options)
+
+
+def test_the_mutation_is_committed_before_the_vendor_is_called(any_mapped: Connected, any_customer_id: str) -> None:
+    mapped, first_customer_id = any_mapped, any_customer_id
+    _fault_on_invoice_create(mapped, "latency", latency_ms=1500)
     responses: list[Any] = []
-    body = invoice_body(first_customer_id, reference="SLOW-1")
+    body = mapped.invoice_body(first_customer_id, reference="SLOW-1")
     sender = threading.Thread(
         target=lambda: responses.append(
             mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="slow-1")
@@ -55,10 +62,13 @@ def test_the_mutation_is_committed_before_the_vendor_is_called(mapped: Connected
     assert _invoices_with_reference(mapped, "SLOW-1") == 1
 
 
-def test_two_concurrent_requests_with_one_key_get_the_same_mutation(mapped: Connected, first_customer_id: str) -> None:
+def test_two_concurrent_requests_with_one_key_get_the_same_mutation(
+    any_mapped: Connected, any_customer_id: str
+) -> None:
+    mapped, first_customer_id = any_mapped, any_customer_id
     # The vendor answers slowly, so both requests (released together) overlap; one sends, the other is told so.
-    mapped.world.control.add_fault(kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=1500, times=1)
-    body = invoice_body(first_customer_id, reference="RACE-1")
+    _fault_on_invoice_create(mapped, "latency", latency_ms=1500)
+    body = mapped.invoice_body(first_customer_id, reference="RACE-1")
     start = threading.Barrier(2)
     answers: list[Any] = []
 
@@ -90,9 +100,10 @@ def test_two_concurrent_requests_with_one_key_get_the_same_mutation(mapped: Conn
     assert _invoices_with_reference(mapped, "RACE-1") == 1
 
 
-def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(mapped: Connected, first_customer_id: str) -> None:
-    mapped.world.control.add_fault(kind="drop_after_apply", pattern=SALES_INVOICES, method="POST", times=1)
-    body = invoice_body(first_customer_id, reference="LOST-1")
+def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(any_mapped: Connected, any_customer_id: str) -> None:
+    mapped, first_customer_id = any_mapped, any_customer_id
+    _fault_on_invoice_create(mapped, "drop_after_apply")
+    body = mapped.invoice_body(first_customer_id, reference="LOST-1")
 
     lost = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="lost-1")
 
@@ -100,7 +111,7 @@ def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(mapped: Conne
     assert lost.json()["code"] == "vendor_unavailable"
     mutation = Mutation.objects.get(idempotency_key="lost-1")
     assert mutation.status == MutationStatus.IN_DOUBT
-    assert _invoices_with_reference(mapped, "LOST-1") == 1  # Exact did create it
+    assert _invoices_with_reference(mapped, "LOST-1") == 1  # the vendor did create it
     assert lost.json()["mutation_status"] == "in_doubt" and int(lost.headers["Retry-After"]) >= 1
 
     # Too early: a lost request may still be applied at the vendor, so nothing is looked up or sent yet.
@@ -120,10 +131,11 @@ def test_a_lost_answer_is_in_doubt_and_the_retry_finds_the_invoice(mapped: Conne
 
 
 def test_a_vendor_outage_leaves_a_failed_mutation_that_admin_can_retry(
-    mapped: Connected, first_customer_id: str, admin_user, monkeypatch
+    any_mapped: Connected, any_customer_id: str, admin_user, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    mapped.world.control.add_fault(kind="503", pattern=SALES_INVOICES, method="POST", times=1)
-    body = invoice_body(first_customer_id, reference="OUTAGE-1")
+    mapped, first_customer_id = any_mapped, any_customer_id
+    _fault_on_invoice_create(mapped, "503")
+    body = mapped.invoice_body(first_customer_id, reference="OUTAGE-1")
 
     response = mapped.client.post(mapped.url("invoices"), body, format="json")
 
@@ -155,18 +167,20 @@ def test_a_vendor_outage_leaves_a_failed_mutation_that_admin_can_retry(
 
 
 def test_the_call_log_records_calls_without_bodies_or_tokens(
-    mapped: Connected, first_customer_id: str, admin_user
+    any_mapped: Connected, any_customer_id: str, admin_user
 ) -> None:  # type: ignore[no-untyped-def]
+    mapped, first_customer_id = any_mapped, any_customer_id
     response = mapped.client.post(
-        mapped.url("invoices"), invoice_body(first_customer_id), format="json", HTTP_X_REQUEST_ID="req-calllog-1"
+        mapped.url("invoices"), mapped.invoice_body(first_customer_id), format="json", HTTP_X_REQUEST_ID="req-calllog-1"
     )
     assert response.status_code == 201
 
     logs = list(CallLog.objects.filter(connection=mapped.connection))
-    posts = [log for log in logs if log.method == "POST" and "SalesInvoices" in log.path]
+    method = mapped.profile.invoice_create[0]
+    posts = [log for log in logs if log.method == method and mapped.profile.invoice_path_part in log.path]
     assert len(posts) == 1
     (post,) = posts
-    assert post.status == 201 and post.duration_ms >= 0
+    assert post.status == mapped.profile.invoice_create_status and post.duration_ms >= 0
     assert post.rate_limit_remaining is not None or post.minutely_remaining is not None
     assert post.request_id == "req-calllog-1"
 
@@ -175,7 +189,7 @@ def test_the_call_log_records_calls_without_bodies_or_tokens(
     page = browser.get("/admin/tenants/calllog/", {"connection__id__exact": str(mapped.connection.pk)})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "SalesInvoices" in html
+    assert mapped.profile.invoice_path_part in html
     tokens = credential_tokens(Credential.objects.get(pk=mapped.connection.credential_id))
     access_token, refresh_token = tokens.access_token, tokens.refresh_token
     assert access_token not in html and refresh_token not in html
@@ -184,8 +198,9 @@ def test_the_call_log_records_calls_without_bodies_or_tokens(
     assert filtered.status_code == 200
 
 
-def test_mutation_admin_pages_never_render_tokens(mapped: Connected, first_customer_id: str, admin_user) -> None:  # type: ignore[no-untyped-def]
-    created = mapped.client.post(mapped.url("invoices"), invoice_body(first_customer_id), format="json").json()
+def test_mutation_admin_pages_never_render_tokens(any_mapped: Connected, any_customer_id: str, admin_user) -> None:  # type: ignore[no-untyped-def]
+    mapped, first_customer_id = any_mapped, any_customer_id
+    created = mapped.client.post(mapped.url("invoices"), mapped.invoice_body(first_customer_id), format="json").json()
     browser = Client()
     browser.force_login(admin_user)
     tokens = credential_tokens(Credential.objects.get(pk=mapped.connection.credential_id))
