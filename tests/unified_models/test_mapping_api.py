@@ -1,5 +1,6 @@
 """GET/PUT /connections/{id}/mapping: empty defaults, shape errors naming fields, codes checked in the division,
-and the same check in admin."""
+and the same check in admin. Tests on `any_connected` run for every connector (the vendor's own default mapping);
+those on `connected` use Exact's codes, journals and items (Exact-specific)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from unified_models.models import ConnectionMapping
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_connection_without_mapping_has_empty_defaults(connected: Connected) -> None:
+def test_a_connection_without_mapping_has_empty_defaults(any_connected: Connected) -> None:
+    connected = any_connected
     connected.world.control.reset_counters()
     response = connected.client.get(connected.url("mapping"))
     assert response.status_code == 200
@@ -30,17 +32,22 @@ def test_a_connection_without_mapping_has_empty_defaults(connected: Connected) -
     assert connected.calls() == {}
 
 
-def test_put_checks_the_codes_in_the_division_and_saves(connected: Connected) -> None:
-    response = connected.client.put(connected.url("mapping"), DEFAULT_MAPPING, format="json")
+def test_put_checks_the_codes_in_the_company_and_saves(any_connected: Connected) -> None:
+    connected = any_connected
+    mapping = connected.profile.mapping
+    response = connected.client.put(connected.url("mapping"), mapping, format="json")
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body["tax_rates"] == DEFAULT_MAPPING["tax_rates"]
-    assert body["default_sales_journal"] == "70" and body["default_item"] == "CONSULT"
-    assert body["items_by_code"] == {"hosting-monthly": "HOSTING", "handbook": "BOOK"}
+    assert body["tax_rates"] == mapping["tax_rates"]
+    assert body["items_by_code"] == mapping["items_by_code"]
+    if connected.connector_id == "exact":  # Exact-specific: its sales journal, default item and item codes
+        assert mapping is DEFAULT_MAPPING
+        assert body["default_sales_journal"] == "70" and body["default_item"] == "CONSULT"
+        assert body["items_by_code"] == {"hosting-monthly": "HOSTING", "handbook": "BOOK"}
     assert body["updated_at"]
     assert connected.client.get(connected.url("mapping")).json() == body
     stored = ConnectionMapping.objects.get(connection=connected.connection)
-    assert stored.default_revenue_ledger_account == "8000"
+    assert stored.default_revenue_ledger_account == mapping["default_revenue_ledger_account"]
 
 
 def test_put_names_each_code_the_division_lacks(connected: Connected) -> None:
@@ -62,7 +69,8 @@ def test_put_names_each_code_the_division_lacks(connected: Connected) -> None:
     assert not ConnectionMapping.objects.filter(connection=connected.connection).exists()
 
 
-def test_put_shape_errors_name_the_fields_and_call_nothing(connected: Connected) -> None:
+def test_put_shape_errors_name_the_fields_and_call_nothing(any_connected: Connected) -> None:
+    connected = any_connected
     connected.world.control.reset_counters()
     response = connected.client.put(
         connected.url("mapping"),
@@ -82,7 +90,8 @@ def test_put_shape_errors_name_the_fields_and_call_nothing(connected: Connected)
     assert connected.calls() == {}
 
 
-def test_a_rate_mapped_twice_is_refused(connected: Connected) -> None:
+def test_a_rate_mapped_twice_is_refused(any_connected: Connected) -> None:
+    connected = any_connected
     response = connected.client.put(
         connected.url("mapping"),
         {"tax_rates": [{"rate": "21", "vendor_code": "2"}, {"rate": "21.00", "vendor_code": "5"}]},
@@ -92,7 +101,8 @@ def test_a_rate_mapped_twice_is_refused(connected: Connected) -> None:
     assert response.json()["errors"][0]["field"] == "tax_rates.1.rate"
 
 
-def test_another_workspaces_connection_is_not_found(connected: Connected) -> None:
+def test_another_workspaces_connection_is_not_found(any_connected: Connected) -> None:
+    connected = any_connected
     other = ConnectionFactory(tenant=TenantFactory(workspace=WorkspaceFactory()))
     for method in ("get", "put"):
         response = getattr(connected.client, method)(f"/api/v1/connections/{other.pk}/mapping", {}, format="json")
