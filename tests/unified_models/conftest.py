@@ -83,6 +83,7 @@ class VendorProfile:
     # How often one write request sends the call when its answer is lost or a 5xx: the Xero connector resends once
     # at once with the same Idempotency-Key, which Xero replays (connectors/xero/calls.py, NOTES.md: Idempotency).
     sends_per_write: int = 1
+    passthrough_path: str = ""  # a read of the company's ledger accounts in the vendor's own API
     sales_only: Callable[[dict[str, Any]], bool] = field(default=lambda row: True)
 
 
@@ -102,6 +103,7 @@ EXACT = VendorProfile(
     invoice_create=("POST", "/api/v1/*/salesinvoice/SalesInvoices"),
     invoice_path_part="SalesInvoices",
     invoice_create_status=201,
+    passthrough_path="financial/GLAccounts",
 )
 XERO = VendorProfile(
     connector_id="xero",
@@ -120,6 +122,7 @@ XERO = VendorProfile(
     invoice_path_part="Invoices",
     invoice_create_status=200,
     sends_per_write=2,
+    passthrough_path="Accounts",
     # Bills (ACCPAY) share Xero's Invoices table; the unified invoice is the sales side (ACCREC).
     sales_only=lambda row: row.get("Type") == "ACCREC",
 )
@@ -138,6 +141,14 @@ class Connected:
     @property
     def connector_id(self) -> str:
         return self.profile.connector_id
+
+    @property
+    def rates(self) -> tuple[str, str]:
+        return self.profile.rates
+
+    @property
+    def passthrough_path(self) -> str:
+        return self.profile.passthrough_path
 
     @property
     def company(self) -> int | str:

@@ -6,94 +6,24 @@ the tests only use the unified API and what the vendor declares, so the same ass
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from rest_framework.test import APIClient
 
 from connectors.registry import get_connector
 from tenants.models import Connection, ConnectionStatus
-from tests.fixtures.exact import ExactWorld
-from tests.fixtures.xero import XeroWorld, connect_xero_via_sandbox
-from tests.tenants.factories import connect_via_sandbox
-from tests.unified_models.conftest import DEFAULT_MAPPING
-from unified_models.models import ConnectionMapping
+from tests.unified_models.conftest import Connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The sandbox UK organisation's codes (connectors/xero/sandbox/seed.py): 20 %, 5 %, 0 % and sales account 200.
-XERO_MAPPING: dict[str, Any] = {
-    "tax_rates": [
-        {"rate": "20", "vendor_code": "OUTPUT2"},
-        {"rate": "5", "vendor_code": "RROUTPUT"},
-        {"rate": "0", "vendor_code": "ZERORATEDOUTPUT"},
-        {"code": "zero", "vendor_code": "ZERORATEDOUTPUT"},
-    ],
-    "default_revenue_ledger_account": "200",
-    "default_sales_journal": "",
-    "default_item": "",
-    "items_by_code": {},
-}
+Vendor = Connected  # one connector's connection as the API sees it (tests/unified_models/conftest.py)
 
 
-@dataclass
-class Vendor:
-    """One connector's connection as the API sees it, with the rates its mapping knows (standard, reduced)."""
-
-    connector_id: str
-    client: APIClient
-    connection: Connection
-    rates: tuple[str, str]
-    world: Any  # the vendor's sandbox world (its control API)
-    token_endpoint: str  # the sandbox counters' name for token calls, left out of `calls`
-    passthrough_path: str  # a read of the company's ledger accounts in the vendor's own API
-
-    def calls(self) -> dict[str, dict[str, int]]:
-        """Vendor API calls since the last counter reset, by endpoint and status (token calls left out)."""
-        counted: dict[str, dict[str, int]] = self.world.control.counters()["calls"]
-        return {endpoint: by_status for endpoint, by_status in counted.items() if endpoint != self.token_endpoint}
-
-    def url(self, suffix: str) -> str:
-        return f"/api/v1/connections/{self.connection.pk}/{suffix.lstrip('/')}"
-
-
-def _save_mapping(connection: Connection, values: dict[str, Any]) -> None:
-    ConnectionMapping.objects.update_or_create(
-        connection=connection,
-        defaults={
-            "tax_rates": values["tax_rates"],
-            "default_revenue_ledger_account": values["default_revenue_ledger_account"] or "",
-            "default_sales_journal": values["default_sales_journal"] or "",
-            "default_item": values["default_item"] or "",
-            "items_by_code": values["items_by_code"],
-        },
-    )
-
-
-def _exact(request: pytest.FixtureRequest, workspace: Any, client: APIClient) -> Vendor:
-    world: ExactWorld = request.getfixturevalue("exact_world")
-    world.control.set_limits(minutely_limit=100_000, daily_limit=1_000_000)
-    _, (connection,) = connect_via_sandbox(world, workspace=workspace, divisions=[101, 102], connect=(101,))
-    _save_mapping(connection, DEFAULT_MAPPING)
-    return Vendor("exact", client, connection, ("21", "9"), world, "oauth2/token", "financial/GLAccounts")
-
-
-def _xero(request: pytest.FixtureRequest, workspace: Any, client: APIClient) -> Vendor:
-    world: XeroWorld = request.getfixturevalue("xero_world")
-    _, (connection,) = connect_xero_via_sandbox(world, workspace=workspace)
-    _save_mapping(connection, XERO_MAPPING)
-    return Vendor("xero", client, connection, ("20", "5"), world, "connect/token", "Accounts")
-
-
-SETUPS: dict[str, Callable[[pytest.FixtureRequest, Any, APIClient], Vendor]] = {"exact": _exact, "xero": _xero}
-
-
-@pytest.fixture(params=sorted(SETUPS))
-def vendor(request: pytest.FixtureRequest, workspace: Any, auth_client: APIClient) -> Vendor:
-    return SETUPS[request.param](request, workspace, auth_client)
+@pytest.fixture
+def vendor(any_mapped: Connected) -> Connected:
+    """A connection through each vendor's real OAuth flow, with its default mapping."""
+    return any_mapped
 
 
 def _all(vendor: Vendor, resource: str, **params: Any) -> list[dict[str, Any]]:
@@ -204,7 +134,7 @@ def test_unknown_ids_and_foreign_cursors_are_problems_not_errors(vendor: Vendor)
 
 
 def test_the_mapping_check_names_codes_the_company_lacks(vendor: Vendor) -> None:
-    wrong = {**(DEFAULT_MAPPING if vendor.connector_id == "exact" else XERO_MAPPING)}
+    wrong = {**vendor.profile.mapping}
     wrong["tax_rates"] = [{"rate": "17", "vendor_code": "NO-SUCH-CODE"}]
 
     response = vendor.client.put(vendor.url("mapping"), wrong, format="json")
