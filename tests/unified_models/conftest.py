@@ -84,6 +84,7 @@ class VendorProfile:
     # at once with the same Idempotency-Key, which Xero replays (connectors/xero/calls.py, NOTES.md: Idempotency).
     sends_per_write: int = 1
     passthrough_path: str = ""  # a read of the company's ledger accounts in the vendor's own API
+    contacts_read_pattern: str = ""  # a fault pattern matching every read of the vendor's contacts by a sync
     sales_only: Callable[[dict[str, Any]], bool] = field(default=lambda row: True)
 
 
@@ -104,6 +105,7 @@ EXACT = VendorProfile(
     invoice_path_part="SalesInvoices",
     invoice_create_status=201,
     passthrough_path="financial/GLAccounts",
+    contacts_read_pattern="/api/v1/*/sync/CRM/Accounts*",
 )
 XERO = VendorProfile(
     connector_id="xero",
@@ -123,6 +125,7 @@ XERO = VendorProfile(
     invoice_create_status=200,
     sends_per_write=2,
     passthrough_path="Accounts",
+    contacts_read_pattern="/api.xro/2.0/Contacts*",
     # Bills (ACCPAY) share Xero's Invoices table; the unified invoice is the sales side (ACCREC).
     sales_only=lambda row: row.get("Type") == "ACCREC",
 )
@@ -170,6 +173,13 @@ class Connected:
         calls: dict[str, dict[str, int]] = self.world.control.counters()["calls"]
         token = self.profile.token_endpoint
         return {endpoint: by_status for endpoint, by_status in calls.items() if not endpoint.startswith(token)}
+
+    def seed_contacts(self, contacts: int, *, seed: int) -> None:
+        """More customers in the company (Exact: accounts; Xero: contacts)."""
+        if self.profile is EXACT:
+            self.world.control.seed(self.division, accounts=contacts, seed=seed)
+        else:
+            self.world.control.seed(self.company, contacts=contacts, seed=seed)
 
     def seed_invoices(self, invoices: int, *, seed: int, lines_per_invoice: int = 3) -> None:
         self.world.control.seed(self.company, invoices=invoices, lines_per_invoice=lines_per_invoice, seed=seed)

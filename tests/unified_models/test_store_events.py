@@ -1,5 +1,5 @@
 """Events from the sync engine (source "sync"): changed and deleted contacts and invoices from the change hook, and
-`sync.completed` / `sync.failed` when a run against the Exact sandbox ends."""
+`sync.completed` / `sync.failed` when a run against a vendor sandbox ends (every connector: `any_connected`)."""
 
 from __future__ import annotations
 
@@ -42,11 +42,12 @@ def _sync_events(connected: Connected) -> list[Event]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
-def test_a_run_that_ends_is_a_sync_completed_or_sync_failed_event(connected: Connected) -> None:
+def test_a_run_that_ends_is_a_sync_completed_or_sync_failed_event(any_connected: Connected) -> None:
+    connected = any_connected
     endpoint = WebhookEndpointFactory(
         workspace=connected.connection.workspace, event_types=["sync.completed", "sync.failed"]
     )
-    connected.world.control.seed(connected.division, accounts=12, seed=4)
+    connected.seed_contacts(12, seed=4)
     run = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
     assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
     (completed,) = _sync_events(connected)
@@ -58,7 +59,7 @@ def test_a_run_that_ends_is_a_sync_completed_or_sync_failed_event(connected: Con
     assert completed.data["state"] == "succeeded" and completed.data["finished_at"] == run.finished_at.isoformat()
 
     # The vendor fails every read of the next run: it ends failed, with the error in the event.
-    connected.world.control.add_fault(kind="500", pattern="/api/v1/*/sync/CRM/Accounts*", method="GET")
+    connected.world.control.add_fault(kind="500", pattern=connected.profile.contacts_read_pattern, method="GET")
     failing = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
     assert services.sync_run_execute(run_id=failing.pk).state == SyncRunState.FAILED
     failing.refresh_from_db()
@@ -76,7 +77,8 @@ def test_a_run_that_ends_is_a_sync_completed_or_sync_failed_event(connected: Con
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
-def test_a_run_that_lost_its_lease_ends_without_an_event(connected: Connected) -> None:
+def test_a_run_that_lost_its_lease_ends_without_an_event(any_connected: Connected) -> None:
+    connected = any_connected
     run = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
     # Another run took the resource over (this one's worker was presumed dead): the first one's end is not news.
     services.SyncState.objects.filter(connection=connected.connection, resource="contacts").update(
