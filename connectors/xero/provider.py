@@ -39,10 +39,11 @@ from connectors.base.data import (
     WriteResult,
 )
 from connectors.base.errors import VendorError, VendorNotFound
+from connectors.base.inbound import InboundDelivery
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, InvoiceUpdate, ItemInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.xero import auth, lookups, mappers, sync
+from connectors.xero import auth, lookups, mappers, sync, webhooks
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
 from connectors.xero.paging import check_page_size, decode_cursor, encode_cursor, page_window
@@ -353,6 +354,13 @@ class XeroConnector(OAuth2Connector):
 
     def sync_fetch(self, ctx: CallContext, resource: Resource, remote_ids: list[str]) -> list[Any]:
         return sync.sync_fetch(self, TenantApi(ctx), Resource(resource), remote_ids)
+
+    # Webhooks are configured per app in Xero's developer portal, not through the API: no topics to subscribe.
+    def inbound_parse(self, body: bytes, headers: Mapping[str, str]) -> InboundDelivery:
+        return webhooks.inbound_delivery(body)
+
+    def inbound_verify(self, body: bytes, headers: Mapping[str, str], secret: str) -> bool:
+        return webhooks.inbound_signature_valid(body, headers, secret)
 
     # ====================================================================== recovery, mapping, passthrough
 

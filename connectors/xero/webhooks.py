@@ -8,7 +8,15 @@ accepts a bad signature gets no events). Events name `resourceUrl`, `resourceId`
 caught up by an `If-Modified-Since` read.
 
 A receiving view calls `webhook_answer(raw_body, signature_header, key)` first and only then
-`events_of(raw_body)`; nothing here touches the database.
+`events_of(raw_body)`; nothing here touches the database. The gateway's own receiver is the core's
+`/inbound/xero` route (unified_models/store/inbound.py): `inbound_delivery` turns a POST into the vendor-neutral
+InboundDelivery it verifies with `inbound_signature_valid` before anything is recorded or fetched.
+
+What an event means for the unified copy: CONTACT names a contact; INVOICE a sales invoice (or a bill, which the
+targeted fetch does not find, so nothing is stored) and its payment state, so both `invoices` and `payments` are
+fetched; CREDITNOTE and SUBSCRIPTION name nothing the unified model keeps (NOTES.md: Scope of the unified model).
+Xero's events carry no id of their own, so a redelivery is recognised by what it says (category, type, resource,
+tenant and moment).
 """
 
 from __future__ import annotations
@@ -17,9 +25,12 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from connectors.base.data import Resource
+from connectors.base.inbound import InboundAction, InboundDelivery, InboundEvent, InboundRejected
 from connectors.xero.values import parse_guid, parse_xero_datetime
 
 SIGNATURE_HEADER = "x-xero-signature"
@@ -90,3 +101,52 @@ def events_of(raw_body: bytes) -> list[XeroEvent]:
             )
         )
     return events
+
+
+# Unified resources an event's record belongs to (an invoice carries its own payment state: NOTES.md).
+EVENT_RESOURCES: Mapping[str, tuple[Resource, ...]] = {
+    "CONTACT": (Resource.CONTACTS,),
+    "INVOICE": (Resource.INVOICES, Resource.PAYMENTS),
+    "CREDITNOTE": (),
+    "SUBSCRIPTION": (),
+}
+EVENT_ACTIONS: Mapping[str, InboundAction] = {"CREATE": InboundAction.CREATED, "UPDATE": InboundAction.UPDATED}
+
+
+def inbound_delivery(raw_body: bytes) -> InboundDelivery:
+    """A POST to /inbound/xero as the core's InboundDelivery, before any trust (InboundRejected 400 when it cannot
+    be a Xero delivery). Always `signed`: Xero signs every delivery, the intent-to-receive probes included, and a
+    receiver must answer 401 to a bad or missing signature, so nothing is answered without the check."""
+    try:
+        events = events_of(raw_body)
+    except UnexpectedWebhookEvent as exc:
+        raise InboundRejected(str(exc), status=400, code="malformed_request") from None
+    inbound_events = [
+        InboundEvent(
+            company_id=event.tenant_id,
+            resource=resource,
+            remote_id=event.resource_id,
+            action=EVENT_ACTIONS[event.type],
+            dedupe_key=_dedupe_key(event, resource),
+        )
+        for event in events
+        for resource in EVENT_RESOURCES[event.category]
+    ]
+    return InboundDelivery(
+        handshake=not events,
+        signed=True,
+        company_ids=frozenset(event.tenant_id for event in events),
+        events=inbound_events,
+    )
+
+
+def inbound_signature_valid(raw_body: bytes, headers: Mapping[str, str], key: str) -> bool:
+    """The `x-xero-signature` header (any case) checked against the raw body with one webhook key."""
+    signature = next((value for name, value in headers.items() if name.lower() == SIGNATURE_HEADER), None)
+    return signature_valid(raw_body, signature, key)
+
+
+def _dedupe_key(event: XeroEvent, resource: Resource) -> str:
+    moment = event.occurred_at.isoformat() if event.occurred_at else ""
+    text = f"{event.tenant_id}|{event.category}|{event.type}|{event.resource_id}|{moment}|{resource.value}"
+    return "xero:" + hashlib.sha256(text.encode()).hexdigest()[:40]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -114,3 +115,54 @@ def test_an_unknown_event_is_an_error_not_silence() -> None:
     )
     with pytest.raises(UnexpectedWebhookEvent):
         events_of(body)
+
+
+def test_a_delivery_becomes_inbound_events_per_unified_resource() -> None:
+    from connectors.base.inbound import InboundAction, InboundRejected
+    from connectors.xero.webhooks import inbound_delivery, inbound_signature_valid
+
+    tenant, contact, invoice = (
+        "c2cc9b6e-9458-4c7d-93cc-f02b81b0594f",
+        "717f2bfc-c6d4-41fd-b238-3f2f0c0cf777",
+        "a1b2c3d4-0000-4000-8000-000000000001",
+    )
+
+    def event(category: str, kind: str, resource_id: str) -> dict[str, str]:
+        return {
+            "resourceUrl": f"https://api.xero.com/api.xro/2.0/X/{resource_id}",
+            "resourceId": resource_id,
+            "eventDateUtc": "2024-06-21T01:15:39.902",
+            "eventType": kind,
+            "eventCategory": category,
+            "tenantId": tenant,
+            "tenantType": "ORGANISATION",
+        }
+
+    events = [
+        event("CONTACT", "CREATE", contact),
+        event("INVOICE", "UPDATE", invoice),
+        event("CREDITNOTE", "UPDATE", invoice),
+    ]
+    body = json.dumps({"events": events, "firstEventSequence": 1, "lastEventSequence": 3, "entropy": "x"}).encode()
+
+    delivery = inbound_delivery(body)
+
+    assert delivery.signed is True and delivery.company_ids == frozenset({tenant})
+    assert [(e.resource.value, e.remote_id, e.action, e.company_id) for e in delivery.events] == [
+        ("contacts", contact, InboundAction.CREATED, tenant),
+        ("invoices", invoice, InboundAction.UPDATED, tenant),
+        ("payments", invoice, InboundAction.UPDATED, tenant),
+    ]
+    assert len({e.dedupe_key for e in delivery.events}) == 3
+    assert [e.dedupe_key for e in inbound_delivery(body).events] == [e.dedupe_key for e in delivery.events]
+    # Intent to receive: no events, still signed (a bad signature must be answered 401).
+    probe = inbound_delivery(b'{"events":[],"lastEventSequence":0,"firstEventSequence":0,"entropy":"e"}')
+    assert probe.signed is True and probe.events == [] and probe.company_ids == frozenset()
+    for bad in (b"[]", b"{", json.dumps({"events": [event("PAYROLL", "UPDATE", invoice)]}).encode()):
+        with pytest.raises(InboundRejected) as refused:
+            inbound_delivery(bad)
+        assert refused.value.status == 400
+    signature = signature_of(body, "key")
+    assert inbound_signature_valid(body, {"X-Xero-Signature": signature}, "key")
+    assert not inbound_signature_valid(body, {"x-xero-signature": signature}, "other-key")
+    assert not inbound_signature_valid(body, {}, "key")
