@@ -44,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.chaos_writes import _recreate_database, free_port, own_redis  # noqa: E402
+from bench.stack import free_port, own_redis, recreate_database  # noqa: E402
 
 CLIENT_ID = "3f1c2a4e-0000-4000-8000-0000000000d7"
 LINES = 3
@@ -551,7 +551,7 @@ def main() -> None:
                 sandbox_url=sandbox.root_url,
                 keys=Fernet.generate_key().decode(),
             )
-            _recreate_database(args.database_url)
+            recreate_database(args.database_url)
             os.environ.update(env)
             import django
 
