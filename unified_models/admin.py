@@ -33,6 +33,7 @@ _MAPPING_FIELDS = [
     "tax_rates",
     "default_revenue_ledger_account",
     "default_sales_journal",
+    "default_purchase_journal",
     "default_item",
     "items_by_code",
 ]
@@ -74,6 +75,7 @@ class ConnectionMappingAdmin(admin.ModelAdmin):
     list_display = [
         "connection",
         "default_sales_journal",
+        "default_purchase_journal",
         "default_item",
         "default_revenue_ledger_account",
         "updated_at",

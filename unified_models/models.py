@@ -18,6 +18,7 @@ class ConnectionMapping(models.Model):
     tax_rates = models.JSONField(default=list, blank=True)
     default_revenue_ledger_account = models.CharField(max_length=100, blank=True)
     default_sales_journal = models.CharField(max_length=100, blank=True)
+    default_purchase_journal = models.CharField(max_length=100, blank=True)
     # Exact requires an item on every sales invoice line; lines without one use this item code.
     default_item = models.CharField(max_length=100, blank=True)
     # {"unified item code": "vendor item code"}

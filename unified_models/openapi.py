@@ -345,6 +345,47 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "created_at": "2025-03-01T09:30:00Z",
         "updated_at": "2025-03-20T10:00:00Z",
     },
+    Resource.PURCHASE_INVOICES: {
+        "id": "c3d4...",
+        "remote_id": "c3d4...",
+        "number": "INV-88231",
+        "booking_number": "25600001",
+        "type": "invoice",
+        "status": "open",
+        "finalized": False,
+        "contact_id": "9e8f...",
+        "issue_date": "2025-03-03",
+        "due_date": "2025-04-02",
+        "currency": "EUR",
+        "description": "Kantoorartikelen maart",
+        "journal_code": "60",
+        "lines": [
+            {
+                "id": "d4e5...",
+                "description": "Papier en toner",
+                "quantity": None,
+                "ledger_account_id": "1a2b...",
+                "tax_rate_id": "5",
+                "net_amount": "120.00",
+                "tax_amount": "25.20",
+            }
+        ],
+        "net_total": "120.00",
+        "tax_total": "25.20",
+        "total": "145.20",
+        "created_at": "2025-03-03T08:00:00Z",
+        "updated_at": "2025-03-03T08:00:00Z",
+    },
+}
+_PURCHASE_INVOICE_INPUT = {
+    "contact_id": "9e8f...",
+    "number": "INV-88231",
+    "issue_date": "2025-03-03",
+    "due_date": "2025-04-02",
+    "description": "Kantoorartikelen maart",
+    "lines": [
+        {"description": "Papier en toner", "ledger_account_id": "1a2b...", "tax_rate_id": "5", "net_amount": "120.00"}
+    ],
 }
 _ITEM_INPUT = {
     "code": "CONSULT",
@@ -362,6 +403,7 @@ _MAPPING_EXAMPLE = {
     ],
     "default_revenue_ledger_account": "8000",
     "default_sales_journal": "70",
+    "default_purchase_journal": "60",
     "default_item": "CONSULT",
     "items_by_code": {"hosting-monthly": "HOSTING"},
 }
@@ -449,6 +491,26 @@ ITEMS_CREATE = OperationText(
                 "warnings": [],
                 "mutation_id": _MUTATION_ID_EXAMPLE,
             },
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+PURCHASE_INVOICES_CREATE = OperationText(
+    summary="Book a purchase invoice (bill)",
+    description=(
+        "Books the supplier's invoice at the vendor (Exact: a purchase entry in the journal given, else the "
+        "mapping's `default_purchase_journal`). `contact_id` must be a contact of the connection and every "
+        "line's `ledger_account_id` a ledger account of it: an unknown one is 422 `invalid_input` naming the field, "
+        "and nothing is booked. Without `tax_rate_id` the vendor applies the ledger account's default tax code; "
+        "without `tax_amount` it computes the tax."
+    ),
+    examples=(
+        OpenApiExample("One line on a cost account", value=_PURCHASE_INVOICE_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={**RECORD_EXAMPLES[Resource.PURCHASE_INVOICES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
             response_only=True,
             status_codes=["201"],
         ),

@@ -175,6 +175,7 @@ def mapping_get(*, connection: Connection) -> tuple[LedgerMapping, ConnectionMap
                 "tax_rates": stored.tax_rates,
                 "default_revenue_ledger_account": stored.default_revenue_ledger_account,
                 "default_sales_journal": stored.default_sales_journal,
+                "default_purchase_journal": stored.default_purchase_journal,
                 "default_item": stored.default_item,
                 "items_by_code": stored.items_by_code,
             }

@@ -27,6 +27,8 @@ from connectors.base.records import (
     JournalType,
     LedgerClassification,
     PaymentStatus,
+    PurchaseInvoiceInput,
+    PurchaseInvoiceLineInput,
     RecordStatus,
     TaxType,
     TaxUsage,
@@ -280,6 +282,38 @@ class PaymentSerializer(RecordSerializer):
     status = EnumField(PaymentStatus)
 
 
+class PurchaseInvoiceLineSerializer(serializers.Serializer):
+    id = StrictCharField(allow_null=True)
+    description = StrictCharField(allow_null=True)
+    quantity = DecimalString(allow_null=True)
+    ledger_account_id = StrictCharField(allow_null=True)
+    tax_rate_id = StrictCharField(allow_null=True)
+    net_amount = DecimalString(help_text="Line amount excluding tax, in the invoice's currency.")
+    tax_amount = DecimalString()
+
+
+class PurchaseInvoiceSerializer(RecordSerializer):
+    """A supplier's invoice (bill) or credit note as booked; amounts positive, `type` says which way."""
+
+    number = StrictCharField(allow_null=True, help_text="The supplier's invoice number.")
+    booking_number = StrictCharField(allow_null=True, help_text="The number the vendor gave the booking.")
+    type = EnumField(InvoiceType)
+    status = EnumField(InvoiceStatus, help_text="Payment state: `open`, `partially_paid` or `paid`.")
+    finalized = serializers.BooleanField(
+        allow_null=True, help_text="Whether the vendor has processed the booking; null when the vendor does not say."
+    )
+    contact_id = StrictCharField(allow_null=True, help_text="The supplier (a contact `id`).")
+    issue_date = serializers.DateField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
+    description = StrictCharField(allow_null=True)
+    journal_code = StrictCharField(allow_null=True)
+    lines = PurchaseInvoiceLineSerializer(many=True)
+    net_total = DecimalString()
+    tax_total = DecimalString()
+    total = DecimalString()
+
+
 class WarningSerializer(serializers.Serializer):
     code = StrictCharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
     field = StrictCharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
@@ -500,6 +534,48 @@ class InvoiceCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
+class PurchaseInvoiceLineInputSerializer(serializers.Serializer):
+    ledger_account_id = StrictCharField(max_length=100, help_text="A ledger account `id` of this connection.")
+    net_amount = _decimal_input(decimal_places=2, help_text="Excluding tax; negative for a correction line.")
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
+    quantity = _decimal_input(required=False, allow_null=True)
+    tax_rate_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="A tax rate `id` of this connection (a purchase tax code); default: the ledger account's.",
+    )
+    tax_amount = _decimal_input(
+        decimal_places=2, required=False, allow_null=True, help_text="Default: computed by the vendor."
+    )
+
+
+class PurchaseInvoiceCreateSerializer(serializers.Serializer):
+    contact_id = StrictCharField(max_length=100, help_text="The supplier: a contact `id` of this connection.")
+    lines = PurchaseInvoiceLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    number = StrictCharField(
+        required=False, allow_null=True, max_length=100, help_text="The supplier's invoice number."
+    )
+    issue_date = serializers.DateField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    currency = CurrencyField(required=False, allow_null=True)
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
+    journal_code = StrictCharField(
+        required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's purchase journal."
+    )
+
+    def validate_currency(self, value: str | None) -> str | None:
+        return _currency(value)
+
+    def to_input(self) -> PurchaseInvoiceInput:
+        data = dict(self.validated_data)
+        lines = tuple(
+            PurchaseInvoiceLineInput(**{k: _plain(v) for k, v in line.items() if v is not None})
+            for line in data.pop("lines")
+        )
+        return PurchaseInvoiceInput(**{k: v for k, v in data.items() if v is not None}, lines=lines)
+
+
 class InvoiceUpdateSerializer(serializers.Serializer):
     """Fields of an existing invoice to change. What the vendor fixes once the invoice exists (Exact: customer,
     journal, type, currency, lines) is refused with 422 `invalid_input` naming the field, never ignored."""
@@ -577,6 +653,14 @@ class LedgerMappingSerializer(serializers.Serializer):
         max_length=100,
         help_text="Vendor journal code for invoices without `journal_code` (Exact: e.g. `70`).",
     )
+    default_purchase_journal = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=100,
+        help_text="Vendor journal code for purchase invoices without `journal_code` (Exact: a purchase journal, "
+        "e.g. `60`).",
+    )
     default_item = StrictCharField(
         required=False,
         allow_null=True,
@@ -610,6 +694,7 @@ class LedgerMappingSerializer(serializers.Serializer):
             ),
             default_revenue_ledger_account=data.get("default_revenue_ledger_account") or None,
             default_sales_journal=data.get("default_sales_journal") or None,
+            default_purchase_journal=data.get("default_purchase_journal") or None,
             default_item=data.get("default_item") or None,
             items_by_code=dict(data.get("items_by_code") or {}),
         )
@@ -624,6 +709,7 @@ def mapping_data(mapping: LedgerMapping, *, updated_at: Any = None) -> dict[str,
         "tax_rates": [TaxRateRuleSerializer().to_representation(rule) for rule in mapping.tax_rates],
         "default_revenue_ledger_account": mapping.default_revenue_ledger_account,
         "default_sales_journal": mapping.default_sales_journal,
+        "default_purchase_journal": mapping.default_purchase_journal,
         "default_item": mapping.default_item,
         "items_by_code": dict(mapping.items_by_code),
         "updated_at": serializers.DateTimeField().to_representation(updated_at) if updated_at else None,

@@ -693,6 +693,7 @@ def mapping_save(*, connection: Connection, mapping: LedgerMapping) -> Connectio
                 "tax_rates": stored["tax_rates"],
                 "default_revenue_ledger_account": stored["default_revenue_ledger_account"] or "",
                 "default_sales_journal": stored["default_sales_journal"] or "",
+                "default_purchase_journal": stored["default_purchase_journal"] or "",
                 "default_item": stored["default_item"] or "",
                 "items_by_code": stored["items_by_code"],
             },

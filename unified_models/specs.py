@@ -28,6 +28,8 @@ from unified_models.serializers import (
     JournalSerializer,
     LedgerAccountSerializer,
     PaymentSerializer,
+    PurchaseInvoiceCreateSerializer,
+    PurchaseInvoiceSerializer,
     RecordSerializer,
     TaxRateSerializer,
     write_response_serializer,
@@ -108,6 +110,14 @@ SPECS: tuple[ResourceSpec, ...] = (
         "the payment state of invoices (receivables)",
         PaymentSerializer,
         filters=_BY_CONTACT,
+    ),
+    ResourceSpec(
+        Resource.PURCHASE_INVOICES,
+        "PurchaseInvoice",
+        "purchase invoices (bills) and purchase credit notes",
+        PurchaseInvoiceSerializer,
+        filters=_BY_CONTACT,
+        create=WriteSpec(PurchaseInvoiceCreateSerializer, openapi.PURCHASE_INVOICES_CREATE),
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}

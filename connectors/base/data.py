@@ -69,6 +69,7 @@ class Resource(StrEnum):
     JOURNALS = "journals"
     ITEMS = "items"
     PAYMENTS = "payments"
+    PURCHASE_INVOICES = "purchase-invoices"
 
 
 @dataclass(frozen=True)

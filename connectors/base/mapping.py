@@ -68,6 +68,7 @@ class LedgerMapping:
     tax_rates: tuple[TaxRateMapping, ...] = ()
     default_revenue_ledger_account: str | None = None  # vendor G/L account code for free-text lines
     default_sales_journal: str | None = None  # vendor journal code
+    default_purchase_journal: str | None = None  # vendor journal code for purchase invoices
     default_item: str | None = None  # vendor item code for lines without an item (Exact requires one per line)
     items_by_code: Mapping[str, str] = field(default_factory=dict, hash=False)  # unified code -> vendor code
 
@@ -104,6 +105,7 @@ class LedgerMapping:
             "tax_rates": [rule.to_dict() for rule in self.tax_rates],
             "default_revenue_ledger_account": self.default_revenue_ledger_account,
             "default_sales_journal": self.default_sales_journal,
+            "default_purchase_journal": self.default_purchase_journal,
             "default_item": self.default_item,
             "items_by_code": dict(self.items_by_code),
         }
@@ -131,6 +133,7 @@ class LedgerMapping:
             tax_rates=tuple(rules),
             default_revenue_ledger_account=data.get("default_revenue_ledger_account") or None,
             default_sales_journal=data.get("default_sales_journal") or None,
+            default_purchase_journal=data.get("default_purchase_journal") or None,
             default_item=data.get("default_item") or None,
             items_by_code=dict(data.get("items_by_code") or {}),
         )

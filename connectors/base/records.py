@@ -319,6 +319,88 @@ class InvoiceUpdate:
         _require_date(self, "issue_date", "due_date")
 
 
+# ---------------------------------------------------------------------------------------------- purchase invoices
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseInvoiceLine:
+    """One booked line of a supplier's invoice: an amount on a G/L account with its VAT."""
+
+    id: str | None = None
+    description: str | None = None
+    quantity: Decimal | None = None
+    ledger_account_id: str | None = None
+    tax_rate_id: str | None = None
+    net_amount: Decimal = Decimal("0.00")
+    tax_amount: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "quantity", "net_amount", "tax_amount")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseInvoice(Record):
+    """A supplier's invoice (bill) or credit note as booked. Credit notes carry positive amounts, like sales ones.
+
+    `number` is the supplier's invoice number; `booking_number` the number the vendor gave the booking.
+    `status` is the payment state (`open`, `partially_paid`, `paid`), `finalized` whether the vendor processed it.
+    """
+
+    number: str | None = None
+    booking_number: str | None = None
+    type: InvoiceType = InvoiceType.INVOICE
+    status: InvoiceStatus = InvoiceStatus.OPEN
+    finalized: bool | None = None
+    contact_id: str | None = None  # the supplier
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str | None = None
+    description: str | None = None
+    journal_code: str | None = None
+    lines: tuple[PurchaseInvoiceLine, ...] = ()
+    net_total: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "net_total", "tax_total", "total")
+        _require_date(self, "issue_date", "due_date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseInvoiceLineInput:
+    """One line to book: `net_amount` (excluding tax) on the G/L account `ledger_account_id`; `tax_rate_id` names a
+    TaxRate of the connection (else the vendor's default for the account), `tax_amount` overrides the computed tax."""
+
+    ledger_account_id: str
+    net_amount: Decimal
+    description: str | None = None
+    quantity: Decimal | None = None
+    tax_rate_id: str | None = None
+    tax_amount: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "net_amount", "quantity", "tax_amount")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PurchaseInvoiceInput:
+    """A supplier's invoice to book (positive amounts)."""
+
+    contact_id: str
+    lines: tuple[PurchaseInvoiceLineInput, ...]
+    number: str | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: str | None = None
+    description: str | None = None
+    journal_code: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_date(self, "issue_date", "due_date")
+
+
 # ---------------------------------------------------------------------------------------------- ledger
 
 

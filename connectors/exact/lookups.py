@@ -41,6 +41,7 @@ GL_ACCOUNTS = "financial/GLAccounts"
 VAT_CODES = "vat/VATCodes"
 JOURNALS = "financial/Journals"
 SALES_JOURNAL_TYPES = frozenset({20, 21})  # 20 sales, 21 return invoice (reference list of Journal.Type)
+PURCHASE_JOURNAL_TYPES = frozenset({22, 23})  # 22 purchase, 23 received return invoice (the same list)
 
 
 @dataclass
@@ -185,6 +186,13 @@ def mapping_problems(
             problems.append(("default_sales_journal", f"Exact has no journal '{code}' in this division."))
         elif journals[code].get("Type") not in SALES_JOURNAL_TYPES:
             problems.append(("default_sales_journal", f"Journal '{code}' is not a sales journal."))
+    if mapping.default_purchase_journal:
+        code = mapping.default_purchase_journal.strip()
+        journals = rows_by_code(api, JOURNALS, [code], ("Type",))
+        if code not in journals:
+            problems.append(("default_purchase_journal", f"Exact has no journal '{code}' in this division."))
+        elif journals[code].get("Type") not in PURCHASE_JOURNAL_TYPES:
+            problems.append(("default_purchase_journal", f"Journal '{code}' is not a purchase journal."))
     item_codes = {
         **({"default_item": mapping.default_item.strip()} if mapping.default_item else {}),
         **{f"items_by_code.{unified}": vendor.strip() for unified, vendor in mapping.items_by_code.items()},

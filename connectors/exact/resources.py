@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from connectors.base.data import Resource
-from connectors.exact import mappers
+from connectors.exact import mappers, purchases
 from connectors.exact.odata import Filter, ge
 
 CONTACT_FIELDS = (
@@ -207,6 +207,15 @@ RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
             "ID",
             RECEIVABLE_FIELDS,
             filters=MappingProxyType({"contact_id": "Account"}),
+        ),
+        Resource.PURCHASE_INVOICES: ExactResource(
+            Resource.PURCHASE_INVOICES,
+            purchases.PATH,
+            "EntryID",
+            purchases.FIELDS,
+            expand=purchases.LINES,
+            expand_select=purchases.LINE_FIELDS,
+            filters=MappingProxyType({"contact_id": "Supplier"}),
         ),
     }
 )

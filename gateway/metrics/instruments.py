@@ -46,7 +46,16 @@ RATE_LIMIT_WINDOWS = ("minute", "day", "unknown")
 BUDGET_WINDOWS = ("minute", "day")
 REFRESH_OUTCOMES = ("refreshed", "needs_reauth", "too_early", "lost", "failed")
 CONNECTION_STATUSES = ("active", "needs_reauth", "disabled")
-RESOURCES = ("contacts", "invoices", "ledger-accounts", "tax-rates", "journals", "items", "payments")
+RESOURCES = (
+    "contacts",
+    "invoices",
+    "ledger-accounts",
+    "tax-rates",
+    "journals",
+    "items",
+    "payments",
+    "purchase-invoices",
+)
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")
 MUTATION_OPERATIONS = ("create", "update", "finalize", "post", "put", "delete")
 MUTATION_OUTCOMES = ("succeeded", "failed", "in_doubt")

@@ -30,7 +30,7 @@ from tests.tenants.factories import connect_via_sandbox
 from unified_models.models import ConnectionMapping
 
 # The sandbox's Dutch defaults (connectors/exact/sandbox/seed.py): VAT codes 2 (21 %), 1 (9 %), 0 (0 %), G/L 8000,
-# sales journal 70, items CONSULT/HOSTING/LICENSE/BOOK.
+# sales journal 70, purchase journal 60, items CONSULT/HOSTING/LICENSE/BOOK.
 DEFAULT_MAPPING: dict[str, Any] = {
     "tax_rates": [
         {"rate": "21", "vendor_code": "2"},
@@ -40,6 +40,7 @@ DEFAULT_MAPPING: dict[str, Any] = {
     ],
     "default_revenue_ledger_account": "8000",
     "default_sales_journal": "70",
+    "default_purchase_journal": "60",
     "default_item": "CONSULT",
     "items_by_code": {"hosting-monthly": "HOSTING", "handbook": "BOOK"},
 }
@@ -233,6 +234,7 @@ def mapping_store(connection: Connection, mapping: dict[str, Any] | None = None)
             "tax_rates": values["tax_rates"],
             "default_revenue_ledger_account": values["default_revenue_ledger_account"] or "",
             "default_sales_journal": values["default_sales_journal"] or "",
+            "default_purchase_journal": values.get("default_purchase_journal") or "",
             "default_item": values["default_item"] or "",
             "items_by_code": values["items_by_code"],
         },

@@ -25,6 +25,7 @@ def test_a_connection_without_mapping_has_empty_defaults(any_connected: Connecte
         "tax_rates": [],
         "default_revenue_ledger_account": None,
         "default_sales_journal": None,
+        "default_purchase_journal": None,
         "default_item": None,
         "items_by_code": {},
         "updated_at": None,
@@ -43,11 +44,22 @@ def test_put_checks_the_codes_in_the_company_and_saves(any_connected: Connected)
     if connected.connector_id == "exact":  # Exact-specific: its sales journal, default item and item codes
         assert mapping is DEFAULT_MAPPING
         assert body["default_sales_journal"] == "70" and body["default_item"] == "CONSULT"
+        assert body["default_purchase_journal"] == "60"
         assert body["items_by_code"] == {"hosting-monthly": "HOSTING", "handbook": "BOOK"}
     assert body["updated_at"]
     assert connected.client.get(connected.url("mapping")).json() == body
     stored = ConnectionMapping.objects.get(connection=connected.connection)
     assert stored.default_revenue_ledger_account == mapping["default_revenue_ledger_account"]
+
+
+def test_the_purchase_journal_must_be_a_purchase_journal(connected: Connected) -> None:
+    # 70 is the division's sales journal (Journal.Type 20): not one for purchase entries (Type 22).
+    response = connected.client.put(
+        connected.url("mapping"), {**DEFAULT_MAPPING, "default_purchase_journal": "70"}, format="json"
+    )
+    assert response.status_code == 422, response.json()
+    (error,) = response.json()["errors"]
+    assert error["field"] == "default_purchase_journal" and "purchase journal" in error["message"]
 
 
 def test_put_names_each_code_the_division_lacks(connected: Connected) -> None:

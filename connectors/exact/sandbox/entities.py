@@ -273,6 +273,27 @@ ENTITY_SETS: dict[str, EntitySet] = {
             topic="SalesEntries",
         ),
         EntitySet(
+            "purchaseentry/PurchaseEntries",
+            "PurchaseEntries",
+            _M + "PurchaseEntry",
+            "crud",
+            "PurchaseEntries",
+            "EntryID",
+            _ALL,
+            topic="PurchaseEntries",
+            navigations={"PurchaseEntryLines": "purchaseentry/PurchaseEntryLines"},
+        ),
+        EntitySet(
+            "purchaseentry/PurchaseEntryLines",
+            "PurchaseEntryLines",
+            _M + "PurchaseEntryLine",
+            "crud",
+            "PurchaseEntryLines",
+            "ID",
+            _ALL,
+            topic="PurchaseEntries",
+        ),
+        EntitySet(
             "financial/GLAccounts",
             "GLAccounts",
             _M + "GLAccount",
@@ -324,7 +345,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "ID",
             frozenset({"GET", "PUT"}),
         ),
-        # The payables mirror of Receivables; the sandbox books no purchases, so it is empty.
+        # The payables mirror of Receivables: one per purchase entry the sandbox books (writes.book_purchase_entry).
         EntitySet("cashflow/Payments", "Payments", _M + "Payment", "crud", "Payments", "ID", frozenset({"GET", "PUT"})),
         EntitySet(
             "financialtransaction/TransactionLines",
@@ -440,6 +461,8 @@ CAPTIONS: dict[str, str] = {
     "Topic": "Topic",
     "SalesInvoiceLines": "Factuurregels",
     "SalesEntryLines": "Boekingsregels",
+    "Supplier": "Leverancier",
+    "PurchaseEntryLines": "Boekingsregels",
     "GLRevenue": "Omzetrekening",
     "SalesVatCode": "Btw-code verkoop",
     "GLToPay": "Af te dragen btw",
@@ -450,6 +473,7 @@ CAPTIONS: dict[str, str] = {
 STATUS_DESCRIPTIONS = {10: "Concept", 20: "Open", 50: "Verwerkt"}
 INVOICE_TYPES = {8020: "Verkoopfactuur", 8021: "Creditnota", 8023: "Directe verkoopfactuur", 8024: "Directe creditnota"}
 ENTRY_TYPES = {20: "Verkoopboeking", 21: "Creditnota"}
+PURCHASE_ENTRY_TYPES = {30: "Inkoopboeking", 31: "Creditnota inkoop"}
 GL_TYPES = {
     10: "Kas",
     12: "Bank",
@@ -617,6 +641,22 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
     "SalesEntryLines": {
         "AmountDC": _alias("AmountFC"),
         "VATAmountDC": _alias("VATAmountFC"),
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "PurchaseEntries": {
+        "AmountDC": _alias("AmountFC"),
+        "VATAmountDC": _alias("VATAmountFC"),
+        "SupplierName": _ref("Accounts", "Supplier", "Name"),
+        "JournalDescription": _ref("Journals", "Journal", "Description", by_code=True),
+        "StatusDescription": _described(STATUS_DESCRIPTIONS, "Status"),
+        "TypeDescription": _described(PURCHASE_ENTRY_TYPES, "Type"),
+    },
+    "PurchaseEntryLines": {
+        "AmountDC": _alias("AmountFC"),
+        "VATAmountDC": _alias("VATAmountFC"),
+        "VATBaseAmountDC": _alias("VATBaseAmountFC"),
         "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
         "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
         "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),

@@ -26,6 +26,8 @@ TABLE_KEYS: dict[str, str] = {
     "SalesInvoiceLines": "ID",
     "SalesEntries": "EntryID",
     "SalesEntryLines": "ID",
+    "PurchaseEntries": "EntryID",
+    "PurchaseEntryLines": "ID",
     "GLAccounts": "ID",
     "VATCodes": "ID",
     "Journals": "ID",
@@ -42,6 +44,7 @@ TABLE_KEYS: dict[str, str] = {
 LINE_PARENTS: dict[str, str] = {
     "SalesInvoiceLines": "InvoiceID",
     "SalesEntryLines": "EntryID",
+    "PurchaseEntryLines": "EntryID",
     "BankAccounts": "Account",
     "DeductibilityPercentages": "GLAccount",
     "VatPercentages": "VATCodeID",

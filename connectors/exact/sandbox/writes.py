@@ -24,6 +24,8 @@ DEFAULT_SALES_JOURNAL = "70"  # Omitted Journal falls back to the default sales 
 DEFAULT_VAT_CODE = "2"  # 21% "VH" sales, excluding VAT.
 DEFAULT_REVENUE_GL = "8000"
 DEBTORS_GL = "1300"
+CREDITORS_GL = "1600"
+PURCHASE_JOURNAL_TYPE = 22  # Journal.Type 22 = Purchase (reference list of journal types)
 DEFAULT_PAYMENT_DAYS = 30
 # Topics a subscription may use (NOTES.md: Webhooks; the authoritative list is UNCONFIRMED).
 WEBHOOK_TOPICS = frozenset(
@@ -706,6 +708,126 @@ def mark_receivable_paid(store: DivisionStore, receivable_id: str, *, when: date
     store.update("Receivables", receivable_id, {"IsFullyPaid": True, "LastPaymentDate": when, "Status": 50})
 
 
+# ------------------------------------------------------------------------------------------ purchase entries
+
+
+def _create_purchase_entry(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    """POST PurchaseEntries (reference: Supplier, Journal and lines with AmountFC and GLAccount are mandatory)."""
+    errors = _check_required(values, ["Supplier", "Journal"])
+    raw_lines = lines.get("PurchaseEntryLines", [])
+    if not raw_lines:
+        errors.append(required("PurchaseEntryLines"))
+    line_entity = ENTITY_SETS["purchaseentry/PurchaseEntryLines"]
+    typed = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
+    for line in typed:
+        errors.extend(_check_required(line, ["AmountFC", "GLAccount"]))
+    if errors:
+        raise ODataError(errors)
+    broken = []
+    if values["Supplier"] not in store.tables["Accounts"].rows:
+        broken.append("Supplier")
+    if store.tables["Journals"].by_code(values["Journal"]) is None:
+        broken.append("Journal")
+    for line in typed:
+        if line["GLAccount"] not in store.tables["GLAccounts"].rows:
+            broken.append("GLAccount")
+        if line.get("VATCode") and store.tables["VATCodes"].by_code(line["VATCode"]) is None:
+            broken.append("VATCode")
+    if broken:
+        raise reference_error(list(dict.fromkeys(broken)))
+    _check_journal(store, values["Journal"], PURCHASE_JOURNAL_TYPE)
+    _refuse_taken(store, "PurchaseEntries", [values.get("EntryID")])
+    _refuse_taken(store, "PurchaseEntryLines", [line.get("ID") for line in typed])
+    entry = book_purchase_entry(store, values, typed, actor)
+    return WriteResult(entry["EntryID"], entry, [("PurchaseEntries", "Create", entity.path, entry["EntryID"])])
+
+
+def book_purchase_entry(
+    store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
+) -> dict[str, Any]:
+    """Store an open purchase entry (Type 30, Status 20) with its lines and its payable (cashflow/Payments).
+
+    A line without VATCode takes its G/L account's VAT code (reference: "it will use the default VAT code of the
+    G/L account"); without VATAmountFC the VAT is AmountFC x the code's percentage, rounded to cents per line."""
+    today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    entry_id = header.get("EntryID") or str(uuid4())
+    header = {**header, "EntryID": entry_id}
+    header.setdefault("EntryDate", today)
+    header.setdefault("Currency", store.currency)
+    header.setdefault("DueDate", header["EntryDate"] + timedelta(days=DEFAULT_PAYMENT_DAYS))
+    header["EntryNumber"] = header.get("EntryNumber") or store.next_invoice_number()
+    header["Status"] = 20
+    header["Type"] = 30
+    header["ReportingYear"] = header.get("ReportingYear") or header["EntryDate"].year
+    header["ReportingPeriod"] = header.get("ReportingPeriod") or header["EntryDate"].month
+    excl = vat = Decimal(0)
+    stored_lines = []
+    for number, line in enumerate(lines, start=1):
+        line = dict(line)
+        if line.get("VATCode") is None:
+            line["VATCode"] = store.tables["GLAccounts"].value(line["GLAccount"], "VATCode")
+        vat_key = store.tables["VATCodes"].by_code(line["VATCode"]) if line.get("VATCode") else None
+        percentage = store.tables["VATCodes"].value(vat_key, "Percentage") if vat_key else 0.0
+        amount = round_money(_money(line["AmountFC"]))
+        line_vat = (
+            round_money(_money(line["VATAmountFC"]))
+            if line.get("VATAmountFC") is not None
+            else round_money(amount * _money(percentage))
+        )
+        line.update(
+            ID=line.get("ID") or str(uuid4()),
+            EntryID=entry_id,
+            LineNumber=number,
+            AmountFC=float(amount),
+            VATAmountFC=float(line_vat),
+            VATPercentage=float(percentage or 0.0),
+            VATBaseAmountFC=float(amount),
+            Type=30,
+        )
+        excl += amount
+        vat += line_vat
+        stored_lines.append(line)
+    header.update(AmountFC=float(excl + vat), VATAmountFC=float(vat))
+    _stamp_create(header, actor, store)
+    record = store.insert("PurchaseEntries", header)
+    for line in stored_lines:
+        _stamp_create(line, actor, store)
+        store.insert("PurchaseEntryLines", line)
+    _create_payable(store, record, actor)
+    return record
+
+
+def _create_payable(store: DivisionStore, entry: dict[str, Any], actor: Actor) -> None:
+    """The open item of a purchase entry in cashflow/Payments (what is to be paid to the supplier)."""
+    amount = entry["AmountFC"]
+    payable = {
+        "ID": str(uuid4()),
+        "Account": entry["Supplier"],
+        "AmountFC": amount,
+        "TransactionAmountFC": amount,
+        "Currency": entry.get("Currency"),
+        "Description": entry.get("Description"),
+        "DueDate": entry.get("DueDate"),
+        "TransactionDueDate": entry.get("DueDate"),
+        "EntryDate": entry.get("EntryDate"),
+        "EntryID": entry["EntryID"],
+        "EntryNumber": entry.get("EntryNumber"),
+        "InvoiceDate": entry.get("EntryDate"),
+        "Journal": entry.get("Journal"),
+        "GLAccount": store.tables["GLAccounts"].by_code(CREDITORS_GL),
+        "PaymentDays": DEFAULT_PAYMENT_DAYS,
+        "Source": 1,
+        "Status": 20,  # open
+        "TransactionType": 30,  # purchase entry
+        "TransactionEntryID": entry["EntryID"],
+        "TransactionReportingYear": entry.get("ReportingYear"),
+        "TransactionReportingPeriod": entry.get("ReportingPeriod"),
+        "YourRef": entry.get("YourRef"),
+    }
+    _stamp_create(payable, actor, store)
+    store.insert("Payments", payable)
+
+
 # ------------------------------------------------------------------------------------------ printing
 
 
@@ -860,6 +982,7 @@ _CREATE = {
     "salesinvoice/SalesInvoices": _create_invoice,
     "salesinvoice/SalesInvoiceLines": _create_invoice_line,
     "salesentry/SalesEntries": _create_sales_entry,
+    "purchaseentry/PurchaseEntries": _create_purchase_entry,
     "webhooks/WebhookSubscriptions": _create_subscription,
 }
 
@@ -904,7 +1027,7 @@ def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: 
         if values.get("Code"):
             values["Code"] = str(values["Code"]).strip()
             _unique_code(store, entity.table, values["Code"], key)
-    elif entity.table == "SalesEntries" and current.get("Status") == 50:
+    elif entity.table in ("SalesEntries", "PurchaseEntries") and current.get("Status") == 50:
         raise ODataError("Boeking is verwerkt en kan niet meer worden gewijzigd")
     _stamp_update(values, actor)
     store.update(entity.table, key, values)
@@ -961,6 +1084,15 @@ def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> W
         for line_key in list(store.children("SalesEntryLines", key)):
             store.remove("SalesEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
         remove_transaction_lines(store, key, actor)
+    elif table == "PurchaseEntries":
+        if store.tables[table].value(key, "Status") == 50:
+            raise ODataError("Boeking is verwerkt en kan niet meer worden verwijderd")
+        for line_key in list(store.children("PurchaseEntryLines", key)):
+            store.remove("PurchaseEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
+        payables = store.tables["Payments"]
+        entry_of = payables.getter("EntryID")
+        for payable_key in [k for k, row in payables.rows.items() if entry_of(row) == key]:
+            store.remove("Payments", payable_key, deleted_by=actor.user_id, when=actor.now)
     elif table == "Accounts":
         invoices = store.tables["SalesInvoices"]
         ordered_by, invoice_to = invoices.getter("OrderedBy"), invoices.getter("InvoiceTo")

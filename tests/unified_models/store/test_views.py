@@ -15,7 +15,16 @@ def test_sync_status_trigger_and_conflict(connected: Connected) -> None:
     status = connected.client.get(connected.url("sync"))
     assert status.status_code == 200
     by_resource = {row["resource"]: row for row in status.json()["resources"]}
-    assert set(by_resource) == {"contacts", "invoices", "ledger-accounts", "tax-rates", "journals", "items", "payments"}
+    assert set(by_resource) == {
+        "contacts",
+        "invoices",
+        "ledger-accounts",
+        "tax-rates",
+        "journals",
+        "items",
+        "payments",
+        "purchase-invoices",
+    }
     assert by_resource["invoices"]["state"] == "never" and not by_resource["invoices"]["reads_from_store"]
 
     started = connected.client.post(connected.url("sync"), {"mode": "full", "resources": ["invoices"]}, format="json")

@@ -327,6 +327,62 @@ def test_sales_entry_post(exact: ExactClient) -> None:
     assert record["AmountFC"] == 121.0 and record["VATAmountFC"] == 21.0 and record["Status"] == 20
 
 
+def test_purchase_entry_post_rules(exact: ExactClient) -> None:
+    """Fidelity 82a/82b: a purchase entry needs Supplier, Journal and lines with AmountFC and GLAccount; the journal
+    must be a purchase journal; wrong references are 500 "Ongeldige referentie"."""
+    costs = exact.results("financial/GLAccounts", {"$select": "ID", "$filter": "Code eq '4000'"})[0]["ID"]
+    missing = exact.post("purchaseentry/PurchaseEntries", {"PurchaseEntryLines": [{"Description": "x"}]})
+    assert missing.status_code == 400
+    assert _message(missing) == (
+        "Verplicht: Leverancier\r\nVerplicht: Journals\r\nVerplicht: Bedrag\r\nVerplicht: Grootboekrekening"
+    )
+    no_lines = exact.post("purchaseentry/PurchaseEntries", {"Supplier": _customer(exact), "Journal": "60"})
+    assert no_lines.status_code == 400 and _message(no_lines) == "Verplicht: Boekingsregels"
+    line = [{"AmountFC": 100, "GLAccount": costs}]
+    sales_journal = exact.post(
+        "purchaseentry/PurchaseEntries", {"Supplier": _customer(exact), "Journal": "70", "PurchaseEntryLines": line}
+    )
+    assert sales_journal.status_code == 500 and _message(sales_journal) == "Ongeldige referentie: Journals"
+    nowhere = "11111111-2222-3333-4444-555555555555"
+    broken = exact.post(
+        "purchaseentry/PurchaseEntries",
+        {"Supplier": nowhere, "Journal": "60", "PurchaseEntryLines": [{"AmountFC": 1, "GLAccount": nowhere}]},
+    )
+    assert broken.status_code == 500
+    assert _message(broken) == "Ongeldige referentie: Leverancier\r\nOngeldige referentie: Grootboekrekening"
+    assert exact.results("purchaseentry/PurchaseEntries", {"$select": "EntryID"}) == []
+
+
+def test_purchase_entry_amounts_and_payable(exact: ExactClient) -> None:
+    """Fidelity 82c: without VATCode a line takes its G/L account's VAT code, VAT is computed per line (half-up
+    cents), the entry is open (Type 30, Status 20) and its payable appears in cashflow/Payments."""
+    costs = exact.results("financial/GLAccounts", {"$select": "ID", "$filter": "Code eq '4000'"})[0]["ID"]
+    supplier = _customer(exact)
+    entry = exact.post(
+        "purchaseentry/PurchaseEntries",
+        {
+            "Supplier": supplier,
+            "Journal": "60",
+            "YourRef": "INV-1",
+            "PurchaseEntryLines": [
+                {"AmountFC": 10.05, "GLAccount": costs},
+                {"AmountFC": 20, "GLAccount": costs, "VATCode": "6"},
+            ],
+        },
+    )
+    assert entry.status_code == 201, entry.text
+    record = entry.json()["d"]
+    assert (record["Type"], record["Status"], record["YourRef"]) == (30, 20, "INV-1")
+    assert record["VATAmountFC"] == 3.91 and record["AmountFC"] == 33.96
+    lines = exact.results(
+        "purchaseentry/PurchaseEntryLines",
+        {"$select": "VATCode,VATAmountFC,LineNumber", "$filter": f"EntryID eq guid'{record['EntryID']}'"},
+    )
+    assert sorted((x["LineNumber"], x["VATCode"], x["VATAmountFC"]) for x in lines) == [(1, "5", 2.11), (2, "6", 1.8)]
+    (payable,) = exact.results("cashflow/Payments", {"$select": "EntryID,Account,AmountFC,Status"})
+    assert payable == {**payable, "EntryID": record["EntryID"], "Account": supplier, "AmountFC": 33.96, "Status": 20}
+
+
 def test_webhook_subscriptions(exact: ExactClient, control: SandboxControl) -> None:
     https = exact.post(
         "webhooks/WebhookSubscriptions", {"CallbackURL": "https://hooks.example.test/exact", "Topic": "Accounts"}
