@@ -25,10 +25,12 @@ from connectors.base.records import (
     InvoiceType,
     InvoiceUpdate,
     ItemInput,
+    PurchaseInvoiceInput,
+    PurchaseInvoiceLineInput,
     RecordStatus,
 )
 
-UnifiedInput = ContactInput | InvoiceInput | InvoiceUpdate | ItemInput
+UnifiedInput = ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput
 
 _LINE_DECIMALS = ("quantity", "unit_price", "tax_rate")
 
@@ -158,6 +160,33 @@ def item_input_from_data(data: Mapping[str, Any]) -> ItemInput:
     return ItemInput(**given)
 
 
+def _purchase_line(data: Any, field: str) -> PurchaseInvoiceLineInput:
+    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
+    _known(given, PurchaseInvoiceLineInput, field)
+    for name in ("ledger_account_id", "net_amount"):
+        if name not in given:
+            raise InvalidInput(f"{field}.{name}", "Required.", status=400)
+    for name in ("net_amount", "quantity", "tax_amount"):
+        if name in given:
+            given[name] = _decimal(given[name], f"{field}.{name}")
+    return PurchaseInvoiceLineInput(**given)
+
+
+def purchase_invoice_input_from_data(data: Mapping[str, Any]) -> PurchaseInvoiceInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, PurchaseInvoiceInput)
+    if "contact_id" not in given or "lines" not in given:
+        raise InvalidInput("contact_id" if "contact_id" not in given else "lines", "Required.", status=400)
+    lines = given.pop("lines")
+    if not isinstance(lines, list | tuple):
+        raise InvalidInput("lines", "A list of lines.", status=400)
+    return PurchaseInvoiceInput(
+        **{name: value for name, value in given.items() if name not in _DATES},
+        lines=tuple(_purchase_line(line, f"lines.{index}") for index, line in enumerate(lines)),
+        **{name: _date(given.get(name), name) for name in _DATES},
+    )
+
+
 _DATES = ("issue_date", "due_date")
 
 _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
@@ -166,6 +195,7 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
     ("invoices", "create"): invoice_input_from_data,
     ("invoices", "update"): invoice_update_from_data,
     ("items", "create"): item_input_from_data,
+    ("purchase-invoices", "create"): purchase_invoice_input_from_data,
 }
 
 

@@ -27,8 +27,6 @@ from connectors.base.records import (
     JournalType,
     LedgerClassification,
     PaymentStatus,
-    PurchaseInvoiceInput,
-    PurchaseInvoiceLineInput,
     RecordStatus,
     TaxType,
     TaxUsage,
@@ -567,13 +565,6 @@ class PurchaseInvoiceCreateSerializer(serializers.Serializer):
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
 
-    def to_input(self) -> PurchaseInvoiceInput:
-        data = dict(self.validated_data)
-        lines = tuple(
-            PurchaseInvoiceLineInput(**{k: _plain(v) for k, v in line.items() if v is not None})
-            for line in data.pop("lines")
-        )
-        return PurchaseInvoiceInput(**{k: v for k, v in data.items() if v is not None}, lines=lines)
 
 
 class InvoiceUpdateSerializer(serializers.Serializer):

@@ -20,6 +20,8 @@ from connectors.base.records import (
     InvoiceType,
     InvoiceUpdate,
     ItemInput,
+    PurchaseInvoiceInput,
+    PurchaseInvoiceLineInput,
     RecordStatus,
 )
 from unified_models import codec
@@ -111,6 +113,17 @@ def test_contacts_and_items() -> None:
             name="A", is_supplier=False, addresses=(Address(city="Gent", country="BE"),), status=RecordStatus.ARCHIVED
         ),
         ItemInput(code="X", name="Y", unit_price=Decimal("12.25"), is_sales_item=False),
+        PurchaseInvoiceInput(
+            contact_id="s-1",
+            number="INV-1",
+            issue_date=date(2025, 3, 3),
+            lines=(
+                PurchaseInvoiceLineInput(ledger_account_id="g-1", net_amount=Decimal("120")),
+                PurchaseInvoiceLineInput(
+                    ledger_account_id="g-2", net_amount=Decimal("-4.5"), tax_rate_id="6", tax_amount=Decimal("0.41")
+                ),
+            ),
+        ),
     ],
 )
 def test_the_codec_round_trips_every_input(value: Any) -> None:
@@ -119,6 +132,7 @@ def test_the_codec_round_trips_every_input(value: Any) -> None:
         InvoiceUpdate: ("invoices", "update"),
         ContactInput: ("contacts", "create"),
         ItemInput: ("items", "create"),
+        PurchaseInvoiceInput: ("purchase-invoices", "create"),
     }[type(value)]
     data = codec.input_to_data(value)
     assert all(isinstance(v, str | bool | list | dict) for v in data.values()), data  # JSON-safe, no None
@@ -137,6 +151,13 @@ def test_the_codec_round_trips_every_input(value: Any) -> None:
         ("contacts", "create", {"name": "A", "addresses": [None]}, "addresses.0"),
         ("items", "create", {"code": "X", "unit_price": "NaN"}, "unit_price"),
         ("journals", "create", {}, "operation"),
+        (
+            "purchase-invoices",
+            "create",
+            {"contact_id": "s", "lines": [{"net_amount": "1"}]},
+            "lines.0.ledger_account_id",
+        ),
+        ("purchase-invoices", "create", {"lines": []}, "contact_id"),
     ],
 )
 def test_data_that_is_no_such_input_is_refused_naming_the_field(
