@@ -1,5 +1,6 @@
 """`?dry_run=true` on writes: the answer is the vendor payload a real write of the same input then sends, byte for
-byte (compared with what the sandbox received), and the sandbox sees no write; nothing is recorded."""
+byte (compared with what the sandbox received), and the sandbox sees no write; nothing is recorded. The byte
+comparisons read the Exact sandbox's request log (Exact-only); the last test runs for every connector."""
 
 from __future__ import annotations
 
@@ -115,3 +116,31 @@ def test_a_dry_run_is_as_strict_as_the_schema(mapped: Connected, first_customer_
             problem = response.json()
             assert problem["code"] == "validation_error" and field in {e["field"] for e in problem["errors"]}, problem
     assert _writes(mapped) == [] and Mutation.objects.count() == mutations
+
+
+def test_a_dry_run_previews_the_write_that_then_goes_out_for_every_connector(
+    any_mapped: Connected, any_customer_id: str
+) -> None:
+    """Vendor-neutral: the preview is the payload the real write then sends (as the audit trail recorded it on its
+    way out) and the vendor saw no invoice call; the byte check against what the sandbox received is Exact's above."""
+    mapped = any_mapped
+    body = mapped.invoice_body(any_customer_id, reference="DRY-ANY")
+    mapped.world.control.reset_counters()
+
+    dry = mapped.client.post(mapped.url("invoices") + "?dry_run=true", body, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+
+    assert dry.status_code == 200, dry.json()
+    preview = dry.json()
+    assert preview["dry_run"] is True and preview["operation"] == "create"
+    (request,) = preview["vendor_requests"]
+    assert request["method"] == mapped.profile.invoice_create[0]
+    assert request["path"].endswith(mapped.profile.invoice_path_part)
+    assert json.loads(request["body_text"]) == request["body"]
+    assert not any(mapped.profile.invoice_path_part in endpoint for endpoint in mapped.calls())
+    assert mapped.invoices_with_reference("DRY-ANY") == 0
+    assert not Mutation.objects.exists() and not AuditEvent.objects.exists() and not Event.objects.exists()
+
+    real = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    assert real.status_code == 201, real.json()
+    assert mapped.invoices_with_reference("DRY-ANY") == 1
+    assert AuditEvent.objects.get().vendor_payload == request["body_text"]
