@@ -25,12 +25,14 @@ from connectors.base.records import (
     InvoiceType,
     InvoiceUpdate,
     ItemInput,
+    JournalEntryInput,
+    JournalEntryLineInput,
     PurchaseInvoiceInput,
     PurchaseInvoiceLineInput,
     RecordStatus,
 )
 
-UnifiedInput = ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput
+UnifiedInput = ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput | JournalEntryInput
 
 _LINE_DECIMALS = ("quantity", "unit_price", "tax_rate")
 
@@ -187,6 +189,32 @@ def purchase_invoice_input_from_data(data: Mapping[str, Any]) -> PurchaseInvoice
     )
 
 
+def _journal_line(data: Any, field: str) -> JournalEntryLineInput:
+    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
+    _known(given, JournalEntryLineInput, field)
+    if "ledger_account_id" not in given:
+        raise InvalidInput(f"{field}.ledger_account_id", "Required.", status=400)
+    for name in ("debit", "credit"):
+        if name in given:
+            given[name] = _decimal(given[name], f"{field}.{name}")
+    return JournalEntryLineInput(**given)
+
+
+def journal_entry_input_from_data(data: Mapping[str, Any]) -> JournalEntryInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, JournalEntryInput)
+    if "journal_code" not in given or "lines" not in given:
+        raise InvalidInput("journal_code" if "journal_code" not in given else "lines", "Required.", status=400)
+    lines = given.pop("lines")
+    if not isinstance(lines, list | tuple):
+        raise InvalidInput("lines", "A list of lines.", status=400)
+    return JournalEntryInput(
+        **{name: value for name, value in given.items() if name != "date"},
+        lines=tuple(_journal_line(line, f"lines.{index}") for index, line in enumerate(lines)),
+        date=_date(given.get("date"), "date"),
+    )
+
+
 _DATES = ("issue_date", "due_date")
 
 _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
@@ -196,6 +224,7 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
     ("invoices", "update"): invoice_update_from_data,
     ("items", "create"): item_input_from_data,
     ("purchase-invoices", "create"): purchase_invoice_input_from_data,
+    ("journal-entries", "create"): journal_entry_input_from_data,
 }
 
 

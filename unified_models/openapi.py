@@ -345,6 +345,37 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "created_at": "2025-03-01T09:30:00Z",
         "updated_at": "2025-03-20T10:00:00Z",
     },
+    Resource.JOURNAL_ENTRIES: {
+        "id": "f1e2...",
+        "remote_id": "f1e2...",
+        "number": "90000001",
+        "journal_code": "90",
+        "date": "2025-03-31",
+        "currency": "EUR",
+        "finalized": False,
+        "lines": [
+            {
+                "id": "a1b2...",
+                "ledger_account_id": "4a5b...",
+                "contact_id": None,
+                "description": "Afschrijving maart",
+                "debit": "250.00",
+                "credit": "0.00",
+            },
+            {
+                "id": "b2c3...",
+                "ledger_account_id": "6c7d...",
+                "contact_id": None,
+                "description": "Afschrijving maart",
+                "debit": "0.00",
+                "credit": "250.00",
+            },
+        ],
+        "total_debit": "250.00",
+        "total_credit": "250.00",
+        "created_at": "2025-03-31T16:00:00Z",
+        "updated_at": "2025-03-31T16:00:00Z",
+    },
     Resource.PURCHASE_INVOICES: {
         "id": "c3d4...",
         "remote_id": "c3d4...",
@@ -376,6 +407,15 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "created_at": "2025-03-03T08:00:00Z",
         "updated_at": "2025-03-03T08:00:00Z",
     },
+}
+_JOURNAL_ENTRY_INPUT = {
+    "journal_code": "90",
+    "date": "2025-03-31",
+    "description": "Afschrijving maart",
+    "lines": [
+        {"ledger_account_id": "4a5b...", "debit": "250.00"},
+        {"ledger_account_id": "6c7d...", "credit": "250.00"},
+    ],
 }
 _PURCHASE_INVOICE_INPUT = {
     "contact_id": "9e8f...",
@@ -511,6 +551,25 @@ PURCHASE_INVOICES_CREATE = OperationText(
         OpenApiExample(
             "Created",
             value={**RECORD_EXAMPLES[Resource.PURCHASE_INVOICES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+JOURNAL_ENTRIES_CREATE = OperationText(
+    summary="Book a general journal entry",
+    description=(
+        "Books balanced debit and credit lines on ledger accounts in the general journal `journal_code`. Each line "
+        "gives exactly one of `debit` and `credit`; when debits and credits differ the answer is 422 "
+        "`invalid_input` naming `lines` and nothing is sent. An unknown ledger account is 422 naming the line's "
+        "`ledger_account_id`. Tax lines are not booked through this endpoint yet."
+    ),
+    examples=(
+        OpenApiExample("Two balanced lines", value=_JOURNAL_ENTRY_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={**RECORD_EXAMPLES[Resource.JOURNAL_ENTRIES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
             response_only=True,
             status_codes=["201"],
         ),

@@ -312,6 +312,30 @@ class PurchaseInvoiceSerializer(RecordSerializer):
     total = DecimalString()
 
 
+class JournalEntryLineSerializer(serializers.Serializer):
+    id = StrictCharField(allow_null=True)
+    ledger_account_id = StrictCharField(allow_null=True)
+    contact_id = StrictCharField(allow_null=True)
+    description = StrictCharField(allow_null=True)
+    debit = DecimalString()
+    credit = DecimalString()
+
+
+class JournalEntrySerializer(RecordSerializer):
+    """A general (memorial) journal entry: lines whose debits equal their credits."""
+
+    number = StrictCharField(allow_null=True, help_text="Assigned by the vendor.")
+    journal_code = StrictCharField(allow_null=True)
+    date = serializers.DateField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
+    finalized = serializers.BooleanField(
+        allow_null=True, help_text="Whether the vendor has processed the entry; null when the vendor does not say."
+    )
+    lines = JournalEntryLineSerializer(many=True)
+    total_debit = DecimalString()
+    total_credit = DecimalString()
+
+
 class WarningSerializer(serializers.Serializer):
     code = StrictCharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
     field = StrictCharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
@@ -565,6 +589,31 @@ class PurchaseInvoiceCreateSerializer(serializers.Serializer):
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
 
+
+
+class JournalEntryLineInputSerializer(serializers.Serializer):
+    ledger_account_id = StrictCharField(max_length=100, help_text="A ledger account `id` of this connection.")
+    debit = _decimal_input(
+        decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"), help_text="Give debit or credit."
+    )
+    credit = _decimal_input(decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"))
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
+    contact_id = StrictCharField(required=False, allow_null=True, max_length=100, help_text="A contact `id`.")
+
+
+class JournalEntryCreateSerializer(serializers.Serializer):
+    """Debits must equal credits: an unbalanced entry is 422 `invalid_input` naming `lines`, nothing is sent."""
+
+    journal_code = StrictCharField(max_length=50, help_text="A general journal's code (Exact: e.g. `90`).")
+    lines = JournalEntryLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    date = serializers.DateField(required=False, allow_null=True)
+    currency = CurrencyField(required=False, allow_null=True)
+    description = StrictCharField(
+        required=False, allow_null=True, max_length=500, help_text="For lines without their own description."
+    )
+
+    def validate_currency(self, value: str | None) -> str | None:
+        return _currency(value)
 
 
 class InvoiceUpdateSerializer(serializers.Serializer):

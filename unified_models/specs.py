@@ -25,6 +25,8 @@ from unified_models.serializers import (
     InvoiceUpdateSerializer,
     ItemCreateSerializer,
     ItemSerializer,
+    JournalEntryCreateSerializer,
+    JournalEntrySerializer,
     JournalSerializer,
     LedgerAccountSerializer,
     PaymentSerializer,
@@ -118,6 +120,13 @@ SPECS: tuple[ResourceSpec, ...] = (
         PurchaseInvoiceSerializer,
         filters=_BY_CONTACT,
         create=WriteSpec(PurchaseInvoiceCreateSerializer, openapi.PURCHASE_INVOICES_CREATE),
+    ),
+    ResourceSpec(
+        Resource.JOURNAL_ENTRIES,
+        "JournalEntry",
+        "general journal entries",
+        JournalEntrySerializer,
+        create=WriteSpec(JournalEntryCreateSerializer, openapi.JOURNAL_ENTRIES_CREATE),
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}

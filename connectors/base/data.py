@@ -70,6 +70,7 @@ class Resource(StrEnum):
     ITEMS = "items"
     PAYMENTS = "payments"
     PURCHASE_INVOICES = "purchase-invoices"
+    JOURNAL_ENTRIES = "journal-entries"
 
 
 @dataclass(frozen=True)

@@ -401,6 +401,94 @@ class PurchaseInvoiceInput:
         _require_date(self, "issue_date", "due_date")
 
 
+# ---------------------------------------------------------------------------------------------- journal entries
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalEntryLine:
+    """One line of a general (memorial) journal entry: a debit or a credit on a G/L account."""
+
+    id: str | None = None
+    ledger_account_id: str | None = None
+    contact_id: str | None = None
+    description: str | None = None
+    debit: Decimal = Decimal("0.00")
+    credit: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "debit", "credit")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalEntry(Record):
+    """A general journal entry: lines whose debits equal their credits."""
+
+    number: str | None = None
+    journal_code: str | None = None
+    date: date | None = None
+    currency: str | None = None
+    finalized: bool | None = None
+    lines: tuple[JournalEntryLine, ...] = ()
+    total_debit: Decimal = Decimal("0.00")
+    total_credit: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "total_debit", "total_credit")
+        _require_date(self, "date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalEntryLineInput:
+    """One line to book: exactly one of `debit` and `credit`, positive."""
+
+    ledger_account_id: str
+    debit: Decimal | None = None
+    credit: Decimal | None = None
+    description: str | None = None
+    contact_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "debit", "credit")
+
+    @property
+    def signed_amount(self) -> Decimal:
+        """Debit positive, credit negative."""
+        return (self.debit or Decimal(0)) - (self.credit or Decimal(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalEntryInput:
+    """A general journal entry to book in the journal `journal_code` on `date`."""
+
+    journal_code: str
+    lines: tuple[JournalEntryLineInput, ...]
+    date: date | None = None
+    currency: str | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_date(self, "date")
+
+    def require_balanced(self) -> None:
+        """InvalidInput naming the field unless every line has one positive side and debits equal credits."""
+        if len(self.lines) < 2:
+            raise InvalidInput("lines", "A journal entry needs at least two lines.")
+        for index, line in enumerate(self.lines):
+            sides = [name for name in ("debit", "credit") if getattr(line, name) is not None]
+            if len(sides) != 1:
+                raise InvalidInput(f"lines[{index}]", "Give exactly one of debit and credit.")
+            if getattr(line, sides[0]) <= 0:
+                raise InvalidInput(f"lines[{index}].{sides[0]}", "A positive amount.")
+        difference = sum((line.signed_amount for line in self.lines), Decimal(0))
+        if difference != 0:
+            raise InvalidInput(
+                "lines",
+                f"Debits and credits differ by {difference:f}: a journal entry must balance.",
+                code="unbalanced",
+            )
+
+
 # ---------------------------------------------------------------------------------------------- ledger
 
 

@@ -59,9 +59,16 @@ from connectors.base.data import (
 from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
 from connectors.base.inbound import InboundDelivery, InboundSubscription
 from connectors.base.mapping import LedgerMapping
-from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, ItemInput, PurchaseInvoiceInput
+from connectors.base.records import (
+    ContactInput,
+    InvalidInput,
+    InvoiceInput,
+    ItemInput,
+    JournalEntryInput,
+    PurchaseInvoiceInput,
+)
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.exact import auth, inbound, lookups, mappers, purchases, sync
+from connectors.exact import auth, inbound, journal_entries, lookups, mappers, purchases, sync
 from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
 from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, or_
@@ -148,6 +155,7 @@ class ExactConnector(OAuth2Connector):
             Resource.ITEMS.value: _READ_CREATE,
             Resource.PAYMENTS.value: _READ,
             Resource.PURCHASE_INVOICES.value: _READ_CREATE,
+            Resource.JOURNAL_ENTRIES.value: _READ_CREATE,
         }
     )
     list_filters = MappingProxyType(
@@ -403,7 +411,46 @@ class ExactConnector(OAuth2Connector):
             return self._create_item(ctx, data)
         if resource is Resource.PURCHASE_INVOICES:
             return self._create_purchase_invoice(ctx, data, mapping or LedgerMapping())
+        if resource is Resource.JOURNAL_ENTRIES:
+            return self._create_journal_entry(ctx, data)
         raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
+
+    def _create_journal_entry(self, ctx: CallContext, data: JournalEntryInput) -> WriteResult[Any]:
+        """One general journal entry (journal_entries.py); unbalanced or unknown G/L accounts are refused naming the
+        field before the POST (the accounts with one read)."""
+        accounts = {
+            index: _require_guid(f"lines[{index}].ledger_account_id", line.ledger_account_id)
+            for index, line in enumerate(data.lines)
+        }
+        for index, line in enumerate(data.lines):
+            if line.contact_id is not None:
+                _require_guid(f"lines[{index}].contact_id", line.contact_id)
+        payload = journal_entries.journal_entry_to_exact(data)  # refuses an unbalanced entry
+        api = self._api(ctx)
+        self._require_ledger_accounts(api, accounts)
+        spec = RESOURCES[Resource.JOURNAL_ENTRIES]
+        created = api.post(spec.path, payload)
+        entry_id = parse_guid(str(created.get("EntryID") or ""))
+        if entry_id is None:
+            raise VendorError("Exact created the journal entry but did not return its EntryID.")
+        ctx.record_created(entry_id)
+        return WriteResult(record=self._retrieve(api, spec, entry_id), warnings=[])
+
+    def _require_ledger_accounts(self, api: DivisionApi, accounts: Mapping[int, str]) -> None:
+        """InvalidInput naming the first line whose G/L account GUID the division lacks (one read)."""
+        wanted = sorted(set(accounts.values()))
+        known = {
+            str(parse_guid(str(row.get("ID"))))
+            for row in api.records(
+                RESOURCES[Resource.LEDGER_ACCOUNTS].path,
+                ODataQuery(select=("ID",), filter=or_(*(eq("ID", Guid(guid)) for guid in wanted))),
+            )
+        }
+        for index, guid in accounts.items():
+            if guid not in known:
+                raise InvalidInput(
+                    f"lines[{index}].ledger_account_id", "No ledger account with this id in the administration."
+                )
 
     def _create_purchase_invoice(
         self, ctx: CallContext, data: PurchaseInvoiceInput, mapping: LedgerMapping
@@ -424,19 +471,7 @@ class ExactConnector(OAuth2Connector):
             api.records(RESOURCES[Resource.CONTACTS].path, ODataQuery(select=("ID",), filter=eq("ID", supplier)))
         ):
             raise InvalidInput("contact_id", "No contact with this id in the connection's administration.")
-        wanted = sorted(set(accounts.values()))
-        known = {
-            str(parse_guid(str(row.get("ID"))))
-            for row in api.records(
-                RESOURCES[Resource.LEDGER_ACCOUNTS].path,
-                ODataQuery(select=("ID",), filter=or_(*(eq("ID", Guid(guid)) for guid in wanted))),
-            )
-        }
-        for index, guid in accounts.items():
-            if guid not in known:
-                raise InvalidInput(
-                    f"lines[{index}].ledger_account_id", "No ledger account with this id in the administration."
-                )
+        self._require_ledger_accounts(api, accounts)
         spec = RESOURCES[Resource.PURCHASE_INVOICES]
         created = api.post(spec.path, payload)
         entry_id = parse_guid(str(created.get("EntryID") or ""))

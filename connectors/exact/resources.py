@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from connectors.base.data import Resource
-from connectors.exact import mappers, purchases
+from connectors.exact import journal_entries, mappers, purchases
 from connectors.exact.odata import Filter, ge
 
 CONTACT_FIELDS = (
@@ -217,6 +217,14 @@ RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
             expand_select=purchases.LINE_FIELDS,
             filters=MappingProxyType({"contact_id": "Supplier"}),
         ),
+        Resource.JOURNAL_ENTRIES: ExactResource(
+            Resource.JOURNAL_ENTRIES,
+            journal_entries.PATH,
+            "EntryID",
+            journal_entries.FIELDS,
+            expand=journal_entries.LINES,
+            expand_select=journal_entries.LINE_FIELDS,
+        ),
     }
 )
 
@@ -228,6 +236,7 @@ SIMPLE_READERS: Mapping[Resource, Callable[[Any], Any]] = MappingProxyType(
         Resource.TAX_RATES: mappers.tax_rate_from_exact,
         Resource.JOURNALS: mappers.journal_from_exact,
         Resource.ITEMS: mappers.item_from_exact,
+        Resource.JOURNAL_ENTRIES: journal_entries.journal_entry_from_exact,
     }
 )
 

@@ -18,8 +18,8 @@ Facts followed (NOTES.md: Sync, deleted and bulk):
   in the same run when the feed had changes, on the first run after a backfill, and otherwise once the last read is
   `deleted_every` seconds old (EXACT_SYNC_DELETED_SECONDS); deletions in between arrive by webhook (Delete events,
   connectors/exact/inbound.py), and the deleted log is kept two months, so a late read still finds them.
-- VAT codes, journals and purchase entries have neither bulk nor sync endpoints: each run reads the whole set
-  and the core treats a record it no longer contains as deleted.
+- VAT codes, journals, purchase and general journal entries have neither bulk nor sync endpoints: each run reads
+  the whole set and the core treats a record it no longer contains as deleted.
 - A division move (or HR link/unlink) regenerates every Timestamp: `DivisionMoveDate` and
   `DivisionHRLinkUnlinkDate` of system/Divisions make the epoch; when it changes the core copies everything again.
 """
@@ -107,6 +107,8 @@ SOURCES: Mapping[Resource, SyncSource] = MappingProxyType(
         # Purchase entries have no bulk/ or sync/ endpoint (NOTES.md §5.3/5.4): the whole set is read each run
         # from purchaseentry/PurchaseEntries with its lines expanded (connectors/exact/purchases.py).
         Resource.PURCHASE_INVOICES: SyncSource(Resource.PURCHASE_INVOICES),
+        # The same for general journal entries (connectors/exact/journal_entries.py).
+        Resource.JOURNAL_ENTRIES: SyncSource(Resource.JOURNAL_ENTRIES),
     }
 )
 

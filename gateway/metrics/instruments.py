@@ -55,6 +55,7 @@ RESOURCES = (
     "items",
     "payments",
     "purchase-invoices",
+    "journal-entries",
 )
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")
 MUTATION_OPERATIONS = ("create", "update", "finalize", "post", "put", "delete")

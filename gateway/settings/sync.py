@@ -18,6 +18,7 @@ LEDGERBRIDGE_SYNC_SCHEDULE = {
     "journals": env.int("LEDGERBRIDGE_SYNC_JOURNALS_SECONDS", default=3600),
     # Exact reads every purchase entry each run (no change feed): less often than sales invoices.
     "purchase-invoices": env.int("LEDGERBRIDGE_SYNC_PURCHASE_INVOICES_SECONDS", default=900),
+    "journal-entries": env.int("LEDGERBRIDGE_SYNC_JOURNAL_ENTRIES_SECONDS", default=900),
 }
 # Seconds between checks of each connection's sync epoch (Exact: a division move regenerates every Timestamp).
 LEDGERBRIDGE_SYNC_EPOCH_SECONDS = env.int("LEDGERBRIDGE_SYNC_EPOCH_SECONDS", default=3600)

@@ -158,6 +158,8 @@ def test_the_codec_round_trips_every_input(value: Any) -> None:
             "lines.0.ledger_account_id",
         ),
         ("purchase-invoices", "create", {"lines": []}, "contact_id"),
+        ("journal-entries", "create", {"journal_code": "90", "lines": [{"debit": "1"}]}, "lines.0.ledger_account_id"),
+        ("journal-entries", "create", {"lines": []}, "journal_code"),
     ],
 )
 def test_data_that_is_no_such_input_is_refused_naming_the_field(

@@ -293,6 +293,28 @@ ENTITY_SETS: dict[str, EntitySet] = {
             _ALL,
             topic="PurchaseEntries",
         ),
+        # GET, POST and DELETE (no PUT), as the reference lists them; a list needs $select or $top (NOTES.md: OData).
+        EntitySet(
+            "generaljournalentry/GeneralJournalEntries",
+            "GeneralJournalEntries",
+            _M + "GeneralJournalEntry",
+            "crud",
+            "GeneralJournalEntries",
+            "EntryID",
+            frozenset({"GET", "POST", "DELETE"}),
+            topic="GeneralJournalEntries",
+            navigations={"GeneralJournalEntryLines": "generaljournalentry/GeneralJournalEntryLines"},
+        ),
+        EntitySet(
+            "generaljournalentry/GeneralJournalEntryLines",
+            "GeneralJournalEntryLines",
+            _M + "GeneralJournalEntryLine",
+            "crud",
+            "GeneralJournalEntryLines",
+            "ID",
+            frozenset({"GET", "POST"}),
+            topic="GeneralJournalEntries",
+        ),
         EntitySet(
             "financial/GLAccounts",
             "GLAccounts",
@@ -463,6 +485,8 @@ CAPTIONS: dict[str, str] = {
     "SalesEntryLines": "Boekingsregels",
     "Supplier": "Leverancier",
     "PurchaseEntryLines": "Boekingsregels",
+    "GeneralJournalEntryLines": "Boekingsregels",
+    "JournalCode": "Dagboek",
     "GLRevenue": "Omzetrekening",
     "SalesVatCode": "Btw-code verkoop",
     "GLToPay": "Af te dragen btw",
@@ -474,6 +498,7 @@ STATUS_DESCRIPTIONS = {10: "Concept", 20: "Open", 50: "Verwerkt"}
 INVOICE_TYPES = {8020: "Verkoopfactuur", 8021: "Creditnota", 8023: "Directe verkoopfactuur", 8024: "Directe creditnota"}
 ENTRY_TYPES = {20: "Verkoopboeking", 21: "Creditnota"}
 PURCHASE_ENTRY_TYPES = {30: "Inkoopboeking", 31: "Creditnota inkoop"}
+GENERAL_ENTRY_TYPES = {10: "Beginbalans", 90: "Overige"}
 GL_TYPES = {
     10: "Kas",
     12: "Bank",
@@ -660,6 +685,18 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
         "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
         "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "GeneralJournalEntries": {
+        "JournalDescription": _ref("Journals", "JournalCode", "Description", by_code=True),
+        "StatusDescription": _described(STATUS_DESCRIPTIONS, "Status"),
+        "TypeDescription": _described(GENERAL_ENTRY_TYPES, "Type"),
+    },
+    "GeneralJournalEntryLines": {
+        "AmountDC": _alias("AmountFC"),
+        "AccountCode": _ref("Accounts", "Account", "Code"),
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
+        "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
     },
     "GLAccounts": {
         "TypeDescription": _described(GL_TYPES, "Type"),

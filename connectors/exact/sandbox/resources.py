@@ -816,6 +816,8 @@ _DUMP_SETS = [
     "purchaseentry/PurchaseEntries",
     "purchaseentry/PurchaseEntryLines",
     "cashflow/Payments",
+    "generaljournalentry/GeneralJournalEntries",
+    "generaljournalentry/GeneralJournalEntryLines",
     "financial/GLAccounts",
     "vat/VATCodes",
     "financial/Journals",

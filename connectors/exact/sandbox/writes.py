@@ -26,6 +26,7 @@ DEFAULT_REVENUE_GL = "8000"
 DEBTORS_GL = "1300"
 CREDITORS_GL = "1600"
 PURCHASE_JOURNAL_TYPE = 22  # Journal.Type 22 = Purchase (reference list of journal types)
+GENERAL_JOURNAL_TYPE = 90  # Journal.Type 90 = General journal (the same list)
 DEFAULT_PAYMENT_DAYS = 30
 # Topics a subscription may use (NOTES.md: Webhooks; the authoritative list is UNCONFIRMED).
 WEBHOOK_TOPICS = frozenset(
@@ -828,6 +829,70 @@ def _create_payable(store: DivisionStore, entry: dict[str, Any], actor: Actor) -
     store.insert("Payments", payable)
 
 
+# ------------------------------------------------------------------------------------------ general journal entries
+
+
+def _create_general_journal_entry(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    """POST GeneralJournalEntries: JournalCode and lines with GLAccount and AmountFC (debit positive, credit
+    negative); the journal must be a general journal (Type 90); the lines must balance (sandbox choice: the wording
+    of Exact's refusal is UNCONFIRMED, README); a VATCode needs a journal with VAT enabled, which the sandbox's
+    memorial journal is not (reference: "VATCode can only be used if the general journal has VAT enabled")."""
+    errors = _check_required(values, ["JournalCode"])
+    raw_lines = lines.get("GeneralJournalEntryLines", [])
+    if not raw_lines:
+        errors.append(required("GeneralJournalEntryLines"))
+    line_entity = ENTITY_SETS["generaljournalentry/GeneralJournalEntryLines"]
+    typed = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
+    for line in typed:
+        errors.extend(_check_required(line, ["AmountFC", "GLAccount"]))
+    if errors:
+        raise ODataError(errors)
+    broken = []
+    if store.tables["Journals"].by_code(values["JournalCode"]) is None:
+        broken.append("JournalCode")
+    for line in typed:
+        if line["GLAccount"] not in store.tables["GLAccounts"].rows:
+            broken.append("GLAccount")
+        if line.get("Account") and line["Account"] not in store.tables["Accounts"].rows:
+            broken.append("Account")
+    if broken:
+        raise reference_error(list(dict.fromkeys(broken)))
+    key = store.tables["Journals"].by_code(values["JournalCode"])
+    if store.tables["Journals"].value(key, "Type") != GENERAL_JOURNAL_TYPE:
+        raise reference_error(["JournalCode"])
+    if any(line.get("VATCode") for line in typed):
+        raise ODataError("Btw-code kan alleen worden gebruikt in een memoriaal met btw")
+    if round_money(sum((_money(line["AmountFC"]) for line in typed), Decimal(0))) != 0:
+        raise ODataError("Boeking is niet in balans")
+    _refuse_taken(store, "GeneralJournalEntries", [values.get("EntryID")])
+    _refuse_taken(store, "GeneralJournalEntryLines", [line.get("ID") for line in typed])
+    today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    header = {**values, "EntryID": values.get("EntryID") or str(uuid4())}
+    header.setdefault("Currency", store.currency)
+    header["EntryNumber"] = header.get("EntryNumber") or store.next_invoice_number()
+    header["Status"] = 20
+    header["Type"] = 90
+    first_date = typed[0].get("Date") or today
+    header["FinancialYear"] = header.get("FinancialYear") or first_date.year
+    header["FinancialPeriod"] = header.get("FinancialPeriod") or first_date.month
+    _stamp_create(header, actor, store)
+    record = store.insert("GeneralJournalEntries", header)
+    for number, line in enumerate(typed, start=1):
+        line = {
+            **line,
+            "ID": line.get("ID") or str(uuid4()),
+            "EntryID": header["EntryID"],
+            "EntryNumber": header["EntryNumber"],
+            "LineNumber": number,
+            "AmountFC": float(round_money(_money(line["AmountFC"]))),
+        }
+        line.setdefault("Date", first_date)
+        _stamp_create(line, actor, store)
+        store.insert("GeneralJournalEntryLines", line)
+    events = [("GeneralJournalEntries", "Create", entity.path, header["EntryID"])]
+    return WriteResult(header["EntryID"], record, events)
+
+
 # ------------------------------------------------------------------------------------------ printing
 
 
@@ -983,6 +1048,7 @@ _CREATE = {
     "salesinvoice/SalesInvoiceLines": _create_invoice_line,
     "salesentry/SalesEntries": _create_sales_entry,
     "purchaseentry/PurchaseEntries": _create_purchase_entry,
+    "generaljournalentry/GeneralJournalEntries": _create_general_journal_entry,
     "webhooks/WebhookSubscriptions": _create_subscription,
 }
 
@@ -1084,6 +1150,9 @@ def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> W
         for line_key in list(store.children("SalesEntryLines", key)):
             store.remove("SalesEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
         remove_transaction_lines(store, key, actor)
+    elif table == "GeneralJournalEntries":
+        for line_key in list(store.children("GeneralJournalEntryLines", key)):
+            store.remove("GeneralJournalEntryLines", line_key, deleted_by=actor.user_id, when=actor.now)
     elif table == "PurchaseEntries":
         if store.tables[table].value(key, "Status") == 50:
             raise ODataError("Boeking is verwerkt en kan niet meer worden verwijderd")

@@ -383,6 +383,36 @@ def test_purchase_entry_amounts_and_payable(exact: ExactClient) -> None:
     assert payable == {**payable, "EntryID": record["EntryID"], "Account": supplier, "AmountFC": 33.96, "Status": 20}
 
 
+def test_general_journal_entry_rules(exact: ExactClient) -> None:
+    """Fidelity 82d/82e: JournalCode and lines with GLAccount and AmountFC are required, the journal must be a general
+    journal, the lines must balance, a VATCode needs a journal with VAT; a balanced entry is open, Type 90."""
+    gl = {
+        row["Code"]: row["ID"]
+        for row in exact.results(
+            "financial/GLAccounts", {"$select": "ID,Code", "$filter": "Code eq '4000' or Code eq '1100'"}
+        )
+    }
+    path = "generaljournalentry/GeneralJournalEntries"
+    missing = exact.post(path, {"GeneralJournalEntryLines": [{"Description": "x"}]})
+    assert missing.status_code == 400
+    assert _message(missing) == "Verplicht: Dagboek\r\nVerplicht: Bedrag\r\nVerplicht: Grootboekrekening"
+    lines = [{"GLAccount": gl["4000"], "AmountFC": 10}, {"GLAccount": gl["1100"], "AmountFC": -10}]
+    sales_journal = exact.post(path, {"JournalCode": "70", "GeneralJournalEntryLines": lines})
+    assert sales_journal.status_code == 500 and _message(sales_journal) == "Ongeldige referentie: Dagboek"
+    unbalanced = exact.post(
+        path, {"JournalCode": "90", "GeneralJournalEntryLines": [lines[0], {**lines[1], "AmountFC": -9.99}]}
+    )
+    assert unbalanced.status_code == 400 and _message(unbalanced) == "Boeking is niet in balans"
+    with_vat = exact.post(
+        path, {"JournalCode": "90", "GeneralJournalEntryLines": [{**lines[0], "VATCode": "5"}, lines[1]]}
+    )
+    assert with_vat.status_code == 400
+    assert exact.results(path, {"$select": "EntryID"}) == []
+    booked = exact.post(path, {"JournalCode": "90", "GeneralJournalEntryLines": lines})
+    assert booked.status_code == 201, booked.text
+    assert (booked.json()["d"]["Type"], booked.json()["d"]["Status"]) == (90, 20)
+
+
 def test_webhook_subscriptions(exact: ExactClient, control: SandboxControl) -> None:
     https = exact.post(
         "webhooks/WebhookSubscriptions", {"CallbackURL": "https://hooks.example.test/exact", "Topic": "Accounts"}
