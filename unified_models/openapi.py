@@ -22,6 +22,7 @@ from connectors.base.data import Resource
 from gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from unified_models.query import DEFAULT_PAGE_SIZE
 from unified_models.serializers import (
+    CompanyInfoSerializer,
     DryRunResponseSerializer,
     LedgerMappingOutputSerializer,
     LedgerMappingSerializer,
@@ -726,6 +727,36 @@ def write_schema(spec: ResourceSpec, action: str, write: WriteSpec) -> Any:
 
 # --- mapping and passthrough --------------------------------------------------------------------------------------
 
+COMPANY_RETRIEVE = extend_schema(
+    operation_id="company_retrieve",
+    summary="The connection's company",
+    description=(
+        "Name, country, base currency, VAT and chamber of commerce numbers and fiscal year start of the vendor company "
+        "the connection books in, read from the vendor (Exact: system/Divisions for the connection's division). "
+        "`?include=remote_data` adds the vendor's object. A vendor without such information answers 405."
+    ),
+    parameters=[CONNECTION_ID, INCLUDE],
+    responses={200: CompanyInfoSerializer, **_problems(404, 405)},
+    examples=[
+        OpenApiExample(
+            "Exact administration",
+            value={
+                "id": "101",
+                "remote_id": "101",
+                "name": "Bakkerij Demo B.V.",
+                "country": "NL",
+                "currency": "EUR",
+                "vat_number": "NL000000101B01",
+                "chamber_of_commerce_number": None,
+                "fiscal_year_start": None,
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+            },
+            response_only=True,
+        )
+    ],
+    tags=["connections"],
+)
 MAPPING_RETRIEVE = extend_schema(
     operation_id="mapping_retrieve",
     summary="The connection's ledger mapping",

@@ -222,6 +222,12 @@ def mutation_get(*, workspace: Workspace, mutation_id: str) -> Mutation:
     )
 
 
+def company_get(*, connection: Connection, include_remote_data: bool = False) -> Any:
+    """The connection's company (connectors.base.records.CompanyInfo), read from the vendor."""
+    record = connector_for(connection).company_info(connection_context(connection))
+    return record if include_remote_data else record.without_remote_data()
+
+
 def passthrough_get(*, connection: Connection, path: str, query: dict[str, str]) -> PassthroughResult:
     """A raw vendor GET relative to the connection's company (the connector refuses paths that leave it)."""
     ctx = connection_context(connection)

@@ -336,6 +336,19 @@ class JournalEntrySerializer(RecordSerializer):
     total_credit = DecimalString()
 
 
+class CompanyInfoSerializer(RecordSerializer):
+    """The vendor company the connection books in (Exact: the administration, i.e. the division)."""
+
+    name = StrictCharField()
+    country = StrictCharField(allow_null=True, help_text="ISO 3166-1 alpha-2.")
+    currency = StrictCharField(allow_null=True, help_text="The base currency (ISO 4217).")
+    vat_number = StrictCharField(allow_null=True)
+    chamber_of_commerce_number = StrictCharField(allow_null=True)
+    fiscal_year_start = serializers.DateField(
+        allow_null=True, help_text="First day of the current fiscal year; null when the vendor does not say."
+    )
+
+
 class WarningSerializer(serializers.Serializer):
     code = StrictCharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
     field = StrictCharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")

@@ -56,6 +56,7 @@ urlpatterns = [
     path("mutations", views.MutationListView.as_view(), name="mutation-list"),
     path("mutations/<str:mutation_id>", views.MutationDetailView.as_view(), name="mutation-detail"),
     path("mutations/<str:mutation_id>/retry", views.MutationRetryView.as_view(), name="mutation-retry"),
+    path(f"{_CONNECTION}/company", views.CompanyView.as_view(), name="connection-company"),
     path(f"{_CONNECTION}/mapping", views.MappingView.as_view(), name="connection-mapping"),
     path(f"{_CONNECTION}/passthrough", views.PassthroughView.as_view(), name="connection-passthrough"),
     path(f"{_CONNECTION}/reconciliations", views.ReconciliationListView.as_view(), name="reconciliation-list"),

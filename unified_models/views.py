@@ -36,6 +36,7 @@ from unified_models.query import (
     validated,
 )
 from unified_models.serializers import (
+    CompanyInfoSerializer,
     LedgerMappingSerializer,
     MutationListFilterSerializer,
     MutationSerializer,
@@ -255,6 +256,15 @@ class RecordFinalizeView(ConnectionAPIView):
             payload={},
             target_id=record_id,
         )
+
+
+class CompanyView(ConnectionAPIView):
+    @openapi.COMPANY_RETRIEVE
+    def get(self, request: Request, connection_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        include = include_remote_data(request)
+        record = selectors.company_get(connection=connection, include_remote_data=include)
+        return Response(CompanyInfoSerializer(record, context={"include_remote_data": include}).data)
 
 
 class MappingView(ConnectionAPIView):

@@ -166,6 +166,10 @@ class Connector(ABC):
     def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> WriteResult[UnifiedRecord]:
         raise OperationNotSupported(Resource.INVOICES, "finalize", self.name)
 
+    def company_info(self, ctx: CallContext) -> UnifiedRecord:
+        """The connection's company as a connectors.base.records.CompanyInfo (with remote_data)."""
+        raise OperationNotSupported("company", "retrieve", self.name)
+
     def find_existing(self, ctx: CallContext, resource: Resource, data: UnifiedInput) -> UnifiedRecord | None:
         """After a write whose answer was lost: the record it may have created (e.g. by its reference), or None."""
         return None

@@ -401,6 +401,26 @@ class PurchaseInvoiceInput:
         _require_date(self, "issue_date", "due_date")
 
 
+# ---------------------------------------------------------------------------------------------- company
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyInfo(Record):
+    """The vendor company (Exact: administration) a connection books in."""
+
+    name: str
+    country: str | None = None  # ISO 3166-1 alpha-2
+    currency: str | None = None  # the base currency
+    vat_number: str | None = None
+    chamber_of_commerce_number: str | None = None
+    fiscal_year_start: date | None = None  # None: the vendor does not say
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_country(self.country)
+        _require_date(self, "fiscal_year_start")
+
+
 # ---------------------------------------------------------------------------------------------- journal entries
 
 

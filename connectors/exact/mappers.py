@@ -77,6 +77,7 @@ from connectors.base.mapping import LedgerMapping, MappingMissing
 from connectors.base.records import (
     Address,
     AddressType,
+    CompanyInfo,
     Contact,
     ContactInput,
     InvalidInput,
@@ -866,3 +867,31 @@ def item_to_exact(item: ItemInput) -> tuple[dict[str, Any], list[Warning]]:
             )
         )
     return payload, warnings
+
+
+# ---------------------------------------------------------------------------------------------- company
+
+# system/Divisions properties of the unified CompanyInfo (REF SystemDivisions). Exact's division has no fiscal year
+# property (its periods are in financial/FinancialPeriods, not read yet): fiscal_year_start stays None.
+COMPANY_FIELDS = (
+    "Code",
+    "Created",
+    "Modified",
+    "Description",
+    "Country",
+    "Currency",
+    "VATNumber",
+    "ChamberOfCommerceNumber",
+)
+
+
+def company_from_exact(division: ExactObject) -> CompanyInfo:
+    code = _int(division, "Code")
+    return CompanyInfo(
+        **_base(division, "Code", id_value=str(code)),
+        name=clean_text(division.get("Description")) or f"Division {code}",
+        country=_country(division.get("Country")),
+        currency=clean_text(division.get("Currency")),
+        vat_number=clean_text(division.get("VATNumber")),
+        chamber_of_commerce_number=clean_text(division.get("ChamberOfCommerceNumber")),
+    )

@@ -686,6 +686,14 @@ class ExactConnector(OAuth2Connector):
         }
         return PassthroughResult(status=response.status_code, body=content, headers=headers)
 
+    def company_info(self, ctx: CallContext) -> Any:
+        """system/Divisions filtered on the connection's division (never CurrentDivision; NOTES.md: Divisions)."""
+        query = ODataQuery(select=mappers.COMPANY_FIELDS, filter=eq("Code", int(ctx.company_id)))
+        rows = list(self._api(ctx).records("system/Divisions", query))
+        if not rows:
+            raise VendorNotFound(f"Division {ctx.company_id} is not among the divisions this grant covers.")
+        return mappers.company_from_exact(without_odata_noise(rows[0]))
+
     def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
         return self._api(ctx).get_json(path, params)
 

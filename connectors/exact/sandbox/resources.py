@@ -327,6 +327,8 @@ def _division_rows(ctx: RequestContext, *, every: bool) -> list[dict[str, Any]]:
                 "Description": division.name,
                 "Currency": division.currency,
                 "Country": division.country,
+                # Seed data: a VAT number of the country's shape, derived from the division code.
+                "VATNumber": f"{division.country}{division.code:09d}B01",
                 "Created": created,
                 "StartDate": created.replace(hour=0, minute=0, second=0, microsecond=0) if created else None,
                 "Current": code == ctx.user.current_division,
