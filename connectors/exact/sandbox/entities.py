@@ -54,6 +54,8 @@ class EntitySet:
     # Line collection property -> path of the line entity set.
     navigations: Mapping[str, str] = field(default_factory=dict)
     select_required: bool = False
+    # Some regular endpoints refuse a list with neither $select nor $top (NOTES.md: OData; e.g. GeneralJournalEntries).
+    select_or_top: bool = False
     # Properties $filter may use (sync endpoints: only Timestamp); None = all.
     filterable: frozenset[str] | None = None
     # Mandatory filtering: a GET of the collection must $filter on at least one of these (in Exact's order).
@@ -304,6 +306,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
             frozenset({"GET", "POST", "DELETE"}),
             topic="GeneralJournalEntries",
             navigations={"GeneralJournalEntryLines": "generaljournalentry/GeneralJournalEntryLines"},
+            select_or_top=True,
         ),
         EntitySet(
             "generaljournalentry/GeneralJournalEntryLines",

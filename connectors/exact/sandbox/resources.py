@@ -435,6 +435,8 @@ def _options(request: Request, entity: EntitySet) -> QueryOptions:
         if extra:
             # Sync reference: "only the timestamp field is allowed as parameter".
             raise ODataError(f"Filtering is only allowed on {', '.join(sorted(entity.filterable))}.")
+    if entity.select_or_top and options.select is None and options.top is None:
+        raise ODataError(SELECT_OR_TOP)
     if entity.select_required and options.select is None:
         # Bulk reference: "It is mandatory to provide the $select query option", whatever $top is
         # (NOTES.md: Sync, deleted and bulk).

@@ -411,6 +411,11 @@ def test_general_journal_entry_rules(exact: ExactClient) -> None:
     booked = exact.post(path, {"JournalCode": "90", "GeneralJournalEntryLines": lines})
     assert booked.status_code == 201, booked.text
     assert (booked.json()["d"]["Type"], booked.json()["d"]["Status"]) == (90, 20)
+    # Fidelity 82f: a list needs $select or $top.
+    bare = exact.get(path)
+    assert bare.status_code == 400
+    assert _message(bare) == "Please add a $select or a $top=1 statement to the query string."
+    assert len(exact.results(path, {"$top": "1"})) == 1
 
 
 def test_webhook_subscriptions(exact: ExactClient, control: SandboxControl) -> None:
