@@ -732,7 +732,8 @@ COMPANY_RETRIEVE = extend_schema(
     summary="The connection's company",
     description=(
         "Name, country, base currency, VAT and chamber of commerce numbers and fiscal year start of the vendor company "
-        "the connection books in, read from the vendor (Exact: system/Divisions for the connection's division). "
+        "the connection books in, read from the vendor (Exact: system/Divisions for the connection's division, "
+        "its financial periods for the fiscal year). "
         "`?include=remote_data` adds the vendor's object. A vendor without such information answers 405."
     ),
     parameters=[CONNECTION_ID, INCLUDE],
@@ -748,7 +749,7 @@ COMPANY_RETRIEVE = extend_schema(
                 "currency": "EUR",
                 "vat_number": "NL000000101B01",
                 "chamber_of_commerce_number": None,
-                "fiscal_year_start": None,
+                "fiscal_year_start": "2025-01-01",
                 "created_at": "2024-01-01T00:00:00Z",
                 "updated_at": "2024-01-01T00:00:00Z",
             },

@@ -871,8 +871,8 @@ def item_to_exact(item: ItemInput) -> tuple[dict[str, Any], list[Warning]]:
 
 # ---------------------------------------------------------------------------------------------- company
 
-# system/Divisions properties of the unified CompanyInfo (REF SystemDivisions). Exact's division has no fiscal year
-# property (its periods are in financial/FinancialPeriods, not read yet): fiscal_year_start stays None.
+# system/Divisions properties of the unified CompanyInfo (REF SystemDivisions). A division has no fiscal year
+# property: its periods are in financial/FinancialPeriods (the caller gives the first period's StartDate).
 COMPANY_FIELDS = (
     "Code",
     "Created",
@@ -885,7 +885,7 @@ COMPANY_FIELDS = (
 )
 
 
-def company_from_exact(division: ExactObject) -> CompanyInfo:
+def company_from_exact(division: ExactObject, *, fiscal_year_start: date | None = None) -> CompanyInfo:
     code = _int(division, "Code")
     return CompanyInfo(
         **_base(division, "Code", id_value=str(code)),
@@ -894,4 +894,5 @@ def company_from_exact(division: ExactObject) -> CompanyInfo:
         currency=clean_text(division.get("Currency")),
         vat_number=clean_text(division.get("VATNumber")),
         chamber_of_commerce_number=clean_text(division.get("ChamberOfCommerceNumber")),
+        fiscal_year_start=fiscal_year_start,
     )

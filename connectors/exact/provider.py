@@ -71,7 +71,7 @@ from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 from connectors.exact import auth, inbound, journal_entries, lookups, mappers, purchases, sync
 from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
-from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, or_
+from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, le, or_
 from connectors.exact.paging import check_page_size, read_rows
 from connectors.exact.passthrough import checked_path
 from connectors.exact.resources import (
@@ -87,7 +87,14 @@ from connectors.exact.resources import (
     parse_guid,
     without_odata_noise,
 )
-from connectors.exact.values import AMSTERDAM, format_exact_date, parse_exact_datetime, strip_code, to_decimal
+from connectors.exact.values import (
+    AMSTERDAM,
+    format_exact_date,
+    parse_exact_date,
+    parse_exact_datetime,
+    strip_code,
+    to_decimal,
+)
 
 # Exact's hosts per region (NOTES.md: OAuth and tokens); the paths are the same on every host.
 DEFAULT_REGIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
@@ -687,12 +694,24 @@ class ExactConnector(OAuth2Connector):
         return PassthroughResult(status=response.status_code, body=content, headers=headers)
 
     def company_info(self, ctx: CallContext) -> Any:
-        """system/Divisions filtered on the connection's division (never CurrentDivision; NOTES.md: Divisions)."""
+        """system/Divisions filtered on the connection's division (never CurrentDivision; NOTES.md: Divisions) and
+        the first period of its current fiscal year (financial/FinancialPeriods): two calls."""
         query = ODataQuery(select=mappers.COMPANY_FIELDS, filter=eq("Code", int(ctx.company_id)))
-        rows = list(self._api(ctx).records("system/Divisions", query))
+        api = self._api(ctx)
+        rows = list(api.records("system/Divisions", query))
         if not rows:
             raise VendorNotFound(f"Division {ctx.company_id} is not among the divisions this grant covers.")
-        return mappers.company_from_exact(without_odata_noise(rows[0]))
+        # The current fiscal year starts with the latest first period that has begun (NOTES.md: Divisions).
+        today = datetime.now(AMSTERDAM).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+        periods = ODataQuery(
+            select=("FinYear", "FinPeriod", "StartDate"), filter=and_(eq("FinPeriod", 1), le("StartDate", today))
+        )
+        starts = [
+            parse_exact_date(row.get("StartDate"), "StartDate")
+            for row in api.records("financial/FinancialPeriods", periods)
+        ]
+        fiscal_year_start = max((start for start in starts if start is not None), default=None)
+        return mappers.company_from_exact(without_odata_noise(rows[0]), fiscal_year_start=fiscal_year_start)
 
     def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
         return self._api(ctx).get_json(path, params)

@@ -1,8 +1,9 @@
 """The connection's company through the API: Exact's division (system/Divisions, filtered on the connection's
-division, one call); Xero answers 405 operation_not_supported."""
+division, and its first fiscal period: two calls); Xero answers 405 operation_not_supported."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -24,9 +25,10 @@ def test_the_company_is_the_connections_division(connected: Connected) -> None:
     # The division the test world registered (tests/fixtures/exact.py); the sandbox's divisions are Dutch, in euro.
     assert (company["id"], company["remote_id"], company["name"]) == ("101", "101", DIVISIONS[101])
     assert (company["country"], company["currency"], company["vat_number"]) == ("NL", "EUR", "NL000000101B01")
-    assert company["fiscal_year_start"] is None  # Exact's division does not say (NOTES.md)
+    # The sandbox's fiscal years are calendar years (financial/FinancialPeriods); its clock is the real one.
+    assert company["fiscal_year_start"] == f"{date.today().year}-01-01"
     assert company["remote_data"]["Code"] == 101
-    assert sum(count for by_status in connected.calls().values() for count in by_status.values()) == 1
+    assert sum(count for by_status in connected.calls().values() for count in by_status.values()) == 2
 
 
 def test_xero_declares_company_info_unsupported(xero_world: XeroWorld, workspace: Any, auth_client: Any) -> None:

@@ -189,6 +189,10 @@ ENTITY_SETS: dict[str, EntitySet] = {
         EntitySet("system/AllDivisions", "AllDivisions", _M + "System.AllDivision", "divisions", None, "Code", _GET),
         # Accessible divisions within one licence (NOTES.md: Divisions); the HID property is spelled HID here.
         EntitySet("hrm/Divisions", "HRMDivisions", _M + "HRM.Division", "divisions", None, "Code", _GET),
+        # The division's financial periods (REF FinancialPeriods), computed: see resources._period_rows.
+        EntitySet(
+            "financial/FinancialPeriods", "FinancialPeriods", _M + "FinancialPeriod", "periods", None, "ID", _GET
+        ),
         # Exact's jump-start for sync: a Timestamp for a modified date (NOTES.md: Sync, deleted and bulk).
         EntitySet(
             "read/sync/Sync/SyncTimestamp",

@@ -6,10 +6,10 @@ import json
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from werkzeug.wrappers import Request, Response
 
@@ -275,6 +275,8 @@ def _source(ctx: RequestContext, entity: EntitySet) -> Source:
     if entity.kind == "divisions":
         # system/AllDivisions and hrm/Divisions list the user's divisions, system/Divisions the token's grant.
         return DictSource(ctx, entity, _division_rows(ctx, every=entity.path != "system/Divisions"))
+    if entity.kind == "periods":
+        return DictSource(ctx, entity, _period_rows(ctx))
     store = _store(ctx)
     if entity.kind == "sync":
         return SyncSource(ctx, entity, store)
@@ -283,6 +285,31 @@ def _source(ctx: RequestContext, entity: EntitySet) -> Source:
         store.prune_deleted(ctx.now())
         return DeletedSource(ctx, entity, store)
     return Source(ctx, entity, store)
+
+
+def _period_rows(ctx: RequestContext) -> list[dict[str, Any]]:
+    """financial/FinancialPeriods of the URL's division. Sandbox choice: the fiscal year is the calendar year in
+    twelve monthly periods (the default of a new Dutch administration), from the year before the division was created
+    to the year after the sandbox's today."""
+    division = ctx.division
+    assert division is not None
+    first = (division.created.year if isinstance(division.created, datetime) else ctx.now().year) - 1
+    rows = []
+    for year in range(first, ctx.now().year + 2):
+        for period in range(1, 13):
+            start = datetime(year, period, 1)
+            end = datetime(year + period // 12, period % 12 + 1, 1) - timedelta(days=1)
+            rows.append(
+                {
+                    "ID": str(uuid5(NAMESPACE_URL, f"exact-sandbox:{division.code}:period:{year}:{period}")),
+                    "FinYear": year,
+                    "FinPeriod": period,
+                    "StartDate": start,
+                    "EndDate": end,
+                    "Division": division.code,
+                }
+            )
+    return rows
 
 
 def _me_row(ctx: RequestContext) -> dict[str, Any]:
