@@ -385,7 +385,7 @@ class ExactConnector(OAuth2Connector):
         )
 
     def sync_fetch(self, ctx: CallContext, resource: Resource, remote_ids: list[str]) -> list[Any]:
-        return list(sync.fetch_by_keys(self, self._api(ctx), Resource(resource), remote_ids))
+        return sync.fetch_changed(self, self._api(ctx), Resource(resource), remote_ids)
 
     def sync_epoch(self, ctx: CallContext) -> str:
         return sync.division_epoch(self._api(ctx))

@@ -138,9 +138,11 @@ def test_the_connect_signal_queues_the_subscriptions(loopback: Connected, monkey
 # ---------------------------------------------------------------------------------------------- receiving
 
 
-def _event(connected: Connected, key: str, *, secret: str | None = None, action: str = "Update") -> bytes:
+def _event(
+    connected: Connected, key: str, *, secret: str | None = None, action: str = "Update", topic: str = "Accounts"
+) -> bytes:
     content = {
-        "Topic": "Accounts",
+        "Topic": topic,
         "ClientId": connected.world.client_id,
         "Division": connected.division,
         "Action": action,
@@ -202,6 +204,31 @@ def test_a_delete_event_soft_deletes_without_a_call(connected: Connected, monkey
     tasks.inbound_fetch(*queued[0])
     assert StoredRecord.objects.get(pk=contact.pk).deleted_at is not None
     assert connected.calls() == {}
+
+
+def test_an_invoice_line_event_refreshes_its_invoice(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SalesInvoices topic also covers the lines: a key that is a line's brings its invoice."""
+    connected.world.control.seed(connected.division, accounts=3, invoices=4, seed=5)
+    _backfill(connected, "invoices")
+    line = connected.dump("SalesInvoiceLines")[0]
+    response = connected.client.post(
+        connected.url("passthrough"),
+        {
+            "method": "PUT",
+            "path": f"salesinvoice/SalesInvoiceLines(guid'{line['ID']}')",
+            "body": {"Description": "Via webhook"},
+        },
+        format="json",
+    )
+    assert response.json()["status"] == 204, response.json()
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+    body = _event(connected, line["ID"], topic="SalesInvoices")
+    assert Client().post("/inbound/exact", data=body, content_type="application/json").status_code == 200
+    assert tasks.inbound_fetch(*queued[0]) == 1
+    stored = StoredRecord.objects.get(connection=connected.connection, resource="invoices", remote_id=line["InvoiceID"])
+    assert "Via webhook" in [item["description"] for item in stored.data["lines"]]
+    assert stored.deleted_at is None
 
 
 # ---------------------------------------------------------------------------------------------- end to end
