@@ -1,6 +1,7 @@
 """Events from the sync engine: what a sync changed in the store, and how each run ended.
 
-`contact.updated` / `invoice.updated` for records a sync found new or different, `contact.deleted` /
+`contact.created` / `invoice.created` for records a sync found new, `*.updated` for ones it found different,
+`contact.deleted` /
 `invoice.deleted` for records the vendor reported gone, all with `source: "sync"`. The store calls listeners after
 its transaction committed, so each event is written in a transaction of its own right after.
 
@@ -32,7 +33,9 @@ def store_changes_emit(change: RecordChanges) -> int:
     common = {"workspace_id": workspace_id, "connection_id": change.connection_id, "source": "sync"}
     emitted = 0
     for record in change.changed:
-        event_emit(type=f"{stem}.updated", data={"id": str(record.get("id", "")), "record": record}, **common)
+        record_id = str(record.get("id", ""))
+        verb = "created" if record_id in change.created else "updated"
+        event_emit(type=f"{stem}.{verb}", data={"id": record_id, "record": record}, **common)
         emitted += 1
     for record_id in change.deleted:
         event_emit(type=f"{stem}.deleted", data={"id": str(record_id)}, **common)

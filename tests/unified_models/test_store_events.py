@@ -27,10 +27,21 @@ def test_a_sync_change_is_an_event_per_record_in_the_connections_sequence() -> N
         )
     )
     records_changed(RecordChanges(connection_id=connection.pk, resource="journals", changed=[{"id": "70"}], deleted=[]))
+    records_changed(
+        RecordChanges(
+            connection_id=connection.pk,
+            resource="contacts",
+            changed=[{"id": "c-1"}, {"id": "c-2"}],
+            deleted=[],
+            created=frozenset({"c-2"}),
+        )
+    )
     events = list(Event.objects.order_by("sequence"))
     assert [(e.type, e.sequence, e.source, e.data["id"]) for e in events] == [
         ("invoice.updated", 1, "sync", "inv-1"),
         ("invoice.deleted", 2, "sync", "inv-2"),
+        ("contact.updated", 3, "sync", "c-1"),
+        ("contact.created", 4, "sync", "c-2"),
     ]
     assert events[0].data["record"]["reference"] == "ORDER-1" and events[0].workspace_id == connection.workspace_id
 
@@ -90,3 +101,20 @@ def test_a_run_that_lost_its_lease_ends_without_an_event(any_connected: Connecte
     assert [(event.type, event.data["sync_run_id"]) for event in _sync_events(connected)] == [
         ("sync.completed", str(successor.pk))
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_records_a_sync_finds_new_are_created_events(any_connected: Connected) -> None:
+    connected = any_connected
+    connected.seed_contacts(3, seed=7)
+    run = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    contact_events = Event.objects.filter(connection_id=connected.connection.pk, type__startswith="contact.")
+    types = set(contact_events.values_list("type", flat=True))
+    assert types == {"contact.created"} and contact_events.count() >= 3
+    # Stored again unchanged: nothing new, nothing different, no event.
+    before = contact_events.count()
+    again = services.sync_run_request(connection=connected.connection, resource="contacts", trigger="test")
+    assert services.sync_run_execute(run_id=again.pk).state == SyncRunState.SUCCEEDED
+    assert contact_events.count() == before

@@ -22,6 +22,7 @@ class RecordChanges:
     resource: str  # unified resource name: contacts, invoices, …
     changed: list[dict[str, Any]]  # new or different records, as the API shows them
     deleted: list[str]  # unified ids of records the vendor reported gone
+    created: frozenset[str] = frozenset()  # ids among `changed` that the copy did not hold before
 
 
 Listener = Callable[[RecordChanges], None]

@@ -448,6 +448,7 @@ def store_records(
             resource=resource.value,
             changed=[row.data for row in changed],
             deleted=gone_ids,
+            created=frozenset(row.record_id for row in changed if row.record_id not in before),
         )
         transaction.on_commit(lambda: hooks.records_changed(change))
     return StoreOutcome(changed=len(changed), deleted=len(gone_ids))
