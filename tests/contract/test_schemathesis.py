@@ -44,7 +44,7 @@ def _config(path: Path, *, parameters: dict[str, str], operations: list[tuple[st
     lines += ["", "[checks.positive_data_acceptance]", f"expected-statuses = {ACCEPTED!r}".replace("'", '"')]
     # ST302 ("created resource not found") judged pinned ids and ids from inferred links as if the POST before them
     # had created them, and failed two CI runs on tenants that a pinned DELETE or another scenario had removed.
-    # Create-then-read is asserted directly by the API tests (tests/tenants/test_api.py and the resource tests).
+    # Create-then-read is asserted directly by the API tests (tests/tenants/test_tenants_api.py and the resource tests).
     lines += ["", "[checks.ensure_resource_availability]", "enabled = false"]
     lists = ["GET", LISTS, {}, [*ACCEPTED, "400"]]
     links = ["POST", "connect-links$", {}, [*ACCEPTED, "400"]]
