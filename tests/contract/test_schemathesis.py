@@ -43,9 +43,9 @@ def _config(path: Path, *, parameters: dict[str, str], operations: list[tuple[st
     lines += [f'"{name}" = "{value}"' for name, value in parameters.items()]
     lines += ["", "[checks.positive_data_acceptance]", f"expected-statuses = {ACCEPTED!r}".replace("'", '"')]
     # ST302 ("created resource not found") judged pinned ids and ids from inferred links as if the POST before them
-    # had created them, and failed two CI runs on tenants that a pinned DELETE or another scenario had removed.
-    # Create-then-read is asserted directly by the API tests (the check is excluded on the command line below, since
-    # `--checks all` there outranks a configuration file's `enabled = false`) (tests/tenants/test_tenants_api.py and the resource tests).
+    # had created them, and failed CI runs on tenants another scenario had removed. It is excluded on the command
+    # line below (`--checks all` there outranks a configuration file); create-then-read is asserted directly by
+    # tests/tenants/test_tenants_api.py and the resource tests.
     lists = ["GET", LISTS, {}, [*ACCEPTED, "400"]]
     links = ["POST", "connect-links$", {}, [*ACCEPTED, "400"]]
     mapping = ["PUT", "mapping$", {}, [*ACCEPTED, "400"]]
