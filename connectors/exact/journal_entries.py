@@ -7,8 +7,8 @@ Facts followed (NOTES.md: Entities, generaljournalentry/GeneralJournalEntries; r
 - Type is GET-only (10 opening balance, 90 other), Status GET-only (5 rejected, 20 open, 50 processed).
 - GeneralJournalEntries refuses a query without $select or $top (NOTES.md: OData); reads always $select.
 - VAT: "VATCode can only be used if the general journal has VAT enabled. VAT Lines will be automatically created";
-  the gateway does not send VAT codes on journal entries yet (see the issue 18 report).
-- No bulk/ or sync/ endpoint exists for general journal entries (API-FACTS §5.3/5.4): the local copy reads the
+  the gateway does not send VAT codes on journal entries yet.
+- No bulk/ or sync/ endpoint exists for general journal entries (NOTES.md: Entities): the local copy reads the
   regular endpoint with its lines expanded every run.
 """
 
