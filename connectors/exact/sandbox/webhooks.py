@@ -246,34 +246,9 @@ class WebhookDispatcher:
         if job.kind == "event" and not self.is_validated(job.subscription_id):
             # Checked here, not in emit(): the single worker handles the validation job first, so an event
             # emitted right after a successful validation still goes out. Unvalidated: nothing is sent.
-            self.counters.incr("webhooks_unvalidated")
-            with self._lock:
-                self._deliveries.append(
-                    {
-                        "id": next(self._ids),
-                        "kind": job.kind,
-                        "subscription_id": job.subscription_id,
-                        "topic": job.topic,
-                        "url": job.url,
-                        "body": job.body.decode("utf-8"),
-                        "attempted_at": self.world.clock.now().isoformat(),
-                        "status_code": None,
-                        "error": "not sent: the subscription is not validated",
-                        "ok": False,
-                    }
-                )
+            self._not_sent(job, counter="webhooks_unvalidated", error="not sent: the subscription is not validated")
             return
-        record: dict[str, Any] = {
-            "id": next(self._ids),
-            "kind": job.kind,
-            "subscription_id": job.subscription_id,
-            "topic": job.topic,
-            "url": job.url,
-            "body": job.body.decode("utf-8"),
-            "attempted_at": self.world.clock.now().isoformat(),
-            "status_code": None,
-            "error": None,
-        }
+        record = self._delivery_record(job, error=None)
         assert self._client is not None
         try:
             # Exact sends no signature header: the HashCode is inside the body (NOTES.md: Webhooks).
@@ -302,20 +277,22 @@ class WebhookDispatcher:
     def _not_sent(self, job: _Job, *, counter: str, error: str) -> None:
         self.counters.incr(counter)
         with self._lock:
-            self._deliveries.append(
-                {
-                    "id": next(self._ids),
-                    "kind": job.kind,
-                    "subscription_id": job.subscription_id,
-                    "topic": job.topic,
-                    "url": job.url,
-                    "body": job.body.decode("utf-8"),
-                    "attempted_at": self.world.clock.now().isoformat(),
-                    "status_code": None,
-                    "error": error,
-                    "ok": False,
-                }
-            )
+            self._deliveries.append(self._delivery_record(job, error=error))
+
+    def _delivery_record(self, job: _Job, *, error: str | None) -> dict[str, Any]:
+        """One entry of the delivery log, before any answer: not ok and no status code until a POST is answered."""
+        return {
+            "id": next(self._ids),
+            "kind": job.kind,
+            "subscription_id": job.subscription_id,
+            "topic": job.topic,
+            "url": job.url,
+            "body": job.body.decode("utf-8"),
+            "attempted_at": self.world.clock.now().isoformat(),
+            "status_code": None,
+            "error": error,
+            "ok": False,
+        }
 
     # ----------------------------------------------------------------- control API
 

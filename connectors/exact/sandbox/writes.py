@@ -513,19 +513,44 @@ def _refuse_processed(store: DivisionStore, invoice_id: str) -> None:
 
 
 def _create_sales_entry(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
-    errors = _check_required(values, ["Customer", "Journal"])
-    raw_lines = lines.get("SalesEntryLines", [])
+    typed = _checked_entry(store, values, lines, party="Customer", lines_name="SalesEntryLines", journal_type=20)
+    _refuse_taken(store, "SalesEntries", [values.get("EntryID")])
+    _refuse_taken(store, "SalesEntryLines", [line.get("ID") for line in typed])
+    entry = book_sales_entry(store, values, typed, actor)
+    return WriteResult(entry["EntryID"], entry, [("SalesEntries", "Create", entity.path, entry["EntryID"])])
+
+
+_ENTRY_LINE_SETS = {
+    "SalesEntryLines": "salesentry/SalesEntryLines",
+    "PurchaseEntryLines": "purchaseentry/PurchaseEntryLines",
+}
+
+
+def _checked_entry(
+    store: DivisionStore,
+    values: dict[str, Any],
+    lines: dict[str, list[Any]],
+    *,
+    party: str,
+    lines_name: str,
+    journal_type: int,
+) -> list[dict[str, Any]]:
+    """The typed lines of a sales or purchase entry POST, after the rules both share: the party (Customer or
+    Supplier), Journal and lines with AmountFC and GLAccount are required; references must exist; the journal must
+    be of the entry's type."""
+    errors = _check_required(values, [party, "Journal"])
+    raw_lines = lines.get(lines_name, [])
     if not raw_lines:
-        errors.append(required("SalesEntryLines"))
-    line_entity = ENTITY_SETS["salesentry/SalesEntryLines"]
+        errors.append(required(lines_name))
+    line_entity = ENTITY_SETS[_ENTRY_LINE_SETS[lines_name]]
     typed = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
     for line in typed:
         errors.extend(_check_required(line, ["AmountFC", "GLAccount"]))
     if errors:
         raise ODataError(errors)
     broken = []
-    if values["Customer"] not in store.tables["Accounts"].rows:
-        broken.append("Customer")
+    if values[party] not in store.tables["Accounts"].rows:
+        broken.append(party)
     if store.tables["Journals"].by_code(values["Journal"]) is None:
         broken.append("Journal")
     for line in typed:
@@ -535,17 +560,27 @@ def _create_sales_entry(store, entity, values, lines, actor) -> WriteResult:  # 
             broken.append("VATCode")
     if broken:
         raise reference_error(list(dict.fromkeys(broken)))
-    _check_journal(store, values["Journal"], 20)
-    _refuse_taken(store, "SalesEntries", [values.get("EntryID")])
-    _refuse_taken(store, "SalesEntryLines", [line.get("ID") for line in typed])
-    entry = book_sales_entry(store, values, typed, actor)
-    return WriteResult(entry["EntryID"], entry, [("SalesEntries", "Create", entity.path, entry["EntryID"])])
+    _check_journal(store, values["Journal"], journal_type)
+    return typed
 
 
-def book_sales_entry(
-    store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor, *, status: int = 20
-) -> dict[str, Any]:
-    """Store a sales entry (and its receivable); used by POST SalesEntries and by invoice processing."""
+def _book_entry(
+    store: DivisionStore,
+    tables: tuple[str, str],
+    header: dict[str, Any],
+    lines: list[dict[str, Any]],
+    actor: Actor,
+    *,
+    status: int,
+    entry_type: int,
+    line_extra: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Store an entry header and its lines (tables: header table, lines table) and return both as stored.
+
+    A line without VATCode takes its G/L account's VAT code (reference: "it will use the default VAT code of the
+    G/L account"); without VATAmountFC the VAT is AmountFC x the code's percentage, rounded to cents per line.
+    `line_extra` names further base-amount fields that repeat AmountFC (VATBaseAmountDC on sales entry lines)."""
+    header_table, lines_table = tables
     today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
     entry_id = header.get("EntryID") or str(uuid4())
     header = {**header, "EntryID": entry_id}
@@ -553,9 +588,10 @@ def book_sales_entry(
     header.setdefault("Currency", store.currency)
     header.setdefault("DueDate", header["EntryDate"] + timedelta(days=DEFAULT_PAYMENT_DAYS))
     header["EntryNumber"] = header.get("EntryNumber") or store.next_invoice_number()
-    header.setdefault("InvoiceNumber", header["EntryNumber"])
+    if header_table == "SalesEntries":
+        header.setdefault("InvoiceNumber", header["EntryNumber"])
     header["Status"] = status
-    header["Type"] = 20
+    header["Type"] = entry_type
     header["ReportingYear"] = header.get("ReportingYear") or header["EntryDate"].year
     header["ReportingPeriod"] = header.get("ReportingPeriod") or header["EntryDate"].month
     excl = vat = Decimal(0)
@@ -580,18 +616,35 @@ def book_sales_entry(
             VATAmountFC=float(line_vat),
             VATPercentage=float(percentage or 0.0),
             VATBaseAmountFC=float(amount),
-            VATBaseAmountDC=float(amount),
-            Type=20,
+            Type=entry_type,
         )
+        line.update(dict.fromkeys(line_extra, float(amount)))
         excl += amount
         vat += line_vat
         stored_lines.append(line)
     header.update(AmountFC=float(excl + vat), VATAmountFC=float(vat))
     _stamp_create(header, actor, store)
-    record = store.insert("SalesEntries", header)
+    record = store.insert(header_table, header)
     for line in stored_lines:
         _stamp_create(line, actor, store)
-        store.insert("SalesEntryLines", line)
+        store.insert(lines_table, line)
+    return record, stored_lines
+
+
+def book_sales_entry(
+    store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor, *, status: int = 20
+) -> dict[str, Any]:
+    """Store a sales entry (and its receivable); used by POST SalesEntries and by invoice processing."""
+    record, stored_lines = _book_entry(
+        store,
+        ("SalesEntries", "SalesEntryLines"),
+        header,
+        lines,
+        actor,
+        status=status,
+        entry_type=20,
+        line_extra=("VATBaseAmountDC",),
+    )
     _book_transaction_lines(store, record, stored_lines, actor)
     _create_receivable(store, record, actor)
     return record
@@ -714,29 +767,9 @@ def mark_receivable_paid(store: DivisionStore, receivable_id: str, *, when: date
 
 def _create_purchase_entry(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
     """POST PurchaseEntries (reference: Supplier, Journal and lines with AmountFC and GLAccount are mandatory)."""
-    errors = _check_required(values, ["Supplier", "Journal"])
-    raw_lines = lines.get("PurchaseEntryLines", [])
-    if not raw_lines:
-        errors.append(required("PurchaseEntryLines"))
-    line_entity = ENTITY_SETS["purchaseentry/PurchaseEntryLines"]
-    typed = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
-    for line in typed:
-        errors.extend(_check_required(line, ["AmountFC", "GLAccount"]))
-    if errors:
-        raise ODataError(errors)
-    broken = []
-    if values["Supplier"] not in store.tables["Accounts"].rows:
-        broken.append("Supplier")
-    if store.tables["Journals"].by_code(values["Journal"]) is None:
-        broken.append("Journal")
-    for line in typed:
-        if line["GLAccount"] not in store.tables["GLAccounts"].rows:
-            broken.append("GLAccount")
-        if line.get("VATCode") and store.tables["VATCodes"].by_code(line["VATCode"]) is None:
-            broken.append("VATCode")
-    if broken:
-        raise reference_error(list(dict.fromkeys(broken)))
-    _check_journal(store, values["Journal"], PURCHASE_JOURNAL_TYPE)
+    typed = _checked_entry(
+        store, values, lines, party="Supplier", lines_name="PurchaseEntryLines", journal_type=PURCHASE_JOURNAL_TYPE
+    )
     _refuse_taken(store, "PurchaseEntries", [values.get("EntryID")])
     _refuse_taken(store, "PurchaseEntryLines", [line.get("ID") for line in typed])
     entry = book_purchase_entry(store, values, typed, actor)
@@ -746,54 +779,10 @@ def _create_purchase_entry(store, entity, values, lines, actor) -> WriteResult: 
 def book_purchase_entry(
     store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
 ) -> dict[str, Any]:
-    """Store an open purchase entry (Type 30, Status 20) with its lines and its payable (cashflow/Payments).
-
-    A line without VATCode takes its G/L account's VAT code (reference: "it will use the default VAT code of the
-    G/L account"); without VATAmountFC the VAT is AmountFC x the code's percentage, rounded to cents per line."""
-    today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
-    entry_id = header.get("EntryID") or str(uuid4())
-    header = {**header, "EntryID": entry_id}
-    header.setdefault("EntryDate", today)
-    header.setdefault("Currency", store.currency)
-    header.setdefault("DueDate", header["EntryDate"] + timedelta(days=DEFAULT_PAYMENT_DAYS))
-    header["EntryNumber"] = header.get("EntryNumber") or store.next_invoice_number()
-    header["Status"] = 20
-    header["Type"] = 30
-    header["ReportingYear"] = header.get("ReportingYear") or header["EntryDate"].year
-    header["ReportingPeriod"] = header.get("ReportingPeriod") or header["EntryDate"].month
-    excl = vat = Decimal(0)
-    stored_lines = []
-    for number, line in enumerate(lines, start=1):
-        line = dict(line)
-        if line.get("VATCode") is None:
-            line["VATCode"] = store.tables["GLAccounts"].value(line["GLAccount"], "VATCode")
-        vat_key = store.tables["VATCodes"].by_code(line["VATCode"]) if line.get("VATCode") else None
-        percentage = store.tables["VATCodes"].value(vat_key, "Percentage") if vat_key else 0.0
-        amount = round_money(_money(line["AmountFC"]))
-        line_vat = (
-            round_money(_money(line["VATAmountFC"]))
-            if line.get("VATAmountFC") is not None
-            else round_money(amount * _money(percentage))
-        )
-        line.update(
-            ID=line.get("ID") or str(uuid4()),
-            EntryID=entry_id,
-            LineNumber=number,
-            AmountFC=float(amount),
-            VATAmountFC=float(line_vat),
-            VATPercentage=float(percentage or 0.0),
-            VATBaseAmountFC=float(amount),
-            Type=30,
-        )
-        excl += amount
-        vat += line_vat
-        stored_lines.append(line)
-    header.update(AmountFC=float(excl + vat), VATAmountFC=float(vat))
-    _stamp_create(header, actor, store)
-    record = store.insert("PurchaseEntries", header)
-    for line in stored_lines:
-        _stamp_create(line, actor, store)
-        store.insert("PurchaseEntryLines", line)
+    """Store an open purchase entry (Type 30, Status 20) with its lines and its payable (cashflow/Payments)."""
+    record, _ = _book_entry(
+        store, ("PurchaseEntries", "PurchaseEntryLines"), header, lines, actor, status=20, entry_type=30
+    )
     _create_payable(store, record, actor)
     return record
 
