@@ -17,6 +17,7 @@ from connectors.base.data import Resource
 from unified_models import openapi
 from unified_models.openapi import RECORD_EXAMPLES, OperationText
 from unified_models.serializers import (
+    CompanyInfoSerializer,
     ContactCreateSerializer,
     ContactSerializer,
     ContactUpdateSerializer,
@@ -130,11 +131,16 @@ SPECS: tuple[ResourceSpec, ...] = (
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}
+# Records the store keeps that have no list/retrieve routes of their own (the company has its own view).
+RECORD_SERIALIZERS: Mapping[Resource, type[RecordSerializer]] = {
+    **{spec.resource: spec.record_serializer for spec in SPECS},
+    Resource.COMPANY: CompanyInfoSerializer,
+}
 
 
 def record_data(resource: Resource, record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
     """One record as the API shows it."""
-    serializer = SPEC_BY_RESOURCE[resource].record_serializer
+    serializer = RECORD_SERIALIZERS[resource]
     return dict(serializer(record, context={"include_remote_data": include_remote_data}).data)
 
 
@@ -143,7 +149,7 @@ def records_data(
 ) -> list[dict[str, Any]]:
     """A page of records as the API shows them, in one pass: one list serializer for the page, not one serializer
     per record (the same output as `record_data` per record; building a serializer dominated a page's CPU)."""
-    serializer = SPEC_BY_RESOURCE[resource].record_serializer
+    serializer = RECORD_SERIALIZERS[resource]
     rendered = serializer(records, many=True, context={"include_remote_data": include_remote_data}).data
     return [dict(record) for record in rendered]
 

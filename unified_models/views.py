@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
+from connectors.base.data import Resource
 from connectors.base.errors import VendorNotFound
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import CursorPagination, parse_page_size
@@ -263,8 +264,21 @@ class CompanyView(ConnectionAPIView):
     def get(self, request: Request, connection_id: str) -> Response:
         connection = self.get_connection(connection_id)
         include = include_remote_data(request)
-        record = selectors.company_get(connection=connection, include_remote_data=include)
-        return Response(CompanyInfoSerializer(record, context={"include_remote_data": include}).data)
+        freshness = None
+        if read_mode(request) != LIVE:
+            freshness = store_selectors.store_freshness(connection=connection, resource=Resource.COMPANY)
+        if freshness is not None:
+            # The copy the sync engine refreshes on its schedule (a set of one record): no vendor call.
+            stored = store_selectors.stored_page(
+                connection=connection, resource=Resource.COMPANY, page_size=1, include_remote_data=include
+            )
+            if stored.results:
+                return _sourced(Response(stored.results[0]), freshness)
+        record = selectors.company_get(connection=connection, include_remote_data=True)
+        if freshness is not None:
+            store_written_record(connection=connection, resource=Resource.COMPANY, record=record)
+        body = CompanyInfoSerializer(record, context={"include_remote_data": include}).data
+        return _sourced(Response(body), None)
 
 
 class MappingView(ConnectionAPIView):

@@ -696,11 +696,14 @@ class ExactConnector(OAuth2Connector):
     def company_info(self, ctx: CallContext) -> Any:
         """system/Divisions filtered on the connection's division (never CurrentDivision; NOTES.md: Divisions) and
         the first period of its current fiscal year (financial/FinancialPeriods): two calls."""
-        query = ODataQuery(select=mappers.COMPANY_FIELDS, filter=eq("Code", int(ctx.company_id)))
-        api = self._api(ctx)
+        return self.exact_company(self._api(ctx))
+
+    def exact_company(self, api: DivisionApi) -> Any:
+        """The connection's division as a CompanyInfo with remote_data (company_info; sync.py's company snapshot)."""
+        query = ODataQuery(select=mappers.COMPANY_FIELDS, filter=eq("Code", int(api.division)))
         rows = list(api.records("system/Divisions", query))
         if not rows:
-            raise VendorNotFound(f"Division {ctx.company_id} is not among the divisions this grant covers.")
+            raise VendorNotFound(f"Division {api.division} is not among the divisions this grant covers.")
         # The current fiscal year starts with the latest first period that has begun (NOTES.md: Divisions).
         today = datetime.now(AMSTERDAM).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         periods = ODataQuery(

@@ -19,7 +19,8 @@ Facts followed (NOTES.md: Sync, deleted and bulk):
   `deleted_every` seconds old (EXACT_SYNC_DELETED_SECONDS); deletions in between arrive by webhook (Delete events,
   connectors/exact/inbound.py), and the deleted log is kept two months, so a late read still finds them.
 - VAT codes, journals, purchase and general journal entries have neither bulk nor sync endpoints: each run reads
-  the whole set and the core treats a record it no longer contains as deleted.
+  the whole set and the core treats a record it no longer contains as deleted. The company (the division and its
+  fiscal periods, two calls) is such a set of one.
 - A division move (or HR link/unlink) regenerates every Timestamp: `DivisionMoveDate` and
   `DivisionHRLinkUnlinkDate` of system/Divisions make the epoch; when it changes the core copies everything again.
 """
@@ -110,6 +111,8 @@ SOURCES: Mapping[Resource, SyncSource] = MappingProxyType(
         Resource.PURCHASE_INVOICES: SyncSource(Resource.PURCHASE_INVOICES),
         # The same for general journal entries (connectors/exact/journal_entries.py).
         Resource.JOURNAL_ENTRIES: SyncSource(Resource.JOURNAL_ENTRIES),
+        # The division itself (system/Divisions and its fiscal periods), read whole each run like the sets above.
+        Resource.COMPANY: SyncSource(Resource.COMPANY),
     }
 )
 
@@ -200,6 +203,8 @@ def sync_next(
     """The next batch; `deleted_every`: seconds an idle run may go without reading the deleted log."""
     source = SOURCES[resource]
     position = Checkpoint.loads(checkpoint)
+    if resource is Resource.COMPANY:
+        return _snapshot_of([connector.exact_company(api)])
     if position.phase == "snapshot" or source.bulk_path is None:
         return _snapshot(connector, api, source)
     if position.phase == "bulk":
@@ -215,6 +220,11 @@ def _snapshot(connector: ExactConnector, api: DivisionApi, source: SyncSource) -
     records: list[Any] = []
     for page in api.pages(spec.path, query):
         records.extend(connector.exact_records(api, spec, page.records))
+    return _snapshot_of(records)
+
+
+def _snapshot_of(records: list[Any]) -> SyncBatch[Any]:
+    """A set read whole: the core deletes every stored record it does not contain."""
     return SyncBatch(
         records=records,
         deleted=[],

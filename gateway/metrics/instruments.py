@@ -56,6 +56,7 @@ RESOURCES = (
     "payments",
     "purchase-invoices",
     "journal-entries",
+    "company",
 )
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")
 MUTATION_OPERATIONS = ("create", "update", "finalize", "post", "put", "delete")

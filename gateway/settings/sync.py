@@ -19,6 +19,8 @@ LEDGERBRIDGE_SYNC_SCHEDULE = {
     # Exact reads every purchase entry each run (no change feed): less often than sales invoices.
     "purchase-invoices": env.int("LEDGERBRIDGE_SYNC_PURCHASE_INVOICES_SECONDS", default=900),
     "journal-entries": env.int("LEDGERBRIDGE_SYNC_JOURNAL_ENTRIES_SECONDS", default=900),
+    # The connection's company (name, VAT number, fiscal year): two calls a run, and it rarely changes.
+    "company": env.int("LEDGERBRIDGE_SYNC_COMPANY_SECONDS", default=3600),
 }
 # Seconds between checks of each connection's sync epoch (Exact: a division move regenerates every Timestamp).
 LEDGERBRIDGE_SYNC_EPOCH_SECONDS = env.int("LEDGERBRIDGE_SYNC_EPOCH_SECONDS", default=3600)
