@@ -194,7 +194,7 @@ def _journal_line(data: Any, field: str) -> JournalEntryLineInput:
     _known(given, JournalEntryLineInput, field)
     if "ledger_account_id" not in given:
         raise InvalidInput(f"{field}.ledger_account_id", "Required.", status=400)
-    for name in ("debit", "credit"):
+    for name in ("debit", "credit", "tax_amount"):
         if name in given:
             given[name] = _decimal(given[name], f"{field}.{name}")
     return JournalEntryLineInput(**given)

@@ -362,6 +362,8 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
                 "description": "Afschrijving maart",
                 "debit": "250.00",
                 "credit": "0.00",
+                "tax_rate_id": None,
+                "tax_amount": "0.00",
             },
             {
                 "id": "b2c3...",
@@ -370,6 +372,8 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
                 "description": "Afschrijving maart",
                 "debit": "0.00",
                 "credit": "250.00",
+                "tax_rate_id": None,
+                "tax_amount": "0.00",
             },
         ],
         "total_debit": "250.00",
@@ -416,6 +420,15 @@ _JOURNAL_ENTRY_INPUT = {
     "lines": [
         {"ledger_account_id": "4a5b...", "debit": "250.00"},
         {"ledger_account_id": "6c7d...", "credit": "250.00"},
+    ],
+}
+_JOURNAL_ENTRY_VAT_INPUT = {
+    "journal_code": "91",
+    "date": "2025-03-31",
+    "description": "Omzet kassa maart",
+    "lines": [
+        {"ledger_account_id": "1a2b...", "debit": "121.00"},
+        {"ledger_account_id": "8c9d...", "credit": "100.00", "tax_rate_id": "2"},
     ],
 }
 _PURCHASE_INVOICE_INPUT = {
@@ -564,10 +577,15 @@ JOURNAL_ENTRIES_CREATE = OperationText(
         "Books balanced debit and credit lines on ledger accounts in the general journal `journal_code`. Each line "
         "gives exactly one of `debit` and `credit`; when debits and credits differ the answer is 422 "
         "`invalid_input` naming `lines` and nothing is sent. An unknown ledger account is 422 naming the line's "
-        "`ledger_account_id`. Tax lines are not booked through this endpoint yet."
+        "`ledger_account_id`. A line with `tax_rate_id` books tax on its own side (in a journal that allows VAT: "
+        "Exact's journals with VAT enabled): `tax_amount` when given, else the line's amount at the rate's percent "
+        "from the ledger mapping, half up to the cent; the balance includes it. A rate the mapping gives no percent "
+        "for needs `tax_amount` (else 422 naming the line's `tax_rate_id`), and `tax_amount` without `tax_rate_id` "
+        "is 422 naming it."
     ),
     examples=(
         OpenApiExample("Two balanced lines", value=_JOURNAL_ENTRY_INPUT, request_only=True),
+        OpenApiExample("With VAT on the revenue line", value=_JOURNAL_ENTRY_VAT_INPUT, request_only=True),
         OpenApiExample(
             "Created",
             value={**RECORD_EXAMPLES[Resource.JOURNAL_ENTRIES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},

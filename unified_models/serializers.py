@@ -317,12 +317,14 @@ class JournalEntryLineSerializer(serializers.Serializer):
     ledger_account_id = StrictCharField(allow_null=True)
     contact_id = StrictCharField(allow_null=True)
     description = StrictCharField(allow_null=True)
-    debit = DecimalString()
-    credit = DecimalString()
+    debit = DecimalString(help_text="Excluding tax.")
+    credit = DecimalString(help_text="Excluding tax.")
+    tax_rate_id = StrictCharField(allow_null=True, help_text="The tax rate booked on this line; null: none.")
+    tax_amount = DecimalString(help_text="The tax booked on the line's side (in the totals).")
 
 
 class JournalEntrySerializer(RecordSerializer):
-    """A general (memorial) journal entry: lines whose debits equal their credits."""
+    """A general (memorial) journal entry: lines whose debits equal their credits, tax included."""
 
     number = StrictCharField(allow_null=True, help_text="Assigned by the vendor.")
     journal_code = StrictCharField(allow_null=True)
@@ -603,7 +605,6 @@ class PurchaseInvoiceCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
-
 class JournalEntryLineInputSerializer(serializers.Serializer):
     ledger_account_id = StrictCharField(max_length=100, help_text="A ledger account `id` of this connection.")
     debit = _decimal_input(
@@ -612,6 +613,19 @@ class JournalEntryLineInputSerializer(serializers.Serializer):
     credit = _decimal_input(decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"))
     description = StrictCharField(required=False, allow_null=True, max_length=500)
     contact_id = StrictCharField(required=False, allow_null=True, max_length=100, help_text="A contact `id`.")
+    tax_rate_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=20,
+        help_text="A tax rate `id`: tax on the line's side, in a journal that allows VAT.",
+    )
+    tax_amount = _decimal_input(
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=Decimal("0"),
+        help_text="The tax (positive, on the line's side); default: the amount at the rate's percent in the mapping.",
+    )
 
 
 class JournalEntryCreateSerializer(serializers.Serializer):

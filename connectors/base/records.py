@@ -14,9 +14,10 @@ Vendor-neutral and free of Django so connectors and their tests can use it direc
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, Self
 
@@ -426,7 +427,8 @@ class CompanyInfo(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class JournalEntryLine:
-    """One line of a general (memorial) journal entry: a debit or a credit on a G/L account."""
+    """One line of a general (memorial) journal entry: a debit or a credit (excluding tax) on a G/L account, and the
+    tax the vendor booked for it on the same side (`tax_rate_id` None: no tax)."""
 
     id: str | None = None
     ledger_account_id: str | None = None
@@ -434,14 +436,16 @@ class JournalEntryLine:
     description: str | None = None
     debit: Decimal = Decimal("0.00")
     credit: Decimal = Decimal("0.00")
+    tax_rate_id: str | None = None
+    tax_amount: Decimal = Decimal("0.00")
 
     def __post_init__(self) -> None:
-        _require_decimal(self, "debit", "credit")
+        _require_decimal(self, "debit", "credit", "tax_amount")
 
 
 @dataclass(frozen=True, kw_only=True)
 class JournalEntry(Record):
-    """A general journal entry: lines whose debits equal their credits."""
+    """A general journal entry: lines whose debits equal their credits, tax included (the totals include it)."""
 
     number: str | None = None
     journal_code: str | None = None
@@ -460,16 +464,19 @@ class JournalEntry(Record):
 
 @dataclass(frozen=True, kw_only=True)
 class JournalEntryLineInput:
-    """One line to book: exactly one of `debit` and `credit`, positive."""
+    """One line to book: exactly one of `debit` and `credit`, positive, excluding tax. `tax_rate_id` (a TaxRate id of
+    the connection) books tax on the same side: `tax_amount` when given, else the amount at the rate's percent."""
 
     ledger_account_id: str
     debit: Decimal | None = None
     credit: Decimal | None = None
     description: str | None = None
     contact_id: str | None = None
+    tax_rate_id: str | None = None
+    tax_amount: Decimal | None = None
 
     def __post_init__(self) -> None:
-        _require_decimal(self, "debit", "credit")
+        _require_decimal(self, "debit", "credit", "tax_amount")
 
     @property
     def signed_amount(self) -> Decimal:
@@ -490,23 +497,52 @@ class JournalEntryInput:
     def __post_init__(self) -> None:
         _require_date(self, "date")
 
-    def require_balanced(self) -> None:
-        """InvalidInput naming the field unless every line has one positive side and debits equal credits."""
+    def require_balanced(self, tax_percentages: Mapping[str, Decimal] | None = None) -> list[Decimal]:
+        """InvalidInput naming the field unless every line has one positive side and debits equal credits with
+        the tax included; returns each line's signed tax (debit positive).
+
+        A line's tax is its `tax_amount`, else its amount at the percent `tax_percentages` gives for its
+        `tax_rate_id`, half up to the cent; a rate without a known percent needs `tax_amount`.
+        """
         if len(self.lines) < 2:
             raise InvalidInput("lines", "A journal entry needs at least two lines.")
+        taxes: list[Decimal] = []
         for index, line in enumerate(self.lines):
             sides = [name for name in ("debit", "credit") if getattr(line, name) is not None]
             if len(sides) != 1:
                 raise InvalidInput(f"lines[{index}]", "Give exactly one of debit and credit.")
             if getattr(line, sides[0]) <= 0:
                 raise InvalidInput(f"lines[{index}].{sides[0]}", "A positive amount.")
-        difference = sum((line.signed_amount for line in self.lines), Decimal(0))
+            taxes.append(_line_tax(line, index, tax_percentages or {}))
+        difference = sum((line.signed_amount for line in self.lines), Decimal(0)) + sum(taxes, Decimal(0))
         if difference != 0:
             raise InvalidInput(
                 "lines",
                 f"Debits and credits differ by {difference:f}: a journal entry must balance.",
                 code="unbalanced",
             )
+        return taxes
+
+
+def _line_tax(line: JournalEntryLineInput, index: int, percentages: Mapping[str, Decimal]) -> Decimal:
+    """The signed tax of one journal entry line (see JournalEntryInput.require_balanced)."""
+    if line.tax_rate_id is None:
+        if line.tax_amount is not None:
+            raise InvalidInput(f"lines[{index}].tax_amount", "Give tax_rate_id with a tax amount.")
+        return Decimal(0)
+    sign = 1 if line.signed_amount > 0 else -1
+    if line.tax_amount is not None:
+        if line.tax_amount < 0:
+            raise InvalidInput(f"lines[{index}].tax_amount", "A positive amount or zero, on the line's side.")
+        return line.tax_amount * sign
+    percent = percentages.get(line.tax_rate_id.strip())
+    if percent is None:
+        raise InvalidInput(
+            f"lines[{index}].tax_rate_id",
+            "No percent is known for this tax rate (the ledger mapping names none): give tax_amount.",
+        )
+    tax = (abs(line.signed_amount) * percent / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return tax * sign
 
 
 # ---------------------------------------------------------------------------------------------- ledger

@@ -6,8 +6,10 @@ Facts followed (NOTES.md: Entities, generaljournalentry/GeneralJournalEntries; r
   Date is per line (the entry date), Account an optional account GUID.
 - Type is GET-only (10 opening balance, 90 other), Status GET-only (5 rejected, 20 open, 50 processed).
 - GeneralJournalEntries refuses a query without $select or $top (NOTES.md: OData); reads always $select.
-- VAT: "VATCode can only be used if the general journal has VAT enabled. VAT Lines will be automatically created";
-  the gateway does not send VAT codes on journal entries yet.
+- VAT: "VATCode can only be used if the general journal has VAT enabled" (Journals.AllowVAT); AmountVATFC is
+  POST-able "if you … specify VATCode as well". A line with a tax rate is sent with its VATCode and the VAT the
+  gateway computed (or was given) as AmountVATFC with the line's sign, so the balance checked before the POST is
+  the one Exact books; a journal without VAT is Exact's refusal (a vendor 422).
 - No bulk/ or sync/ endpoint exists for general journal entries (NOTES.md: Entities): the local copy reads the
   regular endpoint with its lines expanded every run.
 """
@@ -27,7 +29,7 @@ ExactObject = Mapping[str, Any]
 PATH = "generaljournalentry/GeneralJournalEntries"
 LINES = "GeneralJournalEntryLines"
 FIELDS = ("EntryID", "Created", "Modified", "EntryNumber", "JournalCode", "Currency", "Status", "Type")
-LINE_FIELDS = ("ID", "LineNumber", "GLAccount", "Account", "Description", "Date", "AmountFC")
+LINE_FIELDS = ("ID", "LineNumber", "GLAccount", "Account", "Description", "Date", "AmountFC", "VATCode", "AmountVATFC")
 STATUSES = {5: None, 20: False, 50: True}  # rejected, open, processed -> finalized
 
 
@@ -47,13 +49,15 @@ def journal_entry_from_exact(entry: ExactObject) -> JournalEntry:
         currency=clean_text(entry.get("Currency")),
         finalized=STATUSES[status],
         lines=lines,
-        total_debit=sum((line.debit for line in lines), Decimal("0.00")),
-        total_credit=sum((line.credit for line in lines), Decimal("0.00")),
+        # The tax is booked on its line's side, so it counts toward that side's total.
+        total_debit=sum((line.debit + (line.tax_amount if line.debit else 0) for line in lines), Decimal("0.00")),
+        total_credit=sum((line.credit + (line.tax_amount if line.credit else 0) for line in lines), Decimal("0.00")),
     )
 
 
 def _line_from_exact(line: ExactObject) -> JournalEntryLine:
     amount = to_money(line.get("AmountFC"), "AmountFC") or Decimal("0.00")
+    vat_code = strip_code(line.get("VATCode"))
     return JournalEntryLine(
         id=clean_text(line.get("ID")),
         ledger_account_id=clean_text(line.get("GLAccount")),
@@ -61,19 +65,27 @@ def _line_from_exact(line: ExactObject) -> JournalEntryLine:
         description=clean_text(line.get("Description")),
         debit=amount if amount > 0 else Decimal("0.00"),
         credit=-amount if amount < 0 else Decimal("0.00"),
+        tax_rate_id=vat_code,
+        tax_amount=abs(to_money(line.get("AmountVATFC"), "AmountVATFC") or Decimal("0.00"))
+        if vat_code
+        else Decimal("0.00"),
     )
 
 
-def journal_entry_to_exact(entry: JournalEntryInput) -> dict[str, Any]:
-    """JournalEntryInput -> the POST body; InvalidInput (naming the field) for an unbalanced entry, before anything
-    is sent. Amounts stay Decimal (send with `values.exact_json_dumps`)."""
-    entry.require_balanced()
+def journal_entry_to_exact(entry: JournalEntryInput, tax_percentages: Mapping[str, Decimal]) -> dict[str, Any]:
+    """JournalEntryInput -> the POST body; InvalidInput (naming the field) for an unbalanced entry (tax included,
+    the percent of a VAT code from `tax_percentages`), before anything is sent. Amounts stay Decimal (send with
+    `values.exact_json_dumps`)."""
+    taxes = entry.require_balanced(tax_percentages)
     payload: dict[str, Any] = {"JournalCode": entry.journal_code.strip()}
     if entry.currency is not None:
         payload["Currency"] = entry.currency
     lines = []
-    for line in entry.lines:
+    for line, tax in zip(entry.lines, taxes, strict=True):
         values: dict[str, Any] = {"GLAccount": line.ledger_account_id, "AmountFC": line.signed_amount}
+        if line.tax_rate_id is not None:
+            values["VATCode"] = line.tax_rate_id.strip()
+            values["AmountVATFC"] = tax
         if entry.date is not None:
             values["Date"] = format_exact_date(entry.date)
         description = line.description if line.description is not None else entry.description

@@ -419,12 +419,14 @@ class ExactConnector(OAuth2Connector):
         if resource is Resource.PURCHASE_INVOICES:
             return self._create_purchase_invoice(ctx, data, mapping or LedgerMapping())
         if resource is Resource.JOURNAL_ENTRIES:
-            return self._create_journal_entry(ctx, data)
+            return self._create_journal_entry(ctx, data, mapping or LedgerMapping())
         raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
 
-    def _create_journal_entry(self, ctx: CallContext, data: JournalEntryInput) -> WriteResult[Any]:
-        """One general journal entry (journal_entries.py); unbalanced or unknown G/L accounts are refused naming the
-        field before the POST (the accounts with one read)."""
+    def _create_journal_entry(
+        self, ctx: CallContext, data: JournalEntryInput, mapping: LedgerMapping
+    ) -> WriteResult[Any]:
+        """One general journal entry (journal_entries.py); unbalanced (tax included: a VAT code's percent from the
+        mapping) or unknown G/L accounts are refused naming the field before the POST (the accounts with one read)."""
         accounts = {
             index: _require_guid(f"lines[{index}].ledger_account_id", line.ledger_account_id)
             for index, line in enumerate(data.lines)
@@ -432,7 +434,8 @@ class ExactConnector(OAuth2Connector):
         for index, line in enumerate(data.lines):
             if line.contact_id is not None:
                 _require_guid(f"lines[{index}].contact_id", line.contact_id)
-        payload = journal_entries.journal_entry_to_exact(data)  # refuses an unbalanced entry
+        # Refuses an unbalanced entry before any call.
+        payload = journal_entries.journal_entry_to_exact(data, mappers.vat_percentages(mapping))
         api = self._api(ctx)
         self._require_ledger_accounts(api, accounts)
         spec = RESOURCES[Resource.JOURNAL_ENTRIES]

@@ -89,6 +89,83 @@ def test_a_balanced_entry_round_trips_through_the_sandbox_and_the_store(mapped: 
     assert one.status_code == 200 and one.json() == expected
 
 
+def _vat_entry(accounts: dict[str, str], **line_overrides: Any) -> dict[str, Any]:
+    """Cash sales with 21 % VAT in the memorial journal with VAT (91): 121.00 debit = 100.00 + 21.00 credit."""
+    revenue = {"ledger_account_id": accounts["8000"], "credit": "100.00", "tax_rate_id": "2", **line_overrides}
+    return {
+        "journal_code": "91",
+        "date": "2025-03-31",
+        "description": "Omzet kassa maart",
+        "lines": [{"ledger_account_id": accounts["1100"], "debit": "121.00"}, revenue],
+    }
+
+
+def test_a_line_with_vat_books_its_tax_in_the_sandbox_and_reads_back_from_the_store(mapped: Connected) -> None:
+    accounts = _accounts(mapped)
+
+    response = mapped.client.post(mapped.url("journal-entries"), _vat_entry(accounts), format="json")
+
+    assert response.status_code == 201, response.json()
+    entry = response.json()
+    assert [(line["debit"], line["credit"], line["tax_rate_id"], line["tax_amount"]) for line in entry["lines"]] == [
+        ("121.00", "0.00", None, "0.00"),
+        ("0.00", "100.00", "2", "21.00"),  # the mapping's 21 % for code 2
+    ]
+    assert (entry["journal_code"], entry["total_debit"], entry["total_credit"]) == ("91", "121.00", "121.00")
+    lines = sorted(mapped.dump("GeneralJournalEntryLines"), key=lambda line: line["LineNumber"])
+    assert [(line["GLAccount"], line["AmountFC"], line.get("VATCode"), line.get("AmountVATFC")) for line in lines] == [
+        (accounts["1100"], 121.0, None, None),
+        (accounts["8000"], -100.0, "2", -21.0),
+    ]
+    assert lines[1]["VATPercentage"] == 0.21 and lines[1]["VATBaseAmountFC"] == -100.0
+
+    # A given tax amount is sent as is (a rate the mapping has no percent for: purchase VAT code 5).
+    given = _vat_entry(accounts, tax_rate_id="5", tax_amount="20.99")
+    given["lines"][0]["debit"] = "120.99"
+    assert mapped.client.post(mapped.url("journal-entries"), given, format="json").status_code == 201
+
+    run = services.sync_run_request(connection=mapped.connection, resource="journal-entries", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    mapped.world.control.reset_counters()
+    one = mapped.client.get(mapped.url(f"journal-entries/{entry['id']}"))
+    assert mapped.calls() == {}
+    assert one.json() == {name: value for name, value in entry.items() if name not in ("warnings", "mutation_id")}
+
+
+@pytest.mark.parametrize(
+    ("line", "debit", "field"),
+    [
+        ({}, "120.00", "lines"),  # 120.00 against 100.00 + 21.00 VAT
+        ({"tax_rate_id": "5"}, "121.00", "lines[1].tax_rate_id"),  # no percent in the mapping, no tax_amount
+        ({"tax_rate_id": None, "tax_amount": "21.00"}, "121.00", "lines[1].tax_amount"),
+    ],
+    ids=["unbalanced-with-vat", "rate-without-percent", "tax-without-rate"],
+)
+def test_bad_vat_input_is_refused_naming_the_field_before_any_vendor_call(
+    mapped: Connected, line: dict[str, Any], debit: str, field: str
+) -> None:
+    body = _vat_entry(_accounts(mapped), **line)
+    body["lines"][0]["debit"] = debit
+    mapped.world.control.reset_counters()
+
+    response = mapped.client.post(mapped.url("journal-entries"), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    assert field in {error["field"] for error in response.json()["errors"]}, response.json()
+    assert mapped.calls() == {}
+    assert mapped.dump("GeneralJournalEntries") == []
+
+
+def test_vat_in_a_journal_without_vat_is_exacts_refusal(mapped: Connected) -> None:
+    response = mapped.client.post(
+        mapped.url("journal-entries"), _vat_entry(_accounts(mapped), **{}) | {"journal_code": "90"}, format="json"
+    )
+
+    assert response.status_code == 422, response.json()
+    assert "btw" in str(response.json()["vendor"]), response.json()
+    assert mapped.dump("GeneralJournalEntries") == []
+
+
 @pytest.mark.parametrize(
     ("change", "status", "field"),
     [

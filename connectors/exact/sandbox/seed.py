@@ -36,12 +36,14 @@ VAT_CODES = [
     ("5", "21% VH inkoop excl", 0.21, "E", "P", None, "1520"),
     ("6", "9% VL inkoop excl", 0.09, "E", "P", None, "1520"),
 ]
-# (code, description, Type, GL account) — 70 is the default sales journal (picqer #287).
+# (code, description, Type, GL account, AllowVAT) — 70 is the default sales journal (picqer #287); 91 is a general
+# journal with VAT enabled (REF Journals.AllowVAT: "Applicable only for General Journals").
 JOURNALS = [
-    ("70", "Verkoopboek", 20, None),
-    ("60", "Inkoopboek", 22, None),
-    ("20", "Bank", 12, "1100"),
-    ("90", "Memoriaal", 90, None),
+    ("70", "Verkoopboek", 20, None, False),
+    ("60", "Inkoopboek", 22, None, False),
+    ("20", "Bank", 12, "1100", False),
+    ("90", "Memoriaal", 90, None, False),
+    ("91", "Memoriaal met btw", 90, None, True),
 ]
 # (code, description, revenue GL, sales VAT code, standard sales price)
 ITEMS = [
@@ -119,7 +121,7 @@ def seed_division_defaults(store: DivisionStore) -> None:
                 **_stamps(_BASE_DATE),
             },
         )
-    for code, description, journal_type, gl in JOURNALS:
+    for code, description, journal_type, gl, allow_vat in JOURNALS:
         store.insert(
             "Journals",
             {
@@ -127,6 +129,7 @@ def seed_division_defaults(store: DivisionStore) -> None:
                 "Code": code,
                 "Description": description,
                 "Type": journal_type,
+                "AllowVAT": allow_vat,
                 "GLAccount": gl_keys.get(gl or ""),
                 "Currency": store.currency,
                 **_stamps(_BASE_DATE),

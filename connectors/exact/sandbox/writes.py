@@ -849,9 +849,9 @@ def _create_general_journal_entry(store, entity, values, lines, actor) -> WriteR
     key = store.tables["Journals"].by_code(values["JournalCode"])
     if store.tables["Journals"].value(key, "Type") != GENERAL_JOURNAL_TYPE:
         raise reference_error(["JournalCode"])
-    if any(line.get("VATCode") for line in typed):
-        raise ODataError("Btw-code kan alleen worden gebruikt in een memoriaal met btw")
-    if round_money(sum((_money(line["AmountFC"]) for line in typed), Decimal(0))) != 0:
+    typed = _journal_entry_vat(store, key, typed)
+    booked = sum((_money(line["AmountFC"]) + _money(line.get("AmountVATFC")) for line in typed), Decimal(0))
+    if round_money(booked) != 0:
         raise ODataError("Boeking is niet in balans")
     _refuse_taken(store, "GeneralJournalEntries", [values.get("EntryID")])
     _refuse_taken(store, "GeneralJournalEntryLines", [line.get("ID") for line in typed])
@@ -880,6 +880,40 @@ def _create_general_journal_entry(store, entity, values, lines, actor) -> WriteR
         store.insert("GeneralJournalEntryLines", line)
     events = [("GeneralJournalEntries", "Create", entity.path, header["EntryID"])]
     return WriteResult(header["EntryID"], record, events)
+
+
+def _journal_entry_vat(store: DivisionStore, journal_key: str, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The VAT of general journal entry lines (fidelity 82h): a VATCode only in a journal with AllowVAT, a known code;
+    AmountVATFC only beside a VATCode (REF: "If you want to set this in a POST you have to specify VATCode as well"),
+    else computed from the code's percentage, half up per line in cents, with the line's sign. The VAT stays on its
+    line (VATCode, VATPercentage, VATBaseAmountFC, AmountVATFC) and the entry balances with it included."""
+    if not any(line.get("VATCode") or line.get("AmountVATFC") is not None for line in lines):
+        return lines
+    if not store.tables["Journals"].value(journal_key, "AllowVAT"):
+        raise ODataError("Btw-code kan alleen worden gebruikt in een memoriaal met btw")
+    taxed = []
+    for line in lines:
+        code = line.get("VATCode")
+        if not code:
+            if line.get("AmountVATFC") is not None:
+                raise ODataError("Btw-bedrag kan alleen worden opgegeven met een btw-code")
+            taxed.append(line)
+            continue
+        vat_key = store.tables["VATCodes"].by_code(code)
+        if vat_key is None:
+            raise reference_error(["VATCode"])
+        percentage = _money(store.tables["VATCodes"].value(vat_key, "Percentage"))
+        amount = _money(line["AmountFC"])
+        vat = _money(line["AmountVATFC"]) if line.get("AmountVATFC") is not None else amount * percentage
+        taxed.append(
+            {
+                **line,
+                "VATPercentage": float(percentage),
+                "VATBaseAmountFC": float(round_money(amount)),
+                "AmountVATFC": float(round_money(vat)),
+            }
+        )
+    return taxed
 
 
 # ------------------------------------------------------------------------------------------ printing

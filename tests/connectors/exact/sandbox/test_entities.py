@@ -86,7 +86,7 @@ def test_seeded_reference_data(exact: ExactClient) -> None:
     vat = {r["Code"]: r["Percentage"] for r in exact.results("vat/VATCodes", {"$select": "Code,Percentage"})}
     assert vat["2"] == 0.21 and vat["1"] == 0.09 and vat["0"] == 0.0
     journals = {r["Code"]: r["Type"] for r in exact.results("financial/Journals", {"$select": "Code,Type"})}
-    assert journals == {"70": 20, "60": 22, "20": 12, "90": 90}
+    assert journals == {"70": 20, "60": 22, "20": 12, "90": 90, "91": 90}
     items = exact.results(
         "logistics/Items", {"$select": "Code,GLRevenueCode,SalesVatCode", "$filter": "IsSalesItem eq true"}
     )
@@ -411,6 +411,41 @@ def test_general_journal_entry_rules(exact: ExactClient) -> None:
     booked = exact.post(path, {"JournalCode": "90", "GeneralJournalEntryLines": lines})
     assert booked.status_code == 201, booked.text
     assert (booked.json()["d"]["Type"], booked.json()["d"]["Status"]) == (90, 20)
+    # Fidelity 82h: in a journal with VAT the code's VAT joins the line and the balance; AmountVATFC needs a VATCode.
+    gl_1600 = exact.results("financial/GLAccounts", {"$select": "ID", "$filter": "Code eq '1600'"})[0]["ID"]
+    purchase = [
+        {"GLAccount": gl["4000"], "AmountFC": 100.05, "VATCode": "5"},
+        {"GLAccount": gl_1600, "AmountFC": -121.06},
+    ]
+    net_only = exact.post(
+        path, {"JournalCode": "91", "GeneralJournalEntryLines": [purchase[0], {**purchase[1], "AmountFC": -100.05}]}
+    )
+    assert net_only.status_code == 400 and _message(net_only) == "Boeking is niet in balans"
+    unknown_code = exact.post(
+        path, {"JournalCode": "91", "GeneralJournalEntryLines": [{**purchase[0], "VATCode": "77"}, purchase[1]]}
+    )
+    assert unknown_code.status_code == 500 and _message(unknown_code) == "Ongeldige referentie: Btw-code"
+    bare_vat = exact.post(
+        path, {"JournalCode": "91", "GeneralJournalEntryLines": [{**lines[0], "AmountVATFC": 2.1}, lines[1]]}
+    )
+    assert bare_vat.status_code == 400
+    with_vat_journal = exact.post(path, {"JournalCode": "91", "GeneralJournalEntryLines": purchase})
+    assert with_vat_journal.status_code == 201, with_vat_journal.text
+    entry_id = with_vat_journal.json()["d"]["EntryID"]
+    vat_lines = exact.results(
+        "generaljournalentry/GeneralJournalEntryLines",
+        {
+            "$select": "VATCode,VATPercentage,VATBaseAmountFC,AmountVATFC,AmountFC",
+            "$filter": f"EntryID eq guid'{entry_id}'",
+        },
+    )
+    # 100.05 x 21 % = 21.0105: 21.01, half up per line in cents.
+    by_amount = {
+        row["AmountFC"]: (row["VATCode"], row["VATPercentage"], row["VATBaseAmountFC"], row["AmountVATFC"])
+        for row in vat_lines
+    }
+    assert by_amount[100.05] == ("5", 0.21, 100.05, 21.01)
+    assert by_amount[-121.06][0] is None
     # Fidelity 82f: a list needs $select or $top.
     bare = exact.get(path)
     assert bare.status_code == 400
