@@ -312,6 +312,28 @@ ENTITY_SETS: dict[str, EntitySet] = {
             navigations={"GeneralJournalEntryLines": "generaljournalentry/GeneralJournalEntryLines"},
             select_or_top=True,
         ),
+        # GET, POST, PUT and DELETE on both (reference SalesOrders, SalesOrderLines); webhook topic SalesOrders.
+        EntitySet(
+            "salesorder/SalesOrders",
+            "SalesOrders",
+            _M + "SalesOrder",
+            "crud",
+            "SalesOrders",
+            "OrderID",
+            _ALL,
+            topic="SalesOrders",
+            navigations={"SalesOrderLines": "salesorder/SalesOrderLines"},
+        ),
+        EntitySet(
+            "salesorder/SalesOrderLines",
+            "SalesOrderLines",
+            _M + "SalesOrderLine",
+            "crud",
+            "SalesOrderLines",
+            "ID",
+            _ALL,
+            topic="SalesOrders",
+        ),
         EntitySet(
             "generaljournalentry/GeneralJournalEntryLines",
             "GeneralJournalEntryLines",
@@ -493,6 +515,7 @@ CAPTIONS: dict[str, str] = {
     "Supplier": "Leverancier",
     "PurchaseEntryLines": "Boekingsregels",
     "GeneralJournalEntryLines": "Boekingsregels",
+    "SalesOrderLines": "Orderregels",
     "JournalCode": "Dagboek",
     "GLRevenue": "Omzetrekening",
     "SalesVatCode": "Btw-code verkoop",
@@ -506,6 +529,7 @@ INVOICE_TYPES = {8020: "Verkoopfactuur", 8021: "Creditnota", 8023: "Directe verk
 ENTRY_TYPES = {20: "Verkoopboeking", 21: "Creditnota"}
 PURCHASE_ENTRY_TYPES = {30: "Inkoopboeking", 31: "Creditnota inkoop"}
 GENERAL_ENTRY_TYPES = {10: "Beginbalans", 90: "Overige"}
+ORDER_STATUSES = {12: "Open", 20: "Gedeeltelijk", 21: "Volledig", 45: "Geannuleerd"}
 GL_TYPES = {
     10: "Kas",
     12: "Bank",
@@ -691,6 +715,19 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "VATBaseAmountDC": _alias("VATBaseAmountFC"),
         "GLAccountCode": _ref("GLAccounts", "GLAccount", "Code"),
         "GLAccountDescription": _ref("GLAccounts", "GLAccount", "Description"),
+        "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "SalesOrders": {
+        "OrderedByName": _ref("Accounts", "OrderedBy", "Name"),
+        "InvoiceToName": _ref("Accounts", "InvoiceTo", "Name"),
+        "DeliverToName": _ref("Accounts", "DeliverTo", "Name"),
+        "AmountDC": _alias("AmountFC"),
+        "StatusDescription": _described(ORDER_STATUSES, "Status"),
+    },
+    "SalesOrderLines": {
+        "AmountDC": _alias("AmountFC"),
+        "ItemCode": _ref("Items", "Item", "Code"),
+        "ItemDescription": _ref("Items", "Item", "Description"),
         "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
     },
     "GeneralJournalEntries": {

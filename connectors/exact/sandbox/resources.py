@@ -849,6 +849,8 @@ _DUMP_SETS = [
     "cashflow/Payments",
     "generaljournalentry/GeneralJournalEntries",
     "generaljournalentry/GeneralJournalEntryLines",
+    "salesorder/SalesOrders",
+    "salesorder/SalesOrderLines",
     "financial/GLAccounts",
     "vat/VATCodes",
     "financial/Journals",

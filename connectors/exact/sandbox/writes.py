@@ -916,6 +916,82 @@ def _journal_entry_vat(store: DivisionStore, journal_key: str, lines: list[dict[
     return taxed
 
 
+# ------------------------------------------------------------------------------------------ sales orders
+
+
+def _create_sales_order(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    """POST SalesOrders (fidelity 82i): OrderedBy and lines required, each line an Item (reference SalesOrders: the
+    customer "who ordered the sales order", InvoiceTo and DeliverTo default to it and cannot change; SalesOrderLines
+    Item: "the item that is sold"); prices, VAT code and amounts default from the item as on invoice lines. Open
+    (Status 12), nothing delivered or invoiced."""
+    errors = _check_required(values, ["OrderedBy"])
+    raw_lines = lines.get("SalesOrderLines", [])
+    if not raw_lines:
+        errors.append(required("SalesOrderLines"))
+    line_entity = ENTITY_SETS["salesorder/SalesOrderLines"]
+    typed = [coerce_body(line_entity, line, method="POST")[0] for line in raw_lines]
+    values.setdefault("InvoiceTo", values.get("OrderedBy"))
+    values.setdefault("DeliverTo", values.get("OrderedBy"))
+    broken = [
+        n
+        for n in ("OrderedBy", "InvoiceTo", "DeliverTo")
+        if values.get(n) and values[n] not in store.tables["Accounts"].rows
+    ]
+    account_vat = None
+    if values.get("InvoiceTo") in store.tables["Accounts"].rows:
+        account_vat = store.tables["Accounts"].value(values["InvoiceTo"], "SalesVATCode")
+    computed: list[dict[str, Any]] = []
+    for line in typed:
+        # The invoice line's defaults apply (item price, its VAT code); an order line has no G/L account.
+        line_values, line_missing, line_broken = _invoice_line_values(store, line, account_vat)
+        errors.extend(line_missing)
+        broken.extend(line_broken)
+        computed.append(line_values)
+    if errors:
+        raise ODataError(errors)
+    if broken:
+        raise reference_error(list(dict.fromkeys(broken)))
+    _refuse_taken(store, "SalesOrders", [values.get("OrderID")])
+    _refuse_taken(store, "SalesOrderLines", [line.get("ID") for line in computed])
+    today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    header = {**values, "OrderID": values.get("OrderID") or str(uuid4())}
+    header.setdefault("Currency", store.currency)
+    header["OrderDate"] = header.get("OrderDate") or today
+    orders = store.tables["SalesOrders"]
+    number_of = orders.getter("OrderNumber")
+    header["OrderNumber"] = header.get("OrderNumber") or 1 + max(
+        (int(number_of(row) or 0) for row in orders.rows.values()), default=0
+    )
+    header.update(Status=12, DeliveryStatus=12, InvoiceStatus=12)
+    excl = vat = Decimal(0)
+    stored_lines = []
+    for number, line in enumerate(computed, start=1):
+        line = {key: value for key, value in line.items() if key not in ("GLAccount", "VATAmountFC")}
+        line.update(
+            ID=line.get("ID") or str(uuid4()),
+            OrderID=header["OrderID"],
+            OrderNumber=header["OrderNumber"],
+            LineNumber=number,
+            VATAmount=computed[number - 1]["VATAmountFC"],
+            QuantityDelivered=0.0,
+            QuantityInvoiced=0.0,
+            DeliveryStatus=12,
+            InvoiceStatus=12,
+            OrderStatus=12,
+        )
+        line.setdefault("DeliveryDate", header.get("DeliveryDate") or header["OrderDate"])
+        excl += _money(line["AmountFC"])
+        vat += _money(line["VATAmount"])
+        stored_lines.append(line)
+    header.update(AmountFCExclVat=float(excl), AmountFC=float(excl + vat))
+    _stamp_create(header, actor, store)
+    record = store.insert("SalesOrders", header)
+    for line in stored_lines:
+        _stamp_create(line, actor, store)
+        store.insert("SalesOrderLines", line)
+    return WriteResult(header["OrderID"], record, [("SalesOrders", "Create", entity.path, header["OrderID"])])
+
+
 # ------------------------------------------------------------------------------------------ printing
 
 
@@ -1072,6 +1148,7 @@ _CREATE = {
     "salesentry/SalesEntries": _create_sales_entry,
     "purchaseentry/PurchaseEntries": _create_purchase_entry,
     "generaljournalentry/GeneralJournalEntries": _create_general_journal_entry,
+    "salesorder/SalesOrders": _create_sales_order,
     "webhooks/WebhookSubscriptions": _create_subscription,
 }
 

@@ -567,3 +567,44 @@ def test_me_has_the_2025_properties(exact: ExactClient) -> None:
     for name in ("IsEmployeeSelfServiceUser", "IsMyFirmLiteUser", "IsOEIMigrationMandatory", "IsStarterUser"):
         assert me[name] is False
     assert "PackageCode" in me
+
+
+def test_sales_order_rules(exact: ExactClient) -> None:
+    """Fidelity 82i: OrderedBy and lines required, each line an existing Item; amounts and VAT from the item; open."""
+    customer = exact.results("crm/Accounts", {"$select": "ID", "$filter": "Status eq 'C'"})[0]["ID"]
+    item = exact.results("logistics/Items", {"$select": "ID", "$filter": "Code eq 'CONSULT'"})[0]["ID"]
+    path = "salesorder/SalesOrders"
+    missing = exact.post(path, {"Description": "x"})
+    assert missing.status_code == 400
+    assert _message(missing) == "Verplicht: Besteld door\r\nVerplicht: Orderregels"
+    no_item = exact.post(path, {"OrderedBy": customer, "SalesOrderLines": [{"Quantity": 2}]})
+    assert no_item.status_code == 400 and _message(no_item) == "Verplicht: Artikel"
+    unknown = exact.post(
+        path, {"OrderedBy": customer, "SalesOrderLines": [{"Item": "2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b"}]}
+    )
+    assert unknown.status_code == 500 and _message(unknown) == "Ongeldige referentie: Artikel"
+    assert exact.results(path, {"$select": "OrderID"}) == []
+    created = exact.post(path, {"OrderedBy": customer, "SalesOrderLines": [{"Item": item, "Quantity": 2}]})
+    assert created.status_code == 201, created.text
+    order = created.json()["d"]
+    assert (order["Status"], order["InvoiceTo"], order["AmountFCExclVat"], order["AmountFC"]) == (
+        12,
+        customer,
+        190.0,
+        229.9,
+    )
+    (line,) = exact.results(
+        "salesorder/SalesOrderLines",
+        {
+            "$select": "Item,Quantity,UnitPrice,AmountFC,VATCode,VATAmount",
+            "$filter": f"OrderID eq guid'{order['OrderID']}'",
+        },
+    )
+    assert {name: value for name, value in line.items() if name != "__metadata"} == {
+        "Item": item,
+        "Quantity": 2.0,
+        "UnitPrice": 95.0,
+        "AmountFC": 190.0,
+        "VATCode": "2",
+        "VATAmount": 39.9,
+    }
