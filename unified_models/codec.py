@@ -30,9 +30,13 @@ from connectors.base.records import (
     PurchaseInvoiceInput,
     PurchaseInvoiceLineInput,
     RecordStatus,
+    SalesOrderInput,
+    SalesOrderLineInput,
 )
 
-UnifiedInput = ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput | JournalEntryInput
+UnifiedInput = (
+    ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput | JournalEntryInput | SalesOrderInput
+)
 
 _LINE_DECIMALS = ("quantity", "unit_price", "tax_rate")
 
@@ -215,6 +219,33 @@ def journal_entry_input_from_data(data: Mapping[str, Any]) -> JournalEntryInput:
     )
 
 
+def _sales_order_line(data: Any, field: str) -> SalesOrderLineInput:
+    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
+    _known(given, SalesOrderLineInput, field)
+    if "item_id" not in given:
+        raise InvalidInput(f"{field}.item_id", "Required.", status=400)
+    for name in ("quantity", "unit_price"):
+        if name in given:
+            given[name] = _decimal(given[name], f"{field}.{name}")
+    return SalesOrderLineInput(**given)
+
+
+def sales_order_input_from_data(data: Mapping[str, Any]) -> SalesOrderInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, SalesOrderInput)
+    if "contact_id" not in given or "lines" not in given:
+        raise InvalidInput("contact_id" if "contact_id" not in given else "lines", "Required.", status=400)
+    lines = given.pop("lines")
+    if not isinstance(lines, list | tuple):
+        raise InvalidInput("lines", "A list of lines.", status=400)
+    dates = ("order_date", "delivery_date")
+    return SalesOrderInput(
+        **{name: value for name, value in given.items() if name not in dates},
+        lines=tuple(_sales_order_line(line, f"lines.{index}") for index, line in enumerate(lines)),
+        **{name: _date(given.get(name), name) for name in dates},
+    )
+
+
 _DATES = ("issue_date", "due_date")
 
 _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
@@ -225,6 +256,7 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
     ("items", "create"): item_input_from_data,
     ("purchase-invoices", "create"): purchase_invoice_input_from_data,
     ("journal-entries", "create"): journal_entry_input_from_data,
+    ("sales-orders", "create"): sales_order_input_from_data,
 }
 
 

@@ -381,6 +381,37 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "created_at": "2025-03-31T16:00:00Z",
         "updated_at": "2025-03-31T16:00:00Z",
     },
+    Resource.SALES_ORDERS: {
+        "id": "5d6e...",
+        "remote_id": "5d6e...",
+        "number": "1",
+        "status": "open",
+        "delivery_status": "open",
+        "invoice_status": "open",
+        "contact_id": "3c4d...",
+        "order_date": "2025-03-03",
+        "delivery_date": "2025-03-10",
+        "currency": "EUR",
+        "reference": "PO-2291",
+        "description": None,
+        "lines": [
+            {
+                "id": "a1b2...",
+                "description": "Consultancy per uur",
+                "quantity": "2",
+                "unit_price": "95.00",
+                "item_id": "7e8f...",
+                "tax_rate_id": "2",
+                "net_amount": "190.00",
+                "tax_amount": "39.90",
+            }
+        ],
+        "net_total": "190.00",
+        "tax_total": "39.90",
+        "total": "229.90",
+        "created_at": "2025-03-03T09:00:00Z",
+        "updated_at": "2025-03-03T09:00:00Z",
+    },
     Resource.PURCHASE_INVOICES: {
         "id": "c3d4...",
         "remote_id": "c3d4...",
@@ -421,6 +452,13 @@ _JOURNAL_ENTRY_INPUT = {
         {"ledger_account_id": "4a5b...", "debit": "250.00"},
         {"ledger_account_id": "6c7d...", "credit": "250.00"},
     ],
+}
+_SALES_ORDER_INPUT = {
+    "contact_id": "3c4d...",
+    "order_date": "2025-03-03",
+    "delivery_date": "2025-03-10",
+    "reference": "PO-2291",
+    "lines": [{"item_id": "7e8f...", "quantity": "2"}, {"item_id": "9a0b...", "quantity": "1", "unit_price": "45.00"}],
 }
 _JOURNAL_ENTRY_VAT_INPUT = {
     "journal_code": "91",
@@ -565,6 +603,25 @@ PURCHASE_INVOICES_CREATE = OperationText(
         OpenApiExample(
             "Created",
             value={**RECORD_EXAMPLES[Resource.PURCHASE_INVOICES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+SALES_ORDERS_CREATE = OperationText(
+    summary="Create a sales order",
+    description=(
+        "Creates an open order for the customer `contact_id` (Exact: salesorder/SalesOrders; OrderedBy, and the "
+        "customer invoiced and delivered to, cannot change afterwards). Each line names an item; price, tax rate and "
+        "text default to the item's at the vendor. An unknown contact or item is 422 `invalid_input` naming the "
+        "field and nothing is created. Vendors without sales orders (Xero) answer 405."
+    ),
+    examples=(
+        OpenApiExample("Two items", value=_SALES_ORDER_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={**RECORD_EXAMPLES[Resource.SALES_ORDERS], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
             response_only=True,
             status_codes=["201"],
         ),

@@ -26,6 +26,7 @@ from connectors.base.records import (
     InvoiceType,
     JournalType,
     LedgerClassification,
+    OrderStatus,
     PaymentStatus,
     RecordStatus,
     TaxType,
@@ -307,6 +308,36 @@ class PurchaseInvoiceSerializer(RecordSerializer):
     description = StrictCharField(allow_null=True)
     journal_code = StrictCharField(allow_null=True)
     lines = PurchaseInvoiceLineSerializer(many=True)
+    net_total = DecimalString()
+    tax_total = DecimalString()
+    total = DecimalString()
+
+
+class SalesOrderLineSerializer(serializers.Serializer):
+    id = StrictCharField(allow_null=True)
+    description = StrictCharField(allow_null=True)
+    quantity = DecimalString()
+    unit_price = DecimalString(allow_null=True)
+    item_id = StrictCharField(allow_null=True)
+    tax_rate_id = StrictCharField(allow_null=True)
+    net_amount = DecimalString(help_text="Line amount excluding tax, in the order's currency.")
+    tax_amount = DecimalString()
+
+
+class SalesOrderSerializer(RecordSerializer):
+    """A customer's order: items to deliver and invoice later."""
+
+    number = StrictCharField(allow_null=True, help_text="The vendor's order number.")
+    status = EnumField(OrderStatus)
+    delivery_status = EnumField(OrderStatus)
+    invoice_status = EnumField(OrderStatus)
+    contact_id = StrictCharField(allow_null=True, help_text="The customer who ordered (a contact `id`).")
+    order_date = serializers.DateField(allow_null=True)
+    delivery_date = serializers.DateField(allow_null=True)
+    currency = StrictCharField(allow_null=True)
+    reference = StrictCharField(allow_null=True, help_text="The customer's reference.")
+    description = StrictCharField(allow_null=True)
+    lines = SalesOrderLineSerializer(many=True)
     net_total = DecimalString()
     tax_total = DecimalString()
     total = DecimalString()
@@ -600,6 +631,29 @@ class PurchaseInvoiceCreateSerializer(serializers.Serializer):
     journal_code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's purchase journal."
     )
+
+    def validate_currency(self, value: str | None) -> str | None:
+        return _currency(value)
+
+
+class SalesOrderLineInputSerializer(serializers.Serializer):
+    item_id = StrictCharField(max_length=100, help_text="An item `id` of this connection.")
+    quantity = _decimal_input(required=False, default=Decimal(1), min_value=Decimal("0.000001"))
+    unit_price = _decimal_input(required=False, allow_null=True, help_text="Default: the item's price.")
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
+    tax_rate_id = StrictCharField(
+        required=False, allow_null=True, max_length=20, help_text="A tax rate `id`; default: the item's."
+    )
+
+
+class SalesOrderCreateSerializer(serializers.Serializer):
+    contact_id = StrictCharField(max_length=100, help_text="The customer who orders: a contact `id`.")
+    lines = SalesOrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    order_date = serializers.DateField(required=False, allow_null=True)
+    delivery_date = serializers.DateField(required=False, allow_null=True)
+    currency = CurrencyField(required=False, allow_null=True)
+    reference = StrictCharField(required=False, allow_null=True, max_length=100)
+    description = StrictCharField(required=False, allow_null=True, max_length=500)
 
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)

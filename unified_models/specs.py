@@ -34,6 +34,8 @@ from unified_models.serializers import (
     PurchaseInvoiceCreateSerializer,
     PurchaseInvoiceSerializer,
     RecordSerializer,
+    SalesOrderCreateSerializer,
+    SalesOrderSerializer,
     TaxRateSerializer,
     write_response_serializer,
 )
@@ -128,6 +130,14 @@ SPECS: tuple[ResourceSpec, ...] = (
         "general journal entries",
         JournalEntrySerializer,
         create=WriteSpec(JournalEntryCreateSerializer, openapi.JOURNAL_ENTRIES_CREATE),
+    ),
+    ResourceSpec(
+        Resource.SALES_ORDERS,
+        "SalesOrder",
+        "sales orders",
+        SalesOrderSerializer,
+        filters=_BY_CONTACT,
+        create=WriteSpec(SalesOrderCreateSerializer, openapi.SALES_ORDERS_CREATE),
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}

@@ -71,6 +71,7 @@ class Resource(StrEnum):
     PAYMENTS = "payments"
     PURCHASE_INVOICES = "purchase-invoices"
     JOURNAL_ENTRIES = "journal-entries"
+    SALES_ORDERS = "sales-orders"
     # The connection's company (connectors.base.records.CompanyInfo): one record, read by Connector.company_info and
     # kept in the store like the others; no list or retrieve routes of its own (GET /connections/{id}/company).
     COMPANY = "company"

@@ -217,19 +217,35 @@ class ContactInput:
 
 
 @dataclass(frozen=True, kw_only=True)
-class InvoiceLine:
+class TaxedLine:
+    """What every booked line of an invoice, bill or order carries: text, the amount excluding tax, the tax."""
+
     id: str | None = None
     description: str | None = None
-    quantity: Decimal = Decimal(1)
-    unit_price: Decimal | None = None
-    item_id: str | None = None
-    ledger_account_id: str | None = None
     tax_rate_id: str | None = None
     net_amount: Decimal = Decimal("0.00")
     tax_amount: Decimal = Decimal("0.00")
 
     def __post_init__(self) -> None:
-        _require_decimal(self, "quantity", "unit_price", "net_amount", "tax_amount")
+        _require_decimal(self, "net_amount", "tax_amount")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemLine(TaxedLine):
+    """A line selling a quantity of an item at a unit price (sales invoices and sales orders)."""
+
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    item_id: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "quantity", "unit_price")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvoiceLine(ItemLine):
+    ledger_account_id: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -324,19 +340,15 @@ class InvoiceUpdate:
 
 
 @dataclass(frozen=True, kw_only=True)
-class PurchaseInvoiceLine:
+class PurchaseInvoiceLine(TaxedLine):
     """One booked line of a supplier's invoice: an amount on a G/L account with its VAT."""
 
-    id: str | None = None
-    description: str | None = None
     quantity: Decimal | None = None
     ledger_account_id: str | None = None
-    tax_rate_id: str | None = None
-    net_amount: Decimal = Decimal("0.00")
-    tax_amount: Decimal = Decimal("0.00")
 
     def __post_init__(self) -> None:
-        _require_decimal(self, "quantity", "net_amount", "tax_amount")
+        super().__post_init__()
+        _require_decimal(self, "quantity")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -400,6 +412,79 @@ class PurchaseInvoiceInput:
 
     def __post_init__(self) -> None:
         _require_date(self, "issue_date", "due_date")
+
+
+# ---------------------------------------------------------------------------------------------- sales orders
+
+
+class OrderStatus(StrEnum):
+    """How far an order (or its delivery, or its invoicing) has come."""
+
+    OPEN = "open"
+    PARTIAL = "partial"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderLine(ItemLine):
+    """One ordered item: the same shape as an invoice line, without a ledger account (booked when invoiced)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrder(Record):
+    """A customer's order: items to deliver and invoice later."""
+
+    number: str | None = None
+    status: OrderStatus = OrderStatus.OPEN
+    delivery_status: OrderStatus = OrderStatus.OPEN
+    invoice_status: OrderStatus = OrderStatus.OPEN
+    contact_id: str | None = None  # the customer who ordered
+    order_date: date | None = None
+    delivery_date: date | None = None
+    currency: str | None = None
+    reference: str | None = None
+    description: str | None = None
+    lines: tuple[SalesOrderLine, ...] = ()
+    net_total: Decimal = Decimal("0.00")
+    tax_total: Decimal = Decimal("0.00")
+    total: Decimal = Decimal("0.00")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "net_total", "tax_total", "total")
+        _require_date(self, "order_date", "delivery_date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderLineInput:
+    """One item to order: `item_id` (an Item id of the connection) is required; price, VAT code and text default to
+    the item's at the vendor when not given."""
+
+    item_id: str
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    description: str | None = None
+    tax_rate_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "quantity", "unit_price")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderInput:
+    """A sales order to create for the customer `contact_id`."""
+
+    contact_id: str
+    lines: tuple[SalesOrderLineInput, ...]
+    order_date: date | None = None
+    delivery_date: date | None = None
+    currency: str | None = None
+    reference: str | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_date(self, "order_date", "delivery_date")
 
 
 # ---------------------------------------------------------------------------------------------- company

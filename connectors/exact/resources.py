@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from connectors.base.data import Resource
-from connectors.exact import journal_entries, mappers, purchases
+from connectors.exact import journal_entries, mappers, purchases, sales_orders
 from connectors.exact.odata import Filter, ge
 
 CONTACT_FIELDS = (
@@ -225,6 +225,15 @@ RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
             expand=journal_entries.LINES,
             expand_select=journal_entries.LINE_FIELDS,
         ),
+        Resource.SALES_ORDERS: ExactResource(
+            Resource.SALES_ORDERS,
+            sales_orders.PATH,
+            "OrderID",
+            sales_orders.FIELDS,
+            expand=sales_orders.LINES,
+            expand_select=sales_orders.LINE_FIELDS,
+            filters=MappingProxyType({"contact_id": "OrderedBy"}),
+        ),
     }
 )
 
@@ -237,6 +246,7 @@ SIMPLE_READERS: Mapping[Resource, Callable[[Any], Any]] = MappingProxyType(
         Resource.JOURNALS: mappers.journal_from_exact,
         Resource.ITEMS: mappers.item_from_exact,
         Resource.JOURNAL_ENTRIES: journal_entries.journal_entry_from_exact,
+        Resource.SALES_ORDERS: sales_orders.sales_order_from_exact,
     }
 )
 

@@ -113,6 +113,8 @@ SOURCES: Mapping[Resource, SyncSource] = MappingProxyType(
         Resource.JOURNAL_ENTRIES: SyncSource(Resource.JOURNAL_ENTRIES),
         # The division itself (system/Divisions and its fiscal periods), read whole each run like the sets above.
         Resource.COMPANY: SyncSource(Resource.COMPANY),
+        # Sales orders have bulk/ but no sync/ endpoints (NOTES.md: Entities): read whole with their lines.
+        Resource.SALES_ORDERS: SyncSource(Resource.SALES_ORDERS),
     }
 )
 

@@ -56,6 +56,7 @@ RESOURCES = (
     "payments",
     "purchase-invoices",
     "journal-entries",
+    "sales-orders",
     "company",
 )
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")

@@ -19,6 +19,7 @@ LEDGERBRIDGE_SYNC_SCHEDULE = {
     # Exact reads every purchase entry each run (no change feed): less often than sales invoices.
     "purchase-invoices": env.int("LEDGERBRIDGE_SYNC_PURCHASE_INVOICES_SECONDS", default=900),
     "journal-entries": env.int("LEDGERBRIDGE_SYNC_JOURNAL_ENTRIES_SECONDS", default=900),
+    "sales-orders": env.int("LEDGERBRIDGE_SYNC_SALES_ORDERS_SECONDS", default=900),
     # The connection's company (name, VAT number, fiscal year): two calls a run, and it rarely changes.
     "company": env.int("LEDGERBRIDGE_SYNC_COMPANY_SECONDS", default=3600),
 }

@@ -25,6 +25,7 @@ def test_sync_status_trigger_and_conflict(connected: Connected) -> None:
         "payments",
         "purchase-invoices",
         "journal-entries",
+        "sales-orders",
         "company",
     }
     assert by_resource["invoices"]["state"] == "never" and not by_resource["invoices"]["reads_from_store"]
