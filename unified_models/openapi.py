@@ -800,6 +800,28 @@ def write_schema(spec: ResourceSpec, action: str, write: WriteSpec) -> Any:
     )
 
 
+def sales_order_invoice_schema(invoices: ResourceSpec, request: Any) -> Any:
+    """POST .../sales-orders/{record_id}/invoice: the answer is the invoice made (a write of `invoices`)."""
+    return extend_schema(
+        operation_id="sales_orders_invoice",
+        summary="Turn a sales order into a sales invoice",
+        description=(
+            "Invoices what the order still has to invoice, by quantity ordered, as one open sales invoice in "
+            "`journal_code` (default: the mapping's sales journal); the answer is that invoice (Exact: "
+            "salesinvoice/InvoiceSalesOrders, the invoice's lines name the order). An order with nothing left to "
+            "invoice is the vendor's refusal (422). Vendors without sales orders (Xero) answer 405."
+        ),
+        parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER, INCLUDE, DRY_RUN],
+        request=request,
+        responses={
+            201: invoices.write_response_serializer,
+            200: DryRunResponseSerializer,
+            **_problems(*WRITE_PROBLEMS),
+        },
+        tags=[Resource.SALES_ORDERS.value],
+    )
+
+
 # --- mapping and passthrough --------------------------------------------------------------------------------------
 
 COMPANY_RETRIEVE = extend_schema(

@@ -659,6 +659,12 @@ class SalesOrderCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
+class SalesOrderInvoiceSerializer(serializers.Serializer):
+    journal_code = StrictCharField(
+        required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's sales journal."
+    )
+
+
 class JournalEntryLineInputSerializer(serializers.Serializer):
     ledger_account_id = StrictCharField(max_length=100, help_text="A ledger account `id` of this connection.")
     debit = _decimal_input(

@@ -61,6 +61,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PASSTHROUGH = "passthrough"
+# A sales order turned into an invoice: a write of `invoices` whose target is the order (its answer is the invoice).
+FROM_ORDER = "from_order"
 RETRYABLE_STATUSES = (MutationStatus.FAILED, MutationStatus.IN_DOUBT)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Seconds a killed sender's last vendor call may still take to end after its deadline (socket close, last packet).
@@ -388,7 +390,7 @@ def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, Mutation
 
 def _unified_input(mutation: Mutation) -> UnifiedInput | None:
     """The typed input the stored request stands for (None: passthrough and finalize take none)."""
-    if mutation.resource == PASSTHROUGH or mutation.operation == "finalize":
+    if mutation.resource == PASSTHROUGH or mutation.operation in ("finalize", FROM_ORDER):
         return None
     return input_from_data(mutation.resource, mutation.operation, mutation.request)
 
@@ -410,6 +412,9 @@ def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: Ledg
         written = connector.update_record(ctx, resource, mutation.target_id, data, mapping=mapping)
     elif mutation.operation == "finalize":
         written = connector.finalize_invoice(ctx, mutation.target_id)
+    elif mutation.operation == FROM_ORDER:
+        journal_code = mutation.request.get("journal_code") or mapping.default_sales_journal or None
+        written = connector.invoice_sales_order(ctx, mutation.target_id, journal_code=journal_code)
     else:  # pragma: no cover - operations are fixed by the views
         raise ValueError(f"Unknown mutation operation {mutation.operation!r}")
     if isinstance(written, WriteResult):
@@ -443,6 +448,9 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
     if mutation.operation == "finalize":
         invoice = connector.retrieve_record(ctx, resource, mutation.target_id)
         return invoice if getattr(invoice, "finalized", None) else None
+    if mutation.operation == FROM_ORDER:
+        # The invoice the lost conversion made, if any (Exact: found by its lines' sales order).
+        return connector.sales_order_invoice(ctx, mutation.target_id)
     return None  # an update sends the same values again: repeating it is harmless
 
 
@@ -549,7 +557,7 @@ def _emit_mutation_events(mutation: Mutation, *, status: str, fields: dict[str, 
     if status != MutationStatus.SUCCEEDED or stem is None:
         return
     record = {key: value for key, value in outcome.items() if key != "warnings"}
-    action = "created" if mutation.operation == Operation.CREATE else "updated"
+    action = "created" if mutation.operation in (Operation.CREATE, FROM_ORDER) else "updated"
     event_emit(
         type=f"{stem}.{action}",
         data={"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered, "record": record},

@@ -1,7 +1,8 @@
 """Routes of the unified data API under /api/v1/connections/{connection_id}/, generated from the resource specs.
 
 Each spec gets a list route (GET, and POST when it permits create), a detail route (GET, and PATCH when it permits
-update) and, when it permits finalize, .../{record_id}/finalize; each view carries its spec and its schema.
+update) and, when it permits finalize, .../{record_id}/finalize (sales orders: .../{record_id}/invoice); each view
+carries its spec and its schema.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from typing import Any
 from django.urls import URLPattern, path
 from drf_spectacular.utils import extend_schema_view
 
+from connectors.base.data import Resource
 from unified_models import openapi, views
-from unified_models.specs import SPECS, ResourceSpec
+from unified_models.serializers import SalesOrderInvoiceSerializer
+from unified_models.specs import SPEC_BY_RESOURCE, SPECS, ResourceSpec
 from unified_models.store.views import SyncView
 
 _CONNECTION = "connections/<str:connection_id>"
@@ -49,6 +52,10 @@ def _record_routes(spec: ResourceSpec) -> list[URLPattern]:
             post=openapi.write_schema(spec, "finalize", spec.finalize),
         )
         routes.append(path(f"{collection}/<str:record_id>/finalize", finalize, name=f"{spec.url_name}-finalize"))
+    if spec.resource is Resource.SALES_ORDERS:
+        schema = openapi.sales_order_invoice_schema(SPEC_BY_RESOURCE[Resource.INVOICES], SalesOrderInvoiceSerializer)
+        invoice = extend_schema_view(post=schema)(views.SalesOrderInvoiceView).as_view()
+        routes.append(path(f"{collection}/<str:record_id>/invoice", invoice, name=f"{spec.url_name}-invoice"))
     return routes
 
 

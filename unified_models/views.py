@@ -44,6 +44,7 @@ from unified_models.serializers import (
     PassthroughRequestSerializer,
     ReconciliationCreateSerializer,
     ReconciliationSerializer,
+    SalesOrderInvoiceSerializer,
     mapping_data,
 )
 from unified_models.specs import ResourceSpec, dry_run_data, record_data, records_data, write_data
@@ -256,6 +257,24 @@ class RecordFinalizeView(ConnectionAPIView):
             operation="finalize",
             payload={},
             target_id=record_id,
+        )
+
+
+class SalesOrderInvoiceView(ConnectionAPIView):
+    """POST .../sales-orders/{record_id}/invoice: a write of `invoices` whose target is the order."""
+
+    @idempotent
+    def post(self, request: Request, connection_id: str, record_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        serializer = validated(SalesOrderInvoiceSerializer, request.data)
+        return self.write(
+            request,
+            connection=connection,
+            resource=Resource.INVOICES.value,
+            operation=services.FROM_ORDER,
+            payload=dict(serializer.data),
+            target_id=record_id,
+            success_status=status.HTTP_201_CREATED,
         )
 
 

@@ -166,6 +166,17 @@ class Connector(ABC):
     def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> WriteResult[UnifiedRecord]:
         raise OperationNotSupported(Resource.INVOICES, "finalize", self.name)
 
+    def invoice_sales_order(
+        self, ctx: CallContext, order_id: str, *, journal_code: str | None
+    ) -> WriteResult[UnifiedRecord]:
+        """Turn a sales order into a sales invoice for what it still has to invoice; the result is the invoice (a
+        connectors.base.records.Invoice). A vendor without sales orders keeps the default (405)."""
+        raise OperationNotSupported(Resource.SALES_ORDERS, "invoice", self.name)
+
+    def sales_order_invoice(self, ctx: CallContext, order_id: str) -> UnifiedRecord | None:
+        """The newest invoice made from the order (after a conversion whose answer was lost), or None."""
+        return None
+
     def company_info(self, ctx: CallContext) -> UnifiedRecord:
         """The connection's company as a connectors.base.records.CompanyInfo (with remote_data)."""
         raise OperationNotSupported("company", "retrieve", self.name)

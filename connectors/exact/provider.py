@@ -482,6 +482,40 @@ class ExactConnector(OAuth2Connector):
         # The POST answer has the header but its lines only as a deferred link: read the order once.
         return WriteResult(record=self._retrieve(api, spec, order_id), warnings=[])
 
+    def invoice_sales_order(self, ctx: CallContext, order_id: str, *, journal_code: str | None) -> WriteResult[Any]:
+        """salesinvoice/InvoiceSalesOrders for one order, by quantity ordered, one invoice per order (NOTES.md:
+        Entities); its answer counts invoices but names none, so the invoice is found by its lines' SalesOrder."""
+        guid = parse_guid(order_id)
+        if guid is None:
+            raise VendorNotFound(f"No sales-orders record '{order_id}'.")
+        api = self._api(ctx)
+        body: dict[str, Any] = {"SalesOrderIDs": [{"ID": guid}], "CreateMode": 1, "InvoiceMode": 1}
+        if journal_code:
+            body["JournalCode"] = journal_code.strip()
+        answer = api.post(sales_orders.INVOICE_PATH, body)
+        if not answer.get("NumberOfCreatedInvoices"):
+            message = str(answer.get("Errors") or "Exact created no invoice from the sales order.")
+            raise VendorValidationError(message, status=400, vendor_messages=message.split("\r\n"))
+        invoice = self._order_invoice(api, guid)
+        if invoice is None:
+            raise VendorError("Exact reported an invoice made from the sales order, but none names the order.")
+        ctx.record_created(str(invoice.remote_id))
+        return WriteResult(record=invoice, warnings=[])
+
+    def sales_order_invoice(self, ctx: CallContext, order_id: str) -> Any | None:
+        guid = parse_guid(order_id)
+        return None if guid is None else self._order_invoice(self._api(ctx), guid)
+
+    def _order_invoice(self, api: DivisionApi, order_guid: str) -> Any | None:
+        """The newest sales invoice whose lines name the order (SalesInvoiceLines.SalesOrder, NOTES.md: Entities)."""
+        query = ODataQuery(select=("InvoiceID",), filter=eq("SalesOrder", Guid(order_guid)))
+        invoice_ids = sorted(
+            {str(parse_guid(str(row.get("InvoiceID")))) for row in api.records(INVOICE_LINES_PATH, query)}
+        )
+        spec = RESOURCES[Resource.INVOICES]
+        invoices = [self._retrieve(api, spec, invoice_id) for invoice_id in invoice_ids]
+        return max(invoices, key=lambda invoice: str(invoice.created_at or ""), default=None)
+
     def _require_contact(self, api: DivisionApi, guid: str) -> None:
         # ID is one of the properties crm/Accounts accepts as its mandatory filter (resources.ACCOUNT_FILTER_FIELDS).
         query = ODataQuery(select=("ID",), filter=eq("ID", Guid(guid)))

@@ -23,6 +23,8 @@ from connectors.exact.values import clean_text, format_exact_date, parse_exact_d
 ExactObject = Mapping[str, Any]
 
 PATH = "salesorder/SalesOrders"
+# POST only: SalesOrderIDs, CreateMode, InvoiceMode, JournalCode in; NumberOfCreatedInvoices, Errors out (NOTES.md).
+INVOICE_PATH = "salesinvoice/InvoiceSalesOrders"
 LINES = "SalesOrderLines"
 FIELDS = (
     "OrderID",

@@ -1,6 +1,7 @@
 """Sales orders through the API against the Exact sandbox: created open with the item's price and VAT, checked in the
-sandbox dump, read back from the store after a sync; a missing or unknown customer or item is refused naming the
-field before the order is sent; Xero declares the resource unsupported."""
+sandbox dump, read back from the store after a sync; turned into an invoice (Exact's InvoiceSalesOrders); a missing
+or unknown customer or item is refused naming the field before the order is sent; Xero declares the resource
+unsupported."""
 
 from __future__ import annotations
 
@@ -103,6 +104,38 @@ def test_an_order_round_trips_through_the_sandbox_and_the_store(mapped: Connecte
     assert one.status_code == 200 and one.json() == expected
 
 
+def test_an_order_becomes_an_invoice(mapped: Connected, first_customer_id: str) -> None:
+    order = mapped.client.post(
+        mapped.url("sales-orders"), _order(first_customer_id, _items(mapped)), format="json"
+    ).json()
+
+    response = mapped.client.post(mapped.url(f"sales-orders/{order['id']}/invoice"), {}, format="json")
+
+    assert response.status_code == 201, response.json()
+    invoice = response.json()
+    assert (invoice["contact_id"], invoice["reference"], invoice["journal_code"], invoice["status"]) == (
+        first_customer_id,
+        "PO-2291",
+        "70",  # the mapping's sales journal
+        "open",
+    )
+    assert [(line["item_id"], line["net_amount"], line["tax_amount"]) for line in invoice["lines"]] == [
+        (line["item_id"], line["net_amount"], line["tax_amount"]) for line in order["lines"]
+    ]
+    assert (invoice["net_total"], invoice["total"]) == (order["net_total"], order["total"])
+    (stored,) = mapped.dump("SalesInvoices")
+    assert stored["InvoiceID"] == invoice["remote_id"]
+    assert {line["SalesOrder"] for line in mapped.dump("SalesInvoiceLines")} == {order["remote_id"]}
+    (header,) = mapped.dump("SalesOrders")
+    assert header["InvoiceStatus"] == 21
+    assert mapped.client.get(mapped.url(f"sales-orders/{order['id']}")).json()["invoice_status"] == "complete"
+
+    # Nothing left to invoice: Exact creates no invoice, which is its refusal.
+    again = mapped.client.post(mapped.url(f"sales-orders/{order['id']}/invoice"), {}, format="json")
+    assert again.status_code == 422, again.json()
+    assert len(mapped.dump("SalesInvoices")) == 1
+
+
 @pytest.mark.parametrize(
     ("change", "status", "field"),
     [
@@ -142,3 +175,5 @@ def test_xero_declares_sales_orders_unsupported(xero_world: XeroWorld, workspace
     assert listed.status_code == 405, listed.json()
     assert listed.json()["code"] == "operation_not_supported"
     assert created.status_code in (400, 405), created.json()
+    invoiced = auth_client.post(f"/api/v1/connections/{connection.pk}/sales-orders/any/invoice", {}, format="json")
+    assert invoiced.status_code == 405, invoiced.json()

@@ -257,6 +257,17 @@ ENTITY_SETS: dict[str, EntitySet] = {
             "InvoiceID",
             frozenset({"POST"}),
         ),
+        # POST only: turns sales orders into sales invoices (reference InvoiceSalesOrders; NOTES.md: Entities).
+        EntitySet(
+            "salesinvoice/InvoiceSalesOrders",
+            "InvoiceSalesOrders",
+            _M + "InvoiceSalesOrder",
+            "action",
+            None,
+            "ID",
+            frozenset({"POST"}),
+            navigations={"SalesOrderIDs": "salesinvoice/SalesOrderID"},
+        ),
         EntitySet(
             "salesentry/SalesEntries",
             "SalesEntries",

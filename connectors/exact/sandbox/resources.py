@@ -763,7 +763,9 @@ def _write(ctx: RequestContext, request: Request, route: Route, method: str) -> 
     body = _read_body(request) if method in ("POST", "PUT") else None
     actor = _actor(ctx)
     with ctx.world.lock:
-        if method == "POST" and entity.kind == "action":
+        if method == "POST" and entity.path == "salesinvoice/InvoiceSalesOrders":
+            result = writes.invoice_sales_orders(store, entity, body, actor)
+        elif method == "POST" and entity.kind == "action":
             result = writes.print_invoice(store, entity, body, actor)
         elif method == "POST":
             result = writes.create(store, entity, body, actor)

@@ -608,3 +608,39 @@ def test_sales_order_rules(exact: ExactClient) -> None:
         "VATCode": "2",
         "VATAmount": 39.9,
     }
+
+
+def test_invoice_sales_orders(exact: ExactClient) -> None:
+    """Fidelity 82j: InvoiceSalesOrders turns an order into an open invoice whose lines name the order."""
+    customer = exact.results("crm/Accounts", {"$select": "ID", "$filter": "Status eq 'C'"})[0]["ID"]
+    item = exact.results("logistics/Items", {"$select": "ID", "$filter": "Code eq 'CONSULT'"})[0]["ID"]
+    order = exact.post(
+        "salesorder/SalesOrders", {"OrderedBy": customer, "SalesOrderLines": [{"Item": item, "Quantity": 3}]}
+    ).json()["d"]
+    path = "salesinvoice/InvoiceSalesOrders"
+    assert exact.post(path, {"CreateMode": 1}).status_code == 400
+    by_delivered = exact.post(path, {"SalesOrderIDs": [{"ID": order["OrderID"]}], "CreateMode": 1})
+    assert by_delivered.status_code == 201, by_delivered.text
+    assert (
+        by_delivered.json()["d"]["NumberOfCreatedInvoices"],
+        by_delivered.json()["d"]["NumberOfFailedInvoices"],
+    ) == (
+        0,
+        1,
+    )
+    by_ordered = exact.post(path, {"SalesOrderIDs": [{"ID": order["OrderID"]}], "CreateMode": 1, "InvoiceMode": 1})
+    assert by_ordered.json()["d"]["NumberOfCreatedInvoices"] == 1, by_ordered.text
+    (line,) = exact.results(
+        "salesinvoice/SalesInvoiceLines",
+        {
+            "$select": "InvoiceID,Quantity,AmountFC,SalesOrderNumber",
+            "$filter": f"SalesOrder eq guid'{order['OrderID']}'",
+        },
+    )
+    assert (line["Quantity"], line["AmountFC"], line["SalesOrderNumber"]) == (3.0, 285.0, order["OrderNumber"])
+    (status,) = exact.results(
+        "salesorder/SalesOrders", {"$select": "InvoiceStatus", "$filter": f"OrderID eq guid'{order['OrderID']}'"}
+    )
+    assert status["InvoiceStatus"] == 21
+    again = exact.post(path, {"SalesOrderIDs": [{"ID": order["OrderID"]}], "CreateMode": 1, "InvoiceMode": 1})
+    assert again.json()["d"]["NumberOfCreatedInvoices"] == 0  # nothing left to invoice
