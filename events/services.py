@@ -80,46 +80,65 @@ def event_emit(
     A connection's events get the next number of its sequence (the counter row is locked until the commit, so
     numbers follow commit order without gaps).
     """
+    (event,) = events_emit(workspace_id=workspace_id, events=[(type, data)], connection_id=connection_id, source=source)
+    return event
+
+
+def events_emit(
+    *,
+    workspace_id: Any,
+    events: list[tuple[str, dict[str, Any]]],
+    connection_id: Any = None,
+    source: str = "system",
+) -> list[Event]:
+    """`event_emit` for several (type, data) events of one change, in order: their sequence numbers in one counter
+    update, the events in one insert, the workspace's endpoints read once."""
     # No savepoint inside a caller's transaction: a failure here fails the caller's write as a whole anyway.
     with transaction.atomic(savepoint=False):
-        sequence = _next_sequence(connection_id) if connection_id is not None else None
-        event = Event.objects.create(
-            workspace_id=workspace_id,
-            connection_id=connection_id,
-            sequence=sequence,
-            type=type,
-            source=source,
-            data=data,
-            request_id=current_request_id()[:128],
-            created_at=timezone.now(),
+        last = _next_sequence(connection_id, count=len(events)) if connection_id is not None else None
+        now = timezone.now()
+        request_id = current_request_id()[:128]
+        created = Event.objects.bulk_create(
+            [
+                Event(
+                    workspace_id=workspace_id,
+                    connection_id=connection_id,
+                    sequence=None if last is None else last - len(events) + 1 + index,
+                    type=type,
+                    source=source,
+                    data=data,
+                    request_id=request_id,
+                    created_at=now,
+                )
+                for index, (type, data) in enumerate(events)
+            ]
         )
-        endpoints = [
-            endpoint
-            # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
-            # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
-            for endpoint in WebhookEndpoint.objects.select_for_update().filter(workspace_id=workspace_id, enabled=True)
-            if endpoint.accepts(type)
-        ]
+        # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
+        # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
+        endpoints = list(WebhookEndpoint.objects.select_for_update().filter(workspace_id=workspace_id, enabled=True))
         deliveries = WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=event.created_at)
+                for event in created
                 for endpoint in endpoints
+                if endpoint.accepts(event.type)
             ]
         )
         ids = [str(delivery.pk) for delivery in deliveries]
         if ids:
             transaction.on_commit(lambda: _enqueue(ids))
-    return event
+    return created
 
 
-def _next_sequence(connection_id: Any) -> int:
+def _next_sequence(connection_id: Any, *, count: int = 1) -> int:
+    """The last of the `count` next numbers of the connection's sequence (taken together)."""
     # One statement: the UPDATE takes the row lock until the commit and answers the new number.
     key = ConnectionEventCounter._meta.pk.get_db_prep_value(connection_id, db_connection)  # type: ignore[union-attr]
     with db_connection.cursor() as cursor:
         cursor.execute(
-            'UPDATE "events_connectioneventcounter" SET "last_sequence" = "last_sequence" + 1 '
+            'UPDATE "events_connectioneventcounter" SET "last_sequence" = "last_sequence" + %s '
             'WHERE "connection_id" = %s RETURNING "last_sequence"',
-            [key],
+            [count, key],
         )
         row = cursor.fetchone()
     if row is not None:
@@ -132,8 +151,8 @@ def _next_sequence(connection_id: Any) -> int:
         except IntegrityError:
             pass  # another transaction created it first; the lock below waits for it
         counter = ConnectionEventCounter.objects.select_for_update().get(connection_id=connection_id)
-    ConnectionEventCounter.objects.filter(pk=counter.pk).update(last_sequence=F("last_sequence") + 1)
-    return counter.last_sequence + 1
+    ConnectionEventCounter.objects.filter(pk=counter.pk).update(last_sequence=F("last_sequence") + count)
+    return counter.last_sequence + count
 
 
 def _enqueue(delivery_ids: list[str]) -> None:

@@ -1,6 +1,9 @@
 """App config for tenants."""
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class TenantsConfig(AppConfig):
@@ -16,3 +19,19 @@ class TenantsConfig(AppConfig):
         # The services' refusals (TenantExists, LastActiveApiKey) raised in any view become problems.
         for exception_types, to_problem in PROBLEMS:
             register_problems(exception_types, to_problem)
+
+        from tenants.models import ApiKey, Workspace
+
+        # A revoked key or a changed workspace is not served from this process's API key cache any more.
+        for model in (ApiKey, Workspace):
+            post_save.connect(_forget_cached_keys, sender=model, dispatch_uid=f"api-key-cache-{model.__name__}-save")
+            post_delete.connect(
+                _forget_cached_keys, sender=model, dispatch_uid=f"api-key-cache-{model.__name__}-delete"
+            )
+
+
+def _forget_cached_keys(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from tenants.models import Workspace
+    from tenants.services import api_key_cache_forget
+
+    api_key_cache_forget(workspace_id=instance.pk if isinstance(instance, Workspace) else instance.workspace_id)

@@ -64,9 +64,13 @@ def connection_list(
     return connections
 
 
-def connection_get(*, workspace: Workspace, connection_id: uuid.UUID | str) -> Connection:
+def connection_get(
+    *, workspace: Workspace, connection_id: uuid.UUID | str, related: tuple[str, ...] = ()
+) -> Connection:
+    """One connection of the workspace (404 otherwise) with its credential, and the `related` rows another app
+    names (its one-to-one rows on the connection), read in the same statement."""
     return scoped_get(
-        Connection.objects.select_related("credential").filter(tenant__workspace=workspace),
+        Connection.objects.select_related("credential", *related).filter(tenant__workspace=workspace),
         workspace=workspace,
         pk=connection_id,
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -82,20 +85,86 @@ def api_key_revoke_keeping_one(*, api_key: ApiKey) -> ApiKey:
     return api_key_revoke(api_key=api_key)
 
 
+# Keys that authenticated lately, per process: key hash -> (monotonic expiry, the key's and its workspace's
+# column values). Only active keys are kept; fresh instances are built from the values on every hit, so no request
+# sees another's changes to them. A revoke or workspace change made in this process drops the entry at once
+# (`api_key_cache_forget`, called from tenants.apps' signal receivers); one made in another process is seen here
+# within API_KEY_CACHE_SECONDS.
+_key_cache: dict[str, tuple[float, dict[str, Any], dict[str, Any]]] = {}
+_key_cache_lock = threading.Lock()
+_KEY_CACHE_MAX_ENTRIES = 10_000
+
+
+def _row_values(instance: ApiKey | Workspace) -> dict[str, Any]:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def _from_values(model: type[Any], values: dict[str, Any]) -> Any:
+    instance = model(**values)
+    instance._state.adding = False
+    instance._state.db = "default"
+    return instance
+
+
+def api_key_cache_forget(*, workspace_id: Any = None) -> None:
+    """Drop cached keys: those of one workspace, or all of them (`workspace_id` None)."""
+    with _key_cache_lock:
+        if workspace_id is None:
+            _key_cache.clear()
+            return
+        for key_hash in [h for h, (_, key, _ws) in _key_cache.items() if key["workspace_id"] == workspace_id]:
+            del _key_cache[key_hash]
+
+
+def _cached_key(key_hash: str) -> ApiKey | None:
+    entry = _key_cache.get(key_hash)
+    if entry is None:
+        return None
+    expires, key_values, workspace_values = entry
+    if time.monotonic() >= expires:
+        with _key_cache_lock:
+            _key_cache.pop(key_hash, None)
+        return None
+    api_key: ApiKey = _from_values(ApiKey, key_values)
+    api_key.workspace = _from_values(Workspace, workspace_values)
+    return api_key
+
+
+def _cache_key(key_hash: str, api_key: ApiKey) -> None:
+    seconds = float(settings.API_KEY_CACHE_SECONDS)
+    if seconds <= 0:
+        return
+    with _key_cache_lock:
+        if len(_key_cache) >= _KEY_CACHE_MAX_ENTRIES:
+            _key_cache.clear()  # bounded memory; the keys in use come back on their next request
+        _key_cache[key_hash] = (time.monotonic() + seconds, _row_values(api_key), _row_values(api_key.workspace))
+
+
 def api_key_authenticate(*, raw_key: str) -> ApiKey:
-    """The active key matching `raw_key`; raises ApiKeyRejected with a specific code otherwise."""
+    """The active key matching `raw_key`; raises ApiKeyRejected with a specific code otherwise.
+
+    A key that authenticated less than API_KEY_CACHE_SECONDS ago is taken from this process's cache (no SQL).
+    """
     prefix = keys.parse_key(raw_key)
     if prefix is None:
         raise ApiKeyRejected("malformed_api_key", "The Authorization header does not carry a Ledgerbridge API key.")
-    api_key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first()
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, keys.hash_key(raw_key)):
-        raise ApiKeyRejected("invalid_api_key", "The API key is not known.")
-    if api_key.revoked_at is not None:
-        raise ApiKeyRejected("revoked_api_key", "The API key has been revoked.")
+    key_hash = keys.hash_key(raw_key)
+    api_key = _cached_key(key_hash)
+    if api_key is None:
+        api_key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first()
+        if api_key is None or not hmac.compare_digest(api_key.key_hash, key_hash):
+            raise ApiKeyRejected("invalid_api_key", "The API key is not known.")
+        if api_key.revoked_at is not None:
+            raise ApiKeyRejected("revoked_api_key", "The API key has been revoked.")
+        _cache_key(key_hash, api_key)
     now = timezone.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > _LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+        with _key_cache_lock:
+            entry = _key_cache.get(key_hash)
+            if entry is not None:
+                entry[1]["last_used_at"] = now
     return api_key
 
 

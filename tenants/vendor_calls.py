@@ -163,11 +163,20 @@ class ConnectionCallContext:
         logger.warning("Connection %s needs re-authorisation: %s", self.connection_id, reason)
 
 
-def connection_context(connection: Connection | Any) -> ConnectionCallContext:
-    """The call context for a connection (or its id); raises ConnectionNotUsable unless it is active."""
+def connection_context(connection: Connection | Any, *, current: bool = False) -> ConnectionCallContext:
+    """The call context for a connection (or its id); raises ConnectionNotUsable unless it is active.
+
+    The status is read as of now, not as the caller loaded it, unless `current`: the caller read this very row,
+    with its credential (`select_related("credential")`), for the request or task in hand, so a second read
+    would only repeat it.
+    """
+    if current and isinstance(connection, Connection) and Connection.credential.is_cached(connection):
+        return _context_for(connection)
     connection_id = connection.pk if isinstance(connection, Connection) else connection
-    # Status as of now, not as the caller loaded it.
-    current = Connection.objects.select_related("credential").get(pk=connection_id)
+    return _context_for(Connection.objects.select_related("credential").get(pk=connection_id))
+
+
+def _context_for(current: Connection) -> ConnectionCallContext:
     if current.status != ConnectionStatus.ACTIVE:
         raise ConnectionNotUsable(
             f"The connection is {current.status}" + (f": {current.status_reason}" if current.status_reason else "."),

@@ -48,6 +48,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require_service("Redis (set REDIS_URL=redis://127.0.0.1:6379/0)")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_api_key_cache() -> None:
+    """No test sees keys another test's requests left in this process's API key cache."""
+    from tenants.services import api_key_cache_forget
+
+    api_key_cache_forget()
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

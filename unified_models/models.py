@@ -69,6 +69,10 @@ class Mutation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
+    # Not a column: the attempt this process inserted the row with already claimed (status sending, attempt 1,
+    # the lease held), so `mutation_execute` sends it without taking the lease again (unified_models/services.py).
+    claimed_attempt: MutationAttempt | None = None
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [

@@ -30,8 +30,9 @@ _CURSOR_SALT = "unified_models.list-cursor"
 
 
 def connection_get(*, workspace: Workspace, connection_id: str) -> Connection:
-    """A connection of the caller's workspace, or 404."""
-    return tenant_selectors.connection_get(workspace=workspace, connection_id=connection_id)
+    """A connection of the caller's workspace, or 404; with its credential and ledger mapping in the same read, so
+    the request's vendor calls (`connection_context(..., current=True)`) and writes need no second one."""
+    return tenant_selectors.connection_get(workspace=workspace, connection_id=connection_id, related=("mapping",))
 
 
 # ---------------------------------------------------------------------------------------------- cursors
@@ -130,7 +131,7 @@ def record_list(
     )
     if vendor_cursor is not None and vendor_cursor.startswith(STORE_CURSOR_PREFIX):
         raise _invalid_cursor()  # a page of the local store continues there, not at the vendor
-    ctx = connection_context(connection)
+    ctx = connection_context(connection, current=True)
     page: Page[Any] = connector.list_records(
         ctx,
         resource,
@@ -157,7 +158,7 @@ def record_retrieve(
 ) -> Any:
     """One record by id (VendorNotFound when the vendor has none)."""
     connector = _connector_supporting(connection, resource, Operation.RETRIEVE)
-    ctx = connection_context(connection)
+    ctx = connection_context(connection, current=True)
     return connector.retrieve_record(ctx, resource, record_id, include_remote_data=include_remote_data)
 
 
@@ -166,7 +167,11 @@ def record_retrieve(
 
 def mapping_get(*, connection: Connection) -> tuple[LedgerMapping, ConnectionMapping | None]:
     """The connection's ledger mapping (empty defaults when none was saved) and its row, if any."""
-    stored = ConnectionMapping.objects.filter(connection=connection).first()
+    try:
+        # Read with the connection when it was loaded by `connection_get` (a reverse one-to-one select_related).
+        stored: ConnectionMapping | None = connection.mapping  # type: ignore[attr-defined]
+    except ConnectionMapping.DoesNotExist:
+        stored = None
     if stored is None:
         return LedgerMapping(), None
     return (
@@ -230,7 +235,7 @@ def company_get(*, connection: Connection, include_remote_data: bool = False) ->
 
 def passthrough_get(*, connection: Connection, path: str, query: dict[str, str]) -> PassthroughResult:
     """A raw vendor GET relative to the connection's company (the connector refuses paths that leave it)."""
-    ctx = connection_context(connection)
+    ctx = connection_context(connection, current=True)
     return connector_for(connection).passthrough(ctx, method="GET", path=path, query=query, body=None)
 
 

@@ -43,7 +43,7 @@ from connectors.base.records import Warning
 from connectors.registry import get_connector
 from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
 from events.models import EventType
-from events.services import event_emit
+from events.services import events_emit
 from gateway.idempotency import idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
@@ -164,12 +164,15 @@ def mutation_create(
     target_id: str = "",
     idempotency_key: str = "",
     lease_seconds: float | None = None,
+    claim: bool = False,
 ) -> Mutation:
     """Record a write before it is sent (committed at once, status pending, leased to the caller).
 
-    With an Idempotency-Key the earlier mutation of that key is reused: a failed or in-doubt one is tried again
-    (never duplicated), one whose sender still holds its lease is 409, and the same key with another request is
-    refused.
+    With `claim` the caller sends it at once (`mutation_execute` next, in the same process): a row this call
+    inserts is inserted already claimed (status sending, attempt 1 recorded, the lease held), which is what taking
+    the lease would write, without its transaction. With an Idempotency-Key the earlier mutation of that key is
+    reused: a failed or in-doubt one is tried again (never duplicated), one whose sender still holds its lease is
+    409, and the same key with another request is refused.
     """
     if resource != PASSTHROUGH and operation in (Operation.CREATE, Operation.UPDATE):
         connector = get_connector(connection.connector)
@@ -188,15 +191,22 @@ def mutation_create(
             request_id=current_request_id()[:128],
             api_key_prefix=current_api_key_prefix()[:32],
             request=request,
-            status=MutationStatus.PENDING,
+            status=MutationStatus.SENDING if claim else MutationStatus.PENDING,
+            attempts=1 if claim else 0,
             lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
         )
 
+    def claimed(mutation: Mutation) -> Mutation:
+        # Its own statement, after the mutation's: a process that dies between the two has sent nothing, and the
+        # expired lease of a `sending` row makes the write looked up at the vendor before it is sent (see _claim).
+        mutation.claimed_attempt = MutationAttempt.objects.create(mutation=mutation, number=1, started_at=now)
+        return mutation
+
     if not idempotency_key:
-        return record()
+        return claimed(record()) if claim else record()
     # One idempotency implementation (gateway.idempotency): the unique constraint on (workspace, idempotency_key)
     # makes a concurrent request with the same key end on this same mutation.
-    claim = idempotency_claim(
+    claimed_key = idempotency_claim(
         rows=Mutation.objects.filter(workspace=workspace, idempotency_key=idempotency_key),
         create=record,
         same_request=lambda existing: (
@@ -207,9 +217,11 @@ def mutation_create(
             and existing.request == request
         ),
     )
-    existing = claim.row
+    existing = claimed_key.row
+    if claimed_key.created:
+        return claimed(existing) if claim else existing
     sending = existing.status in (MutationStatus.PENDING, MutationStatus.SENDING)
-    if not claim.created and sending and _lease_held(existing, now):
+    if sending and _lease_held(existing, now):
         raise _in_flight(existing, now)
     return existing
 
@@ -241,11 +253,17 @@ def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) 
     settles); an in-doubt write, or one whose sender died, is looked up at the vendor before anything is sent.
     Raises the typed error of a failure (MappingMissing, VendorValidationError, ...) after recording it.
     """
-    claim = _claim(mutation, lease_seconds or web_lease_seconds())
-    if claim is None:
-        mutation.refresh_from_db()
-        return _replayed(mutation)
-    claimed, attempt, reconcile = claim
+    if mutation.claimed_attempt is not None:
+        # Inserted already claimed by this process (mutation_create(claim=True)): attempt 1 is ours to send.
+        claimed, attempt, reconcile = mutation, mutation.claimed_attempt, False
+        mutation.claimed_attempt = None
+    else:
+        claim = _claim(mutation, lease_seconds or web_lease_seconds())
+        if claim is None:
+            mutation.refresh_from_db()
+            return _replayed(mutation)
+        claimed, attempt, reconcile = claim
+    # The connection as the request (or the claim) just read it, with credential and mapping: no second read.
     connection = claimed.connection
     watch: MutationCallContext | None = None
     # Every write request this attempt sends is appended to the audit trail, with the body as sent.
@@ -268,7 +286,7 @@ def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) 
         with observe_requests(audit):
             mapping, _ = mapping_get(connection=connection)
             data = _unified_input(claimed)
-            watch = MutationCallContext(connection_context(connection), claimed, audit)
+            watch = MutationCallContext(connection_context(connection, current=True), claimed, audit)
             connector = get_connector(connection.connector)
             recovered = _recover(connector, watch, claimed, data) if reconcile else None
             if recovered is not None:
@@ -282,7 +300,8 @@ def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) 
         raise
     audit.close()
     result = _record_success(claimed, attempt, outcome, watch=watch)
-    mutation.refresh_from_db()
+    if result.mutation is not mutation:
+        mutation.refresh_from_db()
     return result
 
 
@@ -362,7 +381,11 @@ def mutation_retry(*, mutation: Mutation, lease_seconds: float | None = None) ->
 def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, MutationAttempt, bool] | None:
     """Take the lease: (the mutation, its new attempt, whether to reconcile first), or None if it succeeded."""
     with transaction.atomic():
-        row = Mutation.objects.select_for_update().select_related("connection").get(pk=mutation.pk)
+        row = (
+            Mutation.objects.select_for_update(of=("self",))
+            .select_related("connection__credential", "connection__mapping")
+            .get(pk=mutation.pk)
+        )
         now = timezone.now()
         if row.status == MutationStatus.SUCCEEDED:
             return None
@@ -482,8 +505,14 @@ def _record_success(
         MutationAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now, vendor_status=vendor_status, error_code=attempt_code
         )
-        _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
-    mutation.refresh_from_db()
+        finished = _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
+    if finished:
+        # The row now holds what _finish wrote: set it here instead of reading it back.
+        mutation.status, mutation.lease_expires_at = status, None
+        for name, value in fields.items():
+            setattr(mutation, name, value)
+    else:
+        mutation.refresh_from_db()
     if status == MutationStatus.SUCCEEDED and outcome.record is not None:
         _store_written(mutation, outcome.record)
     return WriteOutcome(
@@ -506,8 +535,8 @@ def _store_written(mutation: Mutation, record: Any) -> None:
 
 def _finish(
     mutation: Mutation, attempt: MutationAttempt, *, status: str, recovered: bool = False, **fields: Any
-) -> None:
-    """End the attempt that holds the lease (a sender whose lease was taken over changes nothing).
+) -> bool:
+    """End the attempt that holds the lease (a sender whose lease was taken over changes nothing: False).
 
     Called inside the transaction that records the attempt: the events it emits commit with it (the outbox).
     """
@@ -516,7 +545,7 @@ def _finish(
     )
     if not updated:
         logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
-        return
+        return False
     mutation_attempt_observe(
         connector=mutation.connection.connector,
         resource=mutation.resource,
@@ -524,6 +553,7 @@ def _finish(
         outcome=status,
     )
     _emit_mutation_events(mutation, status=status, fields=fields, recovered=recovered)
+    return True
 
 
 # The record events a successful write through the API produces (resource -> event type stem).
@@ -551,18 +581,15 @@ def _emit_mutation_events(mutation: Mutation, *, status: str, fields: dict[str, 
         "error_code": fields.get("error_code", "") or "",
         "error": outcome if status != MutationStatus.SUCCEEDED else None,
     }
-    common = {"workspace_id": mutation.workspace_id, "connection_id": mutation.connection_id, "source": "api"}
-    event_emit(type=event_type, data=data, **common)
+    events: list[tuple[str, dict[str, Any]]] = [(event_type, data)]
     stem = RECORD_EVENT_STEMS.get(mutation.resource)
-    if status != MutationStatus.SUCCEEDED or stem is None:
-        return
-    record = {key: value for key, value in outcome.items() if key != "warnings"}
-    action = "created" if mutation.operation in (Operation.CREATE, FROM_ORDER) else "updated"
-    event_emit(
-        type=f"{stem}.{action}",
-        data={"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered, "record": record},
-        **common,
-    )
+    if status == MutationStatus.SUCCEEDED and stem is not None:
+        record = {key: value for key, value in outcome.items() if key != "warnings"}
+        action = "created" if mutation.operation in (Operation.CREATE, FROM_ORDER) else "updated"
+        record_data = {"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered}
+        events.append((f"{stem}.{action}", {**record_data, "record": record}))
+    # Both in one go (sequence numbers, insert, endpoints), in the transaction that ends the attempt.
+    events_emit(workspace_id=mutation.workspace_id, connection_id=mutation.connection_id, source="api", events=events)
 
 
 def failure_status(
@@ -706,4 +733,5 @@ def mapping_save(*, connection: Connection, mapping: LedgerMapping) -> Connectio
                 "items_by_code": stored["items_by_code"],
             },
         )
+    connection.mapping = row  # type: ignore[attr-defined]  # what this request reads next (mapping_get)
     return row

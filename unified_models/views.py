@@ -108,6 +108,7 @@ class ConnectionAPIView(WorkspaceAPIView):
             request=payload,
             target_id=target_id,
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
+            claim=True,  # sent right below: recorded already claimed, no second transaction to take the lease
         )
         outcome = services.mutation_execute(mutation=self.mutation)
         body = {**write_data(outcome, include_remote_data=include), "mutation_id": str(outcome.mutation.pk)}

@@ -18,6 +18,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
 }
 
+# Seconds each web process keeps a key that authenticated (and its workspace) without reading it again: a revoke
+# or workspace change made through another process takes effect here within this bound, in the same one at once.
+API_KEY_CACHE_SECONDS = env.float("API_KEY_CACHE_SECONDS", default=5.0)
+
 # Largest page a client may ask for with ?page_size= (README.md: The API contract).
 API_MAX_PAGE_SIZE = 200
 

@@ -62,11 +62,19 @@ def test_statements_per_request_stay_within_their_bounds(mapped: Connected, firs
 
     # Before issue 15's item 2: 44, 7, 7 and 1 (the credential read again and last_success_at written per vendor
     # call, the idempotency key's expired row deleted in a transaction of its own before every claim, two
-    # statements per event counter and a savepoint around every event).
-    assert len(create) <= 32, "\n".join(create)
-    assert len(retrieve) <= 5, "\n".join(retrieve)
-    assert len(page) <= 5, "\n".join(page)
-    assert len(workspace) <= 1, "\n".join(workspace)
+    # statements per event counter and a savepoint around every event). Then 29, 5, 5 and 1 (the API key read per
+    # request, the connection read again for the vendor call and after the write, the mapping read on its own,
+    # the lease taken in a transaction of its own, the mutation read back twice, each event inserted on its own).
+    assert len(create) <= 16, "\n".join(create)
+    assert len(retrieve) <= 3, "\n".join(retrieve)
+    assert len(page) <= 3, "\n".join(page)
+    assert workspace == [], "\n".join(workspace)  # the key is served from the process's cache
+    for statements in (create, create_and_read, retrieve, page):
+        assert sum(sql.startswith('SELECT "tenants_connection"') for sql in statements) == 1, "\n".join(statements)
+        assert not any('FROM "tenants_apikey"' in sql for sql in statements), "\n".join(statements)
+        assert not any('FROM "unified_models_connectionmapping"' in sql for sql in statements), (
+            "read with the connection"
+        )
     # A second vendor call costs one statement: its call log row.
     assert len(create_and_read) - len(create) == 1, "\n".join(create_and_read)
     assert not any(sql.startswith('SELECT "tenants_credential"') for sql in create_and_read), "read with the connection"
