@@ -259,6 +259,9 @@ def sql_per_request(path: str, method: str, api_key: str, body: dict[str, Any] |
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    # Steady state: the key authenticated before, as every gunicorn worker's key cache holds it after its first
+    # request with it (tenants.services.api_key_authenticate).
+    assert client.get("/api/v1/workspace").status_code == 200
     with CaptureQueriesContext(connection) as captured:
         if method == "POST":
             response = client.post(
