@@ -69,8 +69,9 @@ class Mutation(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
-    # Not a column: the attempt this process inserted the row with already claimed (status sending, attempt 1,
-    # the lease held), so `mutation_execute` sends it without taking the lease again (unified_models/services.py).
+    # Not a column: on a row this process inserted already claimed (status sending, attempts 1, the lease held),
+    # its first attempt, whose row is written when it ends; `mutation_execute` sends it without taking the lease
+    # again (unified_models/services.py).
     claimed_attempt: MutationAttempt | None = None
 
     class Meta:

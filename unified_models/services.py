@@ -197,9 +197,10 @@ def mutation_create(
         )
 
     def claimed(mutation: Mutation) -> Mutation:
-        # Its own statement, after the mutation's: a process that dies between the two has sent nothing, and the
-        # expired lease of a `sending` row makes the write looked up at the vendor before it is sent (see _claim).
-        mutation.claimed_attempt = MutationAttempt.objects.create(mutation=mutation, number=1, started_at=now)
+        # Attempt 1's row is written once it ends, with its outcome (_attempt_end): the mutation row (sending,
+        # attempts 1, leased) already says a send may be under way, so a sender that dies leaves a write that is
+        # looked up at the vendor before it is sent again, and whoever takes it over records the lost attempt.
+        mutation.claimed_attempt = MutationAttempt(mutation=mutation, number=1, started_at=now)
         return mutation
 
     if not idempotency_key:
@@ -402,6 +403,12 @@ def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, Mutation
         reconcile = row.status in (MutationStatus.IN_DOUBT, MutationStatus.SENDING)
         if row.status == MutationStatus.SENDING:
             logger.warning("Mutation %s: the lease of attempt %s expired; reconciling", row.pk, row.attempts)
+            if row.attempts:
+                # Its sender died before writing the attempt's row (a claimed create writes it at the end): keep
+                # the attempt in the history, unfinished, as a sender that died mid-attempt leaves it.
+                MutationAttempt.objects.get_or_create(
+                    mutation=row, number=row.attempts, defaults={"started_at": row.updated_at}
+                )
         row.status = MutationStatus.SENDING
         row.attempts += 1
         row.lease_expires_at = now + timedelta(seconds=lease_seconds)
@@ -502,9 +509,7 @@ def _record_success(
     if vendor_status is None and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
     with transaction.atomic():
-        MutationAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now, vendor_status=vendor_status, error_code=attempt_code
-        )
+        _attempt_end(attempt, finished_at=now, vendor_status=vendor_status, error_code=attempt_code)
         finished = _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
     if finished:
         # The row now holds what _finish wrote: set it here instead of reading it back.
@@ -522,6 +527,17 @@ def _record_success(
         passthrough=outcome.passthrough,
         recovered=outcome.recovered,
     )
+
+
+def _attempt_end(attempt: MutationAttempt, **values: Any) -> None:
+    """Record how an attempt ended: one INSERT for an attempt whose row is written only now (a claimed create's
+    first), else one UPDATE of the row its claim inserted."""
+    if attempt.pk is None:
+        for name, value in values.items():
+            setattr(attempt, name, value)
+        attempt.save(force_insert=True)
+        return
+    MutationAttempt.objects.filter(pk=attempt.pk).update(**values)
 
 
 def _store_written(mutation: Mutation, record: Any) -> None:
@@ -640,7 +656,8 @@ def _record_failure(
     if not isinstance(vendor_status, int) and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
     with transaction.atomic():
-        MutationAttempt.objects.filter(pk=attempt.pk).update(
+        _attempt_end(
+            attempt,
             finished_at=now,
             vendor_status=vendor_status if isinstance(vendor_status, int) else None,
             error_code=code[:100],

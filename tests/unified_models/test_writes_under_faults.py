@@ -7,6 +7,7 @@ process; the invoices are counted in the sandbox's own store.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,7 +22,8 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from tenants.models import Workspace
+from events.models import AuditEvent
+from tenants.models import CallLog, Workspace
 from tests.fixtures.exact import subprocess_env
 from tests.gateway.test_celery import database_url_for_subprocess
 from tests.unified_models.conftest import Connected, invoice_body
@@ -96,7 +98,9 @@ def test_a_server_error_on_the_post_is_in_doubt_and_the_retry_looks_before_it_se
 
 
 def test_a_timeout_waits_until_the_vendor_is_done_before_looking(
-    mapped: Connected, first_customer_id: str, settings  # type: ignore[no-untyped-def]
+    mapped: Connected,
+    first_customer_id: str,
+    settings,  # type: ignore[no-untyped-def]
 ) -> None:
     # The client gives up after 0.5 s; the sandbox applies the POST only after 1.5 s. Looking it up at once would
     # find nothing and send it again: the settle time prevents exactly that.
@@ -156,7 +160,9 @@ def test_a_dropped_request_before_it_reached_the_vendor_is_looked_up_then_sent_o
 # --------------------------------------------------------------------------------------------- killed senders
 
 
-def _sender(world: Any, mutation: Mutation) -> subprocess.Popen[str]:
+def _sender(world: Any, mutation: Mutation | None, *claim: str) -> subprocess.Popen[str]:
+    """A process sending `mutation`, or (with `claim`: connection id, key, request JSON) recording and sending one
+    as the API does."""
     env = subprocess_env(
         world,
         DATABASE_URL=database_url_for_subprocess(),
@@ -164,7 +170,12 @@ def _sender(world: Any, mutation: Mutation) -> subprocess.Popen[str]:
         DJANGO_SETTINGS_MODULE="gateway.settings.test",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.unified_models.write_sender", str(mutation.pk)],
+        [
+            sys.executable,
+            "-m",
+            "tests.unified_models.write_sender",
+            *(["--claim", *claim] if claim else [str(mutation.pk if mutation else "")]),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -189,6 +200,14 @@ def _kill_mid_post(mapped: Connected, reference: str, key: str) -> tuple[Mutatio
         idempotency_key=key,
     )
     sender = _sender(mapped.world, mutation)
+    _kill_when_fired(mapped, fault, sender)
+    time.sleep(2.0)  # the vendor finishes the request the dead process sent
+    mutation.refresh_from_db()
+    return mutation, body
+
+
+def _kill_when_fired(mapped: Connected, fault: dict[str, Any], sender: subprocess.Popen[str]) -> None:
+    """SIGKILL `sender` once the sandbox holds the request `fault` delays."""
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -202,9 +221,6 @@ def _kill_mid_post(mapped: Connected, reference: str, key: str) -> tuple[Mutatio
         os.kill(sender.pid, signal.SIGKILL)
     finally:
         sender.wait(timeout=30)
-    time.sleep(2.0)  # the vendor finishes the request the dead process sent
-    mutation.refresh_from_db()
-    return mutation, body
 
 
 def first_customer_id_of(connected: Connected) -> str:
@@ -265,3 +281,37 @@ def test_a_retry_takes_over_a_write_whose_lease_expired_and_admin_can_retry_it(
     assert len(_with_reference(mapped, "KILLED-2")) == 1
     mutation.refresh_from_db()
     assert mutation.status == MutationStatus.SUCCEEDED and mutation.attempts == 2
+
+
+def test_a_claimed_write_killed_after_its_post_was_answered_loses_no_row(
+    mapped: Connected, first_customer_id: str
+) -> None:
+    """The API's path (the mutation inserted already claimed, its attempt row written at the end): a sender killed
+    during the read-back that follows the POST. The POST's call-log row, its audit row and the created id were each
+    written the moment the answer came (nothing is held in memory for later); the attempt the dead sender never
+    finished is recorded by the reconciliation that takes the write over."""
+    fault = mapped.world.control.add_fault(
+        kind="latency", pattern=LINES_OF_AN_INVOICE, method="GET", latency_ms=1500, times=1
+    )
+    body = invoice_body(first_customer_id, reference="KILLED-3")
+    sender = _sender(mapped.world, None, str(mapped.connection.pk), "killed-3", json.dumps(services_request(body)))
+    _kill_when_fired(mapped, fault, sender)
+
+    mutation = Mutation.objects.get(idempotency_key="killed-3")
+    (created,) = _with_reference(mapped, "KILLED-3")
+    assert mutation.status == MutationStatus.SENDING and mutation.attempts == 1
+    assert mutation.remote_id == created["InvoiceID"]
+    posts = CallLog.objects.filter(connection=mapped.connection, method="POST", path="salesinvoice/SalesInvoices")
+    assert [row.status for row in posts] == [201], "the POST's call-log row was written when its answer came"
+    (audit,) = AuditEvent.objects.filter(mutation_id=mutation.pk)
+    assert audit.vendor_method == "POST" and audit.vendor_status == 201 and audit.remote_id == created["InvoiceID"]
+    assert not mutation.attempt_log.exists(), "the dead sender's attempt row is written by whoever takes over"
+
+    Mutation.objects.filter(pk=mutation.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert tasks.mutations_reconcile() == {MutationStatus.SUCCEEDED: 1}
+
+    attempts = list(mutation.attempt_log.values_list("number", "finished_at", "error_code"))
+    assert [(number, code) for number, _, code in attempts] == [(1, ""), (2, "recovered")]
+    assert attempts[0][1] is None, "the lost attempt never finished"
+    assert len(_with_reference(mapped, "KILLED-3")) == 1, "read back by its id, not sent again"
+    assert AuditEvent.objects.filter(mutation_id=mutation.pk).count() == 1
