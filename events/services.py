@@ -95,24 +95,25 @@ def events_emit(
     update, the events in one insert, the workspace's endpoints read once."""
     # No savepoint inside a caller's transaction: a failure here fails the caller's write as a whole anyway.
     with transaction.atomic(savepoint=False):
-        last = _next_sequence(connection_id, count=len(events)) if connection_id is not None else None
         now = timezone.now()
         request_id = current_request_id()[:128]
-        created = Event.objects.bulk_create(
-            [
-                Event(
-                    workspace_id=workspace_id,
-                    connection_id=connection_id,
-                    sequence=None if last is None else last - len(events) + 1 + index,
-                    type=type,
-                    source=source,
-                    data=data,
-                    request_id=request_id,
-                    created_at=now,
-                )
-                for index, (type, data) in enumerate(events)
-            ]
-        )
+        created = [
+            Event(
+                workspace_id=workspace_id,
+                connection_id=connection_id,
+                type=type,
+                source=source,
+                data=data,
+                request_id=request_id,
+                created_at=now,
+            )
+            for type, data in events
+        ]
+        if connection_id is None or not _insert_numbered(created, connection_id):
+            last = _next_sequence(connection_id, count=len(created)) if connection_id is not None else None
+            for index, event in enumerate(created):
+                event.sequence = None if last is None else last - len(created) + 1 + index
+            Event.objects.bulk_create(created)
         # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
         # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
         endpoints = list(WebhookEndpoint.objects.select_for_update().filter(workspace_id=workspace_id, enabled=True))
@@ -128,6 +129,44 @@ def events_emit(
         if ids:
             transaction.on_commit(lambda: _enqueue(ids))
     return created
+
+
+_EVENT_COLUMNS = ("id", "workspace_id", "connection_id", "type", "source", "data", "request_id", "created_at")
+# One statement: the counter's UPDATE … RETURNING (which holds the row lock until the commit) numbers the rows the
+# INSERT adds, in the order given (a data-modifying CTE, PostgreSQL's).
+_NUMBERED_INSERT = (
+    'WITH counter AS (UPDATE "events_connectioneventcounter" SET "last_sequence" = "last_sequence" + %s '
+    'WHERE "connection_id" = %s RETURNING "last_sequence") '
+    'INSERT INTO "events_event" ("id", "workspace_id", "connection_id", "type", "source", "data", "request_id", '
+    '"created_at", "sequence") '
+    "SELECT new.id, new.workspace_id, new.connection_id, new.type, new.source, new.data, new.request_id, "
+    "new.created_at, counter.last_sequence - %s + new.position FROM counter, (VALUES {rows}) AS new "
+    "(id, workspace_id, connection_id, type, source, data, request_id, created_at, position) "
+    'RETURNING "id", "sequence"'
+)
+_NUMBERED_ROW = "(%s::uuid, %s::uuid, %s::uuid, %s, %s, %s::jsonb, %s, %s::timestamptz, %s::bigint)"
+
+
+def _insert_numbered(events: list[Event], connection_id: Any) -> bool:
+    """Insert `events` numbered from the connection's counter in one statement (PostgreSQL). False, and nothing
+    written, where that cannot be done: another database, or no counter row yet (`_next_sequence` creates it)."""
+    if db_connection.vendor != "postgresql":
+        return False
+    fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
+    params: list[Any] = [len(events), connection_id, len(events)]
+    for position, event in enumerate(events, start=1):
+        params.extend(field.get_db_prep_save(getattr(event, field.attname), db_connection) for field in fields)
+        params.append(position)
+    with db_connection.cursor() as cursor:
+        cursor.execute(_NUMBERED_INSERT.format(rows=", ".join([_NUMBERED_ROW] * len(events))), params)
+        numbered = dict(cursor.fetchall())
+    if not numbered:
+        return False
+    for event in events:
+        event.sequence = int(numbered[event.id])
+        event._state.adding = False
+        event._state.db = db_connection.alias
+    return True
 
 
 def _next_sequence(connection_id: Any, *, count: int = 1) -> int:

@@ -284,3 +284,28 @@ def test_a_redelivery_moment_carries_its_zone(auth_client, workspace) -> None:  
         url = f"/api/v1/webhook-endpoints/{endpoint.pk}/redeliver"
         refused = auth_client.post(url, {"since": since}, format="json")
         assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "since", since
+
+
+def test_events_emitted_together_are_numbered_in_order_and_each_delivered() -> None:
+    connection = ConnectionFactory()
+    endpoint = WebhookEndpointFactory(workspace=connection.workspace, event_types=[])  # every type
+    assert emit(connection, EventType.MUTATION_FAILED).sequence == 1  # the counter exists from here on
+
+    first, second = services.events_emit(
+        workspace_id=connection.workspace_id,
+        connection_id=connection.pk,
+        source="api",
+        events=[
+            (EventType.MUTATION_SUCCEEDED, {"mutation_id": "m-1", "error": None}),
+            (EventType.INVOICE_CREATED, {"record": {"lines": [{"net_amount": "10.00"}], "id": "i-1"}}),
+        ],
+    )
+
+    assert (first.sequence, second.sequence) == (2, 3)
+    stored = {event.type: event for event in Event.objects.filter(connection_id=connection.pk)}
+    assert stored[EventType.MUTATION_SUCCEEDED].sequence == 2 and stored[EventType.INVOICE_CREATED].sequence == 3
+    assert stored[EventType.INVOICE_CREATED].data == {"record": {"lines": [{"net_amount": "10.00"}], "id": "i-1"}}
+    assert stored[EventType.INVOICE_CREATED].source == "api" and stored[EventType.INVOICE_CREATED].created_at
+    delivered = WebhookDelivery.objects.filter(endpoint=endpoint).values_list("event__sequence", flat=True)
+    assert sorted(delivered) == [1, 2, 3]
+    assert emit(connection).sequence == 4
