@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from connectors.base.http import OutgoingRequest, RequestIntercepted
 from events.models import AuditEvent, AuditOutcome
 from gateway.request_context import current_api_key_prefix, current_request_id
+from gateway.statements import insert_and_update
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +102,34 @@ class AuditRecorder:
             "sent_at": timezone.now() - timedelta(milliseconds=max(0, duration_ms)),
         }
 
-    def created(self, remote_id: str) -> None:
-        """The connector reported the id the last write (a create) was answered with."""
+    def created(self, remote_id: str, *, update: tuple[QuerySet[Any], dict[str, Any]] | None = None) -> None:
+        """The connector reported the id the last write (a create) was answered with.
+
+        `update` (rows, values): the caller's own record of the id, written in the same statement as the audit row
+        (gateway.statements). Should that statement fail, the update is made on its own first (the id must not be
+        lost), then the audit row is tried alone.
+        """
         if self._pending is not None:
             self._pending["remote_id"] = str(remote_id)[:100]
-        self.flush()
+        if update is None:
+            self.flush()
+            return
+        rows, values = update
+        if self._pending is None:
+            rows.update(**values)
+            return
+        event = AuditEvent(**self._pending)
+        try:
+            # In a caller's transaction a savepoint keeps a failure from breaking it; alone, one statement commits.
+            with transaction.atomic() if not transaction.get_autocommit() else nullcontext():
+                insert_and_update(event, rows, values)
+        except Exception:
+            logger.exception("Could not write the audit event with the created id; writing them one by one")
+            rows.update(**values)
+            self.flush()
+            return
+        self._pending = None
+        self.recorded.append(event)
 
     def flush(self) -> None:
         if self._pending is None:

@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -47,6 +47,7 @@ from events.services import events_emit
 from gateway.idempotency import idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
+from gateway.statements import insert_and_update
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.codec import UnifiedInput, input_from_data
@@ -143,9 +144,13 @@ class MutationCallContext:
 
     def record_created(self, remote_id: str) -> None:
         self.remote_id = str(remote_id)[:100]
-        Mutation.objects.filter(pk=self.mutation.pk).update(remote_id=self.remote_id, updated_at=timezone.now())
-        if self.audit is not None:
-            self.audit.created(self.remote_id)
+        rows = Mutation.objects.filter(pk=self.mutation.pk)
+        values = {"remote_id": self.remote_id, "updated_at": timezone.now()}
+        if self.audit is None:
+            rows.update(**values)
+            return
+        # The id on the mutation and the write's audit row, in one statement (the id alone if that fails).
+        self.audit.created(self.remote_id, update=(rows, values))
 
     def get_json(self, path: str, *, params: Any = None) -> Any:
         return self.inner.connector.company_get_json(self, path, params=params)
@@ -197,7 +202,7 @@ def mutation_create(
         )
 
     def claimed(mutation: Mutation) -> Mutation:
-        # Attempt 1's row is written once it ends, with its outcome (_attempt_end): the mutation row (sending,
+        # Attempt 1's row is written once it ends, with its outcome (_end_attempt): the mutation row (sending,
         # attempts 1, leased) already says a send may be under way, so a sender that dies leaves a write that is
         # looked up at the vendor before it is sent again, and whoever takes it over records the lost attempt.
         mutation.claimed_attempt = MutationAttempt(mutation=mutation, number=1, started_at=now)
@@ -509,8 +514,8 @@ def _record_success(
     if vendor_status is None and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
     with transaction.atomic():
-        _attempt_end(attempt, finished_at=now, vendor_status=vendor_status, error_code=attempt_code)
-        finished = _finish(mutation, attempt, status=status, recovered=outcome.recovered, **fields)
+        ended = {"finished_at": now, "vendor_status": vendor_status, "error_code": attempt_code}
+        finished = _finish(mutation, attempt, ended=ended, status=status, recovered=outcome.recovered, **fields)
     if finished:
         # The row now holds what _finish wrote: set it here instead of reading it back.
         mutation.status, mutation.lease_expires_at = status, None
@@ -529,15 +534,19 @@ def _record_success(
     )
 
 
-def _attempt_end(attempt: MutationAttempt, **values: Any) -> None:
-    """Record how an attempt ended: one INSERT for an attempt whose row is written only now (a claimed create's
-    first), else one UPDATE of the row its claim inserted."""
-    if attempt.pk is None:
-        for name, value in values.items():
-            setattr(attempt, name, value)
-        attempt.save(force_insert=True)
-        return
-    MutationAttempt.objects.filter(pk=attempt.pk).update(**values)
+def _end_attempt(
+    attempt: MutationAttempt, ended: dict[str, Any], rows: QuerySet[Mutation], values: dict[str, Any]
+) -> int:
+    """Record how `attempt` ended (`ended`) and update the mutation `rows` with `values`; how many rows changed.
+
+    The attempt row a claim inserted is updated; a claimed create's first attempt, whose row is written only now,
+    is inserted, in the same statement as the mutation's update (gateway.statements)."""
+    if attempt.pk is not None:
+        MutationAttempt.objects.filter(pk=attempt.pk).update(**ended)
+        return rows.update(**values)
+    for name, value in ended.items():
+        setattr(attempt, name, value)
+    return insert_and_update(attempt, rows, values)
 
 
 def _store_written(mutation: Mutation, record: Any) -> None:
@@ -550,15 +559,21 @@ def _store_written(mutation: Mutation, record: Any) -> None:
 
 
 def _finish(
-    mutation: Mutation, attempt: MutationAttempt, *, status: str, recovered: bool = False, **fields: Any
+    mutation: Mutation,
+    attempt: MutationAttempt,
+    *,
+    ended: dict[str, Any],
+    status: str,
+    recovered: bool = False,
+    **fields: Any,
 ) -> bool:
-    """End the attempt that holds the lease (a sender whose lease was taken over changes nothing: False).
+    """Record how the attempt ended (`ended`, always) and end the mutation's attempt if it still holds the lease
+    (a sender whose lease was taken over changes nothing: False).
 
-    Called inside the transaction that records the attempt: the events it emits commit with it (the outbox).
+    Called inside a transaction: the events it emits commit with the outcome (the outbox).
     """
-    updated = Mutation.objects.filter(pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number).update(
-        status=status, lease_expires_at=None, **fields
-    )
+    holding = Mutation.objects.filter(pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number)
+    updated = _end_attempt(attempt, ended, holding, {"status": status, "lease_expires_at": None, **fields})
     if not updated:
         logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
         return False
@@ -656,16 +671,15 @@ def _record_failure(
     if not isinstance(vendor_status, int) and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
     with transaction.atomic():
-        _attempt_end(
-            attempt,
-            finished_at=now,
-            vendor_status=vendor_status if isinstance(vendor_status, int) else None,
-            error_code=code[:100],
-            error_message=message[:2000],
-        )
         _finish(
             mutation,
             attempt,
+            ended={
+                "finished_at": now,
+                "vendor_status": vendor_status if isinstance(vendor_status, int) else None,
+                "error_code": code[:100],
+                "error_message": message[:2000],
+            },
             status=status,
             outcome=outcome,
             error_code=code[:100],

@@ -57,6 +57,32 @@ def test_a_write_through_the_api_is_audited_with_the_payload_as_sent(
     assert created.data["record"]["reference"] == "AUD-1" and created.source == "api"
 
 
+def test_the_created_id_is_kept_when_writing_it_with_its_audit_row_fails(
+    mapped: Connected, first_customer_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The id on the mutation and the audit row are one statement; should it fail, the id is written on its own
+    before the next vendor call, then the audit row alone. The read after the POST fails here, so the id on the
+    in-doubt mutation can only come from that early write."""
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("the combined statement failed")
+
+    monkeypatch.setattr("events.audit.insert_and_update", broken)
+    mapped.world.control.add_fault(
+        kind="500", pattern="/api/v1/*/salesinvoice/SalesInvoiceLines*", method="GET", times=1
+    )
+    response = mapped.client.post(
+        mapped.url("invoices"), invoice_body(first_customer_id, reference="AUD-2"), format="json"
+    )
+
+    assert response.status_code == 503 and response.json()["mutation_status"] == "in_doubt", response.json()
+    (created,) = [row for row in mapped.dump("SalesInvoices") if row.get("YourRef") == "AUD-2"]
+    mutation = Mutation.objects.get()
+    (audit,) = AuditEvent.objects.all()
+    assert mutation.remote_id == created["InvoiceID"] == audit.remote_id
+    assert audit.mutation_id == mutation.pk and audit.vendor_status == 201
+
+
 def test_a_refused_write_is_audited_with_the_vendors_answer(mapped: Connected) -> None:
     body = {"method": "POST", "path": "crm/Accounts", "body": {"Name": ""}}
     response = mapped.client.post(mapped.url("passthrough"), body, format="json")
