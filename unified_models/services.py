@@ -174,7 +174,7 @@ def mutation_create(
     """Record a write before it is sent (committed at once, status pending, leased to the caller).
 
     With `claim` the caller sends it at once (`mutation_execute` next, in the same process): a row this call
-    inserts is inserted already claimed (status sending, attempt 1 recorded, the lease held), which is what taking
+    inserts is inserted already claimed (status sending, attempts 1, the lease held), which is what taking
     the lease would write, without its transaction. With an Idempotency-Key the earlier mutation of that key is
     reused: a failed or in-doubt one is tried again (never duplicated), one whose sender still holds its lease is
     409, and the same key with another request is refused.
