@@ -22,6 +22,8 @@ from connectors.base.data import Resource
 from gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from unified_models.query import DEFAULT_PAGE_SIZE
 from unified_models.serializers import (
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
     CompanyInfoSerializer,
     DryRunResponseSerializer,
     LedgerMappingOutputSerializer,
@@ -819,6 +821,80 @@ def sales_order_invoice_schema(invoices: ResourceSpec, request: Any) -> Any:
             **_problems(*WRITE_PROBLEMS),
         },
         tags=[Resource.SALES_ORDERS.value],
+    )
+
+
+# --- attachments, generated from the specs that take them ----------------------------------------------------------
+
+ATTACHMENT_ID = OpenApiParameter(
+    "attachment_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The attachment's `id`."
+)
+_ATTACHMENT_EXAMPLE = {
+    "id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
+    "remote_id": "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a",
+    "record_id": "6f5e4d3c-2b1a-4c9d-8e7f-1a2b3c4d5e6f",
+    "file_name": "INV-88231.pdf",
+    "content_type": "application/pdf",
+    "size": 48213,
+    "created_at": None,
+    "updated_at": None,
+}
+_ATTACHMENT_PAGE = page_serializer(AttachmentSerializer, "AttachmentPageSerializer", freshness=False)
+_ATTACHMENT_RULES_TEXT = (
+    "The vendor's rules are checked before any call, naming the field `file` in a 422 `invalid_input` problem: the "
+    "file must not be empty, must be a PDF, JPEG, PNG, GIF, TIFF or XML file by its content, with a file name whose "
+    "extension matches it, and may be at most as large as the vendor takes (Exact: 10 MB per file in the "
+    "Netherlands and Belgium; elsewhere its 9.5 MB message limit caps the base64-encoded file at about 7 MB). "
+    "A vendor that takes no files on this resource answers 405."
+)
+
+
+def attachment_list_schema(spec: ResourceSpec) -> Any:
+    return extend_schema(
+        operation_id=_operation_id(spec, "attachments_list"),
+        summary=f"List the files attached to one of the {spec.what}",
+        description="Read from the vendor (Exact: the documents linked to the entry and their attachments).",
+        parameters=[CONNECTION_ID, RECORD_ID],
+        responses={
+            200: _ATTACHMENT_PAGE,
+            **_problems(*READ_PROBLEMS),
+        },
+        examples=[
+            OpenApiExample(
+                "Attachments",
+                value={"results": [_ATTACHMENT_EXAMPLE], "next": None},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+        tags=[spec.resource.value],
+    )
+
+
+def attachment_create_schema(spec: ResourceSpec) -> Any:
+    return extend_schema(
+        operation_id=_operation_id(spec, "attachments_create"),
+        summary=f"Attach a file to one of the {spec.what}",
+        description="A `multipart/form-data` upload with the file in the part `file`. Exact: a document of the "
+        "entry's type (purchase invoice or sales invoice) linked to the entry, with the file as its attachment. "
+        + _ATTACHMENT_RULES_TEXT,
+        parameters=[CONNECTION_ID, RECORD_ID],
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, **_problems(*WRITE_PROBLEMS)},
+        examples=[OpenApiExample("Attached", value=_ATTACHMENT_EXAMPLE, response_only=True, status_codes=["201"])],
+        tags=[spec.resource.value],
+    )
+
+
+def attachment_content_schema(spec: ResourceSpec) -> Any:
+    return extend_schema(
+        operation_id=_operation_id(spec, "attachments_content"),
+        summary=f"Download a file attached to one of the {spec.what}",
+        description="The file's bytes, read from the vendor, with its media type and its name in "
+        "`Content-Disposition`.",
+        parameters=[CONNECTION_ID, RECORD_ID, ATTACHMENT_ID],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **_problems(*READ_PROBLEMS)},
+        tags=[spec.resource.value],
     )
 
 

@@ -18,6 +18,7 @@ from django.http import Http404
 from connectors.base.connector import Connector, Operation
 from connectors.base.data import ListQuery, OperationNotSupported, Page, PassthroughResult, Resource
 from connectors.base.mapping import LedgerMapping
+from connectors.base.records import Attachment, AttachmentContent
 from connectors.registry import get_connector
 from gateway.api.problems import Problem
 from tenants import selectors as tenant_selectors
@@ -251,3 +252,28 @@ def reconciliation_get(*, connection: Connection, reconciliation_id: str) -> Rec
         return Reconciliation.objects.get(connection=connection, pk=reconciliation_id)
     except (Reconciliation.DoesNotExist, ValidationError, ValueError) as exc:  # a malformed id is simply not found
         raise Http404 from exc
+
+
+# ---------------------------------------------------------------------------------------------- attachments
+
+
+def attachable_connector(*, connection: Connection, resource: Resource) -> Connector:
+    """The connection's connector, if it takes attachments on this resource (OperationNotSupported otherwise)."""
+    connector = connector_for(connection)
+    if not connector.supports_attachments(resource.value):
+        raise OperationNotSupported(resource.value, "attachments", connector.name)
+    return connector
+
+
+def attachment_list(*, connection: Connection, resource: Resource, record_id: str) -> list[Attachment]:
+    """The files attached to one record, read from the vendor."""
+    connector = attachable_connector(connection=connection, resource=resource)
+    return connector.attachment_list(connection_context(connection), resource, record_id)
+
+
+def attachment_content(
+    *, connection: Connection, resource: Resource, record_id: str, attachment_id: str
+) -> AttachmentContent:
+    """One attached file's bytes, read from the vendor (not_found for a file of another record)."""
+    connector = attachable_connector(connection=connection, resource=resource)
+    return connector.attachment_content(connection_context(connection), resource, record_id, attachment_id)

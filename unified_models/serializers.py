@@ -996,3 +996,24 @@ class MutationSerializer(serializers.Serializer):
 class MutationListFilterSerializer(NonEmptyQueryFilters):
     status = serializers.ChoiceField(choices=MutationStatus.choices, required=False)
     connection_id = StrictUUIDField(required=False, help_text="Only this connection's writes.")
+
+
+# --- attachments ----------------------------------------------------------------------------------------------
+
+
+class AttachmentSerializer(RecordSerializer):
+    """A file attached to an invoice or purchase invoice (its bytes: GET .../attachments/{attachment_id})."""
+
+    record_id = StrictCharField(help_text="The `id` of the invoice the file is attached to.")
+    file_name = StrictCharField()
+    content_type = StrictCharField(help_text="Media type, e.g. `application/pdf`.")
+    size = serializers.IntegerField(allow_null=True, help_text="Bytes; null when the vendor does not say.")
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    """The multipart upload of one file (for the schema; the view checks the file against the vendor's rules)."""
+
+    file = serializers.FileField(
+        help_text="The file, with its name. PDF, JPEG, PNG, GIF, TIFF or XML; Exact takes at most 10 MB "
+        "(about 7 MB outside the Netherlands and Belgium)."
+    )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,12 +35,12 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from connectors.base.connector import Operation
+from connectors.base.connector import AttachmentRules, Operation
 from connectors.base.data import CallRecord, OperationNotSupported, PassthroughResult, Resource, WriteResult
 from connectors.base.errors import VendorError, VendorNotFound, VendorValidationError
 from connectors.base.http import RequestIntercepted, observe_requests
 from connectors.base.mapping import LedgerMapping
-from connectors.base.records import Warning
+from connectors.base.records import Attachment, AttachmentInput, InvalidInput, Warning
 from connectors.registry import get_connector
 from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
 from events.models import EventType
@@ -53,7 +54,7 @@ from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.codec import UnifiedInput, input_from_data
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
-from unified_models.selectors import mapping_get
+from unified_models.selectors import attachable_connector, mapping_get
 from unified_models.specs import write_data
 from unified_models.store.services import store_written_record
 
@@ -766,3 +767,68 @@ def mapping_save(*, connection: Connection, mapping: LedgerMapping) -> Connectio
         )
     connection.mapping = row  # type: ignore[attr-defined]  # what this request reads next (mapping_get)
     return row
+
+
+# ---------------------------------------------------------------------------------------------- attachments
+
+# Leading bytes of the file types vendors take as attachments; the content decides the type, not the client's word.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+)
+_XML_TYPES = frozenset({"application/xml", "text/xml"})
+
+
+def file_content_type(content: bytes) -> str | None:
+    """The media type the bytes are (PDF, PNG, JPEG, GIF, TIFF, XML), or None for anything else."""
+    for signature, media_type in _SIGNATURES:
+        if content.startswith(signature):
+            return media_type
+    if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml"):
+        return "application/xml"
+    return None
+
+
+def _same_type(a: str, b: str) -> bool:
+    return a == b or (a in _XML_TYPES and b in _XML_TYPES)
+
+
+def attachment_check(*, rules: AttachmentRules, region: str, file_name: str, content: bytes) -> str:
+    """The file's media type once it meets the vendor's rules; InvalidInput naming `file` otherwise (no call made)."""
+    if not file_name.strip():
+        raise InvalidInput("file", "The file needs a name (the multipart part's filename).")
+    limit = rules.max_bytes_for(region)
+    if not content:
+        raise InvalidInput("file", "The file is empty.")
+    if len(content) > limit:
+        raise InvalidInput("file", f"The file has {len(content)} bytes; the vendor takes at most {limit} bytes.")
+    media_type = file_content_type(content)
+    accepted = ", ".join(sorted(rules.content_types))
+    if media_type is None or media_type not in rules.content_types:
+        raise InvalidInput("file", f"The file's content is not a type the vendor takes ({accepted}).")
+    by_name, _ = mimetypes.guess_type(file_name, strict=False)
+    if by_name is None or not _same_type(by_name, media_type):
+        # The vendor may keep only the file name and serve the file by its extension (Exact does).
+        raise InvalidInput("file", f"The file name's extension does not match its content ({media_type}).")
+    return media_type
+
+
+def attachment_create(
+    *, connection: Connection, resource: Resource, record_id: str, file_name: str, content: bytes
+) -> Attachment:
+    """Attach a file to one record at the vendor once it meets the vendor's size and type rules.
+
+    Not a recorded mutation: the file is not kept by the gateway, so a failed upload is simply sent again.
+    """
+    connector = attachable_connector(connection=connection, resource=resource)
+    assert connector.attachment_rules is not None  # attachable_connector checked it
+    media_type = attachment_check(
+        rules=connector.attachment_rules, region=connection.region, file_name=file_name, content=content
+    )
+    data = AttachmentInput(file_name=file_name, content_type=media_type, content=content)
+    return connector.attachment_create(connection_context(connection), resource, record_id, data)

@@ -64,6 +64,9 @@ class ResourceSpec:
     create: WriteSpec | None = None
     update: WriteSpec | None = None  # PATCH: only the fields given change
     finalize: WriteSpec | None = None  # invoices only: POST .../{id}/finalize
+    # Files on a record: POST/GET .../{id}/attachments, GET .../{id}/attachments/{attachment_id} (a connector that
+    # takes none for the resource answers 405).
+    attachments: bool = False
 
     @property
     def example(self) -> dict[str, Any]:
@@ -98,6 +101,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         create=WriteSpec(InvoiceCreateSerializer, openapi.INVOICES_CREATE),
         update=WriteSpec(InvoiceUpdateSerializer, openapi.INVOICES_UPDATE),
         finalize=WriteSpec(None, openapi.INVOICES_FINALIZE),
+        attachments=True,
     ),
     ResourceSpec(Resource.LEDGER_ACCOUNTS, "LedgerAccount", "ledger (G/L) accounts", LedgerAccountSerializer),
     ResourceSpec(Resource.TAX_RATES, "TaxRate", "tax rates (Exact: VAT codes)", TaxRateSerializer),
@@ -123,6 +127,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         PurchaseInvoiceSerializer,
         filters=_BY_CONTACT,
         create=WriteSpec(PurchaseInvoiceCreateSerializer, openapi.PURCHASE_INVOICES_CREATE),
+        attachments=True,
     ),
     ResourceSpec(
         Resource.JOURNAL_ENTRIES,

@@ -1,8 +1,9 @@
 """Routes of the unified data API under /api/v1/connections/{connection_id}/, generated from the resource specs.
 
 Each spec gets a list route (GET, and POST when it permits create), a detail route (GET, and PATCH when it permits
-update) and, when it permits finalize, .../{record_id}/finalize (sales orders: .../{record_id}/invoice); each view
-carries its spec and its schema.
+update), when it permits finalize, .../{record_id}/finalize (sales orders: .../{record_id}/invoice), and when its
+records take files, .../{record_id}/attachments (GET, POST) and .../{record_id}/attachments/{attachment_id} (the
+file); each view carries its spec and its schema.
 """
 
 from __future__ import annotations
@@ -56,6 +57,28 @@ def _record_routes(spec: ResourceSpec) -> list[URLPattern]:
         schema = openapi.sales_order_invoice_schema(SPEC_BY_RESOURCE[Resource.INVOICES], SalesOrderInvoiceSerializer)
         invoice = extend_schema_view(post=schema)(views.SalesOrderInvoiceView).as_view()
         routes.append(path(f"{collection}/<str:record_id>/invoice", invoice, name=f"{spec.url_name}-invoice"))
+    if spec.attachments:
+        attachments = _view(
+            f"{spec.name}AttachmentListView",
+            views.AttachmentListView,
+            spec,
+            get=openapi.attachment_list_schema(spec),
+            post=openapi.attachment_create_schema(spec),
+        )
+        content = _view(
+            f"{spec.name}AttachmentContentView",
+            views.AttachmentContentView,
+            spec,
+            get=openapi.attachment_content_schema(spec),
+        )
+        routes += [
+            path(f"{collection}/<str:record_id>/attachments", attachments, name=f"{spec.url_name}-attachment-list"),
+            path(
+                f"{collection}/<str:record_id>/attachments/<str:attachment_id>",
+                content,
+                name=f"{spec.url_name}-attachment-content",
+            ),
+        ]
     return routes
 
 

@@ -12,13 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from rest_framework import status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from connectors.base.data import Resource
 from connectors.base.errors import VendorNotFound
+from connectors.base.records import InvalidInput
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import CursorPagination, parse_page_size
 from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -37,6 +40,7 @@ from unified_models.query import (
     validated,
 )
 from unified_models.serializers import (
+    AttachmentSerializer,
     CompanyInfoSerializer,
     LedgerMappingSerializer,
     MutationListFilterSerializer,
@@ -277,6 +281,47 @@ class SalesOrderInvoiceView(ConnectionAPIView):
             target_id=record_id,
             success_status=status.HTTP_201_CREATED,
         )
+
+
+class AttachmentListView(ConnectionAPIView):
+    """The files on one record: GET lists them, POST (multipart, part `file`) attaches one."""
+
+    spec: ResourceSpec
+    parser_classes = [MultiPartParser]
+
+    def get(self, request: Request, connection_id: str, record_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        attachments = selectors.attachment_list(connection=connection, resource=self.spec.resource, record_id=record_id)
+        return Response({"results": AttachmentSerializer(attachments, many=True).data, "next": None})
+
+    def post(self, request: Request, connection_id: str, record_id: str) -> Response:
+        connection = self.get_connection(connection_id)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise InvalidInput("file", "Send the file as the multipart/form-data part `file`.")
+        attachment = services.attachment_create(
+            connection=connection,
+            resource=self.spec.resource,
+            record_id=record_id,
+            file_name=upload.name or "",
+            content=upload.read(),
+        )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class AttachmentContentView(ConnectionAPIView):
+    """One attached file's bytes."""
+
+    spec: ResourceSpec
+
+    def get(self, request: Request, connection_id: str, record_id: str, attachment_id: str) -> HttpResponse:
+        connection = self.get_connection(connection_id)
+        attached = selectors.attachment_content(
+            connection=connection, resource=self.spec.resource, record_id=record_id, attachment_id=attachment_id
+        )
+        response = HttpResponse(attached.content, content_type=attached.content_type)
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=attached.file_name)
+        return response
 
 
 class CompanyView(ConnectionAPIView):

@@ -30,6 +30,7 @@ from connectors.base.data import (
     WriteResult,
 )
 from connectors.base.inbound import InboundDelivery, InboundSubscription
+from connectors.base.records import Attachment, AttachmentContent, AttachmentInput
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 
 
@@ -88,6 +89,19 @@ class TokenTiming:
 
 
 @dataclass(frozen=True)
+class AttachmentRules:
+    """What a vendor accepts as an attachment: the largest file (bytes, per region where it differs) and the media
+    types; the API refuses anything else naming the field, before any vendor call."""
+
+    max_bytes: int
+    content_types: frozenset[str]
+    max_bytes_by_region: Mapping[str, int] | None = None
+
+    def max_bytes_for(self, region: str) -> int:
+        return (self.max_bytes_by_region or {}).get(region, self.max_bytes)
+
+
+@dataclass(frozen=True)
 class Region:
     code: str
     name: str
@@ -102,6 +116,9 @@ class Connector(ABC):
     capabilities: ClassVar[Mapping[str, frozenset[Operation]]] = {}
     # Unified resource name -> the ListQuery.filters keys the connector understands (e.g. {"contact_id"}).
     list_filters: ClassVar[Mapping[str, frozenset[str]]] = {}
+    # Unified resource names whose records take attachments (upload, list, download), and the vendor's limits.
+    attachment_resources: ClassVar[frozenset[str]] = frozenset()
+    attachment_rules: ClassVar[AttachmentRules | None] = None
 
     @property
     def id(self) -> str:
@@ -125,6 +142,9 @@ class Connector(ABC):
 
     def supports(self, resource: str, operation: Operation) -> bool:
         return operation in self.capabilities.get(resource, frozenset())
+
+    def supports_attachments(self, resource: str) -> bool:
+        return resource in self.attachment_resources and self.attachment_rules is not None
 
     def token_timing(self) -> TokenTiming:
         """How this vendor's tokens age (read when needed: settings may change them)."""
@@ -162,6 +182,22 @@ class Connector(ABC):
         mapping: LedgerMappingValues | None,
     ) -> WriteResult[UnifiedRecord]:
         raise OperationNotSupported(resource, Operation.UPDATE, self.name)
+
+    # --- attachments (declared by `attachment_resources`) -------------------------------------------------
+    def attachment_create(
+        self, ctx: CallContext, resource: Resource, record_id: str, data: AttachmentInput
+    ) -> Attachment:
+        """Attach a file (already checked against `attachment_rules`) to one record; VendorNotFound if no record."""
+        raise OperationNotSupported(resource, "attachments", self.name)
+
+    def attachment_list(self, ctx: CallContext, resource: Resource, record_id: str) -> list[Attachment]:
+        raise OperationNotSupported(resource, "attachments", self.name)
+
+    def attachment_content(
+        self, ctx: CallContext, resource: Resource, record_id: str, attachment_id: str
+    ) -> AttachmentContent:
+        """The file; VendorNotFound when the record has no such attachment."""
+        raise OperationNotSupported(resource, "attachments", self.name)
 
     def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> WriteResult[UnifiedRecord]:
         raise OperationNotSupported(Resource.INVOICES, "finalize", self.name)

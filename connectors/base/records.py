@@ -717,3 +717,34 @@ class Payment(Record):
         super().__post_init__()
         _require_decimal(self, "amount", "open_amount")
         _require_date(self, "invoice_date", "due_date", "last_payment_date")
+
+
+# ---------------------------------------------------------------------------------------------- attachments
+
+
+@dataclass(frozen=True, kw_only=True)
+class Attachment(Record):
+    """A file attached to a record (a purchase or sales invoice); its bytes are fetched separately."""
+
+    record_id: str  # the record it belongs to (the invoice's `id`)
+    file_name: str
+    content_type: str
+    size: int | None = None  # bytes; None when the vendor does not say
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentInput:
+    """A file to attach: checked against the connector's AttachmentRules before any vendor call."""
+
+    file_name: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AttachmentContent:
+    """The bytes of one attachment, for a download."""
+
+    file_name: str
+    content_type: str
+    content: bytes = field(repr=False)

@@ -60,6 +60,9 @@ from connectors.base.errors import VendorError, VendorNotFound, VendorValidation
 from connectors.base.inbound import InboundDelivery, InboundSubscription
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import (
+    Attachment,
+    AttachmentContent,
+    AttachmentInput,
     ContactInput,
     InvalidInput,
     InvoiceInput,
@@ -69,7 +72,7 @@ from connectors.base.records import (
     SalesOrderInput,
 )
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.exact import auth, inbound, journal_entries, lookups, mappers, purchases, sales_orders, sync
+from connectors.exact import auth, documents, inbound, journal_entries, lookups, mappers, purchases, sales_orders, sync
 from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
 from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, le, or_
@@ -171,6 +174,9 @@ class ExactConnector(OAuth2Connector):
     list_filters = MappingProxyType(
         {resource.value: frozenset(spec.filters) for resource, spec in RESOURCES.items() if spec.filters}
     )
+    # Files on purchase and sales invoices as Exact documents (documents.py; NOTES.md: Documents).
+    attachment_resources = frozenset(resource.value for resource in documents.ENTRIES)
+    attachment_rules = documents.ATTACHMENT_RULES
 
     def __init__(self, *, references: ReferenceCache | None = None) -> None:
         # None: the process's shared cache for the current REDIS_URL (like the rate-limit budget's store).
@@ -679,6 +685,26 @@ class ExactConnector(OAuth2Connector):
         if changed:
             api.put(spec.entity_path(guid), changed)  # 204; only what changed (partial body: NOTES.md: OData)
         return WriteResult(record=self._retrieve(api, spec, guid), warnings=list(warnings))
+
+    # ------------------------------------------------------------------ attachments
+
+    def attachment_create(
+        self, ctx: CallContext, resource: Resource, record_id: str, data: AttachmentInput
+    ) -> Attachment:
+        return documents.create(self._api(ctx), self._attachable(resource), record_id, data)
+
+    def attachment_list(self, ctx: CallContext, resource: Resource, record_id: str) -> list[Attachment]:
+        return documents.list_for(self._api(ctx), self._attachable(resource), record_id)
+
+    def attachment_content(
+        self, ctx: CallContext, resource: Resource, record_id: str, attachment_id: str
+    ) -> AttachmentContent:
+        return documents.content(self._api(ctx), self._attachable(resource), record_id, attachment_id)
+
+    def _attachable(self, resource: Resource | str) -> Resource:
+        if str(resource) not in self.attachment_resources:
+            raise OperationNotSupported(str(resource), "attachments", self.name)
+        return Resource(resource)
 
     def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
         guid = parse_guid(invoice_id)

@@ -310,6 +310,28 @@ ENTITY_SETS: dict[str, EntitySet] = {
             _ALL,
             topic="PurchaseEntries",
         ),
+        # Documents and their attachments (NOTES.md: Documents): Documents takes GET, POST, PUT and DELETE,
+        # DocumentAttachments GET, POST and DELETE (the reference); both are in the webhook topic Documents.
+        EntitySet(
+            "documents/Documents",
+            "Documents",
+            _M + "Document",
+            "crud",
+            "Documents",
+            "ID",
+            _ALL,
+            topic="Documents",
+        ),
+        EntitySet(
+            "documents/DocumentAttachments",
+            "DocumentAttachments",
+            _M + "DocumentAttachment",
+            "crud",
+            "DocumentAttachments",
+            "ID",
+            frozenset({"GET", "POST", "DELETE"}),
+            topic="Documents",
+        ),
         # GET, POST and DELETE (no PUT), as the reference lists them; a list needs $select or $top (NOTES.md: OData).
         EntitySet(
             "generaljournalentry/GeneralJournalEntries",
@@ -525,6 +547,11 @@ CAPTIONS: dict[str, str] = {
     "SalesEntryLines": "Boekingsregels",
     "Supplier": "Leverancier",
     "PurchaseEntryLines": "Boekingsregels",
+    "Subject": "Onderwerp",
+    "Document": "Document",
+    "FileName": "Bestandsnaam",
+    "Attachment": "Bijlage",
+    "FinancialTransactionEntryID": "Boeking",
     "GeneralJournalEntryLines": "Boekingsregels",
     "SalesOrderLines": "Orderregels",
     "JournalCode": "Dagboek",
@@ -541,6 +568,8 @@ ENTRY_TYPES = {20: "Verkoopboeking", 21: "Creditnota"}
 PURCHASE_ENTRY_TYPES = {30: "Inkoopboeking", 31: "Creditnota inkoop"}
 GENERAL_ENTRY_TYPES = {10: "Beginbalans", 90: "Overige"}
 ORDER_STATUSES = {12: "Open", 20: "Gedeeltelijk", 21: "Volledig", 45: "Geannuleerd"}
+# documents/Documents Type: the types an API client may create (NOTES.md: Documents).
+DOCUMENT_TYPES = {10: "Verkoopfactuur", 20: "Inkoopfactuur", 55: "Overige"}
 GL_TYPES = {
     10: "Kas",
     12: "Bank",
@@ -620,6 +649,14 @@ def _ref(table_name: str, foreign: str, field_name: str, *, by_code: bool = Fals
     def factory(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
         look = _lookup_code if by_code else _lookup
         return look(store, table_name, get(foreign), field_name)
+
+    return factory
+
+
+def _empty(name: str) -> DerivedFactory:
+    def factory(store: DivisionStore, get: Callable[[str], Extractor]) -> Extractor:
+        source = get(name)
+        return lambda row: not source(row)
 
     return factory
 
@@ -740,6 +777,12 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "ItemCode": _ref("Items", "Item", "Code"),
         "ItemDescription": _ref("Items", "Item", "Description"),
         "VATCodeDescription": _ref("VATCodes", "VATCode", "Description", by_code=True),
+    },
+    "Documents": {
+        "AccountCode": _ref("Accounts", "Account", "Code"),
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "HasEmptyBody": _empty("Body"),
+        "TypeDescription": _described(DOCUMENT_TYPES, "Type"),
     },
     "GeneralJournalEntries": {
         "JournalDescription": _ref("Journals", "JournalCode", "Description", by_code=True),

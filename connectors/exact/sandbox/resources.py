@@ -853,6 +853,8 @@ _DUMP_SETS = [
     "generaljournalentry/GeneralJournalEntryLines",
     "salesorder/SalesOrders",
     "salesorder/SalesOrderLines",
+    "documents/Documents",
+    "documents/DocumentAttachments",
     "financial/GLAccounts",
     "vat/VATCodes",
     "financial/Journals",

@@ -44,6 +44,17 @@ SNAPSHOT_VERSION = 1
 MAX_URL_LENGTH = 6000
 # KB Restrictions: a single POST may be at most 10.0 MB (NOTES.md: Rate limits).
 MAX_BODY_BYTES = 10 * 1024 * 1024
+# For binaries the 10 MB is the file's size, not its base64 text (checked in writes.py); a message carrying one is
+# bounded by the REST message length instead: 38 MB in NL and BE, 9.5 MB elsewhere (KB Restrictions).
+BINARY_ENDPOINTS = ("/documents/DocumentAttachments",)
+MAX_MESSAGE_BYTES = {"nl": 38 * 1024 * 1024, "be": 38 * 1024 * 1024}
+MAX_MESSAGE_BYTES_ELSEWHERE = int(9.5 * 1024 * 1024)
+
+
+def _body_limit(region: str, rest: str) -> int:
+    if rest.rstrip("/").endswith(BINARY_ENDPOINTS):
+        return MAX_MESSAGE_BYTES.get(region, MAX_MESSAGE_BYTES_ELSEWHERE)
+    return MAX_BODY_BYTES
 
 
 class DropConnection(Exception):
@@ -336,10 +347,6 @@ class Sandbox:
             # KB API limits: a URL may be at most 6,000 characters after encoding (NOTES.md: Rate limits).
             self.counters.call(UNKNOWN_ENDPOINT, 414)
             return exact_error(414, f"The request URL is longer than {MAX_URL_LENGTH} characters.")
-        if request.method in ("POST", "PUT") and (request.content_length or 0) > MAX_BODY_BYTES:
-            # The answer is not documented; 413 is what IIS gives for a body over its limit.
-            self.counters.call(UNKNOWN_ENDPOINT, 413)
-            return exact_error(413, f"The request body is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB.")
         region, _, rest = path.lstrip("/").partition("/")
         mount = "/" + region
         if region not in self.regions:
@@ -347,6 +354,11 @@ class Sandbox:
                 return exact_error(404, f"Unknown region '{region}'. Served: {', '.join(self.regions)}.")
             region, rest, mount = self.root_region, path.lstrip("/"), ""
         rest = "/" + rest
+        body_limit = _body_limit(region, rest)
+        if request.method in ("POST", "PUT") and (request.content_length or 0) > body_limit:
+            # The answer is not documented; 413 is what IIS gives for a body over its limit.
+            self.counters.call(UNKNOWN_ENDPOINT, 413)
+            return exact_error(413, f"The request body is larger than {body_limit / (1024 * 1024):g} MB.")
         if "100-continue" in request.headers.get("Expect", "").lower():
             # KB Known issues: POSTs with Expect: 100-Continue fail with HTTP 500 (NOTES.md: OData).
             self.counters.call(_endpoint_of(rest), 500)

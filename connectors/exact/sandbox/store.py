@@ -13,7 +13,9 @@ from connectors.exact.sandbox.odata import to_wall
 DELETED_ENTITY_TYPES: dict[str, int] = {
     "TransactionLines": 1,
     "Accounts": 2,
+    "DocumentAttachments": 4,
     "Contacts": 5,
+    "Documents": 6,
     "GLAccounts": 7,
     "Items": 9,
     "SalesInvoices": 13,
@@ -32,6 +34,8 @@ TABLE_KEYS: dict[str, str] = {
     "GeneralJournalEntryLines": "ID",
     "SalesOrders": "OrderID",
     "SalesOrderLines": "ID",
+    "Documents": "ID",
+    "DocumentAttachments": "ID",
     "GLAccounts": "ID",
     "VATCodes": "ID",
     "Journals": "ID",

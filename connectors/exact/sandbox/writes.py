@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -9,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-from connectors.exact.sandbox.entities import CAPTIONS, ENTITY_SETS, EntitySet
+from connectors.exact.sandbox.entities import CAPTIONS, DOCUMENT_TYPES, ENTITY_SETS, EntitySet
 from connectors.exact.sandbox.odata import (
     INTEGER_TYPES,
     ODataError,
@@ -28,6 +30,9 @@ CREDITORS_GL = "1600"
 PURCHASE_JOURNAL_TYPE = 22  # Journal.Type 22 = Purchase (reference list of journal types)
 GENERAL_JOURNAL_TYPE = 90  # Journal.Type 90 = General journal (the same list)
 DEFAULT_PAYMENT_DAYS = 30
+# KB Restrictions: a POST may be at most 10.0 MB, and for binaries the limit applies to the binary size, not to
+# its base64 text (NOTES.md: Documents).
+MAX_BINARY_BYTES = 10 * 1024 * 1024
 # Topics a subscription may use (NOTES.md: Webhooks; the authoritative list is UNCONFIRMED).
 WEBHOOK_TOPICS = frozenset(
     {
@@ -149,11 +154,27 @@ def coerce_value(name: str, edm: str, raw: Any) -> Any:
             if isinstance(raw, dict | list):
                 raise ValueError(raw)
             return str(raw)
+        if edm == "Edm.Binary":
+            return _binary(name, raw)
         return raw
     except (ValueError, TypeError):
         raise ODataError(
             f"Error processing request stream. Cannot convert the value of property '{name}' to {edm}."
         ) from None
+
+
+def _binary(name: str, raw: Any) -> str:
+    """An Edm.Binary value: base64 text only (picqer#178: raw file bytes are refused with this very message)."""
+    try:
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        decoded = base64.b64decode(raw, validate=True)
+    except (ValueError, binascii.Error):
+        raise ODataError(
+            "Error processing request stream. Error encountered in converting the value from request payload for "
+            f"property '{name}' to type 'Byte[]'"
+        ) from None
+    return base64.b64encode(decoded).decode("ascii")
 
 
 def _money(value: Any) -> Decimal:
@@ -1081,6 +1102,46 @@ def invoice_sales_orders(store: DivisionStore, entity: EntitySet, body: Any, act
     return WriteResult(record["ID"], record, events)
 
 
+# ------------------------------------------------------------------------------------------ documents
+
+
+def _create_document(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    """POST Documents (NOTES.md: Documents): Subject and Type are required; Type must be one an API client may
+    create; FinancialTransactionEntryID must name the entry the type belongs to: a purchase entry for a purchase
+    invoice document (20), a sales invoice's InvoiceID for a sales invoice document (10)."""
+    errors = _check_required(values, ["Subject", "Type"])
+    if errors:
+        raise ODataError(errors)
+    if values["Type"] not in DOCUMENT_TYPES:
+        raise ODataError(f"Ongeldige waarde: Type ({values['Type']})")
+    _check_refs(store, values, {"Account": "Accounts", "Contact": "Contacts"})
+    entry = values.get("FinancialTransactionEntryID")
+    if entry is not None:
+        tables = _DOCUMENT_ENTRY_TABLES.get(values["Type"], _ANY_ENTRY_TABLES)
+        if not any(entry in store.tables[table].rows for table in tables):
+            raise reference_error(["FinancialTransactionEntryID"])
+    return _generic_insert(store, entity, values, actor)
+
+
+_DOCUMENT_ENTRY_TABLES = {20: ("PurchaseEntries",), 10: ("SalesInvoices",)}
+_ANY_ENTRY_TABLES = ("PurchaseEntries", "SalesEntries", "GeneralJournalEntries", "SalesInvoices")
+
+
+def _create_document_attachment(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+    """POST DocumentAttachments (NOTES.md: Documents): Attachment (base64), Document and FileName are required; the
+    document must exist; the decoded file may be at most 10 MB."""
+    errors = _check_required(values, ["Attachment", "Document", "FileName"])
+    if errors:
+        raise ODataError(errors)
+    _check_refs(store, values, {"Document": "Documents"})
+    size = len(base64.b64decode(values["Attachment"]))
+    if size > MAX_BINARY_BYTES:
+        # Exact's answer to an oversize binary is not documented (README fidelity table): the sandbox refuses it.
+        raise ODataError(f"Bijlage: maximaal {MAX_BINARY_BYTES // (1024 * 1024)} MB ({size} bytes)")
+    values["FileSize"] = float(size)
+    return _generic_insert(store, entity, values, actor)
+
+
 # ------------------------------------------------------------------------------------------ printing
 
 
@@ -1239,6 +1300,8 @@ _CREATE = {
     "generaljournalentry/GeneralJournalEntries": _create_general_journal_entry,
     "salesorder/SalesOrders": _create_sales_order,
     "webhooks/WebhookSubscriptions": _create_subscription,
+    "documents/Documents": _create_document,
+    "documents/DocumentAttachments": _create_document_attachment,
 }
 
 
@@ -1351,6 +1414,11 @@ def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> W
         entry_of = payables.getter("EntryID")
         for payable_key in [k for k, row in payables.rows.items() if entry_of(row) == key]:
             store.remove("Payments", payable_key, deleted_by=actor.user_id, when=actor.now)
+    elif table == "Documents":
+        attachments = store.tables["DocumentAttachments"]
+        document_of = attachments.getter("Document")
+        for attachment_key in [k for k, row in attachments.rows.items() if document_of(row) == key]:
+            store.remove("DocumentAttachments", attachment_key, deleted_by=actor.user_id, when=actor.now)
     elif table == "Accounts":
         invoices = store.tables["SalesInvoices"]
         ordered_by, invoice_to = invoices.getter("OrderedBy"), invoices.getter("InvoiceTo")
