@@ -1,9 +1,12 @@
 """A client generated from our OpenAPI schema (openapi-python-client) creates an invoice against a live gateway
-whose connection points at a vendor sandbox (every connector: `any_mapped`)."""
+whose connection points at a vendor sandbox (every connector: `any_mapped`), and a purchase invoice with a PDF
+attached against the Exact sandbox."""
 
 from __future__ import annotations
 
+import base64
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -15,6 +18,7 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 
 from tests.unified_models.conftest import Connected
+from tests.unified_models.test_api_purchase_invoices import _ledger_account, _supplier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,6 +125,82 @@ def test_a_generated_client_creates_an_invoice(
         )
         assert refused.status_code == 400
         assert isinstance(refused.parsed, models.Problem) and refused.parsed.code == "validation_error"
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [name for name in sys.modules if name == package or name.startswith(f"{package}.")]:
+            del sys.modules[name]
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_a_generated_client_creates_a_purchase_invoice_with_an_attachment(
+    mapped: Connected, api_key, live_server, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    supplier, costs = _supplier(mapped), _ledger_account(mapped, "4000")
+    package = _generate_client(tmp_path)
+    try:
+        client_module = importlib.import_module(f"{package}.client")
+        create = importlib.import_module(f"{package}.api.purchase_invoices.purchase_invoices_create")
+        attach = importlib.import_module(f"{package}.api.purchase_invoices.purchase_invoices_attachments_create")
+        listing = importlib.import_module(f"{package}.api.purchase_invoices.purchase_invoices_attachments_list")
+        download = importlib.import_module(f"{package}.api.purchase_invoices.purchase_invoices_attachments_content")
+        models = importlib.import_module(f"{package}.models")
+        types = importlib.import_module(f"{package}.types")
+        client = client_module.AuthenticatedClient(base_url=live_server.url, token=api_key.secret)
+
+        created = create.sync_detailed(
+            connection_id=mapped.connection.pk,
+            client=client,
+            body=models.PurchaseInvoiceCreateRequest(
+                contact_id=supplier,
+                number="GEN-INV-7",
+                lines=[models.PurchaseInvoiceLineInputRequest(ledger_account_id=costs, net_amount="80.00")],
+            ),
+            idempotency_key="generated-bill-1",
+        )
+        assert created.status_code == 201, created.content
+        bill = created.parsed
+        assert isinstance(bill, models.PurchaseInvoiceWriteResponse) and bill.number == "GEN-INV-7"
+
+        upload = types.File(payload=io.BytesIO(PDF), file_name="GEN-INV-7.pdf", mime_type="application/pdf")
+        attached = attach.sync_detailed(
+            connection_id=mapped.connection.pk,
+            record_id=bill.id,
+            client=client,
+            body=models.AttachmentUploadRequest(file=upload),
+        )
+
+        assert attached.status_code == 201, attached.content
+        attachment = attached.parsed
+        assert isinstance(attachment, models.Attachment)
+        assert (attachment.file_name, attachment.content_type, attachment.size) == (
+            "GEN-INV-7.pdf",
+            "application/pdf",
+            len(PDF),
+        )
+        (document,) = mapped.dump("Documents")
+        assert (document["Type"], document["FinancialTransactionEntryID"]) == (20, bill.remote_id)
+        (stored,) = mapped.dump("DocumentAttachments")
+        assert base64.b64decode(stored["Attachment"]) == PDF
+        page = listing.sync(connection_id=mapped.connection.pk, record_id=bill.id, client=client)
+        assert isinstance(page, models.AttachmentPage) and [a.id for a in page.results] == [attachment.id]
+        file = download.sync(
+            connection_id=mapped.connection.pk, record_id=bill.id, attachment_id=attachment.id, client=client
+        )
+        assert isinstance(file, types.File) and file.payload.read() == PDF
+
+        refused = attach.sync_detailed(
+            connection_id=mapped.connection.pk,
+            record_id=bill.id,
+            client=client,
+            body=models.AttachmentUploadRequest(
+                file=types.File(payload=io.BytesIO(b"plain text"), file_name="notes.txt", mime_type="text/plain")
+            ),
+        )
+        assert refused.status_code == 422
+        assert isinstance(refused.parsed, models.Problem) and refused.parsed.code == "invalid_input"
+        assert len(mapped.dump("DocumentAttachments")) == 1
     finally:
         sys.path.remove(str(tmp_path))
         for name in [name for name in sys.modules if name == package or name.startswith(f"{package}.")]:
