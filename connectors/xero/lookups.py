@@ -7,8 +7,11 @@ paged: NOTES.md: Paging), made only when a page or a write needs it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from connectors.base.errors import VendorNotFound
+from connectors.base.records import InvalidInput
 from connectors.xero.calls import TenantApi
 from connectors.xero.mappers import XeroCodes
 from connectors.xero.values import parse_guid
@@ -107,3 +110,74 @@ def mapping_problems(api: TenantApi, mapping: Any) -> list[tuple[str, str]]:
     if mapping.default_sales_journal:
         problems.append(("default_sales_journal", "Xero has no sales journals; leave this empty."))
     return problems
+
+
+# NOTES.md "Line items": the TaxRate flag that allows a tax type on an account of each class.
+_CAN_APPLY_BY_CLASS = {
+    "ASSET": "CanApplyToAssets",
+    "EQUITY": "CanApplyToEquity",
+    "EXPENSE": "CanApplyToExpenses",
+    "LIABILITY": "CanApplyToLiabilities",
+    "REVENUE": "CanApplyToRevenue",
+}
+
+
+def require_contact(api: TenantApi, contact_id: str, field: str = "contact_id") -> None:
+    """InvalidInput naming `field` unless the organisation has this contact, active (one read)."""
+    guid = parse_guid(contact_id)
+    if guid is None:
+        raise InvalidInput(field, "Not an id of this connection (Xero ids are GUIDs).")
+    try:
+        rows = api.records(f"Contacts/{guid}", "Contacts")
+    except VendorNotFound:
+        rows = []
+    if not rows:
+        raise InvalidInput(field, "No contact with this id in the organisation.")
+    if rows[0].get("ContactStatus") == "ARCHIVED":
+        raise InvalidInput(field, "The contact is archived; Xero refuses it on a new document.")
+
+
+def line_accounts(
+    api: TenantApi,
+    lines: Sequence[tuple[str, str | None]],
+    *,
+    allow_bank: bool = False,
+) -> dict[int, dict[str, Any]]:
+    """The Accounts row of each line by index, for lines given as (ledger_account_id, tax_rate_id).
+
+    InvalidInput naming the line's field when the account is unknown, not active, a bank account (unless
+    `allow_bank`), or when the tax type does not exist or may not be used on the account's class. One read of
+    Accounts, and one of TaxRates when a line names a tax type.
+    """
+    accounts = {str(row.get("AccountID")): row for row in api.records("Accounts", "Accounts")}
+    found: dict[int, dict[str, Any]] = {}
+    for index, (account_id, _) in enumerate(lines):
+        field = f"lines[{index}].ledger_account_id"
+        row = accounts.get(parse_guid(account_id) or "")
+        if row is None:
+            raise InvalidInput(field, "No ledger account with this id in the organisation.")
+        if row.get("Status") != "ACTIVE":
+            raise InvalidInput(field, "The ledger account is not active; Xero refuses it.")
+        if not row.get("Code"):
+            raise InvalidInput(field, "The ledger account has no code; Xero names accounts on lines by code.")
+        if row.get("Type") == "BANK" and not allow_bank:
+            raise InvalidInput(field, "A bank account cannot be used on a line of a bill or credit note in Xero.")
+        found[index] = row
+    if any(tax_type for _, tax_type in lines):
+        rates = {str(row.get("TaxType")): row for row in api.records("TaxRates", "TaxRates")}
+        for index, (_, tax_type) in enumerate(lines):
+            if not tax_type:
+                continue
+            field = f"lines[{index}].tax_rate_id"
+            rate = rates.get(tax_type.strip())
+            if rate is None or rate.get("Status") not in (None, "ACTIVE"):
+                raise InvalidInput(field, f"'{tax_type}' is not an active tax type of this organisation.")
+            account = found[index]
+            flag = _CAN_APPLY_BY_CLASS.get(str(account.get("Class") or ""))
+            if flag is not None and rate.get(flag) is False:
+                raise InvalidInput(
+                    field,
+                    f"Xero does not allow tax type '{tax_type}' on account '{account.get('Code')}' "
+                    f"({str(account.get('Class')).lower()}).",
+                )
+    return found

@@ -10,7 +10,7 @@ Decisions:
 - Lists are in Xero's own order, one Xero page per unified page (paging.py). `updated_after` is sent as
   `If-Modified-Since` and rows at or before the instant are dropped here, so "after" is strict; Xero's tax rates
   have no modification time and are all returned.
-- Invoices are Xero's sales invoices (`Type=="ACCREC"`); bills (ACCPAY) are not unified invoices (mappers.py).
+- Invoices are Xero's sales invoices (`Type=="ACCREC"`); bills (ACCPAY) are purchase invoices (purchases.py).
   Payments are the payment state of approved sales invoices (mappers.py); journals do not exist in Xero.
 - Writes map first and raise MappingMissing/InvalidInput before any call, carry an Idempotency-Key (calls.py),
   report the created id at once (`ctx.record_created`), and answer with the record as Xero returned it.
@@ -41,9 +41,17 @@ from connectors.base.data import (
 from connectors.base.errors import VendorError, VendorNotFound
 from connectors.base.inbound import InboundDelivery
 from connectors.base.mapping import LedgerMapping
-from connectors.base.records import ContactInput, InvalidInput, InvoiceInput, InvoiceUpdate, ItemInput
+from connectors.base.records import (
+    ContactInput,
+    InvalidInput,
+    InvoiceInput,
+    InvoiceUpdate,
+    ItemInput,
+    JournalEntryInput,
+    PurchaseInvoiceInput,
+)
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.xero import auth, lookups, mappers, sync, webhooks
+from connectors.xero import auth, journal_entries, lookups, mappers, purchases, sync, webhooks
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
 from connectors.xero.paging import check_page_size, decode_cursor, encode_cursor, page_window
@@ -54,6 +62,10 @@ _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, O
 _READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
 
 SALES_INVOICES = 'Type=="ACCREC"'
+# Resources Xero pages (pages of 100 with `page`): NOTES.md: Paging.
+_PAGED = frozenset(
+    {Resource.CONTACTS, Resource.INVOICES, Resource.PAYMENTS, Resource.PURCHASE_INVOICES, Resource.JOURNAL_ENTRIES}
+)
 # A TaxType code: capitals, digits and underscores ("OUTPUT2", "TAX001", "ZERORATEDOUTPUT").
 _TAX_TYPE_RE = re.compile(r"[A-Z0-9_]{1,40}")
 # Paths passthrough may reach: the Accounting API of the connection's organisation, nothing else.
@@ -76,12 +88,15 @@ class XeroConnector(OAuth2Connector):
             Resource.TAX_RATES.value: _READ,
             Resource.ITEMS.value: _READ_CREATE,
             Resource.PAYMENTS.value: _READ,
+            Resource.PURCHASE_INVOICES.value: _READ_CREATE,
+            Resource.JOURNAL_ENTRIES.value: _READ_CREATE,
         }
     )
     list_filters = MappingProxyType(
         {
             Resource.INVOICES.value: frozenset({"contact_id"}),
             Resource.PAYMENTS.value: frozenset({"contact_id"}),
+            Resource.PURCHASE_INVOICES.value: frozenset({"contact_id"}),
         }
     )
 
@@ -140,7 +155,7 @@ class XeroConnector(OAuth2Connector):
                 raise InvalidInput(name, f"{resource.value} cannot be filtered by {name}.")
         offset = decode_cursor(query.cursor)
         api = TenantApi(ctx)
-        if resource in (Resource.CONTACTS, Resource.INVOICES, Resource.PAYMENTS):
+        if resource in _PAGED:
             rows, next_offset = self._paged(api, resource, query, offset)
         else:
             rows, next_offset = self._unpaged(api, resource, query, offset)
@@ -161,9 +176,13 @@ class XeroConnector(OAuth2Connector):
         if resource is Resource.CONTACTS:
             params["includeArchived"] = "true"  # archived contacts are unified records with status archived
             path, key = "Contacts", "Contacts"
+        elif resource is Resource.JOURNAL_ENTRIES:
+            # A deleted (draft) manual journal is no record; voided ones stay, booked and reversed.
+            params["where"] = f'Status!="{journal_entries.DELETED}"'
+            path, key = journal_entries.PATH, journal_entries.PATH
         else:
             path, key = "Invoices", "Invoices"
-            params["where"] = SALES_INVOICES
+            params["where"] = purchases.BILLS if resource is Resource.PURCHASE_INVOICES else SALES_INVOICES
             if resource is Resource.PAYMENTS:
                 params["Statuses"] = "AUTHORISED,PAID"  # only approved invoices are receivables
             contact = query.filters.get("contact_id")
@@ -216,6 +235,8 @@ class XeroConnector(OAuth2Connector):
                 Resource.CONTACTS: "Contacts",
                 Resource.INVOICES: "Invoices",
                 Resource.PAYMENTS: "Invoices",
+                Resource.PURCHASE_INVOICES: "Invoices",
+                Resource.JOURNAL_ENTRIES: journal_entries.PATH,
                 Resource.LEDGER_ACCOUNTS: "Accounts",
                 Resource.ITEMS: "Items",
             }[resource]
@@ -224,6 +245,10 @@ class XeroConnector(OAuth2Connector):
                 rows = [row for row in rows if row.get("Type") == "ACCREC"]
             if resource is Resource.PAYMENTS:
                 rows = [row for row in rows if row.get("Status") in ("AUTHORISED", "PAID")]
+            if resource is Resource.PURCHASE_INVOICES:
+                rows = [row for row in rows if row.get("Type") == "ACCPAY"]
+            if resource is Resource.JOURNAL_ENTRIES:
+                rows = [row for row in rows if row.get("Status") != journal_entries.DELETED]
         if not rows:
             raise not_found
         return self._records(api, resource, rows[:1])[0]
@@ -246,6 +271,10 @@ class XeroConnector(OAuth2Connector):
             return [mappers.tax_rate_from_xero(row) for row in rows]
         if resource is Resource.ITEMS:
             return [mappers.item_from_xero(row) for row in rows]
+        if resource is Resource.PURCHASE_INVOICES:
+            return [purchases.purchase_invoice_from_xero(row) for row in rows]
+        if resource is Resource.JOURNAL_ENTRIES:
+            return [journal_entries.journal_entry_from_xero(row) for row in rows]
         raise OperationNotSupported(resource.value, Operation.LIST, self.name)
 
     # ===================================================================================== writes
@@ -258,7 +287,63 @@ class XeroConnector(OAuth2Connector):
             return self._create_invoice(ctx, data, mapping or LedgerMapping())
         if resource is Resource.ITEMS:
             return self._create_item(ctx, data)
+        if resource is Resource.PURCHASE_INVOICES:
+            return self._create_purchase_invoice(ctx, data)
+        if resource is Resource.JOURNAL_ENTRIES:
+            return self._create_journal_entry(ctx, data)
         raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
+
+    def _create_journal_entry(self, ctx: CallContext, data: JournalEntryInput) -> WriteResult[Any]:
+        """A posted manual journal (journal_entries.py). Unbalanced input, a missing narration or ids that are no
+        GUIDs are refused before any call; then the accounts (and, for a currency, the organisation) are read, so
+        an unknown account is refused naming its line before the PUT."""
+        for index, line in enumerate(data.lines):
+            if parse_guid(line.ledger_account_id or "") is None:
+                raise InvalidInput(f"lines[{index}].ledger_account_id", "Not an id of this connection.")
+        placeholder = dict.fromkeys(range(len(data.lines)), "?")
+        journal_entries.journal_entry_to_xero(data, account_codes=placeholder)  # InvalidInput before any call
+        api = TenantApi(ctx)
+        if data.currency is not None:
+            (organisation,) = api.records("Organisation", "Organisations")[:1]
+            base = clean_text(organisation.get("BaseCurrency"))
+            if base and data.currency.upper() != base.upper():
+                raise InvalidInput("currency", f"Xero books manual journals in the base currency ({base}) only.")
+        accounts = lookups.line_accounts(api, [(line.ledger_account_id, None) for line in data.lines], allow_bank=True)
+        codes = {index: str(row["Code"]) for index, row in accounts.items()}
+        payload, warnings = journal_entries.journal_entry_to_xero(data, account_codes=codes)
+        (created,) = api.write("PUT", journal_entries.PATH, {journal_entries.PATH: [payload]}, journal_entries.PATH)[:1]
+        journal_id = parse_guid(str(created.get("ManualJournalID") or ""))
+        if journal_id is None:
+            raise VendorError("Xero created the manual journal but did not return its ManualJournalID.")
+        ctx.record_created(journal_id)
+        record = journal_entries.journal_entry_from_xero(created)
+        return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
+
+    def _create_purchase_invoice(self, ctx: CallContext, data: PurchaseInvoiceInput) -> WriteResult[Any]:
+        """An approved ACCPAY invoice (purchases.py). Ids are checked to be GUIDs and the body mapped before any
+        call; then the supplier, the accounts and the tax types are read and checked (one read each), so what Xero
+        would refuse is refused naming the field, before the PUT."""
+        if parse_guid(data.contact_id or "") is None:
+            raise InvalidInput("contact_id", "Not an id of this connection (Xero ids are GUIDs).")
+        for index, line in enumerate(data.lines):
+            if parse_guid(line.ledger_account_id or "") is None:
+                raise InvalidInput(f"lines[{index}].ledger_account_id", "Not an id of this connection.")
+            if line.tax_rate_id is not None and not _TAX_TYPE_RE.fullmatch(line.tax_rate_id.strip()):
+                raise InvalidInput(f"lines[{index}].tax_rate_id", "Not a tax rate of this connection.")
+        placeholder = dict.fromkeys(range(len(data.lines)), "?")
+        purchases.purchase_invoice_to_xero(data, account_codes=placeholder)  # InvalidInput before any call
+        api = TenantApi(ctx)
+        lookups.require_contact(api, data.contact_id)
+        accounts = lookups.line_accounts(api, [(line.ledger_account_id, line.tax_rate_id) for line in data.lines])
+        codes = {index: str(row["Code"]) for index, row in accounts.items()}
+        payload, warnings = purchases.purchase_invoice_to_xero(data, account_codes=codes)
+        (created,) = api.write("PUT", "Invoices", {"Invoices": [payload]}, "Invoices")[:1]
+        invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
+        if invoice_id is None:
+            raise VendorError("Xero created the bill but did not return its InvoiceID.")
+        ctx.record_created(invoice_id)
+        record = purchases.purchase_invoice_from_xero(created)
+        return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
 
     def _create_contact(self, ctx: CallContext, data: ContactInput) -> WriteResult[Any]:
         payload, warnings = mappers.contact_to_xero(data, creating=True)
@@ -383,6 +468,17 @@ class XeroConnector(OAuth2Connector):
             if contact is None or not data.reference:
                 return None
             where = f'{SALES_INVOICES} AND Reference=="{_quoted(data.reference)}"'
+            rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+            if not rows:
+                return None
+            newest = max(rows, key=lambda row: str(_updated(row) or ""))
+            return self._retrieve(api, resource, str(newest["InvoiceID"])).without_remote_data()
+        if resource is Resource.PURCHASE_INVOICES:
+            # Bill numbers are not unique in Xero: the supplier's number and the supplier together find it.
+            contact = parse_guid(data.contact_id or "")
+            if contact is None or not data.number:
+                return None
+            where = f'{purchases.BILLS} AND InvoiceNumber=="{_quoted(data.number.strip())}"'
             rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
             if not rows:
                 return None

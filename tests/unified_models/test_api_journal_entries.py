@@ -1,6 +1,6 @@
-"""General journal entries through the API against the Exact sandbox: booked balanced in the memorial journal, read
-back live and from the store after a sync; unbalanced input and unknown accounts are refused naming the field before
-any vendor call; Xero declares the resource unsupported."""
+"""General journal entries through the API against both sandboxes: Exact books them balanced in the memorial journal,
+Xero as posted manual journals; each is read back live and from the store after a sync; unbalanced input and unknown
+accounts are refused naming the field before any vendor call."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.xero import XeroWorld, connect_xero_via_sandbox
-from tests.unified_models.conftest import Connected
+from tests.unified_models.conftest import CONNECTORS, Connected, mapping_store
 from unified_models.store import services
 from unified_models.store.models import SyncRunState
 
@@ -25,6 +24,7 @@ def _accounts(connected: Connected) -> dict[str, str]:
 
 
 def _entry(accounts: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    """An entry on the accounts the keys "4000" (costs) and "1100" (a balance-sheet account) name."""
     body: dict[str, Any] = {
         "journal_code": "90",
         "date": "2025-03-31",
@@ -166,6 +166,26 @@ def test_vat_in_a_journal_without_vat_is_exacts_refusal(mapped: Connected) -> No
     assert mapped.dump("GeneralJournalEntries") == []
 
 
+# Per vendor: a cost and a balance-sheet account code, the vendor path that books an entry, its dump table.
+VENDOR_ENTRIES: dict[str, tuple[str, str, str, str]] = {
+    "exact": ("4000", "1100", "generaljournalentry", "GeneralJournalEntries"),
+    "xero": ("429", "800", "ManualJournals", "ManualJournals"),
+}
+
+
+def _vendor_entry(connected: Connected) -> dict[str, Any]:
+    cost, balance, _, _ = VENDOR_ENTRIES[connected.connector_id]
+    accounts = _accounts(connected)
+    return _entry({"4000": accounts[cost], "1100": accounts[balance]})
+
+
+def _bookings(connected: Connected) -> int:
+    path = VENDOR_ENTRIES[connected.connector_id][2]
+    return sum(
+        count for endpoint, by_status in connected.calls().items() if path in endpoint for count in by_status.values()
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "status", "field"),
     [
@@ -178,27 +198,124 @@ def test_vat_in_a_journal_without_vat_is_exacts_refusal(mapped: Connected) -> No
     ids=["unbalanced", "both-sides", "unknown-gl-account", "negative", "no-journal"],
 )
 def test_bad_input_is_refused_naming_the_field_before_any_booking(
-    mapped: Connected, change: Any, status: int, field: str
+    any_mapped: Connected, change: Any, status: int, field: str
 ) -> None:
-    body = _entry(_accounts(mapped))
+    body = _vendor_entry(any_mapped)
     change(body, None)
-    mapped.world.control.reset_counters()
+    any_mapped.world.control.reset_counters()
 
-    response = mapped.client.post(mapped.url("journal-entries"), body, format="json")
+    response = any_mapped.client.post(any_mapped.url("journal-entries"), body, format="json")
 
     assert response.status_code == status, response.json()
     assert response.headers["Content-Type"] == "application/problem+json"
     assert field in {error["field"] for error in response.json()["errors"]}, response.json()
-    assert _entry_calls(mapped) == 0
+    assert _bookings(any_mapped) == 0
     if field != "lines[0].ledger_account_id":
-        assert mapped.calls() == {}  # refused before the connector read anything
-    assert mapped.dump("GeneralJournalEntries") == []
+        assert any_mapped.calls() == {}  # refused before the connector read anything
+    assert any_mapped.dump(VENDOR_ENTRIES[any_mapped.connector_id][3]) == []
 
 
-def test_xero_declares_journal_entries_unsupported(xero_world: XeroWorld, workspace: Any, auth_client: Any) -> None:
-    _, (connection,) = connect_xero_via_sandbox(xero_world, workspace=workspace)
+@pytest.fixture
+def xero(request: pytest.FixtureRequest, workspace: Any, auth_client: Any) -> Connected:
+    """A Xero connection through the real OAuth flow with the default UK mapping."""
+    connected = CONNECTORS["xero"](request, workspace, auth_client)
+    mapping_store(connected.connection, connected.profile.mapping)
+    return connected
 
-    response = auth_client.get(f"/api/v1/connections/{connection.pk}/journal-entries")
 
-    assert response.status_code == 405, response.json()
-    assert response.json()["code"] == "operation_not_supported"
+def test_a_balanced_entry_round_trips_through_the_xero_sandbox_and_the_store(xero: Connected) -> None:
+    accounts = _accounts(xero)
+    body = _entry({"4000": accounts["429"], "1100": accounts["800"]}, currency="GBP")
+
+    response = xero.client.post(xero.url("journal-entries"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    entry = response.json()
+    assert (entry["journal_code"], entry["date"], entry["currency"], entry["finalized"], entry["number"]) == (
+        None,
+        "2025-03-31",
+        None,
+        True,
+        None,
+    )
+    assert [
+        (line["ledger_account_id"], line["debit"], line["credit"], line["description"]) for line in entry["lines"]
+    ] == [
+        (accounts["429"], "100.00", "0.00", None),
+        (accounts["429"], "20.50", "0.00", "Afronding"),
+        (accounts["800"], "0.00", "120.50", None),
+    ]
+    assert (entry["total_debit"], entry["total_credit"]) == ("120.50", "120.50")
+    # Xero has no journals: the code sent is reported, not lost silently.
+    assert [warning["field"] for warning in entry["warnings"]] == ["journal_code"]
+
+    (journal,) = xero.dump("ManualJournals")
+    assert journal["ManualJournalID"] == entry["remote_id"]
+    assert (journal["Narration"], journal["Status"], journal["LineAmountTypes"]) == (
+        "Herclassificatie",
+        "POSTED",
+        "NoTax",
+    )
+    assert [(line["AccountCode"], line["LineAmount"]) for line in journal["JournalLines"]] == [
+        ("429", 100.0),
+        ("429", 20.5),
+        ("800", -120.5),
+    ]
+
+    run = services.sync_run_request(connection=xero.connection, resource="journal-entries", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    xero.world.control.reset_counters()
+    page = xero.client.get(xero.url("journal-entries"))
+    one = xero.client.get(xero.url(f"journal-entries/{entry['id']}"))
+    assert xero.calls() == {}
+
+    expected = {name: value for name, value in entry.items() if name not in ("warnings", "mutation_id")}
+    assert page.status_code == 200 and page.json()["source"] == "store" and page.json()["results"] == [expected]
+    assert one.status_code == 200 and one.json() == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "calls"),
+    [
+        (lambda body: body.pop("description"), "description", False),
+        (lambda body: body.update(currency="USD"), "currency", True),
+        (lambda body: body["lines"][0].update(tax_rate_id="INPUT2"), "lines[0].tax_rate_id", False),
+    ],
+    ids=["no-narration", "not-the-base-currency", "tax-on-a-line"],
+)
+def test_xero_refuses_what_xero_would_refuse_naming_the_field(
+    xero: Connected, change: Any, field: str, calls: bool
+) -> None:
+    accounts = _accounts(xero)
+    body = _entry({"4000": accounts["429"], "1100": accounts["800"]})
+    change(body)
+    xero.world.control.reset_counters()
+
+    response = xero.client.post(xero.url("journal-entries"), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    assert field in {error["field"] for error in response.json()["errors"]}, response.json()
+    assert _bookings(xero) == 0 and xero.dump("ManualJournals") == []
+    if not calls:
+        assert xero.calls() == {}
+
+
+def test_the_xero_sandbox_refuses_an_unbalanced_manual_journal_in_xeros_words(xero: Connected) -> None:
+    """Passthrough straight to the sandbox: Xero's own rule and message (fidelity row 72)."""
+    lines = [{"LineAmount": 100, "AccountCode": "429"}, {"LineAmount": -99.99, "AccountCode": "800"}]
+    response = xero.client.post(
+        xero.url("passthrough"),
+        {
+            "method": "PUT",
+            "path": "ManualJournals",
+            "body": {"ManualJournals": [{"Narration": "x", "JournalLines": lines}]},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    answer = response.json()
+    assert answer["status"] == 400
+    assert answer["body"]["Elements"][0]["ValidationErrors"][0]["Message"] == (
+        "The total debits (100.00) must equal total credits (99.99)"
+    )

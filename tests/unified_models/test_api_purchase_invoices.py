@@ -1,6 +1,6 @@
-"""Purchase invoices (bills) through the API against the Exact sandbox: booked as a purchase entry in the mapping's
-purchase journal, read back live and from the store after a sync; bad input is refused naming the field before
-anything is booked; Xero declares the resource unsupported."""
+"""Purchase invoices (bills) through the API against both sandboxes: Exact books a purchase entry in the mapping's
+purchase journal, Xero an approved ACCPAY invoice; each is read back live and from the store after a sync; bad input
+is refused naming the field before anything is booked."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.fixtures.xero import XeroWorld, connect_xero_via_sandbox
-from tests.unified_models.conftest import Connected, mapping_store
+from tests.unified_models.conftest import CONNECTORS, Connected, mapping_store
 from unified_models.models import Mutation
 from unified_models.store import services
 from unified_models.store.models import SyncRunState
@@ -115,6 +114,28 @@ def test_a_bill_round_trips_through_the_sandbox_and_the_store(mapped: Connected)
     assert one.status_code == 200 and one.json() == expected
 
 
+# Per vendor: a cost account's code, another purchase tax rate, the vendor path that books a bill, its dump table.
+VENDOR_BILLS: dict[str, tuple[str, str, str, str]] = {
+    "exact": ("4000", "6", ENTRIES, "PurchaseEntries"),
+    "xero": ("429", "RRINPUT", "Invoices", "Invoices"),
+}
+
+
+def _vendor_bill(connected: Connected) -> dict[str, Any]:
+    code, reduced, _, _ = VENDOR_BILLS[connected.connector_id]
+    body = _bill(_supplier(connected), _ledger_account(connected, code))
+    body["lines"][1]["tax_rate_id"] = reduced
+    return body
+
+
+def _bookings(connected: Connected) -> int:
+    """Calls to the vendor path that books a bill (Xero: any call to Invoices; its checks read other paths)."""
+    path = VENDOR_BILLS[connected.connector_id][2]
+    return sum(
+        count for endpoint, by_status in connected.calls().items() if path in endpoint for count in by_status.values()
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -128,24 +149,26 @@ def test_a_bill_round_trips_through_the_sandbox_and_the_store(mapped: Connected)
     ],
     ids=["missing-supplier", "unknown-supplier", "unknown-gl-account", "not-an-id"],
 )
-def test_bad_input_is_refused_naming_the_field_before_any_booking(mapped: Connected, change: Any, field: str) -> None:
-    body = _bill(_supplier(mapped), _ledger_account(mapped, "4000"))
+def test_bad_input_is_refused_naming_the_field_before_any_booking(
+    any_mapped: Connected, change: Any, field: str
+) -> None:
+    body = _vendor_bill(any_mapped)
     change(body, None)
-    mapped.world.control.reset_counters()
+    any_mapped.world.control.reset_counters()
 
-    response = mapped.client.post(mapped.url("purchase-invoices"), body, format="json")
+    response = any_mapped.client.post(any_mapped.url("purchase-invoices"), body, format="json")
 
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
     if field == "contact_id" and "contact_id" not in body:
         # A required member missing from the request: the request's own validation (400), no vendor call at all.
         assert response.status_code == 400, problem
-        assert mapped.calls() == {}
+        assert any_mapped.calls() == {}
     else:
         assert response.status_code == 422, problem
     assert field in {error["field"] for error in problem["errors"]}, problem
-    assert _posts(mapped) == 0  # nothing was booked, not even tried
-    assert mapped.dump("PurchaseEntries") == []
+    assert _bookings(any_mapped) == 0  # nothing was booked, not even tried
+    assert any_mapped.dump(VENDOR_BILLS[any_mapped.connector_id][3]) == []
 
 
 def test_without_a_purchase_journal_the_mapping_is_named(connected: Connected) -> None:
@@ -184,15 +207,87 @@ def test_the_sandbox_refuses_what_exact_refuses(mapped: Connected) -> None:
     assert mapped.dump("PurchaseEntries") == []
 
 
-def test_xero_declares_purchase_invoices_unsupported(xero_world: XeroWorld, workspace: Any, auth_client: Any) -> None:
-    _, (connection,) = connect_xero_via_sandbox(xero_world, workspace=workspace)
-    url = f"/api/v1/connections/{connection.pk}/purchase-invoices"
+@pytest.fixture
+def xero(request: pytest.FixtureRequest, workspace: Any, auth_client: Any) -> Connected:
+    """A Xero connection through the real OAuth flow with the default UK mapping."""
+    connected = CONNECTORS["xero"](request, workspace, auth_client)
+    mapping_store(connected.connection, connected.profile.mapping)
+    return connected
 
-    listed = auth_client.get(url)
-    body = {"contact_id": "x", "lines": [{"ledger_account_id": "y", "net_amount": "1.00"}]}
-    created = auth_client.post(url, body, format="json")
 
-    for response in (listed, created):
-        assert response.status_code == 405, response.json()
-        assert response.json()["code"] == "operation_not_supported"
-        assert "xero" in response.json()["detail"].lower()
+def test_a_bill_round_trips_through_the_xero_sandbox_and_the_store(xero: Connected) -> None:
+    supplier = _supplier(xero)
+    costs = _ledger_account(xero, "429")
+    body = _bill(supplier, costs, currency="GBP")
+    body["lines"][1]["tax_rate_id"] = "RRINPUT"
+
+    response = xero.client.post(xero.url("purchase-invoices"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    bill = response.json()
+    assert bill["contact_id"] == supplier and bill["number"] == "INV-88231" and bill["booking_number"] is None
+    assert (bill["issue_date"], bill["due_date"], bill["currency"]) == ("2025-03-03", "2025-04-02", "GBP")
+    assert (bill["type"], bill["status"], bill["finalized"], bill["journal_code"]) == ("invoice", "open", True, None)
+    # Line 1 takes account 429's default tax type (INPUT2: 20 %); line 2 names RRINPUT (5 %).
+    assert [
+        (line["ledger_account_id"], line["tax_rate_id"], line["net_amount"], line["tax_amount"])
+        for line in bill["lines"]
+    ] == [(costs, "INPUT2", "120.00", "24.00"), (costs, "RRINPUT", "40.00", "2.00")]
+    assert (bill["net_total"], bill["tax_total"], bill["total"]) == ("160.00", "26.00", "186.00")
+    # Xero has no description on a bill: said, not lost silently.
+    assert [warning["field"] for warning in bill["warnings"]] == ["description"]
+
+    (stored,) = [row for row in xero.dump("Invoices") if row["Type"] == "ACCPAY"]
+    assert stored["InvoiceID"] == bill["remote_id"]
+    assert (stored["Contact"]["ContactID"], stored["InvoiceNumber"], stored["Status"]) == (
+        supplier,
+        "INV-88231",
+        "AUTHORISED",
+    )
+    assert "Reference" not in stored  # Reference is for sales invoices only
+    assert [
+        (line["AccountCode"], line["LineAmount"], line["TaxType"], line["Description"]) for line in stored["LineItems"]
+    ] == [("429", 120.0, "INPUT2", "Papier en toner"), ("429", 40.0, "RRINPUT", "Boeken")]
+    assert (stored["Total"], stored["AmountDue"]) == (186.0, 186.0)
+
+    run = services.sync_run_request(connection=xero.connection, resource="purchase-invoices", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    xero.world.control.reset_counters()
+    page = xero.client.get(xero.url("purchase-invoices"), {"contact_id": supplier})
+    one = xero.client.get(xero.url(f"purchase-invoices/{bill['id']}"))
+    assert xero.calls() == {}  # both from the store
+
+    assert page.status_code == 200 and page.json()["source"] == "store"
+    (listed,) = page.json()["results"]
+    expected = {name: value for name, value in bill.items() if name not in ("warnings", "mutation_id")}
+    assert listed == expected
+    assert one.status_code == 200 and one.json() == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda body, accounts: body["lines"][0].update(tax_rate_id="OUTPUT2"), "lines[0].tax_rate_id"),
+        (lambda body, accounts: body["lines"][1].update(tax_rate_id="BOGUS"), "lines[1].tax_rate_id"),
+        (
+            lambda body, accounts: body["lines"][0].update(ledger_account_id=accounts["090"]),
+            "lines[0].ledger_account_id",
+        ),
+        (lambda body, accounts: body["lines"][1].pop("description"), "lines[1].description"),
+    ],
+    ids=["income-tax-on-expenses", "unknown-tax-type", "bank-account", "no-line-description"],
+)
+def test_xero_refuses_what_xero_would_refuse_naming_the_field(xero: Connected, change: Any, field: str) -> None:
+    response = xero.client.get(xero.url("ledger-accounts"), {"page_size": 200})
+    accounts = {row["code"]: row["id"] for row in response.json()["results"]}
+    body = _bill(_supplier(xero), accounts["429"])
+    body["lines"][1]["tax_rate_id"] = "RRINPUT"
+    change(body, accounts)
+    xero.world.control.reset_counters()
+
+    response = xero.client.post(xero.url("purchase-invoices"), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    assert field in {error["field"] for error in response.json()["errors"]}, response.json()
+    assert _bookings(xero) == 0
+    assert [row for row in xero.dump("Invoices") if row["Type"] == "ACCPAY"] == []

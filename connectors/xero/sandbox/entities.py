@@ -145,6 +145,25 @@ def tax_rate_percent(store: OrganisationStore, tax_type: str | None) -> Decimal 
     return sum((c["Rate"] for c in record.get("TaxComponents", [])), ZERO)
 
 
+# NOTES.md "Line items": a tax rate says per account class where it may be used (CanApplyToRevenue, …).
+_CAN_APPLY_BY_CLASS = {
+    "ASSET": "CanApplyToAssets",
+    "EQUITY": "CanApplyToEquity",
+    "EXPENSE": "CanApplyToExpenses",
+    "LIABILITY": "CanApplyToLiabilities",
+    "REVENUE": "CanApplyToRevenue",
+}
+
+
+def tax_type_fits_account(store: OrganisationStore, tax_type: str, account: dict[str, Any] | None) -> bool:
+    """Whether an existing, active tax type may be used on a line booked to `account` (by the account's class)."""
+    if account is None:
+        return True
+    record = store.tables["TaxRates"].get(tax_type) or {}
+    flag = _CAN_APPLY_BY_CLASS.get(str(account.get("Class") or ""))
+    return flag is None or record.get(flag, True) is not False
+
+
 def save_tax_rate(wc: WriteContext, payload: dict[str, Any], existing: dict[str, Any] | None) -> Outcome:
     store = wc.store
     errors: list[str] = []
@@ -570,13 +589,15 @@ def _line_items(
         account = None
         if account_id:
             account = store.tables["Accounts"].get(account_id)
-            if account is None:
+            if account is None or account.get("Type") == "BANK":
                 errors.append(f"Account ID '{line['AccountID']}' is not valid.")
+                account = None
             else:
                 account_code = account.get("Code")
         elif account_code:
             account = store.find("Accounts", "Code", account_code, casefold=True)
-            if account is None or account.get("Status") != "ACTIVE":
+            # NOTES.md "Line items": bank accounts take payments and transfers, never a document's line.
+            if account is None or account.get("Status") != "ACTIVE" or account.get("Type") == "BANK":
                 errors.append(f"Account code '{account_code}' is not a valid code for this document.")
                 account = None
         if strict and account is None and not account_code:
@@ -592,6 +613,8 @@ def _line_items(
                 f"The TaxType code '{tax_type}' does not exist or cannot be used with this type of transaction."
             )
             rate = ZERO
+        elif tax_type and not tax_type_fits_account(store, tax_type, account):
+            errors.append(f"The TaxType code '{tax_type}' cannot be used with account code '{account_code}'.")
         discount = _dec(line, "DiscountRate", errors)
         if discount is not None and not sales:
             errors.append("Discounts are only supported on sales documents (ACCREC).")
@@ -607,12 +630,19 @@ def _line_items(
         else:
             line_amount = ZERO
         rate = rate or ZERO
+        tax_in = _dec(line, "TaxAmount", errors)
         if line_amount_types == "NoTax":
             tax = ZERO
+        elif tax_in is not None:
+            # NOTES.md "Line items": the computed TaxAmount can be overridden by the one sent.
+            tax = money(tax_in)
         elif line_amount_types == "Inclusive":
             tax = money(line_amount - line_amount / (1 + rate / 100))
         else:
             tax = money(line_amount * rate / 100)
+        if unit_amount is None and line_amount_in is not None and quantity:
+            # NOTES.md "Line items": given Quantity and LineAmount, Xero works out the UnitAmount.
+            unit_amount = (line_amount / quantity).quantize(Decimal("0.0001"))
         priced: dict[str, Any] = {
             "LineItemID": guid(line.get("LineItemID")) or wc.new_id(),
             "Description": description,
@@ -1074,6 +1104,10 @@ def save_manual_journal(wc: WriteContext, payload: dict[str, Any], existing: dic
             tax_type = _str(line, "TaxType") or default_tax
             if tax_type and tax_rate_percent(store, tax_type) is None:
                 errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used here.")
+            elif tax_type and account is not None and not tax_type_fits_account(store, tax_type, account):
+                errors.append(
+                    f"The TaxType code '{tax_type}' cannot be used with account code '{account.get('Code')}'."
+                )
             lines.append(
                 {
                     k: v

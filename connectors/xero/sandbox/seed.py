@@ -78,6 +78,11 @@ _NAMES_SECOND = [
 ]
 
 
+# ReportTaxTypes of rates only for income or only for expenses (NZ's "Zero Rated" is used on both sides).
+_INCOME_REPORT_TYPES = frozenset({"OUTPUT", "EXEMPTOUTPUT"})
+_EXPENSE_REPORT_TYPES = frozenset({"INPUT", "EXEMPTINPUT", "EXEMPTEXPENSES"})
+
+
 def _sales_purchase_tax(country: str) -> tuple[str, str]:
     return {"GB": ("OUTPUT2", "INPUT2"), "AU": ("OUTPUT", "INPUT"), "NZ": ("OUTPUT2", "INPUT2")}[country]
 
@@ -102,9 +107,10 @@ def seed_organisation_defaults(store: OrganisationStore) -> None:
             ],
             "CanApplyToAssets": True,
             "CanApplyToEquity": True,
-            "CanApplyToExpenses": True,
+            # NOTES.md "Line items": income rates are refused on expense accounts and expense rates on revenue.
+            "CanApplyToExpenses": report not in _INCOME_REPORT_TYPES or tax_type == "ZERORATED",
             "CanApplyToLiabilities": True,
-            "CanApplyToRevenue": True,
+            "CanApplyToRevenue": report not in _EXPENSE_REPORT_TYPES,
             "DisplayTaxRate": Decimal(rate),
             "EffectiveRate": Decimal(rate),
         }

@@ -110,6 +110,32 @@ def test_sales_numbers_are_unique_purchase_numbers_are_not(connected: Tenant, ht
     assert _put(connected, http, "Invoices", bill).status_code == 200
 
 
+def test_bill_lines_follow_the_accounts_class_and_type(connected: Tenant, http: httpx.Client) -> None:
+    def bill(**line: Any) -> dict[str, Any]:
+        return {"Type": "ACCPAY", "Contact": {"Name": "Paper Supplies Ltd"}, "Status": "AUTHORISED",
+                "Date": "2024-05-01", "DueDate": "2024-05-31",
+                "LineItems": [{"Description": "Paper", "Quantity": 2, "LineAmount": 50, "AccountCode": "429",
+                               **line}]}
+
+    def messages(response: httpx.Response) -> list[str]:
+        assert response.status_code == 400, response.text
+        return [e["Message"] for e in response.json()["Elements"][0]["ValidationErrors"]]
+
+    assert messages(_put(connected, http, "Invoices", bill(TaxType="OUTPUT2"))) == [
+        "The TaxType code 'OUTPUT2' cannot be used with account code '429'."]
+    assert messages(_put(connected, http, "Invoices", bill(AccountCode="090"))) == [
+        "Account code '090' is not a valid code for this document."]
+    ok = _put(connected, http, "Invoices", bill(TaxAmount="9.99")).json()["Invoices"][0]
+    line = ok["LineItems"][0]
+    # The account's default tax type, Xero's UnitAmount from Quantity and LineAmount, the TaxAmount sent.
+    assert (line["TaxType"], line["UnitAmount"], line["LineAmount"], line["TaxAmount"]) == ("INPUT2", 25, 50, 9.99)
+    assert (ok["Total"], "InvoiceNumber" in ok) == (59.99, False)  # bills get no number of Xero's own
+    rates = {r["TaxType"]: r for r in http.get(connected.api("TaxRates"), headers=connected.headers()).json()[
+        "TaxRates"]}
+    assert (rates["OUTPUT2"]["CanApplyToExpenses"], rates["OUTPUT2"]["CanApplyToRevenue"]) == (False, True)
+    assert (rates["INPUT2"]["CanApplyToExpenses"], rates["INPUT2"]["CanApplyToRevenue"]) == (True, False)
+
+
 def test_batches_are_not_transactional_by_default(connected: Tenant, http: httpx.Client,
                                                   control: SandboxControl) -> None:
     response = _put(connected, http, "Contacts", {"Name": "Good One"}, {"Name": ""}, {"Name": "Good Two"})
