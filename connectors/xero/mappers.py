@@ -7,14 +7,15 @@ its key is its TaxType code ("OUTPUT2"), which is also what a line names. Line i
 Unknown is an error: an invoice type, status or account class this module does not know raises
 UnexpectedXeroValue instead of guessing.
 
-The unified invoice is a sales document (DESIGN §3), so only `ACCREC` invoices map to it; bills (`ACCPAY`) are
-refused by `invoice_from_xero` and listed through passthrough only. The unified payment is "the payment state of
-one invoice's receivable", which Xero keeps on the invoice itself (`Total`, `AmountDue`, `AmountPaid`,
-`FullyPaidOnDate`, its `Payments`), so a payment record is read from an approved sales invoice.
+The unified invoice is a sales document (DESIGN §3), so only `ACCREC` invoices and `ACCRECCREDIT` credit notes map
+to it; bills (`ACCPAY`) and purchase credit notes are purchase invoices (purchases.py). The unified payment is
+"the payment state of one invoice's receivable", which Xero keeps on the invoice itself (`Total`, `AmountDue`,
+`AmountPaid`, `FullyPaidOnDate`, its `Payments`), so a payment record is read from an approved sales invoice.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -279,7 +280,7 @@ def invoice_payment_status(invoice: XeroObject) -> InvoiceStatus:
     return unified
 
 
-def invoice_from_xero(invoice: XeroObject, *, item_ids: ItemIds) -> Invoice:
+def invoice_from_xero(invoice: XeroObject, *, item_ids: ItemIds, key: str = "InvoiceID") -> Invoice:
     """An ACCREC invoice (with its LineItems when Xero sent them) -> Invoice."""
     if invoice.get("Type") != "ACCREC":
         raise UnexpectedXeroValue("Type", invoice.get("Type"), "ACCREC (a sales invoice)")
@@ -298,7 +299,7 @@ def invoice_from_xero(invoice: XeroObject, *, item_ids: ItemIds) -> Invoice:
         tax_total = sum((line.tax_amount for line in lines), ZERO)
     contact = invoice.get("Contact") if isinstance(invoice.get("Contact"), dict) else {}
     return Invoice(
-        **_base(invoice, "InvoiceID"),
+        **_base(invoice, key),
         number=clean_text(invoice.get("InvoiceNumber")),
         type=InvoiceType.INVOICE,
         status=invoice_payment_status(invoice),
@@ -314,6 +315,33 @@ def invoice_from_xero(invoice: XeroObject, *, item_ids: ItemIds) -> Invoice:
         net_total=net_total,
         tax_total=tax_total,
         total=to_money(invoice.get("Total"), "Total") or net_total + tax_total,
+    )
+
+
+def credit_note_status(document: XeroObject) -> InvoiceStatus:
+    """A credit note's status: like an invoice's, with RemainingCredit (what is not yet allocated or refunded) as
+    what is still open."""
+    status = invoice_payment_status({**document, "AmountPaid": None, "AmountCredited": None})
+    if status is InvoiceStatus.OPEN:
+        total = to_money(document.get("Total"), "Total") or ZERO
+        remaining = to_money(document.get("RemainingCredit"), "RemainingCredit")
+        if remaining is not None and remaining < total:
+            return InvoiceStatus.PARTIALLY_PAID
+    return status
+
+
+def credit_note_from_xero(credit_note: XeroObject, *, item_ids: ItemIds) -> Invoice:
+    """An ACCRECCREDIT credit note (with its LineItems when Xero sent them) -> Invoice of type credit_note (amounts
+    positive, as Xero keeps them)."""
+    if credit_note.get("Type") != "ACCRECCREDIT":
+        raise UnexpectedXeroValue("Type", credit_note.get("Type"), "ACCRECCREDIT (a sales credit note)")
+    invoice = invoice_from_xero({**credit_note, "Type": "ACCREC"}, item_ids=item_ids, key="CreditNoteID")
+    return dataclasses.replace(
+        invoice,
+        remote_data=dict(credit_note),
+        number=clean_text(credit_note.get("CreditNoteNumber")),
+        type=InvoiceType.CREDIT_NOTE,
+        status=credit_note_status(credit_note),
     )
 
 
@@ -336,9 +364,9 @@ class XeroCodes:
 def invoice_to_xero(
     invoice: InvoiceInput, *, mapping: LedgerMapping, codes: XeroCodes
 ) -> tuple[dict[str, Any], list[Warning]]:
-    """InvoiceInput -> an ACCREC Invoices body. MappingMissing or InvalidInput before returning anything."""
-    if invoice.type is not InvoiceType.INVOICE:
-        raise InvalidInput("type", "This Xero connector creates sales invoices; Xero keeps credit notes apart.")
+    """InvoiceInput -> an ACCREC Invoices element, or for a credit note an ACCRECCREDIT CreditNotes element (Xero
+    keeps credit notes apart, with positive amounts). MappingMissing or InvalidInput before returning anything."""
+    credit_note = invoice.type is InvoiceType.CREDIT_NOTE
     if not invoice.contact_id:
         raise InvalidInput("contact_id", "Xero requires the contact of a sales invoice.")
     if not invoice.lines:
@@ -359,7 +387,7 @@ def invoice_to_xero(
                 )
             )
     payload: dict[str, Any] = {
-        "Type": "ACCREC",
+        "Type": "ACCRECCREDIT" if credit_note else "ACCREC",
         "Contact": {"ContactID": invoice.contact_id},
         "LineAmountTypes": "Exclusive",
         "Status": status,
@@ -367,11 +395,16 @@ def invoice_to_xero(
     }
     issue = invoice.issue_date or date.today()
     payload["Date"] = format_xero_date(issue)
-    # Xero approves a sales invoice only with a due date; without one the issue date is used (due at once).
-    payload["DueDate"] = format_xero_date(invoice.due_date or issue)
     if invoice.due_date is not None and invoice.due_date < issue:
         raise InvalidInput("due_date", "The due date is before the issue date.")
-    optional = {"CurrencyCode": invoice.currency, "Reference": invoice.reference, "InvoiceNumber": invoice.number}
+    if credit_note:
+        if invoice.due_date is not None:
+            payload["DueDate"] = format_xero_date(invoice.due_date)
+    else:
+        # Xero approves a sales invoice only with a due date; without one the issue date is used (due at once).
+        payload["DueDate"] = format_xero_date(invoice.due_date or issue)
+    number_field = "CreditNoteNumber" if credit_note else "InvoiceNumber"
+    optional = {"CurrencyCode": invoice.currency, "Reference": invoice.reference, number_field: invoice.number}
     payload.update({name: value for name, value in optional.items() if value is not None})
     if invoice.description is not None:
         warnings.append(

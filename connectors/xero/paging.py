@@ -24,23 +24,40 @@ def check_page_size(page_size: int) -> None:
         raise InvalidInput("page_size", f"Between 1 and {MAX_PAGE_SIZE}.")
 
 
-def encode_cursor(offset: int) -> str:
-    payload = json.dumps({"o": offset}, separators=(",", ":"))
+def encode_cursor(offset: int, part: int = 0) -> str:
+    """A cursor at row `offset` of the list's `part` (a list read from two endpoints, e.g. invoices then credit
+    notes, has parts 0 and 1)."""
+    content: dict[str, int] = {"o": offset} if part == 0 else {"o": offset, "p": part}
+    payload = json.dumps(content, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> int:
     """The offset a cursor names; InvalidInput("cursor") for anything this connector did not issue."""
-    if not cursor:
-        return 0
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        offset = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())["o"]
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise InvalidInput("cursor", "Not a cursor of this list; start again from the first page.") from None
-    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 < offset <= MAX_OFFSET:
+    part, offset = decode_cursor_part(cursor)
+    if part != 0:
         raise InvalidInput("cursor", "Not a cursor of this list; start again from the first page.")
     return offset
+
+
+def decode_cursor_part(cursor: str | None, parts: int = 1) -> tuple[int, int]:
+    """The (part, offset) a cursor names, for a list of `parts` parts; InvalidInput("cursor") for anything this
+    connector did not issue."""
+    if not cursor:
+        return 0, 0
+    refused = InvalidInput("cursor", "Not a cursor of this list; start again from the first page.")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        content = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+        offset, part = content["o"], content.get("p", 0)
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise refused from None
+    for value in (offset, part):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise refused
+    if not 0 <= part < max(parts, 1) or not (offset > 0 if part == 0 else offset >= 0) or offset > MAX_OFFSET:
+        raise refused
+    return part, offset
 
 
 def page_window(offset: int, page_size: int) -> tuple[int, int]:

@@ -18,6 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -45,6 +46,7 @@ from connectors.base.records import (
     ContactInput,
     InvalidInput,
     InvoiceInput,
+    InvoiceType,
     InvoiceUpdate,
     ItemInput,
     JournalEntryInput,
@@ -54,7 +56,7 @@ from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
 from connectors.xero import auth, journal_entries, lookups, mappers, purchases, sync, webhooks
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
-from connectors.xero.paging import check_page_size, decode_cursor, encode_cursor, page_window
+from connectors.xero.paging import check_page_size, decode_cursor, decode_cursor_part, encode_cursor, page_window
 from connectors.xero.values import clean_text, format_xero_date, parse_guid, parse_xero_datetime
 
 _READ = frozenset({Operation.LIST, Operation.RETRIEVE})
@@ -62,6 +64,10 @@ _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, O
 _READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
 
 SALES_INVOICES = 'Type=="ACCREC"'
+# Resources whose lists go on with the credit notes Xero keeps apart, and the CreditNotes filter of each.
+CREDIT_NOTES = MappingProxyType(
+    {Resource.INVOICES: 'Type=="ACCRECCREDIT"', Resource.PURCHASE_INVOICES: purchases.PURCHASE_CREDIT_NOTES}
+)
 # Resources Xero pages (pages of 100 with `page`): NOTES.md: Paging.
 _PAGED = frozenset(
     {Resource.CONTACTS, Resource.INVOICES, Resource.PAYMENTS, Resource.PURCHASE_INVOICES, Resource.JOURNAL_ENTRIES}
@@ -153,12 +159,28 @@ class XeroConnector(OAuth2Connector):
         for name in query.filters:
             if name not in self.list_filters.get(resource.value, frozenset()):
                 raise InvalidInput(name, f"{resource.value} cannot be filtered by {name}.")
-        offset = decode_cursor(query.cursor)
         api = TenantApi(ctx)
-        if resource in _PAGED:
-            rows, next_offset = self._paged(api, resource, query, offset)
+        next_cursor: str | None = None
+        if resource in CREDIT_NOTES:
+            # Invoices first, then the credit notes Xero keeps apart (NOTES.md: Credit notes): two parts, one cursor.
+            part, offset = decode_cursor_part(query.cursor, 2)
+            rows, next_offset = self._paged(api, resource, query, offset, credit_notes=part == 1)
+            if part == 0 and next_offset is None and len(rows) < query.page_size:
+                # The documents end on this page: the credit notes fill the rest of it.
+                rest = dataclasses.replace(query, page_size=query.page_size - len(rows))
+                notes, next_offset = self._paged(api, resource, rest, 0, credit_notes=True)
+                rows, part = rows + notes, 1
+            elif part == 0 and next_offset is None:
+                next_cursor = encode_cursor(0, part=1)
+            if next_offset is not None:
+                next_cursor = encode_cursor(next_offset, part=part)
         else:
-            rows, next_offset = self._unpaged(api, resource, query, offset)
+            offset = decode_cursor(query.cursor)
+            if resource in _PAGED:
+                rows, next_offset = self._paged(api, resource, query, offset)
+            else:
+                rows, next_offset = self._unpaged(api, resource, query, offset)
+            next_cursor = encode_cursor(next_offset) if next_offset is not None else None
         after = query.updated_after
         if after is not None:
             # If-Modified-Since is inclusive and to the second; "updated after" is strict.
@@ -166,10 +188,10 @@ class XeroConnector(OAuth2Connector):
         records = self._records(api, resource, rows)
         if not query.include_remote_data:
             records = [record.without_remote_data() for record in records]
-        return Page(records=records, next_cursor=encode_cursor(next_offset) if next_offset is not None else None)
+        return Page(records=records, next_cursor=next_cursor)
 
     def _paged(
-        self, api: TenantApi, resource: Resource, query: ListQuery, offset: int
+        self, api: TenantApi, resource: Resource, query: ListQuery, offset: int, *, credit_notes: bool = False
     ) -> tuple[list[dict[str, Any]], int | None]:
         page, skip = page_window(offset, query.page_size)
         params: dict[str, str] = {"page": str(page), "pageSize": str(query.page_size)}
@@ -180,6 +202,16 @@ class XeroConnector(OAuth2Connector):
             # A deleted (draft) manual journal is no record; voided ones stay, booked and reversed.
             params["where"] = f'Status!="{journal_entries.DELETED}"'
             path, key = journal_entries.PATH, journal_entries.PATH
+        elif credit_notes:
+            path, key = "CreditNotes", "CreditNotes"
+            where = CREDIT_NOTES[resource]
+            contact = query.filters.get("contact_id")
+            if contact is not None:
+                guid = parse_guid(contact)
+                if guid is None:
+                    raise InvalidInput("contact_id", "Not an id of this connection.")
+                where = f'{where} AND Contact.ContactID==Guid("{guid}")'  # CreditNotes take no ContactIDs
+            params["where"] = where
         else:
             path, key = "Invoices", "Invoices"
             params["where"] = purchases.BILLS if resource is Resource.PURCHASE_INVOICES else SALES_INVOICES
@@ -240,7 +272,12 @@ class XeroConnector(OAuth2Connector):
                 Resource.LEDGER_ACCOUNTS: "Accounts",
                 Resource.ITEMS: "Items",
             }[resource]
-            rows = api.records(f"{path}/{guid}", path)
+            try:
+                rows = api.records(f"{path}/{guid}", path)
+            except VendorNotFound:
+                if resource not in CREDIT_NOTES:
+                    raise
+                rows = []
             if resource in (Resource.INVOICES, Resource.PAYMENTS):
                 rows = [row for row in rows if row.get("Type") == "ACCREC"]
             if resource is Resource.PAYMENTS:
@@ -249,9 +286,20 @@ class XeroConnector(OAuth2Connector):
                 rows = [row for row in rows if row.get("Type") == "ACCPAY"]
             if resource is Resource.JOURNAL_ENTRIES:
                 rows = [row for row in rows if row.get("Status") != journal_entries.DELETED]
+            if not rows and resource in CREDIT_NOTES:
+                rows = self._retrieve_credit_note(api, resource, guid)
         if not rows:
             raise not_found
         return self._records(api, resource, rows[:1])[0]
+
+    def _retrieve_credit_note(self, api: TenantApi, resource: Resource, guid: str) -> list[dict[str, Any]]:
+        """The credit note of this side (sales or purchases) with this id, or nothing."""
+        try:
+            rows = api.records(f"CreditNotes/{guid}", "CreditNotes")
+        except VendorNotFound:
+            return []
+        wanted = CREDIT_NOTES[resource].split('"')[1]
+        return [row for row in rows if row.get("Type") == wanted]
 
     def records_of(self, api: TenantApi, resource: Resource, rows: list[dict[str, Any]]) -> list[Any]:
         """Xero rows -> unified records with remote_data (for sync.py)."""
@@ -262,7 +310,12 @@ class XeroConnector(OAuth2Connector):
             return [mappers.contact_from_xero(row) for row in rows]
         if resource is Resource.INVOICES:
             item_ids = lookups.ItemIds(api) if _names_items(rows) else lookups.NO_ITEMS
-            return [mappers.invoice_from_xero(row, item_ids=item_ids) for row in rows]
+            return [
+                mappers.credit_note_from_xero(row, item_ids=item_ids)
+                if row.get("Type") == "ACCRECCREDIT"
+                else mappers.invoice_from_xero(row, item_ids=item_ids)
+                for row in rows
+            ]
         if resource is Resource.PAYMENTS:
             return [mappers.payment_from_xero(row) for row in rows]
         if resource is Resource.LEDGER_ACCOUNTS:
@@ -377,12 +430,19 @@ class XeroConnector(OAuth2Connector):
         api = TenantApi(ctx)
         codes = lookups.item_codes(api) if _needs_items(data, mapping) else mappers.XeroCodes()
         payload, warnings = mappers.invoice_to_xero(data, mapping=mapping, codes=codes)
-        (created,) = api.write("PUT", "Invoices", {"Invoices": [payload]}, "Invoices")[:1]
-        invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
+        credit_note = payload["Type"] == "ACCRECCREDIT"
+        path, key = ("CreditNotes", "CreditNoteID") if credit_note else ("Invoices", "InvoiceID")
+        (created,) = api.write("PUT", path, {path: [payload]}, path)[:1]
+        invoice_id = parse_guid(str(created.get(key) or ""))
         if invoice_id is None:
-            raise VendorError("Xero created the invoice but did not return its InvoiceID.")
+            raise VendorError(f"Xero created the document but did not return its {key}.")
         ctx.record_created(invoice_id)
-        record = mappers.invoice_from_xero(created, item_ids=lookups.StaticItemIds(codes))
+        item_ids = lookups.StaticItemIds(codes)
+        record = (
+            mappers.credit_note_from_xero(created, item_ids=item_ids)
+            if credit_note
+            else mappers.invoice_from_xero(created, item_ids=item_ids)
+        )
         return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
 
     def update_record(
@@ -405,12 +465,17 @@ class XeroConnector(OAuth2Connector):
         payload = _invoice_update_payload(data)  # refuses fields Xero cannot change before any call
         current = self._retrieve(api, resource, guid)  # 404 for a bill or an unknown id
         if payload:
-            (row,) = api.write("POST", f"Invoices/{guid}", {"Invoices": [{"InvoiceID": guid, **payload}]}, "Invoices")[
-                :1
-            ]
-            item_ids = lookups.ItemIds(api) if _names_items([row]) else lookups.NO_ITEMS
-            return WriteResult(record=mappers.invoice_from_xero(row, item_ids=item_ids).without_remote_data())
+            row = self._post_document(api, guid, payload, credit_note=current.type is InvoiceType.CREDIT_NOTE)
+            return WriteResult(record=self._records(api, Resource.INVOICES, [row])[0].without_remote_data())
         return WriteResult(record=current.without_remote_data())
+
+    def _post_document(
+        self, api: TenantApi, guid: str, payload: dict[str, Any], *, credit_note: bool
+    ) -> dict[str, Any]:
+        """POST a change to a sales invoice or credit note (Xero keeps them at different paths)."""
+        path, key = ("CreditNotes", "CreditNoteID") if credit_note else ("Invoices", "InvoiceID")
+        (row,) = api.write("POST", f"{path}/{guid}", {path: [{key: guid, **payload}]}, path)[:1]
+        return row
 
     def finalize_invoice(self, ctx: CallContext, invoice_id: str) -> Any:
         guid = parse_guid(str(invoice_id))
@@ -421,11 +486,9 @@ class XeroConnector(OAuth2Connector):
         if current.finalized:
             return WriteResult(record=current.without_remote_data())
         # Approving books the invoice in Xero (DRAFT/SUBMITTED -> AUTHORISED); it never e-mails it.
-        (row,) = api.write(
-            "POST", f"Invoices/{guid}", {"Invoices": [{"InvoiceID": guid, "Status": "AUTHORISED"}]}, "Invoices"
-        )[:1]
-        item_ids = lookups.ItemIds(api) if _names_items([row]) else lookups.NO_ITEMS
-        return WriteResult(record=mappers.invoice_from_xero(row, item_ids=item_ids).without_remote_data())
+        credit_note = current.type is InvoiceType.CREDIT_NOTE
+        row = self._post_document(api, guid, {"Status": "AUTHORISED"}, credit_note=credit_note)
+        return WriteResult(record=self._records(api, Resource.INVOICES, [row])[0].without_remote_data())
 
     # ===================================================================================== sync (sync.py)
 
@@ -467,12 +530,21 @@ class XeroConnector(OAuth2Connector):
             contact = parse_guid(data.contact_id or "")
             if contact is None or not data.reference:
                 return None
-            where = f'{SALES_INVOICES} AND Reference=="{_quoted(data.reference)}"'
-            rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+            if data.type is InvoiceType.CREDIT_NOTE:
+                where = (
+                    f'{CREDIT_NOTES[resource]} AND Reference=="{_quoted(data.reference)}" '
+                    f'AND Contact.ContactID==Guid("{contact}")'
+                )
+                rows = api.records("CreditNotes", "CreditNotes", params={"where": where, "page": "1"})
+                id_key = "CreditNoteID"
+            else:
+                where = f'{SALES_INVOICES} AND Reference=="{_quoted(data.reference)}"'
+                rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+                id_key = "InvoiceID"
             if not rows:
                 return None
             newest = max(rows, key=lambda row: str(_updated(row) or ""))
-            return self._retrieve(api, resource, str(newest["InvoiceID"])).without_remote_data()
+            return self._retrieve(api, resource, str(newest[id_key])).without_remote_data()
         if resource is Resource.PURCHASE_INVOICES:
             # Bill numbers are not unique in Xero: the supplier's number and the supplier together find it.
             contact = parse_guid(data.contact_id or "")

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from connectors.base.data import Resource, SyncBatch
-from connectors.base.errors import VendorError
+from connectors.base.errors import VendorError, VendorNotFound
 from connectors.xero.calls import TenantApi
 from connectors.xero.values import parse_guid, parse_xero_datetime
 
@@ -44,16 +44,22 @@ class PagedSource:
     # Read in UpdatedDateUTC order; ManualJournals are not (Xero answered `order` there with every record, not a
     # page: NOTES.md: Manual journals), so a run reads them in Xero's own order and keeps the newest change seen.
     ordered: bool = True
+    # The credit notes read after the documents (Xero keeps them apart, in CreditNotes: NOTES.md: Credit notes).
+    credit_notes: str | None = None
 
 
 PAGED: Mapping[Resource, PagedSource] = MappingProxyType(
     {
         Resource.CONTACTS: PagedSource("Contacts", MappingProxyType({"includeArchived": "true"})),
-        Resource.INVOICES: PagedSource("Invoices", MappingProxyType({"where": 'Type=="ACCREC"'})),
+        Resource.INVOICES: PagedSource(
+            "Invoices", MappingProxyType({"where": 'Type=="ACCREC"'}), credit_notes='Type=="ACCRECCREDIT"'
+        ),
         # Every sales invoice, so one that stopped being a receivable (voided, back to draft) is seen and removed.
         Resource.PAYMENTS: PagedSource("Invoices", MappingProxyType({"where": 'Type=="ACCREC"'})),
         # Bills (purchases.py); voided and deleted ones are kept as void, like sales invoices.
-        Resource.PURCHASE_INVOICES: PagedSource("Invoices", MappingProxyType({"where": 'Type=="ACCPAY"'})),
+        Resource.PURCHASE_INVOICES: PagedSource(
+            "Invoices", MappingProxyType({"where": 'Type=="ACCPAY"'}), credit_notes='Type=="ACCPAYCREDIT"'
+        ),
         # Every manual journal, so a deleted one is seen and removed (journal_entries.py).
         Resource.JOURNAL_ENTRIES: PagedSource("ManualJournals", MappingProxyType({}), ordered=False),
     }
@@ -71,15 +77,24 @@ class Checkpoint:
     page: int = 1
     since: str | None = None  # ISO UTC; None: a full copy
     newest: str | None = None  # ISO UTC of the newest UpdatedDateUTC stored by this run
+    credit_notes: bool = False  # reading the source's credit notes (after its documents)
 
     def dumps(self) -> str:
-        return json.dumps({"page": self.page, "since": self.since, "newest": self.newest}, separators=(",", ":"))
+        content: dict[str, Any] = {"page": self.page, "since": self.since, "newest": self.newest}
+        if self.credit_notes:
+            content["credit_notes"] = True
+        return json.dumps(content, separators=(",", ":"))
 
     @classmethod
     def loads(cls, text: str) -> Checkpoint:
         try:
             data = json.loads(text)
-            checkpoint = cls(page=int(data["page"]), since=data["since"], newest=data["newest"])
+            checkpoint = cls(
+                page=int(data["page"]),
+                since=data["since"],
+                newest=data["newest"],
+                credit_notes=bool(data.get("credit_notes", False)),
+            )
         except (ValueError, KeyError, TypeError):
             raise VendorError(f"Not a Xero sync checkpoint: {text[:80]!r}") from None
         if checkpoint.page < 1:
@@ -105,10 +120,12 @@ def sync_next(connector: XeroConnector, api: TenantApi, resource: Resource, chec
     source = PAGED[resource]
     position = Checkpoint.loads(checkpoint)
     since = parse_xero_datetime(position.since, "since") if position.since else None
-    params = {**source.params, "page": str(position.page), "pageSize": str(PAGE_SIZE)}
+    path, params = source.path, {**source.params, "page": str(position.page), "pageSize": str(PAGE_SIZE)}
+    if position.credit_notes and source.credit_notes:
+        path, params["where"] = "CreditNotes", source.credit_notes
     if source.ordered:
         params["order"] = "UpdatedDateUTC ASC"
-    rows = api.records(source.path, source.path, params=params, modified_since=since)
+    rows = api.records(path, path, params=params, modified_since=since)
     last_page = len(rows) < PAGE_SIZE
     newest = _newest([position.newest, *(row.get("UpdatedDateUTC") for row in rows)])
     deleted: list[str] = []
@@ -121,11 +138,17 @@ def sync_next(connector: XeroConnector, api: TenantApi, resource: Resource, chec
         rows = [row for row in rows if row.get("Status") != "DELETED"]
     records = connector.records_of(api, resource, rows)
     phase = "changes" if since is not None else "backfill"
+    if last_page and source.credit_notes and not position.credit_notes:
+        # The documents are read: their credit notes next, from the first page, with the same If-Modified-Since.
+        following = Checkpoint(page=1, since=position.since, newest=newest, credit_notes=True)
+        return SyncBatch(records=records, deleted=deleted, checkpoint=following.dumps(), done=False, phase=phase)
     if last_page:
         # The last page: the next run asks for what changed since the newest change stored.
         following = Checkpoint(page=1, since=newest or position.since)
         return SyncBatch(records=records, deleted=deleted, checkpoint=following.dumps(), done=True, phase=phase)
-    following = Checkpoint(page=position.page + 1, since=position.since, newest=newest)
+    following = Checkpoint(
+        page=position.page + 1, since=position.since, newest=newest, credit_notes=position.credit_notes
+    )
     return SyncBatch(records=records, deleted=deleted, checkpoint=following.dumps(), done=False, phase=phase)
 
 
@@ -156,5 +179,20 @@ def sync_fetch(connector: XeroConnector, api: TenantApi, resource: Resource, rem
             rows = [row for row in rows if row.get("Status") in ("AUTHORISED", "PAID")]
         if resource is Resource.JOURNAL_ENTRIES:
             rows = [row for row in rows if row.get("Status") != "DELETED"]
+        if source.credit_notes:
+            # Ids that are no documents may be credit notes (a CREDITNOTE event): read those one by one.
+            seen = {str(row.get("InvoiceID")) for row in rows}
+            for guid in chunk:
+                if guid not in seen:
+                    rows.extend(_credit_note(api, guid, source.credit_notes))
         found.extend(connector.records_of(api, resource, rows))
     return found
+
+
+def _credit_note(api: TenantApi, guid: str, where: str) -> list[dict[str, Any]]:
+    try:
+        rows = api.records(f"CreditNotes/{guid}", "CreditNotes")
+    except VendorNotFound:
+        return []
+    wanted = where.split('"')[1]
+    return [row for row in rows if row.get("Type") == wanted]

@@ -12,9 +12,10 @@ A receiving view calls `webhook_answer(raw_body, signature_header, key)` first a
 `/inbound/xero` route (unified_models/store/inbound.py): `inbound_delivery` turns a POST into the vendor-neutral
 InboundDelivery it verifies with `inbound_signature_valid` before anything is recorded or fetched.
 
-What an event means for the unified copy: CONTACT names a contact; INVOICE a sales invoice (or a bill, which the
-targeted fetch does not find, so nothing is stored) and its payment state, so both `invoices` and `payments` are
-fetched; CREDITNOTE and SUBSCRIPTION name nothing the unified model keeps (NOTES.md: Scope of the unified model).
+What an event means for the unified copy: CONTACT names a contact; INVOICE a sales invoice and its payment state or
+a bill, so `invoices`, `payments` and `purchase-invoices` are fetched (each finds only its own kind); CREDITNOTE a
+sales or purchase credit note, fetched as `invoices` and `purchase-invoices`; SUBSCRIPTION names nothing the
+unified model keeps.
 Xero's events carry no id of their own, so a redelivery is recognised by what it says (category, type, resource,
 tenant and moment).
 """
@@ -106,8 +107,8 @@ def events_of(raw_body: bytes) -> list[XeroEvent]:
 # Unified resources an event's record belongs to (an invoice carries its own payment state: NOTES.md).
 EVENT_RESOURCES: Mapping[str, tuple[Resource, ...]] = {
     "CONTACT": (Resource.CONTACTS,),
-    "INVOICE": (Resource.INVOICES, Resource.PAYMENTS),
-    "CREDITNOTE": (),
+    "INVOICE": (Resource.INVOICES, Resource.PAYMENTS, Resource.PURCHASE_INVOICES),
+    "CREDITNOTE": (Resource.INVOICES, Resource.PURCHASE_INVOICES),
     "SUBSCRIPTION": (),
 }
 EVENT_ACTIONS: Mapping[str, InboundAction] = {"CREATE": InboundAction.CREATED, "UPDATE": InboundAction.UPDATED}

@@ -291,3 +291,31 @@ def test_xero_refuses_what_xero_would_refuse_naming_the_field(xero: Connected, c
     assert field in {error["field"] for error in response.json()["errors"]}, response.json()
     assert _bookings(xero) == 0
     assert [row for row in xero.dump("Invoices") if row["Type"] == "ACCPAY"] == []
+
+
+def test_a_purchase_credit_note_in_xero_reads_as_a_purchase_invoice_of_type_credit_note(xero: Connected) -> None:
+    supplier = _supplier(xero)
+    line = {"Description": "Returned toner", "Quantity": 1, "LineAmount": 30, "AccountCode": "429"}
+    element = {"Type": "ACCPAYCREDIT", "Contact": {"ContactID": supplier}, "Status": "AUTHORISED", "LineItems": [line]}
+    made = xero.client.post(
+        xero.url("passthrough"),
+        {"method": "PUT", "path": "CreditNotes", "body": {"CreditNotes": [element]}},
+        format="json",
+    )
+    assert made.status_code == 200 and made.json()["status"] == 200, made.json()
+    credit_note_id = made.json()["body"]["CreditNotes"][0]["CreditNoteID"]
+    body = _bill(supplier, _ledger_account(xero, "429"))
+    body["lines"][1]["tax_rate_id"] = "RRINPUT"
+    bill = xero.client.post(xero.url("purchase-invoices"), body, format="json").json()
+
+    listed = xero.client.get(xero.url("purchase-invoices"), {"contact_id": supplier}).json()["results"]
+    one = xero.client.get(xero.url(f"purchase-invoices/{credit_note_id}")).json()
+
+    assert [(row["id"], row["type"]) for row in listed] == [(bill["id"], "invoice"), (credit_note_id, "credit_note")]
+    assert (one["type"], one["status"], one["total"], one["contact_id"]) == ("credit_note", "open", "36.00", supplier)
+    run = services.sync_run_request(connection=xero.connection, resource="purchase-invoices", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    xero.world.control.reset_counters()
+    stored = xero.client.get(xero.url("purchase-invoices")).json()
+    assert xero.calls() == {} and stored["source"] == "store"
+    assert sorted(row["type"] for row in stored["results"]) == ["credit_note", "invoice"]

@@ -1,7 +1,6 @@
 """What Xero has that the unified model does not cover, answered through the API as clear problems (never a 500):
-credit notes (Xero keeps them apart from invoices), bills (ACCPAY: the unified invoice is the sales side) and
-journals (Xero has no sales journals; its manual journals are no unified resource). connectors/xero/NOTES.md:
-Scope of the unified model."""
+bills are purchase invoices, never unified (sales) invoices, and journals (Xero has no sales journals; its manual
+journals are journal entries). connectors/xero/NOTES.md: Scope of the unified model."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.unified_models.conftest import CONNECTORS, Connected, mapping_store
-from unified_models.models import Mutation, MutationStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,22 +24,6 @@ def xero(request: pytest.FixtureRequest, workspace: Any, auth_client: APIClient)
 
 def _customer_id(xero: Connected) -> str:
     return str(xero.client.get(xero.url("contacts"), {"page_size": 1}).json()["results"][0]["id"])
-
-
-def test_a_credit_note_is_refused_naming_the_type_before_any_call(xero: Connected) -> None:
-    body = xero.invoice_body(_customer_id(xero), type="credit_note")
-    xero.world.control.reset_counters()
-
-    response = xero.client.post(xero.url("invoices"), body, format="json")
-
-    assert response.status_code == 422, response.json()
-    problem = response.json()
-    assert problem["code"] == "invalid_input" and problem["mutation_status"] == "failed"
-    assert problem["errors"] == [{"field": "type", "code": "invalid", "message": problem["errors"][0]["message"]}]
-    assert "credit notes" in problem["errors"][0]["message"]
-    assert xero.calls() == {}, "nothing may reach Xero"
-    assert not xero.dump("CreditNotes")
-    assert Mutation.objects.get().status == MutationStatus.FAILED
 
 
 def test_a_bill_is_not_a_unified_invoice(xero: Connected) -> None:

@@ -152,8 +152,12 @@ def test_a_delivery_becomes_inbound_events_per_unified_resource() -> None:
         ("contacts", contact, InboundAction.CREATED, tenant),
         ("invoices", invoice, InboundAction.UPDATED, tenant),
         ("payments", invoice, InboundAction.UPDATED, tenant),
+        ("purchase-invoices", invoice, InboundAction.UPDATED, tenant),
+        # A credit note may be a sales or a purchase one: both copies look for it.
+        ("invoices", invoice, InboundAction.UPDATED, tenant),
+        ("purchase-invoices", invoice, InboundAction.UPDATED, tenant),
     ]
-    assert len({e.dedupe_key for e in delivery.events}) == 3
+    assert len({e.dedupe_key for e in delivery.events}) == 6
     assert [e.dedupe_key for e in inbound_delivery(body).events] == [e.dedupe_key for e in delivery.events]
     # Intent to receive: no events, still signed (a bad signature must be answered 401).
     probe = inbound_delivery(b'{"events":[],"lastEventSequence":0,"firstEventSequence":0,"entropy":"e"}')

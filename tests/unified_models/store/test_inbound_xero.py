@@ -105,7 +105,7 @@ def test_a_forged_delivery_is_refused_and_a_genuine_one_queues_one_fetch(
     assert sum(sum(by_status.values()) for by_status in xero.calls().values()) == 1
 
 
-def test_an_invoice_event_fetches_the_invoice_and_its_payment_state_and_credit_notes_nothing(
+def test_invoice_and_credit_note_events_fetch_every_copy_the_document_may_belong_to(
     xero: Connected, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queued: list[list[Any]] = []
@@ -119,7 +119,10 @@ def test_an_invoice_event_fetches_the_invoice_and_its_payment_state_and_credit_n
     connection_id = str(xero.connection.pk)
     assert sorted(queued) == [
         [connection_id, "invoices", [invoice_id], []],
+        [connection_id, "invoices", [invoice_id], []],
         [connection_id, "payments", [invoice_id], []],
+        [connection_id, "purchase-invoices", [invoice_id], []],
+        [connection_id, "purchase-invoices", [invoice_id], []],
     ]
 
 
