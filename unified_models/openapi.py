@@ -878,7 +878,7 @@ def attachment_create_schema(spec: ResourceSpec) -> Any:
         description="A `multipart/form-data` upload with the file in the part `file`. Exact: a document of the "
         "entry's type (purchase invoice or sales invoice) linked to the entry, with the file as its attachment. "
         + _ATTACHMENT_RULES_TEXT,
-        parameters=[CONNECTION_ID, RECORD_ID],
+        parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER],
         request={"multipart/form-data": AttachmentUploadSerializer},
         responses={201: AttachmentSerializer, **_problems(*WRITE_PROBLEMS)},
         examples=[OpenApiExample("Attached", value=_ATTACHMENT_EXAMPLE, response_only=True, status_codes=["201"])],

@@ -823,7 +823,8 @@ def attachment_create(
 ) -> Attachment:
     """Attach a file to one record at the vendor once it meets the vendor's size and type rules.
 
-    Not a recorded mutation: the file is not kept by the gateway, so a failed upload is simply sent again.
+    Not a recorded mutation (the gateway keeps no copy of the file): a client retries an upload whose answer it lost
+    with the same Idempotency-Key (the view's key covers the file's bytes), which replays the first answer.
     """
     connector = attachable_connector(connection=connection, resource=resource)
     assert connector.attachment_rules is not None  # attachable_connector checked it

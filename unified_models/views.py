@@ -294,6 +294,7 @@ class AttachmentListView(ConnectionAPIView):
         attachments = selectors.attachment_list(connection=connection, resource=self.spec.resource, record_id=record_id)
         return Response({"results": AttachmentSerializer(attachments, many=True).data, "next": None})
 
+    @idempotent
     def post(self, request: Request, connection_id: str, record_id: str) -> Response:
         connection = self.get_connection(connection_id)
         upload = request.FILES.get("file")

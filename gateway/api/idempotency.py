@@ -18,6 +18,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
 from rest_framework.request import Request
@@ -45,10 +47,24 @@ def stale_after() -> timedelta:
     return timedelta(seconds=settings.LEDGERBRIDGE_WEB_TIMEOUT + 5)
 
 
+def _canonical_value(value: Any) -> Any:
+    """A multipart body's uploaded file stands for its name and the SHA-256 of its bytes (another file with the same
+    name is another request); anything else JSON cannot encode stands for its text."""
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return {"file_name": value.name, "sha256": digest.hexdigest()}
+    return str(value)
+
+
 def request_fingerprint(request: Request) -> str:
     # A body that does not parse (or is too large) is refused here with its own problem, before any claim.
     body: Any = request.data
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    if isinstance(body, QueryDict):
+        body = {name: body.getlist(name) for name in body}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=_canonical_value)
     # The query string too: `?include=remote_data` changes the answer, so it is another request.
     return hashlib.sha256(f"{request.method} {request.get_full_path()}\n{canonical}".encode()).hexdigest()
 

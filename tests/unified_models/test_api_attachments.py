@@ -154,3 +154,22 @@ def test_xero_declares_attachments_unsupported(xero_world: XeroWorld, workspace:
         assert response.status_code == 405, response.json()
         assert response.json()["code"] == "operation_not_supported"
         assert "xero" in response.json()["detail"].lower()
+
+
+def test_an_upload_with_an_idempotency_key_is_attached_once(mapped: Connected) -> None:
+    bill = _purchase_invoice(mapped)
+    url = mapped.url(f"purchase-invoices/{bill['id']}/attachments")
+
+    def upload(content: bytes) -> Any:
+        file = SimpleUploadedFile("a.pdf", content, content_type="application/pdf")
+        return mapped.client.post(url, {"file": file}, format="multipart", HTTP_IDEMPOTENCY_KEY="bill-scan-1")
+
+    first, again = upload(PDF), upload(PDF)
+    other_file = upload(PDF + b"% another scan\n")
+
+    assert first.status_code == 201 and first["Idempotent-Replayed"] == "false"
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    # The same name with other bytes is another request: the key may not be reused for it.
+    assert other_file.status_code == 422 and other_file.json()["code"] == "idempotency_key_reused"
+    assert len(mapped.dump("DocumentAttachments")) == 1
