@@ -4,15 +4,26 @@ The API layer validates the client's JSON with its serializers and stores the va
 JSON-safe dict on the Mutation (decimals as strings, dates ISO-8601, enums as their values). Services never see a
 serializer: they turn that dict into the typed input with `input_from_data`, and `input_to_data` is the way back
 (the same dict shape). Both sides of the codec live here, without DRF, so the two cannot drift apart.
+
+The output side is here too: `record_to_data` is a unified record as the API shows it (the body of a read, the
+record part of a write's answer, a mutation's stored outcome, a store row). It gives exactly what the record
+serializers of unified_models.serializers give (those stay as the schema's description of it; a test holds the two
+equal for every resource), without building a serializer per record.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
+from functools import cache
 from typing import Any
+
+from django.utils import timezone
 
 from connectors.base.records import (
     Address,
@@ -32,6 +43,7 @@ from connectors.base.records import (
     RecordStatus,
     SalesOrderInput,
     SalesOrderLineInput,
+    TaxedLine,
 )
 
 UnifiedInput = (
@@ -298,3 +310,88 @@ def input_to_data(value: UnifiedInput) -> dict[str, Any]:
     """The plain JSON-safe dict of an input record: the fields given (None is "not given"), decimals as strings,
     dates ISO-8601, enums as their values. `input_from_data` reads it back to an equal record."""
     return _fields(value)
+
+
+# ---------------------------------------------------------------------------------------------- record -> API dict
+
+Encode = Callable[[Any], Any]
+
+
+def _api_datetime(value: datetime) -> str:
+    """ISO-8601 in the current time zone, UTC written as `Z` (as DRF's DateTimeField writes it)."""
+    zone = timezone.get_current_timezone()
+    value = value.astimezone(zone) if timezone.is_aware(value) else timezone.make_aware(value, zone)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _api_enum(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _encoder_for(annotation: Any) -> Encode:
+    """How the API writes a value of this (non-None) field type: the same as the record serializers' field."""
+    if typing.get_origin(annotation) is tuple:
+        (item, *_) = typing.get_args(annotation)
+        encode_item = _encoder_for(item)
+        return lambda values: [encode_item(value) for value in values]
+    if isinstance(annotation, type):
+        if dataclasses.is_dataclass(annotation):
+            return lambda value: _record_fields(type(value))(value)
+        if issubclass(annotation, Enum):
+            return _api_enum
+        if issubclass(annotation, bool):
+            return bool
+        if issubclass(annotation, str | Decimal):
+            return str
+        if issubclass(annotation, datetime):
+            return _api_datetime
+        if issubclass(annotation, date):
+            return date.isoformat
+    return lambda value: value  # remote_data: the vendor's JSON as it came
+
+
+def _field_type(annotation: Any) -> Any:
+    """`X | None` -> X."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        (given,) = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return given
+    return annotation
+
+
+# A booked line's tax and amounts close it in the API (`id`, `description`, what the line is, then these), although
+# they are declared first, on the TaxedLine every line type extends.
+_LINE_CLOSING = ("tax_rate_id", "net_amount", "tax_amount")
+
+
+def _api_field_names(cls: type[Any]) -> list[str]:
+    """The fields of a record type in the order the API writes them: declaration order, a line's closing last."""
+    names = [field.name for field in dataclasses.fields(cls)]
+    if issubclass(cls, TaxedLine):
+        names = [name for name in names if name not in _LINE_CLOSING] + list(_LINE_CLOSING)
+    return names
+
+
+@cache
+def _record_fields(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """The encoder of one record type: its fields in the API's order, None as null."""
+    hints = typing.get_type_hints(cls)
+    encoders = [(name, _encoder_for(_field_type(hints[name]))) for name in _api_field_names(cls)]
+
+    def encode(record: Any) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for name, encode_value in encoders:
+            value = getattr(record, name)
+            data[name] = None if value is None else encode_value(value)
+        return data
+
+    return encode
+
+
+def record_to_data(record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
+    """A unified record (connectors.base.records) as the API shows it: every field, decimals as strings, dates
+    ISO-8601, datetimes ISO-8601 with `Z`, enums as their values; `remote_data` only when asked for."""
+    data = _record_fields(type(record))(record)
+    if not include_remote_data:
+        data.pop("remote_data", None)
+    return data

@@ -51,11 +51,10 @@ from gateway.request_context import current_api_key_prefix, current_request_id
 from gateway.statements import insert_and_update
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
-from unified_models.codec import UnifiedInput, input_from_data
+from unified_models.codec import UnifiedInput, input_from_data, record_to_data
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
 from unified_models.selectors import attachable_connector, mapping_get
-from unified_models.specs import write_data
 from unified_models.store.services import store_written_record
 
 logger = logging.getLogger(__name__)
@@ -95,6 +94,8 @@ class WriteOutcome:
     warnings: list[Warning] = field(default_factory=list)
     passthrough: PassthroughResult | None = None
     recovered: bool = False  # the write was found at the vendor after a lost answer, not sent again
+    # The API's answer, with `mutation_id` (set once the outcome is recorded): built here, once; the view returns it.
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 class RecordGone(MutationConflict):
@@ -253,8 +254,13 @@ def _in_flight(mutation: Mutation, now: datetime) -> MutationConflict:
 # ---------------------------------------------------------------------------------------------- execute
 
 
-def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) -> WriteOutcome:
+def mutation_execute(
+    *, mutation: Mutation, lease_seconds: float | None = None, include_remote_data: bool = False
+) -> WriteOutcome:
     """Send a recorded mutation (outside any transaction) and record the attempt and the outcome.
+
+    The outcome's `body` is the API's answer (the record with its warnings, or the passthrough answer, and
+    `mutation_id`); `include_remote_data` adds the vendor's raw object to it (never to the stored outcome).
 
     Takes the lease first (MutationConflict 409 while another sender holds it, or while an in-doubt write
     settles); an in-doubt write, or one whose sender died, is looked up at the vendor before anything is sent.
@@ -306,7 +312,7 @@ def mutation_execute(*, mutation: Mutation, lease_seconds: float | None = None) 
         mutation.refresh_from_db()
         raise
     audit.close()
-    result = _record_success(claimed, attempt, outcome, watch=watch)
+    result = _record_success(claimed, attempt, outcome, watch=watch, include_remote_data=include_remote_data)
     if result.mutation is not mutation:
         mutation.refresh_from_db()
     return result
@@ -490,12 +496,30 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
     return None  # an update sends the same values again: repeating it is harmless
 
 
+def _answer(outcome: WriteOutcome, *, include_remote_data: bool) -> dict[str, Any]:
+    """The body of a successful write's answer, without `mutation_id`: the passthrough answer, or the record with
+    its warnings."""
+    if outcome.passthrough is not None:
+        return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
+    return {
+        **record_to_data(outcome.record, include_remote_data=include_remote_data),
+        "warnings": [warning.as_dict() for warning in outcome.warnings],
+    }
+
+
 def _record_success(
-    mutation: Mutation, attempt: MutationAttempt, outcome: WriteOutcome, *, watch: MutationCallContext | None
+    mutation: Mutation,
+    attempt: MutationAttempt,
+    outcome: WriteOutcome,
+    *,
+    watch: MutationCallContext | None,
+    include_remote_data: bool = False,
 ) -> WriteOutcome:
     now = timezone.now()
     passthrough_status = outcome.passthrough.status if outcome.passthrough is not None else None
-    body = write_data(outcome)
+    answer = _answer(outcome, include_remote_data=include_remote_data)
+    # What the mutation keeps is the answer without the vendor's raw object (asked for by one request only).
+    body = {key: value for key, value in answer.items() if key != "remote_data"}
     remote_id = "" if outcome.record is None else str(getattr(outcome.record, "remote_id", "") or "")
     remote_id = remote_id or (watch.remote_id if watch is not None else "") or mutation.remote_id
     fields: dict[str, Any] = {"remote_id": remote_id[:100], "outcome": body, "updated_at": now}
@@ -532,6 +556,7 @@ def _record_success(
         warnings=outcome.warnings,
         passthrough=outcome.passthrough,
         recovered=outcome.recovered,
+        body={**answer, "mutation_id": str(mutation.pk)},
     )
 
 
@@ -693,8 +718,10 @@ def _record_failure(
 
 
 def _replayed(mutation: Mutation) -> WriteOutcome:
-    """A mutation that already succeeded (same Idempotency-Key after the key's own record expired)."""
-    return WriteOutcome(mutation=mutation, record=None, recovered=True)
+    """A mutation that already succeeded (same Idempotency-Key after the key's own record expired): its answer is
+    the outcome stored when it succeeded."""
+    body = {**(mutation.outcome or {}), "mutation_id": str(mutation.pk)}
+    return WriteOutcome(mutation=mutation, record=None, recovered=True, body=body)
 
 
 # ---------------------------------------------------------------------------------------------- reconcile

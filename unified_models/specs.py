@@ -15,6 +15,7 @@ from rest_framework import serializers
 
 from connectors.base.data import Resource
 from unified_models import openapi
+from unified_models.codec import record_to_data
 from unified_models.openapi import RECORD_EXAMPLES, OperationText
 from unified_models.serializers import (
     CompanyInfoSerializer,
@@ -146,7 +147,8 @@ SPECS: tuple[ResourceSpec, ...] = (
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}
-# Records the store keeps that have no list/retrieve routes of their own (the company has its own view).
+# The record serializer of every resource the API shows (the company has its own view): the schema's description of
+# what codec.record_to_data writes (tests/unified_models/test_codec.py holds the two equal).
 RECORD_SERIALIZERS: Mapping[Resource, type[RecordSerializer]] = {
     **{spec.resource: spec.record_serializer for spec in SPECS},
     Resource.COMPANY: CompanyInfoSerializer,
@@ -154,35 +156,15 @@ RECORD_SERIALIZERS: Mapping[Resource, type[RecordSerializer]] = {
 
 
 def record_data(resource: Resource, record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
-    """One record as the API shows it."""
-    serializer = RECORD_SERIALIZERS[resource]
-    return dict(serializer(record, context={"include_remote_data": include_remote_data}).data)
+    """One record of `resource` as the API shows it (what its record serializer describes; unified_models.codec)."""
+    return record_to_data(record, include_remote_data=include_remote_data)
 
 
 def records_data(
     resource: Resource, records: Sequence[Any], *, include_remote_data: bool = False
 ) -> list[dict[str, Any]]:
-    """A page of records as the API shows them, in one pass: one list serializer for the page, not one serializer
-    per record (the same output as `record_data` per record; building a serializer dominated a page's CPU)."""
-    serializer = RECORD_SERIALIZERS[resource]
-    rendered = serializer(records, many=True, context={"include_remote_data": include_remote_data}).data
-    return [dict(record) for record in rendered]
-
-
-def write_data(outcome: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
-    """The body of a successful write's answer, without `mutation_id` (a services.WriteOutcome in).
-
-    The passthrough answer, or the record with its warnings; it is also what the mutation stores as its outcome.
-    A write that had succeeded before (no record in hand) answers with that stored outcome.
-    """
-    if outcome.passthrough is not None:
-        return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
-    if outcome.record is None:
-        return dict(outcome.mutation.outcome or {})
-    return {
-        **record_data(Resource(outcome.mutation.resource), outcome.record, include_remote_data=include_remote_data),
-        "warnings": [warning.as_dict() for warning in outcome.warnings],
-    }
+    """A page of records as the API shows them (`record_data` of each)."""
+    return [record_to_data(record, include_remote_data=include_remote_data) for record in records]
 
 
 def dry_run_data(preview: Any) -> dict[str, Any]:

@@ -51,7 +51,7 @@ from unified_models.serializers import (
     SalesOrderInvoiceSerializer,
     mapping_data,
 )
-from unified_models.specs import ResourceSpec, dry_run_data, record_data, records_data, write_data
+from unified_models.specs import ResourceSpec, dry_run_data, record_data, records_data
 from unified_models.store import selectors as store_selectors
 from unified_models.store.services import store_written_record
 
@@ -114,9 +114,8 @@ class ConnectionAPIView(WorkspaceAPIView):
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
             claim=True,  # sent right below: recorded already claimed, no second transaction to take the lease
         )
-        outcome = services.mutation_execute(mutation=self.mutation)
-        body = {**write_data(outcome, include_remote_data=include), "mutation_id": str(outcome.mutation.pk)}
-        return Response(body, status=success_status)
+        outcome = services.mutation_execute(mutation=self.mutation, include_remote_data=include)
+        return Response(outcome.body, status=success_status)
 
 
 class RecordListView(ConnectionAPIView):

@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 
 from gateway.idempotency import IdempotencyKeyReused
 from tests.tenants.factories import ConnectionFactory
+from tests.unified_models.conftest import Connected
 from unified_models import services
 from unified_models.errors import MutationConflict
 from unified_models.models import Mutation
@@ -93,3 +94,25 @@ def test_a_key_reused_for_another_write_is_refused_and_records_nothing() -> None
 @pytest.mark.django_db
 def test_the_same_key_in_another_workspace_is_another_write() -> None:
     assert _record(ConnectionFactory(), "shared").pk != _record(ConnectionFactory(), "shared").pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_answers_with_one_body_and_stores_it_without_remote_data(mapped: Connected) -> None:
+    mutation = services.mutation_create(
+        workspace=mapped.connection.workspace,
+        connection=mapped.connection,
+        resource="contacts",
+        operation="create",
+        request=CONTACT,
+    )
+
+    outcome = services.mutation_execute(mutation=mutation, include_remote_data=True)
+
+    body = outcome.body
+    assert body["name"] == CONTACT["name"] and body["warnings"] == []
+    assert body["mutation_id"] == str(mutation.pk) and body["remote_data"]["ID"] == body["remote_id"]
+    mutation.refresh_from_db()
+    # The stored outcome is the same answer without the vendor's raw object (asked for by that request only).
+    assert mutation.outcome == {key: value for key, value in body.items() if key not in ("remote_data", "mutation_id")}
+    # A later execution of the succeeded write answers with that stored outcome.
+    assert services.mutation_execute(mutation=mutation).body == {**mutation.outcome, "mutation_id": str(mutation.pk)}
