@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.utils import timezone
 
@@ -49,8 +49,6 @@ from connectors.base.records import (
 UnifiedInput = (
     ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput | JournalEntryInput | SalesOrderInput
 )
-
-_LINE_DECIMALS = ("quantity", "unit_price", "tax_rate")
 
 
 def plain_decimal(value: Decimal) -> Decimal:
@@ -112,19 +110,50 @@ def _address(data: Any, field: str) -> Address:
     return Address(**address)
 
 
-def _line(data: Any, field: str) -> InvoiceLineInput:
-    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
-    _known(given, InvoiceLineInput, field)
-    for name in _LINE_DECIMALS:
-        if name in given:
-            given[name] = _decimal(given[name], f"{field}.{name}")
-    return InvoiceLineInput(**given)
+def _require(given: Mapping[str, Any], *names: str, field: str = "") -> None:
+    """InvalidInput naming the first of `names` not given."""
+    for name in names:
+        if name not in given:
+            raise InvalidInput(f"{field}.{name}" if field else name, "Required.", status=400)
 
 
-def _lines(value: Any) -> tuple[InvoiceLineInput, ...]:
+L = TypeVar("L")
+
+
+def _line_reader(
+    line_type: type[L], *, required: tuple[str, ...] = (), decimals: tuple[str, ...] = ()
+) -> Callable[[Any, str], L]:
+    """The reader of one kind of line: the fields given (null is "not given"), the required ones present, the
+    decimal ones as Decimal; errors name the line's field (`lines.1.quantity`)."""
+
+    def read(data: Any, field: str) -> L:
+        given = {name: value for name, value in _mapping(data, field).items() if value is not None}
+        _known(given, line_type, field)
+        _require(given, *required, field=field)
+        for name in decimals:
+            if name in given:
+                given[name] = _decimal(given[name], f"{field}.{name}")
+        return line_type(**given)
+
+    return read
+
+
+_invoice_line = _line_reader(InvoiceLineInput, decimals=("quantity", "unit_price", "tax_rate"))
+_purchase_line = _line_reader(
+    PurchaseInvoiceLineInput,
+    required=("ledger_account_id", "net_amount"),
+    decimals=("net_amount", "quantity", "tax_amount"),
+)
+_journal_line = _line_reader(
+    JournalEntryLineInput, required=("ledger_account_id",), decimals=("debit", "credit", "tax_amount")
+)
+_sales_order_line = _line_reader(SalesOrderLineInput, required=("item_id",), decimals=("quantity", "unit_price"))
+
+
+def _lines(value: Any, read: Callable[[Any, str], L]) -> tuple[L, ...]:
     if not isinstance(value, list | tuple):
         raise InvalidInput("lines", "A list of lines.", status=400)
-    return tuple(_line(line, f"lines.{index}") for index, line in enumerate(value))
+    return tuple(read(line, f"lines.{index}") for index, line in enumerate(value))
 
 
 def contact_input_from_data(data: Mapping[str, Any]) -> ContactInput:
@@ -143,11 +172,10 @@ def contact_input_from_data(data: Mapping[str, Any]) -> ContactInput:
 def invoice_input_from_data(data: Mapping[str, Any]) -> InvoiceInput:
     given = dict(data)
     _known(given, InvoiceInput)
-    if "contact_id" not in given or "lines" not in given:
-        raise InvalidInput("contact_id" if "contact_id" not in given else "lines", "Required.", status=400)
+    _require(given, "contact_id", "lines")
     return InvoiceInput(
         **{name: value for name, value in given.items() if name not in ("lines", "type", "status", *_DATES)},
-        lines=_lines(given["lines"]),
+        lines=_lines(given["lines"], _invoice_line),
         type=_enum(InvoiceType, given.get("type"), "type") or InvoiceType.INVOICE,
         status=_enum(InvoiceStatus, given.get("status"), "status"),
         **{name: _date(given.get(name), name) for name in _DATES},
@@ -159,7 +187,7 @@ def invoice_update_from_data(data: Mapping[str, Any]) -> InvoiceUpdate:
     given = {name: value for name, value in data.items() if value is not None}
     _known(given, InvoiceUpdate)
     if "lines" in given:
-        given["lines"] = _lines(given["lines"])
+        given["lines"] = _lines(given["lines"], _invoice_line)
     for name in _DATES:
         if name in given:
             given[name] = _date(given[name], name)
@@ -178,82 +206,39 @@ def item_input_from_data(data: Mapping[str, Any]) -> ItemInput:
     return ItemInput(**given)
 
 
-def _purchase_line(data: Any, field: str) -> PurchaseInvoiceLineInput:
-    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
-    _known(given, PurchaseInvoiceLineInput, field)
-    for name in ("ledger_account_id", "net_amount"):
-        if name not in given:
-            raise InvalidInput(f"{field}.{name}", "Required.", status=400)
-    for name in ("net_amount", "quantity", "tax_amount"):
-        if name in given:
-            given[name] = _decimal(given[name], f"{field}.{name}")
-    return PurchaseInvoiceLineInput(**given)
-
-
 def purchase_invoice_input_from_data(data: Mapping[str, Any]) -> PurchaseInvoiceInput:
     given = {name: value for name, value in data.items() if value is not None}
     _known(given, PurchaseInvoiceInput)
-    if "contact_id" not in given or "lines" not in given:
-        raise InvalidInput("contact_id" if "contact_id" not in given else "lines", "Required.", status=400)
+    _require(given, "contact_id", "lines")
     lines = given.pop("lines")
-    if not isinstance(lines, list | tuple):
-        raise InvalidInput("lines", "A list of lines.", status=400)
     return PurchaseInvoiceInput(
         **{name: value for name, value in given.items() if name not in _DATES},
-        lines=tuple(_purchase_line(line, f"lines.{index}") for index, line in enumerate(lines)),
+        lines=_lines(lines, _purchase_line),
         **{name: _date(given.get(name), name) for name in _DATES},
     )
-
-
-def _journal_line(data: Any, field: str) -> JournalEntryLineInput:
-    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
-    _known(given, JournalEntryLineInput, field)
-    if "ledger_account_id" not in given:
-        raise InvalidInput(f"{field}.ledger_account_id", "Required.", status=400)
-    for name in ("debit", "credit", "tax_amount"):
-        if name in given:
-            given[name] = _decimal(given[name], f"{field}.{name}")
-    return JournalEntryLineInput(**given)
 
 
 def journal_entry_input_from_data(data: Mapping[str, Any]) -> JournalEntryInput:
     given = {name: value for name, value in data.items() if value is not None}
     _known(given, JournalEntryInput)
-    if "journal_code" not in given or "lines" not in given:
-        raise InvalidInput("journal_code" if "journal_code" not in given else "lines", "Required.", status=400)
+    _require(given, "journal_code", "lines")
     lines = given.pop("lines")
-    if not isinstance(lines, list | tuple):
-        raise InvalidInput("lines", "A list of lines.", status=400)
     return JournalEntryInput(
         **{name: value for name, value in given.items() if name != "date"},
-        lines=tuple(_journal_line(line, f"lines.{index}") for index, line in enumerate(lines)),
+        lines=_lines(lines, _journal_line),
         date=_date(given.get("date"), "date"),
     )
-
-
-def _sales_order_line(data: Any, field: str) -> SalesOrderLineInput:
-    given = {name: value for name, value in _mapping(data, field).items() if value is not None}
-    _known(given, SalesOrderLineInput, field)
-    if "item_id" not in given:
-        raise InvalidInput(f"{field}.item_id", "Required.", status=400)
-    for name in ("quantity", "unit_price"):
-        if name in given:
-            given[name] = _decimal(given[name], f"{field}.{name}")
-    return SalesOrderLineInput(**given)
 
 
 def sales_order_input_from_data(data: Mapping[str, Any]) -> SalesOrderInput:
     given = {name: value for name, value in data.items() if value is not None}
     _known(given, SalesOrderInput)
-    if "contact_id" not in given or "lines" not in given:
-        raise InvalidInput("contact_id" if "contact_id" not in given else "lines", "Required.", status=400)
+    _require(given, "contact_id", "lines")
     lines = given.pop("lines")
-    if not isinstance(lines, list | tuple):
-        raise InvalidInput("lines", "A list of lines.", status=400)
     dates = ("order_date", "delivery_date")
     return SalesOrderInput(
         **{name: value for name, value in given.items() if name not in dates},
-        lines=tuple(_sales_order_line(line, f"lines.{index}") for index, line in enumerate(lines)),
+        lines=_lines(lines, _sales_order_line),
         **{name: _date(given.get(name), name) for name in dates},
     )
 
