@@ -70,8 +70,7 @@ class VendorProfile:
     mapping: dict[str, Any]
     rates: tuple[str, str]  # the standard and the reduced rate (percent) of the default mapping
     token_endpoint: str  # the sandbox counters' prefix of token calls, left out of `calls`
-    invoices_table: str  # the dump table of sales invoices
-    invoice_id_key: str
+    invoices_table: str  # the dump table of sales invoices (also what the path of the call creating one ends in)
     invoice_reference_key: str
     invoice_modified_key: str
     parse_modified: Callable[[Any, str], datetime | None]
@@ -79,7 +78,6 @@ class VendorProfile:
     contact_id_key: str
     contact_email_key: str
     invoice_create: tuple[str, str]  # the method and a fault pattern of the vendor call that creates an invoice
-    invoice_path_part: str  # what the call log's path of that call contains
     invoice_create_status: int  # the vendor's status for it (Exact 201; Xero answers a create with 200)
     # How often one write request sends the call when its answer is lost or a 5xx: the Xero connector resends once
     # at once with the same Idempotency-Key, which Xero replays (connectors/xero/calls.py, NOTES.md: Idempotency).
@@ -87,6 +85,12 @@ class VendorProfile:
     passthrough_path: str = ""  # a read of the company's ledger accounts in the vendor's own API
     contacts_read_pattern: str = ""  # a fault pattern matching every read of the vendor's contacts by a sync
     sales_only: Callable[[dict[str, Any]], bool] = field(default=lambda row: True)
+    invoice_id_key: str = "InvoiceID"  # both vendors' name for an invoice's key
+
+    @property
+    def invoice_path_part(self) -> str:
+        """What the call log's path of the call creating an invoice contains."""
+        return self.invoices_table
 
 
 EXACT = VendorProfile(
@@ -95,7 +99,6 @@ EXACT = VendorProfile(
     rates=("21", "9"),
     token_endpoint="oauth2",
     invoices_table="SalesInvoices",
-    invoice_id_key="InvoiceID",
     invoice_reference_key="YourRef",
     invoice_modified_key="Modified",
     parse_modified=parse_exact_datetime,
@@ -103,7 +106,6 @@ EXACT = VendorProfile(
     contact_id_key="ID",
     contact_email_key="Email",
     invoice_create=("POST", "/api/v1/*/salesinvoice/SalesInvoices"),
-    invoice_path_part="SalesInvoices",
     invoice_create_status=201,
     passthrough_path="financial/GLAccounts",
     contacts_read_pattern="/api/v1/*/sync/CRM/Accounts*",
@@ -114,7 +116,6 @@ XERO = VendorProfile(
     rates=("20", "5"),
     token_endpoint="connect/token",
     invoices_table="Invoices",
-    invoice_id_key="InvoiceID",
     invoice_reference_key="Reference",
     invoice_modified_key="UpdatedDateUTC",
     parse_modified=parse_xero_datetime,
@@ -122,7 +123,6 @@ XERO = VendorProfile(
     contact_id_key="ContactID",
     contact_email_key="EmailAddress",
     invoice_create=("PUT", "/api.xro/2.0/Invoices"),
-    invoice_path_part="Invoices",
     invoice_create_status=200,
     sends_per_write=2,
     passthrough_path="Accounts",
