@@ -10,7 +10,7 @@ from dataclasses import dataclass
 KEY_PREFIX = "lb_"
 # No look-alike characters (0/O, 1/l/I): prefixes are read aloud in support calls.
 _PREFIX_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-_KEY_PATTERN = re.compile(r"^(lb_[A-Za-z0-9]{12})\.([A-Za-z0-9_\-]{43})$")
+_KEY_PATTERN = re.compile(r"(lb_[A-Za-z0-9]{12})\.([A-Za-z0-9_\-]{43})")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def generate_key() -> GeneratedKey:
 
 def parse_key(raw: str) -> str | None:
     """The prefix of a well-formed key, or None when the text cannot be a key of ours."""
-    match = _KEY_PATTERN.match(raw)
+    match = _KEY_PATTERN.fullmatch(raw)  # whole text: `match` with `$` took a trailing newline
     return match.group(1) if match else None
 
 
