@@ -134,6 +134,10 @@ class BudgetPolicy:
     probe_timeout_ms: int
     # How soon to look again while the blocking window is only predicted (responses will correct it).
     poll_ms: int = 50
+    # The vendor's windows are calendar periods (Exact's minute: each reset a whole multiple of the length since
+    # the epoch). Then a reset off the default length's boundaries proves that default wrong (a sandbox's
+    # shortened or stretched "minute"), and it is not used to bound the vendor's clock.
+    calendar_windows: bool = False
 
     def guard_for(self, window: Window) -> int:
         # A tenth of the window at most, so a sandbox's shortened window keeps most of its time usable.
@@ -228,8 +232,12 @@ def _apply(window: Window, observation: Observation) -> None:
         # prediction (made after the last confirmed window ended), else just those made at the boundary.
         base = window.carry if window.confirmed else window.used
         previous = window.reset_ms if window.confirmed else window.last_confirmed_reset_ms
-        if previous is not None and reset - previous > 0:
-            window.length_ms = min(window.length_ms, reset - previous)
+        gap = reset - previous if previous is not None else 0
+        if gap > 0:
+            # A gap is a whole number of windows: an upper bound of the length. Until a length is learnt, a gap
+            # that is no multiple of the assumed one shows that assumption wrong, and the gap replaces it.
+            fits = window.length_learnt or gap % window.length_ms == 0
+            window.length_ms = min(window.length_ms, gap) if fits else gap
             window.length_learnt = True
         window.last_confirmed_reset_ms = previous
         window.reset_ms = reset
@@ -249,13 +257,16 @@ def _apply(window: Window, observation: Observation) -> None:
     window.confirmed = True
 
 
-def _bound_skew(state: BudgetState, *, reset_ms: int, length_ms: int, sent_ms: int, received_ms: int) -> None:
+def _bound_skew(state: BudgetState, *, reset_ms: int, length_ms: int | None, sent_ms: int, received_ms: int) -> None:
     # The vendor processed the call inside [reset - length, reset) on its clock and between send and receive on
-    # ours, so (vendor - ours) lies in [reset - length - received, reset - sent].
-    low, high = reset_ms - length_ms - received_ms, reset_ms - sent_ms
-    new_low = low if state.skew_lo_ms is None else max(state.skew_lo_ms, low)
+    # ours, so (vendor - ours) lies in [reset - length - received, reset - sent]. With a length that may be too
+    # short (None) only the upper bound holds: the lower one would put the vendor's clock ahead of ours and end
+    # each window early (a call into a spent window: a 429).
+    low = None if length_ms is None else reset_ms - length_ms - received_ms
+    high = reset_ms - sent_ms
+    new_low = state.skew_lo_ms if low is None else low if state.skew_lo_ms is None else max(state.skew_lo_ms, low)
     new_high = high if state.skew_hi_ms is None else min(state.skew_hi_ms, high)
-    if new_low > new_high:  # contradiction: a clock was set, or the window changed length; start over
+    if new_low is not None and new_low > new_high:  # contradiction: a clock was set, or the window changed length
         new_low, new_high = low, high
     state.skew_lo_ms, state.skew_hi_ms = new_low, new_high
 
@@ -285,12 +296,12 @@ def observe(
         else:
             _apply(window, observation)
         if observation.window == policy.clock_window:
+            clock = state.windows[observation.window]
+            length: int | None = clock.length_ms
+            if policy.calendar_windows and not clock.length_learnt and observation.reset_ms % clock.length_ms:
+                length = None  # the assumed length is not the vendor's: no lower bound from it
             _bound_skew(
-                state,
-                reset_ms=observation.reset_ms,
-                length_ms=state.windows[observation.window].length_ms,
-                sent_ms=ticket.sent_ms,
-                received_ms=now_ms,
+                state, reset_ms=observation.reset_ms, length_ms=length, sent_ms=ticket.sent_ms, received_ms=now_ms
             )
 
 

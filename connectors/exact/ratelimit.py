@@ -32,7 +32,9 @@ from connectors.base.ratelimit import (
 )
 
 # Exact's minute is a calendar minute (KB: 60 calls by 10:00:40 are refused "until 10:01:00"); its day ends at
-# 00:00 UTC (picqer#609). Used until two consecutive resets show the real length (a sandbox may shorten it).
+# 00:00 UTC (picqer#609). Used until two resets show the real length (a sandbox may shorten or stretch it); a
+# minutely reset off the minute's boundaries shows at once that the length is another, and it is then not used to
+# bound the vendor's clock (which would make that clock look ahead of ours and end each window early).
 DEFAULT_WINDOW_LENGTHS_MS = {MINUTELY: 60_000, DAILY: 86_400_000}
 
 _HEADERS = {
@@ -68,6 +70,7 @@ def new_exact_rate_limiter(
     policy = BudgetPolicy(
         default_lengths_ms=DEFAULT_WINDOW_LENGTHS_MS,
         clock_window=MINUTELY,
+        calendar_windows=True,  # a calendar minute, a day ending at 00:00 UTC
         guard_ms=int(1000 * (settings.EXACT_RATE_LIMIT_GUARD if guard is None else guard)),
         probe_timeout_ms=int(1000 * (settings.EXACT_HTTP_TIMEOUT if probe_timeout is None else probe_timeout)),
     )

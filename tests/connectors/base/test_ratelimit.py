@@ -181,6 +181,71 @@ def test_a_vendor_clock_far_ahead_does_not_make_us_wait_for_its_future() -> None
     assert decision.ticket is None and decision.wait_ms <= 60_000 + 250
 
 
+CALENDAR = BudgetPolicy(
+    default_lengths_ms={MINUTELY: 60_000, DAILY: 86_400_000},
+    clock_window=MINUTELY,
+    calendar_windows=True,
+    guard_ms=1000,
+    probe_timeout_ms=30_000,
+)
+
+
+def _paced_run(*, length: int, limit: int, start: int, policy: BudgetPolicy, calls: int = 120) -> tuple[int, int]:
+    """A vendor counting `limit` calls per calendar window of `length` ms (same clock as ours) and one caller
+    making `calls` calls one after the other (1.4 s each, processed half way), each when the budget allows it:
+    (refused calls, the vendor's most calls in one window)."""
+    state, now, counted, refused, made = BudgetState(), start, {}, 0, 0
+    while made < calls:
+        decision = reserve(state, key=KEY, now_ms=now, policy=policy)
+        if decision.ticket is None:
+            now += decision.wait_ms
+            continue
+        window = (now + 700) // length
+        reset = (window + 1) * length
+        used = counted.get(window, 0)
+        if used >= limit:
+            refused += 1
+            report = minutely(limit=limit, remaining=0, reset=reset)
+        else:
+            counted[window] = used + 1
+            made += 1
+            report = minutely(limit=limit, remaining=limit - used - 1, reset=reset)
+        now += 1400
+        observe(state, ticket=decision.ticket, observations=[report], now_ms=now, policy=policy)
+    return refused, max(counted.values())
+
+
+@pytest.mark.parametrize("offset", [0, 17_300, 52_900, 101_000, 139_700])
+def test_a_stretched_calendar_window_is_never_taken_for_a_clock_ahead_of_ours(offset: int) -> None:
+    # The bench stretches Exact's minute to 147.9 s (60 calls bind at 1.4 s a call). Its resets are off the
+    # minute's boundaries, so the assumed 60 s neither bounds the vendor's clock (which made it look up to 88 s
+    # ahead and ended windows early: one 429 per run) nor survives the first gap between two resets.
+    refused, busiest = _paced_run(length=147_900, limit=60, start=T0 + offset, policy=CALENDAR)
+    assert refused == 0 and busiest in (59, 60)  # one call may be held back at a boundary (the guard)
+
+
+@pytest.mark.parametrize("offset", [0, 21_100, 44_400, 59_900])
+def test_exacts_own_minute_is_used_fully_and_never_overrun(offset: int) -> None:
+    refused, busiest = _paced_run(length=60_000, limit=30, start=T0 + offset, policy=CALENDAR)
+    assert refused == 0 and busiest in (29, 30)
+
+
+def test_a_calendar_minute_reset_still_bounds_a_vendor_clock_far_ahead() -> None:
+    # As in test_a_vendor_clock_far_ahead_does_not_make_us_wait_for_its_future, with Exact's calendar policy: a
+    # reset on a minute boundary is consistent with the minute, so it bounds the clock as before.
+    state = BudgetState()
+    probe = reserve(state, key=KEY, now_ms=T0 + 1000, policy=CALENDAR).ticket
+    assert probe is not None
+    observe(
+        state,
+        ticket=probe,
+        observations=[minutely(remaining=0, reset=T0 + 660_000)],
+        now_ms=T0 + 1010,
+        policy=CALENDAR,
+    )
+    assert state.skew_ms() >= 540_000
+
+
 def test_state_survives_json() -> None:
     state = known_state(used=7)
     state.skew_lo_ms, state.probe_until_ms = -12.5, None
@@ -212,13 +277,9 @@ def test_shared_budget_waits_briefly_then_fails_fast_for_a_long_wait() -> None:
     assert raised.value.reset_at > datetime.now(tz=UTC)
 
 
-
-
 def test_the_limiter_turns_a_spent_budget_into_vendor_rate_limited_with_the_reset() -> None:
     store = LocalBudgetStore()
-    limiter = VendorRateLimiter(
-        vendor_name="Vendor", company_noun="company", store=store, policy=POLICY, max_wait=0.5
-    )
+    limiter = VendorRateLimiter(vendor_name="Vendor", company_noun="company", store=store, policy=POLICY, max_wait=0.5)
     reset = int(time.time() * 1000) + 40_000
     store.update(
         KEY,
