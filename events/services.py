@@ -92,7 +92,10 @@ def events_emit(
     source: str = "system",
 ) -> list[Event]:
     """`event_emit` for several (type, data) events of one change, in order: their sequence numbers in one counter
-    update, the events in one insert, the workspace's endpoints read once."""
+    update, the events in one insert (per EMIT_CHUNK events), the workspace's endpoints read once.
+
+    A sync batch's record events come here too (unified_models/store_events.py): a thousand events cost a few
+    statements, not a thousand transactions."""
     # No savepoint inside a caller's transaction: a failure here fails the caller's write as a whole anyway.
     with transaction.atomic(savepoint=False):
         now = timezone.now()
@@ -109,11 +112,14 @@ def events_emit(
             )
             for type, data in events
         ]
-        if connection_id is None or not _insert_numbered(created, connection_id):
-            last = _next_sequence(connection_id, count=len(created)) if connection_id is not None else None
-            for index, event in enumerate(created):
-                event.sequence = None if last is None else last - len(created) + 1 + index
-            Event.objects.bulk_create(created)
+        for start in range(0, len(created), EMIT_CHUNK):
+            chunk = created[start : start + EMIT_CHUNK]
+            # The counter row stays locked from the first chunk on, so the chunks' numbers follow one another.
+            if connection_id is None or not _insert_numbered(chunk, connection_id):
+                last = _next_sequence(connection_id, count=len(chunk)) if connection_id is not None else None
+                for index, event in enumerate(chunk):
+                    event.sequence = None if last is None else last - len(chunk) + 1 + index
+                Event.objects.bulk_create(chunk)
         # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
         # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
         endpoints = list(WebhookEndpoint.objects.select_for_update().filter(workspace_id=workspace_id, enabled=True))
@@ -123,13 +129,17 @@ def events_emit(
                 for event in created
                 for endpoint in endpoints
                 if endpoint.accepts(event.type)
-            ]
+            ],
+            batch_size=EMIT_CHUNK,
         )
         ids = [str(delivery.pk) for delivery in deliveries]
         if ids:
             transaction.on_commit(lambda: _enqueue(ids))
     return created
 
+
+# Events per INSERT statement: 9 parameters each, well under PostgreSQL's 65,535 parameters per statement.
+EMIT_CHUNK = 1000
 
 _EVENT_COLUMNS = ("id", "workspace_id", "connection_id", "type", "source", "data", "request_id", "created_at")
 # One statement: the counter's UPDATE … RETURNING (which holds the row lock until the commit) numbers the rows the

@@ -14,7 +14,3 @@ class UnifiedModelsConfig(AppConfig):
 
         # Typed connector, mapping and mutation errors raised in any view become their problem details.
         register_problems(TYPED_ERRORS, problem_for_view)
-        from unified_models import store_events
-
-        # What a sync changes in the local store becomes contact/invoice events (source "sync").
-        store_events.register()

@@ -577,9 +577,12 @@ def _end_attempt(
 
 def _store_written(mutation: Mutation, record: Any) -> None:
     """The vendor's answer into the local store, so a read right after the write sees it. A failure here costs
-    nothing but freshness: the next sync run stores the same record."""
+    nothing but freshness: the next sync run stores the same record. No record event of the store's own: the write
+    announced the record already (source "api")."""
     try:
-        store_written_record(connection=mutation.connection, resource=Resource(mutation.resource), record=record)
+        store_written_record(
+            connection=mutation.connection, resource=Resource(mutation.resource), record=record, events=False
+        )
     except Exception:
         logger.exception("Storing the answer of mutation %s in the local store failed", mutation.pk)
 

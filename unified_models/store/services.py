@@ -34,7 +34,7 @@ from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.specs import record_data
 from unified_models.store import hooks
 from unified_models.store.models import StoredRecord, SyncMode, SyncRun, SyncRunState, SyncState
-from unified_models.store_events import sync_run_finished_emit
+from unified_models.store_events import store_changes_emit, sync_run_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -289,6 +289,8 @@ def _commit_batch(owner: _Owner, batch: SyncBatch[Any]) -> SyncState:
             deleted_remote_ids=batch.deleted,
             replaces_all=batch.replaces_all,
             versions=batch.versions,
+            # The initial copy's records are no news one by one: its sync.completed says it (store_events.py).
+            events=state.first_completed_at is not None,
         )
         state.checkpoint = batch.checkpoint
         state.phase = batch.phase
@@ -314,6 +316,7 @@ def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | N
         if state.current_run_id != run.pk:
             return run
         run.finished_at = now
+        initial_copy = state.first_completed_at is None
         if calls is not None:
             run.calls = calls
         if failed is None:
@@ -334,7 +337,8 @@ def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | N
         state.lease_expires_at = None
         state.save()
         run.save()
-        sync_run_finished_emit(run)  # sync.completed / sync.failed, in the transaction that ends the run
+        # sync.completed / sync.failed, in the transaction that ends the run
+        sync_run_finished_emit(run, initial_copy=initial_copy, record_count=state.record_count)
     _observe_finished(run)
     return run
 
@@ -405,9 +409,13 @@ def store_records(
     deleted_remote_ids: list[str] = (),  # type: ignore[assignment]
     replaces_all: bool = False,
     versions: dict[str, int] | None = None,
+    events: bool = True,
 ) -> StoreOutcome:
-    """Upsert records and soft-delete the vendor's deletions (inside the caller's transaction); tells the change
-    listeners (hooks.py) what changed once the transaction commits."""
+    """Upsert records and soft-delete the vendor's deletions (inside the caller's transaction, which must be open:
+    `events` are written in it); tells the change listeners (hooks.py) what changed once the transaction commits.
+
+    `events`: emit the contact/invoice events of what changed (store_events.py), in the caller's transaction, so
+    the rows and their events commit or roll back together."""
     versions = versions or {}
     rows: dict[str, StoredRecord] = {}
     for record in records:
@@ -450,16 +458,19 @@ def store_records(
             deleted=gone_ids,
             created=frozenset(row.record_id for row in changed if row.record_id not in before),
         )
+        if events:
+            store_changes_emit(change)
         transaction.on_commit(lambda: hooks.records_changed(change))
     return StoreOutcome(changed=len(changed), deleted=len(gone_ids))
 
 
-def store_written_record(*, connection: Connection, resource: Resource, record: Any) -> None:
+def store_written_record(*, connection: Connection, resource: Resource, record: Any, events: bool = True) -> None:
     """Keep the copy true after a write through the API: the vendor's answer replaces the stored record at once
-    (only once the resource has a copy; before that reads go to the vendor anyway)."""
+    (only once the resource has a copy; before that reads go to the vendor anyway). `events=False` when the
+    caller announces the record itself (a write's `invoice.created` with `source: "api"`)."""
     if not SyncState.objects.filter(
         connection=connection, resource=resource.value, first_completed_at__isnull=False
     ).exists():
         return
     with transaction.atomic():
-        store_records(connection_id=connection.pk, resource=resource, records=[record])
+        store_records(connection_id=connection.pk, resource=resource, records=[record], events=events)
