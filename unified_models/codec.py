@@ -212,8 +212,9 @@ def purchase_invoice_input_from_data(data: Mapping[str, Any]) -> PurchaseInvoice
     _require(given, "contact_id", "lines")
     lines = given.pop("lines")
     return PurchaseInvoiceInput(
-        **{name: value for name, value in given.items() if name not in _DATES},
+        **{name: value for name, value in given.items() if name not in ("type", *_DATES)},
         lines=_lines(lines, _purchase_line),
+        type=_enum(InvoiceType, given.get("type"), "type") or InvoiceType.INVOICE,
         **{name: _date(given.get(name), name) for name in _DATES},
     )
 

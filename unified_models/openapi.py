@@ -595,7 +595,10 @@ PURCHASE_INVOICES_CREATE = OperationText(
     summary="Book a purchase invoice (bill)",
     description=(
         "Books the supplier's invoice at the vendor (Exact: a purchase entry in the journal given, else the "
-        "mapping's `default_purchase_journal`). `contact_id` must be a contact of the connection and every "
+        "mapping's `default_purchase_journal`; Xero: an approved bill, ACCPAY, which has no journal and no "
+        "description, both answered with a warning). With `type: credit_note` it books the supplier's credit note "
+        "(Exact: a purchase entry with negative amounts, its Type 31; Xero: an approved ACCPAYCREDIT credit note); "
+        "amounts are given positive either way. `contact_id` must be a contact of the connection and every "
         "line's `ledger_account_id` a ledger account of it: an unknown one is 422 `invalid_input` naming the field, "
         "and nothing is booked. Without `tax_rate_id` the vendor applies the ledger account's default tax code; "
         "without `tax_amount` it computes the tax."

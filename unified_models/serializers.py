@@ -621,6 +621,11 @@ class PurchaseInvoiceLineInputSerializer(serializers.Serializer):
 class PurchaseInvoiceCreateSerializer(serializers.Serializer):
     contact_id = StrictCharField(max_length=100, help_text="The supplier: a contact `id` of this connection.")
     lines = PurchaseInvoiceLineInputSerializer(many=True, allow_empty=False, max_length=500)
+    type = EnumField(
+        InvoiceType,
+        default=InvoiceType.INVOICE.value,
+        help_text="`credit_note` for a supplier's credit note; its amounts stay positive like an invoice's.",
+    )
     number = StrictCharField(
         required=False, allow_null=True, max_length=100, help_text="The supplier's invoice number."
     )

@@ -399,10 +399,11 @@ class PurchaseInvoiceLineInput:
 
 @dataclass(frozen=True, kw_only=True)
 class PurchaseInvoiceInput:
-    """A supplier's invoice to book (positive amounts)."""
+    """A supplier's invoice or credit note to book (positive amounts; `type` says which)."""
 
     contact_id: str
     lines: tuple[PurchaseInvoiceLineInput, ...]
+    type: InvoiceType = InvoiceType.INVOICE
     number: str | None = None
     issue_date: date | None = None
     due_date: date | None = None

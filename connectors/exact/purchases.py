@@ -137,7 +137,8 @@ def _line_from_exact(line: ExactObject, sign: int) -> PurchaseInvoiceLine:
 def purchase_invoice_to_exact(
     bill: PurchaseInvoiceInput, *, mapping: LedgerMapping
 ) -> tuple[dict[str, Any], list[Warning]]:
-    """PurchaseInvoiceInput -> purchaseentry/PurchaseEntries POST body (lines included).
+    """PurchaseInvoiceInput -> purchaseentry/PurchaseEntries POST body (lines included); a credit note's amounts
+    are sent negated (Exact books it as Type 31).
 
     InvalidInput or MappingMissing (naming the field) before anything is sent; ids are checked to be GUIDs by the
     caller. Amounts stay Decimal (send with `values.exact_json_dumps`).
@@ -164,9 +165,12 @@ def purchase_invoice_to_exact(
         payload["Currency"] = bill.currency
     if bill.description is not None:
         payload["Description"] = bill.description
+    # A credit note is a purchase entry with negative amounts: Type is GET-only and Exact makes it 31 (NOTES.md:
+    # Credit notes; REF PurchaseEntries GAccountAmountFC "should have negative value when ... posted").
+    sign = -1 if bill.type is InvoiceType.CREDIT_NOTE else 1
     lines: list[dict[str, Any]] = []
     for line in bill.lines:
-        values: dict[str, Any] = {"GLAccount": line.ledger_account_id, "AmountFC": line.net_amount}
+        values: dict[str, Any] = {"GLAccount": line.ledger_account_id, "AmountFC": line.net_amount * sign}
         if line.description is not None:
             values["Description"] = line.description
         if line.quantity is not None:
@@ -174,7 +178,7 @@ def purchase_invoice_to_exact(
         if line.tax_rate_id is not None:
             values["VATCode"] = line.tax_rate_id.strip()
         if line.tax_amount is not None:
-            values["VATAmountFC"] = line.tax_amount
+            values["VATAmountFC"] = line.tax_amount * sign
         lines.append(values)
     payload[LINES] = lines
     return payload, warnings

@@ -373,9 +373,10 @@ class XeroConnector(OAuth2Connector):
         return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
 
     def _create_purchase_invoice(self, ctx: CallContext, data: PurchaseInvoiceInput) -> WriteResult[Any]:
-        """An approved ACCPAY invoice (purchases.py). Ids are checked to be GUIDs and the body mapped before any
-        call; then the supplier, the accounts and the tax types are read and checked (one read each), so what Xero
-        would refuse is refused naming the field, before the PUT."""
+        """An approved ACCPAY invoice, or ACCPAYCREDIT credit note for `type: credit_note` (purchases.py). Ids are
+        checked to be GUIDs and the body mapped before any call; then the supplier, the accounts and the tax types
+        are read and checked (one read each), so what Xero would refuse is refused naming the field, before the
+        PUT."""
         if parse_guid(data.contact_id or "") is None:
             raise InvalidInput("contact_id", "Not an id of this connection (Xero ids are GUIDs).")
         for index, line in enumerate(data.lines):
@@ -389,11 +390,13 @@ class XeroConnector(OAuth2Connector):
         lookups.require_contact(api, data.contact_id)
         accounts = lookups.line_accounts(api, [(line.ledger_account_id, line.tax_rate_id) for line in data.lines])
         codes = {index: str(row["Code"]) for index, row in accounts.items()}
-        payload, warnings = purchases.purchase_invoice_to_xero(data, account_codes=codes)
-        (created,) = api.write("PUT", "Invoices", {"Invoices": [payload]}, "Invoices")[:1]
-        invoice_id = parse_guid(str(created.get("InvoiceID") or ""))
+        credit_note = data.type is InvoiceType.CREDIT_NOTE
+        payload, warnings = purchases.purchase_invoice_to_xero(data, account_codes=codes, credit_note=credit_note)
+        path, key = ("CreditNotes", "CreditNoteID") if credit_note else ("Invoices", "InvoiceID")
+        (created,) = api.write("PUT", path, {path: [payload]}, path)[:1]
+        invoice_id = parse_guid(str(created.get(key) or ""))
         if invoice_id is None:
-            raise VendorError("Xero created the bill but did not return its InvoiceID.")
+            raise VendorError(f"Xero created the purchase document but did not return its {key}.")
         ctx.record_created(invoice_id)
         record = purchases.purchase_invoice_from_xero(created)
         return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
@@ -550,12 +553,22 @@ class XeroConnector(OAuth2Connector):
             contact = parse_guid(data.contact_id or "")
             if contact is None or not data.number:
                 return None
-            where = f'{purchases.BILLS} AND InvoiceNumber=="{_quoted(data.number.strip())}"'
-            rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+            number = _quoted(data.number.strip())
+            if data.type is InvoiceType.CREDIT_NOTE:
+                where = (
+                    f'{purchases.PURCHASE_CREDIT_NOTES} AND CreditNoteNumber=="{number}" '
+                    f'AND Contact.ContactID==Guid("{contact}")'
+                )
+                rows = api.records("CreditNotes", "CreditNotes", params={"where": where, "page": "1"})
+                id_key = "CreditNoteID"
+            else:
+                where = f'{purchases.BILLS} AND InvoiceNumber=="{number}"'
+                rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+                id_key = "InvoiceID"
             if not rows:
                 return None
             newest = max(rows, key=lambda row: str(_updated(row) or ""))
-            return self._retrieve(api, resource, str(newest["InvoiceID"])).without_remote_data()
+            return self._retrieve(api, resource, str(newest[id_key])).without_remote_data()
         if resource is Resource.ITEMS:
             if not data.code:
                 return None

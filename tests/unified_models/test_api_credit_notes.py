@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.unified_models.conftest import Connected
+from tests.unified_models.test_api_purchase_invoices import _vendor_bill
 from unified_models.store import services
 from unified_models.store.models import SyncRunState
 
@@ -70,3 +71,62 @@ def test_a_credit_note_round_trips_next_to_the_invoices(any_mapped: Connected, a
     assert any_mapped.calls() == {}
     assert from_store.status_code == 200, from_store.json()
     assert (from_store.json()["type"], from_store.json()["total"]) == ("credit_note", credit_note["total"])
+
+
+# ---------------------------------------------------------------------------------------- purchase credit notes
+
+
+def test_a_purchase_credit_note_round_trips_through_both_sandboxes(any_mapped: Connected) -> None:
+    """A purchase invoice of type credit_note: Exact books a purchase entry with negative amounts (Type 31, its
+    payable negative too), Xero an approved ACCPAYCREDIT credit note with positive ones; read back as posted."""
+    body = _vendor_bill(any_mapped)
+    body.update(type="credit_note", number="CN-2025-007")
+
+    response = any_mapped.client.post(any_mapped.url("purchase-invoices"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    note = response.json()
+    assert (note["type"], note["number"], note["contact_id"]) == ("credit_note", "CN-2025-007", body["contact_id"])
+    assert [line["net_amount"] for line in note["lines"]] == ["120.00", "40.00"]  # positive, like an invoice's
+    total = float(note["total"])
+    assert total > 160
+    if any_mapped.connector_id == "exact":
+        (entry,) = any_mapped.dump("PurchaseEntries")
+        assert (entry["EntryID"], entry["Type"], entry["YourRef"]) == (note["remote_id"], 31, "CN-2025-007")
+        assert entry["AmountFC"] == -total
+        lines = sorted(any_mapped.dump("PurchaseEntryLines"), key=lambda line: line["LineNumber"])
+        assert [(line["AmountFC"], line["Type"]) for line in lines] == [(-120.0, 31), (-40.0, 31)]
+        (payable,) = any_mapped.dump("Payments")
+        assert (payable["EntryID"], payable["AmountFC"], payable["TransactionType"]) == (note["remote_id"], -total, 31)
+    else:
+        (row,) = [row for row in any_mapped.dump("CreditNotes") if row["CreditNoteID"] == note["remote_id"]]
+        assert (row["Type"], row["Status"], row["CreditNoteNumber"], row["Total"]) == (
+            "ACCPAYCREDIT",
+            "AUTHORISED",
+            "CN-2025-007",
+            total,
+        )
+        assert [row for row in any_mapped.dump("Invoices") if row["Type"] == "ACCPAY"] == []
+
+    one = any_mapped.client.get(any_mapped.url(f"purchase-invoices/{note['id']}"))
+    assert one.status_code == 200, one.json()
+    assert (one.json()["type"], one.json()["total"]) == ("credit_note", note["total"])
+    run = services.sync_run_request(connection=any_mapped.connection, resource="purchase-invoices", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    any_mapped.world.control.reset_counters()
+    from_store = any_mapped.client.get(any_mapped.url(f"purchase-invoices/{note['id']}"))
+    assert any_mapped.calls() == {}
+    expected = {name: value for name, value in note.items() if name not in ("warnings", "mutation_id")}
+    assert from_store.status_code == 200 and from_store.json() == expected
+
+
+def test_an_unknown_purchase_document_type_is_refused_before_any_call(any_mapped: Connected) -> None:
+    body = _vendor_bill(any_mapped)
+    body["type"] = "refund"
+    any_mapped.world.control.reset_counters()
+
+    response = any_mapped.client.post(any_mapped.url("purchase-invoices"), body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert "type" in {error["field"] for error in response.json()["errors"]}
+    assert any_mapped.calls() == {}

@@ -28,6 +28,7 @@ DEFAULT_REVENUE_GL = "8000"
 DEBTORS_GL = "1300"
 CREDITORS_GL = "1600"
 PURCHASE_JOURNAL_TYPE = 22  # Journal.Type 22 = Purchase (reference list of journal types)
+PURCHASE_ENTRY, PURCHASE_CREDIT_NOTE = 30, 31  # PurchaseEntries.Type (reference)
 GENERAL_JOURNAL_TYPE = 90  # Journal.Type 90 = General journal (the same list)
 DEFAULT_PAYMENT_DAYS = 30
 # KB Restrictions: a POST may be at most 10.0 MB, and for binaries the limit applies to the binary size, not to
@@ -594,13 +595,16 @@ def _book_entry(
     *,
     status: int,
     entry_type: int,
+    credit_type: int | None = None,
     line_extra: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Store an entry header and its lines (tables: header table, lines table) and return both as stored.
 
     A line without VATCode takes its G/L account's VAT code (reference: "it will use the default VAT code of the
     G/L account"); without VATAmountFC the VAT is AmountFC x the code's percentage, rounded to cents per line.
-    `line_extra` names further base-amount fields that repeat AmountFC (VATBaseAmountDC on sales entry lines)."""
+    `line_extra` names further base-amount fields that repeat AmountFC (VATBaseAmountDC on sales entry lines).
+    With `credit_type`, an entry whose amount (VAT included) is negative is a credit note of that type (Type is
+    GET-only; the reference: "In case of a credit invoice the amount should have negative value when ... posted")."""
     header_table, lines_table = tables
     today = actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
     entry_id = header.get("EntryID") or str(uuid4())
@@ -644,6 +648,10 @@ def _book_entry(
         vat += line_vat
         stored_lines.append(line)
     header.update(AmountFC=float(excl + vat), VATAmountFC=float(vat))
+    if credit_type is not None and excl + vat < 0:
+        header["Type"] = credit_type
+        for line in stored_lines:
+            line["Type"] = credit_type
     _stamp_create(header, actor, store)
     record = store.insert(header_table, header)
     for line in stored_lines:
@@ -789,7 +797,12 @@ def mark_receivable_paid(store: DivisionStore, receivable_id: str, *, when: date
 def _create_purchase_entry(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
     """POST PurchaseEntries (reference: Supplier, Journal and lines with AmountFC and GLAccount are mandatory)."""
     typed = _checked_entry(
-        store, values, lines, party="Supplier", lines_name="PurchaseEntryLines", journal_type=PURCHASE_JOURNAL_TYPE
+        store,
+        values,
+        lines,
+        party="Supplier",
+        lines_name="PurchaseEntryLines",
+        journal_type=PURCHASE_JOURNAL_TYPE,
     )
     _refuse_taken(store, "PurchaseEntries", [values.get("EntryID")])
     _refuse_taken(store, "PurchaseEntryLines", [line.get("ID") for line in typed])
@@ -800,9 +813,17 @@ def _create_purchase_entry(store, entity, values, lines, actor) -> WriteResult: 
 def book_purchase_entry(
     store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
 ) -> dict[str, Any]:
-    """Store an open purchase entry (Type 30, Status 20) with its lines and its payable (cashflow/Payments)."""
+    """Store an open purchase entry (Type 30, Status 20; Type 31, a purchase credit note, when its amount is
+    negative) with its lines and its payable (cashflow/Payments)."""
     record, _ = _book_entry(
-        store, ("PurchaseEntries", "PurchaseEntryLines"), header, lines, actor, status=20, entry_type=30
+        store,
+        ("PurchaseEntries", "PurchaseEntryLines"),
+        header,
+        lines,
+        actor,
+        status=20,
+        entry_type=PURCHASE_ENTRY,
+        credit_type=PURCHASE_CREDIT_NOTE,
     )
     _create_payable(store, record, actor)
     return record
@@ -829,7 +850,7 @@ def _create_payable(store: DivisionStore, entry: dict[str, Any], actor: Actor) -
         "PaymentDays": DEFAULT_PAYMENT_DAYS,
         "Source": 1,
         "Status": 20,  # open
-        "TransactionType": 30,  # purchase entry
+        "TransactionType": entry["Type"],  # 30 purchase entry, 31 purchase credit note
         "TransactionEntryID": entry["EntryID"],
         "TransactionReportingYear": entry.get("ReportingYear"),
         "TransactionReportingPeriod": entry.get("ReportingPeriod"),

@@ -383,6 +383,37 @@ def test_purchase_entry_amounts_and_payable(exact: ExactClient) -> None:
     assert payable == {**payable, "EntryID": record["EntryID"], "Account": supplier, "AmountFC": 33.96, "Status": 20}
 
 
+def test_a_purchase_entry_with_a_negative_amount_is_a_credit_note(exact: ExactClient) -> None:
+    """Fidelity 82n: Type is GET-only; an entry posted with negative amounts (VAT included) is a purchase credit
+    note, Type 31 on the header and its lines, and its payable is negative with TransactionType 31; a mixed entry
+    whose total stays positive is a purchase entry (Type 30)."""
+    costs = exact.results("financial/GLAccounts", {"$select": "ID", "$filter": "Code eq '4000'"})[0]["ID"]
+    supplier = _customer(exact)
+    credit = exact.post(
+        "purchaseentry/PurchaseEntries",
+        {"Supplier": supplier, "Journal": "60", "PurchaseEntryLines": [{"AmountFC": -100, "GLAccount": costs}]},
+    )
+    assert credit.status_code == 201, credit.text
+    record = credit.json()["d"]
+    assert (record["Type"], record["AmountFC"], record["VATAmountFC"]) == (31, -121.0, -21.0)
+    (line,) = exact.results(
+        "purchaseentry/PurchaseEntryLines",
+        {"$select": "Type,AmountFC", "$filter": f"EntryID eq guid'{record['EntryID']}'"},
+    )
+    assert (line["Type"], line["AmountFC"]) == (31, -100.0)
+    mixed = exact.post(
+        "purchaseentry/PurchaseEntries",
+        {
+            "Supplier": supplier,
+            "Journal": "60",
+            "PurchaseEntryLines": [{"AmountFC": 50, "GLAccount": costs}, {"AmountFC": -20, "GLAccount": costs}],
+        },
+    )
+    assert mixed.status_code == 201 and mixed.json()["d"]["Type"] == 30
+    payables = exact.results("cashflow/Payments", {"$select": "EntryID,AmountFC,TransactionType"})
+    assert sorted((row["AmountFC"], row["TransactionType"]) for row in payables) == [(-121.0, 31), (36.3, 30)]
+
+
 def test_general_journal_entry_rules(exact: ExactClient) -> None:
     """Fidelity 82d/82e: JournalCode and lines with GLAccount and AmountFC are required, the journal must be a general
     journal, the lines must balance, a VATCode needs a journal with VAT; a balanced entry is open, Type 90."""
