@@ -909,7 +909,8 @@ COMPANY_RETRIEVE = extend_schema(
     description=(
         "Name, country, base currency, VAT and chamber of commerce numbers and fiscal year start of the vendor company "
         "the connection books in (Exact: system/Divisions for the connection's division, its financial periods for "
-        "the fiscal year). Served from the gateway's copy once the first sync of `company` completed (the sync "
+        "the fiscal year; Xero: the Organisation, the fiscal year start being the day after its last year end). "
+        "Served from the gateway's copy once the first sync of `company` completed (the sync "
         "engine refreshes it on its schedule; headers `X-Data-Source: store` and `X-Synced-At`), else read from the "
         "vendor (`X-Data-Source: live`), as with `?mode=live`. "
         "`?include=remote_data` adds the vendor's object. A vendor without such information answers 405."

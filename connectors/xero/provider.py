@@ -53,7 +53,7 @@ from connectors.base.records import (
     PurchaseInvoiceInput,
 )
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.xero import auth, journal_entries, lookups, mappers, purchases, sync, webhooks
+from connectors.xero import auth, company, journal_entries, lookups, mappers, purchases, sync, webhooks
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
 from connectors.xero.paging import check_page_size, decode_cursor, decode_cursor_part, encode_cursor, page_window
@@ -610,6 +610,10 @@ class XeroConnector(OAuth2Connector):
             if name.lower().endswith("limit-remaining") or name.lower() in ("content-type", "x-rate-limit-problem")
         }
         return PassthroughResult(status=response.status_code, body=content, headers=headers)
+
+    def company_info(self, ctx: CallContext) -> Any:
+        """The organisation (GET Organisation, one call; company.py) as a CompanyInfo with remote_data."""
+        return company.read(TenantApi(ctx))
 
     def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
         return TenantApi(ctx).get(path, params=params)

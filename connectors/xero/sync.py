@@ -11,6 +11,7 @@ Facts followed (NOTES.md: Paging, If-Modified-Since, What the connector reads):
 - Accounts, tax rates and items are not paged and have no usable change feed for deletions (tax rates ignore
   If-Modified-Since): every run reads the whole (small) set and the core treats what it no longer contains as
   deleted.
+- The organisation (the unified company) is a set of one read whole each run: one GET Organisation (company.py).
 - Contact flags (IsCustomer/IsSupplier) change without moving UpdatedDateUTC: an incremental run does not see
   them; a full run does.
 """
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.base.data import Resource, SyncBatch
 from connectors.base.errors import VendorError, VendorNotFound
+from connectors.xero import company
 from connectors.xero.calls import TenantApi
 from connectors.xero.values import parse_guid, parse_xero_datetime
 
@@ -67,7 +69,7 @@ PAGED: Mapping[Resource, PagedSource] = MappingProxyType(
 WHOLE: Mapping[Resource, str] = MappingProxyType(
     {Resource.LEDGER_ACCOUNTS: "Accounts", Resource.TAX_RATES: "TaxRates", Resource.ITEMS: "Items"}
 )
-SYNC_RESOURCES = frozenset(resource.value for resource in (*PAGED, *WHOLE))
+SYNC_RESOURCES = frozenset(resource.value for resource in (*PAGED, *WHOLE, Resource.COMPANY))
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,16 @@ def sync_begin(resource: Resource) -> str:
 
 
 def sync_next(connector: XeroConnector, api: TenantApi, resource: Resource, checkpoint: str) -> SyncBatch[Any]:
+    if resource is Resource.COMPANY:
+        # The organisation, one call; the core replaces the stored copy with it.
+        return SyncBatch(
+            records=[company.read(api)],
+            deleted=[],
+            checkpoint=Checkpoint().dumps(),
+            done=True,
+            replaces_all=True,
+            phase="whole set",
+        )
     if resource in WHOLE:
         rows = api.records(WHOLE[resource], WHOLE[resource])
         return SyncBatch(
@@ -164,6 +176,9 @@ def _moment(value: Any) -> datetime | None:
 def sync_fetch(connector: XeroConnector, api: TenantApi, resource: Resource, remote_ids: list[str]) -> list[Any]:
     """The current records for these ids (a webhook named them); ids Xero no longer has are left out."""
     wanted = [guid for value in remote_ids if (guid := parse_guid(value)) is not None]
+    if resource is Resource.COMPANY:
+        organisation = company.read(api)
+        return [organisation] if organisation.remote_id in wanted else []
     if resource in WHOLE:
         rows = api.records(WHOLE[resource], WHOLE[resource])
         key = {Resource.LEDGER_ACCOUNTS: "AccountID", Resource.ITEMS: "ItemID", Resource.TAX_RATES: "TaxType"}[resource]

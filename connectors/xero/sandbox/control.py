@@ -245,16 +245,36 @@ class ControlAPI:
     def _org_settings(self, request: Request, body: dict[str, Any], tenant_id: str) -> dict[str, Any]:
         org = self._organisation(tenant_id)
         store = org.store
-        with store.lock:
+        year_end = body.get("financial_year_end")
+        if year_end is not None:
+            day, month = _year_end(year_end)
+        with self.sandbox.world.lock, store.lock:
             if "period_lock_date" in body:
                 lock = body["period_lock_date"]
                 store.period_lock_date = date.fromisoformat(lock) if lock else None
             if "currencies" in body:
                 store.currencies = {store.base_currency, *(str(c).upper() for c in body["currencies"])}
+            if body.get("name"):
+                # The organisation's display name: GET Organisation's Name and the connections' tenantName.
+                org.name = store.name = str(body["name"])
+            if "legal_name" in body:
+                store.legal_name = str(body["legal_name"] or org.name)
+            if "tax_number" in body:
+                store.tax_number = str(body["tax_number"]) if body["tax_number"] else None
+            if "registration_number" in body:
+                number = body["registration_number"]
+                store.registration_number = str(number) if number else None
+            if year_end is not None:
+                store.year_end_day, store.year_end_month = day, month
             return {
                 "tenant_id": tenant_id,
                 "period_lock_date": store.period_lock_date.isoformat() if store.period_lock_date else None,
                 "currencies": sorted(store.currencies),
+                "name": org.name,
+                "legal_name": store.legal_name,
+                "tax_number": store.tax_number,
+                "registration_number": store.registration_number,
+                "financial_year_end": {"day": store.year_end_day, "month": store.year_end_month},
             }
 
     def _seed(self, request: Request, body: dict[str, Any], tenant_id: str) -> dict[str, Any]:
@@ -374,3 +394,18 @@ class ControlAPI:
         if request.args.get("wait") == "true":
             self.sandbox.webhooks.wait_idle(float(request.args.get("timeout", 10)))
         return self.sandbox.webhooks.deliveries(int(request.args.get("limit", 100)))
+
+
+# Days in each month for a year end; February may end on the 29th (Xero's FinancialYearEndDay is a calendar day).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _year_end(value: Any) -> tuple[int, int]:
+    """`{"day": 31, "month": 3}` checked to be a calendar day (ControlError 400 otherwise)."""
+    try:
+        day, month = int(value["day"]), int(value["month"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError('financial_year_end must be {"day": D, "month": M}', 400) from None
+    if not 1 <= month <= 12 or not 1 <= day <= _MONTH_DAYS[month - 1]:
+        raise ControlError(f"no such day for a year end: day {day} of month {month}", 400)
+    return day, month

@@ -130,13 +130,33 @@ class SandboxControl:
         )
 
     def organisation_settings(
-        self, tenant_id: str, *, period_lock_date: str | None = None, currencies: list[str] | None = None
+        self,
+        tenant_id: str,
+        *,
+        period_lock_date: str | None = None,
+        currencies: list[str] | None = None,
+        name: str | None = None,
+        legal_name: str | None = None,
+        tax_number: str | None = None,
+        registration_number: str | None = None,
+        financial_year_end: tuple[int, int] | None = None,
     ) -> dict[str, Any]:
+        """Change what the organisation shows; `financial_year_end` is (day, month), e.g. (31, 3)."""
         body: dict[str, Any] = {}
         if period_lock_date is not None:
             body["period_lock_date"] = period_lock_date
         if currencies is not None:
             body["currencies"] = currencies
+        for key, value in (
+            ("name", name),
+            ("legal_name", legal_name),
+            ("tax_number", tax_number),
+            ("registration_number", registration_number),
+        ):
+            if value is not None:
+                body[key] = value
+        if financial_year_end is not None:
+            body["financial_year_end"] = {"day": financial_year_end[0], "month": financial_year_end[1]}
         return self._call("PUT", f"/organisations/{tenant_id}/settings", body)
 
     def set_auto_consent(

@@ -941,11 +941,10 @@ def organisation_view(ctx: RequestContext) -> dict[str, Any]:
     store = org.store
     versions = {"GB": "UK", "AU": "AU", "NZ": "NZ", "US": "US"}
     timezones = {"GB": "GMTSTANDARDTIME", "AU": "AUSEASTERNSTANDARDTIME", "NZ": "NEWZEALANDSTANDARDTIME"}
-    year_end = {"GB": (31, 3), "AU": (30, 6), "NZ": (31, 3)}.get(org.country_code, (31, 12))
     view: dict[str, Any] = {
         "OrganisationID": str(org.tenant_id),
         "Name": org.name,
-        "LegalName": org.name,
+        "LegalName": store.legal_name,
         "PaysTax": True,
         "Version": versions.get(org.country_code, "GLOBAL"),
         "OrganisationType": "COMPANY",
@@ -953,8 +952,8 @@ def organisation_view(ctx: RequestContext) -> dict[str, Any]:
         "CountryCode": org.country_code,
         "IsDemoCompany": False,
         "OrganisationStatus": "ACTIVE",
-        "FinancialYearEndDay": year_end[0],
-        "FinancialYearEndMonth": year_end[1],
+        "FinancialYearEndDay": store.year_end_day,
+        "FinancialYearEndMonth": store.year_end_month,
         "SalesTaxBasis": "ACCRUALS",
         "SalesTaxPeriod": "QUARTERLY",
         "DefaultSalesTax": "Tax Exclusive",
@@ -972,6 +971,11 @@ def organisation_view(ctx: RequestContext) -> dict[str, Any]:
     }
     if store.period_lock_date is not None:
         view["PeriodLockDate"] = store.period_lock_date
+    # "Shown if set" (OAS Organisation): absent until the organisation enters them.
+    if store.tax_number:
+        view["TaxNumber"] = store.tax_number
+    if store.registration_number:
+        view["RegistrationNumber"] = store.registration_number
     return view
 
 

@@ -21,6 +21,11 @@ TABLES: dict[str, str] = {
 }
 
 
+# A new organisation's financial year end (day, month): the sandbox's choice (NOTES.md "Organisation"; Xero asks at
+# set-up): 31 March in the UK and NZ, 30 June in Australia, 31 December elsewhere; the control API changes it.
+DEFAULT_YEAR_END: dict[str, tuple[int, int]] = {"GB": (31, 3), "AU": (30, 6), "NZ": (31, 3)}
+
+
 @dataclass
 class StoredResponse:
     """The first answer to an Idempotency-Key, replayed for the same request (NOTES.md "Idempotency")."""
@@ -51,6 +56,14 @@ class OrganisationStore:
         self.base_currency = base_currency
         self.created = created
         self.period_lock_date = period_lock_date
+        # What GET Organisation shows besides the above (NOTES.md "Organisation"); TaxNumber and RegistrationNumber
+        # only once set, as Xero shows them ("Shown if set"), through the control API's organisation settings.
+        day, month = DEFAULT_YEAR_END.get(country_code, (31, 12))
+        self.legal_name = name
+        self.tax_number: str | None = None
+        self.registration_number: str | None = None
+        self.year_end_day = day
+        self.year_end_month = month
         self.currencies: set[str] = {base_currency}
         self.tables: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in TABLES}
         self.sequences: dict[str, int] = {"INV": 0, "CN": 0, "TAX": 0}
@@ -96,6 +109,13 @@ class OrganisationStore:
             "created": self.created.isoformat(),
             "period_lock_date": self.period_lock_date.isoformat() if self.period_lock_date else None,
             "currencies": sorted(self.currencies),
+            "profile": {
+                "legal_name": self.legal_name,
+                "tax_number": self.tax_number,
+                "registration_number": self.registration_number,
+                "year_end_day": self.year_end_day,
+                "year_end_month": self.year_end_month,
+            },
             "sequences": dict(self.sequences),
             "tables": {name: [_encode(r) for r in rows.values()] for name, rows in self.tables.items()},
             "attachments": [
@@ -125,6 +145,12 @@ class OrganisationStore:
             period_lock_date=date.fromisoformat(data["period_lock_date"]) if data.get("period_lock_date") else None,
         )
         store.currencies = set(data.get("currencies", [store.base_currency]))
+        profile = data.get("profile") or {}
+        store.legal_name = profile.get("legal_name", store.legal_name)
+        store.tax_number = profile.get("tax_number")
+        store.registration_number = profile.get("registration_number")
+        store.year_end_day = int(profile.get("year_end_day", store.year_end_day))
+        store.year_end_month = int(profile.get("year_end_month", store.year_end_month))
         store.sequences.update(data.get("sequences", {}))
         for item in data.get("attachments", []):
             store.attachments[(item["resource"], item["id"])] = [

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from connectors.xero.sandbox.control_client import SandboxControl
+from connectors.xero.sandbox.control_client import SandboxControl, SandboxControlError
 from tests.connectors.xero.sandbox.conftest import Tenant, authorize, exchange_code
 
 MS_DATE = re.compile(r"^/Date\(\d+\+0000\)/$")
@@ -264,6 +264,31 @@ def test_organisation_fields(connected: Tenant, http: httpx.Client, control: San
     not_implemented = http.post(connected.api("Organisation"), headers=connected.headers(), json={})
     assert not_implemented.status_code == 501
     assert "<Message>The Api Method called is not implemented</Message>" in not_implemented.text
+
+
+def test_organisation_profile_as_the_organisation_sets_it(
+    connected: Tenant, http: httpx.Client, control: SandboxControl
+) -> None:
+    org = http.get(connected.api("Organisation"), headers=connected.headers()).json()["Organisations"][0]
+    # A new UK organisation's year ends on 31 March; no tax or registration number until one is entered.
+    assert (org["FinancialYearEndDay"], org["FinancialYearEndMonth"], org["LegalName"]) == (31, 3, org["Name"])
+    assert "TaxNumber" not in org and "RegistrationNumber" not in org
+
+    control.organisation_settings(
+        connected.tenant_id, name="Golden Crust", legal_name="Golden Crust Bakery Ltd", tax_number="GB 123 4567 89",
+        registration_number="01234567", financial_year_end=(31, 12),
+    )
+    org = http.get(connected.api("organisations/"), headers=connected.headers()).json()["Organisations"][0]
+    assert (org["Name"], org["LegalName"], org["TaxNumber"], org["RegistrationNumber"]) == (
+        "Golden Crust", "Golden Crust Bakery Ltd", "GB 123 4567 89", "01234567")
+    assert (org["FinancialYearEndDay"], org["FinancialYearEndMonth"]) == (31, 12)
+    # The connections show the new name too.
+    names = {row["tenantId"]: row["tenantName"] for row in http.get(
+        connected.server.root_url + "/connections", headers={"Authorization": connected.headers()["Authorization"]}
+    ).json()}
+    assert names[connected.tenant_id] == "Golden Crust"
+    with pytest.raises(SandboxControlError, match="no such day"):
+        control.organisation_settings(connected.tenant_id, financial_year_end=(31, 4))
 
 
 def test_missing_scope_is_401_authorization_unsuccessful(tenant: Tenant, http: httpx.Client) -> None:
