@@ -6,6 +6,7 @@ outside any transaction (the token manager refuses to refresh inside one).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,11 +51,11 @@ def _invalid_cursor() -> Problem:
 
 
 def cursor_sign(
-    *, connection: Connection, resource: Resource, vendor_cursor: str, updated_after: datetime | None
+    *, connection_id: uuid.UUID, resource: Resource, vendor_cursor: str, updated_after: datetime | None
 ) -> str:
     """Wrap the connector's opaque cursor: signed, bound to this connection, resource and filter."""
     payload = {
-        "k": str(connection.pk),
+        "k": str(connection_id),
         "r": resource.value,
         "u": updated_after.isoformat() if updated_after else None,
         "c": vendor_cursor,
@@ -62,7 +63,7 @@ def cursor_sign(
     return signing.dumps(payload, salt=_CURSOR_SALT, compress=True)
 
 
-def cursor_unsign(*, connection: Connection, resource: Resource, cursor: str, updated_after: datetime | None) -> str:
+def cursor_unsign(*, connection_id: uuid.UUID, resource: Resource, cursor: str, updated_after: datetime | None) -> str:
     """The connector's cursor inside one of ours; 400 `invalid_cursor` if forged or from another list."""
     try:
         payload = signing.loads(cursor, salt=_CURSOR_SALT)
@@ -71,7 +72,7 @@ def cursor_unsign(*, connection: Connection, resource: Resource, cursor: str, up
     expected_filter = updated_after.isoformat() if updated_after else None
     if (
         not isinstance(payload, dict)
-        or payload.get("k") != str(connection.pk)
+        or payload.get("k") != str(connection_id)
         or payload.get("r") != resource.value
         or payload.get("u") != expected_filter
         or not isinstance(payload.get("c"), str)
@@ -81,17 +82,19 @@ def cursor_unsign(*, connection: Connection, resource: Resource, cursor: str, up
 
 
 def store_cursor_sign(
-    *, connection: Connection, resource: Resource, position: str | None, updated_after: datetime | None
+    *, connection_id: uuid.UUID, resource: Resource, position: str | None, updated_after: datetime | None
 ) -> str | None:
     """A store page's position as one of our signed cursors (None at the end)."""
     if position is None:
         return None
-    return cursor_sign(connection=connection, resource=resource, vendor_cursor=position, updated_after=updated_after)
+    return cursor_sign(
+        connection_id=connection_id, resource=resource, vendor_cursor=position, updated_after=updated_after
+    )
 
 
 def store_cursor_after(
     *,
-    connection: Connection,
+    connection_id: uuid.UUID,
     resource: Resource,
     cursor: str | None,
     updated_after: datetime | None,
@@ -100,7 +103,7 @@ def store_cursor_after(
     """The record id a store page continues after; 400 `invalid_cursor` for a live cursor or another list's."""
     if not cursor:
         return None
-    position = cursor_unsign(connection=connection, resource=resource, cursor=cursor, updated_after=updated_after)
+    position = cursor_unsign(connection_id=connection_id, resource=resource, cursor=cursor, updated_after=updated_after)
     return store_cursor_position(position, filters)
 
 
@@ -126,7 +129,7 @@ def record_list(
     """One page of records from the vendor, in the connector's stable order."""
     connector = _connector_supporting(connection, resource, Operation.LIST)
     vendor_cursor = (
-        cursor_unsign(connection=connection, resource=resource, cursor=cursor, updated_after=updated_after)
+        cursor_unsign(connection_id=connection.pk, resource=resource, cursor=cursor, updated_after=updated_after)
         if cursor
         else None
     )
@@ -146,7 +149,7 @@ def record_list(
     )
     next_cursor = (
         cursor_sign(
-            connection=connection, resource=resource, vendor_cursor=page.next_cursor, updated_after=updated_after
+            connection_id=connection.pk, resource=resource, vendor_cursor=page.next_cursor, updated_after=updated_after
         )
         if page.next_cursor
         else None

@@ -9,7 +9,7 @@ exception handler (unified_models.errors, registered in apps.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
@@ -24,6 +24,7 @@ from connectors.base.errors import VendorNotFound
 from connectors.base.records import InvalidInput
 from gateway.api.idempotency import idempotent
 from gateway.api.pagination import CursorPagination, parse_page_size
+from gateway.api.responses import EncodedJSONResponse, json_text
 from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from tenants.api import WorkspaceAPIView
 from tenants.models import Connection
@@ -59,8 +60,10 @@ from unified_models.store.services import store_written_record
 SOURCE_HEADER = "X-Data-Source"
 SYNCED_AT_HEADER = "X-Synced-At"
 
+_R = TypeVar("_R", bound=HttpResponse)
 
-def _sourced(response: Response, freshness: store_selectors.Freshness | None) -> Response:
+
+def _sourced(response: _R, freshness: store_selectors.Freshness | None) -> _R:
     response[SOURCE_HEADER] = "store" if freshness is not None else "live"
     if freshness is not None and freshness.synced_at is not None:
         response[SYNCED_AT_HEADER] = freshness.synced_at.isoformat()
@@ -77,6 +80,16 @@ class ConnectionAPIView(WorkspaceAPIView):
 
     def get_connection(self, connection_id: str) -> Connection:
         return selectors.connection_get(workspace=self.workspace, connection_id=connection_id)
+
+    def get_store_copy(
+        self, request: Request, connection_id: str, resource: Resource
+    ) -> store_selectors.StoreCopy | None:
+        """The caller's connection's copy of `resource` when this read comes from it (not `?mode=live`, its first
+        sync completed), found in one statement without reading the connection. None otherwise: the caller reads
+        the connection (404 if it is not the caller's) and the vendor. `read_mode` still validates `?mode=`."""
+        if request.query_params.get("mode") == LIVE:
+            return None
+        return store_selectors.store_copy(workspace=self.workspace, connection_id=connection_id, resource=resource)
 
     def write(
         self,
@@ -121,24 +134,23 @@ class ConnectionAPIView(WorkspaceAPIView):
 class RecordListView(ConnectionAPIView):
     spec: ResourceSpec
 
-    def get(self, request: Request, connection_id: str) -> Response:
-        connection = self.get_connection(connection_id)
+    def get(self, request: Request, connection_id: str) -> HttpResponse:
+        copy = self.get_store_copy(request, connection_id, self.spec.resource)
+        connection = self.get_connection(connection_id) if copy is None else None
         page_size = parse_page_size(request, DEFAULT_PAGE_SIZE)
         since = updated_after(request)
         include = include_remote_data(request)
         filters = list_filters(request, tuple(self.spec.filters))
         cursor = request.query_params.get("cursor") or None
-        freshness = None
-        if read_mode(request) != LIVE:
-            freshness = store_selectors.store_freshness(connection=connection, resource=self.spec.resource)
-        if freshness is not None:
-            # The local copy (unified_models.store): no vendor call.
+        read_mode(request)  # validated; a copy was looked for unless it is `live`
+        if copy is not None:
+            # The local copy (unified_models.store): no vendor call, and the connection itself is not read.
             stored = store_selectors.stored_page(
-                connection=connection,
+                connection_id=copy.connection_id,
                 resource=self.spec.resource,
                 page_size=page_size,
                 after=selectors.store_cursor_after(
-                    connection=connection,
+                    connection_id=copy.connection_id,
                     resource=self.spec.resource,
                     cursor=cursor,
                     updated_after=since,
@@ -148,25 +160,30 @@ class RecordListView(ConnectionAPIView):
                 include_remote_data=include,
                 filters=filters,
             )
+            # The stored rows' JSON text joined into the body: nothing decoded or encoded again per record.
+            next_url = self._next_url(
+                request,
+                selectors.store_cursor_sign(
+                    connection_id=copy.connection_id,
+                    resource=self.spec.resource,
+                    position=stored.next_cursor,
+                    updated_after=since,
+                ),
+            )
             return _sourced(
-                Response(
+                EncodedJSONResponse(
                     {
-                        "results": stored.results,
-                        "next": self._next_url(
-                            request,
-                            selectors.store_cursor_sign(
-                                connection=connection,
-                                resource=self.spec.resource,
-                                position=stored.next_cursor,
-                                updated_after=since,
-                            ),
+                        "results": stored.results_json,
+                        "next": json_text(next_url),
+                        "source": json_text("store"),
+                        "synced_at": json_text(
+                            synced_at.isoformat() if (synced_at := copy.freshness.synced_at) else None
                         ),
-                        "source": "store",
-                        "synced_at": freshness.synced_at.isoformat() if freshness.synced_at else None,
                     }
                 ),
-                freshness,
+                copy.freshness,
             )
+        assert connection is not None
         page = selectors.record_list(
             connection=connection,
             resource=self.spec.resource,
@@ -210,24 +227,28 @@ class RecordDetailView(ConnectionAPIView):
     spec: ResourceSpec
 
     def get(self, request: Request, connection_id: str, record_id: str) -> Response:
-        connection = self.get_connection(connection_id)
+        copy = self.get_store_copy(request, connection_id, self.spec.resource)
+        connection = self.get_connection(connection_id) if copy is None else None
         include = include_remote_data(request)
-        freshness = None
-        if read_mode(request) != LIVE:
-            freshness = store_selectors.store_freshness(connection=connection, resource=self.spec.resource)
-        if freshness is not None:
+        read_mode(request)  # validated; a copy was looked for unless it is `live`
+        if copy is not None:
             stored, deleted = store_selectors.stored_record(
-                connection=connection, resource=self.spec.resource, record_id=record_id, include_remote_data=include
+                connection_id=copy.connection_id,
+                resource=self.spec.resource,
+                record_id=record_id,
+                include_remote_data=include,
             )
             if stored is not None:
-                return _sourced(Response(stored), freshness)
+                return _sourced(Response(stored), copy.freshness)
             if deleted:
                 raise VendorNotFound(f"No {self.spec.resource.value} record '{record_id}' (deleted at the vendor).")
+            connection = self.get_connection(connection_id)
+        assert connection is not None
         # Not in the copy (yet): the vendor's answer, kept in the copy for the next read.
         record = selectors.record_retrieve(
             connection=connection, resource=self.spec.resource, record_id=record_id, include_remote_data=True
         )
-        if freshness is not None:
+        if copy is not None:
             store_written_record(connection=connection, resource=self.spec.resource, record=record)
         return _sourced(Response(record_data(self.spec.resource, record, include_remote_data=include)), None)
 
@@ -327,20 +348,21 @@ class AttachmentContentView(ConnectionAPIView):
 class CompanyView(ConnectionAPIView):
     @openapi.COMPANY_RETRIEVE
     def get(self, request: Request, connection_id: str) -> Response:
-        connection = self.get_connection(connection_id)
+        copy = self.get_store_copy(request, connection_id, Resource.COMPANY)
+        connection = self.get_connection(connection_id) if copy is None else None
         include = include_remote_data(request)
-        freshness = None
-        if read_mode(request) != LIVE:
-            freshness = store_selectors.store_freshness(connection=connection, resource=Resource.COMPANY)
-        if freshness is not None:
+        read_mode(request)  # validated; a copy was looked for unless it is `live`
+        if copy is not None:
             # The copy the sync engine refreshes on its schedule (a set of one record): no vendor call.
             stored = store_selectors.stored_page(
-                connection=connection, resource=Resource.COMPANY, page_size=1, include_remote_data=include
+                connection_id=copy.connection_id, resource=Resource.COMPANY, page_size=1, include_remote_data=include
             )
             if stored.results:
-                return _sourced(Response(stored.results[0]), freshness)
+                return _sourced(Response(stored.results[0]), copy.freshness)
+            connection = self.get_connection(connection_id)
+        assert connection is not None
         record = selectors.company_get(connection=connection, include_remote_data=True)
-        if freshness is not None:
+        if copy is not None:
             store_written_record(connection=connection, resource=Resource.COMPANY, record=record)
         body = CompanyInfoSerializer(record, context={"include_remote_data": include}).data
         return _sourced(Response(body), None)

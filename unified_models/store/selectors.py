@@ -8,13 +8,19 @@ are indexed columns, soft-deleted records are never shown. No vendor call is mad
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db.models import TextField
+from django.db.models.functions import Cast
+
 from connectors.base.data import Resource
 from gateway.api.problems import Problem
-from tenants.models import Connection
+from tenants.models import Connection, Workspace
+from tenants.selectors import workspace_scoped
 from unified_models.store.models import StoredRecord, SyncState
 
 STORE_CURSOR_PREFIX = "store:"
@@ -27,20 +33,47 @@ class Freshness:
     synced_at: datetime | None
 
 
-def store_freshness(*, connection: Connection, resource: Resource) -> Freshness | None:
-    """The copy's freshness when reads can come from it (its first run completed); None otherwise."""
-    state = (
-        SyncState.objects.filter(connection=connection, resource=resource.value, first_completed_at__isnull=False)
-        .only("last_success_at")
-        .first()
+@dataclass(frozen=True)
+class StoreCopy:
+    """A workspace's connection whose copy of a resource reads can come from."""
+
+    connection_id: uuid.UUID
+    freshness: Freshness
+
+
+def store_copy(*, workspace: Workspace, connection_id: str, resource: Resource) -> StoreCopy | None:
+    """The caller's connection's copy of `resource` when reads can come from it, found without reading the
+    connection: one statement, scoped to the workspace as `tenants.selectors.connection_get` scopes the connection
+    (its workspace and its tenant's). None when the copy is not ready, or the connection is not the workspace's or
+    not a connection id at all: the caller then reads the connection, which answers 404 or reads live."""
+    states = workspace_scoped(
+        SyncState.objects.filter(connection__tenant__workspace=workspace),
+        workspace=workspace,
+        field="connection__workspace",
     )
-    return Freshness(synced_at=state.last_success_at) if state is not None else None
+    try:
+        found = (
+            states.filter(connection_id=connection_id, resource=resource.value, first_completed_at__isnull=False)
+            .values_list("connection_id", "last_success_at")
+            .first()
+        )
+    except (ValidationError, ValueError):  # a malformed id is simply not found
+        return None
+    if found is None:
+        return None
+    return StoreCopy(connection_id=found[0], freshness=Freshness(synced_at=found[1]))
 
 
 @dataclass(frozen=True)
 class StoredPage:
-    results: list[dict[str, Any]]  # records as the API shows them
+    # The page's records as the API shows them, as one JSON array: the stored JSON text of each row joined as it
+    # comes from the database (a row is stored in the API's shape, so nothing is decoded or encoded again).
+    results_json: str
     next_cursor: str | None  # the store's own position (the caller signs it)
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return list(json.loads(self.results_json))
 
 
 def _invalid_cursor() -> Problem:
@@ -68,7 +101,7 @@ def store_cursor_position(cursor: str, filters: dict[str, str]) -> str:
 
 def stored_page(
     *,
-    connection: Connection,
+    connection_id: uuid.UUID,
     resource: Resource,
     page_size: int,
     after: str | None = None,
@@ -78,23 +111,38 @@ def stored_page(
 ) -> StoredPage:
     """One page of the stored copy in record-id order, after the record `after`."""
     filters = dict(filters or {})
-    rows = StoredRecord.objects.filter(connection=connection, resource=resource.value, deleted_at__isnull=True)
+    rows = StoredRecord.objects.filter(connection_id=connection_id, resource=resource.value, deleted_at__isnull=True)
     if "contact_id" in filters:
         rows = rows.filter(contact_id=filters["contact_id"])
     if updated_after is not None:
         rows = rows.filter(updated_at__gt=updated_after)
     if after is not None:
         rows = rows.filter(record_id__gt=after)
-    fields = ("record_id", "data", "remote_data") if include_remote_data else ("record_id", "data")
-    found = list(rows.order_by("record_id").values_list(*fields)[: page_size + 1])
+    texts: list[Any] = [Cast("data", TextField())]
+    if include_remote_data:
+        texts.append(Cast("remote_data", TextField()))
+    found = list(rows.order_by("record_id").values_list("record_id", *texts)[: page_size + 1])
     more = len(found) > page_size
     found = found[:page_size]
-    results = [_shown(row, include_remote_data) for row in found]
+    if include_remote_data:
+        shown = [_with_remote_data(data, remote) for _, data, remote in found]
+    else:
+        shown = [data for _, data in found]
     next_cursor = None
     if more:
         position = json.dumps({"a": found[-1][0], "f": filters}, separators=(",", ":"), sort_keys=True)
         next_cursor = STORE_CURSOR_PREFIX + position
-    return StoredPage(results=results, next_cursor=next_cursor)
+    return StoredPage(results_json="[" + ",".join(shown) + "]", next_cursor=next_cursor)
+
+
+def _with_remote_data(data: str, remote_data: str | None) -> str:
+    """The stored record's JSON text with `remote_data` added as its last member (JSON null when none is kept)."""
+    body = data.rstrip()
+    if not body.endswith("}"):
+        raise ValueError("a stored record is a JSON object")
+    head = body[:-1].rstrip()
+    separator = "" if head.endswith("{") else ","
+    return f'{head}{separator}"remote_data":{remote_data if remote_data is not None else "null"}}}'
 
 
 def _shown(row: tuple[Any, ...], include_remote_data: bool) -> dict[str, Any]:
@@ -105,11 +153,11 @@ def _shown(row: tuple[Any, ...], include_remote_data: bool) -> dict[str, Any]:
 
 
 def stored_record(
-    *, connection: Connection, resource: Resource, record_id: str, include_remote_data: bool = False
+    *, connection_id: uuid.UUID, resource: Resource, record_id: str, include_remote_data: bool = False
 ) -> tuple[dict[str, Any] | None, bool]:
     """(the stored record or None, whether the store knows it was deleted)."""
     row = (
-        StoredRecord.objects.filter(connection=connection, resource=resource.value, record_id=record_id)
+        StoredRecord.objects.filter(connection_id=connection_id, resource=resource.value, record_id=record_id)
         .values_list("record_id", "data", "remote_data", "deleted_at")
         .first()
     )

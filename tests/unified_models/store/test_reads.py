@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
+from tests.tenants.factories import ApiKeyFactory, ConnectionFactory, TenantFactory, WorkspaceFactory
 from tests.unified_models.conftest import Connected, mapping_store
 from unified_models.store import services
-from unified_models.store.models import StoredRecord, SyncRunState
+from unified_models.store.models import StoredRecord, SyncRunState, SyncState
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -107,3 +109,49 @@ def test_a_write_is_in_the_store_at_once_and_a_deletion_is_a_404(connected: Conn
     assert gone.status_code == 404 and connected.calls() == {}
     listed, _ = _all(connected, "contacts")
     assert contact_id not in {r["id"] for r in listed}
+
+
+def test_a_store_page_is_the_stored_json_and_only_the_callers(connected: Connected) -> None:
+    connected.world.control.seed(connected.division, invoices=12, seed=4)
+    _sync(connected, "invoices", "company")
+    url = connected.url("invoices")
+    plain = connected.client.get(url, {"page_size": 5})
+    raw = connected.client.get(url, {"page_size": 5, "include": "remote_data"})
+    assert plain.status_code == raw.status_code == 200 and plain["Content-Type"] == "application/json"
+    assert plain["X-Data-Source"] == "store" and plain.json()["source"] == "store"
+    assert plain["X-Synced-At"] == plain.json()["synced_at"] is not None
+    rows = {row.record_id: row for row in StoredRecord.objects.filter(connection=connected.connection)}
+    shown = plain.json()["results"]
+    assert [r["id"] for r in shown] == sorted(r.record_id for r in rows.values() if r.resource == "invoices")[:5]
+    assert shown == [rows[r["id"]].data for r in shown]
+    assert raw.json()["results"] == [{**rows[r["id"]].data, "remote_data": rows[r["id"]].remote_data} for r in shown]
+    assert "include=remote_data" in raw.json()["next"]
+
+    # A member whose text JavaScript would end a line at is escaped as DRF's renderer escapes it.
+    first = StoredRecord.objects.get(connection=connected.connection, resource="invoices", record_id=shown[0]["id"])
+    first.data = {**first.data, "description": "line\u2028separator"}
+    first.save()
+    escaped = connected.client.get(url, {"page_size": 1})
+    assert b"line\\u2028separator" in escaped.content
+    assert escaped.json()["results"][0]["description"] == "line\u2028separator"
+
+    # Another workspace's key, a connection whose tenant is another workspace's, an id that is none: 404, even
+    # though each has a ready copy (the copy is found through the same workspace scoping as the connection).
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION=f"Bearer {ApiKeyFactory(workspace=WorkspaceFactory()).secret}")
+    crossed = ConnectionFactory(workspace=connected.connection.workspace, tenant=TenantFactory())
+    for resource in ("invoices", "company"):
+        state = SyncState.objects.get(connection=connected.connection, resource=resource)
+        SyncState.objects.create(
+            connection=crossed, resource=resource, first_completed_at=state.first_completed_at, last_success_at=None
+        )
+    for client, path in (
+        (stranger, url),
+        (stranger, connected.url(f"invoices/{shown[0]['id']}")),
+        (stranger, connected.url("company")),
+        (connected.client, f"/api/v1/connections/{crossed.pk}/invoices"),
+        (connected.client, f"/api/v1/connections/{crossed.pk}/company"),
+        (connected.client, "/api/v1/connections/not-a-connection/invoices"),
+    ):
+        response = client.get(path)
+        assert response.status_code == 404 and response.json()["code"] == "not_found", (path, response.content)
