@@ -345,6 +345,20 @@ ENTITY_SETS: dict[str, EntitySet] = {
             navigations={"GeneralJournalEntryLines": "generaljournalentry/GeneralJournalEntryLines"},
             select_or_top=True,
         ),
+        # Projects and their time entries (reference Projects, TimeTransactions: GET, POST, PUT, DELETE; the endpoint
+        # index gives TimeTransactions a webhook, Projects none). Employees are read-only (payroll/Employees, GET).
+        EntitySet("project/Projects", "Projects", _M + "Project", "crud", "Projects", "ID", _ALL),
+        EntitySet(
+            "project/TimeTransactions",
+            "TimeTransactions",
+            _M + "TimeTransaction",
+            "crud",
+            "TimeTransactions",
+            "ID",
+            _ALL,
+            topic="TimeTransactions",
+        ),
+        EntitySet("payroll/Employees", "Employees", _M + "Employee", "crud", "Employees", "ID", _GET),
         # GET, POST, PUT and DELETE on both (reference SalesOrders, SalesOrderLines); webhook topic SalesOrders.
         EntitySet(
             "salesorder/SalesOrders",
@@ -554,6 +568,11 @@ CAPTIONS: dict[str, str] = {
     "FinancialTransactionEntryID": "Boeking",
     "GeneralJournalEntryLines": "Boekingsregels",
     "SalesOrderLines": "Orderregels",
+    "Type": "Type",
+    "Quantity": "Aantal",
+    "Project": "Project",
+    "Employee": "Medewerker",
+    "Manager": "Projectmanager",
     "JournalCode": "Dagboek",
     "GLRevenue": "Omzetrekening",
     "SalesVatCode": "Btw-code verkoop",
@@ -568,6 +587,8 @@ ENTRY_TYPES = {20: "Verkoopboeking", 21: "Creditnota"}
 PURCHASE_ENTRY_TYPES = {30: "Inkoopboeking", 31: "Creditnota inkoop"}
 GENERAL_ENTRY_TYPES = {10: "Beginbalans", 90: "Overige"}
 ORDER_STATUSES = {12: "Open", 20: "Gedeeltelijk", 21: "Volledig", 45: "Geannuleerd"}
+# Projects.Type (reference: 1 Campaign, 2 Fixed Price, 3 Time and Material, 4 Non billable, 5 Prepaid).
+PROJECT_TYPES = {1: "Campagne", 2: "Vaste prijs", 3: "Nacalculatie", 4: "Niet factureerbaar", 5: "Vooruitbetaald"}
 # documents/Documents Type: the types an API client may create (NOTES.md: Documents).
 DOCUMENT_TYPES = {10: "Verkoopfactuur", 20: "Inkoopfactuur", 55: "Overige"}
 GL_TYPES = {
@@ -771,6 +792,19 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "DeliverToName": _ref("Accounts", "DeliverTo", "Name"),
         "AmountDC": _alias("AmountFC"),
         "StatusDescription": _described(ORDER_STATUSES, "Status"),
+    },
+    "Projects": {
+        "AccountCode": _ref("Accounts", "Account", "Code"),
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "ManagerFullname": _ref("Employees", "Manager", "FullName"),
+        "TypeDescription": _described(PROJECT_TYPES, "Type"),
+    },
+    "TimeTransactions": {
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "ItemDescription": _ref("Items", "Item", "Description"),
+        "ProjectCode": _ref("Projects", "Project", "Code"),
+        "ProjectDescription": _ref("Projects", "Project", "Description"),
+        "ProjectAccount": _ref("Projects", "Project", "Account"),
     },
     "SalesOrderLines": {
         "AmountDC": _alias("AmountFC"),

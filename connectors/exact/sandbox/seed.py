@@ -52,6 +52,11 @@ ITEMS = [
     ("LICENSE", "Softwarelicentie", "8000", "2", 250.0),
     ("BOOK", "Handboek", "8010", "1", 39.95),
 ]
+# (code, first name, last name): the administration's employees (payroll/Employees), whom time entries book on.
+EMPLOYEES = [
+    ("1", "Sanne", "de Boer"),
+    ("2", "Daan", "Visser"),
+]
 CUSTOMERS = [
     ("Bakkerij De Gouden Korenschoof B.V.", "Utrecht", "NL"),
     ("Fietsenmakerij Van Dam", "Amsterdam", "NL"),
@@ -147,6 +152,20 @@ def seed_division_defaults(store: DivisionStore) -> None:
                 "StandardSalesPrice": price,
                 "IsSalesItem": True,
                 "Unit": "stuk",
+                **_stamps(_BASE_DATE),
+            },
+        )
+    for code, first, last in EMPLOYEES:
+        store.insert(
+            "Employees",
+            {
+                "ID": _guid(store, "employee", code),
+                "Code": code,
+                "FirstName": first,
+                "LastName": last,
+                "FullName": f"{first} {last}",
+                "IsActive": True,
+                "StartDate": _BASE_DATE,
                 **_stamps(_BASE_DATE),
             },
         )
