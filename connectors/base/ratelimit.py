@@ -22,8 +22,11 @@ window: its end (`reset_ms`, on the vendor's clock), length, limit and how many 
   the last `guard_ms` of a window is also charged to the next window, and a new window opens `guard_ms` late.
 
 The decision logic is a set of pure functions over `BudgetState`, so it is unit-tested without Redis. Stores
-make each read-decide-write atomic: Redis with a compare-and-set Lua script (optimistic; a conflicting writer
-makes us re-read and decide again), or a lock in one process when no Redis is configured.
+make each read-decide-write atomic: in Redis the same two decisions (`reserve`, `observe`) run as Lua scripts
+inside Redis, one round trip per call before and one after (`_RESERVE_SCRIPT`, `_OBSERVE_SCRIPT`, a line-for-line
+port checked against these functions by a differential test); any other change to a Redis state is a
+compare-and-set (optimistic; a conflicting writer makes us re-read and decide again). Without Redis a lock in
+one process does it.
 """
 
 from __future__ import annotations
@@ -109,7 +112,8 @@ class BudgetState:
         if not text:
             return cls()
         raw = json.loads(text)
-        windows = {name: Window(**values) for name, values in raw.pop("windows", {}).items()}
+        # Sorted, so a tie between windows is broken the same way whoever wrote the text (Python or the Lua port).
+        windows = {name: Window(**values) for name, values in sorted(raw.pop("windows", {}).items())}
         return cls(windows=windows, **raw)
 
 
@@ -313,7 +317,33 @@ class BudgetStore(Protocol):
         """Run `change(state, now_ms)` on the key's state atomically and save the state it leaves."""
         ...
 
+    def reserve(self, key: str, policy: BudgetPolicy) -> Decision:
+        """`reserve` on the key's state, atomically, at the store's clock."""
+        ...
+
+    def observe(self, ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> None:
+        """`observe` on the ticket's key's state, atomically, at the store's clock."""
+        ...
+
     def clear(self, key: str) -> None: ...
+
+
+class _DecidingInPython:
+    """`reserve` and `observe` as read-decide-write updates (stores whose `update` is already cheap)."""
+
+    def update(self, key: str, change: Callable[[BudgetState, int], T]) -> T:
+        raise NotImplementedError
+
+    def reserve(self, key: str, policy: BudgetPolicy) -> Decision:
+        return self.update(key, lambda state, now_ms: reserve(state, key=key, now_ms=now_ms, policy=policy))
+
+    def observe(self, ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> None:
+        self.update(
+            ticket.key,
+            lambda state, now_ms: observe(
+                state, ticket=ticket, observations=observations, now_ms=now_ms, policy=policy
+            ),
+        )
 
 
 # Compare-and-set: write the new state only if nobody wrote since we read (ARGV[1] is the text we read).
@@ -327,7 +357,198 @@ return 0
 """
 
 
-class RedisBudgetStore:
+# `reserve` and `observe` above, ported line for line to Lua so each runs inside Redis in one round trip
+# (EVALSHA). The state is the same JSON `BudgetState.to_json` writes (cjson keeps 14 significant digits: epoch
+# milliseconds have 13). `tests/connectors/base/test_ratelimit.py` runs both over random states and compares.
+_DECISIONS_LUA = """
+local function clock_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function value(v)
+  if v == cjson.null then return nil end
+  return v
+end
+
+local function load(raw)
+  local state = {windows = {}}
+  if not raw or raw == '' then return state end
+  local data = cjson.decode(raw)
+  state.skew_lo_ms = value(data.skew_lo_ms)
+  state.skew_hi_ms = value(data.skew_hi_ms)
+  state.probe_until_ms = value(data.probe_until_ms)
+  for name, w in pairs(value(data.windows) or {}) do
+    state.windows[name] = {
+      reset_ms = w.reset_ms, length_ms = w.length_ms, limit = w.limit,
+      used = value(w.used) or 0, carry = value(w.carry) or 0,
+      confirmed = value(w.confirmed) ~= false,
+      last_confirmed_reset_ms = value(w.last_confirmed_reset_ms),
+      length_learnt = value(w.length_learnt) == true,
+    }
+  end
+  return state
+end
+
+local function save(key, state, ttl)
+  local windows = {}
+  for name, w in pairs(state.windows) do
+    windows[name] = {
+      reset_ms = w.reset_ms, length_ms = w.length_ms, limit = w.limit, used = w.used, carry = w.carry,
+      confirmed = w.confirmed, length_learnt = w.length_learnt,
+      last_confirmed_reset_ms = w.last_confirmed_reset_ms or cjson.null,
+    }
+  end
+  local out = {
+    windows = windows,
+    skew_lo_ms = state.skew_lo_ms or cjson.null,
+    skew_hi_ms = state.skew_hi_ms or cjson.null,
+    probe_until_ms = state.probe_until_ms or cjson.null,
+  }
+  redis.call('SET', key, cjson.encode(out), 'PX', ttl)
+end
+
+local function sorted_names(state)
+  local names = {}
+  for name in pairs(state.windows) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
+local function skew_of(state)
+  local skew = 0
+  if state.skew_lo_ms ~= nil then skew = math.max(skew, state.skew_lo_ms) end
+  if state.skew_hi_ms ~= nil then skew = math.min(skew, state.skew_hi_ms) end
+  return skew
+end
+
+local function guard_for(w, guard_ms)
+  return math.min(guard_ms, math.floor(w.length_ms / 10))
+end
+"""
+
+_RESERVE_SCRIPT = (
+    _DECISIONS_LUA
+    + """
+-- KEYS[1] the state; ARGV: guard_ms, probe_timeout_ms, poll_ms, ttl_ms.
+-- Answers {granted, probe, now_ms, wait_ms, provisional, window, reopens_at_ms}.
+local guard_ms, probe_timeout_ms, poll_ms, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local now = clock_ms()
+local state = load(redis.call('GET', KEYS[1]))
+if state.probe_until_ms ~= nil and state.probe_until_ms <= now then state.probe_until_ms = nil end
+if next(state.windows) == nil then
+  if state.probe_until_ms ~= nil then
+    save(KEYS[1], state, ttl)
+    return {0, 0, now, poll_ms, 1, '', now + poll_ms}
+  end
+  state.probe_until_ms = now + probe_timeout_ms
+  save(KEYS[1], state, ttl)
+  return {1, 1, now, 0, 0, '', 0}
+end
+local vendor_now = now + skew_of(state)
+local names = sorted_names(state)
+local blocking, blocking_wait
+for _, name in ipairs(names) do
+  local w = state.windows[name]
+  local guard = guard_for(w, guard_ms)
+  if vendor_now >= w.reset_ms + guard then
+    local periods = math.floor((vendor_now - guard - w.reset_ms) / w.length_ms) + 1
+    if w.confirmed then w.last_confirmed_reset_ms = w.reset_ms end
+    if periods == 1 then w.used = w.carry else w.used = 0 end
+    w.carry = 0
+    w.reset_ms = w.reset_ms + periods * w.length_ms
+    w.confirmed = false
+  end
+  if w.used >= w.limit then
+    local wait = w.reset_ms + guard - vendor_now
+    if blocking == nil or wait > blocking_wait then blocking, blocking_wait = name, wait end
+  end
+end
+if blocking ~= nil then
+  local w = state.windows[blocking]
+  local provisional = (not w.confirmed) and (not w.length_learnt)
+  local wait_ms = math.max(1, math.ceil(blocking_wait))
+  save(KEYS[1], state, ttl)
+  if provisional then return {0, 0, now, math.min(wait_ms, poll_ms), 1, blocking, now + wait_ms} end
+  return {0, 0, now, wait_ms, 0, blocking, now + wait_ms}
+end
+for _, name in ipairs(names) do
+  local w = state.windows[name]
+  w.used = w.used + 1
+  if w.reset_ms - vendor_now <= guard_for(w, guard_ms) then w.carry = w.carry + 1 end
+end
+save(KEYS[1], state, ttl)
+return {1, 0, now, 0, 0, '', 0}
+"""
+)
+
+_OBSERVE_SCRIPT = (
+    _DECISIONS_LUA
+    + """
+-- KEYS[1] the state; ARGV: probe (0/1), sent_ms, observations [[window, limit, remaining, reset_ms], ...],
+-- default lengths {window: ms}, clock window, ttl_ms. Answers the store's now_ms.
+local probe, sent_ms, ttl = ARGV[1] == '1', tonumber(ARGV[2]), ARGV[6]
+local observations, defaults, clock_window = cjson.decode(ARGV[3]), cjson.decode(ARGV[4]), ARGV[5]
+local now = clock_ms()
+local state = load(redis.call('GET', KEYS[1]))
+if probe then state.probe_until_ms = nil end
+for _, o in ipairs(observations) do
+  local name, limit, remaining, reset = o[1], o[2], o[3], o[4]
+  if limit > 0 then
+    local reported = math.max(limit - remaining, 0)
+    local w = state.windows[name]
+    if w == nil then
+      state.windows[name] = {
+        reset_ms = reset, length_ms = defaults[name] or 60000, limit = limit, used = reported, carry = 0,
+        confirmed = true, length_learnt = false,
+      }
+    else
+      local applies = true
+      if reset == w.reset_ms then
+        w.used = math.max(w.used, reported)
+      elseif reset > w.reset_ms then
+        local base, previous = w.carry, w.reset_ms
+        if not w.confirmed then base, previous = w.used, w.last_confirmed_reset_ms end
+        if previous ~= nil and reset - previous > 0 then
+          w.length_ms = math.min(w.length_ms, reset - previous)
+          w.length_learnt = true
+        end
+        w.last_confirmed_reset_ms = previous
+        w.reset_ms = reset
+        w.used = math.max(base, reported)
+        w.carry = 0
+      elseif (not w.confirmed) and (w.last_confirmed_reset_ms == nil or reset > w.last_confirmed_reset_ms) then
+        if w.last_confirmed_reset_ms ~= nil then
+          w.length_ms = math.min(w.length_ms, reset - w.last_confirmed_reset_ms)
+          w.length_learnt = true
+        end
+        w.reset_ms = reset
+        w.used = math.max(w.used, reported)
+      else
+        applies = false
+      end
+      if applies then
+        w.limit = limit
+        w.confirmed = true
+      end
+    end
+    if name == clock_window then
+      local low, high = reset - state.windows[name].length_ms - now, reset - sent_ms
+      local new_low, new_high = low, high
+      if state.skew_lo_ms ~= nil then new_low = math.max(state.skew_lo_ms, low) end
+      if state.skew_hi_ms ~= nil then new_high = math.min(state.skew_hi_ms, high) end
+      if new_low > new_high then new_low, new_high = low, high end
+      state.skew_lo_ms, state.skew_hi_ms = new_low, new_high
+    end
+  end
+end
+save(KEYS[1], state, ttl)
+return now
+"""
+)
+
+
+class RedisBudgetStore(_DecidingInPython):
     """Budgets in Redis, shared by every process on every machine; the clock is Redis's `TIME`."""
 
     prefix = "ledgerbridge:ratelimit:"
@@ -337,6 +558,8 @@ class RedisBudgetStore:
 
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self._cas = self._redis.register_script(_CAS_SCRIPT)
+        self._reserve = self._redis.register_script(_RESERVE_SCRIPT)
+        self._observe = self._redis.register_script(_OBSERVE_SCRIPT)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
         self.max_attempts = max_attempts
 
@@ -357,6 +580,43 @@ class RedisBudgetStore:
             raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
         raise BudgetStoreUnavailable("the rate-limit store is too contended to update")
 
+    def reserve(self, key: str, policy: BudgetPolicy) -> Decision:
+        """`reserve` in one round trip: the Lua port runs on the state inside Redis, at Redis's clock."""
+        try:
+            granted, probe, now_ms, wait_ms, provisional, window, reopens = self._reserve(
+                keys=[self.prefix + key],
+                args=[policy.guard_ms, policy.probe_timeout_ms, policy.poll_ms, STATE_TTL_MS],
+            )
+        except self._errors as exc:
+            raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
+        if granted:
+            return Decision(Ticket(key=key, sent_ms=int(now_ms), probe=bool(probe)))
+        return Decision(
+            None,
+            wait_ms=int(wait_ms),
+            provisional=bool(provisional),
+            window=window.decode() if window else None,
+            reopens_at_ms=int(reopens),
+        )
+
+    def observe(self, ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> None:
+        """`observe` in one round trip (the Lua port, at Redis's clock)."""
+        reported = [[o.window, o.limit, o.remaining, o.reset_ms] for o in observations]
+        try:
+            self._observe(
+                keys=[self.prefix + ticket.key],
+                args=[
+                    1 if ticket.probe else 0,
+                    ticket.sent_ms,
+                    json.dumps(reported),
+                    json.dumps(dict(policy.default_lengths_ms)),
+                    policy.clock_window,
+                    STATE_TTL_MS,
+                ],
+            )
+        except self._errors as exc:
+            raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
+
     def clear(self, key: str) -> None:
         self._redis.delete(self.prefix + key)
 
@@ -376,7 +636,7 @@ class RedisBudgetStore:
         return states, seconds * 1000 + micros // 1000
 
 
-class LocalBudgetStore:
+class LocalBudgetStore(_DecidingInPython):
     """Budgets in this process only, for installs without Redis (the local SQLite demo).
 
     Several processes then each believe they own the whole budget; the vendor's headers, reconciled after every
@@ -432,9 +692,7 @@ class SharedBudget:
     def acquire(self, key: str) -> Ticket:
         deadline = time.monotonic() + self.max_wait
         while True:
-            decision = self.store.update(
-                key, lambda state, now_ms: reserve(state, key=key, now_ms=now_ms, policy=self.policy)
-            )
+            decision = self.store.reserve(key, self.policy)
             if decision.ticket is not None:
                 return decision.ticket
             left = deadline - time.monotonic()
@@ -448,12 +706,7 @@ class SharedBudget:
             time.sleep(min(wait, left) + random.uniform(0, 0.01))  # noqa: S311 (jitter)
 
     def record(self, ticket: Ticket, observations: list[Observation]) -> None:
-        self.store.update(
-            ticket.key,
-            lambda state, now_ms: observe(
-                state, ticket=ticket, observations=observations, now_ms=now_ms, policy=self.policy
-            ),
-        )
+        self.store.observe(ticket, observations, self.policy)
 
     def release(self, ticket: Ticket) -> None:
         """The call produced no report (transport error, no headers): the unit stays spent, a probe ends."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import threading
 import time
 from datetime import UTC, datetime
@@ -323,3 +325,101 @@ def test_redis_store_never_loses_an_update_under_contention() -> None:
     assert len(granted) == 400
     assert store.update(key, lambda state, _now: state.windows[MINUTELY].used) == 400
     store.clear(key)
+
+
+def _random_state(rng: random.Random, now: int) -> BudgetState:
+    """A state around `now`: windows just before, at and after their boundaries and guards, predicted or not."""
+    state = BudgetState()
+    for name in rng.sample([MINUTELY, DAILY], rng.randint(0, 2)):
+        length = rng.choice([3_000, 5_000, 60_000, 86_400_000])
+        offset = rng.choice(
+            [rng.randint(-200_000, 200_000), rng.choice([-251, -250, -249, -1, 0, 1, 249, 250, 251, 299, 300, 301])]
+        )
+        if rng.random() < 0.2:
+            offset -= length * rng.randint(1, 3)
+        limit = rng.randint(1, 60)
+        reset = now + offset
+        state.windows[name] = Window(
+            reset_ms=reset,
+            length_ms=length,
+            limit=limit,
+            used=rng.randint(max(limit - 3, 0), limit + 2) if rng.random() < 0.6 else rng.randint(0, limit),
+            carry=rng.randint(0, 3),
+            confirmed=rng.random() < 0.6,
+            last_confirmed_reset_ms=rng.choice(
+                [None, reset - length, reset - 2 * length, reset - rng.randint(1, 9000)]
+            ),
+            length_learnt=rng.random() < 0.5,
+        )
+    if rng.random() < 0.5:
+        state.skew_lo_ms = rng.choice([-12.5, float(rng.randint(-3000, 0)), rng.randint(-3000, 3000)])
+    if rng.random() < 0.5:
+        state.skew_hi_ms = rng.choice([7.5, rng.randint(0, 3000), rng.randint(-3000, 3000)])
+    if rng.random() < 0.4:
+        state.probe_until_ms = now + rng.randint(-2000, 2000)
+    return state
+
+
+def _random_observations(rng: random.Random, state: BudgetState, now: int) -> list[Observation]:
+    found = []
+    for name in rng.sample([MINUTELY, DAILY, "other"], rng.randint(0, 3)):
+        window = state.windows.get(name)
+        base = window.reset_ms if window is not None else now + rng.randint(1, 60_000)
+        length = window.length_ms if window is not None else 60_000
+        reset = rng.choice([base, base + length, base - length, base + rng.randint(-5000, 5000), base + 2 * length])
+        limit = rng.choice([0, rng.randint(1, 60), rng.randint(1, 60)])
+        found.append(Observation(window=name, limit=limit, remaining=rng.randint(0, limit + 5), reset_ms=reset))
+    return found
+
+
+@pytest.mark.redis
+def test_the_redis_scripts_decide_exactly_as_the_python_functions() -> None:
+    """Reserve and observe run as Lua inside Redis (one round trip each); over random states and reports they
+    leave the same state and answer the same decision as `reserve`/`observe` at the clock Redis used."""
+    store = RedisBudgetStore(os.environ["REDIS_URL"])
+    client, redis_key = store._redis, store.prefix + "test:differential"
+    rng = random.Random(15)
+    for case in range(400):
+        policy = BudgetPolicy(
+            default_lengths_ms={MINUTELY: 60_000, DAILY: 86_400_000},
+            clock_window=MINUTELY,
+            guard_ms=rng.choice([0, 250, 1000]),
+            probe_timeout_ms=30_000,
+        )
+        seconds, micros = client.time()
+        before = _random_state(rng, seconds * 1000 + micros // 1000)
+        client.set(redis_key, before.to_json())
+        expected = BudgetState.from_json(before.to_json())
+        if case % 2 == 0:
+            granted, probe, now, wait, provisional, window, reopens = store._reserve(
+                keys=[redis_key], args=[policy.guard_ms, policy.probe_timeout_ms, policy.poll_ms, 60_000]
+            )
+            decision = reserve(expected, key="k", now_ms=now, policy=policy)
+            answered = (
+                (True, bool(probe), now)
+                if granted
+                else (False, wait, bool(provisional), window.decode() or None, reopens)
+            )
+            wanted = (
+                (True, decision.ticket.probe, decision.ticket.sent_ms)
+                if decision.ticket
+                else (False, decision.wait_ms, decision.provisional, decision.window, decision.reopens_at_ms)
+            )
+            assert answered == wanted, (case, before)
+        else:
+            ticket = Ticket(key="k", sent_ms=seconds * 1000 - rng.randint(0, 500), probe=rng.random() < 0.3)
+            observations = _random_observations(rng, before, seconds * 1000)
+            now = store._observe(
+                keys=[redis_key],
+                args=[
+                    int(ticket.probe),
+                    ticket.sent_ms,
+                    json.dumps([[o.window, o.limit, o.remaining, o.reset_ms] for o in observations]),
+                    json.dumps(dict(policy.default_lengths_ms)),
+                    policy.clock_window,
+                    60_000,
+                ],
+            )
+            observe(expected, ticket=ticket, observations=observations, now_ms=now, policy=policy)
+        assert BudgetState.from_json(client.get(redis_key)) == expected, (case, before)
+    client.delete(redis_key)
