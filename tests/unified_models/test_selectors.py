@@ -35,11 +35,13 @@ def _mutation(connection, *, status: str = MutationStatus.SUCCEEDED) -> Mutation
 def test_a_cursor_opens_only_for_the_list_it_was_issued_for() -> None:
     connection = ConnectionFactory()
     cursor = selectors.cursor_sign(
-        connection=connection, resource=Resource.INVOICES, vendor_cursor="skip=100", updated_after=MARCH
+        connection_id=connection.pk, resource=Resource.INVOICES, vendor_cursor="skip=100", updated_after=MARCH
     )
     assert "skip=100" not in cursor
     assert (
-        selectors.cursor_unsign(connection=connection, resource=Resource.INVOICES, cursor=cursor, updated_after=MARCH)
+        selectors.cursor_unsign(
+            connection_id=connection.pk, resource=Resource.INVOICES, cursor=cursor, updated_after=MARCH
+        )
         == "skip=100"
     )
 
@@ -52,7 +54,9 @@ def test_a_cursor_opens_only_for_the_list_it_was_issued_for() -> None:
         (connection, Resource.INVOICES, MARCH, "skip=100"),  # not ours at all
     ):
         with pytest.raises(Problem) as refused:
-            selectors.cursor_unsign(connection=connection_, resource=resource, cursor=raw, updated_after=updated_after)
+            selectors.cursor_unsign(
+                connection_id=connection_.pk, resource=resource, cursor=raw, updated_after=updated_after
+            )
         assert (refused.value.status_code, refused.value.problem_code) == (400, "invalid_cursor")
 
 
@@ -61,15 +65,15 @@ def test_a_store_page_continues_only_from_a_store_cursor_of_the_same_filters() -
     connection = ConnectionFactory()
     assert (
         selectors.store_cursor_sign(
-            connection=connection, resource=Resource.CONTACTS, position=None, updated_after=None
+            connection_id=connection.pk, resource=Resource.CONTACTS, position=None, updated_after=None
         )
         is None
     )
     position = 'store:{"a": "id-42", "f": {"status": "active"}}'
     store_cursor = selectors.store_cursor_sign(
-        connection=connection, resource=Resource.CONTACTS, position=position, updated_after=None
+        connection_id=connection.pk, resource=Resource.CONTACTS, position=position, updated_after=None
     )
-    arguments = {"connection": connection, "resource": Resource.CONTACTS, "updated_after": None}
+    arguments = {"connection_id": connection.pk, "resource": Resource.CONTACTS, "updated_after": None}
 
     assert selectors.store_cursor_after(**arguments, cursor=store_cursor, filters={"status": "active"}) == "id-42"
     assert selectors.store_cursor_after(**arguments, cursor=None, filters={}) is None
@@ -97,7 +101,10 @@ def test_a_live_list_pages_through_the_sandbox_with_our_cursors(connected: Conne
 def test_a_store_cursor_is_refused_on_a_live_list_before_any_vendor_call(connected: Connected) -> None:
     connection = connected.connection
     store_cursor = selectors.store_cursor_sign(
-        connection=connection, resource=Resource.CONTACTS, position='store:{"a": "x", "f": {}}', updated_after=None
+        connection_id=connection.pk,
+        resource=Resource.CONTACTS,
+        position='store:{"a": "x", "f": {}}',
+        updated_after=None,
     )
     before = connected.calls()
     with pytest.raises(Problem, match="cursor"):

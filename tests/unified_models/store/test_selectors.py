@@ -14,7 +14,7 @@ from connectors.base.data import Resource
 from connectors.registry import get_connector
 from gateway.api.problems import Problem
 from tenants.models import Connection
-from tests.tenants.factories import ConnectionFactory
+from tests.tenants.factories import ConnectionFactory, TenantFactory, WorkspaceFactory
 from unified_models.store import selectors
 from unified_models.store.models import StoredRecord, SyncRun, SyncRunState, SyncState
 
@@ -34,7 +34,7 @@ def _store(connection: Connection, record_id: str, **fields: Any) -> StoredRecor
 
 
 def _page(connection: Connection, **arguments: Any) -> selectors.StoredPage:
-    return selectors.stored_page(connection=connection, resource=Resource.INVOICES, **arguments)
+    return selectors.stored_page(connection_id=connection.pk, resource=Resource.INVOICES, **arguments)
 
 
 @pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_one_stored_record_or_whether_the_store_knows_it_was_deleted() -> None:
     connection = ConnectionFactory()
     _store(connection, "here")
     _store(connection, "gone", deleted_at=timezone.now())
-    find = {"connection": connection, "resource": Resource.INVOICES}
+    find = {"connection_id": connection.pk, "resource": Resource.INVOICES}
 
     assert selectors.stored_record(**find, record_id="here") == ({"id": "here"}, False)
     assert selectors.stored_record(**find, record_id="here", include_remote_data=True) == (
@@ -104,15 +104,27 @@ def test_one_stored_record_or_whether_the_store_knows_it_was_deleted() -> None:
 
 
 @pytest.mark.django_db
-def test_reads_come_from_the_store_only_once_a_first_run_completed() -> None:
+def test_reads_come_from_the_store_only_once_a_first_run_completed_and_only_the_workspaces() -> None:
     connection = ConnectionFactory()
+    workspace = connection.workspace
+
+    def copy(resource: Resource, *, of: Any = workspace, connection_id: Any = connection.pk) -> Any:
+        return selectors.store_copy(workspace=of, connection_id=str(connection_id), resource=resource)
+
     state = SyncState.objects.create(connection=connection, resource="invoices")
-    assert selectors.store_freshness(connection=connection, resource=Resource.INVOICES) is None
+    assert copy(Resource.INVOICES) is None
 
     state.first_completed_at = state.last_success_at = MARCH
     state.save()
-    assert selectors.store_freshness(connection=connection, resource=Resource.INVOICES) == selectors.Freshness(MARCH)
-    assert selectors.store_freshness(connection=connection, resource=Resource.CONTACTS) is None
+    assert copy(Resource.INVOICES) == selectors.StoreCopy(connection.pk, selectors.Freshness(MARCH))
+    assert copy(Resource.INVOICES, connection_id=str(connection.pk).upper()).connection_id == connection.pk
+    assert copy(Resource.CONTACTS) is None
+    assert copy(Resource.INVOICES, of=WorkspaceFactory()) is None  # another workspace's connection
+    assert copy(Resource.INVOICES, connection_id="not-a-connection") is None
+    # A connection whose tenant belongs to another workspace is shown to nobody (as connection_get shows it).
+    crossed = ConnectionFactory(workspace=workspace, tenant=TenantFactory())
+    SyncState.objects.create(connection=crossed, resource="invoices", first_completed_at=MARCH)
+    assert copy(Resource.INVOICES, connection_id=crossed.pk) is None
 
 
 @pytest.mark.django_db
