@@ -264,16 +264,21 @@ def without_odata_noise(value: Any) -> Any:
     `{"__deferred": …}` placeholders of collections that were not read, and expanded collections as plain lists.
     Everything Exact said about the record itself is kept."""
     if isinstance(value, list):
-        return [without_odata_noise(item) for item in value]
+        return [without_odata_noise(item) if isinstance(item, dict | list) else item for item in value]
     if not isinstance(value, dict):
         return value
     cleaned: dict[str, Any] = {}
     for name, item in value.items():
         if name == "__metadata":
             continue
-        if isinstance(item, dict) and "__deferred" in item:
-            continue
-        if isinstance(item, dict) and isinstance(item.get("results"), list) and len(item) == 1:
-            item = item["results"]
-        cleaned[name] = without_odata_noise(item)
+        if isinstance(item, dict):
+            if "__deferred" in item:
+                continue
+            if isinstance(item.get("results"), list) and len(item) == 1:
+                item = item["results"]
+            cleaned[name] = without_odata_noise(item)
+        elif isinstance(item, list):
+            cleaned[name] = without_odata_noise(item)
+        else:  # a leaf (text, number, bool, null): nothing inside to clean, no call per property
+            cleaned[name] = item
     return cleaned

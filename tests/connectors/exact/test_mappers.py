@@ -184,6 +184,10 @@ class TestContactFromExact:
         assert contact.remote_data == account
         account["Name"] = "changed"
         assert contact.remote_data is not None and contact.remote_data["Name"] != "changed"
+        nested = {**account, "Extra": {"Tags": ["a"]}}
+        copied = contact_from_exact(nested, today=TODAY)
+        nested["Extra"]["Tags"].append("b")
+        assert copied.remote_data is not None and copied.remote_data["Extra"] == {"Tags": ["a"]}  # deep, not shallow
 
     @pytest.mark.parametrize(("field", "value"), [("Status", "X"), ("Country", "NLD"), ("ID", None)])
     def test_unknown_values_are_errors(self, field: str, value: Any) -> None:
