@@ -234,6 +234,7 @@ _INVOICE_EXAMPLE = {
     "reference": "ORDER-2025-0042",
     "description": "March services",
     "journal_code": "70",
+    "corrects_invoice_id": None,
     "lines": [
         {
             "id": "b1",
@@ -428,6 +429,7 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "currency": "EUR",
         "description": "Kantoorartikelen maart",
         "journal_code": "60",
+        "corrects_invoice_id": None,
         "lines": [
             {
                 "id": "d4e5...",

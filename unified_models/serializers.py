@@ -223,6 +223,9 @@ class InvoiceSerializer(RecordSerializer):
     reference = StrictCharField(allow_null=True)
     description = StrictCharField(allow_null=True)
     journal_code = StrictCharField(allow_null=True)
+    corrects_invoice_id = StrictCharField(
+        allow_null=True, help_text="A credit note's invoice it corrects, where the vendor keeps the link (Xero)."
+    )
     lines = InvoiceLineSerializer(many=True)
     net_total = DecimalString()
     tax_total = DecimalString()
@@ -307,6 +310,9 @@ class PurchaseInvoiceSerializer(RecordSerializer):
     currency = StrictCharField(allow_null=True)
     description = StrictCharField(allow_null=True)
     journal_code = StrictCharField(allow_null=True)
+    corrects_invoice_id = StrictCharField(
+        allow_null=True, help_text="A credit note's bill it corrects, where the vendor keeps the link (Xero)."
+    )
     lines = PurchaseInvoiceLineSerializer(many=True)
     net_total = DecimalString()
     tax_total = DecimalString()
@@ -597,6 +603,15 @@ class InvoiceCreateSerializer(serializers.Serializer):
     journal_code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's sales journal."
     )
+    corrects_invoice_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text=(
+            "For `type: credit_note`: the `id` of the invoice it corrects. Xero allocates the credit to it (same "
+            "contact, both approved, at most the invoice's amount due); Exact keeps no such link: 422 naming the field."
+        ),
+    )
 
     def validate_currency(self, value: str | None) -> str | None:
         return _currency(value)
@@ -635,6 +650,15 @@ class PurchaseInvoiceCreateSerializer(serializers.Serializer):
     description = StrictCharField(required=False, allow_null=True, max_length=500)
     journal_code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's purchase journal."
+    )
+    corrects_invoice_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text=(
+            "For `type: credit_note`: the `id` of the bill it corrects. Xero allocates the credit to it (same "
+            "contact, both approved, at most the bill's amount due); Exact keeps no such link: 422 naming the field."
+        ),
     )
 
     def validate_currency(self, value: str | None) -> str | None:

@@ -264,6 +264,8 @@ class Invoice(Record):
     reference: str | None = None
     description: str | None = None
     journal_code: str | None = None
+    # A credit note's link to the invoice it corrects, where the vendor keeps one (Xero: its allocations).
+    corrects_invoice_id: str | None = None
     lines: tuple[InvoiceLine, ...] = ()
     net_total: Decimal = Decimal("0.00")
     tax_total: Decimal = Decimal("0.00")
@@ -309,9 +311,12 @@ class InvoiceInput:
     reference: str | None = None
     description: str | None = None
     journal_code: str | None = None
+    # For a credit note: the id of the invoice it corrects (a connector without such a link refuses it).
+    corrects_invoice_id: str | None = None
 
     def __post_init__(self) -> None:
         _require_date(self, "issue_date", "due_date")
+        _require_credit_note_link(self)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -370,6 +375,7 @@ class PurchaseInvoice(Record):
     currency: str | None = None
     description: str | None = None
     journal_code: str | None = None
+    corrects_invoice_id: str | None = None  # as on Invoice
     lines: tuple[PurchaseInvoiceLine, ...] = ()
     net_total: Decimal = Decimal("0.00")
     tax_total: Decimal = Decimal("0.00")
@@ -410,9 +416,16 @@ class PurchaseInvoiceInput:
     currency: str | None = None
     description: str | None = None
     journal_code: str | None = None
+    corrects_invoice_id: str | None = None  # as on InvoiceInput
 
     def __post_init__(self) -> None:
         _require_date(self, "issue_date", "due_date")
+        _require_credit_note_link(self)
+
+
+def _require_credit_note_link(owner: InvoiceInput | PurchaseInvoiceInput) -> None:
+    if owner.corrects_invoice_id is not None and owner.type is not InvoiceType.CREDIT_NOTE:
+        raise InvalidInput("corrects_invoice_id", "Only a credit note (type credit_note) corrects an invoice.")
 
 
 # ---------------------------------------------------------------------------------------------- sales orders

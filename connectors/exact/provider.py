@@ -419,6 +419,13 @@ class ExactConnector(OAuth2Connector):
 
     def create_record(self, ctx: CallContext, resource: Resource, data: Any, *, mapping: Any) -> WriteResult[Any]:
         resource = Resource(resource)
+        if resource in (Resource.INVOICES, Resource.PURCHASE_INVOICES) and data.corrects_invoice_id is not None:
+            # NOTES.md "Credit notes": no Exact property links a credit note to the invoice it corrects.
+            raise InvalidInput(
+                "corrects_invoice_id",
+                "Exact Online keeps no link from a credit note to the invoice it corrects; leave this out (the two "
+                "are matched in Exact's open items, not on the entry).",
+            )
         if resource is Resource.CONTACTS:
             return self._create_contact(ctx, data)
         if resource is Resource.INVOICES:

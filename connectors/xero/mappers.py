@@ -50,6 +50,7 @@ from connectors.xero.values import (
     UnexpectedXeroValue,
     clean_text,
     format_xero_date,
+    parse_guid,
     parse_xero_date,
     parse_xero_datetime,
     to_decimal,
@@ -330,6 +331,18 @@ def credit_note_status(document: XeroObject) -> InvoiceStatus:
     return status
 
 
+def corrected_invoice_id(credit_note: XeroObject) -> str | None:
+    """The invoice a credit note corrects: the one invoice its Allocations apply credit to (none, or credit spread
+    over several invoices: None). NOTES.md "Credit notes"."""
+    allocations = credit_note.get("Allocations")
+    invoices = {
+        str(parse_guid(str(allocation["Invoice"].get("InvoiceID") or "")) or "")
+        for allocation in (allocations if isinstance(allocations, list) else [])
+        if isinstance(allocation, dict) and isinstance(allocation.get("Invoice"), dict)
+    } - {""}
+    return invoices.pop() if len(invoices) == 1 else None
+
+
 def credit_note_from_xero(credit_note: XeroObject, *, item_ids: ItemIds) -> Invoice:
     """An ACCRECCREDIT credit note (with its LineItems when Xero sent them) -> Invoice of type credit_note (amounts
     positive, as Xero keeps them)."""
@@ -342,6 +355,7 @@ def credit_note_from_xero(credit_note: XeroObject, *, item_ids: ItemIds) -> Invo
         number=clean_text(credit_note.get("CreditNoteNumber")),
         type=InvoiceType.CREDIT_NOTE,
         status=credit_note_status(credit_note),
+        corrects_invoice_id=corrected_invoice_id(credit_note),
     )
 
 

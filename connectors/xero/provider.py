@@ -21,7 +21,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -57,7 +58,14 @@ from connectors.xero import auth, company, journal_entries, lookups, mappers, pu
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
 from connectors.xero.paging import check_page_size, decode_cursor, decode_cursor_part, encode_cursor, page_window
-from connectors.xero.values import clean_text, format_xero_date, parse_guid, parse_xero_datetime
+from connectors.xero.values import (
+    clean_text,
+    format_xero_date,
+    parse_guid,
+    parse_xero_date,
+    parse_xero_datetime,
+    to_money,
+)
 
 _READ = frozenset({Operation.LIST, Operation.RETRIEVE})
 _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
@@ -386,8 +394,10 @@ class XeroConnector(OAuth2Connector):
                 raise InvalidInput(f"lines[{index}].tax_rate_id", "Not a tax rate of this connection.")
         placeholder = dict.fromkeys(range(len(data.lines)), "?")
         purchases.purchase_invoice_to_xero(data, account_codes=placeholder)  # InvalidInput before any call
+        corrects = _corrected_guid(data.corrects_invoice_id)
         api = TenantApi(ctx)
         lookups.require_contact(api, data.contact_id)
+        corrected = _corrected_invoice(api, corrects, "ACCPAY", data.contact_id) if corrects else None
         accounts = lookups.line_accounts(api, [(line.ledger_account_id, line.tax_rate_id) for line in data.lines])
         codes = {index: str(row["Code"]) for index, row in accounts.items()}
         credit_note = data.type is InvoiceType.CREDIT_NOTE
@@ -398,6 +408,8 @@ class XeroConnector(OAuth2Connector):
         if invoice_id is None:
             raise VendorError(f"Xero created the purchase document but did not return its {key}.")
         ctx.record_created(invoice_id)
+        if corrected is not None:
+            created = _allocate(api, created, corrected)
         record = purchases.purchase_invoice_from_xero(created)
         return WriteResult(record=record.without_remote_data(), warnings=list(warnings))
 
@@ -430,7 +442,9 @@ class XeroConnector(OAuth2Connector):
                 raise InvalidInput(f"lines[{index}].ledger_account_id", "Not an id of this connection.")
         # First pass without any call: MappingMissing for gaps the mapping has whatever Xero holds.
         mappers.invoice_to_xero(data, mapping=mapping, codes=lookups.ANY_ITEM)
+        corrects = _corrected_guid(data.corrects_invoice_id)
         api = TenantApi(ctx)
+        corrected = _corrected_invoice(api, corrects, "ACCREC", data.contact_id) if corrects else None
         codes = lookups.item_codes(api) if _needs_items(data, mapping) else mappers.XeroCodes()
         payload, warnings = mappers.invoice_to_xero(data, mapping=mapping, codes=codes)
         credit_note = payload["Type"] == "ACCRECCREDIT"
@@ -440,6 +454,8 @@ class XeroConnector(OAuth2Connector):
         if invoice_id is None:
             raise VendorError(f"Xero created the document but did not return its {key}.")
         ctx.record_created(invoice_id)
+        if corrected is not None:
+            created = _allocate(api, created, corrected)
         item_ids = lookups.StaticItemIds(codes)
         record = (
             mappers.credit_note_from_xero(created, item_ids=item_ids)
@@ -650,6 +666,54 @@ def _invoice_update_payload(data: InvoiceUpdate) -> dict[str, Any]:
         if value is not None:
             payload[xero_name] = format_xero_date(value) if name == "due_date" else value
     return payload
+
+
+def _corrected_guid(value: str | None) -> str | None:
+    if value is None:
+        return None
+    guid = parse_guid(value)
+    if guid is None:
+        raise InvalidInput("corrects_invoice_id", "Not an id of this connection (Xero ids are GUIDs).")
+    return guid
+
+
+def _corrected_invoice(api: TenantApi, guid: str, invoice_type: str, contact_id: str | None) -> dict[str, Any]:
+    """The invoice (ACCREC) or bill (ACCPAY) a new credit note will be allocated to, checked as Xero checks an
+    allocation (NOTES.md "Credit notes"): of the same side and contact, approved, with something still due.
+    InvalidInput naming `corrects_invoice_id` before the credit note is created."""
+    field = "corrects_invoice_id"
+    noun = "bill" if invoice_type == "ACCPAY" else "sales invoice"
+    try:
+        rows = api.records(f"Invoices/{guid}", "Invoices")
+    except VendorNotFound:
+        rows = []
+    if not rows or rows[0].get("Type") != invoice_type:
+        raise InvalidInput(field, f"No {noun} with this id in the organisation.")
+    invoice = rows[0]
+    contact = invoice.get("Contact") if isinstance(invoice.get("Contact"), dict) else {}
+    if parse_guid(str(contact.get("ContactID") or "")) != parse_guid(contact_id or ""):
+        raise InvalidInput(field, f"The {noun} belongs to another contact; Xero allocates credit within one contact.")
+    if invoice.get("Status") != "AUTHORISED":
+        raise InvalidInput(field, f"Xero allocates credit only to an approved (AUTHORISED) {noun} with an amount due.")
+    return invoice
+
+
+def _allocate(api: TenantApi, credit_note: dict[str, Any], invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """PUT CreditNotes/{id}/Allocations: as much of the new credit note as the invoice still owes (Xero refuses
+    more than the remaining credit or the amount due); answers the credit note as read after it."""
+    total = to_money(credit_note.get("RemainingCredit"), "RemainingCredit")
+    if total is None:
+        total = to_money(credit_note.get("Total"), "Total") or Decimal(0)
+    due = to_money(invoice.get("AmountDue"), "AmountDue") or Decimal(0)
+    guid = str(credit_note["CreditNoteID"])
+    allocation = {
+        "Amount": min(total, due),
+        "Invoice": {"InvoiceID": str(invoice["InvoiceID"])},
+        "Date": format_xero_date(parse_xero_date(credit_note.get("Date"), "Date") or date.today()),
+    }
+    api.write("PUT", f"CreditNotes/{guid}/Allocations", {"Allocations": [allocation]}, "Allocations")
+    (row,) = api.records(f"CreditNotes/{guid}", "CreditNotes")[:1]
+    return row
 
 
 def _rows(body: Any, key: str, path: str) -> list[dict[str, Any]]:

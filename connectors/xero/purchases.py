@@ -30,7 +30,14 @@ from connectors.base.records import (
     PurchaseInvoiceLine,
     Warning,
 )
-from connectors.xero.mappers import BOOKED_STATUSES, W_DESCRIPTION, W_JOURNAL, _base, invoice_payment_status
+from connectors.xero.mappers import (
+    BOOKED_STATUSES,
+    W_DESCRIPTION,
+    W_JOURNAL,
+    _base,
+    corrected_invoice_id,
+    invoice_payment_status,
+)
 from connectors.xero.values import (
     UnexpectedXeroValue,
     clean_text,
@@ -95,6 +102,7 @@ def purchase_invoice_from_xero(document: XeroObject) -> PurchaseInvoice:
         currency=clean_text(document.get("CurrencyCode")),
         description=None,
         journal_code=None,
+        corrects_invoice_id=corrected_invoice_id(document) if doc_type == "ACCPAYCREDIT" else None,
         lines=lines,
         net_total=net_total,
         tax_total=tax_total,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.unified_models.conftest import Connected
+from tests.unified_models.conftest import CONNECTORS, Connected, _first_contact_id, mapping_store
 from tests.unified_models.test_api_purchase_invoices import _vendor_bill
 from unified_models.store import services
 from unified_models.store.models import SyncRunState
@@ -130,3 +130,137 @@ def test_an_unknown_purchase_document_type_is_refused_before_any_call(any_mapped
     assert response.status_code == 400, response.json()
     assert "type" in {error["field"] for error in response.json()["errors"]}
     assert any_mapped.calls() == {}
+
+
+# ---------------------------------------------------------------------------------------- the corrected invoice
+
+
+@pytest.fixture
+def xero(request: pytest.FixtureRequest, workspace: Any, auth_client: Any) -> Connected:
+    connected = CONNECTORS["xero"](request, workspace, auth_client)
+    mapping_store(connected.connection, connected.profile.mapping)
+    return connected
+
+
+def _xero_credit_note(connected: Connected, remote_id: str) -> dict[str, Any]:
+    (row,) = [row for row in connected.dump("CreditNotes") if row["CreditNoteID"] == remote_id]
+    return row
+
+
+def test_a_xero_credit_note_is_allocated_to_the_invoice_it_corrects(xero: Connected) -> None:
+    customer = _first_contact_id(xero)
+    invoice = xero.client.post(xero.url("invoices"), xero.invoice_body(customer, reference="ORDER-9"), format="json")
+    assert invoice.status_code == 201, invoice.json()
+    body = xero.invoice_body(customer, type="credit_note", reference="RETURN-9")
+    body["lines"] = body["lines"][:1]  # less than the invoice: part of it stays due
+    body["corrects_invoice_id"] = invoice.json()["id"]
+
+    response = xero.client.post(xero.url("invoices"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    note = response.json()
+    assert (note["type"], note["corrects_invoice_id"], note["status"]) == ("credit_note", invoice.json()["id"], "paid")
+    stored = _xero_credit_note(xero, note["remote_id"])
+    assert stored["RemainingCredit"] == 0 and stored["Status"] == "PAID"
+    (corrected,) = [row for row in xero.dump("Invoices") if row["InvoiceID"] == invoice.json()["remote_id"]]
+    assert corrected["AmountCredited"] == float(note["total"])
+    assert corrected["AmountDue"] == round(float(invoice.json()["total"]) - float(note["total"]), 2) > 0
+
+    run = services.sync_run_request(connection=xero.connection, resource="invoices", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    xero.world.control.reset_counters()
+    from_store = xero.client.get(xero.url(f"invoices/{note['id']}"))
+    assert xero.calls() == {}
+    assert from_store.json()["corrects_invoice_id"] == invoice.json()["id"]
+    assert xero.client.get(xero.url(f"invoices/{invoice.json()['id']}")).json()["corrects_invoice_id"] is None
+
+
+def test_a_xero_purchase_credit_note_larger_than_the_amount_due_leaves_the_rest_as_credit(xero: Connected) -> None:
+    full = _vendor_bill(xero)  # 186.00 with both lines
+    bill_body = {**full, "lines": full["lines"][:1]}  # 120.00 + 20 % = 144.00 due
+    bill = xero.client.post(xero.url("purchase-invoices"), bill_body, format="json")
+    assert bill.status_code == 201, bill.json()
+    body = {**full, "type": "credit_note", "number": "CN-1", "corrects_invoice_id": bill.json()["id"]}
+
+    response = xero.client.post(xero.url("purchase-invoices"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    note = response.json()
+    assert (note["corrects_invoice_id"], note["total"], note["status"]) == (
+        bill.json()["id"],
+        "186.00",
+        "partially_paid",
+    )
+    stored = _xero_credit_note(xero, note["remote_id"])
+    assert (stored["Type"], stored["RemainingCredit"]) == ("ACCPAYCREDIT", 42.0)
+    assert [a["Amount"] for a in stored["Allocations"]] == [144.0]
+    (settled,) = [row for row in xero.dump("Invoices") if row["InvoiceID"] == bill.json()["remote_id"]]
+    assert (settled["Status"], settled["AmountDue"]) == ("PAID", 0)
+
+
+def _credit_note_puts(connected: Connected) -> int:
+    return sum(
+        count
+        for endpoint, by_status in connected.calls().items()
+        if "CreditNotes" in endpoint or "SalesInvoices" in endpoint or "PurchaseEntries" in endpoint
+        for count in by_status.values()
+    )
+
+
+def test_a_link_on_an_invoice_is_refused_before_any_call(any_mapped: Connected, any_customer_id: str) -> None:
+    body = any_mapped.invoice_body(any_customer_id, corrects_invoice_id="2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b")
+    any_mapped.world.control.reset_counters()
+
+    response = any_mapped.client.post(any_mapped.url("invoices"), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    assert [error["field"] for error in response.json()["errors"]] == ["corrects_invoice_id"]
+    assert any_mapped.calls() == {}
+
+
+@pytest.mark.parametrize("resource", ["invoices", "purchase-invoices"])
+def test_exact_keeps_no_link_and_says_so_before_any_call(mapped: Connected, resource: str) -> None:
+    invoice = mapped.client.post(mapped.url("invoices"), mapped.invoice_body(_first_contact_id(mapped)), format="json")
+    assert invoice.status_code == 201, invoice.json()
+    if resource == "invoices":
+        body = mapped.invoice_body(_first_contact_id(mapped), type="credit_note")
+    else:
+        body = {**_vendor_bill(mapped), "type": "credit_note"}
+    body["corrects_invoice_id"] = invoice.json()["id"]
+    mapped.world.control.reset_counters()
+
+    response = mapped.client.post(mapped.url(resource), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    problem = response.json()
+    assert [error["field"] for error in problem["errors"]] == ["corrects_invoice_id"], problem
+    assert "Exact" in str(problem)
+    assert mapped.calls() == {}
+
+
+@pytest.mark.parametrize("case", ["other-contact", "draft", "a-bill", "unknown", "not-an-id"])
+def test_xero_refuses_an_invoice_it_could_not_allocate_to_before_creating_the_credit_note(
+    xero: Connected, case: str
+) -> None:
+    customer = _first_contact_id(xero)
+    other = xero.client.post(xero.url("contacts"), {"name": "Someone Else Ltd"}, format="json").json()["id"]
+    invoice_of = {"other-contact": other, "draft": customer}
+    target: str
+    if case in invoice_of:
+        extra = {"status": "draft"} if case == "draft" else {}
+        made = xero.client.post(xero.url("invoices"), xero.invoice_body(invoice_of[case], **extra), format="json")
+        assert made.status_code == 201, made.json()
+        target = made.json()["id"]
+    elif case == "a-bill":
+        bill = {**_vendor_bill(xero), "contact_id": customer}
+        target = xero.client.post(xero.url("purchase-invoices"), bill, format="json").json()["id"]
+    else:
+        target = "2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b" if case == "unknown" else "INV-1"
+    body = {**xero.invoice_body(customer, type="credit_note"), "corrects_invoice_id": target}
+    xero.world.control.reset_counters()
+
+    response = xero.client.post(xero.url("invoices"), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    assert [error["field"] for error in response.json()["errors"]] == ["corrects_invoice_id"]
+    assert _credit_note_puts(xero) == 0 and xero.dump("CreditNotes") == []

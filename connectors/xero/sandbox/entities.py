@@ -888,6 +888,8 @@ def allocate_credit_note(wc: WriteContext, credit_note: dict[str, Any], payload:
         errors.append("Credit can only be allocated to an authorised invoice.")
     elif {"ACCREC": "ACCRECCREDIT", "ACCPAY": "ACCPAYCREDIT"}[invoice["Type"]] != credit_note["Type"]:
         errors.append("The credit note and the invoice must be of the same type (sales or purchases).")
+    elif (invoice.get("Contact") or {}).get("ContactID") != (credit_note.get("Contact") or {}).get("ContactID"):
+        errors.append("The credit note and the invoice must belong to the same contact.")
     if amount is None or amount <= 0:
         errors.append("Allocation Amount must be greater than zero.")
     elif invoice is not None and (amount > invoice["AmountDue"] or amount > credit_note["RemainingCredit"]):
