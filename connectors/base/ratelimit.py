@@ -486,8 +486,8 @@ _OBSERVE_SCRIPT = (
     _DECISIONS_LUA
     + """
 -- KEYS[1] the state; ARGV: probe (0/1), sent_ms, observations [[window, limit, remaining, reset_ms], ...],
--- default lengths {window: ms}, clock window, ttl_ms. Answers the store's now_ms.
-local probe, sent_ms, ttl = ARGV[1] == '1', tonumber(ARGV[2]), ARGV[6]
+-- default lengths {window: ms}, clock window, ttl_ms, calendar windows (0/1). Answers the store's now_ms.
+local probe, sent_ms, ttl, calendar_windows = ARGV[1] == '1', tonumber(ARGV[2]), ARGV[6], ARGV[7] == '1'
 local observations, defaults, clock_window = cjson.decode(ARGV[3]), cjson.decode(ARGV[4]), ARGV[5]
 local now = clock_ms()
 local state = load(redis.call('GET', KEYS[1]))
@@ -509,8 +509,14 @@ for _, o in ipairs(observations) do
       elseif reset > w.reset_ms then
         local base, previous = w.carry, w.reset_ms
         if not w.confirmed then base, previous = w.used, w.last_confirmed_reset_ms end
-        if previous ~= nil and reset - previous > 0 then
-          w.length_ms = math.min(w.length_ms, reset - previous)
+        local gap = 0
+        if previous ~= nil then gap = reset - previous end
+        if gap > 0 then
+          if w.length_learnt or gap % w.length_ms == 0 then
+            w.length_ms = math.min(w.length_ms, gap)
+          else
+            w.length_ms = gap
+          end
           w.length_learnt = true
         end
         w.last_confirmed_reset_ms = previous
@@ -533,11 +539,18 @@ for _, o in ipairs(observations) do
       end
     end
     if name == clock_window then
-      local low, high = reset - state.windows[name].length_ms - now, reset - sent_ms
-      local new_low, new_high = low, high
-      if state.skew_lo_ms ~= nil then new_low = math.max(state.skew_lo_ms, low) end
+      local clock = state.windows[name]
+      local low, high = nil, reset - sent_ms
+      if not (calendar_windows and not clock.length_learnt and reset % clock.length_ms ~= 0) then
+        low = reset - clock.length_ms - now
+      end
+      local new_low, new_high = state.skew_lo_ms, high
+      if low ~= nil then
+        new_low = low
+        if state.skew_lo_ms ~= nil then new_low = math.max(state.skew_lo_ms, low) end
+      end
       if state.skew_hi_ms ~= nil then new_high = math.min(state.skew_hi_ms, high) end
-      if new_low > new_high then new_low, new_high = low, high end
+      if new_low ~= nil and new_low > new_high then new_low, new_high = low, high end
       state.skew_lo_ms, state.skew_hi_ms = new_low, new_high
     end
   end
@@ -612,6 +625,7 @@ class RedisBudgetStore(_DecidingInPython):
                     json.dumps(dict(policy.default_lengths_ms)),
                     policy.clock_window,
                     STATE_TTL_MS,
+                    1 if policy.calendar_windows else 0,
                 ],
             )
         except self._errors as exc:

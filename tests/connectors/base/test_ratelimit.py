@@ -366,7 +366,9 @@ def _random_observations(rng: random.Random, state: BudgetState, now: int) -> li
         window = state.windows.get(name)
         base = window.reset_ms if window is not None else now + rng.randint(1, 60_000)
         length = window.length_ms if window is not None else 60_000
-        reset = rng.choice([base, base + length, base - length, base + rng.randint(-5000, 5000), base + 2 * length])
+        reset = rng.choice(
+            [base, base + length, base - length, base + rng.randint(-5000, 5000), base + 2 * length, now - now % 60_000]
+        )
         limit = rng.choice([0, rng.randint(1, 60), rng.randint(1, 60)])
         found.append(Observation(window=name, limit=limit, remaining=rng.randint(0, limit + 5), reset_ms=reset))
     return found
@@ -385,6 +387,7 @@ def test_the_redis_scripts_decide_exactly_as_the_python_functions() -> None:
             clock_window=MINUTELY,
             guard_ms=rng.choice([0, 250, 1000]),
             probe_timeout_ms=30_000,
+            calendar_windows=rng.random() < 0.5,
         )
         seconds, micros = client.time()
         before = _random_state(rng, seconds * 1000 + micros // 1000)
@@ -418,6 +421,7 @@ def test_the_redis_scripts_decide_exactly_as_the_python_functions() -> None:
                     json.dumps(dict(policy.default_lengths_ms)),
                     policy.clock_window,
                     60_000,
+                    int(policy.calendar_windows),
                 ],
             )
             observe(expected, ticket=ticket, observations=observations, now_ms=now, policy=policy)
