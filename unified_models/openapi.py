@@ -849,7 +849,9 @@ _ATTACHMENT_RULES_TEXT = (
     "The vendor's rules are checked before any call, naming the field `file` in a 422 `invalid_input` problem: the "
     "file must not be empty, must be a PDF, JPEG, PNG, GIF, TIFF or XML file by its content, with a file name whose "
     "extension matches it, and may be at most as large as the vendor takes (Exact: 10 MB per file in the "
-    "Netherlands and Belgium; elsewhere its 9.5 MB message limit caps the base64-encoded file at about 7 MB). "
+    "Netherlands and Belgium; elsewhere its 9.5 MB message limit caps the base64-encoded file at about 7 MB; Xero: "
+    "10 MB, no XML). Xero keeps at most 10 files per record and would replace a file of the same name: an 11th file "
+    "or a name the record already has is refused the same way before the upload. "
     "A vendor that takes no files on this resource answers 405."
 )
 
@@ -858,7 +860,8 @@ def attachment_list_schema(spec: ResourceSpec) -> Any:
     return extend_schema(
         operation_id=_operation_id(spec, "attachments_list"),
         summary=f"List the files attached to one of the {spec.what}",
-        description="Read from the vendor (Exact: the documents linked to the entry and their attachments).",
+        description="Read from the vendor (Exact: the documents linked to the entry and their attachments; Xero: the "
+        "attachments of the invoice, bill or credit note).",
         parameters=[CONNECTION_ID, RECORD_ID],
         responses={
             200: _ATTACHMENT_PAGE,
@@ -882,7 +885,7 @@ def attachment_create_schema(spec: ResourceSpec) -> Any:
         summary=f"Attach a file to one of the {spec.what}",
         description="A `multipart/form-data` upload with the file in the part `file`. Exact: a document of the "
         "entry's type (purchase invoice or sales invoice) linked to the entry, with the file as its attachment. "
-        + _ATTACHMENT_RULES_TEXT,
+        "Xero: an attachment of the invoice, bill or credit note. " + _ATTACHMENT_RULES_TEXT,
         parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER],
         request={"multipart/form-data": AttachmentUploadSerializer},
         responses={201: AttachmentSerializer, **_problems(*WRITE_PROBLEMS)},

@@ -65,18 +65,21 @@ class TenantApi:
                 return
             page += 1
 
-    def write(self, method: str, path: str, body: Any, key: str) -> list[dict[str, Any]]:
-        """PUT (create) or POST (update) with an Idempotency-Key; the records of the answer."""
+    def write(
+        self, method: str, path: str, body: Any, key: str, *, file: tuple[bytes, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """PUT (create) or POST (update) with an Idempotency-Key; the records of the answer. `file` (bytes and media
+        type) is sent raw instead of the JSON `body` (attachments)."""
         idempotency_key = uuid.uuid4().hex
         try:
-            answer = self._write(method, path, body, idempotency_key)
+            answer = self._write(method, path, body, idempotency_key, file)
         except (VendorResponseLost, VendorUnavailable) as first:
             if first.status is not None and first.status < 500:
                 raise
             # The same key again: Xero replays the first answer if the write was applied (NOTES.md: Idempotency).
             logger.warning("Xero %s %s: answer lost (%s); resending with the same Idempotency-Key", method, path, first)
             try:
-                answer = self._write(method, path, body, idempotency_key)
+                answer = self._write(method, path, body, idempotency_key, file)
             except VendorUnavailable:
                 raise first from None
         rows = answer.get(key) if isinstance(answer, dict) else None
@@ -84,7 +87,9 @@ class TenantApi:
             raise VendorError(f"Xero's answer to {method} {path} has no {key}.")
         return [row for row in rows if isinstance(row, dict)]
 
-    def _write(self, method: str, path: str, body: Any, idempotency_key: str) -> Any:
+    def _write(
+        self, method: str, path: str, body: Any, idempotency_key: str, file: tuple[bytes, str] | None = None
+    ) -> Any:
         return self.ctx.call(
             lambda token: self.client.tenant_request(
                 method,
@@ -93,6 +98,19 @@ class TenantApi:
                 token_provider=lambda: token,
                 json=body,
                 headers={"Idempotency-Key": idempotency_key},
+                file=file,
+            )
+        )
+
+    def download(self, path: str, media_type: str) -> httpx.Response:
+        """A file (an attachment's bytes), asked for by its media type (NOTES.md: Attachments)."""
+        return self.ctx.call(
+            lambda token: self.client.tenant_request_raw(
+                "GET",
+                path,
+                tenant_id=self.tenant_id,
+                token_provider=lambda: token,
+                headers={"Accept": media_type, "contentType": media_type},
             )
         )
 

@@ -115,8 +115,10 @@ class XeroClient(VendorHttpClient):
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         raise_for: Callable[[httpx.Response], bool] | None = None,
+        file: tuple[bytes, str] | None = None,
     ) -> httpx.Response:
-        """`{api}/api.xro/2.0/{path}` for one organisation (the `Xero-Tenant-Id` header)."""
+        """`{api}/api.xro/2.0/{path}` for one organisation (the `Xero-Tenant-Id` header). `file` is a raw body and
+        its media type (an attachment upload: NOTES.md: Attachments) instead of a JSON `json`."""
         # Token and body first: a token refresh or a bad payload must not hold a unit of the shared budget.
         all_headers = {
             **BASE_HEADERS,
@@ -124,8 +126,10 @@ class XeroClient(VendorHttpClient):
             "Authorization": f"Bearer {token_provider()}",
             "Xero-Tenant-Id": tenant_id,
         }
-        content = None
-        if json is not None:
+        content: str | bytes | None = None
+        if file is not None:
+            content, all_headers["Content-Type"] = file
+        elif json is not None:
             content = xero_json_dumps(json)
             all_headers["Content-Type"] = "application/json"
         relative = path.lstrip("/")
@@ -150,10 +154,18 @@ class XeroClient(VendorHttpClient):
         params: Mapping[str, str] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        file: tuple[bytes, str] | None = None,
     ) -> Any:
         """The parsed JSON answer of an organisation call (None for 204)."""
         response = self.tenant_request_raw(
-            method, path, tenant_id=tenant_id, token_provider=token_provider, params=params, json=json, headers=headers
+            method,
+            path,
+            tenant_id=tenant_id,
+            token_provider=token_provider,
+            params=params,
+            json=json,
+            headers=headers,
+            file=file,
         )
         return self.json_body(response)
 

@@ -44,6 +44,9 @@ from connectors.base.errors import VendorError, VendorNotFound
 from connectors.base.inbound import InboundDelivery
 from connectors.base.mapping import LedgerMapping
 from connectors.base.records import (
+    Attachment,
+    AttachmentContent,
+    AttachmentInput,
     ContactInput,
     InvalidInput,
     InvoiceInput,
@@ -54,7 +57,7 @@ from connectors.base.records import (
     PurchaseInvoiceInput,
 )
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.xero import auth, company, journal_entries, lookups, mappers, purchases, sync, webhooks
+from connectors.xero import attachments, auth, company, journal_entries, lookups, mappers, purchases, sync, webhooks
 from connectors.xero.calls import TenantApi
 from connectors.xero.client import XeroClient, XeroHosts, raise_only_for_call_errors
 from connectors.xero.paging import check_page_size, decode_cursor, decode_cursor_part, encode_cursor, page_window
@@ -113,6 +116,9 @@ class XeroConnector(OAuth2Connector):
             Resource.PURCHASE_INVOICES.value: frozenset({"contact_id"}),
         }
     )
+    # Files on sales invoices, bills and their credit notes (attachments.py; NOTES.md: Attachments).
+    attachment_resources = frozenset(resource.value for resource in attachments.SIDES)
+    attachment_rules = attachments.ATTACHMENT_RULES
 
     @property
     def hosts(self) -> XeroHosts:
@@ -508,6 +514,26 @@ class XeroConnector(OAuth2Connector):
         credit_note = current.type is InvoiceType.CREDIT_NOTE
         row = self._post_document(api, guid, {"Status": "AUTHORISED"}, credit_note=credit_note)
         return WriteResult(record=self._records(api, Resource.INVOICES, [row])[0].without_remote_data())
+
+    # ===================================================================================== attachments
+
+    def attachment_create(
+        self, ctx: CallContext, resource: Resource, record_id: str, data: AttachmentInput
+    ) -> Attachment:
+        return attachments.create(TenantApi(ctx), self._attachable(resource), record_id, data)
+
+    def attachment_list(self, ctx: CallContext, resource: Resource, record_id: str) -> list[Attachment]:
+        return attachments.list_for(TenantApi(ctx), self._attachable(resource), record_id)
+
+    def attachment_content(
+        self, ctx: CallContext, resource: Resource, record_id: str, attachment_id: str
+    ) -> AttachmentContent:
+        return attachments.content(TenantApi(ctx), self._attachable(resource), record_id, attachment_id)
+
+    def _attachable(self, resource: Resource | str) -> Resource:
+        if str(resource) not in self.attachment_resources:
+            raise OperationNotSupported(str(resource), "attachments", self.name)
+        return Resource(resource)
 
     # ===================================================================================== sync (sync.py)
 

@@ -80,10 +80,14 @@ XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
 # The app's webhook key: Xero signs each delivery with it (x-xero-signature; connectors/xero/NOTES.md: Webhooks).
 XERO_WEBHOOK_SECRET = env.str("XERO_WEBHOOK_SECRET", default="")
 # Scopes asked at consent; offline_access gives the refresh token (apps created from March 2026 need the
-# granular accounting scopes instead of accounting.transactions: connectors/xero/NOTES.md: Scopes).
+# granular accounting scopes instead of accounting.transactions: connectors/xero/NOTES.md: Scopes);
+# accounting.attachments for files on invoices and bills.
 XERO_SCOPES = env.str(
     "XERO_SCOPES",
-    default="openid profile email offline_access accounting.transactions accounting.contacts accounting.settings",
+    default=(
+        "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings "
+        "accounting.attachments"
+    ),
 )
 # Xero's three hosts (consent, tokens, API); XERO_SANDBOX_URL stands in for all three (the project's sandbox).
 XERO_LOGIN_URL = env.str("XERO_LOGIN_URL", default="https://login.xero.com").rstrip("/")

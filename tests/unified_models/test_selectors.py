@@ -119,7 +119,8 @@ def test_operations_a_connector_does_not_declare_are_refused_naming_it() -> None
         selectors.record_list(connection=xero, resource=Resource.SALES_ORDERS, page_size=10)
     assert (refused.value.resource, refused.value.operation, refused.value.vendor) == ("sales-orders", "list", "Xero")
     with pytest.raises(OperationNotSupported, match="attachments"):
-        selectors.attachable_connector(connection=xero, resource=Resource.PURCHASE_INVOICES)
+        selectors.attachable_connector(connection=xero, resource=Resource.JOURNAL_ENTRIES)
+    assert selectors.attachable_connector(connection=xero, resource=Resource.PURCHASE_INVOICES)
     assert selectors.attachable_connector(connection=ConnectionFactory(), resource=Resource.PURCHASE_INVOICES)
 
 

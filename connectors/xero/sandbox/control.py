@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import uuid
@@ -302,6 +303,17 @@ class ControlAPI:
                 name: [_json_value(spec.render(store, record, True)) for record in store.tables[name].values()]
                 for name, spec in SPECS.items()
             }
+            # Files as the API lists them, with their parent (endpoint and id) and their bytes in base64.
+            records["Attachments"] = [
+                {
+                    "Endpoint": endpoint,
+                    "ParentID": parent_id,
+                    **{key: value for key, value in attachment.items() if not key.startswith("_")},
+                    "Content": base64.b64encode(attachment["_content"]).decode("ascii"),
+                }
+                for (endpoint, parent_id), files in store.attachments.items()
+                for attachment in files
+            ]
         return {"tenant_id": tenant_id, "records": records}
 
     def _connections(self, request: Request, body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -64,3 +64,26 @@ def test_attachments_need_their_scope(connected: Tenant, http: httpx.Client) -> 
     invoice = _invoice(connected, http)
     response = http.get(connected.api(f"Invoices/{invoice['InvoiceID']}/Attachments"), headers=connected.headers())
     assert (response.status_code, response.json()["Detail"]) == (401, "AuthorizationUnsuccessful")
+
+
+def test_a_file_over_10_mb_is_refused_and_the_dump_shows_the_files(
+    tenant: Tenant, http: httpx.Client, control: SandboxControl
+) -> None:
+    _with_attachments(tenant, http)
+    bill = _invoice(tenant, http, "ACCPAY")
+    base = tenant.api(f"Invoices/{bill['InvoiceID']}/Attachments")
+    limit = 10 * 1024 * 1024
+    too_big = http.put(f"{base}/big.pdf", content=b"%PDF" + b"0" * (limit - 3), headers=tenant.headers())
+    assert too_big.status_code == 413
+    assert too_big.json()["Type"] == "PostDataInvalidException"
+    at_limit = http.put(f"{base}/ok.pdf", content=b"%PDF" + b"0" * (limit - 4), headers=tenant.headers())
+    assert at_limit.status_code == 200, at_limit.text
+
+    (stored,) = control.dump(tenant.tenant_id)["Attachments"]
+    assert (stored["Endpoint"], stored["ParentID"], stored["FileName"], stored["ContentLength"]) == (
+        "Invoices",
+        bill["InvoiceID"],
+        "ok.pdf",
+        limit,
+    )
+    assert len(stored["Content"]) == 4 * ((limit + 2) // 3)  # base64 of the whole file
