@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.http import Http404
 
 from connectors.base.connector import Connector, Operation
@@ -26,7 +26,7 @@ from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
 from unified_models.models import ConnectionMapping, Mutation, Reconciliation
-from unified_models.store.selectors import STORE_CURSOR_PREFIX, store_cursor_position
+from unified_models.store.selectors import STORE_CURSOR_PREFIX, Freshness, StoreCopy, store_cursor_position
 
 _CURSOR_SALT = "unified_models.list-cursor"
 
@@ -35,6 +35,31 @@ def connection_get(*, workspace: Workspace, connection_id: str) -> Connection:
     """A connection of the caller's workspace, or 404; with its credential and ledger mapping in the same read, so
     the request's vendor calls (`connection_context(..., current=True)`) and writes need no second one."""
     return tenant_selectors.connection_get(workspace=workspace, connection_id=connection_id, related=("mapping",))
+
+
+def connection_get_with_copy(
+    *, workspace: Workspace, connection_id: str, resource: Resource
+) -> tuple[Connection, StoreCopy | None]:
+    """`connection_get`, and in the same statement the connection's store copy of `resource` when reads can come
+    from it (its first sync completed; `store_selectors.store_copy`'s answer) and when its last sync ended: a
+    one-record read knows where to read from without a statement of its own. The copy's row is the connection's
+    (a LEFT JOIN on it), so it is scoped exactly as the connection is."""
+    connection = tenant_selectors.scoped_get(
+        Connection.objects.select_related("credential", "mapping")
+        .filter(tenant__workspace=workspace)
+        .annotate(
+            store_state=FilteredRelation("sync_states", condition=Q(sync_states__resource=resource.value)),
+            store_first_completed_at=F("store_state__first_completed_at"),
+            store_synced_at=F("store_state__last_success_at"),
+        ),
+        workspace=workspace,
+        pk=connection_id,
+    )
+    if getattr(connection, "store_first_completed_at", None) is None:
+        return connection, None
+    return connection, StoreCopy(
+        connection_id=connection.pk, freshness=Freshness(synced_at=getattr(connection, "store_synced_at", None))
+    )
 
 
 # ---------------------------------------------------------------------------------------------- cursors

@@ -227,10 +227,13 @@ class RecordDetailView(ConnectionAPIView):
     spec: ResourceSpec
 
     def get(self, request: Request, connection_id: str, record_id: str) -> Response:
-        copy = self.get_store_copy(request, connection_id, self.spec.resource)
-        connection = self.get_connection(connection_id) if copy is None else None
+        # The connection (404 if not the caller's) and whether its copy serves this read, in one statement.
+        connection, copy = selectors.connection_get_with_copy(
+            workspace=self.workspace, connection_id=connection_id, resource=self.spec.resource
+        )
         include = include_remote_data(request)
-        read_mode(request)  # validated; a copy was looked for unless it is `live`
+        if read_mode(request) == LIVE:
+            copy = None
         if copy is not None:
             stored, deleted = store_selectors.stored_record(
                 connection_id=copy.connection_id,
@@ -242,8 +245,6 @@ class RecordDetailView(ConnectionAPIView):
                 return _sourced(Response(stored), copy.freshness)
             if deleted:
                 raise VendorNotFound(f"No {self.spec.resource.value} record '{record_id}' (deleted at the vendor).")
-            connection = self.get_connection(connection_id)
-        assert connection is not None
         # Not in the copy (yet): the vendor's answer, kept in the copy for the next read.
         record = selectors.record_retrieve(
             connection=connection, resource=self.spec.resource, record_id=record_id, include_remote_data=True
