@@ -41,6 +41,11 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STORE_BATCH_SIZE = 500  # rows per INSERT … ON CONFLICT statement
+# Seconds a connection's epoch, as read by this process, serves the next copies that begin (a connection's
+# backfill starts every resource within seconds: one read instead of one per resource). Safe for any age: the
+# epoch is read before the copy begins, and a move after that read is what the epoch check finds.
+EPOCH_REUSE_SECONDS = 60.0
+_recent_epochs: dict[str, tuple[str, float]] = {}
 
 
 class SyncAlreadyRunning(Exception):
@@ -206,7 +211,7 @@ def sync_run_execute(*, run_id: Any) -> SyncRun:
         while True:
             if not state.checkpoint:
                 # The epoch first: a move after it is noticed by the next epoch check (sync_epoch_check).
-                epoch = _with_rate_waits(owner, lambda: connector.sync_epoch(owner.ctx))
+                epoch = _epoch_before_copy(owner, connector)
                 checkpoint = _with_rate_waits(owner, lambda: connector.sync_begin(owner.ctx, Resource(run.resource)))
                 state = _commit_begin(owner, checkpoint, epoch)
             position = state.checkpoint
@@ -227,6 +232,25 @@ def sync_run_execute(*, run_id: Any) -> SyncRun:
         _finish(run, failed=exc)
         raise
     return _finish(run, calls=owner.ctx.calls)
+
+
+def _epoch_before_copy(owner: _Owner, connector: Connector) -> str:
+    """The connection's epoch for a copy about to begin: read at most EPOCH_REUSE_SECONDS ago by this process."""
+    key = str(owner.run.connection_id)
+    recent = _recent_epochs.get(key)
+    if recent is not None and time.monotonic() - recent[1] < EPOCH_REUSE_SECONDS:
+        return recent[0]
+    epoch = _with_rate_waits(owner, lambda: connector.sync_epoch(owner.ctx))
+    _epoch_seen(key, epoch)
+    return epoch
+
+
+def _epoch_seen(connection_id: str, epoch: str) -> None:
+    now = time.monotonic()
+    if len(_recent_epochs) > 10_000:  # a long-lived worker with many connections: drop the stale ones
+        for stale in [key for key, (_, seen) in _recent_epochs.items() if now - seen >= EPOCH_REUSE_SECONDS]:
+            del _recent_epochs[stale]
+    _recent_epochs[connection_id] = (epoch, now)
 
 
 class _LeaseLost(Exception):
@@ -364,6 +388,7 @@ def sync_epoch_check(*, connection: Connection, trigger: str = "epoch") -> list[
     resource copied under the old epoch gets a full run; returns the runs requested."""
     connector = get_connector(connection.connector)
     epoch = connector.sync_epoch(connection_context(connection))
+    _epoch_seen(str(connection.pk), epoch)  # the full runs it requests begin under this epoch, not an older one
     stale = SyncState.objects.filter(connection=connection).exclude(checkpoint="").exclude(epoch=epoch)
     runs: list[SyncRun] = []
     for state in stale:

@@ -3,6 +3,7 @@ follow, a run resumes from its checkpoint, one run at a time."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -192,6 +193,24 @@ def test_a_run_resumes_from_its_last_committed_checkpoint(connected: Connected) 
     assert resumed.state == SyncRunState.SUCCEEDED and resumed.rows == 500
     assert sum(connected.calls()["bulk/SalesInvoice/SalesInvoices"].values()) == 1
     assert len(_stored(connected, "invoices")) == 2500
+
+
+def test_a_connections_backfill_reads_its_epoch_once_not_once_per_resource(connected: Connected) -> None:
+    # The copies of a new connection begin within seconds of each other: one system/Divisions read serves them.
+    connected.world.control.reset_counters()
+    for resource in ("contacts", "invoices", "ledger-accounts", "items"):
+        assert _sync(connected, resource).state == SyncRunState.SUCCEEDED
+    assert sum(connected.calls()["system/Divisions"].values()) == 1
+    # Past the reuse window the next copy reads it again.
+    services._recent_epochs[str(connected.connection.pk)] = ("old", time.monotonic() - services.EPOCH_REUSE_SECONDS)
+    connected.world.control.reset_counters()
+    assert _sync(connected, "contacts", SyncMode.FULL).state == SyncRunState.SUCCEEDED
+    assert sum(connected.calls()["system/Divisions"].values()) == 1
+    state = SyncState.objects.get(connection=connected.connection, resource="contacts")
+    assert (
+        state.epoch != "old"
+        and state.epoch == SyncState.objects.get(connection=connected.connection, resource="invoices").epoch
+    )
 
 
 def test_a_division_move_makes_the_next_run_copy_everything_again(connected: Connected) -> None:
