@@ -645,7 +645,9 @@ JOURNAL_ENTRIES_CREATE = OperationText(
         "Exact's journals with VAT enabled): `tax_amount` when given, else the line's amount at the rate's percent "
         "from the ledger mapping, half up to the cent; the balance includes it. A rate the mapping gives no percent "
         "for needs `tax_amount` (else 422 naming the line's `tax_rate_id`), and `tax_amount` without `tax_rate_id` "
-        "is 422 naming it."
+        "is 422 naming it. Xero books a posted manual journal (no journals: `journal_code` is answered with a "
+        "warning): `tax_rate_id` is the line's TaxType, the tax is the organisation's rate, and a given "
+        "`tax_amount` is 422 naming it (Xero calculates the tax)."
     ),
     examples=(
         OpenApiExample("Two balanced lines", value=_JOURNAL_ENTRY_INPUT, request_only=True),

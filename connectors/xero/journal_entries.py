@@ -7,6 +7,8 @@ Facts followed (NOTES.md: Manual journals):
 - Status: DRAFT, POSTED (booked), DELETED (a draft removed), VOIDED (a posted one reversed), ARCHIVED.
 - A manual journal has no number, no journal and no currency of its own (it books in the base currency), and its
   lines have no contact.
+- Tax: with `LineAmountTypes` `Exclusive` each line's `TaxType` (else the account's default) adds a `TaxAmount`
+  Xero calculates from the TaxType and LineAmount, on the line's side; the lines balance with it included.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ PATH = "ManualJournals"
 STATUSES = {"DRAFT": False, "POSTED": True, "VOIDED": True, "ARCHIVED": True}
 DELETED = "DELETED"
 W_LINE_CONTACT = "xero_journal_lines_have_no_contact"
+NO_TAX = "NoTax"
+NO_TAX_TYPE = "NONE"  # the tax type of a line without tax in a taxed journal (0 %, every country's set)
 
 
 def journal_entry_from_xero(journal: XeroObject) -> JournalEntry:
@@ -35,8 +39,11 @@ def journal_entry_from_xero(journal: XeroObject) -> JournalEntry:
     if status not in STATUSES and status != DELETED:
         raise UnexpectedXeroValue("Status", journal.get("Status"), ", ".join([*STATUSES, DELETED]))
     raw_lines = journal.get("JournalLines")
+    amount_types = str(journal.get("LineAmountTypes") or NO_TAX)
     lines = tuple(
-        _line_from_xero(line) for line in (raw_lines if isinstance(raw_lines, list) else []) if isinstance(line, dict)
+        _line_from_xero(line, amount_types=amount_types)
+        for line in (raw_lines if isinstance(raw_lines, list) else [])
+        if isinstance(line, dict)
     )
     return JournalEntry(
         **_base(journal, "ManualJournalID"),
@@ -46,36 +53,62 @@ def journal_entry_from_xero(journal: XeroObject) -> JournalEntry:
         currency=None,
         finalized=STATUSES.get(status, False),
         lines=lines,
-        total_debit=sum((line.debit for line in lines), ZERO),
-        total_credit=sum((line.credit for line in lines), ZERO),
+        total_debit=sum((line.debit + (line.tax_amount if line.debit else ZERO) for line in lines), ZERO),
+        total_credit=sum((line.credit + (line.tax_amount if line.credit else ZERO) for line in lines), ZERO),
     )
 
 
-def _line_from_xero(line: XeroObject) -> JournalEntryLine:
+def _line_from_xero(line: XeroObject, *, amount_types: str) -> JournalEntryLine:
     amount = to_money(line.get("LineAmount"), "LineAmount") or ZERO
+    tax = ZERO if amount_types == NO_TAX else (to_money(line.get("TaxAmount"), "TaxAmount") or ZERO)
+    net = amount - tax if amount_types == "Inclusive" else amount  # the unified line excludes tax
+    tax_type = clean_text(line.get("TaxType"))
     return JournalEntryLine(
         id=clean_text(line.get("JournalLineID")),
         ledger_account_id=clean_text(line.get("AccountID")),
         contact_id=None,
         description=clean_text(line.get("Description")),
-        debit=amount if amount > 0 else ZERO,
-        credit=-amount if amount < 0 else ZERO,
+        debit=net if amount > 0 else ZERO,
+        credit=-net if amount < 0 else ZERO,
+        tax_rate_id=None if amount_types == NO_TAX or tax_type in (None, NO_TAX_TYPE) else tax_type,
+        tax_amount=abs(tax),
     )
 
 
 def journal_entry_to_xero(
-    entry: JournalEntryInput, *, account_codes: Mapping[int, str]
+    entry: JournalEntryInput,
+    *,
+    account_codes: Mapping[int, str],
+    tax_percentages: Mapping[str, Decimal] | None = None,
 ) -> tuple[dict[str, Any], list[Warning]]:
     """JournalEntryInput -> a posted ManualJournals element; InvalidInput naming the field (unbalanced, no
-    narration, tax on a line) before anything is sent. Amounts stay Decimal (send with `values.xero_json_dumps`)."""
+    narration, a given tax amount) before anything is sent. Amounts stay Decimal (send with
+    `values.xero_json_dumps`).
+
+    Without tax the journal is `NoTax`. With a `tax_rate_id` on any line it is `Exclusive`: each line sends its
+    TaxType (a line without one: `NONE`, so the account's default tax is not added), and the balance is checked
+    with each line's tax at `tax_percentages` (the organisation's rates; None: the first pass before any call,
+    which leaves the balance of a taxed entry to the second).
+    """
+    taxed = any(line.tax_rate_id is not None for line in entry.lines)
     for index, line in enumerate(entry.lines):
-        # Booked NoTax (NOTES.md: Manual journals): tax on journal lines is not mapped to Xero's TaxType yet.
-        for name in ("tax_rate_id", "tax_amount"):
-            if getattr(line, name) is not None:
-                raise InvalidInput(
-                    f"lines[{index}].{name}", "This connector books Xero manual journals without tax (NoTax) so far."
-                )
-    entry.require_balanced()
+        if line.tax_amount is not None:
+            raise InvalidInput(
+                f"lines[{index}].tax_amount",
+                "Xero calculates a manual journal line's tax from its TaxType; give tax_rate_id only.",
+            )
+    if not taxed:
+        entry.require_balanced()
+    elif tax_percentages is not None:
+        entry.require_balanced(tax_percentages)
+    else:
+        # Before the rates are read: every other rule of the lines (one positive side each, two lines at least).
+        unknown = {line.tax_rate_id.strip(): Decimal(0) for line in entry.lines if line.tax_rate_id}
+        try:
+            entry.require_balanced(unknown)
+        except InvalidInput as refused:
+            if refused.code != "unbalanced":
+                raise
     if not (entry.description and entry.description.strip()):
         raise InvalidInput("description", "Xero requires a narration on a manual journal: give a description.")
     warnings: list[Warning] = []
@@ -86,6 +119,8 @@ def journal_entry_to_xero(
     lines = []
     for index, line in enumerate(entry.lines):
         values: dict[str, Any] = {"LineAmount": line.signed_amount, "AccountCode": account_codes[index]}
+        if taxed:
+            values["TaxType"] = line.tax_rate_id.strip() if line.tax_rate_id else NO_TAX_TYPE
         if line.description is not None:
             values["Description"] = line.description
         if line.contact_id is not None:
@@ -98,7 +133,7 @@ def journal_entry_to_xero(
     payload: dict[str, Any] = {
         "Narration": entry.description.strip(),
         "Status": "POSTED",
-        "LineAmountTypes": "NoTax",
+        "LineAmountTypes": "Exclusive" if taxed else NO_TAX,
         "JournalLines": lines,
     }
     if entry.date is not None:

@@ -8,12 +8,13 @@ paged: NOTES.md: Paging), made only when a page or a write needs it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from connectors.base.errors import VendorNotFound
 from connectors.base.records import InvalidInput
 from connectors.xero.calls import TenantApi
-from connectors.xero.mappers import XeroCodes
+from connectors.xero.mappers import XeroCodes, tax_rate_from_xero
 from connectors.xero.values import parse_guid
 
 
@@ -135,6 +136,11 @@ def require_contact(api: TenantApi, contact_id: str, field: str = "contact_id") 
         raise InvalidInput(field, "No contact with this id in the organisation.")
     if rows[0].get("ContactStatus") == "ARCHIVED":
         raise InvalidInput(field, "The contact is archived; Xero refuses it on a new document.")
+
+
+def tax_percentages(api: TenantApi) -> dict[str, Decimal]:
+    """TaxType -> the rate in percent (EffectiveRate, as tax_rate_from_xero reads it), one read of TaxRates."""
+    return {rate.id: rate.rate for rate in (tax_rate_from_xero(row) for row in api.records("TaxRates", "TaxRates"))}
 
 
 def line_accounts(

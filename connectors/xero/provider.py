@@ -375,9 +375,13 @@ class XeroConnector(OAuth2Connector):
             base = clean_text(organisation.get("BaseCurrency"))
             if base and data.currency.upper() != base.upper():
                 raise InvalidInput("currency", f"Xero books manual journals in the base currency ({base}) only.")
-        accounts = lookups.line_accounts(api, [(line.ledger_account_id, None) for line in data.lines], allow_bank=True)
+        lines = [(line.ledger_account_id, line.tax_rate_id) for line in data.lines]
+        accounts = lookups.line_accounts(api, lines, allow_bank=True)  # and the tax types on their accounts
         codes = {index: str(row["Code"]) for index, row in accounts.items()}
-        payload, warnings = journal_entries.journal_entry_to_xero(data, account_codes=codes)
+        percentages = lookups.tax_percentages(api) if any(tax for _, tax in lines) else None
+        payload, warnings = journal_entries.journal_entry_to_xero(
+            data, account_codes=codes, tax_percentages=percentages
+        )
         (created,) = api.write("PUT", journal_entries.PATH, {journal_entries.PATH: [payload]}, journal_entries.PATH)[:1]
         journal_id = parse_guid(str(created.get("ManualJournalID") or ""))
         if journal_id is None:

@@ -274,14 +274,67 @@ def test_a_balanced_entry_round_trips_through_the_xero_sandbox_and_the_store(xer
     assert one.status_code == 200 and one.json() == expected
 
 
+def test_a_xero_journal_line_with_a_tax_rate_books_its_tax(xero: Connected) -> None:
+    """A line's tax_rate_id is its TaxType in a tax-exclusive manual journal; Xero calculates the tax on the line's
+    side and the lines balance with it; a line without a rate is sent as NONE (no tax)."""
+    accounts = _accounts(xero)
+    body = {
+        "journal_code": "90",
+        "date": "2025-03-31",
+        "description": "Kosten met btw",
+        "lines": [
+            {"ledger_account_id": accounts["429"], "debit": "100.00", "tax_rate_id": "INPUT2"},
+            {"ledger_account_id": accounts["800"], "credit": "120.00"},
+        ],
+    }
+
+    response = xero.client.post(xero.url("journal-entries"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    entry = response.json()
+    assert [(line["debit"], line["credit"], line["tax_rate_id"], line["tax_amount"]) for line in entry["lines"]] == [
+        ("100.00", "0.00", "INPUT2", "20.00"),
+        ("0.00", "120.00", None, "0.00"),
+    ]
+    assert (entry["total_debit"], entry["total_credit"]) == ("120.00", "120.00")
+    (journal,) = xero.dump("ManualJournals")
+    assert journal["LineAmountTypes"] == "Exclusive"
+    assert [
+        (line["AccountCode"], line["LineAmount"], line["TaxType"], line["TaxAmount"])
+        for line in journal["JournalLines"]
+    ] == [
+        ("429", 100.0, "INPUT2", 20.0),
+        ("800", -120.0, "NONE", 0.0),
+    ]
+
+    run = services.sync_run_request(connection=xero.connection, resource="journal-entries", trigger="test")
+    assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+    xero.world.control.reset_counters()
+    one = xero.client.get(xero.url(f"journal-entries/{entry['id']}"))
+    assert xero.calls() == {}
+    assert one.json() == {name: value for name, value in entry.items() if name not in ("warnings", "mutation_id")}
+
+
 @pytest.mark.parametrize(
     ("change", "field", "calls"),
     [
         (lambda body: body.pop("description"), "description", False),
         (lambda body: body.update(currency="USD"), "currency", True),
-        (lambda body: body["lines"][0].update(tax_rate_id="INPUT2"), "lines[0].tax_rate_id", False),
+        (lambda body: body["lines"][0].update(tax_rate_id="INPUT2", tax_amount="20.00"), "lines[0].tax_amount", False),
+        (lambda body: body["lines"][0].update(tax_rate_id="OUTPUT2"), "lines[0].tax_rate_id", True),
+        (lambda body: body["lines"][0].update(tax_rate_id="BOGUS"), "lines[0].tax_rate_id", True),
+        (lambda body: body["lines"][0].update(tax_rate_id="INPUT2"), "lines", True),  # 120.50 + 20.00 tax vs 120.50
+        (lambda body: body["lines"][0].update(tax_rate_id="INPUT2", credit="1.00"), "lines[0]", False),
     ],
-    ids=["no-narration", "not-the-base-currency", "tax-on-a-line"],
+    ids=[
+        "no-narration",
+        "not-the-base-currency",
+        "tax-amount-given",
+        "sales-tax-on-expenses",
+        "unknown-tax-type",
+        "unbalanced-with-tax",
+        "two-sides-with-tax",
+    ],
 )
 def test_xero_refuses_what_xero_would_refuse_naming_the_field(
     xero: Connected, change: Any, field: str, calls: bool

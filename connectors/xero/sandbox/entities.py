@@ -1110,6 +1110,14 @@ def save_manual_journal(wc: WriteContext, payload: dict[str, Any], existing: dic
                 errors.append(
                     f"The TaxType code '{tax_type}' cannot be used with account code '{account.get('Code')}'."
                 )
+            # TaxAmount is calculated from the TaxType and LineAmount (OAS ManualJournalLine), never taken as sent.
+            percent = tax_rate_percent(store, tax_type) or ZERO
+            if amount is None or line_amount_types == "NoTax":
+                tax = ZERO
+            elif line_amount_types == "Exclusive":
+                tax = money(amount * percent / 100)
+            else:
+                tax = money(amount * percent / (100 + percent))
             lines.append(
                 {
                     k: v
@@ -1120,7 +1128,7 @@ def save_manual_journal(wc: WriteContext, payload: dict[str, Any], existing: dic
                         "AccountID": (account or {}).get("AccountID"),
                         "Description": _str(line, "Description"),
                         "TaxType": tax_type,
-                        "TaxAmount": ZERO,
+                        "TaxAmount": tax,
                         "IsBlank": False,
                     }.items()
                     if v is not None
@@ -1128,8 +1136,11 @@ def save_manual_journal(wc: WriteContext, payload: dict[str, Any], existing: dic
             )
     if len(lines) < 2:
         errors.append("A manual journal must have at least two journal lines.")
-    debits = sum((line["LineAmount"] for line in lines if line.get("LineAmount", ZERO) > 0), ZERO)
-    credits = sum((line["LineAmount"] for line in lines if line.get("LineAmount", ZERO) < 0), ZERO)
+    # Tax-exclusive lines balance with their tax added (the journal's totals include it).
+    exclusive = line_amount_types == "Exclusive"
+    signed = [line["LineAmount"] + (line["TaxAmount"] if exclusive else ZERO) for line in lines if "LineAmount" in line]
+    debits = sum((amount for amount in signed if amount > 0), ZERO)
+    credits = sum((amount for amount in signed if amount < 0), ZERO)
     if lines and debits + credits != 0:
         errors.append(f"The total debits ({debits:.2f}) must equal total credits ({-credits:.2f})")
     journal_date = _date(payload, "Date", errors) or (existing or {}).get("Date") or wc.today

@@ -463,6 +463,47 @@ def test_manual_journals_must_balance(connected: Tenant, http: httpx.Client) -> 
     assert (journal["Status"], journal["LineAmountTypes"]) == ("POSTED", "NoTax")
 
 
+def test_manual_journal_tax_is_calculated_and_balanced_with(connected: Tenant, http: httpx.Client) -> None:
+    """Fidelity 72a: with LineAmountTypes Exclusive a line's TaxType adds a TaxAmount calculated from the rate (a sent
+    TaxAmount is not taken), on the line's side, and the lines balance with it; Inclusive takes it out of the line."""
+
+    def journal(amount_types: str, lines: list[dict[str, Any]]) -> httpx.Response:
+        body = {"Narration": "Tax", "Status": "POSTED", "LineAmountTypes": amount_types, "JournalLines": lines}
+        return _put(connected, http, "ManualJournals", body)
+
+    unbalanced = journal(
+        "Exclusive",
+        [
+            {"LineAmount": 100, "AccountCode": "429", "TaxType": "INPUT2", "TaxAmount": 0},
+            {"LineAmount": -100, "AccountCode": "800", "TaxType": "NONE"},
+        ],
+    )
+    assert unbalanced.status_code == 400
+    assert (
+        unbalanced.json()["Elements"][0]["ValidationErrors"][0]["Message"]
+        == "The total debits (120.00) must equal total credits (100.00)"
+    )
+    exclusive = journal(
+        "Exclusive",
+        [
+            {"LineAmount": 100, "AccountCode": "429", "TaxType": "INPUT2", "TaxAmount": 1},
+            {"LineAmount": -120, "AccountCode": "800", "TaxType": "NONE"},
+        ],
+    )
+    assert exclusive.status_code == 200, exclusive.text
+    lines = exclusive.json()["ManualJournals"][0]["JournalLines"]
+    assert [(line["LineAmount"], line["TaxAmount"]) for line in lines] == [(100, 20), (-120, 0)]
+    inclusive = journal(
+        "Inclusive",
+        [
+            {"LineAmount": 120, "AccountCode": "429", "TaxType": "INPUT2"},
+            {"LineAmount": -120, "AccountCode": "800", "TaxType": "NONE"},
+        ],
+    )
+    assert inclusive.status_code == 200, inclusive.text
+    assert inclusive.json()["ManualJournals"][0]["JournalLines"][0]["TaxAmount"] == 20
+
+
 def test_credit_note_allocation_settles_the_invoice(connected: Tenant, http: httpx.Client) -> None:
     invoice = _put(connected, http, "Invoices", _invoice(Status="AUTHORISED")).json()["Invoices"][0]
     credit = _put(
