@@ -38,16 +38,28 @@ from connectors.base.records import (
     ItemInput,
     JournalEntryInput,
     JournalEntryLineInput,
+    ProjectInput,
+    ProjectType,
     PurchaseInvoiceInput,
     PurchaseInvoiceLineInput,
     RecordStatus,
     SalesOrderInput,
     SalesOrderLineInput,
     TaxedLine,
+    TimeEntryInput,
+    TimeEntryStatus,
 )
 
 UnifiedInput = (
-    ContactInput | InvoiceInput | InvoiceUpdate | ItemInput | PurchaseInvoiceInput | JournalEntryInput | SalesOrderInput
+    ContactInput
+    | InvoiceInput
+    | InvoiceUpdate
+    | ItemInput
+    | PurchaseInvoiceInput
+    | JournalEntryInput
+    | SalesOrderInput
+    | ProjectInput
+    | TimeEntryInput
 )
 
 
@@ -244,6 +256,32 @@ def sales_order_input_from_data(data: Mapping[str, Any]) -> SalesOrderInput:
     )
 
 
+def project_input_from_data(data: Mapping[str, Any]) -> ProjectInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, ProjectInput)
+    _require(given, "code", "name", "type")
+    dates = ("start_date", "end_date")
+    if "budgeted_hours" in given:
+        given["budgeted_hours"] = _decimal(given["budgeted_hours"], "budgeted_hours")
+    return ProjectInput(
+        **{name: value for name, value in given.items() if name not in ("type", *dates)},
+        type=_enum(ProjectType, given["type"], "type"),
+        **{name: _date(given.get(name), name) for name in dates},
+    )
+
+
+def time_entry_input_from_data(data: Mapping[str, Any]) -> TimeEntryInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, TimeEntryInput)
+    _require(given, "project_id", "item_id", "hours")
+    return TimeEntryInput(
+        **{name: value for name, value in given.items() if name not in ("hours", "date", "status")},
+        hours=_decimal(given["hours"], "hours"),
+        date=_date(given.get("date"), "date"),
+        status=_enum(TimeEntryStatus, given.get("status"), "status"),
+    )
+
+
 _DATES = ("issue_date", "due_date")
 
 _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
@@ -255,6 +293,8 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
     ("purchase-invoices", "create"): purchase_invoice_input_from_data,
     ("journal-entries", "create"): journal_entry_input_from_data,
     ("sales-orders", "create"): sales_order_input_from_data,
+    ("projects", "create"): project_input_from_data,
+    ("time-entries", "create"): time_entry_input_from_data,
 }
 
 

@@ -415,6 +415,39 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "created_at": "2025-03-03T09:00:00Z",
         "updated_at": "2025-03-03T09:00:00Z",
     },
+    Resource.PROJECTS: {
+        "id": "8a9b...",
+        "remote_id": "8a9b...",
+        "code": "WEB-2025",
+        "name": "Nieuwe website",
+        "type": "time_and_material",
+        "contact_id": "3c4d...",
+        "manager_id": "6e7f...",
+        "start_date": "2025-03-01",
+        "end_date": "2025-06-30",
+        "budgeted_hours": "120",
+        "notes": None,
+        "entries_blocked": False,
+        "created_at": "2025-03-01T09:00:00Z",
+        "updated_at": "2025-03-01T09:00:00Z",
+    },
+    Resource.TIME_ENTRIES: {
+        "id": "1c2d...",
+        "remote_id": "1c2d...",
+        "project_id": "8a9b...",
+        "contact_id": "3c4d...",
+        "employee_id": "6e7f...",
+        "item_id": "7e8f...",
+        "date": "2025-03-04",
+        "hours": "2.5",
+        "description": "Ontwerp homepage",
+        "status": "draft",
+        "currency": "EUR",
+        "unit_price": "95.0",
+        "amount": "237.50",
+        "created_at": "2025-03-04T17:00:00Z",
+        "updated_at": "2025-03-04T17:00:00Z",
+    },
     Resource.PURCHASE_INVOICES: {
         "id": "c3d4...",
         "remote_id": "c3d4...",
@@ -463,6 +496,23 @@ _SALES_ORDER_INPUT = {
     "delivery_date": "2025-03-10",
     "reference": "PO-2291",
     "lines": [{"item_id": "7e8f...", "quantity": "2"}, {"item_id": "9a0b...", "quantity": "1", "unit_price": "45.00"}],
+}
+_PROJECT_INPUT = {
+    "code": "WEB-2025",
+    "name": "Nieuwe website",
+    "type": "time_and_material",
+    "contact_id": "3c4d...",
+    "start_date": "2025-03-01",
+    "end_date": "2025-06-30",
+    "budgeted_hours": "120",
+}
+_TIME_ENTRY_INPUT = {
+    "project_id": "8a9b...",
+    "item_id": "7e8f...",
+    "employee_id": "6e7f...",
+    "date": "2025-03-04",
+    "hours": "2.5",
+    "description": "Ontwerp homepage",
 }
 _JOURNAL_ENTRY_VAT_INPUT = {
     "journal_code": "91",
@@ -629,6 +679,43 @@ SALES_ORDERS_CREATE = OperationText(
         OpenApiExample(
             "Created",
             value={**RECORD_EXAMPLES[Resource.SALES_ORDERS], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+PROJECTS_CREATE = OperationText(
+    summary="Create a project",
+    description=(
+        "Creates a project that hours are booked on (Exact: project/Projects, which requires Code, Description and "
+        "Type). A code the company already uses, or an unknown `contact_id` or `manager_id`, is 422 `invalid_input` "
+        "naming the field and nothing is created. Vendors without projects in their accounting API (Xero) answer 405."
+    ),
+    examples=(
+        OpenApiExample("Time and material", value=_PROJECT_INPUT, request_only=True),
+        OpenApiExample(
+            "Created",
+            value={**RECORD_EXAMPLES[Resource.PROJECTS], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+TIME_ENTRIES_CREATE = OperationText(
+    summary="Book hours on a project",
+    description=(
+        "Books `hours` (more than 0, at most 24) of the hour type `item_id` on the project `project_id` (Exact: "
+        "project/TimeTransactions; the item prices the hours, `amount` = hours x `unit_price`). An unknown project, "
+        "item or employee, or a project blocked for entries, is 422 `invalid_input` naming the field and nothing is "
+        "booked. Vendors without projects in their accounting API (Xero) answer 405."
+    ),
+    examples=(
+        OpenApiExample("Two and a half hours", value=_TIME_ENTRY_INPUT, request_only=True),
+        OpenApiExample(
+            "Booked",
+            value={**RECORD_EXAMPLES[Resource.TIME_ENTRIES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
             response_only=True,
             status_codes=["201"],
         ),

@@ -17,6 +17,12 @@ from connectors.base.data import Resource
 from unified_models import openapi
 from unified_models.codec import record_to_data
 from unified_models.openapi import RECORD_EXAMPLES, OperationText
+from unified_models.project_serializers import (
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    TimeEntryCreateSerializer,
+    TimeEntrySerializer,
+)
 from unified_models.serializers import (
     CompanyInfoSerializer,
     ContactCreateSerializer,
@@ -144,6 +150,25 @@ SPECS: tuple[ResourceSpec, ...] = (
         SalesOrderSerializer,
         filters=_BY_CONTACT,
         create=WriteSpec(SalesOrderCreateSerializer, openapi.SALES_ORDERS_CREATE),
+    ),
+    ResourceSpec(
+        Resource.PROJECTS,
+        "Project",
+        "projects",
+        ProjectSerializer,
+        filters=_BY_CONTACT,
+        create=WriteSpec(ProjectCreateSerializer, openapi.PROJECTS_CREATE),
+    ),
+    ResourceSpec(
+        Resource.TIME_ENTRIES,
+        "TimeEntry",
+        "time entries (hours booked on projects)",
+        TimeEntrySerializer,
+        filters={
+            "project_id": "Only entries on this project (its `id`).",
+            "employee_id": "Only entries of this employee (the vendor's employee id).",
+        },
+        create=WriteSpec(TimeEntryCreateSerializer, openapi.TIME_ENTRIES_CREATE),
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}

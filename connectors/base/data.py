@@ -72,6 +72,8 @@ class Resource(StrEnum):
     PURCHASE_INVOICES = "purchase-invoices"
     JOURNAL_ENTRIES = "journal-entries"
     SALES_ORDERS = "sales-orders"
+    PROJECTS = "projects"
+    TIME_ENTRIES = "time-entries"
     # The connection's company (connectors.base.records.CompanyInfo): one record, read by Connector.company_info and
     # kept in the store like the others; no list or retrieve routes of its own (GET /connections/{id}/company).
     COMPANY = "company"

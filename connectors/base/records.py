@@ -501,6 +501,110 @@ class SalesOrderInput:
         _require_date(self, "order_date", "delivery_date")
 
 
+# ---------------------------------------------------------------------------------------------- projects
+
+
+class ProjectType(StrEnum):
+    """How a project is billed (Exact's project types)."""
+
+    CAMPAIGN = "campaign"
+    FIXED_PRICE = "fixed_price"
+    TIME_AND_MATERIAL = "time_and_material"
+    NON_BILLABLE = "non_billable"
+    PREPAID = "prepaid"
+
+
+class TimeEntryStatus(StrEnum):
+    """Where an hour entry stands in its approval."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    REJECTED = "rejected"
+    PROCESSING = "processing"
+    FAILED = "failed"  # failed on approval, or while undoing one
+    FINAL = "final"  # approved: it may be invoiced
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project(Record):
+    """A piece of work that hours and costs are booked on, usually for one customer."""
+
+    code: str | None = None
+    name: str | None = None
+    type: ProjectType | None = None
+    contact_id: str | None = None  # the customer
+    manager_id: str | None = None  # the responsible employee (the vendor's employee id)
+    start_date: date | None = None
+    end_date: date | None = None
+    budgeted_hours: Decimal | None = None
+    notes: str | None = None
+    entries_blocked: bool = False  # no new time or cost entries may be booked on it
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "budgeted_hours")
+        _require_date(self, "start_date", "end_date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectInput:
+    """A project to create: `code`, `name` and `type` are required; `contact_id` is the customer."""
+
+    code: str
+    name: str
+    type: ProjectType
+    contact_id: str | None = None
+    manager_id: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    budgeted_hours: Decimal | None = None
+    notes: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "budgeted_hours")
+        _require_date(self, "start_date", "end_date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeEntry(Record):
+    """Hours an employee worked on a project, priced by the item (the hour type) they are booked with."""
+
+    project_id: str | None = None
+    contact_id: str | None = None  # the project's customer
+    employee_id: str | None = None
+    item_id: str | None = None  # the hour type (an item id)
+    date: date | None = None
+    hours: Decimal = Decimal(0)
+    description: str | None = None
+    status: TimeEntryStatus = TimeEntryStatus.DRAFT
+    currency: str | None = None
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None  # hours x unit_price
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "hours", "unit_price", "amount")
+        _require_date(self, "date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeEntryInput:
+    """Hours to book on the project `project_id` with the hour type `item_id`; `employee_id` defaults to the
+    vendor user's employee, `date` to today at the vendor."""
+
+    project_id: str
+    item_id: str
+    hours: Decimal
+    employee_id: str | None = None
+    date: date | None = None
+    description: str | None = None
+    status: TimeEntryStatus | None = None  # draft or submitted; the vendor's default otherwise
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "hours")
+        _require_date(self, "date")
+
+
 # ---------------------------------------------------------------------------------------------- company
 
 

@@ -68,11 +68,24 @@ from connectors.base.records import (
     InvoiceInput,
     ItemInput,
     JournalEntryInput,
+    ProjectInput,
     PurchaseInvoiceInput,
     SalesOrderInput,
+    TimeEntryInput,
 )
 from connectors.base.types import AppCredentials, Company, TokenSet, VendorUser
-from connectors.exact import auth, documents, inbound, journal_entries, lookups, mappers, purchases, sales_orders, sync
+from connectors.exact import (
+    auth,
+    documents,
+    inbound,
+    journal_entries,
+    lookups,
+    mappers,
+    projects,
+    purchases,
+    sales_orders,
+    sync,
+)
 from connectors.exact.calls import DivisionApi
 from connectors.exact.client import ExactClient
 from connectors.exact.odata import Filter, Guid, ODataQuery, and_, code_eq, eq, ge, le, or_
@@ -169,6 +182,8 @@ class ExactConnector(OAuth2Connector):
             Resource.PURCHASE_INVOICES.value: _READ_CREATE,
             Resource.JOURNAL_ENTRIES.value: _READ_CREATE,
             Resource.SALES_ORDERS.value: _READ_CREATE,
+            Resource.PROJECTS.value: _READ_CREATE,
+            Resource.TIME_ENTRIES.value: _READ_CREATE,
         }
     )
     list_filters = MappingProxyType(
@@ -438,6 +453,10 @@ class ExactConnector(OAuth2Connector):
             return self._create_journal_entry(ctx, data, mapping or LedgerMapping())
         if resource is Resource.SALES_ORDERS:
             return self._create_sales_order(ctx, data)
+        if resource is Resource.PROJECTS:
+            return self._create_project(ctx, data)
+        if resource is Resource.TIME_ENTRIES:
+            return self._create_time_entry(ctx, data)
         raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
 
     def _create_journal_entry(
@@ -528,6 +547,61 @@ class ExactConnector(OAuth2Connector):
         spec = RESOURCES[Resource.INVOICES]
         invoices = [self._retrieve(api, spec, invoice_id) for invoice_id in invoice_ids]
         return max(invoices, key=lambda invoice: str(invoice.created_at or ""), default=None)
+
+    def _create_project(self, ctx: CallContext, data: ProjectInput) -> WriteResult[Any]:
+        """One project (projects.py). A taken code, an unknown customer or manager are refused naming the field before
+        the POST, one read each (Exact would answer "Bestaat reeds" or a bare 500)."""
+        customer = _require_guid("contact_id", data.contact_id) if data.contact_id is not None else None
+        manager = _require_guid("manager_id", data.manager_id) if data.manager_id is not None else None
+        payload = projects.project_to_exact(data)
+        api = self._api(ctx)
+        spec = RESOURCES[Resource.PROJECTS]
+        if list(api.records(spec.path, ODataQuery(select=("ID",), filter=eq("Code", data.code)))):
+            raise InvalidInput("code", "A project with this code exists in the administration.")
+        if customer is not None:
+            self._require_contact(api, customer)
+        if manager is not None:
+            self._require_employee(api, "manager_id", manager)
+        created = api.post(spec.path, payload)
+        project_id = parse_guid(str(created.get("ID") or ""))
+        if project_id is None:
+            raise VendorError("Exact created the project but did not return its ID.")
+        ctx.record_created(project_id)
+        return WriteResult(record=self._retrieve(api, spec, project_id), warnings=[])
+
+    def _create_time_entry(self, ctx: CallContext, data: TimeEntryInput) -> WriteResult[Any]:
+        """One time transaction on a project (projects.py). The project (known, not blocked for entries), the item
+        and the employee are checked with one read each before the POST, so an unknown one is refused naming its
+        field (Exact would answer a bare 500)."""
+        project = _require_guid("project_id", data.project_id)
+        item = _require_guid("item_id", data.item_id)
+        employee = _require_guid("employee_id", data.employee_id) if data.employee_id is not None else None
+        payload = projects.time_entry_to_exact(data)
+        api = self._api(ctx)
+        found = list(
+            api.records(projects.PROJECTS_PATH, ODataQuery(select=("ID", "BlockEntry"), filter=eq("ID", Guid(project))))
+        )
+        if not found:
+            raise InvalidInput("project_id", "No project with this id in the administration.")
+        if found[0].get("BlockEntry"):
+            raise InvalidInput("project_id", "The project is blocked for time and cost entries.")
+        items_query = ODataQuery(select=("ID",), filter=and_(eq("ID", Guid(item)), EVERY_RECORD))
+        if not list(api.records(RESOURCES[Resource.ITEMS].path, items_query)):
+            raise InvalidInput("item_id", "No item with this id in the administration.")
+        if employee is not None:
+            self._require_employee(api, "employee_id", employee)
+        spec = RESOURCES[Resource.TIME_ENTRIES]
+        created = api.post(spec.path, payload)
+        entry_id = parse_guid(str(created.get("ID") or ""))
+        if entry_id is None:
+            raise VendorError("Exact created the time transaction but did not return its ID.")
+        ctx.record_created(entry_id)
+        return WriteResult(record=self._retrieve(api, spec, entry_id), warnings=[])
+
+    def _require_employee(self, api: DivisionApi, field: str, guid: str) -> None:
+        query = ODataQuery(select=("ID",), filter=eq("ID", Guid(guid)))
+        if not list(api.records(projects.EMPLOYEES_PATH, query)):
+            raise InvalidInput(field, "No employee with this id in the administration.")
 
     def _require_contact(self, api: DivisionApi, guid: str) -> None:
         # ID is one of the properties crm/Accounts accepts as its mandatory filter (resources.ACCOUNT_FILTER_FIELDS).

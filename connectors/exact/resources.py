@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from connectors.base.data import Resource
-from connectors.exact import journal_entries, mappers, purchases, sales_orders
+from connectors.exact import journal_entries, mappers, projects, purchases, sales_orders
 from connectors.exact.odata import Filter, ge
 
 CONTACT_FIELDS = (
@@ -234,6 +234,20 @@ RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
             expand_select=sales_orders.LINE_FIELDS,
             filters=MappingProxyType({"contact_id": "OrderedBy"}),
         ),
+        Resource.PROJECTS: ExactResource(
+            Resource.PROJECTS,
+            projects.PROJECTS_PATH,
+            "ID",
+            projects.PROJECT_FIELDS,
+            filters=MappingProxyType({"contact_id": "Account"}),
+        ),
+        Resource.TIME_ENTRIES: ExactResource(
+            Resource.TIME_ENTRIES,
+            projects.TIME_PATH,
+            "ID",
+            projects.TIME_FIELDS,
+            filters=MappingProxyType({"project_id": "Project", "employee_id": "Employee"}),
+        ),
     }
 )
 
@@ -247,6 +261,8 @@ SIMPLE_READERS: Mapping[Resource, Callable[[Any], Any]] = MappingProxyType(
         Resource.ITEMS: mappers.item_from_exact,
         Resource.JOURNAL_ENTRIES: journal_entries.journal_entry_from_exact,
         Resource.SALES_ORDERS: sales_orders.sales_order_from_exact,
+        Resource.PROJECTS: projects.project_from_exact,
+        Resource.TIME_ENTRIES: projects.time_entry_from_exact,
     }
 )
 

@@ -57,6 +57,8 @@ RESOURCES = (
     "purchase-invoices",
     "journal-entries",
     "sales-orders",
+    "projects",
+    "time-entries",
     "company",
 )
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")

@@ -1,0 +1,101 @@
+"""API representations of projects and time entries (connectors.base.records.Project, TimeEntry) and their inputs.
+
+The same conventions as unified_models.serializers (whose fields these use): record serializers describe what
+codec.record_to_data writes, input serializers validate the client's JSON and their `.data` is the stored request.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from rest_framework import serializers
+
+from connectors.base.records import ProjectType, TimeEntryStatus
+from gateway.api.fields import StrictCharField, StrictDateField
+from unified_models.serializers import DecimalString, EnumField, RecordSerializer, _decimal_input
+
+
+class TimeEntryNewStatus(StrEnum):
+    """The status a new time entry may be given: a draft, or submitted for approval."""
+
+    DRAFT = TimeEntryStatus.DRAFT.value
+    SUBMITTED = TimeEntryStatus.SUBMITTED.value
+
+
+# One entry is one day's work on one project: more than 24 hours cannot be one entry.
+MAX_HOURS = Decimal(24)
+MIN_HOURS = Decimal("0.000001")
+
+
+class ProjectSerializer(RecordSerializer):
+    """A piece of work that hours and costs are booked on, usually for one customer."""
+
+    code = StrictCharField(allow_null=True)
+    name = StrictCharField(allow_null=True)
+    type = EnumField(ProjectType, allow_null=True)
+    contact_id = StrictCharField(allow_null=True, help_text="The customer (a contact `id`).")
+    manager_id = StrictCharField(allow_null=True, help_text="The responsible employee (the vendor's employee id).")
+    start_date = serializers.DateField(allow_null=True)
+    end_date = serializers.DateField(allow_null=True)
+    budgeted_hours = DecimalString(allow_null=True)
+    notes = StrictCharField(allow_null=True)
+    entries_blocked = serializers.BooleanField(help_text="No new time or cost entries may be booked on the project.")
+
+
+class TimeEntrySerializer(RecordSerializer):
+    """Hours an employee worked on a project, priced by the item (hour type) they are booked with."""
+
+    project_id = StrictCharField(allow_null=True, help_text="The project (a project `id`).")
+    contact_id = StrictCharField(allow_null=True, help_text="The project's customer (a contact `id`).")
+    employee_id = StrictCharField(allow_null=True, help_text="Who worked (the vendor's employee id).")
+    item_id = StrictCharField(allow_null=True, help_text="The hour type (an item `id`).")
+    date = serializers.DateField(allow_null=True)
+    hours = DecimalString()
+    description = StrictCharField(allow_null=True)
+    status = EnumField(TimeEntryStatus)
+    currency = StrictCharField(allow_null=True)
+    unit_price = DecimalString(allow_null=True, help_text="Price per hour, from the item at the vendor.")
+    amount = DecimalString(allow_null=True, help_text="hours x unit_price, in `currency`.")
+
+
+class ProjectCreateSerializer(serializers.Serializer):
+    code = StrictCharField(max_length=30, help_text="The project code; unique within the company.")
+    name = StrictCharField(max_length=60, help_text="Exact: the project's Description.")
+    type = EnumField(ProjectType, help_text="How the project is billed.")
+    contact_id = StrictCharField(
+        required=False, allow_null=True, max_length=100, help_text="The customer: a contact `id`."
+    )
+    manager_id = StrictCharField(
+        required=False, allow_null=True, max_length=100, help_text="The responsible employee's id at the vendor."
+    )
+    start_date = StrictDateField(required=False, allow_null=True)
+    end_date = StrictDateField(required=False, allow_null=True, help_text="Not before `start_date`.")
+    budgeted_hours = _decimal_input(required=False, allow_null=True, min_value=Decimal(0))
+    notes = StrictCharField(required=False, allow_null=True, max_length=2000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start is not None and end is not None and end < start:
+            raise serializers.ValidationError({"end_date": "Not before start_date."})
+        return attrs
+
+
+class TimeEntryCreateSerializer(serializers.Serializer):
+    project_id = StrictCharField(max_length=100, help_text="The project worked on: a project `id`.")
+    item_id = StrictCharField(max_length=100, help_text="The hour type: an item `id` (it prices the hours).")
+    hours = _decimal_input(
+        min_value=MIN_HOURS, max_value=MAX_HOURS, help_text="Hours worked: more than 0, at most 24 (one day)."
+    )
+    employee_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="Who worked (the vendor's employee id); default: the employee of the connection's vendor user.",
+    )
+    date = StrictDateField(required=False, allow_null=True, help_text="Default: today at the vendor.")
+    description = StrictCharField(required=False, allow_null=True, max_length=2000)
+    status = EnumField(
+        TimeEntryNewStatus, required=False, allow_null=True, help_text="Default: the vendor's (Exact: draft)."
+    )
