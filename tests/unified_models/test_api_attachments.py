@@ -264,3 +264,20 @@ def test_xero_credit_notes_take_files_and_a_bill_is_no_sales_invoice(xero: Conne
     # A bill's id among the sales invoices is unknown there: 404, and nothing is attached to the bill.
     assert wrong_side.status_code == 404, wrong_side.json()
     assert len(_stored_files(xero)) == 1
+
+
+def test_a_xero_upload_whose_answer_is_lost_is_resent_with_its_key_and_attached_once(xero: Connected) -> None:
+    bill = _purchase_invoice(xero)
+    # Xero stores the file but the answer never arrives: the connector resends the PUT with the same
+    # Idempotency-Key and Xero replays its first answer (NOTES.md: Idempotency).
+    xero.world.control.add_fault(
+        kind="drop_after_apply", pattern="/api.xro/2.0/Invoices/*/Attachments/*", method="PUT", times=1
+    )
+    xero.world.control.reset_counters()
+
+    response = _upload(xero, "purchase-invoices", bill["id"], "scan.pdf", PDF, "application/pdf")
+
+    assert response.status_code == 201, response.json()
+    (stored,) = _stored_files(xero)
+    assert (stored["id"], stored["content"]) == (response.json()["id"], PDF)
+    assert xero.world.control.counters()["idempotent_replays"] == 1
