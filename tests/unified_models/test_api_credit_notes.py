@@ -264,3 +264,38 @@ def test_xero_refuses_an_invoice_it_could_not_allocate_to_before_creating_the_cr
     assert response.status_code == 422, response.json()
     assert [error["field"] for error in response.json()["errors"]] == ["corrects_invoice_id"]
     assert _credit_note_puts(xero) == 0 and xero.dump("CreditNotes") == []
+
+
+def test_a_draft_xero_credit_note_is_updated_then_approved(xero: Connected) -> None:
+    """Xero changes a credit note at its own path (POST CreditNotes/{id}): the reference and due date through PATCH,
+    DRAFT -> AUTHORISED through finalize; what Xero fixes is refused naming the field, with no call."""
+    customer = _first_contact_id(xero)
+    body = xero.invoice_body(customer, type="credit_note", status="draft", reference="RETURN-DRAFT")
+    created = xero.client.post(xero.url("invoices"), body, format="json")
+    assert created.status_code == 201, created.json()
+    note = created.json()
+    assert (note["type"], note["status"], note["finalized"]) == ("credit_note", "draft", False)
+
+    updated = xero.client.patch(xero.url(f"invoices/{note['id']}"), {"reference": "RETURN-42"}, format="json")
+
+    assert updated.status_code == 200, updated.json()
+    assert (updated.json()["type"], updated.json()["reference"]) == ("credit_note", "RETURN-42")
+    stored = _xero_credit_note(xero, note["remote_id"])
+    assert (stored["Reference"], stored["Status"]) == ("RETURN-42", "DRAFT")
+    xero.world.control.reset_counters()
+    refused = xero.client.patch(xero.url(f"invoices/{note['id']}"), {"currency": "USD"}, format="json")
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "currency"
+    assert xero.calls() == {}
+
+    approved = xero.client.post(
+        xero.url(f"invoices/{note['id']}/finalize"), format="json", HTTP_IDEMPOTENCY_KEY="approve-cn"
+    )
+
+    assert approved.status_code == 200, approved.json()
+    assert (approved.json()["type"], approved.json()["finalized"], approved.json()["status"]) == (
+        "credit_note",
+        True,
+        "open",
+    )
+    assert _xero_credit_note(xero, note["remote_id"])["Status"] == "AUTHORISED"
+    assert [row for row in xero.dump("Invoices") if row["Type"] == "ACCREC"] == []  # nothing landed among invoices
