@@ -71,17 +71,21 @@ def sync_run_data(run: SyncRun, *, initial_copy: bool = False, record_count: int
     }
 
 
-def sync_run_finished_emit(run: SyncRun, *, initial_copy: bool = False, record_count: int | None = None) -> None:
+def sync_run_finished_emit(
+    run: SyncRun, *, initial_copy: bool = False, record_count: int | None = None, workspace_id: Any = None
+) -> None:
     """`sync.completed` for a run that succeeded, `sync.failed` for one that failed (call it in the transaction that
     ends the run); other states (a run taken over after its worker died) end with no event of their own.
-    `initial_copy`: the run was (part of) the resource's first copy, whose records got no events of their own."""
+    `initial_copy`: the run was (part of) the resource's first copy, whose records got no events of their own.
+    `workspace_id`: the connection's, when the caller has it (else it is read)."""
     if run.state == SyncRunState.SUCCEEDED:
         event_type = EventType.SYNC_COMPLETED
     elif run.state == SyncRunState.FAILED:
         event_type = EventType.SYNC_FAILED
     else:
         return
-    workspace_id = Connection.objects.filter(pk=run.connection_id).values_list("workspace_id", flat=True).first()
+    if workspace_id is None:
+        workspace_id = Connection.objects.filter(pk=run.connection_id).values_list("workspace_id", flat=True).first()
     if workspace_id is None:
         return  # the connection was deleted meanwhile
     event_emit(

@@ -334,9 +334,14 @@ def _commit_batch(owner: _Owner, batch: SyncBatch[Any]) -> SyncState:
 
 def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | None = None) -> SyncRun:
     now = timezone.now()
+    # The connection as the run was loaded with it (sync_run_execute): the event's workspace and the metrics'
+    # connector come from it, not from two more reads.
+    connection = run.connection if SyncRun.connection.is_cached(run) else None
     with transaction.atomic():
         state = SyncState.objects.select_for_update().get(connection_id=run.connection_id, resource=run.resource)
         run.refresh_from_db()
+        if connection is not None:
+            run.connection = connection
         if state.current_run_id != run.pk:
             return run
         run.finished_at = now
@@ -362,7 +367,12 @@ def _finish(run: SyncRun, *, failed: BaseException | None = None, calls: int | N
         state.save()
         run.save()
         # sync.completed / sync.failed, in the transaction that ends the run
-        sync_run_finished_emit(run, initial_copy=initial_copy, record_count=state.record_count)
+        sync_run_finished_emit(
+            run,
+            initial_copy=initial_copy,
+            record_count=state.record_count,
+            workspace_id=connection.workspace_id if connection is not None else None,
+        )
     _observe_finished(run)
     return run
 
