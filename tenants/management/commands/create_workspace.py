@@ -31,7 +31,10 @@ class Command(BaseCommand):
         slug = options["slug"] or slugify(options["name"])
         if not slug:
             raise CommandError("The name gives an empty slug; pass --slug.")
-        hosts = [host for value in options["allowed_redirect_hosts"] for host in value.split(",") if host.strip()]
+        # "a.io, b.io" is a list of two hosts: the spaces around the commas are the list's, not the hosts'.
+        hosts = [
+            host.strip() for value in options["allowed_redirect_hosts"] for host in value.split(",") if host.strip()
+        ]
         try:
             # Checked before anything is written: a bad host leaves no workspace behind.
             hosts = [normalise_redirect_host(host) for host in hosts]
