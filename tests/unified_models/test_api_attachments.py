@@ -281,3 +281,28 @@ def test_a_xero_upload_whose_answer_is_lost_is_resent_with_its_key_and_attached_
     (stored,) = _stored_files(xero)
     assert (stored["id"], stored["content"]) == (response.json()["id"], PDF)
     assert xero.world.control.counters()["idempotent_replays"] == 1
+
+
+def test_a_pdf_on_a_purchase_credit_note_lands_on_the_credit_note(any_mapped: Connected) -> None:
+    """Exact: a purchase invoice document (Type 20) linked to the Type 31 entry; Xero: an attachment of the
+    ACCPAYCREDIT credit note at its own endpoint."""
+    body = {**_vendor_bill(any_mapped), "type": "credit_note", "number": "CN-77"}
+    created = any_mapped.client.post(any_mapped.url("purchase-invoices"), body, format="json")
+    assert created.status_code == 201, created.json()
+    note = created.json()
+
+    response = _upload(any_mapped, "purchase-invoices", note["id"], "CN-77.pdf", PDF, "application/pdf")
+
+    assert response.status_code == 201, response.json()
+    (stored,) = _stored_files(any_mapped)
+    assert (stored["parent"], stored["name"], stored["content"]) == (note["remote_id"], "CN-77.pdf", PDF)
+    if any_mapped.connector_id == "exact":
+        (document,) = any_mapped.dump("Documents")
+        (entry,) = any_mapped.dump("PurchaseEntries")
+        assert (document["Type"], entry["Type"]) == (20, 31)
+    else:
+        assert stored["endpoint"] == "CreditNotes"
+    download = any_mapped.client.get(
+        any_mapped.url(f"purchase-invoices/{note['id']}/attachments/{response.json()['id']}")
+    )
+    assert download.status_code == 200 and download.content == PDF
