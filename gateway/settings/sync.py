@@ -20,6 +20,9 @@ LEDGERBRIDGE_SYNC_SCHEDULE = {
     "purchase-invoices": env.int("LEDGERBRIDGE_SYNC_PURCHASE_INVOICES_SECONDS", default=900),
     "journal-entries": env.int("LEDGERBRIDGE_SYNC_JOURNAL_ENTRIES_SECONDS", default=900),
     "sales-orders": env.int("LEDGERBRIDGE_SYNC_SALES_ORDERS_SECONDS", default=900),
+    # Projects change seldom; hours are booked all day (each run reads the whole set: no bulk/ endpoint).
+    "projects": env.int("LEDGERBRIDGE_SYNC_PROJECTS_SECONDS", default=3600),
+    "time-entries": env.int("LEDGERBRIDGE_SYNC_TIME_ENTRIES_SECONDS", default=900),
     # The connection's company (name, VAT number, fiscal year): two calls a run, and it rarely changes.
     "company": env.int("LEDGERBRIDGE_SYNC_COMPANY_SECONDS", default=3600),
 }

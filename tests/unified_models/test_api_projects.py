@@ -1,7 +1,8 @@
 """Projects and time entries through the API against the Exact sandbox: a project and hours on it land in the sandbox
-with Exact's fields (checked in its dump) and read back; bad input (a missing or unknown project, zero or negative
-hours, a missing field, an unknown item, employee or customer, a taken code) is refused naming the field before
-anything is sent; Xero, whose accounting API has no projects, declares both resources unsupported."""
+with Exact's fields (checked in its dump) and read back, live and from the store after a sync; bad input (a missing
+or unknown project, zero or negative hours, a missing field, an unknown item, employee or customer, a taken code) is
+refused naming the field before anything is sent; Xero, whose accounting API has no projects, declares both
+resources unsupported."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 
 from tests.fixtures.xero import XeroWorld, connect_xero_via_sandbox
 from tests.unified_models.conftest import Connected
+from unified_models.store import services
+from unified_models.store.models import SyncRunState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,6 +69,12 @@ def _calls_to(connected: Connected, endpoint: str) -> int:
         if endpoint.lower() in name.lower()
         for count in by_status.values()
     )
+
+
+def _sync(connected: Connected, *resources: str) -> None:
+    for resource in resources:
+        run = services.sync_run_request(connection=connected.connection, resource=resource, trigger="test")
+        assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED, resource
 
 
 def _problem(response: Any, status: int, field: str) -> None:
@@ -147,6 +156,43 @@ def test_a_project_and_hours_on_it_land_in_the_sandbox_with_exacts_fields(
     assert by_other.status_code == 200 and by_other.json()["results"] == []
     by_customer = mapped.client.get(mapped.url("projects"), {"contact_id": first_customer_id})
     assert by_customer.status_code == 200 and by_customer.json()["results"] == [expected_project]
+
+    # After a sync both come from the store, the same records, without a vendor call.
+    _sync(mapped, "projects", "time-entries")
+    mapped.world.control.reset_counters()
+    stored_entries = mapped.client.get(mapped.url("time-entries"), {"project_id": project["id"]})
+    stored_entry = mapped.client.get(mapped.url(f"time-entries/{entry['id']}"))
+    stored_projects = mapped.client.get(mapped.url("projects"), {"contact_id": first_customer_id})
+    stored_project = mapped.client.get(mapped.url(f"projects/{project['id']}"))
+    assert mapped.calls() == {}
+    assert stored_entries.json()["source"] == "store" and stored_entries.json()["results"] == [expected_entry]
+    assert stored_projects.json()["source"] == "store" and stored_projects.json()["results"] == [expected_project]
+    assert stored_entry.headers["X-Data-Source"] == "store" and stored_entry.json() == expected_entry
+    assert stored_project.headers["X-Data-Source"] == "store" and stored_project.json() == expected_project
+
+
+def test_the_next_sync_brings_changes_and_deletions_at_the_vendor(mapped: Connected, first_customer_id: str) -> None:
+    """Projects and hours are read whole each run (Exact has no bulk/ set for them): a project changed in Exact and
+    hours deleted there show in the store after the next run."""
+    project = _create_project(mapped, first_customer_id)
+    body = _entry_body(project["id"], _items(mapped)["CONSULT"], _employees(mapped)["1"])
+    entry = mapped.client.post(mapped.url("time-entries"), body, format="json").json()
+    _sync(mapped, "projects", "time-entries")
+    assert len(mapped.client.get(mapped.url("time-entries")).json()["results"]) == 1
+
+    for method, path, change in (
+        ("PUT", f"project/Projects(guid'{project['remote_id']}')", {"Description": "Website (fase 2)"}),
+        ("DELETE", f"project/TimeTransactions(guid'{entry['remote_id']}')", None),
+    ):
+        request = {"method": method, "path": path, **({"body": change} if change else {})}
+        answer = mapped.client.post(mapped.url("passthrough"), request, format="json")
+        assert answer.status_code in (200, 204), answer.json()
+    _sync(mapped, "projects", "time-entries")
+
+    entries = mapped.client.get(mapped.url("time-entries"))
+    assert entries.json()["source"] == "store" and entries.json()["results"] == []
+    assert mapped.client.get(mapped.url(f"time-entries/{entry['id']}")).status_code == 404
+    assert mapped.client.get(mapped.url(f"projects/{project['id']}")).json()["name"] == "Website (fase 2)"
 
 
 def test_hours_can_be_submitted_for_approval(mapped: Connected, first_customer_id: str) -> None:

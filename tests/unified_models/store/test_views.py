@@ -26,6 +26,8 @@ def test_sync_status_trigger_and_conflict(connected: Connected) -> None:
         "purchase-invoices",
         "journal-entries",
         "sales-orders",
+        "projects",
+        "time-entries",
         "company",
     }
     assert by_resource["invoices"]["state"] == "never" and not by_resource["invoices"]["reads_from_store"]
