@@ -50,6 +50,7 @@ from connectors.base.records import (
     ContactInput,
     InvalidInput,
     InvoiceInput,
+    InvoiceStatus,
     InvoiceType,
     InvoiceUpdate,
     ItemInput,
@@ -455,6 +456,10 @@ class XeroConnector(OAuth2Connector):
         # First pass without any call: MappingMissing for gaps the mapping has whatever Xero holds.
         mappers.invoice_to_xero(data, mapping=mapping, codes=lookups.ANY_ITEM)
         corrects = _corrected_guid(data.corrects_invoice_id)
+        if corrects and data.status is InvoiceStatus.DRAFT:
+            raise InvalidInput(
+                "corrects_invoice_id", "Xero allocates only an approved credit note: leave out draft or the link."
+            )
         api = TenantApi(ctx)
         corrected = _corrected_invoice(api, corrects, "ACCREC", data.contact_id) if corrects else None
         codes = lookups.item_codes(api) if _needs_items(data, mapping) else mappers.XeroCodes()

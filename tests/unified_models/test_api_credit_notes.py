@@ -238,7 +238,7 @@ def test_exact_keeps_no_link_and_says_so_before_any_call(mapped: Connected, reso
     assert mapped.calls() == {}
 
 
-@pytest.mark.parametrize("case", ["other-contact", "draft", "a-bill", "unknown", "not-an-id"])
+@pytest.mark.parametrize("case", ["other-contact", "draft", "a-bill", "unknown", "not-an-id", "draft-credit-note"])
 def test_xero_refuses_an_invoice_it_could_not_allocate_to_before_creating_the_credit_note(
     xero: Connected, case: str
 ) -> None:
@@ -254,9 +254,14 @@ def test_xero_refuses_an_invoice_it_could_not_allocate_to_before_creating_the_cr
     elif case == "a-bill":
         bill = {**_vendor_bill(xero), "contact_id": customer}
         target = xero.client.post(xero.url("purchase-invoices"), bill, format="json").json()["id"]
+    elif case == "draft-credit-note":
+        made = xero.client.post(xero.url("invoices"), xero.invoice_body(customer), format="json")
+        target = made.json()["id"]
     else:
         target = "2f9e8d7c-6b5a-4e3d-8c2b-1a0f9e8d7c6b" if case == "unknown" else "INV-1"
     body = {**xero.invoice_body(customer, type="credit_note"), "corrects_invoice_id": target}
+    if case == "draft-credit-note":
+        body["status"] = "draft"  # Xero allocates only an approved credit note
     xero.world.control.reset_counters()
 
     response = xero.client.post(xero.url("invoices"), body, format="json")
