@@ -358,6 +358,16 @@ ENTITY_SETS: dict[str, EntitySet] = {
             _ALL,
             topic="TimeTransactions",
         ),
+        EntitySet(
+            "project/CostTransactions",
+            "CostTransactions",
+            _M + "CostTransaction",
+            "crud",
+            "CostTransactions",
+            "ID",
+            _ALL,
+            topic="CostTransactions",
+        ),
         EntitySet("payroll/Employees", "Employees", _M + "Employee", "crud", "Employees", "ID", _GET),
         # GET, POST, PUT and DELETE on both (reference SalesOrders, SalesOrderLines); webhook topic SalesOrders.
         EntitySet(
@@ -798,6 +808,12 @@ DERIVED: dict[str, dict[str, DerivedFactory]] = {
         "AccountName": _ref("Accounts", "Account", "Name"),
         "ManagerFullname": _ref("Employees", "Manager", "FullName"),
         "TypeDescription": _described(PROJECT_TYPES, "Type"),
+    },
+    "CostTransactions": {
+        "AccountName": _ref("Accounts", "Account", "Name"),
+        "ItemDescription": _ref("Items", "Item", "Description"),
+        "ProjectDescription": _ref("Projects", "Project", "Description"),
+        "ProjectAccount": _ref("Projects", "Project", "Account"),
     },
     "TimeTransactions": {
         "AccountName": _ref("Accounts", "Account", "Name"),

@@ -855,6 +855,7 @@ _DUMP_SETS = [
     "salesorder/SalesOrderLines",
     "project/Projects",
     "project/TimeTransactions",
+    "project/CostTransactions",
     "payroll/Employees",
     "documents/Documents",
     "documents/DocumentAttachments",

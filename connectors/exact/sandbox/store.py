@@ -36,6 +36,7 @@ TABLE_KEYS: dict[str, str] = {
     "SalesOrderLines": "ID",
     "Projects": "ID",
     "TimeTransactions": "ID",
+    "CostTransactions": "ID",
     "Employees": "ID",
     "Documents": "ID",
     "DocumentAttachments": "ID",

@@ -1152,47 +1152,56 @@ def _create_project(store, entity, values, lines, actor) -> WriteResult:  # type
     return _generic_insert(store, entity, values, actor)
 
 
-def _create_time_transaction(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
-    """POST TimeTransactions (fidelity 82v): Item and Quantity always, and one of Account, Project or Subscription
-    (reference note); every GUID must name an existing record (500 "Ongeldige referentie"); without Employee the
-    current user's employee is taken, and a user without one is refused; a project blocked for entries refuses
-    them. PriceFC is the item's standard sales price and AmountFC = Quantity x PriceFC (reference: "Calculated
-    amount of the transaction based on (Quantity * PriceFC)")."""
-    errors = _check_required(values, ["Item", "Quantity"])
-    if not any(values.get(name) for name in ("Account", "Project", "Subscription")):
-        errors.append(required("Project"))
-    employees = store.tables["Employees"]
-    if not values.get("Employee"):
-        user_of = employees.getter("User")
-        mine = [key for key, row in employees.rows.items() if actor.user_id and user_of(row) == actor.user_id]
-        if mine:
-            values["Employee"] = mine[0]
-        else:
-            errors.append(required("Employee"))
-    if errors:
-        raise ODataError(errors)
-    if values.get("Subscription"):
-        # The sandbox keeps no subscriptions: any subscription GUID points nowhere.
-        raise reference_error(["Subscription"])
-    _check_refs(store, values, {"Project": "Projects", "Account": "Accounts", "Item": "Items", "Employee": "Employees"})
-    projects = store.tables["Projects"]
-    if values.get("Project"):
-        if projects.value(values["Project"], "BlockEntry"):
-            raise ODataError("Project is geblokkeerd voor tijd- en kosteninvoer")
-        values.setdefault("Account", projects.value(values["Project"], "Account"))
-    price = store.tables["Items"].value(values["Item"], "StandardSalesPrice") or 0.0
-    values["PriceFC"] = float(price)
-    values["AmountFC"] = float(round_money(_money(values["Quantity"]) * _money(price)))
-    values.setdefault("Currency", store.currency)
-    values["Date"] = values.get("Date") or actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
-    values["HourStatus"] = values.get("HourStatus") or DRAFT_HOURS
-    values["Type"] = 1  # 1 = Time (reference TimeTransactions.Type, GET-only)
-    entries = store.tables["TimeTransactions"]
-    number_of = entries.getter("EntryNumber")
-    values["EntryNumber"] = values.get("EntryNumber") or 1 + max(
-        (int(number_of(row) or 0) for row in entries.rows.values()), default=0
-    )
-    return _generic_insert(store, entity, values, actor)
+def _create_project_transaction(table: str, transaction_type: int):  # type: ignore[no-untyped-def]
+    """POST TimeTransactions (fidelity 82v; `table` TimeTransactions, Type 1) or CostTransactions (82x; Type 2): Item
+    and Quantity always, and one of Account, Project or Subscription (the reference note of both); every GUID must
+    name an existing record (500 "Ongeldige referentie"); without Employee the current user's employee is taken, and
+    a user without one is refused; a project blocked for entries refuses them. PriceFC is the item's standard sales
+    price (a cost transaction may give its own: PriceFC is POST-able there) and AmountFC = Quantity x PriceFC
+    (reference: "Calculated amount of the transaction based on (Quantity * PriceFC)")."""
+
+    def handler(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
+        errors = _check_required(values, ["Item", "Quantity"])
+        if not any(values.get(name) for name in ("Account", "Project", "Subscription")):
+            errors.append(required("Project"))
+        employees = store.tables["Employees"]
+        if not values.get("Employee"):
+            user_of = employees.getter("User")
+            mine = [key for key, row in employees.rows.items() if actor.user_id and user_of(row) == actor.user_id]
+            if mine:
+                values["Employee"] = mine[0]
+            else:
+                errors.append(required("Employee"))
+        if errors:
+            raise ODataError(errors)
+        if values.get("Subscription"):
+            # The sandbox keeps no subscriptions: any subscription GUID points nowhere.
+            raise reference_error(["Subscription"])
+        _check_refs(
+            store, values, {"Project": "Projects", "Account": "Accounts", "Item": "Items", "Employee": "Employees"}
+        )
+        projects = store.tables["Projects"]
+        if values.get("Project"):
+            if projects.value(values["Project"], "BlockEntry"):
+                raise ODataError("Project is geblokkeerd voor tijd- en kosteninvoer")
+            values.setdefault("Account", projects.value(values["Project"], "Account"))
+        price = values.get("PriceFC")
+        if price is None:
+            price = store.tables["Items"].value(values["Item"], "StandardSalesPrice") or 0.0
+        values["PriceFC"] = float(price)
+        values["AmountFC"] = float(round_money(_money(values["Quantity"]) * _money(price)))
+        values.setdefault("Currency", store.currency)
+        values["Date"] = values.get("Date") or actor.now.replace(hour=0, minute=0, second=0, microsecond=0)
+        values["HourStatus"] = values.get("HourStatus") or DRAFT_HOURS
+        values["Type"] = transaction_type  # 1 = Time, 2 = Cost (reference Type, GET-only)
+        entries = store.tables[table]
+        number_of = entries.getter("EntryNumber")
+        values["EntryNumber"] = values.get("EntryNumber") or 1 + max(
+            (int(number_of(row) or 0) for row in entries.rows.values()), default=0
+        )
+        return _generic_insert(store, entity, values, actor)
+
+    return handler
 
 
 # ------------------------------------------------------------------------------------------ documents
@@ -1393,7 +1402,8 @@ _CREATE = {
     "generaljournalentry/GeneralJournalEntries": _create_general_journal_entry,
     "salesorder/SalesOrders": _create_sales_order,
     "project/Projects": _create_project,
-    "project/TimeTransactions": _create_time_transaction,
+    "project/TimeTransactions": _create_project_transaction("TimeTransactions", 1),
+    "project/CostTransactions": _create_project_transaction("CostTransactions", 2),
     "webhooks/WebhookSubscriptions": _create_subscription,
     "documents/Documents": _create_document,
     "documents/DocumentAttachments": _create_document_attachment,

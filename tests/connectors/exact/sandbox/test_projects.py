@@ -128,3 +128,35 @@ def test_a_project_blocked_for_entries_refuses_time(exact: ExactClient) -> None:
     )
     assert refused.status_code == 400
     assert _message(refused) == "Project is geblokkeerd voor tijd- en kosteninvoer"
+
+
+def test_cost_transaction_rules(exact: ExactClient) -> None:
+    """Fidelity 82x: the same rules as time transactions (Item, Quantity, a project; references checked); PriceFC may
+    be given (POST-able on CostTransactions, not on TimeTransactions); Type 2."""
+    path = "project/CostTransactions"
+    project = _project(exact)
+    item = _first(exact, "logistics/Items", "Code eq 'HOSTING'")
+    employee = _first(exact, "payroll/Employees", "Code eq '1'")
+    missing = exact.post(path, {"Employee": employee, "Project": project["ID"]})
+    assert missing.status_code == 400 and _message(missing) == "Verplicht: Artikel\r\nVerplicht: Aantal"
+    unknown = exact.post(path, {"Project": UNKNOWN, "Item": item, "Quantity": 1, "Employee": employee})
+    assert unknown.status_code == 500 and _message(unknown) == "Ongeldige referentie: Project"
+    assert exact.results(path, {"$select": "ID"}) == []
+    priced = exact.post(
+        path, {"Project": project["ID"], "Item": item, "Quantity": 3, "PriceFC": 12.5, "Employee": employee}
+    )
+    assert priced.status_code == 201, priced.text
+    by_item = exact.post(path, {"Project": project["ID"], "Item": item, "Quantity": 2, "Employee": employee})
+    assert by_item.status_code == 201, by_item.text
+    assert [
+        (r["Type"], r["PriceFC"], r["AmountFC"], r["EntryNumber"]) for r in (priced.json()["d"], by_item.json()["d"])
+    ] == [
+        (2, 12.5, 37.5, 1),
+        (2, 49.5, 99.0, 2),
+    ]
+    # PriceFC is GET-only on time transactions: a given one is ignored, the item prices the hours.
+    time = exact.post(
+        "project/TimeTransactions",
+        {"Project": project["ID"], "Item": item, "Quantity": 1, "PriceFC": 1.0, "Employee": employee},
+    )
+    assert time.status_code == 201 and time.json()["d"]["PriceFC"] == 49.5
