@@ -26,15 +26,30 @@ from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
 from unified_models.models import ConnectionMapping, Mutation, Reconciliation
-from unified_models.store.selectors import STORE_CURSOR_PREFIX, Freshness, StoreCopy, store_cursor_position
+from unified_models.store.selectors import (
+    STORE_CURSOR_PREFIX,
+    Freshness,
+    StoreCopy,
+    store_copy_known,
+    store_cursor_position,
+)
 
 _CURSOR_SALT = "unified_models.list-cursor"
 
 
-def connection_get(*, workspace: Workspace, connection_id: str) -> Connection:
+def connection_get(*, workspace: Workspace, connection_id: str, store_resource: Resource | None = None) -> Connection:
     """A connection of the caller's workspace, or 404; with its credential and ledger mapping in the same read, so
-    the request's vendor calls (`connection_context(..., current=True)`) and writes need no second one."""
-    return tenant_selectors.connection_get(workspace=workspace, connection_id=connection_id, related=("mapping",))
+    the request's vendor calls (`connection_context(..., current=True)`) and writes need no second one.
+
+    With `store_resource` (a write of that resource follows), the same statement also says whether the resource
+    has a store copy: the write's answer is then stored (`store_written_record`) without a statement to ask."""
+    if store_resource is None:
+        return tenant_selectors.connection_get(workspace=workspace, connection_id=connection_id, related=("mapping",))
+    connection, copy = connection_get_with_copy(
+        workspace=workspace, connection_id=connection_id, resource=store_resource
+    )
+    store_copy_known(connection, store_resource, has_copy=copy is not None)
+    return connection
 
 
 def connection_get_with_copy(

@@ -78,8 +78,10 @@ class ConnectionAPIView(WorkspaceAPIView):
     # The write this request recorded, once it is recorded: a failure's problem names it (errors.problem_for_view).
     mutation: Mutation | None = None
 
-    def get_connection(self, connection_id: str) -> Connection:
-        return selectors.connection_get(workspace=self.workspace, connection_id=connection_id)
+    def get_connection(self, connection_id: str, *, store_resource: Resource | None = None) -> Connection:
+        return selectors.connection_get(
+            workspace=self.workspace, connection_id=connection_id, store_resource=store_resource
+        )
 
     def get_store_copy(
         self, request: Request, connection_id: str, resource: Resource
@@ -211,7 +213,7 @@ class RecordCreateView(RecordListView):
     @idempotent
     def post(self, request: Request, connection_id: str) -> Response:
         assert self.spec.create is not None and self.spec.create.serializer is not None  # routed only then
-        connection = self.get_connection(connection_id)
+        connection = self.get_connection(connection_id, store_resource=self.spec.resource)
         serializer = validated(self.spec.create.serializer, request.data)
         return self.write(
             request,
@@ -258,7 +260,7 @@ class RecordUpdateView(RecordDetailView):
     @idempotent
     def patch(self, request: Request, connection_id: str, record_id: str) -> Response:
         assert self.spec.update is not None and self.spec.update.serializer is not None  # routed only then
-        connection = self.get_connection(connection_id)
+        connection = self.get_connection(connection_id, store_resource=self.spec.resource)
         serializer = validated(self.spec.update.serializer, request.data, partial=True)
         return self.write(
             request,

@@ -64,6 +64,22 @@ def store_copy(*, workspace: Workspace, connection_id: str, resource: Resource) 
     return StoreCopy(connection_id=found[0], freshness=Freshness(synced_at=found[1]))
 
 
+# The attribute a connection read with its store state carries: {resource value: whether it has a store copy}.
+_STORE_COPY_KNOWN = "_store_copy_known"
+
+
+def store_copy_known(connection: Connection, resource: Resource, *, has_copy: bool) -> None:
+    """Note on this connection instance, read in this request, whether `resource` has a store copy."""
+    known = connection.__dict__.setdefault(_STORE_COPY_KNOWN, {})
+    known[resource.value] = has_copy
+
+
+def store_copy_noted(connection: Connection, resource: Resource) -> bool | None:
+    """What `store_copy_known` noted on this instance for `resource`; None when nothing was (ask the database)."""
+    known: dict[str, bool] = connection.__dict__.get(_STORE_COPY_KNOWN, {})
+    return known.get(resource.value)
+
+
 @dataclass(frozen=True)
 class StoredPage:
     # The page's records as the API shows them, as one JSON array: the stored JSON text of each row joined as it

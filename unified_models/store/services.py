@@ -34,6 +34,7 @@ from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.specs import record_data
 from unified_models.store import hooks
 from unified_models.store.models import StoredRecord, SyncMode, SyncRun, SyncRunState, SyncState
+from unified_models.store.selectors import store_copy_noted
 from unified_models.store_events import store_changes_emit, sync_run_finished_emit
 
 logger = logging.getLogger(__name__)
@@ -503,9 +504,12 @@ def store_written_record(*, connection: Connection, resource: Resource, record: 
     """Keep the copy true after a write through the API: the vendor's answer replaces the stored record at once
     (only once the resource has a copy; before that reads go to the vendor anyway). `events=False` when the
     caller announces the record itself (a write's `invoice.created` with `source: "api"`)."""
-    if not SyncState.objects.filter(
-        connection=connection, resource=resource.value, first_completed_at__isnull=False
-    ).exists():
+    has_copy = store_copy_noted(connection, resource)  # read with the connection in this request, if it was
+    if has_copy is None:
+        has_copy = SyncState.objects.filter(
+            connection=connection, resource=resource.value, first_completed_at__isnull=False
+        ).exists()
+    if not has_copy:
         return
     with transaction.atomic():
         store_records(connection_id=connection.pk, resource=resource, records=[record], events=events)
