@@ -278,12 +278,13 @@ def parse_guid(value: str) -> str | None:
 def without_odata_noise(value: Any) -> Any:
     """Exact's object as `remote_data`: without `__metadata` (URIs and type names of the OData envelope), without
     `{"__deferred": …}` placeholders of collections that were not read, and expanded collections as plain lists.
-    Everything Exact said about the record itself is kept."""
+    Everything Exact said about the record itself is kept. A new object that shares no dict or list with `value`
+    (mappers.OwnedExactObject): a mapper keeps it as the record's remote_data without copying it."""
     if isinstance(value, list):
         return [without_odata_noise(item) if isinstance(item, dict | list) else item for item in value]
     if not isinstance(value, dict):
         return value
-    cleaned: dict[str, Any] = {}
+    cleaned: dict[str, Any] = mappers.OwnedExactObject()
     for name, item in value.items():
         if name == "__metadata":
             continue

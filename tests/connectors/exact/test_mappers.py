@@ -55,6 +55,7 @@ from connectors.exact.mappers import (
     receivables_for_invoice,
     tax_rate_from_exact,
 )
+from connectors.exact.resources import without_odata_noise
 from connectors.exact.values import UnexpectedExactValue, exact_json_dumps, round_money
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -188,6 +189,9 @@ class TestContactFromExact:
         copied = contact_from_exact(nested, today=TODAY)
         nested["Extra"]["Tags"].append("b")
         assert copied.remote_data is not None and copied.remote_data["Extra"] == {"Tags": ["a"]}  # deep, not shallow
+        # A cleaned object (without_odata_noise: new all the way down, held by nothing else) is kept, not copied.
+        cleaned = without_odata_noise({"__metadata": {"uri": "…"}, **account})
+        assert contact_from_exact(cleaned, today=TODAY).remote_data is cleaned
 
     @pytest.mark.parametrize(("field", "value"), [("Status", "X"), ("Country", "NLD"), ("ID", None)])
     def test_unknown_values_are_errors(self, field: str, value: Any) -> None:
