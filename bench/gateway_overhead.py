@@ -58,6 +58,7 @@ from bench.stack import (  # noqa: E402  (after the path set-up, like the other 
 DIVISION = 101
 CLIENT_ID = "3f1c2a4e-0000-4000-8000-0000000000b6"
 PAGE_SIZE = 60  # Exact's page on CRUD endpoints: one vendor call per unified page
+PARTS = ("calls", "sql", "latency", "throughput", "rss")  # the sections of the report, in order
 MAPPING = {
     "tax_rates": [
         {"rate": "21", "vendor_code": "2"},
@@ -319,18 +320,56 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def measure(
     args: argparse.Namespace, bench: Bench, world: dict[str, Any], web_pid: int, redis_url: str
 ) -> dict[str, Any]:
-    import redis
-
-    from connectors.base.cache import RedisReferenceCache
-
     contact_id = world["contact_id"]
     run_id = uuid.uuid4().hex[:6]
     report: dict[str, Any] = {"workers": args.workers}
     put = bench.http.put(f"{bench.base}/mapping", json=MAPPING, headers=bench.headers)
     assert put.status_code == 200, put.text
 
+    parts = args.parts
     # 1. Vendor calls per unified operation ------------------------------------------------------------------
     calls: dict[str, Any] = {}
+    lines_query: dict[str, Any] = {}
+    if "calls" in parts:
+        lines_query = vendor_calls_per_operation(bench, calls, contact_id, run_id, redis_url)
+    # The reads the later sections send again (their vendor calls, as the sandbox logged them, are replayed).
+    invoice_id = bench.get("invoices", page_size=1).json()["results"][0]["id"]
+    _, calls["invoice retrieve"], retrieve_logged = bench.counted(lambda: bench.get(f"invoices/{invoice_id}"))
+    page, calls[f"invoice list, page of {PAGE_SIZE}"], list_logged = bench.counted(
+        lambda: bench.get("invoices", page_size=PAGE_SIZE)
+    )
+    assert len(page.json()["results"]) == PAGE_SIZE
+    if "calls" in parts:
+        report["vendor_calls_per_operation"] = calls
+
+    # 2. SQL statements per request ---------------------------------------------------------------------------
+    if "sql" in parts:
+        report["sql_statements_per_request"] = sql_statements(bench, world, contact_id, run_id, invoice_id)
+
+    # 3. Latency: each gateway request next to the vendor calls it makes, interleaved -------------------------
+    if "latency" in parts:
+        report["latency"] = latency_rounds(
+            args, bench, contact_id, run_id, invoice_id, lines_query, retrieve_logged, list_logged
+        )
+
+    # 4. Throughput with concurrent clients -------------------------------------------------------------------
+    if "throughput" in parts:
+        report["throughput"] = throughput_runs(args, bench, list_logged)
+
+    # 5. Worker memory after 2,000 requests ------------------------------------------------------------------
+    if "rss" in parts:
+        report["worker_rss_mib"] = worker_rss(args, bench, web_pid, invoice_id)
+    return report
+
+
+def vendor_calls_per_operation(
+    bench: Bench, calls: dict[str, Any], contact_id: str, run_id: str, redis_url: str
+) -> dict[str, Any]:
+    """Vendor calls of each create into `calls`; the query of the lines read after an item line's POST."""
+    import redis
+
+    from connectors.base.cache import RedisReferenceCache
+
     created, calls["contact create"], _ = bench.counted(
         lambda: bench.http.post(
             f"{bench.base}/contacts",
@@ -365,19 +404,16 @@ def measure(
     _, calls["invoice create, first with a cold reference cache"], _ = bench.counted(
         lambda: bench.create_invoice(contact_id, f"OH-{run_id}-cold")
     )
-    invoice_id = bench.get("invoices", page_size=1).json()["results"][0]["id"]
-    _, calls["invoice retrieve"], retrieve_logged = bench.counted(lambda: bench.get(f"invoices/{invoice_id}"))
-    page, calls[f"invoice list, page of {PAGE_SIZE}"], list_logged = bench.counted(
-        lambda: bench.get("invoices", page_size=PAGE_SIZE)
-    )
-    assert len(page.json()["results"]) == PAGE_SIZE
-    report["vendor_calls_per_operation"] = calls
+    return dict(lines_query)
 
-    # 2. SQL statements per request ---------------------------------------------------------------------------
+
+def sql_statements(
+    bench: Bench, world: dict[str, Any], contact_id: str, run_id: str, invoice_id: str
+) -> dict[str, int]:
     # Steady state: the cold-cache create above primed only the GUIDs it needed, not the handbook item's.
     bench.create_invoice(contact_id, f"OH-{run_id}-sql-warm", item_line=True)
     path = f"/api/v1/connections/{bench.connection.pk}"
-    report["sql_statements_per_request"] = {
+    return {
         "invoice create (steady state)": sql_per_request(
             f"{path}/invoices", "POST", world["api_key"], invoice_body(contact_id, f"OH-{run_id}-sql")
         ),
@@ -394,7 +430,17 @@ def measure(
         "GET /api/v1/workspace": sql_per_request("/api/v1/workspace", "GET", world["api_key"]),
     }
 
-    # 3. Latency: each gateway request next to the vendor calls it makes, interleaved -------------------------
+
+def latency_rounds(
+    args: argparse.Namespace,
+    bench: Bench,
+    contact_id: str,
+    run_id: str,
+    invoice_id: str,
+    lines_query: dict[str, Any],
+    retrieve_logged: list[dict[str, Any]],
+    list_logged: list[dict[str, Any]],
+) -> dict[str, Any]:
     from connectors.exact import mappers
     from connectors.exact.values import exact_json_dumps
 
@@ -442,9 +488,10 @@ def measure(
             "direct_p95_ms": round(percentile(direct, 0.95), 1),
             "overhead_p50_ms": round(percentile(gateway, 0.5) - percentile(direct, 0.5), 1),
         }
-    report["latency"] = {"rounds": args.rounds, **latency}
+    return {"rounds": args.rounds, **latency}
 
-    # 4. Throughput with concurrent clients -------------------------------------------------------------------
+
+def throughput_runs(args: argparse.Namespace, bench: Bench, list_logged: list[dict[str, Any]]) -> dict[str, Any]:
     token = bench.token()
     (list_call,) = list_logged
     sandbox_headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
@@ -472,7 +519,7 @@ def measure(
         "gateway GET /api/v1/workspace": throughput(workspace, clients=args.clients, seconds=args.seconds),
     }
     page_rate = rates[f"gateway invoice page of {PAGE_SIZE}"]
-    report["throughput"] = {
+    return {
         "clients": args.clients,
         "seconds_each": args.seconds,
         "requests_per_second": {name: round(rate, 1) for name, rate in rates.items()},
@@ -480,7 +527,8 @@ def measure(
         "gateway page / GET /api/v1/workspace": round(page_rate / rates["gateway GET /api/v1/workspace"], 2),
     }
 
-    # 5. Worker memory after 2,000 requests ------------------------------------------------------------------
+
+def worker_rss(args: argparse.Namespace, bench: Bench, web_pid: int, invoice_id: str) -> dict[str, Any]:
     workers = children_of(web_pid)
     before = {pid: rss_kib(pid) for pid in workers}
     remaining = collections.deque(range(args.rss_requests))
@@ -506,12 +554,11 @@ def measure(
     for thread in rss_threads:
         thread.join()
     after = {pid: rss_kib(pid) for pid in children_of(web_pid)}
-    report["worker_rss_mib"] = {
+    return {
         "requests": args.rss_requests,
         "before": [round(value / 1024, 1) for value in before.values()],
         "after": [round(value / 1024, 1) for value in after.values()],
     }
-    return report
 
 
 def main() -> None:
@@ -526,7 +573,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients in the throughput runs")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each throughput run")
     parser.add_argument("--rss-requests", type=int, default=2000)
+    parser.add_argument(
+        "--only",
+        default=",".join(PARTS),
+        help=f"comma list of the parts to run, of {','.join(PARTS)} (latency needs calls: it is added)",
+    )
     args = parser.parse_args()
+    args.parts = set(args.only.split(","))
+    if not args.parts <= set(PARTS):
+        parser.error(f"--only takes parts of {','.join(PARTS)}")
+    if "latency" in args.parts:
+        args.parts.add("calls")  # the item-line create's read of lines is replayed from what section 1 logged
     print(json.dumps(run(args), indent=2))
 
 
