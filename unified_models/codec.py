@@ -29,6 +29,7 @@ from connectors.base.records import (
     Address,
     AddressType,
     ContactInput,
+    CostEntryInput,
     InvalidInput,
     InvoiceInput,
     InvoiceLineInput,
@@ -60,6 +61,7 @@ UnifiedInput = (
     | SalesOrderInput
     | ProjectInput
     | TimeEntryInput
+    | CostEntryInput
 )
 
 
@@ -282,6 +284,19 @@ def time_entry_input_from_data(data: Mapping[str, Any]) -> TimeEntryInput:
     )
 
 
+def cost_entry_input_from_data(data: Mapping[str, Any]) -> CostEntryInput:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, CostEntryInput)
+    _require(given, "project_id", "item_id", "quantity")
+    return CostEntryInput(
+        **{name: value for name, value in given.items() if name not in ("quantity", "unit_price", "date", "status")},
+        quantity=_decimal(given["quantity"], "quantity"),
+        unit_price=_decimal(given["unit_price"], "unit_price") if "unit_price" in given else None,
+        date=_date(given.get("date"), "date"),
+        status=_enum(TimeEntryStatus, given.get("status"), "status"),
+    )
+
+
 _DATES = ("issue_date", "due_date")
 
 _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
@@ -295,6 +310,7 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
     ("sales-orders", "create"): sales_order_input_from_data,
     ("projects", "create"): project_input_from_data,
     ("time-entries", "create"): time_entry_input_from_data,
+    ("cost-entries", "create"): cost_entry_input_from_data,
 }
 
 

@@ -448,6 +448,23 @@ RECORD_EXAMPLES: dict[Resource, dict[str, Any]] = {
         "created_at": "2025-03-04T17:00:00Z",
         "updated_at": "2025-03-04T17:00:00Z",
     },
+    Resource.COST_ENTRIES: {
+        "id": "2d3e...",
+        "remote_id": "2d3e...",
+        "project_id": "8a9b...",
+        "contact_id": "3c4d...",
+        "employee_id": "6e7f...",
+        "item_id": "9f0a...",
+        "date": "2025-03-05",
+        "quantity": "120",
+        "description": "Kilometers naar klant",
+        "status": "draft",
+        "currency": "EUR",
+        "unit_price": "0.23",
+        "amount": "27.60",
+        "created_at": "2025-03-05T17:00:00Z",
+        "updated_at": "2025-03-05T17:00:00Z",
+    },
     Resource.PURCHASE_INVOICES: {
         "id": "c3d4...",
         "remote_id": "c3d4...",
@@ -513,6 +530,15 @@ _TIME_ENTRY_INPUT = {
     "date": "2025-03-04",
     "hours": "2.5",
     "description": "Ontwerp homepage",
+}
+_COST_ENTRY_INPUT = {
+    "project_id": "8a9b...",
+    "item_id": "9f0a...",
+    "employee_id": "6e7f...",
+    "date": "2025-03-05",
+    "quantity": "120",
+    "unit_price": "0.23",
+    "description": "Kilometers naar klant",
 }
 _JOURNAL_ENTRY_VAT_INPUT = {
     "journal_code": "91",
@@ -716,6 +742,26 @@ TIME_ENTRIES_CREATE = OperationText(
         OpenApiExample(
             "Booked",
             value={**RECORD_EXAMPLES[Resource.TIME_ENTRIES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
+            response_only=True,
+            status_codes=["201"],
+        ),
+    ),
+    problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+)
+COST_ENTRIES_CREATE = OperationText(
+    summary="Book a cost on a project",
+    description=(
+        "Books `quantity` (more than 0) of the cost item `item_id` on the project `project_id` at `unit_price` "
+        "(default: the vendor's price of the item; Exact: project/CostTransactions, `amount` = quantity x "
+        "`unit_price`). An unknown project, item or employee, or a project blocked for entries, is 422 "
+        "`invalid_input` naming the field and nothing is booked. Vendors without projects in their accounting API "
+        "(Xero) answer 405."
+    ),
+    examples=(
+        OpenApiExample("Mileage", value=_COST_ENTRY_INPUT, request_only=True),
+        OpenApiExample(
+            "Booked",
+            value={**RECORD_EXAMPLES[Resource.COST_ENTRIES], "warnings": [], "mutation_id": _MUTATION_ID_EXAMPLE},
             response_only=True,
             status_codes=["201"],
         ),

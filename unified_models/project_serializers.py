@@ -1,4 +1,5 @@
-"""API representations of projects and time entries (connectors.base.records.Project, TimeEntry) and their inputs.
+"""API representations of projects, time and cost entries (connectors.base.records.Project, TimeEntry, CostEntry) and
+their inputs.
 
 The same conventions as unified_models.serializers (whose fields these use): record serializers describe what
 codec.record_to_data writes, input serializers validate the client's JSON and their `.data` is the stored request.
@@ -93,6 +94,42 @@ class TimeEntryCreateSerializer(serializers.Serializer):
         allow_null=True,
         max_length=100,
         help_text="Who worked (the vendor's employee id); default: the employee of the connection's vendor user.",
+    )
+    date = StrictDateField(required=False, allow_null=True, help_text="Default: today at the vendor.")
+    description = StrictCharField(required=False, allow_null=True, max_length=2000)
+    status = EnumField(
+        TimeEntryNewStatus, required=False, allow_null=True, help_text="Default: the vendor's (Exact: draft)."
+    )
+
+
+class CostEntrySerializer(RecordSerializer):
+    """A cost booked on a project: a quantity of a cost item at a unit price."""
+
+    project_id = StrictCharField(allow_null=True, help_text="The project (a project `id`).")
+    contact_id = StrictCharField(allow_null=True, help_text="The project's customer (a contact `id`).")
+    employee_id = StrictCharField(allow_null=True, help_text="Who made the cost (the vendor's employee id).")
+    item_id = StrictCharField(allow_null=True, help_text="The cost type (an item `id`).")
+    date = serializers.DateField(allow_null=True)
+    quantity = DecimalString()
+    description = StrictCharField(allow_null=True)
+    status = EnumField(TimeEntryStatus)
+    currency = StrictCharField(allow_null=True)
+    unit_price = DecimalString(allow_null=True)
+    amount = DecimalString(allow_null=True, help_text="quantity x unit_price, in `currency`.")
+
+
+class CostEntryCreateSerializer(serializers.Serializer):
+    project_id = StrictCharField(max_length=100, help_text="The project the cost is for: a project `id`.")
+    item_id = StrictCharField(max_length=100, help_text="The cost type: an item `id`.")
+    quantity = _decimal_input(min_value=MIN_HOURS, help_text="How many of the item: more than 0.")
+    unit_price = _decimal_input(
+        required=False, allow_null=True, min_value=Decimal(0), help_text="Default: the vendor's price of the item."
+    )
+    employee_id = StrictCharField(
+        required=False,
+        allow_null=True,
+        max_length=100,
+        help_text="Who made the cost (the vendor's employee id); default: the vendor user's employee.",
     )
     date = StrictDateField(required=False, allow_null=True, help_text="Default: today at the vendor.")
     description = StrictCharField(required=False, allow_null=True, max_length=2000)

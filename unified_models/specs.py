@@ -18,6 +18,8 @@ from unified_models import openapi
 from unified_models.codec import record_to_data
 from unified_models.openapi import RECORD_EXAMPLES, OperationText
 from unified_models.project_serializers import (
+    CostEntryCreateSerializer,
+    CostEntrySerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
     TimeEntryCreateSerializer,
@@ -169,6 +171,17 @@ SPECS: tuple[ResourceSpec, ...] = (
             "employee_id": "Only entries of this employee (the vendor's employee id).",
         },
         create=WriteSpec(TimeEntryCreateSerializer, openapi.TIME_ENTRIES_CREATE),
+    ),
+    ResourceSpec(
+        Resource.COST_ENTRIES,
+        "CostEntry",
+        "cost entries (costs booked on projects)",
+        CostEntrySerializer,
+        filters={
+            "project_id": "Only entries on this project (its `id`).",
+            "employee_id": "Only entries of this employee (the vendor's employee id).",
+        },
+        create=WriteSpec(CostEntryCreateSerializer, openapi.COST_ENTRIES_CREATE),
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}

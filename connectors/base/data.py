@@ -74,6 +74,7 @@ class Resource(StrEnum):
     SALES_ORDERS = "sales-orders"
     PROJECTS = "projects"
     TIME_ENTRIES = "time-entries"
+    COST_ENTRIES = "cost-entries"
     # The connection's company (connectors.base.records.CompanyInfo): one record, read by Connector.company_info and
     # kept in the store like the others; no list or retrieve routes of its own (GET /connections/{id}/company).
     COMPANY = "company"

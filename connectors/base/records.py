@@ -605,6 +605,47 @@ class TimeEntryInput:
         _require_date(self, "date")
 
 
+@dataclass(frozen=True, kw_only=True)
+class CostEntry(Record):
+    """A cost booked on a project (travel, materials, …): a quantity of a cost item at a unit price."""
+
+    project_id: str | None = None
+    contact_id: str | None = None  # the project's customer
+    employee_id: str | None = None
+    item_id: str | None = None  # the cost type (an item id)
+    date: date | None = None
+    quantity: Decimal = Decimal(0)
+    description: str | None = None
+    status: TimeEntryStatus = TimeEntryStatus.DRAFT
+    currency: str | None = None
+    unit_price: Decimal | None = None
+    amount: Decimal | None = None  # quantity x unit_price
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require_decimal(self, "quantity", "unit_price", "amount")
+        _require_date(self, "date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostEntryInput:
+    """A cost to book on the project `project_id` with the cost item `item_id`; `unit_price` defaults to the vendor's
+    price for the item, `employee_id` to the vendor user's employee, `date` to today at the vendor."""
+
+    project_id: str
+    item_id: str
+    quantity: Decimal
+    unit_price: Decimal | None = None
+    employee_id: str | None = None
+    date: date | None = None
+    description: str | None = None
+    status: TimeEntryStatus | None = None  # draft or submitted; the vendor's default otherwise
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "quantity", "unit_price")
+        _require_date(self, "date")
+
+
 # ---------------------------------------------------------------------------------------------- company
 
 

@@ -10,6 +10,8 @@ Facts followed (NOTES.md: Entities, project/Projects and project/TimeTransaction
   Subscription (the gateway always sends the Project). Employee defaults to the user's employee at Exact. HourStatus
   is 1 Draft, 2 Rejected, 10 Submitted on POST/PUT and also 11, 14, 16, 19, 20 on GET. AmountFC is Quantity x
   PriceFC, both read back.
+- CostTransactions: the same shape and POST rules as TimeTransactions (Type 2 Cost), where PriceFC is POST-able, so
+  a cost may carry its own unit price.
 - The endpoint index has sync/Project/Projects and sync/Project/TimeCostTransactions but no bulk/ set: the local
   copy reads the regular endpoints whole every run (sync.py: a snapshot).
 """
@@ -21,6 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base.records import (
+    CostEntry,
+    CostEntryInput,
     Project,
     ProjectInput,
     ProjectType,
@@ -59,6 +63,7 @@ PROJECT_TYPES: Mapping[int, ProjectType] = {
 EXACT_PROJECT_TYPES: Mapping[ProjectType, int] = {unified: code for code, unified in PROJECT_TYPES.items()}
 
 TIME_PATH = "project/TimeTransactions"
+COST_PATH = "project/CostTransactions"
 EMPLOYEES_PATH = "payroll/Employees"  # GET only: whom hours are booked on
 TIME_FIELDS = (
     "ID",
@@ -76,6 +81,7 @@ TIME_FIELDS = (
     "PriceFC",
     "AmountFC",
 )
+COST_FIELDS = TIME_FIELDS  # the same properties carry what a cost entry shows
 HOUR_STATUSES: Mapping[int, TimeEntryStatus] = {
     1: TimeEntryStatus.DRAFT,
     2: TimeEntryStatus.REJECTED,
@@ -152,6 +158,42 @@ def time_entry_from_exact(entry: ExactObject) -> TimeEntry:
 def time_entry_to_exact(entry: TimeEntryInput) -> dict[str, Any]:
     """TimeEntryInput -> the POST body (ids already checked to be GUIDs). Hours stay Decimal."""
     payload: dict[str, Any] = {"Project": entry.project_id, "Item": entry.item_id, "Quantity": entry.hours}
+    if entry.employee_id is not None:
+        payload["Employee"] = entry.employee_id
+    if entry.date is not None:
+        payload["Date"] = format_exact_date(entry.date)
+    if entry.description is not None:
+        payload["Notes"] = entry.description
+    if entry.status is not None:
+        payload["HourStatus"] = POSTABLE_HOUR_STATUSES[entry.status]
+    return payload
+
+
+def cost_entry_from_exact(entry: ExactObject) -> CostEntry:
+    status = _int(entry, "HourStatus")
+    if status not in HOUR_STATUSES:
+        raise UnexpectedExactValue("HourStatus", status, "1, 2, 10, 11, 14, 16, 19 or 20")
+    return CostEntry(
+        **_base(entry),
+        project_id=clean_text(entry.get("Project")),
+        contact_id=clean_text(entry.get("Account")),
+        employee_id=clean_text(entry.get("Employee")),
+        item_id=clean_text(entry.get("Item")),
+        date=parse_exact_date(entry.get("Date"), "Date"),
+        quantity=to_decimal(entry.get("Quantity"), "Quantity") or Decimal(0),
+        description=clean_text(entry.get("Notes")),
+        status=HOUR_STATUSES[status],
+        currency=clean_text(entry.get("Currency")),
+        unit_price=to_decimal(entry.get("PriceFC"), "PriceFC"),
+        amount=to_money(entry.get("AmountFC"), "AmountFC"),
+    )
+
+
+def cost_entry_to_exact(entry: CostEntryInput) -> dict[str, Any]:
+    """CostEntryInput -> the POST body (ids already checked to be GUIDs). Amounts stay Decimal."""
+    payload: dict[str, Any] = {"Project": entry.project_id, "Item": entry.item_id, "Quantity": entry.quantity}
+    if entry.unit_price is not None:
+        payload["PriceFC"] = entry.unit_price
     if entry.employee_id is not None:
         payload["Employee"] = entry.employee_id
     if entry.date is not None:

@@ -64,6 +64,7 @@ from connectors.base.records import (
     AttachmentContent,
     AttachmentInput,
     ContactInput,
+    CostEntryInput,
     InvalidInput,
     InvoiceInput,
     ItemInput,
@@ -184,6 +185,7 @@ class ExactConnector(OAuth2Connector):
             Resource.SALES_ORDERS.value: _READ_CREATE,
             Resource.PROJECTS.value: _READ_CREATE,
             Resource.TIME_ENTRIES.value: _READ_CREATE,
+            Resource.COST_ENTRIES.value: _READ_CREATE,
         }
     )
     list_filters = MappingProxyType(
@@ -456,7 +458,9 @@ class ExactConnector(OAuth2Connector):
         if resource is Resource.PROJECTS:
             return self._create_project(ctx, data)
         if resource is Resource.TIME_ENTRIES:
-            return self._create_time_entry(ctx, data)
+            return self._create_project_entry(ctx, data, Resource.TIME_ENTRIES, projects.time_entry_to_exact(data))
+        if resource is Resource.COST_ENTRIES:
+            return self._create_project_entry(ctx, data, Resource.COST_ENTRIES, projects.cost_entry_to_exact(data))
         raise OperationNotSupported(resource.value, Operation.CREATE, self.name)
 
     def _create_journal_entry(
@@ -569,14 +573,15 @@ class ExactConnector(OAuth2Connector):
         ctx.record_created(project_id)
         return WriteResult(record=self._retrieve(api, spec, project_id), warnings=[])
 
-    def _create_time_entry(self, ctx: CallContext, data: TimeEntryInput) -> WriteResult[Any]:
-        """One time transaction on a project (projects.py). The project (known, not blocked for entries), the item
-        and the employee are checked with one read each before the POST, so an unknown one is refused naming its
-        field (Exact would answer a bare 500)."""
+    def _create_project_entry(
+        self, ctx: CallContext, data: TimeEntryInput | CostEntryInput, resource: Resource, payload: dict[str, Any]
+    ) -> WriteResult[Any]:
+        """One time or cost transaction on a project (projects.py). The project (known, not blocked for entries),
+        the item and the employee are checked with one read each before the POST, so an unknown one is refused
+        naming its field (Exact would answer a bare 500)."""
         project = _require_guid("project_id", data.project_id)
         item = _require_guid("item_id", data.item_id)
         employee = _require_guid("employee_id", data.employee_id) if data.employee_id is not None else None
-        payload = projects.time_entry_to_exact(data)
         api = self._api(ctx)
         found = list(
             api.records(projects.PROJECTS_PATH, ODataQuery(select=("ID", "BlockEntry"), filter=eq("ID", Guid(project))))
@@ -590,11 +595,11 @@ class ExactConnector(OAuth2Connector):
             raise InvalidInput("item_id", "No item with this id in the administration.")
         if employee is not None:
             self._require_employee(api, "employee_id", employee)
-        spec = RESOURCES[Resource.TIME_ENTRIES]
+        spec = RESOURCES[resource]
         created = api.post(spec.path, payload)
         entry_id = parse_guid(str(created.get("ID") or ""))
         if entry_id is None:
-            raise VendorError("Exact created the time transaction but did not return its ID.")
+            raise VendorError(f"Exact created the {resource.value} record but did not return its ID.")
         ctx.record_created(entry_id)
         return WriteResult(record=self._retrieve(api, spec, entry_id), warnings=[])
 

@@ -248,6 +248,13 @@ RESOURCES: Mapping[Resource, ExactResource] = MappingProxyType(
             projects.TIME_FIELDS,
             filters=MappingProxyType({"project_id": "Project", "employee_id": "Employee"}),
         ),
+        Resource.COST_ENTRIES: ExactResource(
+            Resource.COST_ENTRIES,
+            projects.COST_PATH,
+            "ID",
+            projects.COST_FIELDS,
+            filters=MappingProxyType({"project_id": "Project", "employee_id": "Employee"}),
+        ),
     }
 )
 
@@ -263,6 +270,7 @@ SIMPLE_READERS: Mapping[Resource, Callable[[Any], Any]] = MappingProxyType(
         Resource.SALES_ORDERS: sales_orders.sales_order_from_exact,
         Resource.PROJECTS: projects.project_from_exact,
         Resource.TIME_ENTRIES: projects.time_entry_from_exact,
+        Resource.COST_ENTRIES: projects.cost_entry_from_exact,
     }
 )
 

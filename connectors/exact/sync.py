@@ -21,8 +21,8 @@ Facts followed (NOTES.md: Sync, deleted and bulk):
 - VAT codes, journals, purchase and general journal entries have neither bulk nor sync endpoints: each run reads
   the whole set and the core treats a record it no longer contains as deleted. The company (the division and its
   fiscal periods, two calls) is such a set of one.
-- Projects and time entries have sync feeds but no bulk endpoints to start a copy from: they are read whole the same
-  way (a change-feed copy for them is possible once the core can start a copy from a sync feed).
+- Projects, time and cost entries have sync feeds but no bulk endpoints to start a copy from: they are read whole
+  the same way (a change-feed copy for them is possible once the core can start a copy from a sync feed).
 - A division move (or HR link/unlink) regenerates every Timestamp: `DivisionMoveDate` and
   `DivisionHRLinkUnlinkDate` of system/Divisions make the epoch; when it changes the core copies everything again.
 """
@@ -121,6 +121,7 @@ SOURCES: Mapping[Resource, SyncSource] = MappingProxyType(
         # no bulk/ set to start a copy from (NOTES.md: Entities): read whole each run, which also sees deleted hours.
         Resource.PROJECTS: SyncSource(Resource.PROJECTS),
         Resource.TIME_ENTRIES: SyncSource(Resource.TIME_ENTRIES),
+        Resource.COST_ENTRIES: SyncSource(Resource.COST_ENTRIES),
     }
 )
 

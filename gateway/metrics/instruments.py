@@ -59,6 +59,7 @@ RESOURCES = (
     "sales-orders",
     "projects",
     "time-entries",
+    "cost-entries",
     "company",
 )
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")

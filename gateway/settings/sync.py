@@ -23,6 +23,7 @@ LEDGERBRIDGE_SYNC_SCHEDULE = {
     # Projects change seldom; hours are booked all day (each run reads the whole set: no bulk/ endpoint).
     "projects": env.int("LEDGERBRIDGE_SYNC_PROJECTS_SECONDS", default=3600),
     "time-entries": env.int("LEDGERBRIDGE_SYNC_TIME_ENTRIES_SECONDS", default=900),
+    "cost-entries": env.int("LEDGERBRIDGE_SYNC_COST_ENTRIES_SECONDS", default=900),
     # The connection's company (name, VAT number, fiscal year): two calls a run, and it rarely changes.
     "company": env.int("LEDGERBRIDGE_SYNC_COMPANY_SECONDS", default=3600),
 }

@@ -2,7 +2,7 @@
 with Exact's fields (checked in its dump) and read back, live and from the store after a sync; bad input (a missing
 or unknown project, zero or negative hours, a missing field, an unknown item, employee or customer, a taken code) is
 refused naming the field before anything is sent; Xero, whose accounting API has no projects, declares both
-resources unsupported."""
+resources unsupported (and cost entries, which follow time entries' pattern)."""
 
 from __future__ import annotations
 
@@ -337,16 +337,102 @@ def test_bad_projects_are_refused_naming_the_field_before_anything_is_sent(
     assert [row["Code"] for row in mapped.dump("Projects")] == ["TAKEN"]
 
 
+def test_a_cost_lands_in_the_sandbox_and_comes_back_from_the_store(mapped: Connected, first_customer_id: str) -> None:
+    project = _create_project(mapped, first_customer_id)
+    hosting = _items(mapped)["HOSTING"]
+    employee = _employees(mapped)["2"]
+    body = {
+        "project_id": project["id"],
+        "item_id": hosting,
+        "employee_id": employee,
+        "date": "2025-03-05",
+        "quantity": "3",
+        "unit_price": "12.50",
+        "description": "Extra opslag",
+    }
+
+    response = mapped.client.post(mapped.url("cost-entries"), body, format="json")
+
+    assert response.status_code == 201, response.json()
+    cost = response.json()
+    assert {name: cost[name] for name in ("project_id", "contact_id", "employee_id", "item_id", "date", "status")} == {
+        "project_id": project["id"],
+        "contact_id": first_customer_id,
+        "employee_id": employee,
+        "item_id": hosting,
+        "date": "2025-03-05",
+        "status": "draft",
+    }
+    assert (cost["quantity"], cost["unit_price"], cost["amount"], cost["description"]) == (
+        "3.0",
+        "12.5",
+        "37.50",
+        "Extra opslag",
+    )
+    (booked,) = mapped.dump("CostTransactions")
+    assert {name: booked[name] for name in ("ID", "Project", "Item", "Employee", "Quantity", "PriceFC", "Type")} == {
+        "ID": cost["remote_id"],
+        "Project": project["remote_id"],
+        "Item": hosting,
+        "Employee": employee,
+        "Quantity": 3.0,
+        "PriceFC": 12.5,
+        "Type": 2,
+    }
+    assert mapped.dump("TimeTransactions") == []
+
+    _sync(mapped, "cost-entries")
+    mapped.world.control.reset_counters()
+    page = mapped.client.get(mapped.url("cost-entries"), {"project_id": project["id"]})
+    one = mapped.client.get(mapped.url(f"cost-entries/{cost['id']}"))
+    assert mapped.calls() == {}
+    expected = {name: value for name, value in cost.items() if name not in ("warnings", "mutation_id")}
+    assert page.json()["source"] == "store" and page.json()["results"] == [expected]
+    assert one.headers["X-Data-Source"] == "store" and one.json() == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        (lambda body: body.pop("project_id"), 400, "project_id"),
+        (lambda body: body.pop("quantity"), 400, "quantity"),
+        (lambda body: body.update(quantity="0"), 400, "quantity"),
+        (lambda body: body.update(unit_price="-1"), 400, "unit_price"),
+        (lambda body: body.update(project_id=NOWHERE), 422, "project_id"),
+        (lambda body: body.update(item_id=NOWHERE), 422, "item_id"),
+    ],
+    ids=["no-project", "no-quantity", "zero-quantity", "negative-price", "unknown-project", "unknown-item"],
+)
+def test_bad_costs_are_refused_naming_the_field_before_anything_is_sent(
+    mapped: Connected, first_customer_id: str, change: Any, status: int, field: str
+) -> None:
+    project = _create_project(mapped, first_customer_id)
+    body = {"project_id": project["id"], "item_id": _items(mapped)["HOSTING"], "quantity": "1"}
+    body["employee_id"] = _employees(mapped)["1"]
+    change(body)
+    mapped.world.control.reset_counters()
+
+    response = mapped.client.post(mapped.url("cost-entries"), body, format="json")
+
+    _problem(response, status, field)
+    assert _calls_to(mapped, "CostTransactions") == 0
+    if status == 400:
+        assert mapped.calls() == {}
+    assert mapped.dump("CostTransactions") == []
+
+
 def test_xero_declares_projects_and_time_entries_unsupported(
     xero_world: XeroWorld, workspace: Any, auth_client: Any
 ) -> None:
-    """Xero's accounting API has no projects (they live in its separate Projects API): 405, not a 500."""
+    """Xero's accounting API has no projects (they live in its separate Projects API): 405, not a 500, for projects
+    and the time and cost entries booked on them."""
     _, (connection,) = connect_xero_via_sandbox(xero_world, workspace=workspace)
     base = f"/api/v1/connections/{connection.pk}"
 
     for resource, body in (
         ("projects", _project_body(NOWHERE)),
         ("time-entries", _entry_body(NOWHERE, NOWHERE, NOWHERE)),
+        ("cost-entries", {"project_id": NOWHERE, "item_id": NOWHERE, "quantity": "1"}),
     ):
         listed = auth_client.get(f"{base}/{resource}")
         one = auth_client.get(f"{base}/{resource}/{NOWHERE}")

@@ -10,7 +10,14 @@ from typing import Any
 
 import pytest
 
-from connectors.base.records import InvalidInput, ProjectInput, ProjectType, TimeEntryInput, TimeEntryStatus
+from connectors.base.records import (
+    CostEntryInput,
+    InvalidInput,
+    ProjectInput,
+    ProjectType,
+    TimeEntryInput,
+    TimeEntryStatus,
+)
 from unified_models import codec
 from unified_models.project_serializers import ProjectCreateSerializer, TimeEntryCreateSerializer
 
@@ -50,6 +57,7 @@ def test_a_stored_time_entry_request_reads_back_as_its_input() -> None:
     [
         ("projects", ProjectInput(code="P", name="N", type=ProjectType.PREPAID, end_date=date(2025, 1, 31))),
         ("time-entries", TimeEntryInput(project_id="p", item_id="i", hours=Decimal("0.25"), employee_id="e")),
+        ("cost-entries", CostEntryInput(project_id="p", item_id="i", quantity=Decimal(3), unit_price=Decimal("0.2"))),
     ],
 )
 def test_the_codec_round_trips_project_inputs(resource: str, value: Any) -> None:
@@ -67,6 +75,8 @@ def test_the_codec_round_trips_project_inputs(resource: str, value: Any) -> None
         ("time-entries", {"item_id": "i", "hours": "1"}, "project_id"),
         ("time-entries", {"project_id": "p", "item_id": "i", "hours": "1", "status": "done"}, "status"),
         ("time-entries", {"project_id": "p", "item_id": "i", "hours": "1", "minutes": "5"}, "minutes"),
+        ("cost-entries", {"project_id": "p", "item_id": "i"}, "quantity"),
+        ("cost-entries", {"project_id": "p", "item_id": "i", "quantity": "1", "unit_price": "x"}, "unit_price"),
     ],
 )
 def test_data_that_is_no_project_input_is_refused_naming_the_field(

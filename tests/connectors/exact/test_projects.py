@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.base.records import ProjectInput, ProjectType, TimeEntryInput, TimeEntryStatus
+from connectors.base.records import CostEntryInput, ProjectInput, ProjectType, TimeEntryInput, TimeEntryStatus
 from connectors.exact import projects
 from connectors.exact.mappers import UnexpectedExactValue
 
@@ -162,4 +162,37 @@ def test_a_time_entry_input_is_the_post_body_exact_documents() -> None:
         "Date": "2025-03-04T00:00:00",
         "Notes": "Ontwerp",
         "HourStatus": 10,
+    }
+
+
+def test_a_cost_transaction_reads_as_a_priced_quantity() -> None:
+    cost = projects.cost_entry_from_exact(
+        {**ENTRY, "Quantity": 120, "PriceFC": 0.23, "AmountFC": 27.6, "HourStatus": 20}
+    )
+
+    assert (cost.project_id, cost.item_id, cost.quantity, cost.unit_price, cost.amount, cost.status) == (
+        ENTRY["Project"],
+        ENTRY["Item"],
+        Decimal("120"),
+        Decimal("0.23"),
+        Decimal("27.60"),
+        TimeEntryStatus.FINAL,
+    )
+
+
+def test_a_cost_entry_input_sends_its_own_price_only_when_given() -> None:
+    assert projects.cost_entry_to_exact(CostEntryInput(project_id="p", item_id="i", quantity=Decimal("2"))) == {
+        "Project": "p",
+        "Item": "i",
+        "Quantity": Decimal("2"),
+    }
+    priced = CostEntryInput(
+        project_id="p", item_id="i", quantity=Decimal("120"), unit_price=Decimal("0.23"), status=TimeEntryStatus.DRAFT
+    )
+    assert projects.cost_entry_to_exact(priced) == {
+        "Project": "p",
+        "Item": "i",
+        "Quantity": Decimal("120"),
+        "PriceFC": Decimal("0.23"),
+        "HourStatus": 1,
     }

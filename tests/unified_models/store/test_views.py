@@ -28,6 +28,7 @@ def test_sync_status_trigger_and_conflict(connected: Connected) -> None:
         "sales-orders",
         "projects",
         "time-entries",
+        "cost-entries",
         "company",
     }
     assert by_resource["invoices"]["state"] == "never" and not by_resource["invoices"]["reads_from_store"]
