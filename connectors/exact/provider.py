@@ -840,6 +840,23 @@ class ExactConnector(OAuth2Connector):
             query = ODataQuery(select=spec.select_list(), filter=condition, expand=expand)
             rows = [row for row in api.records(spec.path, query) if _same_invoice(without_odata_noise(row), data)]
             return self._newest(api, spec, rows)
+        if resource is Resource.PURCHASE_INVOICES:
+            # A recent entry of the supplier (with the supplier's number when given) whose type and lines are the
+            # request's: Exact has no idempotency key, and the same number may come twice from a supplier.
+            supplier = parse_guid(data.contact_id or "")
+            if supplier is None:
+                return None
+            since = datetime.now(AMSTERDAM) - RECOVERY_WINDOW
+            condition = eq("Supplier", Guid(supplier)) & ge("Created", since.replace(microsecond=0))
+            if data.number:
+                condition = condition & eq("YourRef", data.number.strip())
+            query = ODataQuery(select=spec.select_list(), filter=condition, expand=[spec.expand])
+            rows = [
+                row
+                for row in api.records(spec.path, query)
+                if purchases.same_purchase_entry(without_odata_noise(row), data)
+            ]
+            return self._newest(api, spec, rows)
         if resource is Resource.ITEMS:
             code = strip_code(data.code)
             if code is None:

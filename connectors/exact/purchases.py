@@ -182,3 +182,22 @@ def purchase_invoice_to_exact(
         lines.append(values)
     payload[LINES] = lines
     return payload, warnings
+
+
+def same_purchase_entry(entry: ExactObject, bill: PurchaseInvoiceInput) -> bool:
+    """Whether a purchase entry is the one `bill` would have booked: its type and, line by line, the G/L account and
+    amount as sent (a credit note's negated); for finding a create whose answer was lost."""
+    wanted_type = 31 if bill.type is InvoiceType.CREDIT_NOTE else 30
+    if _int(entry, "Type") != wanted_type:
+        return False
+    sign = -1 if wanted_type == 31 else 1
+    raw_lines = _expanded_lines(entry.get(LINES))
+    if len(raw_lines) != len(bill.lines):
+        return False
+    ordered = sorted(raw_lines, key=lambda line: _int(line, "LineNumber") or 0)
+    for line, wanted in zip(ordered, bill.lines, strict=True):
+        if str(line.get("GLAccount") or "").lower() != wanted.ledger_account_id.strip().lower():
+            return False
+        if to_money(line.get("AmountFC"), "AmountFC") != wanted.net_amount * sign:
+            return False
+    return True

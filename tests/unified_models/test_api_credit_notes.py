@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from tests.unified_models.conftest import CONNECTORS, Connected, _first_contact_id, mapping_store
 from tests.unified_models.test_api_purchase_invoices import _vendor_bill
+from unified_models.models import Mutation
 from unified_models.store import services
 from unified_models.store.models import SyncRunState
 
@@ -304,3 +306,30 @@ def test_a_draft_xero_credit_note_is_updated_then_approved(xero: Connected) -> N
     )
     assert _xero_credit_note(xero, note["remote_id"])["Status"] == "AUTHORISED"
     assert [row for row in xero.dump("Invoices") if row["Type"] == "ACCREC"] == []  # nothing landed among invoices
+
+
+def test_an_exact_purchase_credit_note_whose_answer_was_lost_is_found_not_booked_twice(mapped: Connected) -> None:
+    """Exact takes no idempotency key: a retry of a lost purchase entry POST looks for a recent entry of the
+    supplier with the same number, type and lines (the credit note's amounts negated) before sending again."""
+    body = {**_vendor_bill(mapped), "type": "credit_note", "number": "CN-LOST"}
+    bill = {**body, "type": "invoice"}  # the same supplier, number and lines, but an invoice: not the lost write
+    assert mapped.client.post(mapped.url("purchase-invoices"), bill, format="json").status_code == 201
+    mapped.world.control.add_fault(
+        kind="drop_after_apply", pattern="/api/v1/*/purchaseentry/PurchaseEntries", method="POST", times=1
+    )
+    lost = mapped.client.post(mapped.url("purchase-invoices"), body, format="json")
+    assert lost.status_code == 503 and lost.json()["mutation_status"] == "in_doubt", lost.json()
+    mutation_id = str(lost.json()["mutation_id"])
+    Mutation.objects.filter(pk=mutation_id).update(reconcile_after=timezone.now())  # the settle time has passed
+    mapped.world.control.reset_counters()
+
+    retried = mapped.client.post(f"/api/v1/mutations/{mutation_id}/retry")
+
+    assert retried.status_code == 200, retried.json()
+    assert retried.json()["status"] == "succeeded"
+    assert [a["error_code"] for a in retried.json()["attempt_log"]] == ["vendor_unavailable", "recovered"]
+    entries = mapped.dump("PurchaseEntries")
+    assert sorted(entry["Type"] for entry in entries) == [30, 31], "found, not booked again"
+    (note,) = [entry for entry in entries if entry["Type"] == 31]
+    assert retried.json()["remote_id"] == note["EntryID"]
+    assert "201" not in mapped.calls().get("purchaseentry/PurchaseEntries", {})
