@@ -128,8 +128,6 @@ def observe_requests(observer: RequestObserver) -> Iterator[RequestObserver]:
         yield observer
     finally:
         _observer.reset(token)
-
-
 # Keys in a path (`crm/Accounts(guid'…')`, `Items(1)`, `Invoices/<guid>`, `Items/42`) are not part of the endpoint.
 _KEY_SEGMENT = re.compile(r"\([^)]*\)")
 _ID_SEGMENT = re.compile(r"^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
