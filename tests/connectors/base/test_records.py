@@ -55,6 +55,13 @@ class TestRecords:
         assert hash(with_raw) == hash(contact())
         assert with_raw.without_remote_data().remote_data is None
         assert "remote_data" not in repr(with_raw)
+        # The record without it is a copy with every other value; the original keeps its remote_data.
+        plain = with_raw.without_remote_data()
+        assert plain is not with_raw and plain.__dict__ == {**with_raw.__dict__, "remote_data": None}
+        assert with_raw.remote_data == {"ID": "c1", "Name": "Bakkerij"}
+        assert plain.without_remote_data() is plain
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            plain.name = "changed"  # type: ignore[misc]
 
     def test_timestamps_must_be_aware(self) -> None:
         contact(created_at=datetime(2024, 1, 1, tzinfo=UTC))
