@@ -333,3 +333,29 @@ def test_an_exact_purchase_credit_note_whose_answer_was_lost_is_found_not_booked
     (note,) = [entry for entry in entries if entry["Type"] == 31]
     assert retried.json()["remote_id"] == note["EntryID"]
     assert "201" not in mapped.calls().get("purchaseentry/PurchaseEntries", {})
+
+
+def test_a_finalized_exact_credit_note_books_a_sales_credit_entry(mapped: Connected) -> None:
+    """Processing a sales invoice of Type 8021 books a sales entry of Type 21 (REF SalesEntries Type: 20 sales
+    entry, 21 sales credit note) with negative amounts, and a negative receivable of that transaction type."""
+    body = mapped.invoice_body(_first_contact_id(mapped), type="credit_note", reference="RETURN-FIN")
+    created = mapped.client.post(mapped.url("invoices"), body, format="json")
+    assert created.status_code == 201, created.json()
+    note = created.json()
+
+    response = mapped.client.post(
+        mapped.url(f"invoices/{note['id']}/finalize"), format="json", HTTP_IDEMPOTENCY_KEY="fin-cn"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["type"], response.json()["finalized"], response.json()["total"]) == (
+        "credit_note",
+        True,
+        note["total"],
+    )
+    (entry,) = [row for row in mapped.dump("SalesEntries") if row["YourRef"] == "RETURN-FIN"]
+    assert (entry["Type"], entry["AmountFC"]) == (21, -float(note["total"]))
+    (receivable,) = [row for row in mapped.dump("Receivables") if row["EntryID"] == entry["EntryID"]]
+    assert (receivable["TransactionType"], receivable["AmountFC"]) == (21, -float(note["total"]))
+    booked = [row for row in mapped.dump("TransactionLines") if row["EntryID"] == entry["EntryID"]]
+    assert booked and {row["Type"] for row in booked} == {21}

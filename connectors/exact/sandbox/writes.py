@@ -29,6 +29,7 @@ DEBTORS_GL = "1300"
 CREDITORS_GL = "1600"
 PURCHASE_JOURNAL_TYPE = 22  # Journal.Type 22 = Purchase (reference list of journal types)
 PURCHASE_ENTRY, PURCHASE_CREDIT_NOTE = 30, 31  # PurchaseEntries.Type (reference)
+SALES_ENTRY, SALES_CREDIT_NOTE = 20, 21  # SalesEntries.Type (reference)
 GENERAL_JOURNAL_TYPE = 90  # Journal.Type 90 = General journal (the same list)
 DEFAULT_PAYMENT_DAYS = 30
 # KB Restrictions: a POST may be at most 10.0 MB, and for binaries the limit applies to the binary size, not to
@@ -663,7 +664,8 @@ def _book_entry(
 def book_sales_entry(
     store: DivisionStore, header: dict[str, Any], lines: list[dict[str, Any]], actor: Actor, *, status: int = 20
 ) -> dict[str, Any]:
-    """Store a sales entry (and its receivable); used by POST SalesEntries and by invoice processing."""
+    """Store a sales entry (and its receivable); used by POST SalesEntries and by invoice processing. Type 20, or 21
+    (a sales credit note) when its amount is negative, as a processed credit note (SalesInvoices Type 8021) books."""
     record, stored_lines = _book_entry(
         store,
         ("SalesEntries", "SalesEntryLines"),
@@ -671,7 +673,8 @@ def book_sales_entry(
         lines,
         actor,
         status=status,
-        entry_type=20,
+        entry_type=SALES_ENTRY,
+        credit_type=SALES_CREDIT_NOTE,
         line_extra=("VATBaseAmountDC",),
     )
     _book_transaction_lines(store, record, stored_lines, actor)
@@ -683,7 +686,7 @@ def _book_transaction_lines(
     store: DivisionStore, entry: dict[str, Any], lines: list[dict[str, Any]], actor: Actor
 ) -> None:
     """The general-ledger lines a sales entry books (financialtransaction/TransactionLines, sync and bulk): revenue
-    per entry line and VAT per VAT code as credits (negative), the debtor total as a debit (Type 20, sales entry)."""
+    per entry line and VAT per VAT code as credits (negative), the debtor total as a debit (the entry's Type)."""
     common = {
         "EntryID": entry["EntryID"],
         "EntryNumber": entry.get("EntryNumber"),
@@ -698,7 +701,7 @@ def _book_transaction_lines(
         "YourRef": entry.get("YourRef"),
         "PaymentReference": entry.get("PaymentReference"),
         "Account": entry.get("Customer"),
-        "Type": 20,
+        "Type": entry["Type"],
         "Status": entry.get("Status"),
     }
     booked: list[dict[str, Any]] = [
@@ -776,7 +779,7 @@ def _create_receivable(store: DivisionStore, entry: dict[str, Any], actor: Actor
         "PaymentReference": entry.get("PaymentReference"),
         "Source": 1,
         "Status": 20,  # open
-        "TransactionType": 20,  # sales entry
+        "TransactionType": entry["Type"],  # 20 sales entry, 21 sales credit note
         "TransactionEntryID": entry["EntryID"],
         "TransactionReportingYear": entry.get("ReportingYear"),
         "TransactionReportingPeriod": entry.get("ReportingPeriod"),
