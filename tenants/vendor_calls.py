@@ -30,6 +30,7 @@ from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
 from connectors.registry import get_connector
 from gateway.request_context import current_request_id, log_context_bind
+from gateway.statements import insert_row
 from tenants.credentials import refresh
 from tenants.models import CallLog, Connection, ConnectionStatus, Credential
 from tenants.signals import connections_status_set
@@ -110,16 +111,19 @@ class ConnectionCallContext:
 
     def record_call(self, record: CallRecord) -> None:
         """One vendor HTTP call in the connection's call log (no bodies, no tokens), tagged with the request id."""
-        CallLog.objects.create(
-            connection_id=self.connection_id,
-            method=record.method[:10],
-            path=self._scrub(record.path)[:1000],
-            status=record.status,
-            duration_ms=max(0, record.duration_ms),
-            rate_limit_remaining=record.daily_remaining,
-            minutely_remaining=record.minutely_remaining,
-            request_id=current_request_id()[:128],
-            error=self._scrub(record.error)[:500],
+        # One INSERT, committed at once (the moment the answer came), without the ORM building it per call.
+        insert_row(
+            CallLog(
+                connection_id=self.connection_id,
+                method=record.method[:10],
+                path=self._scrub(record.path)[:1000],
+                status=record.status,
+                duration_ms=max(0, record.duration_ms),
+                rate_limit_remaining=record.daily_remaining,
+                minutely_remaining=record.minutely_remaining,
+                request_id=current_request_id()[:128],
+                error=self._scrub(record.error)[:500],
+            )
         )
 
     def record_created(self, remote_id: str) -> None:
