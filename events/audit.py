@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -45,6 +46,9 @@ class WriteContext:
     mutation_id: Any = None
     attempt: int | None = None
     api_key_prefix: str = ""
+    # The audit text of a request body, where it is not the body itself: a file upload keeps its file's name, size
+    # and SHA-256 in place of the bytes (the trail outlives the file, which is deleted once it landed).
+    payload_text: Callable[[bytes], str] | None = None
 
 
 def _outcome(status: int | None) -> str:
@@ -93,7 +97,7 @@ class AuditRecorder:
             "unified_input": self.write.unified_input,
             "vendor_method": request.method,
             "vendor_path": request.log_path[:1000],
-            "vendor_payload": (request.content or b"").decode("utf-8", errors="replace"),
+            "vendor_payload": self._payload(request.content or b""),
             "vendor_status": status,
             "remote_id": "",
             "vendor_message": "" if ok else body.decode("utf-8", errors="replace")[:VENDOR_MESSAGE_CHARS],
@@ -101,6 +105,11 @@ class AuditRecorder:
             "duration_ms": max(0, duration_ms),
             "sent_at": timezone.now() - timedelta(milliseconds=max(0, duration_ms)),
         }
+
+    def _payload(self, content: bytes) -> str:
+        if self.write.payload_text is not None:
+            return self.write.payload_text(content)
+        return content.decode("utf-8", errors="replace")
 
     def created(self, remote_id: str, *, update: tuple[QuerySet[Any], dict[str, Any]] | None = None) -> None:
         """The connector reported the id the last write (a create) was answered with.

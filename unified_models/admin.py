@@ -24,6 +24,7 @@ from unified_models.models import (
     ConnectionMapping,
     Mutation,
     MutationAttempt,
+    MutationFile,
     MutationStatus,
     Reconciliation,
 )
@@ -136,6 +137,7 @@ class MutationAdmin(admin.ModelAdmin):
         "idempotency_key",
         "request_id",
         "request_json",
+        "file_kept",
         "outcome_json",
         "created_at",
         "updated_at",
@@ -152,6 +154,14 @@ class MutationAdmin(admin.ModelAdmin):
     @admin.display(description="request")
     def request_json(self, mutation: Mutation) -> str:
         return format_html("<pre>{}</pre>", json.dumps(mutation.request, indent=2, ensure_ascii=False))
+
+    @admin.display(description="file kept")
+    def file_kept(self, mutation: Mutation) -> str:
+        """An upload's bytes are kept until it lands (the request names the file; the bytes are never shown)."""
+        if mutation.operation != services.ATTACH:
+            return "-"
+        kept = MutationFile.objects.filter(mutation=mutation).exists()
+        return f"yes, {mutation.request.get('size')} bytes, for a retry" if kept else "no (landed)"
 
     @admin.display(description="outcome")
     def outcome_json(self, mutation: Mutation) -> str:

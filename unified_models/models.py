@@ -46,7 +46,7 @@ class Mutation(models.Model):
     workspace = models.ForeignKey("tenants.Workspace", on_delete=models.CASCADE, related_name="mutations")
     connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="mutations")
     resource = models.CharField(max_length=50)  # unified resource: contacts, invoices, ...
-    operation = models.CharField(max_length=20)  # create, update, finalize
+    operation = models.CharField(max_length=20)  # create, update, finalize, attach (a file on target_id), ...
     target_id = models.CharField(max_length=100, blank=True)  # the record updated/finalized
     idempotency_key = models.CharField(max_length=255, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
@@ -112,6 +112,22 @@ class MutationAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.mutation_id}"
+
+
+class MutationFile(models.Model):
+    """The bytes of a file upload (an `attach` mutation) until it lands at the vendor.
+
+    Kept so a failed or in-doubt upload can be sent again (a retry, beat's reconciliation); deleted in the
+    transaction that records the mutation's success. Bounded by the vendors' cap (10 MB, checked before the row is
+    written). The file's name, media type, size and SHA-256 are the mutation's `request` (shown by the API and
+    admin); the bytes are never shown.
+    """
+
+    mutation = models.OneToOneField(Mutation, on_delete=models.CASCADE, primary_key=True, related_name="file")
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"file of {self.mutation_id}"
 
 
 class ReconciliationStatus(models.TextChoices):

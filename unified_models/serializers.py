@@ -993,9 +993,13 @@ class MutationSerializer(serializers.Serializer):
     connection_id = serializers.UUIDField()
     resource = serializers.CharField(help_text="`contacts`, `invoices`, `items`, … or `passthrough`.")
     operation = serializers.CharField(
-        help_text="`create`, `update`, `finalize` (passthrough: the HTTP method's write)."
+        help_text="`create`, `update`, `finalize`, `from_order`, `attach` (a file uploaded to the record `target_id`; "
+        "`request` is its `file_name`, `content_type`, `size` and `sha256`, never its bytes) (passthrough: the HTTP "
+        "method's write)."
     )
-    target_id = serializers.CharField(allow_blank=True, help_text="The record updated or finalized.")
+    target_id = serializers.CharField(
+        allow_blank=True, help_text="The record updated, finalized, invoiced or given a file."
+    )
     status = serializers.ChoiceField(
         choices=MutationStatus.choices,
         help_text=(

@@ -1,6 +1,7 @@
 """Writes of the unified API: durable mutations (recorded, then sent), their reconciliation, ledger mapping saves.
 
-Every create, update, finalize and passthrough write is a Mutation row committed with status `pending` before
+Every create, update, finalize, attach (a file upload: its bytes wait in a MutationFile until it lands) and
+passthrough write is a Mutation row committed with status `pending` before
 anything goes to the vendor; the vendor call then runs outside any transaction (the token manager refuses to
 refresh inside one, and a rollback must never erase the record of a write that was sent). Each try is a
 MutationAttempt.
@@ -20,6 +21,7 @@ The rules that keep a write from being duplicated or stuck:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -53,7 +55,7 @@ from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.codec import UnifiedInput, input_from_data, record_to_data
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
-from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationStatus
+from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationFile, MutationStatus
 from unified_models.selectors import attachable_connector, mapping_get
 from unified_models.store.services import store_written_record
 
@@ -62,6 +64,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PASSTHROUGH = "passthrough"
+# A file attached to the record `target_id` of the mutation's resource; its bytes wait in a MutationFile until it lands.
+ATTACH = "attach"
 # A sales order turned into an invoice: a write of `invoices` whose target is the order (its answer is the invoice).
 FROM_ORDER = "from_order"
 RETRYABLE_STATUSES = (MutationStatus.FAILED, MutationStatus.IN_DOUBT)
@@ -293,6 +297,7 @@ def mutation_execute(
             mutation_id=claimed.pk,
             attempt=attempt.number,
             api_key_prefix=claimed.api_key_prefix,
+            payload_text=_file_payload_text(claimed) if claimed.operation == ATTACH else None,
         )
     )
     try:
@@ -432,7 +437,7 @@ def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, Mutation
 
 def _unified_input(mutation: Mutation) -> UnifiedInput | None:
     """The typed input the stored request stands for (None: passthrough and finalize take none)."""
-    if mutation.resource == PASSTHROUGH or mutation.operation in ("finalize", FROM_ORDER):
+    if mutation.resource == PASSTHROUGH or mutation.operation in ("finalize", FROM_ORDER, ATTACH):
         return None
     return input_from_data(mutation.resource, mutation.operation, mutation.request)
 
@@ -457,6 +462,8 @@ def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: Ledg
     elif mutation.operation == FROM_ORDER:
         journal_code = mutation.request.get("journal_code") or mapping.default_sales_journal or None
         written = connector.invoice_sales_order(ctx, mutation.target_id, journal_code=journal_code)
+    elif mutation.operation == ATTACH:
+        written = connector.attachment_create(ctx, resource, mutation.target_id, _attachment_input(mutation))
     else:  # pragma: no cover - operations are fixed by the views
         raise ValueError(f"Unknown mutation operation {mutation.operation!r}")
     if isinstance(written, WriteResult):
@@ -493,6 +500,8 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
     if mutation.operation == FROM_ORDER:
         # The invoice the lost conversion made, if any (Exact: found by its lines' sales order).
         return connector.sales_order_invoice(ctx, mutation.target_id)
+    if mutation.operation == ATTACH:
+        return _attachment_landed(connector, ctx, mutation, resource)
     return None  # an update sends the same values again: repeating it is harmless
 
 
@@ -501,6 +510,8 @@ def _answer(outcome: WriteOutcome, *, include_remote_data: bool) -> dict[str, An
     its warnings."""
     if outcome.passthrough is not None:
         return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
+    if isinstance(outcome.record, Attachment):
+        return record_to_data(outcome.record, include_remote_data=include_remote_data)  # no warnings: a file
     return {
         **record_to_data(outcome.record, include_remote_data=include_remote_data),
         "warnings": [warning.as_dict() for warning in outcome.warnings],
@@ -541,6 +552,8 @@ def _record_success(
     with transaction.atomic():
         ended = {"finished_at": now, "vendor_status": vendor_status, "error_code": attempt_code}
         finished = _finish(mutation, attempt, ended=ended, status=status, recovered=outcome.recovered, **fields)
+        if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
+            MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the bytes are the vendor's now
     if finished:
         # The row now holds what _finish wrote: set it here instead of reading it back.
         mutation.status, mutation.lease_expires_at = status, None
@@ -548,7 +561,7 @@ def _record_success(
             setattr(mutation, name, value)
     else:
         mutation.refresh_from_db()
-    if status == MutationStatus.SUCCEEDED and outcome.record is not None:
+    if status == MutationStatus.SUCCEEDED and outcome.record is not None and mutation.operation != ATTACH:
         _store_written(mutation, outcome.record)
     return WriteOutcome(
         mutation=mutation,
@@ -643,7 +656,7 @@ def _emit_mutation_events(mutation: Mutation, *, status: str, fields: dict[str, 
     }
     events: list[tuple[str, dict[str, Any]]] = [(event_type, data)]
     stem = RECORD_EVENT_STEMS.get(mutation.resource)
-    if status == MutationStatus.SUCCEEDED and stem is not None:
+    if status == MutationStatus.SUCCEEDED and stem is not None and mutation.operation != ATTACH:
         record = {key: value for key, value in outcome.items() if key != "warnings"}
         action = "created" if mutation.operation in (Operation.CREATE, FROM_ORDER) else "updated"
         record_data = {"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered}
@@ -849,17 +862,103 @@ def attachment_check(*, rules: AttachmentRules, region: str, file_name: str, con
 
 
 def attachment_create(
-    *, connection: Connection, resource: Resource, record_id: str, file_name: str, content: bytes
-) -> Attachment:
-    """Attach a file to one record at the vendor once it meets the vendor's size and type rules.
+    *,
+    workspace: Workspace,
+    connection: Connection,
+    resource: Resource,
+    record_id: str,
+    file_name: str,
+    content: bytes,
+    idempotency_key: str = "",
+) -> Mutation:
+    """Record the upload of a file to one record as a mutation (operation `attach`), claimed to be sent at once
+    (`mutation_execute`), once the file meets the vendor's size and type rules (InvalidInput naming `file` before
+    anything is recorded or sent).
 
-    Not a recorded mutation (the gateway keeps no copy of the file): a client retries an upload whose answer it lost
-    with the same Idempotency-Key (the view's key covers the file's bytes), which replays the first answer.
+    The mutation's request is the file's name, media type, size and SHA-256; its bytes wait in a MutationFile until
+    the upload lands, so a failed or in-doubt upload is replayed like any other write (a retry, reconciliation).
     """
     connector = attachable_connector(connection=connection, resource=resource)
     assert connector.attachment_rules is not None  # attachable_connector checked it
     media_type = attachment_check(
         rules=connector.attachment_rules, region=connection.region, file_name=file_name, content=content
     )
-    data = AttachmentInput(file_name=file_name, content_type=media_type, content=content)
-    return connector.attachment_create(connection_context(connection), resource, record_id, data)
+    request = {
+        "file_name": file_name,
+        "content_type": media_type,
+        "size": len(content),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    # The mutation and its file commit together: no recorded upload is ever without its bytes.
+    with transaction.atomic():
+        mutation = mutation_create(
+            workspace=workspace,
+            connection=connection,
+            resource=resource.value,
+            operation=ATTACH,
+            request=request,
+            target_id=record_id,
+            idempotency_key=idempotency_key,
+            claim=True,
+        )
+        if mutation.status != MutationStatus.SUCCEEDED:
+            # A new upload, or the failed or in-doubt one of this Idempotency-Key (the same bytes: same_request).
+            MutationFile.objects.get_or_create(mutation=mutation, defaults={"content": content})
+    return mutation
+
+
+def _attachment_input(mutation: Mutation) -> AttachmentInput:
+    """The file of an `attach` mutation, from its request and its kept bytes."""
+    try:
+        content = bytes(MutationFile.objects.get(mutation_id=mutation.pk).content)
+    except MutationFile.DoesNotExist:
+        raise MutationConflict(
+            "mutation_not_retryable", "The file of this upload is no longer kept; upload it again."
+        ) from None
+    return AttachmentInput(
+        file_name=mutation.request["file_name"], content_type=mutation.request["content_type"], content=content
+    )
+
+
+def _attachment_landed(connector: Any, ctx: Any, mutation: Mutation, resource: Resource) -> Attachment | None:
+    """The file of an upload whose answer was lost, if the record has it (same name and size); None: send it."""
+    wanted_name = str(mutation.request["file_name"]).strip().lower()
+    wanted_size = mutation.request.get("size")
+    for attachment in connector.attachment_list(ctx, resource, mutation.target_id):
+        if attachment.file_name.strip().lower() != wanted_name:
+            continue
+        if attachment.size is None or attachment.size == wanted_size:
+            return attachment
+    return None
+
+
+def _file_payload_text(mutation: Mutation) -> Callable[[bytes], str]:
+    """The audit text of an upload's requests: the file's bytes (raw, or as base64 inside JSON) stand as its name,
+    size and SHA-256, so the append-only trail never keeps the file."""
+    request = mutation.request
+    marker = f"<file {request.get('file_name')!r}: {request.get('size')} bytes, sha256 {request.get('sha256')}>"
+    digest = str(request.get("sha256") or "")
+
+    def text(body: bytes) -> str:
+        if len(body) == request.get("size") and hashlib.sha256(body).hexdigest() == digest:
+            return marker
+        decoded = body.decode("utf-8", errors="replace")
+        try:
+            parsed = json.loads(decoded)
+        except ValueError:
+            return decoded
+        if isinstance(parsed, dict):
+            for value in parsed.values():
+                if isinstance(value, str) and value and _is_file(value, digest):
+                    # The rest of the body stays as it was sent; only the file's text is replaced.
+                    decoded = decoded.replace(value, marker)
+        return decoded
+
+    return text
+
+
+def _is_file(text: str, digest: str) -> bool:
+    try:
+        return hashlib.sha256(base64.b64decode(text, validate=True)).hexdigest() == digest
+    except ValueError:
+        return False

@@ -323,14 +323,19 @@ class AttachmentListView(ConnectionAPIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise InvalidInput("file", "Send the file as the multipart/form-data part `file`.")
-        attachment = services.attachment_create(
+        self.mutation = services.attachment_create(
+            workspace=self.workspace,
             connection=connection,
             resource=self.spec.resource,
             record_id=record_id,
             file_name=upload.name or "",
             content=upload.read(),
+            idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
-        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+        outcome = services.mutation_execute(mutation=self.mutation)
+        # The attachment as the list shows it (a write's `mutation_id` is not part of this answer).
+        body = {key: value for key, value in outcome.body.items() if key != "mutation_id"}
+        return Response(AttachmentSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentContentView(ConnectionAPIView):

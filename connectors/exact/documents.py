@@ -138,6 +138,7 @@ def create(api: DivisionApi, resource: Resource, record_id: str, data: Attachmen
     attachment_id = parse_guid(str(attached.get("ID") or ""))
     if attachment_id is None:
         raise VendorError("Exact stored the attachment but did not return its ID.")
+    api.ctx.record_created(attachment_id)  # the file landed: its id goes with the write (and its audit row) at once
     return attachment_from_exact(
         {"ID": attachment_id, "Document": document_id, "FileName": data.file_name, "FileSize": len(data.content)},
         record_id,

@@ -113,7 +113,9 @@ def create(api: TenantApi, resource: Resource, record_id: str, data: AttachmentI
         raise InvalidInput("file", f"Xero keeps at most {MAX_FILES} files per document; this one has {len(files)}.")
     path = f"{document}/{KEY}/{quote(data.file_name, safe='')}"
     (row,) = api.write("PUT", path, None, KEY, file=(data.content, data.content_type))[:1]
-    return attachment_from_xero(row, record_id)
+    attachment = attachment_from_xero(row, record_id)
+    api.ctx.record_created(attachment.remote_id)  # the file landed: its id goes with the write (and its audit row)
+    return attachment
 
 
 def list_for(api: TenantApi, resource: Resource, record_id: str) -> list[Attachment]:

@@ -63,7 +63,7 @@ RESOURCES = (
     "company",
 )
 MUTATION_RESOURCES = (*RESOURCES, "passthrough")
-MUTATION_OPERATIONS = ("create", "update", "finalize", "from_order", "post", "put", "delete")
+MUTATION_OPERATIONS = ("create", "update", "finalize", "from_order", "attach", "post", "put", "delete")
 MUTATION_OUTCOMES = ("succeeded", "failed", "in_doubt")
 DELIVERY_OUTCOMES = ("delivered", "retrying", "gave_up")
 SYNC_MODES = ("backfill", "incremental", "webhook")
