@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import connections, models, router
 from django.db.models import sql
+from django.db.models.fields import AutoFieldMixin
 
 
 def insert_and_update(instance: models.Model, rows: models.QuerySet[Any], values: dict[str, Any]) -> int:
@@ -48,17 +49,23 @@ _insert_sql: dict[tuple[type[models.Model], str], tuple[str, list[models.Field[A
 def insert_row(instance: models.Model, *, using: str | None = None) -> None:
     """INSERT the unsaved `instance` as `save(force_insert=True)` would, without building the query each time.
 
-    For rows written on every vendor call (the call log), where Django's query building costs more than the
-    round trip. The statement text comes from Django's own insert compiler, once per model and database; each
-    call takes the values as that compiler does (each field's `pre_save(add=True)`, then `get_db_prep_save`).
-    A primary key the database assigns is left out and not read back; no signals are sent (none are connected
-    to the models written this way), and the instance is not marked saved."""
+    For rows written on every request (the call log, a write's mutation), where Django's query building costs
+    more than the round trip. The statement text comes from Django's own insert compiler, once per model and
+    database; each call takes the values as that compiler does (each field's `pre_save(add=True)`, then
+    `get_db_prep_save`).
+    A primary key the database assigns (an auto field) is left out and not read back, one set in Python (a UUID
+    default) is written; no signals are sent (none are connected to the models written this way); the instance
+    is marked saved, as `save()` marks it."""
     using = using or router.db_for_write(type(instance))
     connection = connections[using]
     key = (type(instance), using)
     compiled = _insert_sql.get(key)
     if compiled is None:
-        fields = [field for field in instance._meta.concrete_fields if not field.primary_key]
+        fields = [
+            field
+            for field in instance._meta.concrete_fields
+            if not (field.primary_key and isinstance(field, AutoFieldMixin))
+        ]
         insert = sql.InsertQuery(type(instance))
         insert.insert_values(fields, [instance])
         ((text, _params),) = insert.get_compiler(connection=connection).as_sql()
@@ -67,3 +74,5 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> None:
     params = [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(text, params)
+    instance._state.adding = False
+    instance._state.db = using

@@ -50,7 +50,7 @@ from events.services import events_emit
 from gateway.idempotency import idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
-from gateway.statements import insert_and_update
+from gateway.statements import insert_and_update, insert_row
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.codec import UnifiedInput, input_from_data, record_to_data
@@ -192,7 +192,8 @@ def mutation_create(
     now = timezone.now()
 
     def record() -> Mutation:
-        return Mutation.objects.create(
+        # One INSERT, its text built once per process (gateway.statements.insert_row), not per request.
+        mutation = Mutation(
             workspace=workspace,
             connection=connection,
             resource=resource,
@@ -206,6 +207,8 @@ def mutation_create(
             attempts=1 if claim else 0,
             lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
         )
+        insert_row(mutation)
+        return mutation
 
     def claimed(mutation: Mutation) -> Mutation:
         # Attempt 1's row is written once it ends, with its outcome (_end_attempt): the mutation row (sending,
