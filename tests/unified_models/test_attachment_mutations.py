@@ -17,6 +17,7 @@ from django.utils import timezone
 from events.models import AuditEvent, Event, EventType
 from tests.unified_models.conftest import Connected
 from tests.unified_models.test_api_attachments import PDF, _purchase_invoice, _stored_files, _upload
+from unified_models import services
 from unified_models.models import Mutation, MutationFile, MutationStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,3 +198,20 @@ def test_bad_input_is_refused_naming_file_with_no_mutation_and_no_vendor_call(an
     assert not Mutation.objects.filter(operation="attach").exists()
     assert not MutationFile.objects.exists()
     assert connected.calls() == {}, "no vendor call"
+
+
+def test_an_in_doubt_upload_is_landed_by_beats_reconciliation_once(any_mapped: Connected) -> None:
+    connected = any_mapped
+    bill = _purchase_invoice(connected)
+    _fault(connected, "500")
+    first = _upload(connected, "purchase-invoices", bill["id"], "scan.pdf", PDF, "application/pdf")
+    assert first.status_code == 503 and first.json()["mutation_status"] == "in_doubt", first.json()
+    mutation = Mutation.objects.get(pk=first.json()["mutation_id"])
+
+    # Nobody retries it: beat's reconciliation takes it up, looks at the bill's files, and sends it from the kept bytes.
+    ended = services.mutations_reconcile()
+
+    assert ended == {MutationStatus.SUCCEEDED: 1}
+    _assert_landed_once(connected, mutation, bill)
+    assert services.mutations_reconcile() == {}, "nothing left to reconcile"
+    assert len(_stored_files(connected)) == 1
