@@ -919,7 +919,10 @@ def _attachment_input(mutation: Mutation) -> AttachmentInput:
             "mutation_not_retryable", "The file of this upload is no longer kept; upload it again."
         ) from None
     return AttachmentInput(
-        file_name=mutation.request["file_name"], content_type=mutation.request["content_type"], content=content
+        file_name=mutation.request["file_name"],
+        content_type=mutation.request["content_type"],
+        content=content,
+        resend=mutation.attempts > 1,
     )
 
 

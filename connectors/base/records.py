@@ -904,6 +904,8 @@ class AttachmentInput:
     file_name: str
     content_type: str
     content: bytes = field(repr=False)
+    # Sent before without a known outcome (a retry): a vendor that uploads in steps may hold a first step of it.
+    resend: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

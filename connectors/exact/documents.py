@@ -23,7 +23,7 @@ from connectors.base.data import Resource
 from connectors.base.errors import VendorError, VendorNotFound
 from connectors.base.records import Attachment, AttachmentContent, AttachmentInput
 from connectors.exact.calls import DivisionApi
-from connectors.exact.odata import Guid, ODataQuery, eq, or_
+from connectors.exact.odata import Guid, ODataQuery, and_, eq, or_
 from connectors.exact.resources import parse_guid
 from connectors.exact.values import clean_text
 
@@ -125,10 +125,14 @@ def create(api: DivisionApi, resource: Resource, record_id: str, data: Attachmen
     party = parse_guid(str(row.get(entry.party_field) or ""))
     if party is not None:
         document["Account"] = party
-    created = api.post(DOCUMENTS, document)
-    document_id = parse_guid(str(created.get("ID") or ""))
+    # A resent upload whose Documents POST landed before (its file did not) finishes that document instead of
+    # leaving it empty beside a second one.
+    document_id = _document_without_file(api, guid, document) if data.resend else None
     if document_id is None:
-        raise VendorError("Exact created the document but did not return its ID.")
+        created = api.post(DOCUMENTS, document)
+        document_id = parse_guid(str(created.get("ID") or ""))
+        if document_id is None:
+            raise VendorError("Exact created the document but did not return its ID.")
     body = {
         "Document": document_id,
         "FileName": data.file_name,
@@ -143,6 +147,24 @@ def create(api: DivisionApi, resource: Resource, record_id: str, data: Attachmen
         {"ID": attachment_id, "Document": document_id, "FileName": data.file_name, "FileSize": len(data.content)},
         record_id,
     )
+
+
+def _document_without_file(api: DivisionApi, guid: str, document: Mapping[str, Any]) -> str | None:
+    """A document of the entry with this subject and type that has no attachment (one or two reads), or None."""
+    query = ODataQuery(
+        select=("ID",),
+        filter=and_(
+            eq("FinancialTransactionEntryID", Guid(guid)),
+            eq("Subject", document["Subject"]),
+            eq("Type", document["Type"]),
+        ),
+    )
+    candidates = [str(row["ID"]) for row in api.records(DOCUMENTS, query) if row.get("ID")]
+    if not candidates:
+        return None
+    files = ODataQuery(select=("Document",), filter=or_(*(eq("Document", Guid(doc)) for doc in candidates)))
+    with_files = {str(row.get("Document") or "") for row in api.records(ATTACHMENTS, files)}
+    return next((doc for doc in candidates if doc not in with_files), None)
 
 
 def _document_ids(api: DivisionApi, guid: str) -> list[str]:

@@ -61,6 +61,12 @@ def _assert_landed_once(connected: Connected, mutation: Mutation, bill: dict[str
     """One file on the bill, the mutation succeeded with its id, its bytes no longer kept, its audit row written."""
     (stored,) = _stored_files(connected)
     assert stored["parent"] == bill["remote_id"] and stored["content"] == PDF
+    if connected.connector_id == "exact":
+        # A resend finishes the document its first Documents POST made: no empty document is left beside it.
+        documents = [
+            row for row in connected.dump("Documents") if row["FinancialTransactionEntryID"] == bill["remote_id"]
+        ]
+        assert len(documents) == 1, documents
     mutation.refresh_from_db()
     assert mutation.status == MutationStatus.SUCCEEDED
     assert mutation.remote_id == stored["id"] and mutation.outcome["id"] == stored["id"]
