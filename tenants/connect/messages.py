@@ -84,11 +84,19 @@ ERRORS: dict[str, ErrorText] = {
         "{vendor} did not give access to any {company}. Start again and tick at least one {company} on {vendor}'s "
         "page.",
     ),
+    "no_division_chosen": ErrorText(
+        "Choose at least one {company}",
+        "Nothing was connected because no {company} was ticked. Go back one page and tick the {companies} to connect.",
+    ),
     "current_division_not_granted": ErrorText(
         "Switch {company} in {vendor} first",
         "{vendor} lets us see your {companies} only through the one you currently have open, and that one was not "
         "among those you shared. Open {vendor}, switch to one of the {companies} you want to connect, then start "
         "again.",
+    ),
+    "invalid_region": ErrorText(
+        "Choose where your {vendor} account is",
+        "The region sent is not one {vendor} offers. Go back one page and choose your region from the list.",
     ),
     "vendor_unavailable": ErrorText(
         "{vendor} is not reachable right now",

@@ -3,9 +3,13 @@ word for a company), never a placeholder left, a sentence never starting in lowe
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from connectors.registry import get_connector
+from tenants.connect import services, views
 from tenants.connect.messages import ERRORS, VendorWords, error_text
 
 
@@ -39,3 +43,14 @@ def test_without_a_known_connector_the_pages_speak_of_the_accounting_system() ->
 def test_an_unknown_code_gets_the_generic_text() -> None:
     text = error_text("no_such_code", VendorWords.of(None))
     assert (text.title, text.http_status) == ("Something went wrong", 400)
+
+
+def test_every_code_the_connect_flow_raises_has_its_own_text() -> None:
+    """A code raised by the flow but missing here would reach the user as the generic "Something went wrong"."""
+    raised = {
+        code
+        for module in (services, views)
+        for code in re.findall(r'FlowError\(\s*"([a-z_]+)"', Path(module.__file__ or "").read_text())
+    }
+    assert {"invalid_region", "no_division_chosen"} <= raised
+    assert raised - set(ERRORS) == set()
