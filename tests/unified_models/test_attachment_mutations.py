@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from events.models import AuditEvent, Event, EventType
 from tests.unified_models.conftest import Connected
 from tests.unified_models.test_api_attachments import PDF, _purchase_invoice, _stored_files, _upload
-from unified_models import services
+from unified_models import services, tasks
 from unified_models.models import Mutation, MutationFile, MutationStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -221,3 +222,35 @@ def test_an_in_doubt_upload_is_landed_by_beats_reconciliation_once(any_mapped: C
     _assert_landed_once(connected, mutation, bill)
     assert services.mutations_reconcile() == {}, "nothing left to reconcile"
     assert len(_stored_files(connected)) == 1
+
+
+def test_a_failed_upload_is_shown_and_retried_in_admin_without_its_bytes(  # type: ignore[no-untyped-def]
+    any_mapped: Connected, admin_user, monkeypatch
+) -> None:
+    connected = any_mapped
+    bill = _purchase_invoice(connected)
+    _fault(connected, "503")
+    refused = _upload(connected, "purchase-invoices", bill["id"], "scan.pdf", PDF, "application/pdf")
+    assert refused.status_code == 503 and refused.json()["mutation_status"] == "failed", refused.json()
+    mutation = Mutation.objects.get(pk=refused.json()["mutation_id"])
+
+    queued: list[tuple[list[str], str]] = []
+    monkeypatch.setattr(tasks.mutation_retry, "apply_async", lambda args, queue: queued.append((list(args), queue)))
+    browser = Client()
+    browser.force_login(admin_user)
+    listing = browser.get("/admin/unified_models/mutation/", {"status__exact": "failed", "operation": "attach"})
+    assert listing.status_code == 200 and str(mutation.pk) in listing.content.decode()
+    detail = browser.get(f"/admin/unified_models/mutation/{mutation.pk}/change/").content.decode()
+    assert "scan.pdf" in detail and bill["id"] in detail and hashlib.sha256(PDF).hexdigest() in detail
+    assert f"yes, {len(PDF)} bytes" in detail, "the admin says the bytes are kept for a retry"
+    assert base64.b64encode(PDF).decode() not in detail and "%PDF-" not in detail, "never the bytes"
+    action = browser.post(
+        "/admin/unified_models/mutation/", {"action": "retry_mutations", "_selected_action": [str(mutation.pk)]}
+    )
+    assert action.status_code == 302 and queued == [([str(mutation.pk)], "vendor")]
+
+    # What the worker runs for the queued id.
+    assert tasks.mutation_retry(str(mutation.pk)) == MutationStatus.SUCCEEDED
+    _assert_landed_once(connected, mutation, bill)
+    after = browser.get(f"/admin/unified_models/mutation/{mutation.pk}/change/").content.decode()
+    assert "no (landed)" in after
