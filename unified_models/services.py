@@ -927,13 +927,20 @@ def _attachment_input(mutation: Mutation) -> AttachmentInput:
 
 
 def _attachment_landed(connector: Any, ctx: Any, mutation: Mutation, resource: Resource) -> Attachment | None:
-    """The file of an upload whose answer was lost, if the record has it (same name and size); None: send it."""
+    """The file of an upload whose answer was lost, if the record has it; None: send it.
+
+    A file of the same name (and size, where the vendor lists one) is downloaded and compared by SHA-256, so an
+    earlier file that merely shares the name is never taken for this upload (one read per candidate, on this
+    reconciliation path only)."""
     wanted_name = str(mutation.request["file_name"]).strip().lower()
     wanted_size = mutation.request.get("size")
     for attachment in connector.attachment_list(ctx, resource, mutation.target_id):
         if attachment.file_name.strip().lower() != wanted_name:
             continue
-        if attachment.size is None or attachment.size == wanted_size:
+        if attachment.size is not None and attachment.size != wanted_size:
+            continue
+        stored = connector.attachment_content(ctx, resource, mutation.target_id, attachment.remote_id)
+        if hashlib.sha256(stored.content).hexdigest() == mutation.request.get("sha256"):
             return attachment
     return None
 

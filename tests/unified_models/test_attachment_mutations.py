@@ -254,3 +254,27 @@ def test_a_failed_upload_is_shown_and_retried_in_admin_without_its_bytes(  # typ
     _assert_landed_once(connected, mutation, bill)
     after = browser.get(f"/admin/unified_models/mutation/{mutation.pk}/change/").content.decode()
     assert "no (landed)" in after
+
+
+def test_an_earlier_file_of_the_same_name_and_size_is_not_taken_for_a_lost_upload(mapped: Connected) -> None:
+    # Exact keeps two files of one name on an entry (Xero refuses the second before its PUT): only the bytes tell
+    # the lost upload from an earlier file that shares its name and size.
+    bill = _purchase_invoice(mapped)
+    earlier = PDF.replace(b"1 0 obj", b"2 0 obj")
+    assert len(earlier) == len(PDF) and earlier != PDF
+    first = _upload(mapped, "purchase-invoices", bill["id"], "scan.pdf", earlier, "application/pdf")
+    assert first.status_code == 201, first.json()
+    mapped.world.control.add_fault(kind="drop_before_apply", pattern=UPLOADS["exact"][0], method="POST", times=1)
+    lost = _upload_with_key(mapped, bill, "scan-again-1")
+    assert lost.status_code == 503 and lost.json()["mutation_status"] == "in_doubt", lost.json()
+    mutation = Mutation.objects.get(pk=lost.json()["mutation_id"])
+    Mutation.objects.filter(pk=mutation.pk).update(reconcile_after=timezone.now())  # the settle time has passed
+
+    retried = _upload_with_key(mapped, bill, "scan-again-1")
+
+    assert retried.status_code == 201, retried.json()
+    assert retried.json()["id"] != first.json()["id"], "the earlier file is not this upload"
+    contents = sorted(row["content"] for row in _stored_files(mapped))
+    assert contents == sorted([earlier, PDF]), "the lost upload was sent again, once"
+    mutation.refresh_from_db()
+    assert mutation.status == MutationStatus.SUCCEEDED and mutation.attempt_log.last().error_code == ""
