@@ -1020,7 +1020,11 @@ def attachment_create_schema(spec: ResourceSpec) -> Any:
         summary=f"Attach a file to one of the {spec.what}",
         description="A `multipart/form-data` upload with the file in the part `file`. Exact: a document of the "
         "entry's type (purchase invoice or sales invoice) linked to the entry, with the file as its attachment. "
-        "Xero: an attachment of the invoice, bill or credit note. " + _ATTACHMENT_RULES_TEXT,
+        "Xero: an attachment of the invoice, bill or credit note. " + _ATTACHMENT_RULES_TEXT + " The upload is a "
+        "recorded write (a mutation with operation `attach` on this record; its file kept until it lands): one that "
+        "fails or whose answer is lost is listed under /mutations with the file's name, type, size and SHA-256, its "
+        "problem names the `mutation_id`, and a retry (POST /mutations/{id}/retry, or the same request with the same "
+        "Idempotency-Key) first looks for the file on the record, then sends it once.",
         parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER],
         request={"multipart/form-data": AttachmentUploadSerializer},
         responses={201: AttachmentSerializer, **_problems(*WRITE_PROBLEMS)},
