@@ -28,7 +28,7 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -160,6 +160,13 @@ RECOVERY_WINDOW = timedelta(days=2)
 # InvoiceNumber are G (set when processed), Status is G.
 INVOICE_UPDATABLE = {"reference": "YourRef", "description": "Description", "due_date": "DueDate"}
 INVOICE_FIXED = ("contact_id", "journal_code", "type", "currency", "number", "issue_date", "status", "lines")
+
+
+class Unread:
+    """A value the caller did not read (None is a value: a division without fiscal years)."""
+
+
+UNREAD = Unread()
 
 
 class ExactConnector(OAuth2Connector):
@@ -906,13 +913,18 @@ class ExactConnector(OAuth2Connector):
         the first period of its current fiscal year (financial/FinancialPeriods): two calls."""
         return self.exact_company(self._api(ctx))
 
-    def exact_company(self, api: DivisionApi) -> Any:
-        """The connection's division as a CompanyInfo with remote_data (company_info; sync.py's company snapshot)."""
+    def exact_company(self, api: DivisionApi, *, fiscal_year_start: date | Unread | None = UNREAD) -> Any:
+        """The connection's division as a CompanyInfo with remote_data (company_info; sync.py's company snapshot).
+        `fiscal_year_start`: as the caller read it today (exact_fiscal_year_start), else read here."""
         query = ODataQuery(select=mappers.COMPANY_FIELDS, filter=eq("Code", int(api.division)))
         rows = list(api.records("system/Divisions", query))
         if not rows:
             raise VendorNotFound(f"Division {api.division} is not among the divisions this grant covers.")
-        # The current fiscal year starts with the latest first period that has begun (NOTES.md: Divisions).
+        start = self.exact_fiscal_year_start(api) if isinstance(fiscal_year_start, Unread) else fiscal_year_start
+        return mappers.company_from_exact(without_odata_noise(rows[0]), fiscal_year_start=start)
+
+    def exact_fiscal_year_start(self, api: DivisionApi) -> date | None:
+        """The current fiscal year's start: the latest first period that has begun (NOTES.md: Divisions); one call."""
         today = datetime.now(AMSTERDAM).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
         periods = ODataQuery(
             select=("FinYear", "FinPeriod", "StartDate"), filter=and_(eq("FinPeriod", 1), le("StartDate", today))
@@ -921,8 +933,7 @@ class ExactConnector(OAuth2Connector):
             parse_exact_date(row.get("StartDate"), "StartDate")
             for row in api.records("financial/FinancialPeriods", periods)
         ]
-        fiscal_year_start = max((start for start in starts if start is not None), default=None)
-        return mappers.company_from_exact(without_odata_noise(rows[0]), fiscal_year_start=fiscal_year_start)
+        return max((start for start in starts if start is not None), default=None)
 
     def company_get_json(self, ctx: CallContext, path: str, *, params: Mapping[str, str] | None = None) -> Any:
         return self._api(ctx).get_json(path, params)

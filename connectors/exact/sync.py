@@ -29,11 +29,12 @@ Facts followed (NOTES.md: Sync, deleted and bulk):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -142,6 +143,9 @@ class Checkpoint:
     ts: int = 0
     deleted: int = 0
     deleted_at: float = 0.0
+    # The company snapshot: the fiscal year start ("" = none) as read on `fiscal_read_on` (an Amsterdam date).
+    fiscal_start: str = ""
+    fiscal_read_on: str = ""
 
     def dumps(self) -> str:
         return json.dumps(
@@ -153,6 +157,8 @@ class Checkpoint:
                 "ts": self.ts,
                 "del": self.deleted,
                 "dat": self.deleted_at,
+                "fys": self.fiscal_start,
+                "fyr": self.fiscal_read_on,
             },
             separators=(",", ":"),
         )
@@ -168,6 +174,8 @@ class Checkpoint:
                 ts=int(data["ts"]),
                 deleted=int(data["del"]),
                 deleted_at=float(data.get("dat", 0)),  # checkpoints written before it: read the log next run
+                fiscal_start=str(data.get("fys", "")),
+                fiscal_read_on=str(data.get("fyr", "")),  # written before it: read the periods next run
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise VendorError("Not a checkpoint of the Exact connector.") from exc
@@ -213,7 +221,7 @@ def sync_next(
     source = SOURCES[resource]
     position = Checkpoint.loads(checkpoint)
     if resource is Resource.COMPANY:
-        return _snapshot_of([connector.exact_company(api)])
+        return _company(connector, api, position)
     if position.phase == "snapshot" or source.bulk_path is None:
         return _snapshot(connector, api, source)
     if position.phase == "bulk":
@@ -230,6 +238,22 @@ def _snapshot(connector: ExactConnector, api: DivisionApi, source: SyncSource) -
     for page in api.pages(spec.path, query):
         records.extend(connector.exact_records(api, spec, page.records))
     return _snapshot_of(records)
+
+
+def _company(connector: ExactConnector, api: DivisionApi, position: Checkpoint) -> SyncBatch[Any]:
+    """The company snapshot: the division every run (one call), its fiscal year start (financial/FinancialPeriods,
+    a second call) on the first run of each Amsterdam day. A fiscal year begins at a day's start, so the first run
+    of that day sees it; an edit of the periods shows by the next day (or a full run)."""
+    today = datetime.now(AMSTERDAM).date().isoformat()
+    if position.phase == "snapshot" and position.fiscal_read_on == today:
+        start = date.fromisoformat(position.fiscal_start) if position.fiscal_start else None
+    else:
+        start = connector.exact_fiscal_year_start(api)
+    company = connector.exact_company(api, fiscal_year_start=start)
+    checkpoint = Checkpoint(
+        phase="snapshot", fiscal_start=start.isoformat() if start is not None else "", fiscal_read_on=today
+    )
+    return dataclasses.replace(_snapshot_of([company]), checkpoint=checkpoint.dumps())
 
 
 def _snapshot_of(records: list[Any]) -> SyncBatch[Any]:

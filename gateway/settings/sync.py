@@ -24,7 +24,8 @@ LEDGERBRIDGE_SYNC_SCHEDULE = {
     "projects": env.int("LEDGERBRIDGE_SYNC_PROJECTS_SECONDS", default=3600),
     "time-entries": env.int("LEDGERBRIDGE_SYNC_TIME_ENTRIES_SECONDS", default=900),
     "cost-entries": env.int("LEDGERBRIDGE_SYNC_COST_ENTRIES_SECONDS", default=900),
-    # The connection's company (name, VAT number, fiscal year): two calls a run, and it rarely changes.
+    # The connection's company (name, VAT number, fiscal year): one call a run (two on the day's first, which reads
+    # the fiscal periods), and it rarely changes.
     "company": env.int("LEDGERBRIDGE_SYNC_COMPANY_SECONDS", default=3600),
 }
 # Seconds between checks of each connection's sync epoch (Exact: a division move regenerates every Timestamp).

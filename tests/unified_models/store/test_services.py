@@ -3,6 +3,7 @@ follow, a run resumes from its checkpoint, one run at a time."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -123,14 +124,36 @@ def test_an_idle_incremental_run_costs_one_call_per_resource(connected: Connecte
     resources = services.sync_resources(connected.connection)
     for resource in resources:
         assert _sync(connected, resource).state == SyncRunState.SUCCEEDED
-    # The company is two reads whatever changed: its division and its fiscal periods (a set of one, no change feed).
-    expected = {**dict.fromkeys(resources, 1), "company": 2}
+    # The company too: its division every run; its fiscal periods were read by the first run today.
+    expected = dict.fromkeys(resources, 1)
     for cycle in range(2):
         connected.world.control.reset_counters()
         runs = {resource: _sync(connected, resource) for resource in resources}
         assert {resource: run.calls for resource, run in runs.items()} == expected, cycle
-        # The sandbox saw exactly those: one call per resource (two for the company), nothing else.
+        # The sandbox saw exactly those: one call per resource, nothing else.
         assert sum(sum(by_status.values()) for by_status in connected.calls().values()) == sum(expected.values())
+
+
+def test_the_company_reads_its_fiscal_periods_on_the_first_run_of_a_day(connected: Connected) -> None:
+    first = _sync(connected, "company")
+    assert first.calls == 3  # the epoch before the copy, then system/Divisions and financial/FinancialPeriods
+    stored = _stored(connected, "company")
+    (company,) = stored.values()
+    assert company.data["fiscal_year_start"]
+    assert _sync(connected, "company").calls == 1  # the same day: the division only, the start as read
+    (again,) = _stored(connected, "company").values()
+    assert again.data == company.data
+    # A checkpoint from yesterday (or written before the read date was kept): the periods are read again.
+    state = SyncState.objects.get(connection=connected.connection, resource="company")
+    checkpoint = json.loads(state.checkpoint)
+    assert checkpoint["fys"] == company.data["fiscal_year_start"]
+    state.checkpoint = json.dumps({**checkpoint, "fys": "1999-01-01", "fyr": "1999-12-31"})
+    state.save(update_fields=["checkpoint"])
+    connected.world.control.reset_counters()
+    assert _sync(connected, "company").calls == 2
+    assert sum(connected.calls()["financial/FinancialPeriods"].values()) == 1
+    (fresh,) = _stored(connected, "company").values()
+    assert fresh.data == company.data
 
 
 def test_a_lone_deletion_waits_for_the_deleted_log_interval(connected: Connected, settings: Any) -> None:
