@@ -45,8 +45,9 @@ class AuditCursorPagination(CursorPagination):
 
 
 def _invalid(exc: services.InvalidEndpoint) -> Problem:
+    """The endpoint's body was read and its content refused (URL, event types): 422 `validation_error`."""
     return Problem(
-        status_code=400,
+        status_code=422,
         code="validation_error",
         title="Validation failed",
         detail=exc.message,

@@ -172,8 +172,9 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey:
 
 
 def _refused(*, field: str, code: str, message: str) -> InvalidInput:
-    """Input these services refuse: a 400 naming `field` with a public `code` (it ends up in problem details)."""
-    return InvalidInput(field, message, code=code, status=400)
+    """Body content these services refuse: a 422 `validation_error` naming `field` with a public `code` (it ends up
+    in problem details)."""
+    return InvalidInput(field, message, code=code, problem="validation_error")
 
 
 class TenantExists(Exception):

@@ -283,7 +283,9 @@ class ConnectLinkCreateView(WorkspaceAPIView):
                 .first()
             )
             if repair is None:
-                raise InvalidInput("connection_id", "No such connection for this tenant.", code="not_found", status=400)
+                raise InvalidInput(
+                    "connection_id", "No such connection for this tenant.", code="not_found", problem="validation_error"
+                )
         created = services.connect_link_create(
             tenant=tenant,
             connector_id=data["connector"],

@@ -72,13 +72,13 @@ def plain_decimal(value: Decimal) -> Decimal:
 
 def _decimal(value: Any, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise InvalidInput(field, "A decimal number written as a string.", status=400)
+        raise InvalidInput(field, "A decimal number written as a string.", problem="validation_error")
     try:
         number = Decimal(value)
     except InvalidOperation:
-        raise InvalidInput(field, "A decimal number written as a string.", status=400) from None
+        raise InvalidInput(field, "A decimal number written as a string.", problem="validation_error") from None
     if not number.is_finite():
-        raise InvalidInput(field, "A finite decimal number.", status=400)
+        raise InvalidInput(field, "A finite decimal number.", problem="validation_error")
     return plain_decimal(number)
 
 
@@ -88,7 +88,7 @@ def _date(value: Any, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise InvalidInput(field, "A date as YYYY-MM-DD.", status=400) from None
+        raise InvalidInput(field, "A date as YYYY-MM-DD.", problem="validation_error") from None
 
 
 def _enum(enum: type[Any], value: Any, field: str) -> Any:
@@ -97,12 +97,13 @@ def _enum(enum: type[Any], value: Any, field: str) -> Any:
     try:
         return enum(value)
     except ValueError:
-        raise InvalidInput(field, f"One of {', '.join(member.value for member in enum)}.", status=400) from None
+        allowed = ", ".join(member.value for member in enum)
+        raise InvalidInput(field, f"One of {allowed}.", problem="validation_error") from None
 
 
 def _mapping(value: Any, field: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise InvalidInput(field, "An object.", status=400)
+        raise InvalidInput(field, "An object.", problem="validation_error")
     return value
 
 
@@ -111,7 +112,7 @@ def _known(data: Mapping[str, Any], cls: type[Any], field: str = "") -> None:
     unknown = sorted(set(data) - set(cls.__dataclass_fields__))
     if unknown:
         name = f"{field}.{unknown[0]}" if field else unknown[0]
-        raise InvalidInput(name, "Not a field of this input.", status=400)
+        raise InvalidInput(name, "Not a field of this input.", problem="validation_error")
 
 
 # ---------------------------------------------------------------------------------------------- dict -> record
@@ -128,7 +129,7 @@ def _require(given: Mapping[str, Any], *names: str, field: str = "") -> None:
     """InvalidInput naming the first of `names` not given."""
     for name in names:
         if name not in given:
-            raise InvalidInput(f"{field}.{name}" if field else name, "Required.", status=400)
+            raise InvalidInput(f"{field}.{name}" if field else name, "Required.", problem="validation_error")
 
 
 L = TypeVar("L")
@@ -166,7 +167,7 @@ _sales_order_line = _line_reader(SalesOrderLineInput, required=("item_id",), dec
 
 def _lines(value: Any, read: Callable[[Any, str], L]) -> tuple[L, ...]:
     if not isinstance(value, list | tuple):
-        raise InvalidInput("lines", "A list of lines.", status=400)
+        raise InvalidInput("lines", "A list of lines.", problem="validation_error")
     return tuple(read(line, f"lines.{index}") for index, line in enumerate(value))
 
 
@@ -175,7 +176,7 @@ def contact_input_from_data(data: Mapping[str, Any]) -> ContactInput:
     _known(given, ContactInput)
     addresses = given.pop("addresses", None)
     if addresses is not None and not isinstance(addresses, list | tuple):
-        raise InvalidInput("addresses", "A list of addresses.", status=400)
+        raise InvalidInput("addresses", "A list of addresses.", problem="validation_error")
     return ContactInput(
         **{name: value for name, value in given.items() if name != "status"},
         addresses=None if addresses is None else tuple(_address(a, f"addresses.{i}") for i, a in enumerate(addresses)),
@@ -315,10 +316,11 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
 
 
 def input_from_data(resource: str, operation: str, data: Mapping[str, Any]) -> UnifiedInput:
-    """The typed input a stored request stands for; InvalidInput (400) naming the field if it cannot be one."""
+    """The typed input a stored request stands for; InvalidInput (422 `validation_error`) naming the field if it
+    cannot be one."""
     reader = _READERS.get((resource, operation))
     if reader is None:
-        raise InvalidInput("operation", f"No {operation} input for {resource}.", status=400)
+        raise InvalidInput("operation", f"No {operation} input for {resource}.", problem="validation_error")
     return reader(_mapping(data, "request"))
 
 

@@ -105,15 +105,16 @@ class Warning:  # the API's name for it (shadows the builtin only where imported
 class InvalidInput(ValueError):
     """Input refused before anything is sent, naming its `field` and a stable `code` (the one such error class).
 
-    `status` 422 (the default): input that cannot become a vendor write whatever the mapping says (problem
-    `invalid_input`); 400: a request the gateway's own services refuse (problem `validation_error`).
+    Both kinds are answered 422 (the body was read; its content is refused). `problem` names the kind:
+    `invalid_input` (the default): input that cannot become a vendor write whatever the mapping says;
+    `validation_error`: a body the gateway's own decoding or services refuse (as the input serializers do).
     """
 
-    def __init__(self, field: str, message: str, *, code: str = "invalid", status: int = 422) -> None:
+    def __init__(self, field: str, message: str, *, code: str = "invalid", problem: str = "invalid_input") -> None:
         self.field = field
         self.message = message
         self.code = code
-        self.status = status
+        self.problem = problem
         super().__init__(f"{field}: {message}")
 
 

@@ -8,6 +8,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gateway.api.problems import InvalidQueryParameters
+
 _CANONICAL_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -88,7 +90,16 @@ class StrictUUIDField(serializers.UUIDField):
 
 
 class NonEmptyQueryFilters(serializers.Serializer):
-    """Base for list filters in the query string: a filter given empty (`?status=`) is an error, not "no filter"."""
+    """Base for list filters in the query string: a filter given empty (`?status=`) is an error, not "no filter".
+
+    Refusals raise InvalidQueryParameters: a bad query parameter is a 400, where a refused body is a 422.
+    """
+
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        valid = super().is_valid(raise_exception=False)
+        if not valid and raise_exception:
+            raise InvalidQueryParameters(self.errors)
+        return valid
 
     def to_internal_value(self, data: Any) -> Any:
         empty = sorted(name for name in self.fields if name in data and data.get(name) == "")

@@ -54,6 +54,15 @@ class Problem(exceptions.APIException):
         self.extra = extra
 
 
+class InvalidQueryParameters(exceptions.ValidationError):
+    """Query parameters a filter serializer refused: 400 `validation_error` (the request's target, not content).
+
+    A plain DRF ValidationError comes from an input serializer reading a parsed body: 422 `validation_error`
+    (RFC 9110: the content was understood and refused). Query filters raise this subclass instead
+    (gateway.api.fields.NonEmptyQueryFilters), so the two never need telling apart by message.
+    """
+
+
 # Exceptions of the apps' own (typed connector errors, service refusals) -> their problem; see register_problems.
 ProblemMapper = Callable[[Any, Any], Problem]
 _REGISTERED: list[tuple[tuple[type[BaseException], ...], ProblemMapper]] = []
@@ -84,9 +93,9 @@ _OWN_INPUT_CODES = {"redirect_url_not_allowed": "Redirect URL not allowed"}
 
 
 def invalid_input_problem(exc: InvalidInput) -> Problem:
-    """422 `invalid_input` (input no vendor write can take), or 400 `validation_error` (refused by a service)."""
+    """422 `invalid_input` (input no vendor write can take), or 422 `validation_error` (refused by a service)."""
     errors = [{"field": exc.field, "code": exc.code, "message": exc.message}]
-    if exc.status == 422:
+    if exc.problem == "invalid_input":
         return Problem(
             status_code=422,
             code="invalid_input",
@@ -96,7 +105,7 @@ def invalid_input_problem(exc: InvalidInput) -> Problem:
         )
     code = exc.code if exc.code in _OWN_INPUT_CODES else "validation_error"
     title = _OWN_INPUT_CODES.get(code, "Validation failed")
-    return Problem(status_code=exc.status, code=code, title=title, detail=exc.message, errors=errors)
+    return Problem(status_code=422, code=code, title=title, detail=exc.message, errors=errors)
 
 
 def problem_body(
@@ -221,18 +230,20 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return _response(body, exc.status_code, exc.headers)
 
     if isinstance(exc, exceptions.ValidationError):
+        # 400 for query parameters (the request cannot be read as meant), 422 for a parsed body refused.
+        validation_status = 400 if isinstance(exc, InvalidQueryParameters) else 422
         errors = flatten_validation_errors(exc.detail)
         fields = sorted({e["field"] for e in errors if e["field"]})
         detail = f"Invalid input in: {', '.join(fields)}." if fields else "The request is invalid."
         body = problem_body(
-            status_code=400,
+            status_code=validation_status,
             code="validation_error",
             title="Validation failed",
             detail=detail,
             instance=instance,
             errors=errors,
         )
-        return _response(body, 400)
+        return _response(body, validation_status)
 
     if isinstance(exc, exceptions.APIException):
         code, title = "error", "Error"

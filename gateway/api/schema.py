@@ -60,7 +60,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 SCHEMA_NOT = "x-ledgerbridge-not"
 
 _COMMON_ERRORS: dict[str, str] = {
-    "400": "Invalid input (`validation_error`, `malformed_request`, `invalid_cursor`).",
+    "400": "The request cannot be read as meant: a refused query parameter (`validation_error` naming it, "
+    "`invalid_cursor`) or a query parameter given twice.",
     "401": "Missing, malformed, unknown or revoked API key.",
     "403": "The key may not do this.",
     "404": "No such resource in this workspace.",
@@ -72,7 +73,18 @@ _COMMON_ERRORS: dict[str, str] = {
 }
 
 
-# DRF's CharField refuses NUL characters (400 `null_characters_not_allowed`); request schemas say so, so a client
+# Writes: the body could not be read (400) or was read and its content refused (422). RFC 9110's split.
+_WRITE_400 = (
+    "The request cannot be read: `malformed_request` (not JSON, not UTF-8, nested too deep), "
+    "`invalid_idempotency_key`, or a refused query parameter (`validation_error` naming it, `invalid_cursor`)."
+)
+_BODY_422 = (
+    "`validation_error`: the body was read but its content is refused (a required member missing, a wrong type, "
+    "a value out of range or not one of the allowed values); `errors` names each field by its dotted path."
+)
+
+
+# DRF's CharField refuses NUL characters (422 `null_characters_not_allowed`); request schemas say so, so a client
 # generated from the schema never sends what the API refuses.
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
@@ -114,5 +126,12 @@ def add_problem_responses(result: dict[str, Any], generator: Any, request: Any, 
                     continue
                 if status_code in {"413", "415"} and method in {"get", "delete"}:
                     continue
+                if status_code == "400" and method in {"post", "put", "patch"}:
+                    description = _WRITE_400
                 responses.setdefault(status_code, {"description": description, "content": problem_ref})
+            if method in {"post", "put", "patch"}:
+                # Every write's input serializer (or form fields) may refuse the body it read: 422.
+                unprocessable = responses.setdefault("422", {"description": _BODY_422, "content": problem_ref})
+                if "validation_error" not in unprocessable.get("description", ""):
+                    unprocessable["description"] = f"{unprocessable.get('description', '')} {_BODY_422}".strip()
     return result
