@@ -27,7 +27,7 @@ def test_an_endpoint_update_the_service_refuses_names_the_field_and_changes_noth
         f"/api/v1/webhook-endpoints/{endpoint.pk}", {"url": "https://10.0.0.8/hooks", "description": "x"}, format="json"
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0] == {
         "field": "url",
         "code": "destination_not_allowed",

@@ -74,10 +74,10 @@ def test_unknown_event_type_and_bad_url_are_refused_by_field(auth_client) -> Non
         {"url": "https://app.example.com/h", "event_types": ["invoice.exploded"]},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "event_types.0"
     response = auth_client.post("/api/v1/webhook-endpoints", {"url": "ftp://app.example.com/h"}, format="json")
-    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "url"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "url"
 
 
 def test_another_workspaces_endpoint_is_not_found(auth_client) -> None:
@@ -197,7 +197,7 @@ def test_internal_destinations_are_refused_when_saved_and_at_delivery_time(setti
     settings.LEDGERBRIDGE_WEBHOOK_ALLOW_PRIVATE = False
     for url in ("http://127.0.0.1:8080/h", "http://10.1.2.3/h", "http://169.254.169.254/latest", "http://localhost/h"):
         response = auth_client.post("/api/v1/webhook-endpoints", {"url": url}, format="json")
-        assert response.status_code == 400, url
+        assert response.status_code == 422, url
         assert response.json()["errors"][0]["code"] == "destination_not_allowed"
     # Saved while allowed (or by a name that resolved elsewhere then): refused when it is sent.
     settings.LEDGERBRIDGE_WEBHOOK_ALLOW_PRIVATE = True
@@ -273,7 +273,7 @@ def test_a_rotation_overlap_is_a_json_integer(auth_client, workspace) -> None:  
     refused = auth_client.post(
         f"/api/v1/webhook-endpoints/{endpoint.pk}/rotate-secret", {"overlap_seconds": "3600"}, format="json"
     )
-    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "overlap_seconds"
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "overlap_seconds"
     endpoint.refresh_from_db()
     assert endpoint.previous_secret_expires_at is None and not endpoint.previous_secret_encrypted  # nothing rotated
 
@@ -283,7 +283,7 @@ def test_a_redelivery_moment_carries_its_zone(auth_client, workspace) -> None:  
     for since in ("2000-01-01", "2000-01-01T00:00:00"):
         url = f"/api/v1/webhook-endpoints/{endpoint.pk}/redeliver"
         refused = auth_client.post(url, {"since": since}, format="json")
-        assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "since", since
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "since", since
 
 
 def test_events_emitted_together_are_numbered_in_order_and_each_delivered() -> None:

@@ -34,7 +34,7 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(auth_client: APIClie
 
 def test_create_without_name_names_the_field(auth_client: APIClient) -> None:
     response = auth_client.post("/api/v1/api-keys", {}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
     assert response.json()["errors"] == [{"field": "name", "code": "required", "message": "This field is required."}]
 

@@ -29,7 +29,7 @@ def _post(client: APIClient, tenant: Tenant, **body: object):  # type: ignore[no
 
 
 def _field_error(response, field: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    assert response.status_code == 400, response.json()
+    assert response.status_code == 422, response.json()
     errors = [e for e in response.json()["errors"] if e["field"] == field]
     assert errors, response.json()
     return errors[0]
@@ -90,7 +90,7 @@ def test_redirect_url_outside_the_allowed_hosts_is_refused(
     auth_client: APIClient, tenant: Tenant, redirect_url: str
 ) -> None:
     response = _post(auth_client, tenant, redirect_url=redirect_url)
-    assert response.status_code == 400
+    assert response.status_code == 422
     problem = response.json()
     assert problem["errors"][0]["field"] == "redirect_url"
     if redirect_url.startswith("http"):
@@ -123,5 +123,5 @@ def test_workspace_settings_allowed_hosts_and_logo(auth_client: APIClient, works
     assert auth_client.get("/api/v1/workspace").json()["allowed_redirect_hosts"] == ["app.example.com", "localhost"]
     for bad in ("https://app.example.com", "app.example.com/path", "*.example.com", "app.example.com:443"):
         response = auth_client.patch("/api/v1/workspace", {"allowed_redirect_hosts": [bad]}, format="json")
-        assert response.status_code == 400, bad
+        assert response.status_code == 422, bad
         assert response.json()["errors"][0]["field"] == "allowed_redirect_hosts"

@@ -38,7 +38,7 @@ def test_same_external_id_in_another_workspace_is_fine(auth_client: APIClient) -
 
 def test_missing_fields_name_them(auth_client: APIClient) -> None:
     response = auth_client.post("/api/v1/tenants", {}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"external_id", "name"}
 
 
@@ -62,7 +62,7 @@ def test_patch_and_put(auth_client: APIClient, workspace: Workspace) -> None:
     TenantFactory(workspace=workspace, external_id="taken")
     url = f"/api/v1/tenants/{tenant.pk}"
     assert auth_client.patch(url, {"name": "New"}, format="json").json()["name"] == "New"
-    assert auth_client.put(url, {"name": "Newer"}, format="json").status_code == 400  # PUT needs both fields
+    assert auth_client.put(url, {"name": "Newer"}, format="json").status_code == 422  # PUT needs both fields
     body = auth_client.put(url, {"external_id": "new", "name": "Newer"}, format="json").json()
     assert (body["external_id"], body["name"]) == ("new", "Newer")
     conflict = auth_client.patch(url, {"external_id": "taken"}, format="json")

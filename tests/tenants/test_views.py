@@ -26,7 +26,7 @@ def test_the_workspace_is_read_and_updated_and_a_bad_host_writes_nothing(
     refused = auth_client.patch(
         "/api/v1/workspace", {"name": "Other", "allowed_redirect_hosts": ["https://x.io"]}, format="json"
     )
-    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "allowed_redirect_hosts"
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "allowed_redirect_hosts"
     workspace.refresh_from_db()
     assert workspace.name == "Bakery"
 
@@ -46,7 +46,7 @@ def test_a_repair_link_for_another_tenants_connection_is_refused_naming_it(
         format="json",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "connection_id" and not tenant.connect_links.exists()
 
 

@@ -105,7 +105,7 @@ def test_input_errors_name_the_field_and_send_nothing(any_connected: Connected) 
         {"email": "not-an-email", "addresses": [{"country": "Netherlands"}], "status": "gone"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["Content-Type"] == "application/problem+json"
     fields = {error["field"] for error in response.json()["errors"]}
     assert {"name", "email", "addresses.0.country", "status"} <= fields

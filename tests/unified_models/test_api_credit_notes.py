@@ -129,7 +129,7 @@ def test_an_unknown_purchase_document_type_is_refused_before_any_call(any_mapped
 
     response = any_mapped.client.post(any_mapped.url("purchase-invoices"), body, format="json")
 
-    assert response.status_code == 400, response.json()
+    assert response.status_code == 422, response.json()
     assert "type" in {error["field"] for error in response.json()["errors"]}
     assert any_mapped.calls() == {}
 

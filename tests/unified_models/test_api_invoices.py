@@ -146,11 +146,11 @@ def test_input_errors_name_the_field(any_mapped: Connected) -> None:
         "due_date": "31-12-2025",
     }
     response = mapped.client.post(mapped.url("invoices"), body, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
     assert {"lines.0.quantity", "lines.1.tax_rate", "currency", "due_date"} <= fields
     no_lines = mapped.client.post(mapped.url("invoices"), {"contact_id": "x", "lines": []}, format="json")
-    assert no_lines.status_code == 400 and no_lines.json()["errors"][0]["field"] == "lines"
+    assert no_lines.status_code == 422 and no_lines.json()["errors"][0]["field"] == "lines"
     assert mapped.calls() == {}
     assert not Mutation.objects.exists()
 

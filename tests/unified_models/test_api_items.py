@@ -70,7 +70,7 @@ def test_input_errors_name_the_field_and_send_nothing(any_connected: Connected) 
     connected = any_connected
     connected.world.control.reset_counters()
     response = connected.client.post(connected.url("items"), {"name": "No code", "unit_price": "abc"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["Content-Type"] == "application/problem+json"
     fields = {error["field"] for error in response.json()["errors"]}
     assert {"code", "unit_price"} <= fields

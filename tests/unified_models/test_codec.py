@@ -189,7 +189,7 @@ def test_data_that_is_no_such_input_is_refused_naming_the_field(
 ) -> None:
     with pytest.raises(InvalidInput) as refused:
         codec.input_from_data(resource, operation, data)
-    assert refused.value.field == field and refused.value.status == 400
+    assert refused.value.field == field and refused.value.problem == "validation_error"
 
 
 # ---------------------------------------------------------------------------------------------- record -> API dict

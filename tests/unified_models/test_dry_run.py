@@ -112,7 +112,7 @@ def test_a_dry_run_is_as_strict_as_the_schema(mapped: Connected, first_customer_
     for method, path, body, field in cases:
         for dry_run in ("true", "false"):
             response = getattr(mapped.client, method)(mapped.url(path) + f"?dry_run={dry_run}", body, format="json")
-            assert response.status_code == 400, (path, body, dry_run, response.json())
+            assert response.status_code == 422, (path, body, dry_run, response.json())
             problem = response.json()
             assert problem["code"] == "validation_error" and field in {e["field"] for e in problem["errors"]}, problem
     assert _writes(mapped) == [] and Mutation.objects.count() == mutations

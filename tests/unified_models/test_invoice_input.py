@@ -43,7 +43,7 @@ def test_digits_must_be_ascii(any_mapped: Connected, any_customer_id: str, value
     line = _line(quantity=value, unit_price="10", tax_rate=mapped.rates[0])
     body = invoice_body(any_customer_id, lines=[line])
     response = mapped.client.post(mapped.url("invoices"), body, format="json")
-    assert response.status_code == 400, response.json()
+    assert response.status_code == 422, response.json()
     assert response.json()["errors"][0]["field"] == "lines.0.quantity"
 
 

@@ -96,7 +96,7 @@ def test_put_shape_errors_name_the_fields_and_call_nothing(any_connected: Connec
         },
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     fields = {error["field"] for error in response.json()["errors"]}
     assert {"tax_rates.0.vendor_code", "tax_rates.1.code", "tax_rates.2.rate", "items_by_code"} <= fields
     assert connected.calls() == {}
@@ -109,7 +109,7 @@ def test_a_rate_mapped_twice_is_refused(any_connected: Connected) -> None:
         {"tax_rates": [{"rate": "21", "vendor_code": "2"}, {"rate": "21.00", "vendor_code": "5"}]},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "tax_rates.1.rate"
 
 

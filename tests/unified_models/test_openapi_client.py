@@ -123,7 +123,7 @@ def test_a_generated_client_creates_an_invoice(
             client=client,
             body=models.InvoiceCreateRequest(contact_id=first_customer_id, lines=[]),
         )
-        assert refused.status_code == 400
+        assert refused.status_code == 422
         assert isinstance(refused.parsed, models.Problem) and refused.parsed.code == "validation_error"
     finally:
         sys.path.remove(str(tmp_path))

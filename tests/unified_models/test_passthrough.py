@@ -101,5 +101,5 @@ def test_the_request_shape_is_validated(any_connected: Connected) -> None:
         {"method": "PATCH", "path": "https://evil.example/x", "query": "a=b"},
         format="json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert {error["field"] for error in response.json()["errors"]} == {"method", "path", "query"}

@@ -115,7 +115,7 @@ def test_a_period_without_writes_reports_nothing_and_bad_periods_are_refused(any
     response = mapped.client.post(
         mapped.url("reconciliations"), {"period_start": "2020-02-01", "period_end": "2020-01-31"}, format="json"
     )
-    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "period_end"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "period_end"
 
 
 def test_differences_are_field_by_field_and_amounts_compare_as_numbers() -> None:

@@ -159,7 +159,7 @@ def test_values_of_the_wrong_type_are_refused(
     auth_client: APIClient, path: str, method: str, body: dict[str, Any], field: str
 ) -> None:
     response = getattr(auth_client, method)(path, body, format="json")
-    problem = _problem(response, 400, "validation_error")
+    problem = _problem(response, 422, "validation_error")
     assert field in {error["field"] for error in problem["errors"]}, problem
 
 
@@ -205,5 +205,5 @@ def test_request_strings_document_that_nul_is_refused(auth_client: APIClient) ->
     assert re.fullmatch(name["pattern"], "Bakkerij")
     assert not re.fullmatch(name["pattern"], "Bak\x00kerij")
     response = auth_client.patch("/api/v1/workspace", {"name": "Bak\x00kerij"}, format="json")
-    body = _problem(response, 400, "validation_error")
+    body = _problem(response, 422, "validation_error")
     assert body["errors"][0]["field"] == "name"

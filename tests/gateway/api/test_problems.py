@@ -62,7 +62,7 @@ def test_validation_errors_name_nested_fields(auth_client: APIClient) -> None:
     response = auth_client.post(
         "/api/v1/_test/validate", {"name": "too long", "lines": [{"quantity": "1"}, {"quantity": "x"}]}, format="json"
     )
-    body = _problem(response, 400, "validation_error")
+    body = _problem(response, 422, "validation_error")
     fields = {error["field"]: error["code"] for error in body["errors"]}
     assert fields == {"name": "max_length", "lines.1.quantity": "invalid"}
     assert "lines.1.quantity" in body["detail"]

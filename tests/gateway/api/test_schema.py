@@ -68,3 +68,21 @@ def test_every_operation_documents_its_problems_and_keeps_its_own_answers() -> N
     assert ref == "#/components/schemas/Problem"
     health = result["paths"]["/healthz"]["get"]["responses"]
     assert not {"401", "403"} & health.keys() and "500" in health
+
+
+def test_writes_document_422_validation_error_and_reads_keep_400_for_their_query() -> None:
+    result = _result()
+    result["paths"]["/api/v1/invoices"]["put"] = {
+        "responses": {"200": {"description": "ok"}, "422": {"description": "`invalid_input`."}}
+    }
+    result = schema.add_problem_responses(result, None, None, True)
+    invoices = result["paths"]["/api/v1/invoices"]
+    created, replaced, listed = (invoices[method]["responses"] for method in ("post", "put", "get"))
+    assert "validation_error" in created["422"]["description"]
+    assert created["422"]["content"]["application/problem+json"]["schema"]["$ref"] == "#/components/schemas/Problem"
+    # An operation's own 422 keeps its text and gains the body's validation_error.
+    assert replaced["422"]["description"].startswith("`invalid_input`.")
+    assert "validation_error" in replaced["422"]["description"]
+    assert "malformed_request" in replaced["400"]["description"]
+    # A read has no body to refuse: its 400 is about the query, and no 422 is added for it.
+    assert "query parameter" in listed["400"]["description"] and "422" not in listed

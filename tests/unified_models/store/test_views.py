@@ -54,4 +54,4 @@ def test_sync_status_trigger_and_conflict(connected: Connected) -> None:
     unknown = connected.client.post(connected.url("sync"), {"resources": ["mapping"]}, format="json")
     assert unknown.status_code == 422 and unknown.json()["code"] == "sync_not_supported"
     bad_mode = connected.client.post(connected.url("sync"), {"mode": "sometimes"}, format="json")
-    assert bad_mode.status_code == 400
+    assert bad_mode.status_code == 422
