@@ -43,6 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         regions = [region.strip() for region in options["regions"].split(",") if region.strip()]
+        # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server = SandboxServer(
                 host=options["host"],
@@ -56,24 +58,29 @@ class Command(BaseCommand):
             server.start()
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Exact Online sandbox on {server.root_url}")
-        for region in regions:
-            self.stdout.write(
-                f"  {region}: {server.base_url(region)}/api/oauth2/auth  {server.base_url(region)}/api/v1"
-            )
-        if server.root_region is not None:
-            host = server.host_url()
-            self.stdout.write(f"  {server.root_region} at the root: {host}/api/oauth2/auth  {host}/api/v1")
-        self.stdout.write(f"  control API: {server.root_url}/_control/health")
-        if server.ca_file is not None:
-            self.stdout.write(f"  trust this certificate: {server.ca_file}")
-        if options["snapshot"]:
-            self.stdout.write(f"  snapshot: {options['snapshot']}")
-        self.stdout.write("Ctrl-C to stop.")
-        # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
-        # serve_forever() saves the snapshot on the way out.
-        server.serve_forever()
+        # The server answers as soon as start() returns: a Ctrl-C or SIGTERM before serve_forever() takes over
+        # must stop it too (a test once saw the process outlive its caller's 30 s wait under load).
+        try:
+            self.stdout.write(f"Exact Online sandbox on {server.root_url}")
+            for region in regions:
+                self.stdout.write(
+                    f"  {region}: {server.base_url(region)}/api/oauth2/auth  {server.base_url(region)}/api/v1"
+                )
+            if server.root_region is not None:
+                host = server.host_url()
+                self.stdout.write(f"  {server.root_region} at the root: {host}/api/oauth2/auth  {host}/api/v1")
+            self.stdout.write(f"  control API: {server.root_url}/_control/health")
+            if server.ca_file is not None:
+                self.stdout.write(f"  trust this certificate: {server.ca_file}")
+            if options["snapshot"]:
+                self.stdout.write(f"  snapshot: {options['snapshot']}")
+            self.stdout.write("Ctrl-C to stop.")
+            # serve_forever() saves the snapshot on the way out.
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -31,6 +31,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             server = SandboxServer(
                 host=options["host"],
@@ -42,20 +44,25 @@ class Command(BaseCommand):
             server.start()
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Xero sandbox on {server.root_url}")
-        self.stdout.write(f"  authorize (login.xero.com):      {server.authorize_url}")
-        self.stdout.write(f"  token (identity.xero.com):       {server.token_url}")
-        self.stdout.write(f"  connections (api.xero.com):      {server.root_url}/connections")
-        self.stdout.write(f"  Accounting API (api.xero.com):   {server.accounting_url}")
-        self.stdout.write(f"  control API: {server.root_url}/_control/health")
-        if server.ca_file is not None:
-            self.stdout.write(f"  trust this certificate: {server.ca_file}")
-        if options["snapshot"]:
-            self.stdout.write(f"  snapshot: {options['snapshot']}")
-        self.stdout.write("Ctrl-C to stop.")
-        # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
-        server.serve_forever()
+        # The server answers as soon as start() returns: a Ctrl-C or SIGTERM before serve_forever() takes over
+        # must stop it too (a test once saw the process outlive its caller's 30 s wait under load).
+        try:
+            self.stdout.write(f"Xero sandbox on {server.root_url}")
+            self.stdout.write(f"  authorize (login.xero.com):      {server.authorize_url}")
+            self.stdout.write(f"  token (identity.xero.com):       {server.token_url}")
+            self.stdout.write(f"  connections (api.xero.com):      {server.root_url}/connections")
+            self.stdout.write(f"  Accounting API (api.xero.com):   {server.accounting_url}")
+            self.stdout.write(f"  control API: {server.root_url}/_control/health")
+            if server.ca_file is not None:
+                self.stdout.write(f"  trust this certificate: {server.ca_file}")
+            if options["snapshot"]:
+                self.stdout.write(f"  snapshot: {options['snapshot']}")
+            self.stdout.write("Ctrl-C to stop.")
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -243,5 +243,5 @@ def test_management_command_serves_a_root_region(tmp_path: Path) -> None:
         assert httpx.post(f"{base}/be/api/oauth2/token", data={}).status_code == 401
     finally:
         process.send_signal(signal.SIGINT)
-        output = process.communicate(timeout=30)[0].decode()
+        output = process.communicate(timeout=60)[0].decode()
     assert "nl at the root" in output
