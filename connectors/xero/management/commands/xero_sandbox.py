@@ -33,6 +33,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
         signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C too, even when started with SIGINT ignored (a background job of a non-interactive shell inherits
+        # that, and Python then installs no KeyboardInterrupt handler).
+        signal.signal(signal.SIGINT, _interrupt)
         try:
             server = SandboxServer(
                 host=options["host"],

@@ -243,6 +243,9 @@ class Command(BaseCommand):
         )
         # SIGTERM (docker stop, a test ending the demo) must run the cleanup below, like Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)
+        # Ctrl-C too, even when started with SIGINT ignored (a background job of a non-interactive shell inherits
+        # that, and Python then installs no KeyboardInterrupt handler).
+        signal.signal(signal.SIGINT, _interrupt)
         try:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
         finally:
