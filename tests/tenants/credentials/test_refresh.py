@@ -45,6 +45,27 @@ def test_a_credential_obtained_100_s_ago_is_not_refreshed(exact_world, connected
     assert token_calls(exact_world) == 0
 
 
+def test_a_slow_token_answer_does_not_make_the_next_refresh_too_early(exact_world, connected) -> None:  # type: ignore[no-untyped-def]
+    """Exact counts its 570 s from when the previous token was received: a refresh whose answer took 2 s must not
+    make the next one due 2 s before that (a fleet benchmark's refresh was refused as TooEarlyToRefreshTokens)."""
+    credential, _ = connected
+    age_credential(exact_world, credential, 600)
+    exact_world.control.add_fault(kind="latency", pattern="*oauth2/token*", latency_ms=2000, times=1)
+    refresh.access_token_for(credential.pk)  # refreshed; the answer took 2 s
+    credential.refresh_from_db()
+    assert credential.refresh_count == 1 and _too_early_errors(exact_world) == 0
+    stored = credential_tokens(credential).access_token
+
+    age_credential(exact_world, credential, 569)  # 569 s since Exact issued it: too early by Exact's count
+    assert refresh.access_token_for(credential.pk) == stored
+    assert _too_early_errors(exact_world) == 0
+
+    age_credential(exact_world, credential, 2)
+    assert refresh.access_token_for(credential.pk) != stored
+    credential.refresh_from_db()
+    assert credential.refresh_count == 2 and _too_early_errors(exact_world) == 0
+
+
 @pytest.mark.parametrize("age", [575, 700, 3600])
 def test_inside_the_last_30_s_or_after_expiry_it_is_refreshed_once(exact_world, connected, age: int) -> None:  # type: ignore[no-untyped-def]
     credential, _ = connected
