@@ -249,6 +249,17 @@ def _int(obj: ExactObject, name: str) -> int | None:
         raise UnexpectedExactValue(name, value, "an integer") from None
 
 
+def _optional(source: object, exact_names: Mapping[str, str]) -> dict[str, Any]:
+    """The attributes of an input that are set, under their Exact names (unified name -> Exact property), in that
+    order: one left unset is not sent, so Exact applies its own default."""
+    payload: dict[str, Any] = {}
+    for name, exact_name in exact_names.items():
+        value = getattr(source, name)
+        if value is not None:
+            payload[exact_name] = value
+    return payload
+
+
 def _country(value: Any) -> str | None:
     country = clean_text(value)
     if country is None:

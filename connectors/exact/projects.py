@@ -32,7 +32,7 @@ from connectors.base.records import (
     TimeEntryInput,
     TimeEntryStatus,
 )
-from connectors.exact.mappers import UnexpectedExactValue, _base, _int
+from connectors.exact.mappers import UnexpectedExactValue, _base, _int, _optional
 from connectors.exact.values import clean_text, format_exact_date, parse_exact_date, to_decimal, to_money
 
 ExactObject = Mapping[str, Any]
@@ -121,11 +121,8 @@ def project_to_exact(project: ProjectInput) -> dict[str, Any]:
         "Code": project.code,
         "Description": project.name,
         "Type": EXACT_PROJECT_TYPES[project.type],
+        **_optional(project, {"contact_id": "Account", "manager_id": "Manager", "notes": "Notes"}),
     }
-    for name, exact_name in (("contact_id", "Account"), ("manager_id", "Manager"), ("notes", "Notes")):
-        value = getattr(project, name)
-        if value is not None:
-            payload[exact_name] = value
     if project.start_date is not None:
         payload["StartDate"] = format_exact_date(project.start_date)
     if project.end_date is not None:
@@ -136,64 +133,52 @@ def project_to_exact(project: ProjectInput) -> dict[str, Any]:
 
 
 def time_entry_from_exact(entry: ExactObject) -> TimeEntry:
+    return TimeEntry(**_transaction_from_exact(entry, "hours"))
+
+
+def cost_entry_from_exact(entry: ExactObject) -> CostEntry:
+    return CostEntry(**_transaction_from_exact(entry, "quantity"))
+
+
+def _transaction_from_exact(entry: ExactObject, quantity_field: str) -> dict[str, Any]:
+    """The fields of a time or a cost entry: both are read from the same properties (COST_FIELDS), and Quantity is the
+    hours of one and the quantity of the other (`quantity_field`)."""
     status = _int(entry, "HourStatus")
     if status not in HOUR_STATUSES:
         raise UnexpectedExactValue("HourStatus", status, "1, 2, 10, 11, 14, 16, 19 or 20")
-    return TimeEntry(
+    return {
         **_base(entry),
-        project_id=clean_text(entry.get("Project")),
-        contact_id=clean_text(entry.get("Account")),
-        employee_id=clean_text(entry.get("Employee")),
-        item_id=clean_text(entry.get("Item")),
-        date=parse_exact_date(entry.get("Date"), "Date"),
-        hours=to_decimal(entry.get("Quantity"), "Quantity") or Decimal(0),
-        description=clean_text(entry.get("Notes")),
-        status=HOUR_STATUSES[status],
-        currency=clean_text(entry.get("Currency")),
-        unit_price=to_decimal(entry.get("PriceFC"), "PriceFC"),
-        amount=to_money(entry.get("AmountFC"), "AmountFC"),
-    )
+        "project_id": clean_text(entry.get("Project")),
+        "contact_id": clean_text(entry.get("Account")),
+        "employee_id": clean_text(entry.get("Employee")),
+        "item_id": clean_text(entry.get("Item")),
+        "date": parse_exact_date(entry.get("Date"), "Date"),
+        quantity_field: to_decimal(entry.get("Quantity"), "Quantity") or Decimal(0),
+        "description": clean_text(entry.get("Notes")),
+        "status": HOUR_STATUSES[status],
+        "currency": clean_text(entry.get("Currency")),
+        "unit_price": to_decimal(entry.get("PriceFC"), "PriceFC"),
+        "amount": to_money(entry.get("AmountFC"), "AmountFC"),
+    }
 
 
 def time_entry_to_exact(entry: TimeEntryInput) -> dict[str, Any]:
     """TimeEntryInput -> the POST body (ids already checked to be GUIDs). Hours stay Decimal."""
-    payload: dict[str, Any] = {"Project": entry.project_id, "Item": entry.item_id, "Quantity": entry.hours}
-    if entry.employee_id is not None:
-        payload["Employee"] = entry.employee_id
-    if entry.date is not None:
-        payload["Date"] = format_exact_date(entry.date)
-    if entry.description is not None:
-        payload["Notes"] = entry.description
-    if entry.status is not None:
-        payload["HourStatus"] = POSTABLE_HOUR_STATUSES[entry.status]
-    return payload
-
-
-def cost_entry_from_exact(entry: ExactObject) -> CostEntry:
-    status = _int(entry, "HourStatus")
-    if status not in HOUR_STATUSES:
-        raise UnexpectedExactValue("HourStatus", status, "1, 2, 10, 11, 14, 16, 19 or 20")
-    return CostEntry(
-        **_base(entry),
-        project_id=clean_text(entry.get("Project")),
-        contact_id=clean_text(entry.get("Account")),
-        employee_id=clean_text(entry.get("Employee")),
-        item_id=clean_text(entry.get("Item")),
-        date=parse_exact_date(entry.get("Date"), "Date"),
-        quantity=to_decimal(entry.get("Quantity"), "Quantity") or Decimal(0),
-        description=clean_text(entry.get("Notes")),
-        status=HOUR_STATUSES[status],
-        currency=clean_text(entry.get("Currency")),
-        unit_price=to_decimal(entry.get("PriceFC"), "PriceFC"),
-        amount=to_money(entry.get("AmountFC"), "AmountFC"),
-    )
+    return _transaction_to_exact(entry, entry.hours, unit_price=None)
 
 
 def cost_entry_to_exact(entry: CostEntryInput) -> dict[str, Any]:
     """CostEntryInput -> the POST body (ids already checked to be GUIDs). Amounts stay Decimal."""
-    payload: dict[str, Any] = {"Project": entry.project_id, "Item": entry.item_id, "Quantity": entry.quantity}
-    if entry.unit_price is not None:
-        payload["PriceFC"] = entry.unit_price
+    return _transaction_to_exact(entry, entry.quantity, unit_price=entry.unit_price)
+
+
+def _transaction_to_exact(
+    entry: TimeEntryInput | CostEntryInput, quantity: Decimal, *, unit_price: Decimal | None
+) -> dict[str, Any]:
+    # Only a cost sends its own PriceFC; hours are priced by their item (module docstring: CostTransactions).
+    payload: dict[str, Any] = {"Project": entry.project_id, "Item": entry.item_id, "Quantity": quantity}
+    if unit_price is not None:
+        payload["PriceFC"] = unit_price
     if entry.employee_id is not None:
         payload["Employee"] = entry.employee_id
     if entry.date is not None:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base.records import OrderStatus, SalesOrder, SalesOrderInput, SalesOrderLine
-from connectors.exact.mappers import UnexpectedExactValue, _base, _expanded_lines, _int
+from connectors.exact.mappers import UnexpectedExactValue, _base, _expanded_lines, _int, _optional
 from connectors.exact.values import clean_text, format_exact_date, parse_exact_date, strip_code, to_decimal, to_money
 
 ExactObject = Mapping[str, Any]
@@ -100,11 +100,10 @@ def _line_from_exact(line: ExactObject) -> SalesOrderLine:
 
 def sales_order_to_exact(order: SalesOrderInput) -> dict[str, Any]:
     """SalesOrderInput -> the POST body (ids already checked to be GUIDs). Amounts stay Decimal."""
-    payload: dict[str, Any] = {"OrderedBy": order.contact_id}
-    for name, exact_name in (("currency", "Currency"), ("reference", "YourRef"), ("description", "Description")):
-        value = getattr(order, name)
-        if value is not None:
-            payload[exact_name] = value
+    payload: dict[str, Any] = {
+        "OrderedBy": order.contact_id,
+        **_optional(order, {"currency": "Currency", "reference": "YourRef", "description": "Description"}),
+    }
     if order.order_date is not None:
         payload["OrderDate"] = format_exact_date(order.order_date)
     if order.delivery_date is not None:
