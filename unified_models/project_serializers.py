@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from rest_framework import serializers
+from rest_framework.fields import Field
 
 from connectors.base.records import ProjectType, TimeEntryStatus
 from gateway.api.fields import StrictCharField, StrictDateField
@@ -45,20 +46,59 @@ class ProjectSerializer(RecordSerializer):
     entries_blocked = serializers.BooleanField(help_text="No new time or cost entries may be booked on the project.")
 
 
-class TimeEntrySerializer(RecordSerializer):
-    """Hours an employee worked on a project, priced by the item (hour type) they are booked with."""
+def _placed_after(fields: dict[str, Field], names: tuple[str, ...], anchor: str) -> dict[str, Field]:
+    """`fields` with `names` moved to just after `anchor`: DRF lists a subclass's own fields after its base's, and an
+    entry's quantity stands in the middle of the record and of the request (tests/unified_models/test_codec.py)."""
+    moved = {name: fields.pop(name) for name in names}
+    placed: dict[str, Field] = {}
+    for name, field in fields.items():
+        placed[name] = field
+        if name == anchor:
+            placed.update(moved)
+    return placed
+
+
+class _ProjectEntrySerializer(RecordSerializer):
+    """What a time entry and a cost entry show alike; each names its quantity field and words its own help."""
+
+    quantity_fields: ClassVar[tuple[str, ...]]
 
     project_id = StrictCharField(allow_null=True, help_text="The project (a project `id`).")
     contact_id = StrictCharField(allow_null=True, help_text="The project's customer (a contact `id`).")
-    employee_id = StrictCharField(allow_null=True, help_text="Who worked (the vendor's employee id).")
-    item_id = StrictCharField(allow_null=True, help_text="The hour type (an item `id`).")
+    employee_id = StrictCharField(allow_null=True)
+    item_id = StrictCharField(allow_null=True)
     date = serializers.DateField(allow_null=True)
-    hours = DecimalString()
     description = StrictCharField(allow_null=True)
     status = EnumField(TimeEntryStatus)
     currency = StrictCharField(allow_null=True)
+    unit_price = DecimalString(allow_null=True)
+    amount = DecimalString(allow_null=True)
+
+    def get_fields(self) -> dict[str, Field]:
+        return _placed_after(super().get_fields(), self.quantity_fields, "date")
+
+
+class TimeEntrySerializer(_ProjectEntrySerializer):
+    """Hours an employee worked on a project, priced by the item (hour type) they are booked with."""
+
+    quantity_fields = ("hours",)
+
+    employee_id = StrictCharField(allow_null=True, help_text="Who worked (the vendor's employee id).")
+    item_id = StrictCharField(allow_null=True, help_text="The hour type (an item `id`).")
+    hours = DecimalString()
     unit_price = DecimalString(allow_null=True, help_text="Price per hour, from the item at the vendor.")
     amount = DecimalString(allow_null=True, help_text="hours x unit_price, in `currency`.")
+
+
+class CostEntrySerializer(_ProjectEntrySerializer):
+    """A cost booked on a project: a quantity of a cost item at a unit price."""
+
+    quantity_fields = ("quantity",)
+
+    employee_id = StrictCharField(allow_null=True, help_text="Who made the cost (the vendor's employee id).")
+    item_id = StrictCharField(allow_null=True, help_text="The cost type (an item `id`).")
+    quantity = DecimalString()
+    amount = DecimalString(allow_null=True, help_text="quantity x unit_price, in `currency`.")
 
 
 class ProjectCreateSerializer(serializers.Serializer):
@@ -83,7 +123,27 @@ class ProjectCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class TimeEntryCreateSerializer(serializers.Serializer):
+# What booking a time entry and a cost entry take alike; each names its quantity fields and words its own help. (A
+# comment, not a docstring: the schema would show an inherited docstring as both request bodies' description.)
+class _ProjectEntryCreateSerializer(serializers.Serializer):
+    quantity_fields: ClassVar[tuple[str, ...]]
+
+    project_id = StrictCharField(max_length=100)
+    item_id = StrictCharField(max_length=100)
+    employee_id = StrictCharField(required=False, allow_null=True, max_length=100)
+    date = StrictDateField(required=False, allow_null=True, help_text="Default: today at the vendor.")
+    description = StrictCharField(required=False, allow_null=True, max_length=2000)
+    status = EnumField(
+        TimeEntryNewStatus, required=False, allow_null=True, help_text="Default: the vendor's (Exact: draft)."
+    )
+
+    def get_fields(self) -> dict[str, Field]:
+        return _placed_after(super().get_fields(), self.quantity_fields, "item_id")
+
+
+class TimeEntryCreateSerializer(_ProjectEntryCreateSerializer):
+    quantity_fields = ("hours",)
+
     project_id = StrictCharField(max_length=100, help_text="The project worked on: a project `id`.")
     item_id = StrictCharField(max_length=100, help_text="The hour type: an item `id` (it prices the hours).")
     hours = _decimal_input(
@@ -95,30 +155,11 @@ class TimeEntryCreateSerializer(serializers.Serializer):
         max_length=100,
         help_text="Who worked (the vendor's employee id); default: the employee of the connection's vendor user.",
     )
-    date = StrictDateField(required=False, allow_null=True, help_text="Default: today at the vendor.")
-    description = StrictCharField(required=False, allow_null=True, max_length=2000)
-    status = EnumField(
-        TimeEntryNewStatus, required=False, allow_null=True, help_text="Default: the vendor's (Exact: draft)."
-    )
 
 
-class CostEntrySerializer(RecordSerializer):
-    """A cost booked on a project: a quantity of a cost item at a unit price."""
+class CostEntryCreateSerializer(_ProjectEntryCreateSerializer):
+    quantity_fields = ("quantity", "unit_price")
 
-    project_id = StrictCharField(allow_null=True, help_text="The project (a project `id`).")
-    contact_id = StrictCharField(allow_null=True, help_text="The project's customer (a contact `id`).")
-    employee_id = StrictCharField(allow_null=True, help_text="Who made the cost (the vendor's employee id).")
-    item_id = StrictCharField(allow_null=True, help_text="The cost type (an item `id`).")
-    date = serializers.DateField(allow_null=True)
-    quantity = DecimalString()
-    description = StrictCharField(allow_null=True)
-    status = EnumField(TimeEntryStatus)
-    currency = StrictCharField(allow_null=True)
-    unit_price = DecimalString(allow_null=True)
-    amount = DecimalString(allow_null=True, help_text="quantity x unit_price, in `currency`.")
-
-
-class CostEntryCreateSerializer(serializers.Serializer):
     project_id = StrictCharField(max_length=100, help_text="The project the cost is for: a project `id`.")
     item_id = StrictCharField(max_length=100, help_text="The cost type: an item `id`.")
     quantity = _decimal_input(min_value=MIN_HOURS, help_text="How many of the item: more than 0.")
@@ -130,9 +171,4 @@ class CostEntryCreateSerializer(serializers.Serializer):
         allow_null=True,
         max_length=100,
         help_text="Who made the cost (the vendor's employee id); default: the vendor user's employee.",
-    )
-    date = StrictDateField(required=False, allow_null=True, help_text="Default: today at the vendor.")
-    description = StrictCharField(required=False, allow_null=True, max_length=2000)
-    status = EnumField(
-        TimeEntryNewStatus, required=False, allow_null=True, help_text="Default: the vendor's (Exact: draft)."
     )
