@@ -50,6 +50,11 @@ from unified_models.serializers import (
 )
 
 _BY_CONTACT = {"contact_id": "Only records of this contact (its `id`)."}
+# Time and cost entries are booked on a project by an employee: either narrows a list, and both together.
+_ENTRY_FILTERS = {
+    "project_id": "Only entries on this project (its `id`).",
+    "employee_id": "Only entries of this employee (the vendor's employee id).",
+}
 
 
 @dataclass(frozen=True)
@@ -166,10 +171,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         "TimeEntry",
         "time entries (hours booked on projects)",
         TimeEntrySerializer,
-        filters={
-            "project_id": "Only entries on this project (its `id`).",
-            "employee_id": "Only entries of this employee (the vendor's employee id).",
-        },
+        filters=_ENTRY_FILTERS,
         create=WriteSpec(TimeEntryCreateSerializer, openapi.TIME_ENTRIES_CREATE),
     ),
     ResourceSpec(
@@ -177,10 +179,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         "CostEntry",
         "cost entries (costs booked on projects)",
         CostEntrySerializer,
-        filters={
-            "project_id": "Only entries on this project (its `id`).",
-            "employee_id": "Only entries of this employee (the vendor's employee id).",
-        },
+        filters=_ENTRY_FILTERS,
         create=WriteSpec(CostEntryCreateSerializer, openapi.COST_ENTRIES_CREATE),
     ),
 )
