@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from connectors.base.http import OutgoingRequest, RequestIntercepted
 from events.models import AuditEvent, AuditOutcome
 from gateway.request_context import current_api_key_prefix, current_request_id
-from gateway.statements import insert_and_update
+from gateway.statements import insert_all, insert_row
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +68,27 @@ class AuditRecorder:
     A row is appended once the id a create was answered with is known: the connector reports it
     (`created`, which it does at once, before any further call), or the next request starts, or the attempt ends
     (`close`). So the row carries the remote id without ever being changed after it is written.
+
+    The write's call-log row waits with it (`hold`) and goes into the same statement: the answer's bookkeeping
+    (call log, audit row, the remote id on the mutation) is one commit instead of two, written at the same moments.
     """
 
     write: WriteContext
     recorded: list[AuditEvent] = field(default_factory=list)
     _pending: dict[str, Any] | None = None
+    _held: list[models.Model] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a write's audit row waits to be written (rows held now are written with it)."""
+        return self._pending is not None
+
+    def hold(self, row: models.Model) -> None:
+        """Write the unsaved `row` in the same statement as the waiting audit row (written alone if there is none)."""
+        if self._pending is None:
+            self._insert_alone(row)
+            return
+        self._held.append(row)
 
     def sending(self, request: OutgoingRequest) -> None:
         self.flush()
@@ -115,8 +131,8 @@ class AuditRecorder:
         """The connector reported the id the last write (a create) was answered with.
 
         `update` (rows, values): the caller's own record of the id, written in the same statement as the audit row
-        (gateway.statements). Should that statement fail, the update is made on its own first (the id must not be
-        lost), then the audit row is tried alone.
+        and the rows held with it (gateway.statements). Should that statement fail, the update is made on its own
+        first (the id must not be lost), then the rows are tried one by one.
         """
         if self._pending is not None:
             self._pending["remote_id"] = str(remote_id)[:100]
@@ -128,28 +144,55 @@ class AuditRecorder:
             rows.update(**values)
             return
         event = AuditEvent(**self._pending)
+        held, self._held = self._held, []
         try:
             # In a caller's transaction a savepoint keeps a failure from breaking it; alone, one statement commits.
             with transaction.atomic() if not transaction.get_autocommit() else nullcontext():
-                insert_and_update(event, rows, values)
+                insert_all(*held, event, update=(rows, values))
         except Exception:
             logger.exception("Could not write the audit event with the created id; writing them one by one")
             rows.update(**values)
+            self._held = held
             self.flush()
             return
         self._pending = None
         self.recorded.append(event)
 
     def flush(self) -> None:
+        held, self._held = self._held, []
         if self._pending is None:
+            for row in held:
+                self._insert_alone(row)
             return
         values, self._pending = self._pending, None
+        event = AuditEvent(**values)
+        try:
+            with transaction.atomic() if not transaction.get_autocommit() else nullcontext():
+                insert_all(*held, event)
+            self.recorded.append(event)
+            return
+        except Exception:
+            if not held:  # the write happened: a broken audit insert must not turn its success into a failure
+                logger.exception(
+                    "Could not append the audit event of %s %s", values["vendor_method"], values["vendor_path"]
+                )
+                return
+            logger.exception("Could not write the audit event with its call-log row; writing them one by one")
+        for row in held:
+            self._insert_alone(row)
         try:
             self.recorded.append(AuditEvent.objects.create(**values))
-        except Exception:  # the write happened: a broken audit insert must not turn its success into a failure
+        except Exception:
             logger.exception(
                 "Could not append the audit event of %s %s", values["vendor_method"], values["vendor_path"]
             )
+
+    @staticmethod
+    def _insert_alone(row: models.Model) -> None:
+        try:
+            insert_row(row)
+        except Exception:  # like the call log's own insert: a broken log row must not fail a call that happened
+            logger.exception("Could not write the %s row of a write", type(row).__name__)
 
     close = flush
 

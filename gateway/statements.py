@@ -1,16 +1,17 @@
-"""Two writes as one SQL statement where PostgreSQL allows it: a row inserted together with an update of others.
+"""Several writes as one SQL statement where PostgreSQL allows it: rows inserted together with an update of others.
 
-The INSERT runs as a data-modifying CTE of the UPDATE (`WITH inserted AS (INSERT …) UPDATE …`), both built by
-Django's own SQL compilers, so field conversions, defaults and `pre_save` values are what `save()` and
-`QuerySet.update()` would use. One round trip, and the two succeed or fail together. Other databases get the two
-statements.
+The INSERTs run as data-modifying CTEs of the last statement (`WITH i0 AS (INSERT …), i1 AS (INSERT …) UPDATE …`),
+each built by Django's own SQL compilers, so field conversions, defaults and `pre_save` values are what `save()`
+and `QuerySet.update()` would use. One round trip and, outside a transaction, one commit (each commit waits for
+PostgreSQL's WAL flush, the largest cost of a write request's bookkeeping); they succeed or fail together. Other
+databases get one statement each, in one transaction.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.db.models import sql
 from django.db.models.fields import AutoFieldMixin
 
@@ -18,11 +19,50 @@ from django.db.models.fields import AutoFieldMixin
 def insert_and_update(instance: models.Model, rows: models.QuerySet[Any], values: dict[str, Any]) -> int:
     """INSERT the unsaved `instance` and UPDATE `rows` with `values`; returns how many rows the UPDATE changed.
     Neither happens if either fails."""
-    connection = connections[rows.db]
+    return insert_all(instance, update=(rows, values))
+
+
+def insert_all(*instances: models.Model, update: tuple[models.QuerySet[Any], dict[str, Any]] | None = None) -> int:
+    """INSERT the unsaved `instances` (in this order) and, with `update` (rows, values), UPDATE those rows: one
+    statement on PostgreSQL, so one round trip and, outside a transaction, one commit; all or nothing.
+
+    Returns how many rows the UPDATE changed (0 without one). Other databases get one statement each, in a
+    transaction so that they too succeed or fail together."""
+    if not instances:
+        raise ValueError("insert_all needs at least one row to insert")
+    using = update[0].db if update is not None else router.db_for_write(type(instances[-1]))
+    connection = connections[using]
     if connection.vendor != "postgresql":
-        instance.save(force_insert=True, using=rows.db)
-        return rows.update(**values)
-    # A primary key the database assigns (an auto field) is left out; it is not read back onto `instance`.
+        with transaction.atomic(using=using):
+            for instance in instances:
+                instance.save(force_insert=True, using=using)
+            return update[0].update(**update[1]) if update is not None else 0
+    statements: list[tuple[str, tuple[Any, ...]]] = [_insert_sql_of(instance, connection) for instance in instances]
+    if update is not None:
+        rows, values = update
+        query = rows.query.chain(sql.UpdateQuery)
+        query.add_update_values(values)
+        update_sql, update_params = query.get_compiler(connection=connection).as_sql()
+        statements.append((update_sql, tuple(update_params)))
+    *ctes, (main_sql, main_params) = statements
+    text = main_sql
+    params: list[Any] = []
+    if ctes:
+        text = "WITH " + ", ".join(f"i{n} AS ({cte_sql})" for n, (cte_sql, _) in enumerate(ctes)) + f" {main_sql}"
+        for _, cte_params in ctes:
+            params.extend(cte_params)
+    params.extend(main_params)
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+        changed = int(cursor.rowcount) if update is not None else 0
+    for instance in instances:
+        instance._state.adding = False
+        instance._state.db = using
+    return changed
+
+
+def _insert_sql_of(instance: models.Model, connection: Any) -> tuple[str, tuple[Any, ...]]:
+    """Django's own INSERT of one unsaved row (a primary key the database assigns is left out, not read back)."""
     fields = [
         field
         for field in instance._meta.concrete_fields
@@ -31,15 +71,7 @@ def insert_and_update(instance: models.Model, rows: models.QuerySet[Any], values
     insert = sql.InsertQuery(type(instance))
     insert.insert_values(fields, [instance])
     ((insert_sql, insert_params),) = insert.get_compiler(connection=connection).as_sql()
-    update = rows.query.chain(sql.UpdateQuery)
-    update.add_update_values(values)
-    update_sql, update_params = update.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH inserted AS ({insert_sql}) {update_sql}", (*insert_params, *update_params))
-        changed = int(cursor.rowcount)
-    instance._state.adding = False
-    instance._state.db = rows.db
-    return changed
+    return insert_sql, tuple(insert_params)
 
 
 # The INSERT text per model and database, compiled once by Django's compiler (the fields and their order fixed).

@@ -112,18 +112,20 @@ class ConnectionCallContext:
     def record_call(self, record: CallRecord) -> None:
         """One vendor HTTP call in the connection's call log (no bodies, no tokens), tagged with the request id."""
         # One INSERT, committed at once (the moment the answer came), without the ORM building it per call.
-        insert_row(
-            CallLog(
-                connection_id=self.connection_id,
-                method=record.method[:10],
-                path=self._scrub(record.path)[:1000],
-                status=record.status,
-                duration_ms=max(0, record.duration_ms),
-                rate_limit_remaining=record.daily_remaining,
-                minutely_remaining=record.minutely_remaining,
-                request_id=current_request_id()[:128],
-                error=self._scrub(record.error)[:500],
-            )
+        insert_row(self.call_log_row(record))
+
+    def call_log_row(self, record: CallRecord) -> CallLog:
+        """The call-log row of `record`, unsaved (a write's is saved with its audit row: events.audit)."""
+        return CallLog(
+            connection_id=self.connection_id,
+            method=record.method[:10],
+            path=self._scrub(record.path)[:1000],
+            status=record.status,
+            duration_ms=max(0, record.duration_ms),
+            rate_limit_remaining=record.daily_remaining,
+            minutely_remaining=record.minutely_remaining,
+            request_id=current_request_id()[:128],
+            error=self._scrub(record.error)[:500],
         )
 
     def record_created(self, remote_id: str) -> None:

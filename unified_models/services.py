@@ -142,10 +142,17 @@ class MutationCallContext:
         return self.inner.call(send)
 
     def record_call(self, record: CallRecord) -> None:
-        if record.method.upper() in WRITE_METHODS:
-            # Noted before the call log row: a failing log write must not hide that a write went out.
-            self.write_sent = True
-            self.write_status = record.status
+        if record.method.upper() not in WRITE_METHODS:
+            self.inner.record_call(record)
+            return
+        # Noted before the call log row: a failing log write must not hide that a write went out.
+        self.write_sent = True
+        self.write_status = record.status
+        if self.audit is not None and self.audit.waiting:
+            # The write's audit row was just taken down (the answer is announced before it is logged): its call-log
+            # row is written in the same statement, with the id a create was answered with (record_created).
+            self.audit.hold(self.inner.call_log_row(record))
+            return
         self.inner.record_call(record)
 
     def record_created(self, remote_id: str) -> None:

@@ -128,6 +128,8 @@ def observe_requests(observer: RequestObserver) -> Iterator[RequestObserver]:
         yield observer
     finally:
         _observer.reset(token)
+
+
 # Keys in a path (`crm/Accounts(guid'…')`, `Items(1)`, `Invoices/<guid>`, `Items/42`) are not part of the endpoint.
 _KEY_SEGMENT = re.compile(r"\([^)]*\)")
 _ID_SEGMENT = re.compile(r"^(?:[0-9]+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
@@ -309,8 +311,8 @@ class VendorHttpClient(ABC):
         except httpx.TransportError as exc:
             if limiter is not None and ticket is not None:
                 limiter.release(ticket)
-            self._report(method, log_path, company_id, None, started, [], None)
             self._announce_answer(observer, outgoing, None, b"", started)
+            self._report(method, log_path, company_id, None, started, [], None)
             raise transport_error(self.vendor_name, method, exc) from None
         except BaseException:
             if limiter is not None and ticket is not None:
@@ -320,8 +322,10 @@ class VendorHttpClient(ABC):
         if limiter is not None and ticket is not None:
             limiter.record(ticket, observations)
         throttle = self.throttle_of(response, observations) if response.status_code == 429 else None
-        self._report(method, log_path, company_id, response.status_code, started, observations, throttle)
+        # The observer first: a write's audit row is taken down before its call-log row, so the call context can
+        # write the two in one statement (events.audit.AuditRecorder.hold).
         self._announce_answer(observer, outgoing, response.status_code, response.content, started)
+        self._report(method, log_path, company_id, response.status_code, started, observations, throttle)
         if response.status_code >= 400 and (raise_for is None or raise_for(response)):
             raise self.error_for_response(response)
         return response

@@ -67,7 +67,7 @@ def test_the_created_id_is_kept_when_writing_it_with_its_audit_row_fails(
     def broken(*args: object, **kwargs: object) -> int:
         raise RuntimeError("the combined statement failed")
 
-    monkeypatch.setattr("events.audit.insert_and_update", broken)
+    monkeypatch.setattr("events.audit.insert_all", broken)
     mapped.world.control.add_fault(
         kind="500", pattern="/api/v1/*/salesinvoice/SalesInvoiceLines*", method="GET", times=1
     )
