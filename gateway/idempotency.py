@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextlib import nullcontext
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from gateway.models import IdempotencyStatus
+from gateway.statements import insert_all
 
 HEADER = "Idempotency-Key"
 # Visible ASCII, as the IETF draft's examples; the OpenAPI parameter states the same pattern.
@@ -81,3 +87,82 @@ def idempotency_claim(
             return IdempotencyClaim(row=existing, created=False)
         # The request that held the key failed and freed it between our insert and our read: claim again.
     raise IdempotencyKeyInFlight(1)
+
+
+# ---------------------------------------------------------------------------------------------- deferred claims
+
+
+class IdempotentReplay(Exception):
+    """The key already has an answer (or was used with another request): `answer` is what to send back."""
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__("This Idempotency-Key already has an answer.")
+        self.answer = answer
+
+
+@dataclass
+class DeferredKey:
+    """An `Idempotency-Key` whose row is inserted in the same statement as the write's own record (a mutation)
+    instead of in a commit of its own before the request is even read, and whose answer is stored in the
+    transaction that records the write's outcome (gateway/api/idempotency.py sets it up for the request).
+
+    `row` is the key's unsaved row (in flight); `claim_alone` is the one-statement claim used when the joint
+    insert fails (the key or the write exists already): it inserts the row, or raises IdempotentReplay with the
+    key's earlier answer, IdempotencyKeyInFlight or IdempotencyKeyReused.
+    """
+
+    row: models.Model
+    claim_alone: Callable[[], models.Model]
+    claimed: bool = False
+    write_id: Any = None  # the mutation the claimed key belongs to
+    answer_status: int | None = None  # the status a successful write answers with (the view's)
+    answered: bool = False
+
+    def claim_with(self, record: models.Model) -> bool:
+        """Insert the key's row and the unsaved `record` in one statement (one commit): True. Where that fails (the
+        key or the record exists already) the key is claimed alone, which may raise the key's earlier answer, and
+        False says `record` was not inserted: the caller claims it its usual way."""
+        try:
+            with nullcontext() if transaction.get_autocommit() else transaction.atomic():
+                insert_all(self.row, record)
+        except IntegrityError:
+            self.row = self.claim_alone()
+            self.claimed = True
+            return False
+        self.claimed = True
+        return True
+
+    def answer_with(self, body: Any) -> None:
+        """Store a successful write's answer as the key's (inside the transaction that records the outcome, so
+        the two commit together); nothing when the key is not this request's or the answer's status is unknown."""
+        if not self.claimed or self.answer_status is None:
+            return
+        self.rows().update(
+            status=IdempotencyStatus.COMPLETED,
+            response_status=self.answer_status,
+            response_body=body,
+            response_content_type="",
+            completed_at=timezone.now(),
+        )
+        self.answered = True
+
+    def rows(self) -> models.QuerySet[Any]:
+        """The key's row, by its unique (workspace, key): a row inserted with another one has no id read back."""
+        row: Any = self.row
+        return type(self.row)._default_manager.filter(workspace_id=row.workspace_id, key=row.key)
+
+
+_deferred_key: ContextVar[DeferredKey | None] = ContextVar("deferred_idempotency_key", default=None)
+
+
+def deferred_key() -> DeferredKey | None:
+    """The request's Idempotency-Key still to be claimed with its write, if the handler defers it."""
+    return _deferred_key.get()
+
+
+def deferred_key_set(key: DeferredKey | None) -> Token[DeferredKey | None]:
+    return _deferred_key.set(key)
+
+
+def deferred_key_reset(token: Token[DeferredKey | None]) -> None:
+    _deferred_key.reset(token)

@@ -47,7 +47,7 @@ from connectors.registry import get_connector
 from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
 from events.models import EventType
 from events.services import events_emit
-from gateway.idempotency import idempotency_claim
+from gateway.idempotency import deferred_key, idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
 from gateway.statements import insert_and_update, insert_row
@@ -198,9 +198,8 @@ def mutation_create(
             raise OperationNotSupported(resource, operation, connector.name)
     now = timezone.now()
 
-    def record() -> Mutation:
-        # One INSERT, its text built once per process (gateway.statements.insert_row), not per request.
-        mutation = Mutation(
+    def new_row() -> Mutation:
+        return Mutation(
             workspace=workspace,
             connection=connection,
             resource=resource,
@@ -214,6 +213,10 @@ def mutation_create(
             attempts=1 if claim else 0,
             lease_expires_at=now + timedelta(seconds=lease_seconds or web_lease_seconds()),
         )
+
+    def record() -> Mutation:
+        # One INSERT, its text built once per process (gateway.statements.insert_row), not per request.
+        mutation = new_row()
         insert_row(mutation)
         return mutation
 
@@ -226,6 +229,15 @@ def mutation_create(
 
     if not idempotency_key:
         return claimed(record()) if claim else record()
+    # The request's own Idempotency-Key, when its handler defers the key's claim to this write (idempotent_write):
+    # the key's row and this write's in one statement, one commit. Where that fails (the key or a write with it
+    # exists), the key is claimed alone first (it may answer with its earlier answer), then the write as below.
+    deferred = deferred_key()
+    if deferred is not None and not deferred.claimed:
+        mutation = new_row()
+        if deferred.claim_with(mutation):
+            deferred.write_id = mutation.pk
+            return claimed(mutation) if claim else mutation
     # One idempotency implementation (gateway.idempotency): the unique constraint on (workspace, idempotency_key)
     # makes a concurrent request with the same key end on this same mutation.
     claimed_key = idempotency_claim(
@@ -240,6 +252,8 @@ def mutation_create(
         ),
     )
     existing = claimed_key.row
+    if deferred is not None and deferred.claimed:
+        deferred.write_id = existing.pk
     if claimed_key.created:
         return claimed(existing) if claim else existing
     sending = existing.status in (MutationStatus.PENDING, MutationStatus.SENDING)
@@ -564,6 +578,10 @@ def _record_success(
         finished = _finish(mutation, attempt, ended=ended, status=status, recovered=outcome.recovered, **fields)
         if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
             MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the bytes are the vendor's now
+        deferred = deferred_key()
+        if finished and deferred is not None and deferred.write_id == mutation.pk:
+            # The request's Idempotency-Key gets this answer in the same commit (gateway.idempotency.DeferredKey).
+            deferred.answer_with({**answer, "mutation_id": str(mutation.pk)})
     if finished:
         # The row now holds what _finish wrote: set it here instead of reading it back.
         mutation.status, mutation.lease_expires_at = status, None

@@ -22,10 +22,11 @@ from rest_framework.utils.urls import replace_query_param
 from connectors.base.data import Resource
 from connectors.base.errors import VendorNotFound
 from connectors.base.records import InvalidInput
-from gateway.api.idempotency import idempotent
+from gateway.api.idempotency import idempotent, idempotent_write
 from gateway.api.pagination import CursorPagination, parse_page_size
 from gateway.api.responses import EncodedJSONResponse, json_text
 from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
+from gateway.idempotency import deferred_key
 from tenants.api import WorkspaceAPIView
 from tenants.models import Connection
 from unified_models import openapi, reconciliation, selectors, services
@@ -129,6 +130,9 @@ class ConnectionAPIView(WorkspaceAPIView):
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
             claim=True,  # sent right below: recorded already claimed, no second transaction to take the lease
         )
+        deferred = deferred_key()
+        if deferred is not None:
+            deferred.answer_status = success_status  # stored with the outcome (idempotent_write)
         outcome = services.mutation_execute(mutation=self.mutation, include_remote_data=include)
         return Response(outcome.body, status=success_status)
 
@@ -210,7 +214,7 @@ class RecordListView(ConnectionAPIView):
 
 
 class RecordCreateView(RecordListView):
-    @idempotent
+    @idempotent_write
     def post(self, request: Request, connection_id: str) -> Response:
         assert self.spec.create is not None and self.spec.create.serializer is not None  # routed only then
         connection = self.get_connection(connection_id, store_resource=self.spec.resource)
@@ -257,7 +261,7 @@ class RecordDetailView(ConnectionAPIView):
 
 
 class RecordUpdateView(RecordDetailView):
-    @idempotent
+    @idempotent_write
     def patch(self, request: Request, connection_id: str, record_id: str) -> Response:
         assert self.spec.update is not None and self.spec.update.serializer is not None  # routed only then
         connection = self.get_connection(connection_id, store_resource=self.spec.resource)
@@ -275,7 +279,7 @@ class RecordUpdateView(RecordDetailView):
 class RecordFinalizeView(ConnectionAPIView):
     spec: ResourceSpec
 
-    @idempotent
+    @idempotent_write
     def post(self, request: Request, connection_id: str, record_id: str) -> Response:
         connection = self.get_connection(connection_id)
         return self.write(
@@ -291,7 +295,7 @@ class RecordFinalizeView(ConnectionAPIView):
 class SalesOrderInvoiceView(ConnectionAPIView):
     """POST .../sales-orders/{record_id}/invoice: a write of `invoices` whose target is the order."""
 
-    @idempotent
+    @idempotent_write
     def post(self, request: Request, connection_id: str, record_id: str) -> Response:
         connection = self.get_connection(connection_id)
         serializer = validated(SalesOrderInvoiceSerializer, request.data)
@@ -395,7 +399,7 @@ class MappingView(ConnectionAPIView):
 
 class PassthroughView(ConnectionAPIView):
     @openapi.PASSTHROUGH_CREATE
-    @idempotent
+    @idempotent_write
     def post(self, request: Request, connection_id: str) -> Response:
         connection = self.get_connection(connection_id)
         data = validated(PassthroughRequestSerializer, request.data).validated_data

@@ -28,9 +28,13 @@ from rest_framework.response import Response
 from gateway.api.problems import Problem, problem_from
 from gateway.idempotency import (
     HEADER,
+    DeferredKey,
     IdempotencyKeyInFlight,
     IdempotencyKeyInvalid,
     IdempotencyKeyReused,
+    IdempotentReplay,
+    deferred_key_reset,
+    deferred_key_set,
     idempotency_claim,
     idempotency_key_check,
 )
@@ -145,42 +149,144 @@ def _answer_from(existing: IdempotencyKey) -> IdempotencyKey | Response:
 
 
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
-    """Decorate a DRF write handler (post/put/patch) to honour `Idempotency-Key`."""
+    """Decorate a DRF write handler (post/put/patch) to honour `Idempotency-Key`: the key is claimed (a commit of
+    its own) before the handler runs."""
 
     @functools.wraps(view_method)
     def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = request.headers.get(HEADER)
+        key = _key_of(request)
         if key is None:
-            return view_method(self, request, *args, **kwargs)
-        idempotency_key_check(key)
-        # A dry run writes nothing: its key is not claimed (the real write may then use it).
-        if request.query_params.get("dry_run") == "true":
             return view_method(self, request, *args, **kwargs)
         claimed = _claim(request, key, request_fingerprint(request))
         if isinstance(claimed, Response):
             return claimed
-        try:
-            response = view_method(self, request, *args, **kwargs)
-        except BaseException as exc:
-            problem = problem_from(exc, self)
-            if problem is None or _transient(problem.status_code):
-                claimed.delete()
-                raise
-            # A definitive refusal (4xx) is part of the key's history: a replay must give the same answer.
-            response = self.handle_exception(exc)
-        if _transient(response.status_code):
-            claimed.delete()
-            return response
-        claimed.status = IdempotencyStatus.COMPLETED
-        claimed.response_status = response.status_code
-        claimed.response_body = response.data
-        claimed.response_content_type = response.content_type or ""
-        claimed.completed_at = timezone.now()
-        claimed.save()
-        response[REPLAYED_HEADER] = "false"
-        return response
+        return _run_claimed(self, request, view_method, claimed.pk, args, kwargs)
 
     return wrapper
+
+
+def idempotent_write(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """`idempotent` for a handler whose first effect is recording one write (`mutation_create`): the key's row is
+    inserted in the same statement as the write's record and its answer stored in the transaction that records the
+    outcome (gateway.idempotency.DeferredKey), two commits fewer per request than a claim of its own.
+
+    Why the semantics stay the same: nothing happens before the write is recorded, and the key and the write are
+    claimed together, so a second request with the key ends on the first one's row as before (in flight: 409; done:
+    its answer replayed; another body: 422). A refusal before the write is recorded (invalid input, an unknown
+    connection) is stored with the key as it is answered, unless the key already has an answer: then that answer
+    is the one sent, the first request's, as with a claim made up front.
+    """
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = _key_of(request)
+        if key is None:
+            return view_method(self, request, *args, **kwargs)
+        fingerprint = request_fingerprint(request)
+        workspace = request.user.workspace  # type: ignore[union-attr]
+
+        def claim_alone() -> IdempotencyKey:
+            claimed = _claim(request, key, fingerprint)
+            if isinstance(claimed, Response):
+                raise IdempotentReplay(claimed)
+            return claimed
+
+        deferred = DeferredKey(
+            row=IdempotencyKey(
+                workspace=workspace,
+                key=key,
+                method=request.method or "",
+                path=request.path,
+                request_fingerprint=fingerprint,
+                created_at=timezone.now(),
+            ),
+            claim_alone=claim_alone,
+        )
+        token = deferred_key_set(deferred)
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except IdempotentReplay as replay:
+            return replay.answer  # type: ignore[no-any-return]
+        except BaseException as exc:
+            if deferred.claimed:
+                response = _failed_claimed(self, exc, deferred.rows())
+            else:
+                response = _refused_unclaimed(self, exc, claim_alone)
+            return response
+        finally:
+            deferred_key_reset(token)
+        if deferred.answered and response.status_code == deferred.answer_status:
+            response[REPLAYED_HEADER] = "false"
+            return response
+        if not deferred.claimed:
+            try:
+                claimed = claim_alone()
+            except IdempotentReplay as replay:
+                return replay.answer  # type: ignore[no-any-return]
+            return _completed(response, IdempotencyKey.objects.filter(pk=claimed.pk))
+        return _completed(response, deferred.rows())
+
+    return wrapper
+
+
+def _key_of(request: Request) -> str | None:
+    """The request's key, checked; None without one, or for a dry run (it writes nothing, so the key is not claimed:
+    the real write may use it)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    idempotency_key_check(key)
+    if request.query_params.get("dry_run") == "true":
+        return None
+    return key
+
+
+def _run_claimed(
+    view: Any, request: Request, view_method: Callable[..., Response], pk: Any, args: Any, kwargs: Any
+) -> Response:
+    rows = IdempotencyKey.objects.filter(pk=pk)
+    try:
+        response = view_method(view, request, *args, **kwargs)
+    except BaseException as exc:
+        return _failed_claimed(view, exc, rows)
+    return _completed(response, rows)
+
+
+def _failed_claimed(view: Any, exc: BaseException, rows: Any) -> Response:
+    """A claimed key's request raised: a transient failure frees the key (raised again), a definitive refusal (4xx)
+    is part of the key's history, kept for replays."""
+    problem = problem_from(exc, view)
+    if problem is None or _transient(problem.status_code):
+        rows.delete()
+        raise exc
+    return _completed(view.handle_exception(exc), rows)
+
+
+def _refused_unclaimed(view: Any, exc: BaseException, claim_alone: Callable[[], IdempotencyKey]) -> Response:
+    """A deferred key's request failed before its write was recorded. Answered as if the key had been claimed up
+    front: a key with an answer gives that answer (or 409 in flight, 422 used with another request); otherwise a
+    definitive refusal becomes the key's answer and anything else frees it again (raised)."""
+    try:
+        claimed = claim_alone()
+    except IdempotentReplay as replay:
+        return replay.answer  # type: ignore[no-any-return]
+    return _failed_claimed(view, exc, IdempotencyKey.objects.filter(pk=claimed.pk))
+
+
+def _completed(response: Response, rows: Any) -> Response:
+    """Store `response` as the key's answer (a transient one frees the key instead) and mark it a first answer."""
+    if _transient(response.status_code):
+        rows.delete()
+        return response
+    rows.update(
+        status=IdempotencyStatus.COMPLETED,
+        response_status=response.status_code,
+        response_body=response.data,
+        response_content_type=response.content_type or "",
+        completed_at=timezone.now(),
+    )
+    response[REPLAYED_HEADER] = "false"
+    return response
 
 
 def _transient(status_code: int) -> bool:
