@@ -16,13 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from connectors.base.http import OutgoingRequest, RequestIntercepted
 from events.models import AuditEvent, AuditOutcome
 from gateway.request_context import current_api_key_prefix, current_request_id
-from gateway.statements import insert_all, insert_row
+from gateway.statements import Update, insert_all, insert_row, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -127,10 +126,10 @@ class AuditRecorder:
             return self.write.payload_text(content)
         return content.decode("utf-8", errors="replace")
 
-    def created(self, remote_id: str, *, update: tuple[QuerySet[Any], dict[str, Any]] | None = None) -> None:
+    def created(self, remote_id: str, *, update: Update | None = None) -> None:
         """The connector reported the id the last write (a create) was answered with.
 
-        `update` (rows, values): the caller's own record of the id, written in the same statement as the audit row
+        `update`: the caller's own record of the id, written in the same statement as the audit row
         and the rows held with it (gateway.statements). Should that statement fail, the update is made on its own
         first (the id must not be lost), then the rows are tried one by one.
         """
@@ -139,19 +138,18 @@ class AuditRecorder:
         if update is None:
             self.flush()
             return
-        rows, values = update
         if self._pending is None:
-            rows.update(**values)
+            update_rows(update)
             return
         event = AuditEvent(**self._pending)
         held, self._held = self._held, []
         try:
             # In a caller's transaction a savepoint keeps a failure from breaking it; alone, one statement commits.
             with transaction.atomic() if not transaction.get_autocommit() else nullcontext():
-                insert_all(*held, event, update=(rows, values))
+                insert_all(*held, event, update=update)
         except Exception:
             logger.exception("Could not write the audit event with the created id; writing them one by one")
-            rows.update(**values)
+            update_rows(update)
             self._held = held
             self.flush()
             return

@@ -20,7 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from gateway.models import IdempotencyStatus
-from gateway.statements import insert_all
+from gateway.statements import Update, insert_all, update_rows
 
 HEADER = "Idempotency-Key"
 # Visible ASCII, as the IETF draft's examples; the OpenAPI parameter states the same pattern.
@@ -137,13 +137,15 @@ class DeferredKey:
         the two commit together); nothing when the key is not this request's or the answer's status is unknown."""
         if not self.claimed or self.answer_status is None:
             return
-        self.rows().update(
-            status=IdempotencyStatus.COMPLETED,
-            response_status=self.answer_status,
-            response_body=body,
-            response_content_type="",
-            completed_at=timezone.now(),
-        )
+        row: Any = self.row
+        values = {
+            "status": IdempotencyStatus.COMPLETED,
+            "response_status": self.answer_status,
+            "response_body": body,
+            "response_content_type": "",
+            "completed_at": timezone.now(),
+        }
+        update_rows(Update(type(self.row), where={"workspace_id": row.workspace_id, "key": row.key}, values=values))
         self.answered = True
 
     def rows(self) -> models.QuerySet[Any]:

@@ -9,6 +9,8 @@ databases get one statement each, in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, models, router, transaction
@@ -22,7 +24,9 @@ def insert_and_update(instance: models.Model, rows: models.QuerySet[Any], values
     return insert_all(instance, update=(rows, values))
 
 
-def insert_all(*instances: models.Model, update: tuple[models.QuerySet[Any], dict[str, Any]] | None = None) -> int:
+def insert_all(
+    *instances: models.Model, update: Update | tuple[models.QuerySet[Any], dict[str, Any]] | None = None
+) -> int:
     """INSERT the unsaved `instances` (in this order) and, with `update` (rows, values), UPDATE those rows: one
     statement on PostgreSQL, so one round trip and, outside a transaction, one commit; all or nothing.
 
@@ -30,20 +34,29 @@ def insert_all(*instances: models.Model, update: tuple[models.QuerySet[Any], dic
     transaction so that they too succeed or fail together."""
     if not instances:
         raise ValueError("insert_all needs at least one row to insert")
-    using = update[0].db if update is not None else router.db_for_write(type(instances[-1]))
+    if isinstance(update, Update):
+        using = update.using or router.db_for_write(update.model)
+    else:
+        using = update[0].db if update is not None else router.db_for_write(type(instances[-1]))
     connection = connections[using]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=using):
             for instance in instances:
                 instance.save(force_insert=True, using=using)
+            if isinstance(update, Update):
+                return update_rows(update)
             return update[0].update(**update[1]) if update is not None else 0
-    statements: list[tuple[str, tuple[Any, ...]]] = [_insert_sql_of(instance, connection) for instance in instances]
-    if update is not None:
+    statements: list[tuple[str, Sequence[Any]]] = [
+        _insert_sql_of(instance, connection, using) for instance in instances
+    ]
+    if isinstance(update, Update):
+        statements.append(update.sql(connection))
+    elif update is not None:
         rows, values = update
         query = rows.query.chain(sql.UpdateQuery)
         query.add_update_values(values)
         update_sql, update_params = query.get_compiler(connection=connection).as_sql()
-        statements.append((update_sql, tuple(update_params)))
+        statements.append((update_sql, update_params))
     *ctes, (main_sql, main_params) = statements
     text = main_sql
     params: list[Any] = []
@@ -59,19 +72,6 @@ def insert_all(*instances: models.Model, update: tuple[models.QuerySet[Any], dic
         instance._state.adding = False
         instance._state.db = using
     return changed
-
-
-def _insert_sql_of(instance: models.Model, connection: Any) -> tuple[str, tuple[Any, ...]]:
-    """Django's own INSERT of one unsaved row (a primary key the database assigns is left out, not read back)."""
-    fields = [
-        field
-        for field in instance._meta.concrete_fields
-        if not (field.primary_key and getattr(instance, field.attname) is None)
-    ]
-    insert = sql.InsertQuery(type(instance))
-    insert.insert_values(fields, [instance])
-    ((insert_sql, insert_params),) = insert.get_compiler(connection=connection).as_sql()
-    return insert_sql, tuple(insert_params)
 
 
 # The INSERT text per model and database, compiled once by Django's compiler (the fields and their order fixed).
@@ -90,6 +90,24 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> None:
     is marked saved, as `save()` marks it."""
     using = using or router.db_for_write(type(instance))
     connection = connections[using]
+    text, params = _insert_sql_of(instance, connection, using)
+    with connection.cursor() as cursor:
+        cursor.execute(text, params)
+    instance._state.adding = False
+    instance._state.db = using
+
+
+def _insert_sql_of(instance: models.Model, connection: Any, using: str) -> tuple[str, list[Any]]:
+    """The INSERT of the unsaved `instance` and its parameters; the text compiled once per model and database.
+
+    A primary key the database assigns (an auto field) is left out (an instance that sets one explicitly gets a
+    statement of its own, compiled for it)."""
+    pk = instance._meta.pk
+    if pk is not None and isinstance(pk, AutoFieldMixin) and getattr(instance, pk.attname) is not None:
+        insert = sql.InsertQuery(type(instance))
+        insert.insert_values(list(instance._meta.concrete_fields), [instance])
+        ((text, params),) = insert.get_compiler(connection=connection).as_sql()
+        return text, list(params)
     key = (type(instance), using)
     compiled = _insert_sql.get(key)
     if compiled is None:
@@ -103,8 +121,57 @@ def insert_row(instance: models.Model, *, using: str | None = None) -> None:
         ((text, _params),) = insert.get_compiler(connection=connection).as_sql()
         compiled = _insert_sql[key] = (text, fields)
     text, fields = compiled
-    params = [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
+    return text, [field.get_db_prep_save(field.pre_save(instance, True), connection=connection) for field in fields]
+
+
+@dataclass(frozen=True)
+class Update:
+    """`UPDATE model SET values WHERE each field in where = its value`, as `QuerySet.filter(**where).update(**values)`
+    would write it, with the statement text built once per (model, where names, value names) instead of by the
+    ORM on every call: for the updates every write request makes. Values are converted by their fields
+    (`get_db_prep_save`, the WHERE values `get_db_prep_value`); no expressions, no NULL in `where`."""
+
+    model: type[models.Model]
+    where: dict[str, Any]
+    values: dict[str, Any]
+    using: str | None = None
+
+    def sql(self, connection: Any) -> tuple[str, list[Any]]:
+        key = (self.model, connection.alias, tuple(self.where), tuple(self.values))
+        compiled = _update_sql.get(key)
+        if compiled is None:
+            meta = self.model._meta
+            where_fields = [meta.pk if name == "pk" else meta.get_field(name) for name in self.where]
+            value_fields = [meta.get_field(name) for name in self.values]
+            quote = connection.ops.quote_name
+            # Only the model's own table and column names, quoted by the backend; every value is a parameter.
+            text = "UPDATE {} SET {} WHERE {}".format(  # noqa: S608
+                quote(meta.db_table),
+                ", ".join(f"{quote(field.column)} = %s" for field in value_fields),  # type: ignore[union-attr]
+                " AND ".join(f"{quote(field.column)} = %s" for field in where_fields),  # type: ignore[union-attr]
+            )
+            compiled = _update_sql[key] = (text, value_fields, where_fields)
+        text, value_fields, where_fields = compiled
+        params: list[Any] = []
+        for field, value in zip(value_fields, self.values.values(), strict=True):
+            if hasattr(value, "resolve_expression"):
+                raise TypeError(f"Update takes plain values, not expressions ({field.name})")
+            params.append(field.get_db_prep_save(value, connection=connection))
+        for field, value in zip(where_fields, self.where.values(), strict=True):
+            if value is None or hasattr(value, "resolve_expression"):
+                raise TypeError(f"Update matches plain values, not NULL or expressions ({field.name})")
+            params.append(field.get_db_prep_value(value, connection=connection, prepared=False))
+        return text, params
+
+
+_update_sql: dict[tuple[Any, ...], tuple[str, list[Any], list[Any]]] = {}
+
+
+def update_rows(update: Update) -> int:
+    """Run `update` on its own; how many rows it changed."""
+    using = update.using or router.db_for_write(update.model)
+    connection = connections[using]
+    text, params = update.sql(connection)
     with connection.cursor() as cursor:
         cursor.execute(text, params)
-    instance._state.adding = False
-    instance._state.db = using
+        return int(cursor.rowcount)

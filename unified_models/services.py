@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -50,7 +50,7 @@ from events.services import events_emit
 from gateway.idempotency import deferred_key, idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
-from gateway.statements import insert_and_update, insert_row
+from gateway.statements import Update, insert_all, insert_row, update_rows
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import ConnectionCallContext, connection_context
 from unified_models.codec import UnifiedInput, input_from_data, record_to_data
@@ -157,13 +157,14 @@ class MutationCallContext:
 
     def record_created(self, remote_id: str) -> None:
         self.remote_id = str(remote_id)[:100]
-        rows = Mutation.objects.filter(pk=self.mutation.pk)
-        values = {"remote_id": self.remote_id, "updated_at": timezone.now()}
+        update = Update(
+            Mutation, where={"pk": self.mutation.pk}, values={"remote_id": self.remote_id, "updated_at": timezone.now()}
+        )
         if self.audit is None:
-            rows.update(**values)
+            update_rows(update)
             return
         # The id on the mutation and the write's audit row, in one statement (the id alone if that fails).
-        self.audit.created(self.remote_id, update=(rows, values))
+        self.audit.created(self.remote_id, update=update)
 
     def get_json(self, path: str, *, params: Any = None) -> Any:
         return self.inner.connector.company_get_json(self, path, params=params)
@@ -601,19 +602,17 @@ def _record_success(
     )
 
 
-def _end_attempt(
-    attempt: MutationAttempt, ended: dict[str, Any], rows: QuerySet[Mutation], values: dict[str, Any]
-) -> int:
-    """Record how `attempt` ended (`ended`) and update the mutation `rows` with `values`; how many rows changed.
+def _end_attempt(attempt: MutationAttempt, ended: dict[str, Any], update: Update) -> int:
+    """Record how `attempt` ended (`ended`) and make the mutation's `update`; how many mutation rows changed.
 
     The attempt row a claim inserted is updated; a claimed create's first attempt, whose row is written only now,
     is inserted, in the same statement as the mutation's update (gateway.statements)."""
     if attempt.pk is not None:
         MutationAttempt.objects.filter(pk=attempt.pk).update(**ended)
-        return rows.update(**values)
+        return update_rows(update)
     for name, value in ended.items():
         setattr(attempt, name, value)
-    return insert_and_update(attempt, rows, values)
+    return insert_all(attempt, update=update)
 
 
 def _store_written(mutation: Mutation, record: Any) -> None:
@@ -642,8 +641,9 @@ def _finish(
 
     Called inside a transaction: the events it emits commit with the outcome (the outbox).
     """
-    holding = Mutation.objects.filter(pk=mutation.pk, status=MutationStatus.SENDING, attempts=attempt.number)
-    updated = _end_attempt(attempt, ended, holding, {"status": status, "lease_expires_at": None, **fields})
+    holding = {"pk": mutation.pk, "status": MutationStatus.SENDING, "attempts": attempt.number}
+    values = {"status": status, "lease_expires_at": None, **fields}
+    updated = _end_attempt(attempt, ended, Update(Mutation, where=holding, values=values))
     if not updated:
         logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
         return False
