@@ -122,7 +122,7 @@ def events_emit(
                 Event.objects.bulk_create(chunk)
         # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
         # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
-        endpoints = list(WebhookEndpoint.objects.select_for_update().filter(workspace_id=workspace_id, enabled=True))
+        endpoints = _enabled_endpoints_locked(workspace_id)
         deliveries = WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=event.created_at)
@@ -136,6 +136,31 @@ def events_emit(
         if ids:
             transaction.on_commit(lambda: _enqueue(ids))
     return created
+
+
+def _enabled_endpoints_locked(workspace_id: Any) -> list[WebhookEndpoint]:
+    """The workspace's enabled endpoints (id and event types only, all a delivery needs), locked until the commit
+    as `select_for_update()` locks them, with a statement written once per process: every write asks it."""
+    features = db_connection.features
+    text = _ENDPOINTS_SQL.format(lock=" FOR UPDATE" if features.has_select_for_update else "")
+    workspace_field = WebhookEndpoint._meta.get_field("workspace")
+    types_field: Any = WebhookEndpoint._meta.get_field("event_types")
+    with db_connection.cursor() as cursor:
+        cursor.execute(text, [workspace_field.get_db_prep_value(workspace_id, db_connection)])
+        rows = cursor.fetchall()
+    return [
+        WebhookEndpoint.from_db(
+            db_connection.alias,
+            ["id", "event_types"],
+            (WebhookEndpoint._meta.pk.to_python(pk), types_field.from_db_value(types, None, db_connection)),  # type: ignore[union-attr]
+        )
+        for pk, types in rows
+    ]
+
+
+_ENDPOINTS_SQL = (
+    'SELECT "id", "event_types" FROM "events_webhookendpoint" WHERE "workspace_id" = %s AND "enabled"{lock}'
+)
 
 
 # Events per INSERT statement: 9 parameters each, well under PostgreSQL's 65,535 parameters per statement.
