@@ -586,48 +586,49 @@ class XeroConnector(OAuth2Connector):
             contact = parse_guid(data.contact_id or "")
             if contact is None or not data.reference:
                 return None
-            if data.type is InvoiceType.CREDIT_NOTE:
-                where = (
-                    f'{CREDIT_NOTES[resource]} AND Reference=="{_quoted(data.reference)}" '
-                    f'AND Contact.ContactID==Guid("{contact}")'
-                )
-                rows = api.records("CreditNotes", "CreditNotes", params={"where": where, "page": "1"})
-                id_key = "CreditNoteID"
-            else:
-                where = f'{SALES_INVOICES} AND Reference=="{_quoted(data.reference)}"'
-                rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
-                id_key = "InvoiceID"
-            if not rows:
-                return None
-            newest = max(rows, key=lambda row: str(_updated(row) or ""))
-            return self._retrieve(api, resource, str(newest[id_key])).without_remote_data()
+            credit_note = data.type is InvoiceType.CREDIT_NOTE
+            kind = CREDIT_NOTES[resource] if credit_note else SALES_INVOICES
+            where = f'{kind} AND Reference=="{_quoted(data.reference)}"'
+            return self._newest_invoice_or_credit_note(
+                api, resource, credit_note=credit_note, where=where, contact=contact
+            )
         if resource is Resource.PURCHASE_INVOICES:
             # Bill numbers are not unique in Xero: the supplier's number and the supplier together find it.
             contact = parse_guid(data.contact_id or "")
             if contact is None or not data.number:
                 return None
             number = _quoted(data.number.strip())
-            if data.type is InvoiceType.CREDIT_NOTE:
-                where = (
-                    f'{purchases.PURCHASE_CREDIT_NOTES} AND CreditNoteNumber=="{number}" '
-                    f'AND Contact.ContactID==Guid("{contact}")'
-                )
-                rows = api.records("CreditNotes", "CreditNotes", params={"where": where, "page": "1"})
-                id_key = "CreditNoteID"
+            credit_note = data.type is InvoiceType.CREDIT_NOTE
+            if credit_note:
+                where = f'{purchases.PURCHASE_CREDIT_NOTES} AND CreditNoteNumber=="{number}"'
             else:
                 where = f'{purchases.BILLS} AND InvoiceNumber=="{number}"'
-                rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
-                id_key = "InvoiceID"
-            if not rows:
-                return None
-            newest = max(rows, key=lambda row: str(_updated(row) or ""))
-            return self._retrieve(api, resource, str(newest[id_key])).without_remote_data()
+            return self._newest_invoice_or_credit_note(
+                api, resource, credit_note=credit_note, where=where, contact=contact
+            )
         if resource is Resource.ITEMS:
             if not data.code:
                 return None
             rows = api.records("Items", "Items", params={"where": f'Code=="{_quoted(data.code.strip())}"'})
             return mappers.item_from_xero(rows[0]).without_remote_data() if rows else None
         return None
+
+    def _newest_invoice_or_credit_note(
+        self, api: TenantApi, resource: Resource, *, credit_note: bool, where: str, contact: str
+    ) -> Any | None:
+        """The most recently updated credit note or invoice matching `where` for `contact`, read in full, or None."""
+        if credit_note:
+            # NOTES.md: Filtering lists ContactIDs for Invoices, not for CreditNotes: here the contact joins `where`.
+            where = f'{where} AND Contact.ContactID==Guid("{contact}")'
+            rows = api.records("CreditNotes", "CreditNotes", params={"where": where, "page": "1"})
+            id_key = "CreditNoteID"
+        else:
+            rows = api.records("Invoices", "Invoices", params={"where": where, "ContactIDs": contact, "page": "1"})
+            id_key = "InvoiceID"
+        if not rows:
+            return None
+        newest = max(rows, key=lambda row: str(_updated(row) or ""))
+        return self._retrieve(api, resource, str(newest[id_key])).without_remote_data()
 
     def check_mapping(self, ctx: CallContext, mapping: Any) -> list[tuple[str, str]]:
         return lookups.mapping_problems(TenantApi(ctx), mapping)
