@@ -1,17 +1,18 @@
 """OAuth 2.0 token-endpoint answers (RFC 6749 §5.1, §5.2) read the same way for every vendor.
 
 A vendor's auth module sends its token request its own way (client authentication, grant form) and hands the
-answer here: `token_set_from_answer` turns a 200 into a TokenSet, `token_error_from_answer` reads an error
-answer, and `raise_for_token_server_error` applies the rule every rotating-token vendor shares: a 5xx on a
-refresh may have rotated the refresh token already (TokenResponseLost), on a code exchange nothing is lost
-(VendorUnavailable). What a 4xx means is the vendor's own rule and stays in its auth module.
+answer here as soon as it is in: `token_set_from_answer` turns a 200 into a TokenSet obtained at the answer's
+arrival, `token_error_from_answer` reads an error answer, and `raise_for_token_server_error` applies the rule
+every rotating-token vendor shares: a 5xx on a refresh may have rotated the refresh token already
+(TokenResponseLost), on a code exchange nothing is lost (VendorUnavailable). What a 4xx means is the vendor's
+own rule and stays in its auth module.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -36,15 +37,24 @@ def token_set_from_answer(
     response: httpx.Response,
     *,
     vendor: str,
-    obtained_at: datetime,
     refresh_token_lifetime: timedelta,
     not_a_token_document: str,
+    obtained_at: datetime | None = None,
 ) -> tuple[TokenSet, dict[str, Any]]:
     """The TokenSet of a 200 answer and the whole document (vendors read extra members such as `id_token`).
+
+    `obtained_at` is when the answer arrived, i.e. now (a test may fix it), never when the request started: a
+    vendor counts its token rules from issue, which can be as late as the answer's arrival, so counting from
+    the start made a slow answer's next refresh due that much too early (Exact refuses a refresh within 570 s
+    of the last token and counts it: connectors/exact/NOTES.md, OAuth and tokens). The expiry is then late by
+    at most the answer's way back, which the core's refresh margin (LEDGERBRIDGE_TOKEN_REFRESH_MARGIN, 30 s)
+    absorbs.
 
     A document without an access token, a refresh token or a whole-number `expires_in` (a string such as "600"
     or a number) is TokenResponseLost with `not_a_token_document`: the vendor may have rotated the chain anyway.
     """
+    if obtained_at is None:
+        obtained_at = datetime.now(tz=UTC)
     try:
         body = response.json()
         access_token, refresh_token = str(body["access_token"]), str(body["refresh_token"])

@@ -7,7 +7,7 @@ same call reporting and the same list of "not sent" transport errors.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -102,21 +102,17 @@ def _token_request(base_url: str, form: dict[str, str], *, refreshing: bool) -> 
         # Sent, but no answer: Exact may have rotated the refresh token already (dotnet#152).
         raise TokenResponseLost(f"The token response was lost: {exc.message}") from None
     if response.status_code == 200:
-        # Exact's 570 s count from when the token was received (NOTES.md: OAuth and tokens), so "obtained" is the
-        # answer's arrival, not the request's start: with the start, a slow answer made the next refresh due that
-        # much too early, and Exact refuses (and counts) it. The expiry estimate stays safe: the refresh comes 30 s
-        # before it.
-        return _parse_token_response(response, datetime.now(tz=UTC))
+        return _parse_token_response(response)
     _raise_token_error(response, refreshing=refreshing)
     raise AssertionError("unreachable")
 
 
-def _parse_token_response(response: httpx.Response, obtained_at: datetime) -> TokenSet:
-    # Exact sends expires_in as a string ("600"); the shared reader takes both forms.
+def _parse_token_response(response: httpx.Response) -> TokenSet:
+    # Exact sends expires_in as a string ("600"); the shared reader takes both forms. It stamps the answer's
+    # arrival as "obtained": Exact counts its 570 s from when the token was received (NOTES.md: OAuth and tokens).
     token_set, _ = token_set_from_answer(
         response,
         vendor="Exact",
-        obtained_at=obtained_at,
         refresh_token_lifetime=refresh_token_lifetime(),
         not_a_token_document="Exact's token response was not a valid token document.",
     )

@@ -23,7 +23,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -97,7 +97,6 @@ def _basic(app: AppCredentials) -> str:
 def _token_request(hosts: XeroHosts, app: AppCredentials, form: dict[str, str], *, refreshing: bool) -> TokenSet:
     # The token call gets a longer timeout than API calls: a lost token answer costs a probe.
     client = XeroClient(hosts=hosts, timeout=settings.XERO_TOKEN_TIMEOUT)
-    obtained_at = datetime.now(tz=UTC)
     try:
         response = client.send(
             "POST",
@@ -113,17 +112,17 @@ def _token_request(hosts: XeroHosts, app: AppCredentials, form: dict[str, str], 
         # Sent, no answer: Xero may have rotated the chain; the previous token still works for 30 minutes.
         raise TokenResponseLost(f"The token response was lost: {exc.message}") from None
     if response.status_code == 200:
-        return _parse_token_response(response, obtained_at)
+        return _parse_token_response(response)
     _raise_token_error(response, refreshing=refreshing)
     raise AssertionError("unreachable")
 
 
-def _parse_token_response(response: httpx.Response, obtained_at: datetime) -> TokenSet:
+def _parse_token_response(response: httpx.Response) -> TokenSet:
     # No refresh token means no offline_access in the scopes: the connection could not outlive 30 minutes.
+    # The shared reader counts the 30 minutes from the answer's arrival (NOTES.md: OAuth).
     token_set, body = token_set_from_answer(
         response,
         vendor="Xero",
-        obtained_at=obtained_at,
         refresh_token_lifetime=refresh_token_lifetime(),
         not_a_token_document="Xero's token response was not a token document with a refresh token.",
     )

@@ -29,6 +29,19 @@ def test_a_token_document_with_expires_in_as_string_or_number(expires_in: object
     assert body["id_token"] == "i"
 
 
+def test_without_a_given_moment_the_tokens_are_obtained_when_the_answer_is_read() -> None:
+    document = {"access_token": "a", "refresh_token": "r", "expires_in": 1800}
+    before = datetime.now(tz=UTC)
+    token_set, _ = token_set_from_answer(
+        httpx.Response(200, json=document),
+        vendor="Acme",
+        refresh_token_lifetime=timedelta(days=60),
+        not_a_token_document="x",
+    )
+    assert before <= token_set.obtained_at <= datetime.now(tz=UTC)
+    assert token_set.access_token_expires_at == token_set.obtained_at + timedelta(seconds=1800)
+
+
 @pytest.mark.parametrize(
     "document",
     [

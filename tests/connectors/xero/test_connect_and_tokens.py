@@ -4,15 +4,18 @@ refresh tokens with the 30-minute grace after a lost answer, a revoked grant, a 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from connectors.base.data import ListQuery, Resource
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, TokenResponseLost, VendorError
+from tenants.credentials import refresh
 from tenants.credentials.store import credential_tokens
 from tenants.models import Connection, ConnectionStatus, Credential, Tenant
 from tenants.vendor_calls import connection_context
@@ -91,6 +94,32 @@ def test_an_expired_access_token_is_refreshed_and_both_tokens_rotate(organisatio
     after = credential_tokens(Credential.objects.get(pk=credential.pk))
     assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
     assert organisation.world.control.counters()["token_refreshes"] == 1
+
+
+def test_a_slow_token_answer_counts_the_30_minutes_from_its_arrival(organisation: Organisation) -> None:
+    """The access token's 30 minutes are counted from when the token answer arrived, not from when the request
+    started: a refresh whose answer took 3 s keeps all 30 minutes (the sandbox's delay comes before it issues)."""
+    credential = organisation.connection.credential
+    assert credential is not None
+    age_credential(organisation.world, credential, 31 * 60)
+    organisation.world.control.add_fault(
+        kind="latency", pattern="/connect/token", method="POST", latency_ms=3000, times=1
+    )
+
+    started = timezone.now()
+    stored = refresh.access_token_for(credential.pk)  # refreshed; the answer took 3 s
+    arrived_by = timezone.now()
+
+    credential.refresh_from_db()
+    assert credential.refresh_count == 1 and organisation.world.control.counters()["token_refreshes"] == 1
+    assert started + timedelta(seconds=3) <= credential.obtained_at <= arrived_by
+    assert (
+        started + timedelta(seconds=3 + 1800)
+        <= credential.access_token_expires_at
+        <= arrived_by + timedelta(seconds=1800)
+    )
+    assert credential_tokens(credential).access_token == stored
+    assert _list(organisation)  # Xero accepts the new token
 
 
 def test_a_lost_refresh_answer_is_recovered_inside_the_grace(organisation: Organisation) -> None:
