@@ -68,6 +68,8 @@ PASSTHROUGH = "passthrough"
 ATTACH = "attach"
 # A sales order turned into an invoice: a write of `invoices` whose target is the order (its answer is the invoice).
 FROM_ORDER = "from_order"
+# Writes whose accepted answer names a new record's id, which the connector reports at once (record_created).
+CREATING_OPERATIONS = frozenset({Operation.CREATE.value, FROM_ORDER, ATTACH})
 RETRYABLE_STATUSES = (MutationStatus.FAILED, MutationStatus.IN_DOUBT)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Seconds a killed sender's last vendor call may still take to end after its deadline (socket close, last packet).
@@ -148,12 +150,17 @@ class MutationCallContext:
         # Noted before the call log row: a failing log write must not hide that a write went out.
         self.write_sent = True
         self.write_status = record.status
-        if self.audit is not None and self.audit.waiting:
-            # The write's audit row was just taken down (the answer is announced before it is logged): its call-log
-            # row is written in the same statement, with the id a create was answered with (record_created).
+        if self.audit is not None and self.audit.waiting and self._id_follows(record):
+            # A create the vendor accepted: its audit row waits (the answer is announced before it is logged) for
+            # the id the connector names next, before anything else (record_created); the call-log row goes with
+            # them in one statement, one commit. Any other write's call-log row is written at once.
             self.audit.hold(self.inner.call_log_row(record))
             return
         self.inner.record_call(record)
+
+    def _id_follows(self, record: CallRecord) -> bool:
+        accepted = record.status is not None and 200 <= record.status < 300
+        return accepted and self.mutation.operation in CREATING_OPERATIONS
 
     def record_created(self, remote_id: str) -> None:
         self.remote_id = str(remote_id)[:100]
