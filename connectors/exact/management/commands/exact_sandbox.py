@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connectors.base.serving import serve_until_interrupted
 from connectors.exact.sandbox.server import SandboxServer
 from connectors.exact.sandbox.state import REGIONS
 
@@ -43,48 +42,43 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         regions = [region.strip() for region in options["regions"].split(",") if region.strip()]
-        # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
-        # Ctrl-C too, even when started with SIGINT ignored (a background job of a non-interactive shell inherits
-        # that, and Python then installs no KeyboardInterrupt handler).
-        signal.signal(signal.SIGINT, _interrupt)
-        try:
-            server = SandboxServer(
-                host=options["host"],
-                port=options["port"],
-                regions=regions,
-                snapshot_path=options["snapshot"],
-                tls=options["tls"],
-                webhook_validation_delay=options["webhook_validation_delay"],
-                root_region=options["root_region"],
+        serve_until_interrupted(
+            lambda: _server_start(options, regions),
+            serve=lambda server: self._serve(server, options, regions),
+            stop=SandboxServer.stop,
+        )
+
+    def _serve(self, server: SandboxServer, options: dict[str, Any], regions: list[str]) -> None:
+        self.stdout.write(f"Exact Online sandbox on {server.root_url}")
+        for region in regions:
+            self.stdout.write(
+                f"  {region}: {server.base_url(region)}/api/oauth2/auth  {server.base_url(region)}/api/v1"
             )
-            server.start()
-        except (ValueError, OSError) as exc:
-            raise CommandError(str(exc)) from exc
-        # The server answers as soon as start() returns: a Ctrl-C or SIGTERM before serve_forever() takes over
-        # must stop it too (a test once saw the process outlive its caller's 30 s wait under load).
-        try:
-            self.stdout.write(f"Exact Online sandbox on {server.root_url}")
-            for region in regions:
-                self.stdout.write(
-                    f"  {region}: {server.base_url(region)}/api/oauth2/auth  {server.base_url(region)}/api/v1"
-                )
-            if server.root_region is not None:
-                host = server.host_url()
-                self.stdout.write(f"  {server.root_region} at the root: {host}/api/oauth2/auth  {host}/api/v1")
-            self.stdout.write(f"  control API: {server.root_url}/_control/health")
-            if server.ca_file is not None:
-                self.stdout.write(f"  trust this certificate: {server.ca_file}")
-            if options["snapshot"]:
-                self.stdout.write(f"  snapshot: {options['snapshot']}")
-            self.stdout.write("Ctrl-C to stop.")
-            # serve_forever() saves the snapshot on the way out.
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        if server.root_region is not None:
+            host = server.host_url()
+            self.stdout.write(f"  {server.root_region} at the root: {host}/api/oauth2/auth  {host}/api/v1")
+        self.stdout.write(f"  control API: {server.root_url}/_control/health")
+        if server.ca_file is not None:
+            self.stdout.write(f"  trust this certificate: {server.ca_file}")
+        if options["snapshot"]:
+            self.stdout.write(f"  snapshot: {options['snapshot']}")
+        self.stdout.write("Ctrl-C to stop.")
+        # serve_forever() saves the snapshot on the way out.
+        server.serve_forever()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _server_start(options: dict[str, Any], regions: list[str]) -> SandboxServer:
+    try:
+        server = SandboxServer(
+            host=options["host"],
+            port=options["port"],
+            regions=regions,
+            snapshot_path=options["snapshot"],
+            tls=options["tls"],
+            webhook_validation_delay=options["webhook_validation_delay"],
+            root_region=options["root_region"],
+        )
+        server.start()
+    except (ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+    return server

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import signal
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from connectors.base.serving import serve_until_interrupted
 from connectors.xero.sandbox.server import SandboxServer
 
 
@@ -31,42 +30,37 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # SIGTERM (docker stop, systemd) must save the snapshot too, like Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
-        # Ctrl-C too, even when started with SIGINT ignored (a background job of a non-interactive shell inherits
-        # that, and Python then installs no KeyboardInterrupt handler).
-        signal.signal(signal.SIGINT, _interrupt)
-        try:
-            server = SandboxServer(
-                host=options["host"],
-                port=options["port"],
-                snapshot_path=options["snapshot"],
-                tls=options["tls"],
-                webhook_batch_delay=options["webhook_batch_delay"],
-            )
-            server.start()
-        except (ValueError, OSError) as exc:
-            raise CommandError(str(exc)) from exc
-        # The server answers as soon as start() returns: a Ctrl-C or SIGTERM before serve_forever() takes over
-        # must stop it too (a test once saw the process outlive its caller's 30 s wait under load).
-        try:
-            self.stdout.write(f"Xero sandbox on {server.root_url}")
-            self.stdout.write(f"  authorize (login.xero.com):      {server.authorize_url}")
-            self.stdout.write(f"  token (identity.xero.com):       {server.token_url}")
-            self.stdout.write(f"  connections (api.xero.com):      {server.root_url}/connections")
-            self.stdout.write(f"  Accounting API (api.xero.com):   {server.accounting_url}")
-            self.stdout.write(f"  control API: {server.root_url}/_control/health")
-            if server.ca_file is not None:
-                self.stdout.write(f"  trust this certificate: {server.ca_file}")
-            if options["snapshot"]:
-                self.stdout.write(f"  snapshot: {options['snapshot']}")
-            self.stdout.write("Ctrl-C to stop.")
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.stop()
+        serve_until_interrupted(
+            lambda: _server_start(options),
+            serve=lambda server: self._serve(server, options),
+            stop=SandboxServer.stop,
+        )
+
+    def _serve(self, server: SandboxServer, options: dict[str, Any]) -> None:
+        self.stdout.write(f"Xero sandbox on {server.root_url}")
+        self.stdout.write(f"  authorize (login.xero.com):      {server.authorize_url}")
+        self.stdout.write(f"  token (identity.xero.com):       {server.token_url}")
+        self.stdout.write(f"  connections (api.xero.com):      {server.root_url}/connections")
+        self.stdout.write(f"  Accounting API (api.xero.com):   {server.accounting_url}")
+        self.stdout.write(f"  control API: {server.root_url}/_control/health")
+        if server.ca_file is not None:
+            self.stdout.write(f"  trust this certificate: {server.ca_file}")
+        if options["snapshot"]:
+            self.stdout.write(f"  snapshot: {options['snapshot']}")
+        self.stdout.write("Ctrl-C to stop.")
+        server.serve_forever()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _server_start(options: dict[str, Any]) -> SandboxServer:
+    try:
+        server = SandboxServer(
+            host=options["host"],
+            port=options["port"],
+            snapshot_path=options["snapshot"],
+            tls=options["tls"],
+            webhook_batch_delay=options["webhook_batch_delay"],
+        )
+        server.start()
+    except (ValueError, OSError) as exc:
+        raise CommandError(str(exc)) from exc
+    return server

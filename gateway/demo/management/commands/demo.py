@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from connectors.base.errors import VendorError
+from connectors.base.serving import serve_until_interrupted
 from connectors.exact.sandbox.control_client import SandboxControl, SandboxControlError
 from connectors.registry import reset_registry
 from connectors.xero.sandbox.control_client import SandboxControl as XeroSandboxControl
@@ -217,39 +217,12 @@ class Command(BaseCommand):
         raise CommandError(f"The {vendor} sandbox did not answer on {sandbox_url} within 30 s.")
 
     def _serve(self, host: str, port: int) -> None:
-        env = {**os.environ}
-        env.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
-        # Our own interpreter with fixed arguments (the schedule path is ours): no outside input on the command line.
-        worker = subprocess.Popen(  # noqa: S603
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "gateway",
-                "worker",
-                "--beat",
-                # Beat's state file belongs under var/, not in whatever directory the demo was started from.
-                "--schedule",
-                str(VAR_DIR / "celerybeat-schedule"),
-                "--loglevel",
-                "WARNING",
-                "--concurrency",
-                "2",
-                "-Q",
-                "default,vendor,sync,webhooks,maintenance",
-            ],
-            env=env,
+        # Ctrl-C or SIGTERM (docker stop, a test ending the demo) stops the worker once runserver is interrupted.
+        serve_until_interrupted(
+            _worker_start,
+            serve=lambda worker: call_command("runserver", f"{host}:{port}", use_reloader=False),
+            stop=_stop,
         )
-        # SIGTERM (docker stop, a test ending the demo) must run the cleanup below, like Ctrl-C does.
-        signal.signal(signal.SIGTERM, _interrupt)
-        # Ctrl-C too, even when started with SIGINT ignored (a background job of a non-interactive shell inherits
-        # that, and Python then installs no KeyboardInterrupt handler).
-        signal.signal(signal.SIGINT, _interrupt)
-        try:
-            call_command("runserver", f"{host}:{port}", use_reloader=False)
-        finally:
-            _stop(worker)
 
 
 def _sandbox_healthy(url: str) -> bool:
@@ -260,8 +233,31 @@ def _sandbox_healthy(url: str) -> bool:
         return False
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _worker_start() -> subprocess.Popen[bytes]:
+    env = {**os.environ}
+    env.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings.local")
+    # Our own interpreter with fixed arguments (the schedule path is ours): no outside input on the command line.
+    return subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "gateway",
+            "worker",
+            "--beat",
+            # Beat's state file belongs under var/, not in whatever directory the demo was started from.
+            "--schedule",
+            str(VAR_DIR / "celerybeat-schedule"),
+            "--loglevel",
+            "WARNING",
+            "--concurrency",
+            "2",
+            "-Q",
+            "default,vendor,sync,webhooks,maintenance",
+        ],
+        env=env,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
