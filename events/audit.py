@@ -98,18 +98,7 @@ class AuditRecorder:
         self.flush()
         ok = status is not None and 200 <= status < 300
         self._pending = {
-            "workspace_id": self.write.workspace_id,
-            "api_key_prefix": (self.write.api_key_prefix or current_api_key_prefix())[:32],
-            "request_id": current_request_id()[:128],
-            "connection_id": self.write.connection_id,
-            "connector": self.write.connector,
-            "company_id": self.write.company_id,
-            "mutation_id": self.write.mutation_id,
-            "attempt": self.write.attempt,
-            "resource": self.write.resource,
-            "operation": self.write.operation,
-            "target_id": self.write.target_id[:100],
-            "unified_input": self.write.unified_input,
+            **self._common(),
             "vendor_method": request.method,
             "vendor_path": request.log_path[:1000],
             "vendor_payload": self._payload(request.content or b""),
@@ -184,6 +173,49 @@ class AuditRecorder:
             logger.exception(
                 "Could not append the audit event of %s %s", values["vendor_method"], values["vendor_path"]
             )
+
+    def recovered(self, remote_id: str) -> None:
+        """Reconciliation found the write at the vendor: unless a row of it already says the vendor accepted it, one
+        more row says it landed, with its id. So the trail shows every write that landed, also when its sender got
+        no answer or was killed between the vendor's answer and writing its rows (the request as sent is then the
+        earlier row's, or unknown: blank)."""
+        accepted = AuditEvent.objects.filter(mutation_id=self.write.mutation_id, outcome=AuditOutcome.ACCEPTED)
+        if self.write.mutation_id is not None and accepted.exists():
+            return
+        try:
+            self.recorded.append(
+                AuditEvent.objects.create(
+                    **self._common(),
+                    vendor_method="",
+                    vendor_path="",
+                    vendor_payload="",
+                    vendor_status=None,
+                    remote_id=str(remote_id)[:100],
+                    vendor_message="Found at the vendor by reconciliation; its sender recorded no accepted answer.",
+                    outcome=AuditOutcome.RECOVERED,
+                    duration_ms=0,
+                    sent_at=timezone.now(),
+                )
+            )
+        except Exception:  # like every audit insert: the outcome is recorded regardless
+            logger.exception("Could not append the recovered audit event of mutation %s", self.write.mutation_id)
+
+    def _common(self) -> dict[str, Any]:
+        """The row's fields that come from the write, not from one request of it."""
+        return {
+            "workspace_id": self.write.workspace_id,
+            "api_key_prefix": (self.write.api_key_prefix or current_api_key_prefix())[:32],
+            "request_id": current_request_id()[:128],
+            "connection_id": self.write.connection_id,
+            "connector": self.write.connector,
+            "company_id": self.write.company_id,
+            "mutation_id": self.write.mutation_id,
+            "attempt": self.write.attempt,
+            "resource": self.write.resource,
+            "operation": self.write.operation,
+            "target_id": self.write.target_id[:100],
+            "unified_input": self.write.unified_input,
+        }
 
     @staticmethod
     def _insert_alone(row: models.Model) -> None:

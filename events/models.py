@@ -177,6 +177,9 @@ class AuditOutcome(models.TextChoices):
     REFUSED = "refused", "Refused by the vendor (4xx, 429, 503)"
     VENDOR_ERROR = "vendor_error", "Vendor error (5xx)"
     NO_ANSWER = "no_answer", "No answer (may have been applied)"
+    # Appended by reconciliation: the write was found at the vendor, and no row of it says it was accepted (its
+    # sender got no answer, or was killed before it could write its rows).
+    RECOVERED = "recovered", "Found at the vendor by reconciliation"
 
 
 class AuditEvent(models.Model):

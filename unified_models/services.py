@@ -341,6 +341,7 @@ def mutation_execute(
             recovered = _recover(connector, watch, claimed, data) if reconcile else None
             if recovered is not None:
                 outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
+                audit.recovered(str(getattr(recovered, "remote_id", "") or claimed.remote_id))
             else:
                 outcome = _send(connector, watch, claimed, data, mapping)
     except BaseException as exc:

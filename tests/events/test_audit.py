@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from events.models import AuditEvent, AuditImmutable, AuditOutcome, Event
 from tests.unified_models.conftest import Connected, invoice_body
@@ -153,3 +154,43 @@ def test_exports_for_accountants(mapped: Connected, first_customer_id: str) -> N
     assert [row["id"] for row in rows] == [str(audit.pk)]
     assert json.loads(rows[0]["unified_input"])["reference"] == "EXP-1"
     assert rows[0]["vendor_payload"] == audit.vendor_payload
+
+
+def test_a_write_found_by_reconciliation_is_in_the_trail_as_recovered(
+    mapped: Connected, first_customer_id: str
+) -> None:
+    """The answer to the POST was lost (its row says no_answer): once a retry finds the invoice at the vendor, a row
+    says it landed, with its id. A write whose accepted answer is already in the trail gets no second row."""
+    mapped.world.control.add_fault(
+        kind="drop_after_apply", pattern="/api/v1/*/salesinvoice/SalesInvoices", method="POST", times=1
+    )
+    body = invoice_body(first_customer_id, reference="AUD-R1")
+    lost = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="aud-r1")
+    assert lost.status_code == 503, lost.json()
+    (no_answer,) = AuditEvent.objects.all()
+    assert no_answer.outcome == AuditOutcome.NO_ANSWER and no_answer.vendor_payload
+
+    mutation = Mutation.objects.get(idempotency_key="aud-r1")
+    Mutation.objects.filter(pk=mutation.pk).update(reconcile_after=timezone.now())  # settled
+    retried = mapped.client.post(mapped.url("invoices"), body, format="json", HTTP_IDEMPOTENCY_KEY="aud-r1")
+    assert retried.status_code == 201, retried.json()
+
+    recovered = AuditEvent.objects.get(outcome=AuditOutcome.RECOVERED)
+    (created,) = [row for row in mapped.dump("SalesInvoices") if row.get("YourRef") == "AUD-R1"]
+    assert recovered.remote_id == created["InvoiceID"] and recovered.mutation_id == mutation.pk
+    assert (recovered.attempt, recovered.resource, recovered.operation) == (2, "invoices", "create")
+
+    # A create whose POST was accepted and recorded, and whose read of its lines then failed: the retry finds it by
+    # its id, and the trail already says it landed.
+    mapped.world.control.add_fault(
+        kind="500", pattern="/api/v1/*/salesinvoice/SalesInvoiceLines*", method="GET", times=1
+    )
+    item_body = invoice_body(first_customer_id, reference="AUD-R2")  # an item line: its lines are read
+    failed = mapped.client.post(mapped.url("invoices"), item_body, format="json", HTTP_IDEMPOTENCY_KEY="aud-r2")
+    assert failed.status_code == 503, failed.json()
+    again = mapped.client.post(mapped.url("invoices"), item_body, format="json", HTTP_IDEMPOTENCY_KEY="aud-r2")
+    assert again.status_code == 201, again.json()
+    second = Mutation.objects.get(idempotency_key="aud-r2")
+    assert list(AuditEvent.objects.filter(mutation_id=second.pk).values_list("outcome", flat=True)) == [
+        AuditOutcome.ACCEPTED
+    ]
