@@ -172,9 +172,10 @@ def idempotent_write(view_method: Callable[..., Response]) -> Callable[..., Resp
 
     Why the semantics stay the same: nothing happens before the write is recorded, and the key and the write are
     claimed together, so a second request with the key ends on the first one's row as before (in flight: 409; done:
-    its answer replayed; another body: 422). A refusal before the write is recorded (invalid input, an unknown
-    connection) is stored with the key as it is answered, unless the key already has an answer: then that answer
-    is the one sent, the first request's, as with a claim made up front.
+    its answer replayed; another body: 422). A failure before the write is recorded (invalid input, an unknown
+    connection) first claims the key alone and is answered as a claim made up front would answer it: the key's
+    earlier answer if it has one, else the failure (a definitive refusal kept as the key's answer, anything else,
+    invalid input included, leaving the key free).
     """
 
     @functools.wraps(view_method)
