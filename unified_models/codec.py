@@ -14,10 +14,11 @@ equal for every resource), without building a serializer per record.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import types
 import typing
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from functools import cache
@@ -358,19 +359,39 @@ def input_to_data(value: UnifiedInput) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- record -> API dict
 
-Encode = Callable[[Any], Any]
+# How the API writes one (non-None) value of a field; `zone` is the current time zone, looked up once per record.
+Encode = Callable[[Any, tzinfo], Any]
 
 
-def _api_datetime(value: datetime) -> str:
+def _api_datetime(value: datetime, zone: tzinfo) -> str:
     """ISO-8601 in the current time zone, UTC written as `Z` (as DRF's DateTimeField writes it)."""
-    zone = timezone.get_current_timezone()
     value = value.astimezone(zone) if timezone.is_aware(value) else timezone.make_aware(value, zone)
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _api_enum(value: Any) -> Any:
+def _api_enum(value: Any, zone: tzinfo) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+def _api_text(value: Any, zone: tzinfo) -> str:
+    return str(value)
+
+
+def _api_bool(value: Any, zone: tzinfo) -> bool:
+    return bool(value)
+
+
+def _api_date(value: date, zone: tzinfo) -> str:
+    return date.isoformat(value)
+
+
+def _api_record(value: Any, zone: tzinfo) -> dict[str, Any]:
+    return _record_fields(type(value))(value, zone)
+
+
+def _as_is(value: Any, zone: tzinfo) -> Any:
+    return value  # remote_data: the vendor's JSON as it came
 
 
 def _encoder_for(annotation: Any) -> Encode:
@@ -378,21 +399,21 @@ def _encoder_for(annotation: Any) -> Encode:
     if typing.get_origin(annotation) is tuple:
         (item, *_) = typing.get_args(annotation)
         encode_item = _encoder_for(item)
-        return lambda values: [encode_item(value) for value in values]
+        return lambda values, zone: [encode_item(value, zone) for value in values]
     if isinstance(annotation, type):
         if dataclasses.is_dataclass(annotation):
-            return lambda value: _record_fields(type(value))(value)
+            return _api_record
         if issubclass(annotation, Enum):
             return _api_enum
         if issubclass(annotation, bool):
-            return bool
+            return _api_bool
         if issubclass(annotation, str | Decimal):
-            return str
+            return _api_text
         if issubclass(annotation, datetime):
             return _api_datetime
         if issubclass(annotation, date):
-            return date.isoformat
-    return lambda value: value  # remote_data: the vendor's JSON as it came
+            return _api_date
+    return _as_is
 
 
 def _field_type(annotation: Any) -> Any:
@@ -406,6 +427,8 @@ def _field_type(annotation: Any) -> Any:
 # A booked line's tax and amounts close it in the API (`id`, `description`, what the line is, then these), although
 # they are declared first, on the TaxedLine every line type extends.
 _LINE_CLOSING = ("tax_rate_id", "net_amount", "tax_amount")
+# The types a text field's value is written as it is in (str(value) of a str is the value itself).
+_PLAIN_TEXT = frozenset({str, type(None)})
 
 
 def _api_field_names(cls: type[Any]) -> list[str]:
@@ -416,17 +439,55 @@ def _api_field_names(cls: type[Any]) -> list[str]:
     return names
 
 
-@cache
-def _record_fields(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    """The encoder of one record type: its fields in the API's order, None as null."""
-    hints = typing.get_type_hints(cls)
-    encoders = [(name, _encoder_for(_field_type(hints[name]))) for name in _api_field_names(cls)]
+def _getter(indices_or_names: list[Any], get: Callable[..., Callable[[Any], Any]]) -> Callable[[Any], tuple[Any, ...]]:
+    """operator.attrgetter / itemgetter that always answers a tuple (they answer the bare value for one name)."""
+    if not indices_or_names:
+        return lambda _: ()
+    if len(indices_or_names) == 1:
+        single = get(indices_or_names[0])
+        return lambda source: (single(source),)
+    return get(*indices_or_names)
 
-    def encode(record: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for name, encode_value in encoders:
-            value = getattr(record, name)
-            data[name] = None if value is None else encode_value(value)
+
+@cache
+def _record_fields(cls: type[Any]) -> Callable[[Any, tzinfo], dict[str, Any]]:
+    """The encoder of one record type: its fields in the API's order, None as null.
+
+    What one loop of `getattr` and an encoder per field gives, in fewer steps (a page of 60 invoices with 180 lines
+    is about 3,000 fields): every value read in one call and put in the dict as it is, then only the values that
+    need writing differently replaced in place (the keys keep their order). Text fields holding a str, almost all
+    of them, need nothing: their types are checked together.
+    """
+    hints = typing.get_type_hints(cls)
+    names = _api_field_names(cls)
+    values_of = _getter(names, operator.attrgetter)
+    texts: list[int] = []
+    decimals: list[tuple[int, str]] = []
+    others: list[tuple[int, str, Encode]] = []
+    for index, name in enumerate(names):
+        annotation = _field_type(hints[name])
+        if annotation is str:
+            texts.append(index)
+        elif annotation is Decimal:
+            decimals.append((index, name))
+        elif (encode_value := _encoder_for(annotation)) is not _as_is:
+            others.append((index, name, encode_value))
+    texts_of = _getter(texts, operator.itemgetter)
+    text_fields = [(index, names[index]) for index in texts]
+
+    def encode(record: Any, zone: tzinfo) -> dict[str, Any]:
+        values = values_of(record)
+        data = dict(zip(names, values, strict=True))
+        if not _PLAIN_TEXT.issuperset(map(type, texts_of(values))):
+            for index, name in text_fields:
+                if (value := values[index]) is not None:
+                    data[name] = str(value)
+        for index, name in decimals:
+            if (value := values[index]) is not None:
+                data[name] = str(value)
+        for index, name, encode_value in others:
+            if (value := values[index]) is not None:
+                data[name] = encode_value(value, zone)
         return data
 
     return encode
@@ -435,7 +496,19 @@ def _record_fields(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
 def record_to_data(record: Any, *, include_remote_data: bool = False) -> dict[str, Any]:
     """A unified record (connectors.base.records) as the API shows it: every field, decimals as strings, dates
     ISO-8601, datetimes ISO-8601 with `Z`, enums as their values; `remote_data` only when asked for."""
-    data = _record_fields(type(record))(record)
+    data = _record_fields(type(record))(record, timezone.get_current_timezone())
     if not include_remote_data:
         data.pop("remote_data", None)
     return data
+
+
+def records_to_data(records: Iterable[Any], *, include_remote_data: bool = False) -> list[dict[str, Any]]:
+    """`record_to_data` of each record (a page), the current time zone looked up once."""
+    zone = timezone.get_current_timezone()
+    page = []
+    for record in records:
+        data = _record_fields(type(record))(record, zone)
+        if not include_remote_data:
+            data.pop("remote_data", None)
+        page.append(data)
+    return page

@@ -15,7 +15,7 @@ from rest_framework import serializers
 
 from connectors.base.data import Resource
 from unified_models import openapi
-from unified_models.codec import record_to_data
+from unified_models.codec import record_to_data, records_to_data
 from unified_models.openapi import RECORD_EXAMPLES, OperationText
 from unified_models.project_serializers import (
     CostEntryCreateSerializer,
@@ -201,7 +201,7 @@ def records_data(
     resource: Resource, records: Sequence[Any], *, include_remote_data: bool = False
 ) -> list[dict[str, Any]]:
     """A page of records as the API shows them (`record_data` of each)."""
-    return [record_to_data(record, include_remote_data=include_remote_data) for record in records]
+    return records_to_data(records, include_remote_data=include_remote_data)
 
 
 def dry_run_data(preview: Any) -> dict[str, Any]:
