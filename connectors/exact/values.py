@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -81,6 +82,8 @@ def _wall_clock(value: Any, field: str) -> datetime | None:
 
 def parse_exact_datetime(value: Any, field: str = "datetime") -> datetime | None:
     """An Exact timestamp (`/Date(ms)/`, `/Date(ms+hhmm)/` or ISO) as an aware UTC datetime; None for null."""
+    if type(value) is str and (moment := _moment_of_json_date(value)) is not None:
+        return moment
     wall = _wall_clock(value, field)
     if wall is None:
         return None
@@ -89,7 +92,27 @@ def parse_exact_datetime(value: Any, field: str = "datetime") -> datetime | None
 
 def parse_exact_date(value: Any, field: str = "date") -> date | None:
     """An Exact date-only field (InvoiceDate, DueDate): the Amsterdam wall-clock calendar date; None for null."""
+    if type(value) is str and (day := _date_of_json_date(value)) is not None:
+        return day
     wall = _wall_clock(value, field)
+    return wall.date() if wall is not None else None
+
+
+# The same `/Date(ms)/` text comes again and again (an invoice's Created and Modified, a page's invoice and due
+# dates): each is worked out once per process. Bounded; the values are immutable; None (not that form) is the caller's.
+@lru_cache(maxsize=4096)
+def _moment_of_json_date(text: str) -> datetime | None:
+    if not _JSON_DATE_RE.match(text):
+        return None
+    wall = _wall_clock(text, "date")
+    return wall.replace(tzinfo=AMSTERDAM).astimezone(UTC) if wall is not None else None
+
+
+@lru_cache(maxsize=4096)
+def _date_of_json_date(text: str) -> date | None:
+    if not _JSON_DATE_RE.match(text):
+        return None
+    wall = _wall_clock(text, "date")
     return wall.date() if wall is not None else None
 
 
@@ -150,6 +173,9 @@ def clean_text(value: Any) -> str | None:
 
 def to_decimal(value: Any, field: str = "number") -> Decimal | None:
     """An Exact number as Decimal without float arithmetic (floats go through their shortest repr)."""
+    # Exact's JSON numbers arrive as floats: a finite one (x - x is 0.0 only then) needs none of the checks below.
+    if type(value) is float and value - value == 0.0:
+        return Decimal(repr(value))
     if value is None or value == "":
         return None
     if isinstance(value, bool):  # bool is an int subclass; an amount is never a flag
@@ -176,7 +202,7 @@ def round_money(amount: Decimal) -> Decimal:
 def to_money(value: Any, field: str = "amount") -> Decimal | None:
     """An Exact amount as Decimal rounded to cents (ROUND_HALF_UP); None for null."""
     amount = to_decimal(value, field)
-    return round_money(amount) if amount is not None else None
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP) if amount is not None else None  # round_money, inlined
 
 
 def plain_decimal(value: Decimal) -> Decimal:
