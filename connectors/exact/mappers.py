@@ -70,7 +70,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from connectors.base.mapping import LedgerMapping, MappingMissing
 from connectors.base.records import (
@@ -202,15 +202,33 @@ def _base(obj: ExactObject, key: str = "ID", *, id_value: str | None = None) -> 
         "remote_id": str(remote_id),
         "created_at": parse_exact_datetime(obj.get("Created"), "Created"),
         "updated_at": parse_exact_datetime(obj.get("Modified"), "Modified"),
-        # Records are immutable: the caller's dict is copied, unless it is a cleaned object made for this record.
-        "remote_data": obj if type(obj) is OwnedExactObject else _json_copy(dict(obj)),
+        # Records are immutable: the caller's dict is copied, unless it is a cleaned object made for this record, or
+        # one whose record is to be made without remote_data.
+        "remote_data": _remote_data(obj),
     }
+
+
+def _remote_data(obj: ExactObject) -> dict[str, Any] | None:
+    kind = type(obj)
+    if kind is OwnedExactObject:
+        return cast(OwnedExactObject, obj)  # a dict made for this record
+    if kind is UnkeptExactObject:
+        return None
+    copied: dict[str, Any] = _json_copy(dict(obj))
+    return copied
 
 
 class OwnedExactObject(dict[str, Any]):
     """An Exact object decoded and cleaned for the record built from it (resources.without_odata_noise makes them):
     its dicts and lists are new and held by nothing else, so the record keeps it as its remote_data as it is instead
     of copying it again (a list page of 60 invoices: about 1.5 ms less)."""
+
+
+class UnkeptExactObject(dict[str, Any]):
+    """An Exact object as the API returned it (OData envelope and all), read for a record nobody asked the
+    remote_data of (a live list without `?include=remote_data`): the record is made without remote_data, so the
+    object is neither cleaned (resources.without_odata_noise) nor copied for it. The readers take either form: they
+    read named properties, and expanded lines through `_expanded_lines`."""
 
 
 def _json_copy(value: Any) -> Any:
