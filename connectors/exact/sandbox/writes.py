@@ -19,7 +19,7 @@ from connectors.exact.sandbox.odata import (
     parse_datetime_value,
     round_money,
 )
-from connectors.exact.sandbox.store import TABLE_KEYS, DivisionStore
+from connectors.exact.sandbox.store import LINE_PARENTS, TABLE_KEYS, DivisionStore
 
 STREAM_ERROR = "Error processing request stream. The request should be a valid top-level resource object."
 DEFAULT_SALES_JOURNAL = "70"  # Omitted Journal falls back to the default sales journal (picqer #287).
@@ -1416,6 +1416,29 @@ _CREATE = {
 # ------------------------------------------------------------------------------------------ PUT / DELETE
 
 
+# Line set -> its header set, for line sets in their header's webhook topic (PurchaseEntryLines in PurchaseEntries,
+# SalesOrderLines in SalesOrders, SalesEntryLines in SalesEntries).
+_HEADER_OF_LINES = {
+    line_path: header.path
+    for header in ENTITY_SETS.values()
+    for line_path in header.navigations.values()
+    if header.topic and line_path in ENTITY_SETS and ENTITY_SETS[line_path].topic == header.topic
+}
+
+
+def _line_events(store: DivisionStore, entity: EntitySet, line_key: Any) -> list[tuple[str, str, str, str]] | None:
+    """A line written on its own changes its header: an Update event of the header (its key and endpoint), as for
+    SalesInvoiceLines (NOTES.md: Webhooks; the topic covers its lines, what Exact puts in Key for a line change is
+    UNCONFIRMED). None when `entity` is no such line set."""
+    header_path = _HEADER_OF_LINES.get(entity.path)
+    if header_path is None or entity.path == "salesinvoice/SalesInvoiceLines" or entity.table is None:
+        return None
+    header_key = store.tables[entity.table].value(line_key, LINE_PARENTS[entity.table])
+    if not header_key:
+        return None
+    return [(str(entity.topic), "Update", header_path, header_key)]
+
+
 def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: Actor) -> WriteResult:
     """PUT: change the updatable properties present in the body."""
     assert entity.table is not None
@@ -1459,7 +1482,7 @@ def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: 
     store.update(entity.table, key, values)
     if entity.table == "SalesInvoices":
         _restamp_invoice(store, key, None)
-    return WriteResult(key, None, events)
+    return WriteResult(key, None, _line_events(store, entity, key) or events)
 
 
 def _put_invoice_line(store: DivisionStore, invoice_id: str, raw: dict[str, Any], actor: Actor) -> None:
@@ -1491,7 +1514,8 @@ def _put_invoice_line(store: DivisionStore, invoice_id: str, raw: dict[str, Any]
 def delete(store: DivisionStore, entity: EntitySet, key: Any, actor: Actor) -> WriteResult:
     assert entity.table is not None
     table = entity.table
-    events = [(entity.topic, "Delete", entity.path, key)] if entity.topic else []
+    # Read before the line goes: its header is what changed.
+    events = _line_events(store, entity, key) or ([(entity.topic, "Delete", entity.path, key)] if entity.topic else [])
     if table == "SalesInvoices":
         _refuse_processed(store, key)
         for line_key in list(store.children("SalesInvoiceLines", key)):

@@ -338,3 +338,189 @@ def test_events_can_be_lost_on_exacts_side(
     http.post(connected.api_url("crm/Accounts"), headers=headers, json={"Name": "Found BV"})
     assert len(receiver.wait_for(2)) == 2
     assert _verify(receiver.requests[1].body, "whsec-test")["Action"] == "Create"
+
+
+# ---------------------------------------------------------------------------------------------- the later topics
+
+
+def _events_since(receiver: Receiver, seen: int, count: int) -> list[dict[str, object]]:
+    """The next `count` signed events after the first `seen` requests, verified."""
+    requests = receiver.wait_for(seen + count)
+    assert len(requests) == seen + count, [r.body for r in requests[seen:]]
+    return [_verify(request.body, "whsec-test") for request in requests[seen:]]
+
+
+def _assert_event(
+    content: dict[str, object], connected: Tenant, *, topic: str, action: str, path: str, key: str
+) -> None:
+    assert (content["Topic"], content["Action"], content["Key"], content["Division"]) == (
+        topic,
+        action,
+        key,
+        connected.division,
+    )
+    assert str(content["ExactOnlineEndpoint"]).endswith(f"/api/v1/{connected.division}/{path}(guid'{key}')")
+
+
+@pytest.mark.skipif(not data_layer_available(), reason="needs the data layer (resources.py)")
+def test_writes_of_orders_entries_and_project_transactions_deliver_their_topics(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    """SalesOrders, PurchaseEntries (invoice and credit note), GeneralJournalEntries, TimeTransactions and
+    CostTransactions (topic names UNCONFIRMED, NOTES.md: Webhooks): a create, an update (none for general journal
+    entries: no PUT) and a delete each send one signed event with the record's key and endpoint."""
+    control.set_limits(minutely_limit=100_000, daily_limit=1_000_000, error_limit=100_000)
+    topics = ["SalesOrders", "PurchaseEntries", "GeneralJournalEntries", "TimeTransactions", "CostTransactions"]
+    for topic in topics:
+        _subscribe(connected, server, http, receiver.url, topic)
+    assert len(receiver.wait_for(len(topics))) == len(topics)
+    assert server.sandbox.webhooks.wait_idle()
+    headers = {**connected.headers(), "Content-Type": "application/json", "Prefer": "return=representation"}
+
+    def first(path: str, filter_: str) -> str:
+        response = http.get(connected.api_url(path), params={"$select": "ID", "$filter": filter_}, headers=headers)
+        return str(response.json()["d"]["results"][0]["ID"])
+
+    def post(path: str, body: dict[str, object]) -> dict[str, object]:
+        response = http.post(connected.api_url(path), headers=headers, json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json()["d"])
+
+    customer = first("crm/Accounts", "trim(Code) eq '1'")
+    item = first("logistics/Items", "Code eq 'CONSULT'")
+    employee = first("payroll/Employees", "Code eq '1'")
+    costs = first("financial/GLAccounts", "Code eq '4000'")
+    other = first("financial/GLAccounts", "Code eq '1100'")
+    project = post("project/Projects", {"Code": "P-W", "Description": "Webhooks", "Type": 3, "Account": customer})
+    bodies: list[tuple[str, str, str, dict[str, object]]] = [
+        (
+            "SalesOrders",
+            "salesorder/SalesOrders",
+            "OrderID",
+            {"OrderedBy": customer, "SalesOrderLines": [{"Item": item, "Quantity": 1}]},
+        ),
+        (
+            "PurchaseEntries",
+            "purchaseentry/PurchaseEntries",
+            "EntryID",
+            {"Supplier": customer, "Journal": "60", "PurchaseEntryLines": [{"AmountFC": 10, "GLAccount": costs}]},
+        ),
+        # A purchase credit note is a purchase entry too (Type 31): the same topic and key.
+        (
+            "PurchaseEntries",
+            "purchaseentry/PurchaseEntries",
+            "EntryID",
+            {"Supplier": customer, "Journal": "60", "PurchaseEntryLines": [{"AmountFC": -10, "GLAccount": costs}]},
+        ),
+        (
+            "GeneralJournalEntries",
+            "generaljournalentry/GeneralJournalEntries",
+            "EntryID",
+            {
+                "JournalCode": "90",
+                "GeneralJournalEntryLines": [{"GLAccount": costs, "AmountFC": 5}, {"GLAccount": other, "AmountFC": -5}],
+            },
+        ),
+        (
+            "TimeTransactions",
+            "project/TimeTransactions",
+            "ID",
+            {"Project": project["ID"], "Item": item, "Quantity": 2, "Employee": employee},
+        ),
+        (
+            "CostTransactions",
+            "project/CostTransactions",
+            "ID",
+            {"Project": project["ID"], "Item": item, "Quantity": 1, "Employee": employee},
+        ),
+    ]
+    seen = len(topics)
+    for topic, path, key_name, body in bodies:
+        record = post(path, body)
+        key = str(record[key_name])
+        [created] = _events_since(receiver, seen, 1)
+        _assert_event(created, connected, topic=topic, action="Create", path=path, key=key)
+        seen += 1
+        if topic == "PurchaseEntries":
+            assert record["Type"] in (30, 31)
+        if topic != "GeneralJournalEntries":  # GET, POST and DELETE only
+            changed = http.put(
+                connected.api_url(f"{path}(guid'{key}')"),
+                headers=headers,
+                json={"Notes": "x"} if topic in ("TimeTransactions", "CostTransactions") else {"Description": "x"},
+            )
+            assert changed.status_code == 204, changed.text
+            [updated] = _events_since(receiver, seen, 1)
+            _assert_event(updated, connected, topic=topic, action="Update", path=path, key=key)
+            seen += 1
+        removed = http.delete(connected.api_url(f"{path}(guid'{key}')"), headers=headers)
+        assert removed.status_code == 204, removed.text
+        [deleted] = _events_since(receiver, seen, 1)
+        _assert_event(deleted, connected, topic=topic, action="Delete", path=path, key=key)
+        seen += 1
+    assert server.sandbox.webhooks.wait_idle()
+    assert control.counters()["webhooks"]["delivered"] == seen - len(topics)
+
+
+@pytest.mark.skipif(not data_layer_available(), reason="needs the data layer (resources.py)")
+def test_a_line_written_on_its_own_is_an_update_of_its_header(
+    connected: Tenant, server: SandboxServer, http: httpx.Client, receiver: Receiver, control: SandboxControl
+) -> None:
+    """PurchaseEntryLines and SalesOrderLines are in their header's topic: a PUT or DELETE of a line sends an Update
+    of the header (its key and endpoint), as a SalesInvoiceLines write does."""
+    control.set_limits(minutely_limit=100_000, daily_limit=1_000_000, error_limit=100_000)
+    for topic in ("PurchaseEntries", "SalesOrders"):
+        _subscribe(connected, server, http, receiver.url, topic)
+    assert len(receiver.wait_for(2)) == 2
+    assert server.sandbox.webhooks.wait_idle()
+    headers = {**connected.headers(), "Content-Type": "application/json", "Prefer": "return=representation"}
+
+    def first(path: str, filter_: str) -> str:
+        response = http.get(connected.api_url(path), params={"$select": "ID", "$filter": filter_}, headers=headers)
+        return str(response.json()["d"]["results"][0]["ID"])
+
+    customer = first("crm/Accounts", "trim(Code) eq '1'")
+    costs = first("financial/GLAccounts", "Code eq '4000'")
+    item = first("logistics/Items", "Code eq 'CONSULT'")
+    cases = [
+        (
+            "PurchaseEntries",
+            "purchaseentry/PurchaseEntries",
+            "EntryID",
+            "purchaseentry/PurchaseEntryLines",
+            {
+                "Supplier": customer,
+                "Journal": "60",
+                "PurchaseEntryLines": [{"AmountFC": 10, "GLAccount": costs}, {"AmountFC": 5, "GLAccount": costs}],
+            },
+        ),
+        (
+            "SalesOrders",
+            "salesorder/SalesOrders",
+            "OrderID",
+            "salesorder/SalesOrderLines",
+            {"OrderedBy": customer, "SalesOrderLines": [{"Item": item, "Quantity": 1}, {"Item": item, "Quantity": 2}]},
+        ),
+    ]
+    seen = 2
+    for topic, path, key_name, lines_path, body in cases:
+        created = http.post(connected.api_url(path), headers=headers, json=body)
+        assert created.status_code == 201, created.text
+        key = str(created.json()["d"][key_name])
+        lines = http.get(
+            connected.api_url(lines_path),
+            params={"$select": "ID", "$filter": f"{key_name} eq guid'{key}'"},
+            headers=headers,
+        ).json()["d"]["results"]
+        assert len(lines) == 2
+        seen += 1  # the header's Create
+        line_url = connected.api_url(f"{lines_path}(guid'{lines[0]['ID']}')")
+        assert http.put(line_url, headers=headers, json={"Description": "x"}).status_code == 204
+        assert (
+            http.delete(connected.api_url(f"{lines_path}(guid'{lines[1]['ID']}')"), headers=headers).status_code == 204
+        )
+        events = _events_since(receiver, seen - 1, 3)
+        _assert_event(events[0], connected, topic=topic, action="Create", path=path, key=key)
+        for event in events[1:]:
+            _assert_event(event, connected, topic=topic, action="Update", path=path, key=key)
+        seen += 2
