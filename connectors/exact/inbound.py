@@ -9,6 +9,9 @@ Facts followed (NOTES.md: Webhooks):
   `{"Content":` and `,"HashCode":`) with the app's webhook secret. Only the key is sent: the record is fetched.
 - Actions Create, Update, Delete; retries and delivery guarantees are not documented, so the incremental sync
   catches whatever a webhook missed.
+- The Key is the primary key of the topic's entity (OrderID, EntryID, ID), which each unified record keeps as its
+  remote id; a header topic also covers its lines, whose changes may name the line (NOTES.md: Webhooks, topics and
+  keys, lines).
 """
 
 from __future__ import annotations
@@ -29,20 +32,30 @@ from connectors.exact.resources import parse_guid
 
 SUBSCRIPTIONS_PATH = "webhooks/WebhookSubscriptions"
 
-# Topic -> the unified resource whose record the event's Key names (NOTES.md: Webhooks, topics seen). Payments
-# (Receivables) and the VAT codes and journals have no topic: the incremental sync alone keeps them.
+# Topic -> the unified resource whose record the event's Key names (NOTES.md: Webhooks, topics and keys). Payments
+# (Receivables), projects, the VAT codes and journals have no topic: the sync alone keeps them. The topic names
+# after Items are UNCONFIRMED (no authoritative list; NOTES.md: Webhooks).
 TOPICS: Mapping[str, Resource] = MappingProxyType(
     {
         "Accounts": Resource.CONTACTS,
         "SalesInvoices": Resource.INVOICES,
         "GLAccounts": Resource.LEDGER_ACCOUNTS,
         "Items": Resource.ITEMS,
+        "SalesOrders": Resource.SALES_ORDERS,  # Key: OrderID
+        # Key: EntryID, a purchase invoice (Type 30) or a purchase credit note (31); both are purchase-invoices.
+        "PurchaseEntries": Resource.PURCHASE_INVOICES,
+        "GeneralJournalEntries": Resource.JOURNAL_ENTRIES,  # Key: EntryID
+        "TimeTransactions": Resource.TIME_ENTRIES,  # Key: ID
+        "CostTransactions": Resource.COST_ENTRIES,  # Key: ID
     }
 )
 
 ACTIONS: Mapping[str, InboundAction] = MappingProxyType(
     {"create": InboundAction.CREATED, "update": InboundAction.UPDATED, "delete": InboundAction.DELETED}
 )
+# Topics that also cover a line set whose line changes Exact may report under the header's Key (undocumented:
+# NOTES.md: Webhooks, lines): a Delete there is read back, and only a header the read no longer finds is removed.
+DELETES_READ_BACK = frozenset({"SalesOrders", "PurchaseEntries", "GeneralJournalEntries"})
 
 # picqer's Authenticatable: the body is exactly {"Content":<content>,"HashCode":"<hash>"} (NOTES.md: Webhooks).
 _BODY = re.compile(rb'^\{"Content":(?P<content>.*),"HashCode":"(?P<hash>[^"]*)"\}\s*$', re.DOTALL)
@@ -96,8 +109,11 @@ def parse(body: bytes) -> InboundDelivery:
         raise InboundRejected("The webhook names no Division.")
     company_id = str(int(division))
     events: list[InboundEvent] = []
-    resource = TOPICS.get(str(content.get("Topic") or ""))
+    topic = str(content.get("Topic") or "")
+    resource = TOPICS.get(topic)
     action = ACTIONS.get(str(content.get("Action") or "").lower())
+    if action is InboundAction.DELETED and topic in DELETES_READ_BACK:
+        action = InboundAction.UPDATED  # the targeted fetch removes the record if Exact no longer has it
     key = parse_guid(str(content.get("Key") or ""))
     if resource is not None and action is not None and key is not None:
         events.append(

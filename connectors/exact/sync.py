@@ -375,25 +375,38 @@ def fetch_by_keys(connector: ExactConnector, api: DivisionApi, resource: Resourc
         yield from connector.exact_records(api, spec, rows)
 
 
+# The line sets a header topic also covers (NOTES.md: Webhooks, topics and keys): line set, header key on the line.
+LINE_SETS: Mapping[Resource, tuple[str, str]] = MappingProxyType(
+    {
+        Resource.INVOICES: (LINES_BULK_PATH, "InvoiceID"),
+        Resource.PURCHASE_INVOICES: ("purchaseentry/PurchaseEntryLines", "EntryID"),
+        Resource.JOURNAL_ENTRIES: ("generaljournalentry/GeneralJournalEntryLines", "EntryID"),
+        Resource.SALES_ORDERS: ("salesorder/SalesOrderLines", "OrderID"),
+    }
+)
+
+
 def fetch_changed(connector: ExactConnector, api: DivisionApi, resource: Resource, keys: list[str]) -> list[Any]:
-    """The records a webhook named. The SalesInvoices topic also covers the lines (NOTES.md: Webhooks), so a key
-    that is no invoice may be a line's: its invoice is read instead (one more call, only then)."""
+    """The records a webhook named. A header topic also covers its lines (SalesInvoices, PurchaseEntries,
+    GeneralJournalEntries, SalesOrders; NOTES.md: Webhooks), so a key that is no header may be a line's: its header
+    is read instead (one more call, only then)."""
     records = list(fetch_by_keys(connector, api, resource, keys))
-    if resource is not Resource.INVOICES:
+    if resource not in LINE_SETS:
         return records
+    lines_path, header_key = LINE_SETS[resource]
     found = {str(record.remote_id) for record in records}
     unknown = [guid for guid in (parse_guid(key) for key in keys) if guid is not None and guid not in found]
     if not unknown:
         return records
-    invoice_ids: set[str] = set()
+    header_ids: set[str] = set()
     for start in range(0, len(unknown), KEYS_PER_FETCH):
         by_key = or_(*(eq("ID", Guid(guid)) for guid in unknown[start : start + KEYS_PER_FETCH]))
-        for row in api.records(LINES_BULK_PATH, ODataQuery(select=["ID", "InvoiceID"], filter=by_key)):
-            invoice_id = parse_guid(str(row.get("InvoiceID") or ""))
-            if invoice_id is not None and invoice_id not in found:
-                invoice_ids.add(invoice_id)
-    if invoice_ids:
-        records.extend(fetch_by_keys(connector, api, resource, sorted(invoice_ids)))
+        for row in api.records(lines_path, ODataQuery(select=["ID", header_key], filter=by_key)):
+            header_id = parse_guid(str(row.get(header_key) or ""))
+            if header_id is not None and header_id not in found:
+                header_ids.add(header_id)
+    if header_ids:
+        records.extend(fetch_by_keys(connector, api, resource, sorted(header_ids)))
     return records
 
 

@@ -25,7 +25,17 @@ from unified_models.store.models import InboundEventSeen, InboundSubscription, S
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
-TOPICS = {"Accounts", "SalesInvoices", "GLAccounts", "Items"}
+TOPICS = {
+    "Accounts",
+    "SalesInvoices",
+    "GLAccounts",
+    "Items",
+    "SalesOrders",
+    "PurchaseEntries",
+    "GeneralJournalEntries",
+    "TimeTransactions",
+    "CostTransactions",
+}
 
 
 def _connect(world: ExactWorld, workspace: Any, auth_client: Any) -> Connected:
@@ -97,7 +107,7 @@ def test_subscriptions_per_topic_are_kept_and_removed_at_disconnect(loopback: Co
     assert set(remote) == TOPICS
     assert {row["callback_url"] for row in remote.values()} == {"http://127.0.0.1:9/inbound/exact"}
     assert {row.remote_id for row in rows} == {row["subscription_id"] for row in remote.values()}
-    assert _subscription_posts(loopback) == 4
+    assert _subscription_posts(loopback) == len(TOPICS)
 
     # Checking again creates nothing: one GET, no POST.
     loopback.world.control.clear_requests()
@@ -131,7 +141,7 @@ def test_the_connect_signal_queues_the_subscriptions(loopback: Connected, monkey
         assert sent == []  # not before the connection is committed
     assert sent == [[[str(loopback.connection.pk)], "sync"]]
     # What the worker then does.
-    assert tasks.inbound_subscribe(str(loopback.connection.pk)) == 4
+    assert tasks.inbound_subscribe(str(loopback.connection.pk)) == len(TOPICS)
     assert set(_sandbox_subscriptions(loopback)) == TOPICS
 
 
@@ -139,7 +149,13 @@ def test_the_connect_signal_queues_the_subscriptions(loopback: Connected, monkey
 
 
 def _event(
-    connected: Connected, key: str, *, secret: str | None = None, action: str = "Update", topic: str = "Accounts"
+    connected: Connected,
+    key: str,
+    *,
+    secret: str | None = None,
+    action: str = "Update",
+    topic: str = "Accounts",
+    created_on: str = "2026-12-05T10:00:00.000000Z",
 ) -> bytes:
     content = {
         "Topic": topic,
@@ -148,7 +164,7 @@ def _event(
         "Action": action,
         "Key": key,
         "ExactOnlineEndpoint": f"{connected.world.server.root_url}/nl/api/v1/101/crm/Accounts(guid'{key}')",
-        "EventCreatedOn": "2026-12-05T10:00:00.000000Z",
+        "EventCreatedOn": created_on,
     }
     return event_body(content, connected.world.webhook_secret if secret is None else secret)
 
@@ -231,6 +247,70 @@ def test_an_invoice_line_event_refreshes_its_invoice(connected: Connected, monke
     assert stored.deleted_at is None
 
 
+def _passthrough(connected: Connected, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """A write in Exact that does not touch the store (the passthrough); the answer's OData body."""
+    request = {"method": method, "path": path, **({"body": body} if body is not None else {})}
+    response = connected.client.post(connected.url("passthrough"), request, format="json")
+    assert response.status_code == 200 and response.json()["status"] in (201, 204), response.json()
+    return response.json()["body"]
+
+
+def _stored(connected: Connected, resource: str, remote_id: str) -> StoredRecord | None:
+    return StoredRecord.objects.filter(connection=connected.connection, resource=resource, remote_id=remote_id).first()
+
+
+def _purchase_entry(connected: Connected, *amounts: int) -> dict[str, Any]:
+    costs = next(row["ID"] for row in connected.dump("GLAccounts") if str(row["Code"]).strip() == "4000")
+    supplier = next(row["ID"] for row in connected.dump("Accounts") if str(row["Code"]).strip() == "1")
+    lines = [{"AmountFC": amount, "GLAccount": costs, "Description": f"Line {amount}"} for amount in amounts]
+    body = {"Supplier": supplier, "Journal": "60", "PurchaseEntryLines": lines}
+    return dict(_passthrough(connected, "POST", "purchaseentry/PurchaseEntries", body)["d"])
+
+
+def test_a_purchase_entry_line_event_refreshes_its_entry(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PurchaseEntries also covers the lines (NOTES.md: Webhooks): a key that is a line's brings its entry."""
+    _backfill(connected, "purchase-invoices")
+    entry = _purchase_entry(connected, 10, 20)
+    _backfill(connected, "purchase-invoices")
+    line = next(row for row in connected.dump("PurchaseEntryLines") if row["EntryID"] == entry["EntryID"])
+    _passthrough(connected, "PUT", f"purchaseentry/PurchaseEntryLines(guid'{line['ID']}')", {"Description": "Hook"})
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+    body = _event(connected, line["ID"], topic="PurchaseEntries")
+    assert Client().post("/inbound/exact", data=body, content_type="application/json").status_code == 200
+    assert queued == [[str(connected.connection.pk), "purchase-invoices", [line["ID"]], []]]
+    assert tasks.inbound_fetch(*queued[0]) == 1
+    stored = _stored(connected, "purchase-invoices", entry["EntryID"])
+    assert stored is not None and stored.deleted_at is None
+    assert "Hook" in [item["description"] for item in stored.data["lines"]]
+
+
+def test_a_delete_of_a_header_topic_is_read_back(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Delete on PurchaseEntries may stand for a line's removal (undocumented): the entry is read back and kept
+    while Exact still has it; once Exact has deleted it, the same event removes it."""
+    _backfill(connected, "purchase-invoices")
+    entry = _purchase_entry(connected, 10)
+    _backfill(connected, "purchase-invoices")
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+    web = Client()
+    body = _event(connected, entry["EntryID"], topic="PurchaseEntries", action="Delete")
+    assert web.post("/inbound/exact", data=body, content_type="application/json").status_code == 200
+    assert queued == [[str(connected.connection.pk), "purchase-invoices", [entry["EntryID"]], []]]
+    tasks.inbound_fetch(*queued.pop())
+    stored = _stored(connected, "purchase-invoices", entry["EntryID"])
+    assert stored is not None and stored.deleted_at is None
+
+    _passthrough(connected, "DELETE", f"purchaseentry/PurchaseEntries(guid'{entry['EntryID']}')")
+    again = _event(
+        connected, entry["EntryID"], topic="PurchaseEntries", action="Delete", created_on="2026-12-05T10:00:01.000000Z"
+    )
+    assert web.post("/inbound/exact", data=again, content_type="application/json").status_code == 200
+    tasks.inbound_fetch(*queued.pop())
+    stored = _stored(connected, "purchase-invoices", entry["EntryID"])
+    assert stored is not None and stored.deleted_at is not None
+
+
 # ---------------------------------------------------------------------------------------------- end to end
 
 
@@ -267,7 +347,7 @@ def test_a_change_in_exact_reaches_the_api_by_webhook_within_2_seconds(live: Con
         connection_lifecycle_send("created", [live.connection])
     _wait(
         lambda: (
-            len(_sandbox_subscriptions(live)) == 4
+            len(_sandbox_subscriptions(live)) == len(TOPICS)
             and all(row["validated"] for row in _sandbox_subscriptions(live).values())
         ),
         60,
@@ -305,3 +385,75 @@ def test_a_missed_webhook_is_caught_by_the_next_incremental_run(live: Connected)
 
     _backfill(live, "contacts")  # the next incremental run
     assert _name_through_api(live, contact.record_id) == "Missed By Webhook BV"
+
+
+def _written_in_exact(live: Connected) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(resource, entity set, key property, POST body) of one record per later topic (NOTES.md: Webhooks)."""
+    code = {name: {str(row["Code"]).strip(): row["ID"] for row in live.dump(name)} for name in ("Accounts", "Items")}
+    gl = {str(row["Code"]).strip(): row["ID"] for row in live.dump("GLAccounts")}
+    employee = {str(row["Code"]).strip(): row["ID"] for row in live.dump("Employees")}["1"]
+    customer, item = code["Accounts"]["1"], code["Items"]["CONSULT"]
+    project = _passthrough(
+        live, "POST", "project/Projects", {"Code": "P-HOOK", "Description": "Hooks", "Type": 3, "Account": customer}
+    )["d"]["ID"]
+    entry = {"Project": project, "Item": item, "Quantity": 2, "Employee": employee}
+    return [
+        ("sales-orders", "salesorder/SalesOrders", "OrderID", {"OrderedBy": customer, "SalesOrderLines": [
+            {"Item": item, "Quantity": 1}]}),
+        ("purchase-invoices", "purchaseentry/PurchaseEntries", "EntryID", {"Supplier": customer, "Journal": "60",
+            "PurchaseEntryLines": [{"AmountFC": 10, "GLAccount": gl["4000"]}]}),
+        # A purchase credit note (Type 31): the same topic and Key, the same resource.
+        ("purchase-invoices", "purchaseentry/PurchaseEntries", "EntryID", {"Supplier": customer, "Journal": "60",
+            "PurchaseEntryLines": [{"AmountFC": -10, "GLAccount": gl["4000"]}]}),
+        ("journal-entries", "generaljournalentry/GeneralJournalEntries", "EntryID", {"JournalCode": "90",
+            "GeneralJournalEntryLines": [{"GLAccount": gl["4000"], "AmountFC": 5},
+                                         {"GLAccount": gl["1100"], "AmountFC": -5}]}),
+        ("time-entries", "project/TimeTransactions", "ID", entry),
+        ("cost-entries", "project/CostTransactions", "ID", entry),
+    ]  # fmt: skip
+
+
+@pytest.mark.redis
+def test_orders_entries_and_project_transactions_reach_the_store_by_webhook(
+    live: Connected, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written (and then deleted) in Exact: the sandbox's signed event reaches the live gateway over HTTP and the
+    targeted fetch it queues puts the record in the store (or removes it), without a sync run."""
+    resources = ["sales-orders", "purchase-invoices", "journal-entries", "time-entries", "cost-entries"]
+    _backfill(live, *resources)
+    inbound.inbound_subscriptions_ensure(connection=live.connection)
+    _wait(
+        lambda: (
+            set(_sandbox_subscriptions(live)) == TOPICS
+            and all(row["validated"] for row in _sandbox_subscriptions(live).values())
+        ),
+        10,
+        "the validation POSTs",
+    )
+    queued: list[list[Any]] = []  # filled by the live server's thread once each event is committed
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+
+    def fetch_queued(resource: str) -> None:
+        _wait(lambda: bool(queued), 5, f"the webhook for {resource}")
+        args = queued.pop(0)
+        assert args[:2] == [str(live.connection.pk), resource], args
+        assert tasks.inbound_fetch(*args) == 1
+
+    for resource, path, key_name, body in _written_in_exact(live):
+        key = str(_passthrough(live, "POST", path, body)["d"][key_name])
+        fetch_queued(resource)
+        stored = _stored(live, resource, key)
+        assert stored is not None and stored.deleted_at is None, (resource, key)
+        if resource == "purchase-invoices":
+            assert stored.data["type"] in ("invoice", "credit_note")
+        _passthrough(live, "DELETE", f"{path}(guid'{key}')")
+        fetch_queued(resource)
+        stored = _stored(live, resource, key)
+        assert stored is not None and stored.deleted_at is not None, (resource, key)
+
+    assert live.world.server.sandbox.webhooks.wait_idle()
+    assert queued == []
+    types = {row.data["type"] for row in StoredRecord.objects.filter(resource="purchase-invoices")}
+    assert types == {"invoice", "credit_note"}
+    for resource in resources:
+        assert live.connection.sync_runs.filter(resource=resource).count() == 1, resource  # the backfill only
