@@ -1,4 +1,6 @@
-"""Several writes as one SQL statement where PostgreSQL allows it: rows inserted together with an update of others.
+"""Statements the hot path runs with less building: several writes as one SQL statement where PostgreSQL allows it
+(rows inserted together with an update of others), rows inserted and updated with statements compiled once, and a
+read whose query is compiled once (`PreparedGet`).
 
 The INSERTs run as data-modifying CTEs of the last statement (`WITH i0 AS (INSERT …), i1 AS (INSERT …) UPDATE …`),
 each built by Django's own SQL compilers, so field conversions, defaults and `pre_save` values are what `save()`
@@ -9,13 +11,17 @@ databases get one statement each, in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router, transaction
 from django.db.models import sql
 from django.db.models.fields import AutoFieldMixin
+from django.db.models.query import get_related_populators
+
+M = TypeVar("M", bound=models.Model)
 
 
 def insert_and_update(instance: models.Model, rows: models.QuerySet[Any], values: dict[str, Any]) -> int:
@@ -175,3 +181,124 @@ def update_rows(update: Update) -> int:
     with connection.cursor() as cursor:
         cursor.execute(text, params)
         return int(cursor.rowcount)
+
+
+# ---------------------------------------------------------------------------------------------- prepared reads
+
+
+@dataclass(frozen=True)
+class _CompiledGet:
+    """What Django's compiler made of a prepared read, once per database: the text, the parameters with the
+    positions each call's values go to, and what ModelIterable needs to build the instances."""
+
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, str], ...]  # (position in params, placeholder name)
+    model: type[models.Model]
+    init_list: tuple[str, ...]
+    fields_start: int
+    fields_end: int
+    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]  # (column, converters, expression)
+    populators: tuple[Any, ...]
+    annotation_col_map: tuple[tuple[str, int], ...]
+
+
+class PreparedGet(Generic[M]):
+    """One row of a query whose shape never changes, only its values: built by the ORM and compiled once per
+    database, then each call runs the same statement text with its own values.
+
+    For reads made on every request (the request's connection with its joins), where building and compiling the
+    query cost more than PostgreSQL takes to answer it. `build` returns the queryset for keyword values;
+    `placeholders` names the model field that converts each value (as a lookup on that field would). The first
+    call builds the queryset once with a unique sentinel per value and notes where each sentinel lands among the
+    compiled parameters; the statement text and the other parameters are Django's own. Rows become instances as
+    `ModelIterable` makes them (same converters, `from_db`, select_related populators, annotations), so `get`
+    answers what `build(**values).get()` answers: DoesNotExist for no row (ValidationError for a value the field
+    rejects), MultipleObjectsReturned for more than one.
+    """
+
+    def __init__(self, build: Callable[..., models.QuerySet[M]], **placeholders: models.Field[Any, Any]) -> None:
+        self._build = build
+        self._placeholders = placeholders
+        self._compiled: tuple[str, _CompiledGet] | None = None  # (database alias, what was compiled for it)
+
+    def _compile(self) -> tuple[str, _CompiledGet]:
+        sentinels = {name: self._sentinel(name, field) for name, field in self._placeholders.items()}
+        queryset = self._build(**sentinels).order_by()
+        using = queryset.db
+        connection = connections[using]
+        query = queryset.query.chain()
+        query.set_limits(high=2)  # enough to tell one row from several, as get() limits itself
+        compiler = query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        prepared = {
+            name: self._placeholders[name].get_db_prep_value(value, connection, prepared=False)
+            for name, value in sentinels.items()
+        }
+        slots = tuple(
+            (position, name)
+            for position, param in enumerate(params)
+            for name, sentinel in prepared.items()
+            if type(param) is type(sentinel) and param == sentinel
+        )
+        missing = set(prepared) - {name for _, name in slots}
+        if missing:
+            raise ValueError(f"placeholders not found in the compiled query: {sorted(missing)}")
+        klass_info = compiler.klass_info
+        assert klass_info is not None
+        select = compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        columns = [column[0] for column in select[: compiler.col_count]]
+        compiled = _CompiledGet(
+            sql=sql,
+            params=tuple(params),
+            slots=slots,
+            model=klass_info["model"],
+            init_list=tuple(column[0].target.attname for column in select[start:end]),
+            fields_start=start,
+            fields_end=end,
+            converters=tuple(
+                (position, tuple(converters), expression)
+                for position, (converters, expression) in compiler.get_converters(columns).items()
+            ),
+            populators=tuple(get_related_populators(klass_info, select, using)),
+            annotation_col_map=tuple((compiler.annotation_col_map or {}).items()),
+        )
+        self._compiled = (using, compiled)
+        return using, compiled
+
+    @staticmethod
+    def _sentinel(name: str, field: models.Field[Any, Any]) -> Any:
+        if isinstance(field, models.UUIDField):
+            return uuid.uuid4()
+        if isinstance(field, models.CharField | models.TextField):
+            return f"prepared-get:{name}:{uuid.uuid4().hex}"
+        raise TypeError(f"no sentinel for a {type(field).__name__} placeholder ({name})")
+
+    def get(self, **values: Any) -> M:
+        using, compiled = self._compiled or self._compile()
+        connection = connections[using]
+        params = list(compiled.params)
+        for position, name in compiled.slots:
+            field = self._placeholders[name]
+            params[position] = field.get_db_prep_value(field.to_python(values[name]), connection, prepared=False)
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchmany(2)
+        model = compiled.model
+        if not rows:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")  # type: ignore[attr-defined]
+        if len(rows) > 1:
+            raise model.MultipleObjectsReturned(f"get() returned more than one {model._meta.object_name}")  # type: ignore[attr-defined]
+        row = list(rows[0])
+        for position, converters, expression in compiled.converters:
+            value = row[position]
+            for converter in converters:
+                value = converter(value, expression, connection)
+            row[position] = value
+        instance = model.from_db(using, list(compiled.init_list), row[compiled.fields_start : compiled.fields_end])
+        for populator in compiled.populators:
+            populator.populate(row, instance)
+        for attribute, position in compiled.annotation_col_map:
+            setattr(instance, attribute, row[position])
+        return instance  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import F, FilteredRelation, Q, QuerySet
 from django.http import Http404
 
@@ -22,10 +22,12 @@ from connectors.base.mapping import LedgerMapping
 from connectors.base.records import Attachment, AttachmentContent
 from connectors.registry import get_connector
 from gateway.api.problems import Problem
+from gateway.statements import PreparedGet
 from tenants import selectors as tenant_selectors
 from tenants.models import Connection, Workspace
 from tenants.vendor_calls import connection_context
 from unified_models.models import ConnectionMapping, Mutation, Reconciliation
+from unified_models.store.models import SyncState
 from unified_models.store.selectors import (
     STORE_CURSOR_PREFIX,
     Freshness,
@@ -52,6 +54,34 @@ def connection_get(*, workspace: Workspace, connection_id: str, store_resource: 
     return connection
 
 
+def _connection_with_copy_query(
+    *, workspace_id: uuid.UUID, connection_id: uuid.UUID, resource: str
+) -> QuerySet[Connection]:
+    # What tenant_selectors.connection_get reads (scoped to the connection's workspace and its tenant's, with its
+    # credential), with the mapping and the resource's sync state joined.
+    workspace = Workspace(pk=workspace_id)
+    return tenant_selectors.workspace_scoped(
+        Connection.objects.select_related("credential", "mapping")
+        .filter(tenant__workspace=workspace)
+        .annotate(
+            store_state=FilteredRelation("sync_states", condition=Q(sync_states__resource=resource)),
+            store_first_completed_at=F("store_state__first_completed_at"),
+            store_synced_at=F("store_state__last_success_at"),
+        ),
+        workspace=workspace,
+    ).filter(pk=connection_id)
+
+
+# Read on every unified request: the ORM builds and compiles it once per process, not per request (building it
+# cost more than PostgreSQL takes to answer it).
+_connection_with_copy = PreparedGet(
+    _connection_with_copy_query,
+    workspace_id=Workspace._meta.get_field("id"),
+    connection_id=Connection._meta.get_field("id"),
+    resource=SyncState._meta.get_field("resource"),
+)
+
+
 def connection_get_with_copy(
     *, workspace: Workspace, connection_id: str, resource: Resource
 ) -> tuple[Connection, StoreCopy | None]:
@@ -59,17 +89,12 @@ def connection_get_with_copy(
     from it (its first sync completed; `store_selectors.store_copy`'s answer) and when its last sync ended: a
     one-record read knows where to read from without a statement of its own. The copy's row is the connection's
     (a LEFT JOIN on it), so it is scoped exactly as the connection is."""
-    connection = tenant_selectors.scoped_get(
-        Connection.objects.select_related("credential", "mapping")
-        .filter(tenant__workspace=workspace)
-        .annotate(
-            store_state=FilteredRelation("sync_states", condition=Q(sync_states__resource=resource.value)),
-            store_first_completed_at=F("store_state__first_completed_at"),
-            store_synced_at=F("store_state__last_success_at"),
-        ),
-        workspace=workspace,
-        pk=connection_id,
-    )
+    try:
+        connection = _connection_with_copy.get(
+            workspace_id=workspace.pk, connection_id=connection_id, resource=resource.value
+        )
+    except (ObjectDoesNotExist, ValidationError, ValueError) as exc:  # a malformed id is simply not found
+        raise Http404 from exc
     if getattr(connection, "store_first_completed_at", None) is None:
         return connection, None
     return connection, StoreCopy(
