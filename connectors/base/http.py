@@ -2,7 +2,8 @@
 
 Modelled on Sentry's `BaseApiClient._request`: every vendor request (data calls and token calls alike) goes
 through `VendorHttpClient.send`, which
-- reserves a unit of the (app, company) rate-limit budget before sending, and reconciles or releases it after;
+- reserves a unit of the (app, company) rate-limit budget before sending, and reconciles or releases it after
+  (the reconcile sent before the call is reported and awaited after, so the two overlap);
 - sends on a connection pool shared by the process (one per process id, so a Celery prefork child never
   shares sockets with its parent);
 - reports every call, answered or not, to `on_call` as a CallRecord (never a token or a body), and to the
@@ -319,13 +320,18 @@ class VendorHttpClient(ABC):
                 limiter.release(ticket)  # e.g. an invalid URL: a probe must not block the budget until it times out
             raise
         observations = self.rate_limits(response.headers)
-        if limiter is not None and ticket is not None:
-            limiter.record(ticket, observations)
-        throttle = self.throttle_of(response, observations) if response.status_code == 429 else None
-        # The observer first: a write's audit row is taken down before its call-log row, so the call context can
-        # write the two in one statement (events.audit.AuditRecorder.hold).
-        self._announce_answer(observer, outgoing, response.status_code, response.content, started)
-        self._report(method, log_path, company_id, response.status_code, started, observations, throttle)
+        # The budget's reconcile goes out now and its answer is awaited after the call is reported: Redis runs it
+        # while the call-log row is written, one wait instead of two in a row.
+        recorded = limiter.record_begin(ticket, observations) if limiter is not None and ticket is not None else None
+        try:
+            throttle = self.throttle_of(response, observations) if response.status_code == 429 else None
+            # The observer first: a write's audit row is taken down before its call-log row, so the call context can
+            # write the two in one statement (events.audit.AuditRecorder.hold).
+            self._announce_answer(observer, outgoing, response.status_code, response.content, started)
+            self._report(method, log_path, company_id, response.status_code, started, observations, throttle)
+        finally:
+            if recorded is not None:
+                recorded()
         if response.status_code >= 400 and (raise_for is None or raise_for(response)):
             raise self.error_for_response(response)
         return response

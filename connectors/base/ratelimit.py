@@ -328,6 +328,14 @@ class BudgetStore(Protocol):
     def clear(self, key: str) -> None: ...
 
 
+# What `observe_begin` returns: waits for the store's answer to an observe already sent (raises as observe would).
+ObserveAnswer = Callable[[], None]
+
+
+def _answered() -> None:
+    """An observe that was done at once: nothing left to await."""
+
+
 class _DecidingInPython:
     """`reserve` and `observe` as read-decide-write updates (stores whose `update` is already cheap)."""
 
@@ -344,6 +352,11 @@ class _DecidingInPython:
                 state, ticket=ticket, observations=observations, now_ms=now_ms, policy=policy
             ),
         )
+
+    def observe_begin(self, ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> ObserveAnswer:
+        """`observe`, with its answer awaited by the function returned (here: done at once)."""
+        self.observe(ticket, observations, policy)
+        return _answered
 
 
 # Compare-and-set: write the new state only if nobody wrote since we read (ARGV[1] is the text we read).
@@ -574,6 +587,7 @@ class RedisBudgetStore(_DecidingInPython):
         self._reserve = self._redis.register_script(_RESERVE_SCRIPT)
         self._observe = self._redis.register_script(_OBSERVE_SCRIPT)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
+        self._no_script: type[Exception] = redis.exceptions.NoScriptError
         self.max_attempts = max_attempts
 
     def update(self, key: str, change: Callable[[BudgetState, int], T]) -> T:
@@ -614,22 +628,66 @@ class RedisBudgetStore(_DecidingInPython):
 
     def observe(self, ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> None:
         """`observe` in one round trip (the Lua port, at Redis's clock)."""
-        reported = [[o.window, o.limit, o.remaining, o.reset_ms] for o in observations]
         try:
-            self._observe(
-                keys=[self.prefix + ticket.key],
-                args=[
-                    1 if ticket.probe else 0,
-                    ticket.sent_ms,
-                    json.dumps(reported),
-                    json.dumps(dict(policy.default_lengths_ms)),
-                    policy.clock_window,
-                    STATE_TTL_MS,
-                    1 if policy.calendar_windows else 0,
-                ],
-            )
+            self._observe(keys=[self.prefix + ticket.key], args=self._observe_args(ticket, observations, policy))
         except self._errors as exc:
             raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
+
+    def observe_begin(self, ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> ObserveAnswer:
+        """`observe`'s script sent now, its answer read by the function returned: the caller does its other I/O
+        after a vendor call (the call-log row) while Redis runs it, instead of waiting for one, then the other.
+        The same script on the same state; the answer is still awaited, on a connection of the client's pool
+        held until then (the function must be called: it gives the connection back)."""
+        key, args = self.prefix + ticket.key, self._observe_args(ticket, observations, policy)
+        pool = self._redis.connection_pool
+        try:
+            connection = pool.get_connection()
+        except self._errors as exc:
+            raise BudgetStoreUnavailable(f"the rate-limit store is unavailable ({exc.__class__.__name__})") from None
+        try:
+            connection.send_command("EVALSHA", self._observe.sha, 1, key, *args)
+        except BaseException as exc:
+            connection.disconnect()
+            pool.release(connection)
+            if isinstance(exc, self._errors):
+                raise BudgetStoreUnavailable(
+                    f"the rate-limit store is unavailable ({exc.__class__.__name__})"
+                ) from None
+            raise
+
+        def answer() -> None:
+            try:
+                connection.read_response()
+            except self._no_script:
+                # Redis lost its script cache (a restart, SCRIPT FLUSH): the answer was read in full, the
+                # connection is clean; the script object loads the script and runs it once more.
+                pool.release(connection)
+                self.observe(ticket, observations, policy)
+                return
+            except BaseException as exc:
+                connection.disconnect()  # the answer may be half read: never hand this connection out again
+                pool.release(connection)
+                if isinstance(exc, self._errors):
+                    raise BudgetStoreUnavailable(
+                        f"the rate-limit store is unavailable ({exc.__class__.__name__})"
+                    ) from None
+                raise
+            pool.release(connection)
+
+        return answer
+
+    @staticmethod
+    def _observe_args(ticket: Ticket, observations: list[Observation], policy: BudgetPolicy) -> list[object]:
+        reported = [[o.window, o.limit, o.remaining, o.reset_ms] for o in observations]
+        return [
+            1 if ticket.probe else 0,
+            ticket.sent_ms,
+            json.dumps(reported),
+            json.dumps(dict(policy.default_lengths_ms)),
+            policy.clock_window,
+            STATE_TTL_MS,
+            1 if policy.calendar_windows else 0,
+        ]
 
     def clear(self, key: str) -> None:
         self._redis.delete(self.prefix + key)
@@ -722,6 +780,15 @@ class SharedBudget:
     def record(self, ticket: Ticket, observations: list[Observation]) -> None:
         self.store.observe(ticket, observations, self.policy)
 
+    def record_begin(self, ticket: Ticket, observations: list[Observation]) -> ObserveAnswer:
+        """`record`, its answer awaited by the function returned (stores that cannot split it do it at once)."""
+        begin = getattr(self.store, "observe_begin", None)
+        if begin is None:
+            self.record(ticket, observations)
+            return _answered
+        answer: ObserveAnswer = begin(ticket, observations, self.policy)
+        return answer
+
     def release(self, ticket: Ticket) -> None:
         """The call produced no report (transport error, no headers): the unit stays spent, a probe ends."""
         if ticket.probe:
@@ -764,6 +831,22 @@ class VendorRateLimiter:
         # The call itself is done; if the store is down the next acquire reports it.
         with contextlib.suppress(BudgetStoreUnavailable):
             self.budget.record(ticket, observations)
+
+    def record_begin(self, ticket: Ticket, observations: list[Observation]) -> ObserveAnswer:
+        """`record` sent now, for the caller to do other I/O before awaiting it with the function returned."""
+        if type(self).record is not VendorRateLimiter.record:  # a limiter that records its own way (Xero's two)
+            self.record(ticket, observations)
+            return _answered
+        try:
+            answer = self.budget.record_begin(ticket, observations)
+        except BudgetStoreUnavailable:  # as in `record`: the next acquire reports it
+            return _answered
+
+        def answered() -> None:
+            with contextlib.suppress(BudgetStoreUnavailable):
+                answer()
+
+        return answered
 
     def release(self, ticket: Ticket) -> None:
         """The call got no response (transport error): the unit stays spent, a probe ends."""
