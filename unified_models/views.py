@@ -23,6 +23,7 @@ from connectors.base.data import Resource
 from connectors.base.errors import VendorNotFound
 from connectors.base.records import InvalidInput
 from gateway.api.idempotency import idempotent, idempotent_write
+from gateway.api.overlapped_throttle import OverlappedThrottleView
 from gateway.api.pagination import CursorPagination, parse_page_size
 from gateway.api.responses import EncodedJSONResponse, json_text
 from gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -229,14 +230,17 @@ class RecordCreateView(RecordListView):
         )
 
 
-class RecordDetailView(ConnectionAPIView):
+class RecordDetailView(OverlappedThrottleView, ConnectionAPIView):
     spec: ResourceSpec
+    # A one-record read: the API throttle's round trip overlaps the connection's read (nothing else runs first).
+    overlapped_throttle_methods = frozenset({"GET"})
 
     def get(self, request: Request, connection_id: str, record_id: str) -> Response:
         # The connection (404 if not the caller's) and whether its copy serves this read, in one statement.
-        connection, copy = selectors.connection_get_with_copy(
-            workspace=self.workspace, connection_id=connection_id, resource=self.spec.resource
-        )
+        with self.throttle_decided():
+            connection, copy = selectors.connection_get_with_copy(
+                workspace=self.workspace, connection_id=connection_id, resource=self.spec.resource
+            )
         include = include_remote_data(request)
         if read_mode(request) == LIVE:
             copy = None

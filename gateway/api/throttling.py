@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
+from redis import ConnectionPool
 from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -16,6 +18,36 @@ logger = logging.getLogger(__name__)
 # Seconds between warnings while the counter store is down (one per process, not one per request).
 _WARN_EVERY = 10.0
 _last_warning = 0.0
+
+
+def _allowed() -> bool:
+    return True
+
+
+def _pipelined(pool: ConnectionPool, commands: list[tuple[Any, ...]]) -> Callable[[], tuple[int, int]]:
+    """The throttle's three commands sent on a connection of the cache's pool; the function returned reads their
+    answers (INCR's count, EXPIRE's, GET's) and gives the connection back. Used raw rather than through a
+    redis-py pipeline so the wait for the answer can come later; a client object per request is not built either.
+    """
+    connection = pool.get_connection()
+    try:
+        connection.send_packed_command(connection.pack_commands(commands))
+    except BaseException:
+        connection.disconnect()
+        pool.release(connection)
+        raise
+
+    def answers() -> tuple[int, int]:
+        try:
+            current, _expire, previous = [connection.read_response() for _command in commands]
+        except BaseException:
+            connection.disconnect()  # answers may be left unread: never hand this connection out again
+            pool.release(connection)
+            raise
+        pool.release(connection)
+        return int(current), int(previous or 0)
+
+    return answers
 
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
@@ -42,47 +74,71 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": api_key.pk}
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        try:
-            return self._allow(request, view)
-        except RedisError as exc:
-            global _last_warning
-            now = time.monotonic()
-            if now - _last_warning > _WARN_EVERY:
-                _last_warning = now
-                logger.warning("API rate limit not applied: its store is unavailable (%s)", exc.__class__.__name__)
-            return True
+        return self.allow_request_later(request, view)()
 
-    def _allow(self, request: Request, view: Any) -> bool:
+    def allow_request_later(self, request: Request, view: Any) -> Callable[[], bool]:
+        """`allow_request` in two steps: this request is counted now (its counters sent to Redis) and the function
+        returned reads the counts and decides, so a view can do one other read meanwhile
+        (gateway.api.overlapped_throttle).
+        Same counters, same decision, same policy while Redis is unreachable (allowed, warned)."""
+        try:
+            decide = self._start(request, view)
+        except RedisError as exc:
+            return self._unavailable(exc)
+
+        def allowed() -> bool:
+            try:
+                return decide()
+            except RedisError as exc:
+                return self._unavailable(exc)()
+
+        return allowed
+
+    @staticmethod
+    def _unavailable(exc: RedisError) -> Callable[[], bool]:
+        global _last_warning
+        now = time.monotonic()
+        if now - _last_warning > _WARN_EVERY:
+            _last_warning = now
+            logger.warning("API rate limit not applied: its store is unavailable (%s)", exc.__class__.__name__)
+        return _allowed
+
+    def _start(self, request: Request, view: Any) -> Callable[[], bool]:
         if self.rate is None or self.num_requests is None or self.duration is None:
-            return True
+            return _allowed
         key = self.get_cache_key(request, view)
         if key is None:
-            return True
+            return _allowed
         now = self.timer()
         window = int(now // self.duration)
         self.elapsed = now - window * self.duration  # seconds into the current window
-        self.current, self.previous = self._count(f"{key}:{window}", f"{key}:{window - 1}")
-        return self._estimate(self.elapsed) <= self.num_requests
+        counted = self._count(f"{key}:{window}", f"{key}:{window - 1}")
+        limit = self.num_requests
+
+        def decide() -> bool:
+            self.current, self.previous = counted()
+            return self._estimate(self.elapsed) <= limit
+
+        return decide
 
     def _estimate(self, elapsed: float) -> float:
         assert self.duration is not None
         return self.previous * max(0.0, 1 - elapsed / self.duration) + self.current
 
-    def _count(self, current_key: str, previous_key: str) -> tuple[int, int]:
-        """This request counted in the current window: (its count now, the previous window's count)."""
+    def _count(self, current_key: str, previous_key: str) -> Callable[[], tuple[int, int]]:
+        """This request counted in the current window; the function returned gives (its count now, the previous
+        window's count)."""
         timeout = 2 * int(self.duration or 1)  # the previous window is read for one more window
-        client = getattr(getattr(self.cache, "_cache", None), "get_client", None)
-        if client is not None:  # django's RedisCache: one pipelined round trip
+        pool_of = getattr(getattr(self.cache, "_cache", None), "_get_connection_pool", None)
+        if pool_of is not None:  # django's RedisCache: INCR, EXPIRE and GET pipelined, one round trip
             current_raw, previous_raw = (self.cache.make_and_validate_key(k) for k in (current_key, previous_key))
-            pipe = client(current_raw, write=True).pipeline(transaction=False)
-            pipe.incr(current_raw)
-            pipe.expire(current_raw, timeout)
-            pipe.get(previous_raw)
-            current, _, previous = pipe.execute()
-            return int(current), int(previous or 0)
+            return _pipelined(
+                pool_of(True), [("INCR", current_raw), ("EXPIRE", current_raw, timeout), ("GET", previous_raw)]
+            )
         # Any other cache (local memory in development): the same counters through the cache API.
         self.cache.add(current_key, 0, timeout)
-        return int(self.cache.incr(current_key)), int(self.cache.get(previous_key) or 0)
+        counts = int(self.cache.incr(current_key)), int(self.cache.get(previous_key) or 0)
+        return lambda: counts
 
     def wait(self) -> float | None:
         """Seconds until one more request fits under the limit, if none is sent meanwhile."""
