@@ -39,13 +39,14 @@ class RequestIdMiddleware:
             with log_context_scope():
                 response = self.get_response(request)
                 response[REQUEST_ID_HEADER] = request_id
-                access_log.info(
-                    "%s %s %s %.1fms",
-                    request.method,
-                    loggable_path(request.path),
-                    response.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
+                if access_log.isEnabledFor(logging.INFO):  # the path is redacted only for a line that is written
+                    access_log.info(
+                        "%s %s %s %.1fms",
+                        request.method,
+                        loggable_path(request.path),
+                        response.status_code,
+                        (time.perf_counter() - started) * 1000,
+                    )
             return response
         finally:
             api_key_prefix_var.reset(key_token)
