@@ -18,12 +18,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import pstats
 import socket
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gateway_overhead import DIVISION, MAPPING, gateway_env  # noqa: E402
+from bench.gateway_overhead import DIVISION, MAPPING, gateway_env, invoice_body  # noqa: E402
 from bench.stack import connect_division, django_ready, free_port, own_redis, sandbox_process  # noqa: E402
 
 
@@ -112,9 +114,20 @@ def profile(args: argparse.Namespace) -> None:
             assert client.put(f"{base}/mapping", data=MAPPING, content_type="application/json").status_code == 200
             invoice_id = client.get(f"{base}/invoices", {"page_size": 1}).json()["results"][0]["id"]
             path = f"{base}/invoices/{invoice_id}"
+            sent = itertools.count()
+            run_id = uuid.uuid4().hex[:6]
 
             def get() -> None:
-                response = client.get(path)
+                if args.operation == "create":
+                    response = client.post(
+                        f"{base}/invoices",
+                        data=invoice_body(world["contact_id"], f"PR-{run_id}-{next(sent)}"),
+                        content_type="application/json",
+                        headers={"Idempotency-Key": uuid.uuid4().hex},
+                    )
+                    assert response.status_code == 201, response.content
+                    return
+                response = client.get(path) if args.operation == "retrieve" else client.get(f"{base}/invoices")
                 assert response.status_code == 200, response.content
 
             for _ in range(args.warmup):
@@ -134,8 +147,8 @@ def profile(args: argparse.Namespace) -> None:
 
     if args.dump:
         profiler.dump_stats(args.dump)
-    print(f"round trips of one retrieve: {dict(counts)}")
-    print(f"wall per retrieve, p50 over {args.requests}: {statistics.median(samples):.2f} ms")
+    print(f"round trips of one {args.operation}: {dict(counts)}")
+    print(f"wall per {args.operation}, p50 over {args.requests}: {statistics.median(samples):.2f} ms")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
@@ -148,6 +161,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=45)
+    parser.add_argument(
+        "--operation",
+        choices=("retrieve", "create", "list"),
+        default="retrieve",
+        help="what to send: one invoice's GET, an invoice create (POST alone), or the first page of invoices",
+    )
     parser.add_argument("--dump", help="also write the profile here (pstats format), for print_callees and the like")
     profile(parser.parse_args())
 

@@ -42,6 +42,7 @@ from events.models import (
 )
 from gateway.metrics.instruments import outbound_delivery_observe
 from gateway.request_context import current_request_id
+from gateway.statements import prepared_cursor
 from tenants.credentials import crypto
 from tenants.models import Workspace
 
@@ -145,7 +146,7 @@ def _enabled_endpoints_locked(workspace_id: Any) -> list[WebhookEndpoint]:
     text = _ENDPOINTS_SQL.format(lock=" FOR UPDATE" if features.has_select_for_update else "")
     workspace_field = WebhookEndpoint._meta.get_field("workspace")
     types_field: Any = WebhookEndpoint._meta.get_field("event_types")
-    with db_connection.cursor() as cursor:
+    with prepared_cursor(db_connection) as cursor:
         cursor.execute(text, [workspace_field.get_db_prep_value(workspace_id, db_connection)])
         rows = cursor.fetchall()
     return [
@@ -192,7 +193,7 @@ def _insert_numbered(events: list[Event], connection_id: Any) -> bool:
     for position, event in enumerate(events, start=1):
         params.extend(field.get_db_prep_save(getattr(event, field.attname), db_connection) for field in fields)
         params.append(position)
-    with db_connection.cursor() as cursor:
+    with prepared_cursor(db_connection) as cursor:
         cursor.execute(_NUMBERED_INSERT.format(rows=", ".join([_NUMBERED_ROW] * len(events))), params)
         numbered = dict(cursor.fetchall())
     if not numbered:
@@ -208,7 +209,7 @@ def _next_sequence(connection_id: Any, *, count: int = 1) -> int:
     """The last of the `count` next numbers of the connection's sequence (taken together)."""
     # One statement: the UPDATE takes the row lock until the commit and answers the new number.
     key = ConnectionEventCounter._meta.pk.get_db_prep_value(connection_id, db_connection)  # type: ignore[union-attr]
-    with db_connection.cursor() as cursor:
+    with prepared_cursor(db_connection) as cursor:
         cursor.execute(
             'UPDATE "events_connectioneventcounter" SET "last_sequence" = "last_sequence" + %s '
             'WHERE "connection_id" = %s RETURNING "last_sequence"',

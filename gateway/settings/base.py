@@ -62,6 +62,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'ledgerbridge.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The hot path's fixed statements (gateway/statements.py `prepared_cursor`) are prepared at their second run in
+    # a session; Django's own cursors bind on the client and never are. With PgBouncer in front, use its
+    # transaction mode only from 1.21 on (max_prepared_statements set), which keeps protocol-level prepares working.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis is optional locally; when REDIS_URL is set it backs the cache (throttles, locks) and Celery.

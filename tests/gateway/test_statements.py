@@ -118,3 +118,29 @@ def test_update_writes_what_queryset_update_writes_and_only_where_every_field_ma
 def test_update_refuses_null_and_expressions_in_where(where: dict[str, object]) -> None:
     with pytest.raises(TypeError):
         update_rows(Update(CallLog, where=where, values={"error": "x"}))
+
+
+def test_statements_are_prepared_at_their_second_run_in_a_session_and_answer_as_before() -> None:
+    """prepared_cursor: PostgreSQL plans the hot path's fixed statements once per session (gateway/statements.py)."""
+    connection = ConnectionFactory()
+    fields = {"connection_id": connection.pk, "method": "GET", "path": "/prepared", "status": 200, "duration_ms": 1}
+
+    def prepared_texts() -> set[str]:
+        with db.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+            return {row[0] for row in cursor.fetchall()}
+
+    before = prepared_texts()
+    with CaptureQueriesContext(db) as captured:
+        for status in (200, 201, 202):
+            insert_row(CallLog(**{**fields, "status": status}))
+    assert len(captured.captured_queries) == 3  # still seen by Django's execute wrappers and query log
+    added = prepared_texts() - before
+    assert any(text.startswith('INSERT INTO "tenants_calllog"') and "$1" in text for text in added), added
+    statuses = sorted(CallLog.objects.filter(connection=connection, path="/prepared").values_list("status", flat=True))
+    assert statuses == [200, 201, 202]
+    # A statement that fails on a prepared text leaves the session usable, and the text still prepared.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(CallLog(**{**fields, "method": None}))
+    insert_row(CallLog(**{**fields, "status": 203}))
+    assert CallLog.objects.filter(connection=connection, path="/prepared").count() == 4
