@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gateway_overhead import DIVISION, MAPPING, gateway_env, invoice_body  # noqa: E402
+from bench.gateway_overhead import DIVISION, MAPPING, PAGE_SIZE, gateway_env, invoice_body  # noqa: E402
 from bench.stack import connect_division, django_ready, free_port, own_redis, sandbox_process  # noqa: E402
 
 
@@ -108,7 +108,8 @@ def profile(args: argparse.Namespace) -> None:
                 name="Profile",
                 division=DIVISION,
             )
-            control.seed(DIVISION, invoices=5, lines_per_invoice=3, seed=1)
+            # A list reads a full page of 60, as gateway_overhead.py's page.
+            control.seed(DIVISION, invoices=150 if args.operation == "list" else 5, lines_per_invoice=3, seed=1)
             client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {world['api_key']}")
             base = f"/api/v1/connections/{world['connection'].pk}"
             assert client.put(f"{base}/mapping", data=MAPPING, content_type="application/json").status_code == 200
@@ -127,7 +128,11 @@ def profile(args: argparse.Namespace) -> None:
                     )
                     assert response.status_code == 201, response.content
                     return
-                response = client.get(path) if args.operation == "retrieve" else client.get(f"{base}/invoices")
+                response = (
+                    client.get(path)
+                    if args.operation == "retrieve"
+                    else client.get(f"{base}/invoices", {"page_size": PAGE_SIZE})
+                )
                 assert response.status_code == 200, response.content
 
             for _ in range(args.warmup):
@@ -165,7 +170,7 @@ def main() -> None:
         "--operation",
         choices=("retrieve", "create", "list"),
         default="retrieve",
-        help="what to send: one invoice's GET, an invoice create (POST alone), or the first page of invoices",
+        help="what to send: one invoice's GET, an invoice create (POST alone), or the first page of 60 invoices",
     )
     parser.add_argument("--dump", help="also write the profile here (pstats format), for print_callees and the like")
     profile(parser.parse_args())

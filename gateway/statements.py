@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router, transaction
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import sql
 from django.db.models.fields import AutoFieldMixin
 from django.db.models.query import get_related_populators
@@ -56,9 +57,25 @@ def prepared_cursor(connection: Any) -> Iterator[Any]:
         if connection.timezone != tzloader.timezone:
             register_tzloader(connection.timezone, raw)
         connection.validate_thread_sharing()
-        cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+        cursor = _PreparedDebugWrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
     with cursor:
         yield cursor
+
+
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    """Django's query log (DEBUG, CaptureQueriesContext) takes a statement's text from the psycopg cursor, which
+    keeps none for a prepared statement: logged here with its values, as Django logs a client cursor's."""
+
+    @contextmanager
+    def debug_sql(
+        self, sql: Any = None, params: Any = None, use_last_executed_query: bool = False, many: bool = False
+    ) -> Iterator[None]:
+        if use_last_executed_query and not many and sql is not None:
+            # A log line only: a statement whose values cannot be shown raises its own error when it runs.
+            with suppress(Exception):
+                sql = self.db.ops.compose_sql(sql, params)
+        with super().debug_sql(sql, params, use_last_executed_query=False, many=many):
+            yield
 
 
 def insert_and_update(instance: models.Model, rows: models.QuerySet[Any], values: dict[str, Any]) -> int:
