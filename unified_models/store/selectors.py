@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 
 from connectors.base.data import Resource
 from gateway.api.problems import Problem
+from gateway.statements import prepared_cursor
 from tenants.models import Connection, Tenant, Workspace
 from unified_models.store.models import StoredRecord, SyncState
 
@@ -48,7 +49,8 @@ def store_copy(*, workspace: Workspace, connection_id: str, resource: Resource) 
     not a connection id at all: the caller then reads the connection, which answers 404 or reads live.
 
     Every store read starts here, so the statement is written out once per process (`_store_copy_sql`) instead of
-    being built by the ORM per request: building it cost about three times what PostgreSQL takes to answer it."""
+    being built by the ORM per request (building it cost about three times what PostgreSQL takes to answer it),
+    and prepared once per database session (`gateway.statements.prepared_cursor`)."""
     try:
         connection_pk = uuid.UUID(str(connection_id))
     except ValueError:  # a malformed id is simply not found
@@ -62,9 +64,16 @@ def store_copy(*, workspace: Workspace, connection_id: str, resource: Resource) 
         field.get_db_prep_value(workspace.pk, database),
         field.get_db_prep_value(workspace.pk, database),
     ]
-    for state in SyncState.objects.raw(_store_copy_sql(database.vendor), params):
-        return StoreCopy(connection_id=state.connection_id, freshness=Freshness(synced_at=state.last_success_at))
-    return None
+    if database.vendor != "postgresql":  # values as text: the ORM's converters make them a UUID and a datetime
+        for state in SyncState.objects.raw(_store_copy_sql(database.vendor), params):
+            return StoreCopy(connection_id=state.connection_id, freshness=Freshness(synced_at=state.last_success_at))
+        return None
+    with prepared_cursor(database) as cursor:  # psycopg answers a UUID and an aware datetime already
+        cursor.execute(_store_copy_sql(database.vendor), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return StoreCopy(connection_id=row[1], freshness=Freshness(synced_at=row[2]))
 
 
 @cache
