@@ -5,7 +5,7 @@ from gateway.settings.env import env
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["gateway.api.renderers.JSONRenderer"],
     # Bounded JSON (size 413, nesting 400) and OPTIONS without serializer introspection (gateway/api/).
     "DEFAULT_PARSER_CLASSES": ["gateway.api.parsers.JSONParser"],
     "DEFAULT_METADATA_CLASS": "gateway.api.metadata.ApiMetadata",

@@ -214,3 +214,30 @@ def test_one_pooled_http_client_per_process_and_timeout(monkeypatch: pytest.Monk
     # A forked child (Celery prefork) has another process id: it never shares the parent's sockets.
     monkeypatch.setattr(os, "getpid", lambda: -1)
     assert shared_http_client(7.0) is not parent
+
+
+# ---------------------------------------------------------------------------------------------- answers' JSON
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding"),
+    [
+        ('{"d":{"results":[{"AmountDC":121.0,"Quantity":-1.5,"ID":"x","Paid":false,"Notes":null}]}}', "utf-8"),
+        ('{"Description":"Caf\\u00e9 \\u2013 ok","Count":9007199254740993}', "utf-8"),
+        ('{"Amount":NaN,"Rate":Infinity}', "utf-8"),  # not JSON, but the standard library reads it (as before)
+        ('{"Text":"\\ud800 lone surrogate"}', "utf-8"),
+        ('{"Name":"Müller"}', "utf-16"),  # the standard library detects UTF-16 and UTF-32; orjson reads UTF-8 only
+    ],
+    ids=["page", "unicode and a 53-bit-plus integer", "nan", "lone surrogate", "utf-16"],
+)
+def test_json_bodies_read_as_the_standard_library_reads_them(content: str, encoding: str) -> None:
+    response = httpx.Response(200, content=content.encode(encoding))
+    body = TinyClient(timeout=1.0).json_body(response)
+    expected = json.loads(content)
+    assert json.dumps(body, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_a_body_that_is_not_json_is_the_vendors_error() -> None:
+    with pytest.raises(VendorError, match="Tiny answered HTTP 200 with a body that is not JSON"):
+        TinyClient(timeout=1.0).json_body(httpx.Response(200, content=b"<html>busy</html>"))
+    assert TinyClient(timeout=1.0).json_body(httpx.Response(204)) is None
