@@ -2,8 +2,9 @@
 
 One command starts everything it measures, as an operator runs it: the Exact sandbox in a process of its own
 (`manage.py exact_sandbox`), a redis-server of its own, PostgreSQL (a database it drops and creates), and gunicorn
-with `deploy/gunicorn.conf.py`, production settings and 2 workers. It connects a division through the real OAuth
-flow, saves the mapping with `PUT /mapping`, and then prints, in one run:
+with `deploy/gunicorn.conf.py`, production settings and 2 workers (of 4 threads each, as the configuration runs
+them). It connects a division through the real OAuth flow, saves the mapping with `PUT /mapping`, and then
+prints, in one run:
 
 1. Vendor calls per unified operation (the sandbox's own counters): contact create, invoice create (the first
    after `PUT /mapping`, the first with a cold reference cache, and the average over 50 creates on the

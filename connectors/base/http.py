@@ -343,7 +343,7 @@ class VendorHttpClient(ABC):
             return None
         try:
             # orjson reads a page of 60 invoices in a third of the standard library's time (bench/README.md:
-            # Round 6). What it refuses but the standard library reads (NaN, a lone surrogate, a body not in
+            # Round 5). What it refuses but the standard library reads (NaN, a lone surrogate, a body not in
             # UTF-8) is read as before. An integer beyond 64 bits comes back as a float: no vendor field is one.
             return orjson.loads(response.content)  # type: ignore[no-any-return]
         except orjson.JSONDecodeError:
