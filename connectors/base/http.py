@@ -342,9 +342,10 @@ class VendorHttpClient(ABC):
         if response.status_code == 204 or not response.content:
             return None
         try:
-            # orjson reads a page of 60 invoices in a third of the standard library's time (bench/README.md:
-            # Round 5). What it refuses but the standard library reads (NaN, a lone surrogate, a body not in
-            # UTF-8) is read as before. An integer beyond 64 bits comes back as a float: no vendor field is one.
+            # orjson reads Exact's page of 60 invoices with 3 lines each (110 kB) in 0.22 ms against the standard
+            # library's 0.56 (bench/README.md: Round 5). What it refuses but the standard library reads (NaN, a lone
+            # surrogate, a body not in UTF-8) is read as before. An integer beyond 64 bits comes back as a float: no
+            # vendor field is one.
             return orjson.loads(response.content)  # type: ignore[no-any-return]
         except orjson.JSONDecodeError:
             pass
