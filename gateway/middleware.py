@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from gateway.after_response import deferring
 from gateway.logging import escape_controls, redact
 from gateway.request_context import api_key_prefix_var, log_context_scope, request_id_var
 
@@ -36,8 +37,12 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         try:
             # The access line too carries the workspace and connection the request named (LOG_FORMAT=json).
-            with log_context_scope():
+            with log_context_scope(), deferring(request.method or "") as take_deferred:
                 response = self.get_response(request)
+                deferred = take_deferred()
+                if deferred is not None:
+                    # Run by the response's close(), after the server sent the body (gateway/after_response.py).
+                    response._resource_closers.append(deferred)
                 response[REQUEST_ID_HEADER] = request_id
                 if access_log.isEnabledFor(logging.INFO):  # the path is redacted only for a line that is written
                     access_log.info(

@@ -29,8 +29,9 @@ from connectors.base.connector import Connector
 from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
 from connectors.registry import get_connector
+from gateway.after_response import defer_until_answered
 from gateway.request_context import current_request_id, log_context_bind
-from gateway.statements import insert_row
+from gateway.statements import insert_all, insert_row
 from tenants.credentials import refresh
 from tenants.models import CallLog, Connection, ConnectionStatus, Credential
 from tenants.signals import connections_status_set
@@ -111,8 +112,12 @@ class ConnectionCallContext:
 
     def record_call(self, record: CallRecord) -> None:
         """One vendor HTTP call in the connection's call log (no bodies, no tokens), tagged with the request id."""
-        # One INSERT, committed at once (the moment the answer came), without the ORM building it per call.
-        insert_row(self.call_log_row(record))
+        row = self.call_log_row(record)
+        # A read request's rows are written after its answer was sent, all of them in one INSERT
+        # (gateway/after_response.py says what a crash can cost); anywhere else one INSERT, committed at once (the
+        # moment the answer came), without the ORM building it per call.
+        if not defer_until_answered("call log", row, call_logs_write):
+            insert_row(row)
 
     def call_log_row(self, record: CallRecord) -> CallLog:
         """The call-log row of `record`, unsaved (a write's is saved with its audit row: events.audit)."""
@@ -206,3 +211,8 @@ def _context_for(current: Connection) -> ConnectionCallContext:
         credential=current.credential,
         last_success_at=current.last_success_at,
     )
+
+
+def call_logs_write(rows: list[CallLog]) -> None:
+    """Call-log rows held back until a read's answer was sent: one statement for all of them."""
+    insert_all(*rows)
