@@ -16,6 +16,7 @@ from rest_framework.fields import Field
 
 from connectors.base.records import ProjectType, TimeEntryStatus
 from gateway.api.fields import StrictCharField, StrictDateField
+from gateway.api.serializers import Serializer
 from unified_models.serializers import DecimalString, EnumField, RecordSerializer, _decimal_input
 
 
@@ -101,7 +102,7 @@ class CostEntrySerializer(_ProjectEntrySerializer):
     amount = DecimalString(allow_null=True, help_text="quantity x unit_price, in `currency`.")
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(Serializer):
     code = StrictCharField(max_length=30, help_text="The project code; unique within the company.")
     name = StrictCharField(max_length=60, help_text="Exact: the project's Description.")
     type = EnumField(ProjectType, help_text="How the project is billed.")
@@ -125,7 +126,7 @@ class ProjectCreateSerializer(serializers.Serializer):
 
 # What booking a time entry and a cost entry take alike; each names its quantity fields and words its own help. (A
 # comment, not a docstring: the schema would show an inherited docstring as both request bodies' description.)
-class _ProjectEntryCreateSerializer(serializers.Serializer):
+class _ProjectEntryCreateSerializer(Serializer):
     quantity_fields: ClassVar[tuple[str, ...]]
 
     project_id = StrictCharField(max_length=100)

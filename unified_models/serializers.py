@@ -40,6 +40,7 @@ from gateway.api.fields import (
     StrictUUIDField,
 )
 from gateway.api.schema import SCHEMA_NOT
+from gateway.api.serializers import Serializer
 from unified_models.models import MutationStatus
 
 
@@ -135,7 +136,7 @@ def _decimal_input(*, max_digits: int = 20, decimal_places: int = 6, **kwargs: A
 # ---------------------------------------------------------------------------------------------- records
 
 
-class RecordSerializer(serializers.Serializer):
+class RecordSerializer(Serializer):
     """Fields every unified record has; `remote_data` only with `?include=remote_data`."""
 
     id = StrictCharField(read_only=True, help_text="Stable id of the record within this connection.")
@@ -164,7 +165,7 @@ class CountryField(StrictCharField):
         super().__init__(min_length=2, max_length=2, **kwargs)
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(Serializer):
     type = EnumField(AddressType, default=AddressType.MAIN.value)
     line1 = StrictCharField(allow_null=True, required=False, max_length=200)
     line2 = StrictCharField(allow_null=True, required=False, max_length=200)
@@ -196,7 +197,7 @@ class ContactSerializer(RecordSerializer):
     status = EnumField(RecordStatus)
 
 
-class InvoiceLineSerializer(serializers.Serializer):
+class InvoiceLineSerializer(Serializer):
     id = StrictCharField(allow_null=True)
     description = StrictCharField(allow_null=True)
     quantity = DecimalString()
@@ -284,7 +285,7 @@ class PaymentSerializer(RecordSerializer):
     status = EnumField(PaymentStatus)
 
 
-class PurchaseInvoiceLineSerializer(serializers.Serializer):
+class PurchaseInvoiceLineSerializer(Serializer):
     id = StrictCharField(allow_null=True)
     description = StrictCharField(allow_null=True)
     quantity = DecimalString(allow_null=True)
@@ -319,7 +320,7 @@ class PurchaseInvoiceSerializer(RecordSerializer):
     total = DecimalString()
 
 
-class SalesOrderLineSerializer(serializers.Serializer):
+class SalesOrderLineSerializer(Serializer):
     id = StrictCharField(allow_null=True)
     description = StrictCharField(allow_null=True)
     quantity = DecimalString()
@@ -349,7 +350,7 @@ class SalesOrderSerializer(RecordSerializer):
     total = DecimalString()
 
 
-class JournalEntryLineSerializer(serializers.Serializer):
+class JournalEntryLineSerializer(Serializer):
     id = StrictCharField(allow_null=True)
     ledger_account_id = StrictCharField(allow_null=True)
     contact_id = StrictCharField(allow_null=True)
@@ -388,13 +389,13 @@ class CompanyInfoSerializer(RecordSerializer):
     )
 
 
-class WarningSerializer(serializers.Serializer):
+class WarningSerializer(Serializer):
     code = StrictCharField(help_text="Stable machine code, e.g. `exact_assigns_invoice_number`.")
     field = StrictCharField(help_text="The input field it concerns, e.g. `lines[0].unit_price`.")
     message = StrictCharField()
 
 
-class WriteMetaSerializer(serializers.Serializer):
+class WriteMetaSerializer(Serializer):
     """Added to every write response: what the vendor could not store, and the durable record of the write."""
 
     warnings = WarningSerializer(
@@ -456,7 +457,7 @@ def _currency(value: str | None) -> str | None:
     return value.upper()
 
 
-class ContactCreateSerializer(serializers.Serializer):
+class ContactCreateSerializer(Serializer):
     name = StrictCharField(max_length=200)
     code = StrictCharField(max_length=50, required=False, allow_null=True)
     is_customer = StrictBooleanField(required=False, allow_null=True)
@@ -483,7 +484,7 @@ class ContactUpdateSerializer(ContactCreateSerializer):
     name = StrictCharField(max_length=200, required=False)
 
 
-class ItemCreateSerializer(serializers.Serializer):
+class ItemCreateSerializer(Serializer):
     code = StrictCharField(max_length=50, help_text="The item code; unique within the company.")
     name = StrictCharField(max_length=60, help_text="Exact: the item's Description (at most 60 characters).")
     description = StrictCharField(
@@ -531,7 +532,7 @@ _LINE_RULES = {
 
 
 @extend_schema_serializer(extensions=_LINE_RULES)
-class InvoiceLineInputSerializer(serializers.Serializer):
+class InvoiceLineInputSerializer(Serializer):
     description = StrictCharField(required=False, allow_null=True, max_length=500)
     quantity = _decimal_input(
         default=Decimal(1),
@@ -587,7 +588,7 @@ def _lines(**kwargs: Any) -> serializers.ListField:
     return serializers.ListField(child=InvoiceLineInputSerializer(), min_length=1, max_length=MAX_LINES, **kwargs)
 
 
-class InvoiceCreateSerializer(serializers.Serializer):
+class InvoiceCreateSerializer(Serializer):
     contact_id = StrictCharField(max_length=100, help_text="A contact `id` of this connection.")
     lines = _lines()
     type = EnumField(InvoiceType, default=InvoiceType.INVOICE.value)
@@ -617,7 +618,7 @@ class InvoiceCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
-class PurchaseInvoiceLineInputSerializer(serializers.Serializer):
+class PurchaseInvoiceLineInputSerializer(Serializer):
     ledger_account_id = StrictCharField(max_length=100, help_text="A ledger account `id` of this connection.")
     net_amount = _decimal_input(decimal_places=2, help_text="Excluding tax; negative for a correction line.")
     description = StrictCharField(required=False, allow_null=True, max_length=500)
@@ -633,7 +634,7 @@ class PurchaseInvoiceLineInputSerializer(serializers.Serializer):
     )
 
 
-class PurchaseInvoiceCreateSerializer(serializers.Serializer):
+class PurchaseInvoiceCreateSerializer(Serializer):
     contact_id = StrictCharField(max_length=100, help_text="The supplier: a contact `id` of this connection.")
     lines = PurchaseInvoiceLineInputSerializer(many=True, allow_empty=False, max_length=500)
     type = EnumField(
@@ -665,7 +666,7 @@ class PurchaseInvoiceCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
-class SalesOrderLineInputSerializer(serializers.Serializer):
+class SalesOrderLineInputSerializer(Serializer):
     item_id = StrictCharField(max_length=100, help_text="An item `id` of this connection.")
     quantity = _decimal_input(required=False, default=Decimal(1), min_value=Decimal("0.000001"))
     unit_price = _decimal_input(required=False, allow_null=True, help_text="Default: the item's price.")
@@ -675,7 +676,7 @@ class SalesOrderLineInputSerializer(serializers.Serializer):
     )
 
 
-class SalesOrderCreateSerializer(serializers.Serializer):
+class SalesOrderCreateSerializer(Serializer):
     contact_id = StrictCharField(max_length=100, help_text="The customer who orders: a contact `id`.")
     lines = SalesOrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
     order_date = serializers.DateField(required=False, allow_null=True)
@@ -688,13 +689,13 @@ class SalesOrderCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
-class SalesOrderInvoiceSerializer(serializers.Serializer):
+class SalesOrderInvoiceSerializer(Serializer):
     journal_code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Defaults to the mapping's sales journal."
     )
 
 
-class JournalEntryLineInputSerializer(serializers.Serializer):
+class JournalEntryLineInputSerializer(Serializer):
     ledger_account_id = StrictCharField(max_length=100, help_text="A ledger account `id` of this connection.")
     debit = _decimal_input(
         decimal_places=2, required=False, allow_null=True, min_value=Decimal("0.01"), help_text="Give debit or credit."
@@ -717,7 +718,7 @@ class JournalEntryLineInputSerializer(serializers.Serializer):
     )
 
 
-class JournalEntryCreateSerializer(serializers.Serializer):
+class JournalEntryCreateSerializer(Serializer):
     """Debits must equal credits: an unbalanced entry is 422 `invalid_input` naming `lines`, nothing is sent."""
 
     journal_code = StrictCharField(max_length=50, help_text="A general journal's code (Exact: e.g. `90`).")
@@ -732,7 +733,7 @@ class JournalEntryCreateSerializer(serializers.Serializer):
         return _currency(value)
 
 
-class InvoiceUpdateSerializer(serializers.Serializer):
+class InvoiceUpdateSerializer(Serializer):
     """Fields of an existing invoice to change. What the vendor fixes once the invoice exists (Exact: customer,
     journal, type, currency, lines) is refused with 422 `invalid_input` naming the field, never ignored."""
 
@@ -762,7 +763,7 @@ class InvoiceUpdateSerializer(serializers.Serializer):
 @extend_schema_serializer(
     extensions={SCHEMA_NOT: {"anyOf": [_given("code", "rate"), {"not": {"anyOf": [_given("code"), _given("rate")]}}]}}
 )
-class TaxRateRuleSerializer(serializers.Serializer):
+class TaxRateRuleSerializer(Serializer):
     code = StrictCharField(
         required=False, allow_null=True, max_length=50, help_text="Your tax code (lines' `tax_code`)."
     )
@@ -789,7 +790,7 @@ class TaxRateRuleSerializer(serializers.Serializer):
         return {**match, "vendor_code": rule.vendor_code}
 
 
-class LedgerMappingSerializer(serializers.Serializer):
+class LedgerMappingSerializer(Serializer):
     """A connection's ledger mapping; every right-hand side is a vendor *code* (not an id)."""
 
     tax_rates = TaxRateRuleSerializer(
@@ -875,7 +876,7 @@ def mapping_data(mapping: LedgerMapping, *, updated_at: Any = None) -> dict[str,
 # ---------------------------------------------------------------------------------------------- passthrough
 
 
-class PassthroughRequestSerializer(serializers.Serializer):
+class PassthroughRequestSerializer(Serializer):
     method = serializers.ChoiceField(choices=["GET", "POST", "PUT", "DELETE"])
     path = StrictCharField(
         max_length=2000,
@@ -890,13 +891,13 @@ class PassthroughRequestSerializer(serializers.Serializer):
         return value
 
 
-class PassthroughResponseSerializer(serializers.Serializer):
+class PassthroughResponseSerializer(Serializer):
     status = serializers.IntegerField(help_text="The vendor's HTTP status.")
     body = serializers.JSONField(allow_null=True, help_text="The vendor's response body (JSON when it sent JSON).")
     mutation_id = serializers.UUIDField(required=False, help_text="For writes (POST, PUT, DELETE): the stored write.")
 
 
-class DryRunVendorRequestSerializer(serializers.Serializer):
+class DryRunVendorRequestSerializer(Serializer):
     method = serializers.CharField(help_text="POST, PUT, DELETE …")
     path = serializers.CharField(help_text="Relative to the company (Exact: after `/api/v1/{division}/`).")
     body = serializers.JSONField(allow_null=True, help_text="The payload, parsed.")
@@ -905,7 +906,7 @@ class DryRunVendorRequestSerializer(serializers.Serializer):
     )
 
 
-class DryRunResponseSerializer(serializers.Serializer):
+class DryRunResponseSerializer(Serializer):
     dry_run = serializers.BooleanField(help_text="Always true: nothing was recorded or written.")
     resource = serializers.CharField()
     operation = serializers.CharField()
@@ -916,7 +917,7 @@ class DryRunResponseSerializer(serializers.Serializer):
     )
 
 
-class ReconciliationCreateSerializer(serializers.Serializer):
+class ReconciliationCreateSerializer(Serializer):
     period_start = StrictDateField(help_text="First day of the period (UTC).")
     period_end = StrictDateField(help_text="Last day of the period (inclusive).")
     reference_prefixes = serializers.ListField(
@@ -935,13 +936,13 @@ class ReconciliationCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class ReconciliationDifferenceSerializer(serializers.Serializer):
+class ReconciliationDifferenceSerializer(Serializer):
     field = serializers.CharField(help_text="Dotted path: `description`, `lines.1.unit_price`, `lines.count`.")
     written = serializers.JSONField(allow_null=True, help_text="What our last write left.")
     ledger = serializers.JSONField(allow_null=True, help_text="What the ledger has now.")
 
 
-class ReconciliationItemSerializer(serializers.Serializer):
+class ReconciliationItemSerializer(Serializer):
     resource = serializers.CharField()
     record_id = serializers.CharField()
     remote_id = serializers.CharField(allow_blank=True)
@@ -951,14 +952,14 @@ class ReconciliationItemSerializer(serializers.Serializer):
     differences = ReconciliationDifferenceSerializer(many=True)
 
 
-class ReconciliationSummarySerializer(serializers.Serializer):
+class ReconciliationSummarySerializer(Serializer):
     matched = serializers.IntegerField()
     changed = serializers.IntegerField()
     missing = serializers.IntegerField()
     orphan = serializers.IntegerField()
 
 
-class ReconciliationSerializer(serializers.Serializer):
+class ReconciliationSerializer(Serializer):
     id = serializers.UUIDField()
     connection_id = serializers.UUIDField()
     period_start = serializers.DateField()
@@ -975,7 +976,7 @@ class ReconciliationSerializer(serializers.Serializer):
 # ---------------------------------------------------------------------------------------------- mutations
 
 
-class MutationAttemptSerializer(serializers.Serializer):
+class MutationAttemptSerializer(Serializer):
     number = serializers.IntegerField(help_text="1 for the first send; retries and reconciliations count on.")
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -986,7 +987,7 @@ class MutationAttemptSerializer(serializers.Serializer):
     error_message = serializers.CharField(allow_blank=True, help_text="The vendor's or the gateway's words.")
 
 
-class MutationSerializer(serializers.Serializer):
+class MutationSerializer(Serializer):
     """A write recorded before it was sent: its request, state, attempts and outcome (never a token)."""
 
     id = serializers.UUIDField()
@@ -1043,7 +1044,7 @@ class AttachmentSerializer(RecordSerializer):
     size = serializers.IntegerField(allow_null=True, help_text="Bytes; null when the vendor does not say.")
 
 
-class AttachmentUploadSerializer(serializers.Serializer):
+class AttachmentUploadSerializer(Serializer):
     """The multipart upload of one file (for the schema; the view checks the file against the vendor's rules)."""
 
     file = serializers.FileField(
