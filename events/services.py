@@ -113,17 +113,28 @@ def events_emit(
             )
             for type, data in events
         ]
+        # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
+        # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries). The last chunk's
+        # numbered insert reads and locks them in the same statement (one round trip less per write).
+        endpoints: list[WebhookEndpoint] | None = None
         for start in range(0, len(created), EMIT_CHUNK):
             chunk = created[start : start + EMIT_CHUNK]
+            last_chunk = start + EMIT_CHUNK >= len(created)
             # The counter row stays locked from the first chunk on, so the chunks' numbers follow one another.
-            if connection_id is None or not _insert_numbered(chunk, connection_id):
+            numbered = (
+                _insert_numbered(chunk, connection_id, endpoints_of=workspace_id if last_chunk else None)
+                if connection_id is not None
+                else None
+            )
+            if numbered is None:
                 last = _next_sequence(connection_id, count=len(chunk)) if connection_id is not None else None
                 for index, event in enumerate(chunk):
                     event.sequence = None if last is None else last - len(chunk) + 1 + index
                 Event.objects.bulk_create(chunk)
-        # Locked until commit: an endpoint deleted meanwhile would leave these deliveries pointing at nothing
-        # (webhook_endpoint_delete takes the same lock before it collects an endpoint's deliveries).
-        endpoints = _enabled_endpoints_locked(workspace_id)
+            elif last_chunk:
+                endpoints = numbered
+        if endpoints is None:
+            endpoints = _enabled_endpoints_locked(workspace_id)
         deliveries = WebhookDelivery.objects.bulk_create(
             [
                 WebhookDelivery(event=event, endpoint=endpoint, next_attempt_at=event.created_at)
@@ -169,40 +180,72 @@ EMIT_CHUNK = 1000
 
 _EVENT_COLUMNS = ("id", "workspace_id", "connection_id", "type", "source", "data", "request_id", "created_at")
 # One statement: the counter's UPDATE … RETURNING (which holds the row lock until the commit) numbers the rows the
-# INSERT adds, in the order given (a data-modifying CTE, PostgreSQL's).
+# INSERT adds, in the order given (a data-modifying CTE, PostgreSQL's). Its answer is the new rows' (id, sequence);
+# with `{endpoints}` filled, followed by the workspace's enabled endpoints (id, event types), locked, as rows whose
+# sequence is NULL.
 _NUMBERED_INSERT = (
     'WITH counter AS (UPDATE "events_connectioneventcounter" SET "last_sequence" = "last_sequence" + %s '
-    'WHERE "connection_id" = %s RETURNING "last_sequence") '
-    'INSERT INTO "events_event" ("id", "workspace_id", "connection_id", "type", "source", "data", "request_id", '
-    '"created_at", "sequence") '
+    'WHERE "connection_id" = %s RETURNING "last_sequence"), '
+    'inserted AS (INSERT INTO "events_event" ("id", "workspace_id", "connection_id", "type", "source", "data", '
+    '"request_id", "created_at", "sequence") '
     "SELECT new.id, new.workspace_id, new.connection_id, new.type, new.source, new.data, new.request_id, "
     "new.created_at, counter.last_sequence - %s + new.position FROM counter, (VALUES {rows}) AS new "
     "(id, workspace_id, connection_id, type, source, data, request_id, created_at, position) "
-    'RETURNING "id", "sequence"'
+    'RETURNING "id", "sequence"){endpoints_cte} '
+    'SELECT "id", "sequence", NULL::jsonb FROM inserted{endpoints}'
 )
 _NUMBERED_ROW = "(%s::uuid, %s::uuid, %s::uuid, %s, %s, %s::jsonb, %s, %s::timestamptz, %s::bigint)"
+_NUMBERED_ENDPOINTS_CTE = (
+    ', endpoints AS (SELECT "id", "event_types" FROM "events_webhookendpoint" WHERE "workspace_id" = %s AND "enabled" '
+    "FOR UPDATE)"
+)
+_NUMBERED_ENDPOINTS = ' UNION ALL SELECT "id", NULL, "event_types" FROM endpoints'
 
 
-def _insert_numbered(events: list[Event], connection_id: Any) -> bool:
-    """Insert `events` numbered from the connection's counter in one statement (PostgreSQL). False, and nothing
-    written, where that cannot be done: another database, or no counter row yet (`_next_sequence` creates it)."""
+def _insert_numbered(
+    events: list[Event], connection_id: Any, *, endpoints_of: Any = None
+) -> list[WebhookEndpoint] | None:
+    """Insert `events` numbered from the connection's counter in one statement (PostgreSQL); with `endpoints_of`
+    (a workspace id), the same statement reads and locks that workspace's enabled endpoints and returns them
+    (else []). None, and nothing written, where that cannot be done: another database, or no counter row yet
+    (`_next_sequence` creates it)."""
     if db_connection.vendor != "postgresql":
-        return False
+        return None
     fields = [Event._meta.get_field(name) for name in _EVENT_COLUMNS]
     params: list[Any] = [len(events), connection_id, len(events)]
     for position, event in enumerate(events, start=1):
         params.extend(field.get_db_prep_save(getattr(event, field.attname), db_connection) for field in fields)
         params.append(position)
+    with_endpoints = endpoints_of is not None
+    if with_endpoints:
+        workspace_field = WebhookEndpoint._meta.get_field("workspace")
+        params.append(workspace_field.get_db_prep_value(endpoints_of, db_connection))
+    text = _NUMBERED_INSERT.format(
+        rows=", ".join([_NUMBERED_ROW] * len(events)),
+        endpoints_cte=_NUMBERED_ENDPOINTS_CTE if with_endpoints else "",
+        endpoints=_NUMBERED_ENDPOINTS if with_endpoints else "",
+    )
     with prepared_cursor(db_connection) as cursor:
-        cursor.execute(_NUMBERED_INSERT.format(rows=", ".join([_NUMBERED_ROW] * len(events))), params)
-        numbered = dict(cursor.fetchall())
+        cursor.execute(text, params)
+        rows = cursor.fetchall()
+    numbered = {pk: sequence for pk, sequence, _ in rows if sequence is not None}
     if not numbered:
-        return False
+        # No counter row: nothing was inserted, and the endpoints (if read) are read again after the fallback.
+        return None
     for event in events:
         event.sequence = int(numbered[event.id])
         event._state.adding = False
         event._state.db = db_connection.alias
-    return True
+    types_field: Any = WebhookEndpoint._meta.get_field("event_types")
+    return [
+        WebhookEndpoint.from_db(
+            db_connection.alias,
+            ["id", "event_types"],
+            (WebhookEndpoint._meta.pk.to_python(pk), types_field.from_db_value(types, None, db_connection)),  # type: ignore[union-attr]
+        )
+        for pk, sequence, types in rows
+        if sequence is None
+    ]
 
 
 def _next_sequence(connection_id: Any, *, count: int = 1) -> int:

@@ -197,3 +197,50 @@ def test_redelivery_starts_a_new_round_for_enabled_endpoints_only(django_capture
     again = WebhookDelivery.objects.get(endpoint=enabled)
     assert (again.status, again.round_attempts) == (DeliveryStatus.PENDING, 0) and again.next_attempt_at is not None
     assert WebhookDelivery.objects.get(endpoint=disabled).status == DeliveryStatus.FAILED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("counter_exists", [True, False])
+def test_a_connections_change_reads_and_locks_the_endpoints_with_its_numbered_insert(
+    counter_exists: bool, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from events.models import ConnectionEventCounter
+
+    connection = ConnectionFactory()
+    everything = WebhookEndpointFactory(workspace=connection.workspace)
+    invoices_only = WebhookEndpointFactory(workspace=connection.workspace, event_types=[EventType.INVOICE_CREATED])
+    WebhookEndpointFactory(workspace=connection.workspace, enabled=False)
+    WebhookEndpointFactory()  # another workspace's
+    if counter_exists:
+        services.event_emit(
+            workspace_id=connection.workspace_id, type=EventType.CONTACT_CREATED, data={}, connection_id=connection.pk
+        )
+    else:
+        ConnectionEventCounter.objects.filter(connection_id=connection.pk).delete()  # its first event creates it
+
+    with CaptureQueriesContext(db) as queries, django_capture_on_commit_callbacks() as callbacks:
+        contact, invoice = services.events_emit(
+            workspace_id=connection.workspace_id,
+            events=[(EventType.CONTACT_CREATED, {}), (EventType.INVOICE_CREATED, {})],
+            connection_id=connection.pk,
+        )
+
+    assert (contact.sequence, invoice.sequence) == ((2, 3) if counter_exists else (1, 2))
+    assert set(WebhookDelivery.objects.filter(event=contact).values_list("endpoint", flat=True)) == {everything.pk}
+    assert set(WebhookDelivery.objects.filter(event=invoice).values_list("endpoint", flat=True)) == {
+        everything.pk,
+        invoices_only.pk,
+    }
+    assert len(callbacks) == 1
+    endpoint_reads = [q["sql"] for q in queries if 'FROM "events_webhookendpoint"' in q["sql"]]
+    if db.vendor == "postgresql" and counter_exists:
+        # The numbered insert read and locked them: no statement of their own.
+        assert len(endpoint_reads) == 1 and endpoint_reads[0].startswith("WITH counter AS")
+        assert "FOR UPDATE" in endpoint_reads[0]
+    else:
+        assert (
+            any(sql.startswith("SELECT") and "FOR UPDATE" in sql for sql in endpoint_reads) or db.vendor != "postgresql"
+        )
