@@ -93,10 +93,17 @@ class References:
         """GUIDs for the codes; `fresh` asks Exact for all of them (after it refused a write with cached ones)."""
         found: dict[str, dict[str, str]] = {}
         cached: set[str] = set()
-        for kind, codes in ((ITEM_KIND, items), (GL_ACCOUNT_KIND, gl_accounts)):
-            wanted = {code.strip() for code in codes if code and code.strip()}
-            names = {f"{kind}:{code}": code for code in wanted}
-            hits = {} if fresh or not self.ttl_seconds else self.cache.get_many(self.scope, list(names))
+        wanted_by_kind = {
+            kind: {code.strip() for code in codes if code and code.strip()}
+            for kind, codes in ((ITEM_KIND, items), (GL_ACCOUNT_KIND, gl_accounts))
+        }
+        names_by_kind = {kind: {f"{kind}:{code}": code for code in wanted} for kind, wanted in wanted_by_kind.items()}
+        # Both kinds in one read of the cache (one round trip for the write, not one per kind).
+        every_name = [name for names in names_by_kind.values() for name in names]
+        all_hits = {} if fresh or not self.ttl_seconds else self.cache.get_many(self.scope, every_name)
+        for kind, wanted in wanted_by_kind.items():
+            names = names_by_kind[kind]
+            hits = {name: guid for name, guid in all_hits.items() if name in names}
             if len(hits) == len(names):
                 found[kind] = {names[name]: guid for name, guid in hits.items()}
                 cached.update(hits)
