@@ -28,6 +28,7 @@ import os
 import re
 import threading
 import time
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ from connectors.base.telemetry import (
     budget_refusal_emit,
     vendor_call_emit,
 )
+from connectors.base.transport import StdlibTransport
 
 logger = logging.getLogger(__name__)
 
@@ -177,11 +179,23 @@ def shared_http_client(timeout: float) -> httpx.Client:
     with _http_clients_lock:
         client = _http_clients.get(key)
         if client is None:
+            limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30)
+            timeouts = httpx.Timeout(timeout, connect=min(timeout, 10.0))
+            # The standard library's exchange (connectors/base/transport.py: a third of httpx's own CPU per call),
+            # unless the environment names a proxy, which only httpx's transport speaks.
+            transport = (
+                None
+                if urllib.request.getproxies()
+                else StdlibTransport(
+                    timeout=timeouts, max_idle=limits.max_keepalive_connections or 20, keepalive_expiry=30.0
+                )
+            )
             client = httpx.Client(
-                timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=30),
+                timeout=timeouts,
+                limits=limits,
                 event_hooks={"request": [_drop_expect]},
                 follow_redirects=False,
+                transport=transport,
             )
             _http_clients[key] = client
         return client
