@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import ClassVar, Protocol
 
 import httpx
@@ -196,6 +197,9 @@ def shared_http_client(timeout: float) -> httpx.Client:
                 event_hooks={"request": [_drop_expect]},
                 follow_redirects=False,
                 transport=transport,
+                # One client serves every connection of the process: a cookie one tenant's answer sets must never
+                # ride along on another's request, so the jar takes none (vendor APIs authenticate by token).
+                cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             )
             _http_clients[key] = client
         return client

@@ -32,9 +32,11 @@ class TinyVendor(BaseHTTPRequestHandler):
     /invalid answers 400 with an error document, /spent answers 200 saying the minute's budget is used up."""
 
     requests: list[str] = []
+    cookies_sent: list[str | None] = []
 
     def _answer(self) -> None:
         TinyVendor.requests.append(f"{self.command} {self.path}")
+        TinyVendor.cookies_sent.append(self.headers.get("Cookie"))
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -57,6 +59,7 @@ class TinyVendor(BaseHTTPRequestHandler):
         self.send_header("X-Minute-Limit", "10")
         self.send_header("X-Minute-Remaining", remaining)
         self.send_header("X-Minute-Reset", str(RESET_MS))
+        self.send_header("Set-Cookie", "ARRAffinity=tenant-a; Path=/")  # as a load balancer's affinity cookie
         self.end_headers()
         self.wfile.write(content)
 
@@ -214,6 +217,16 @@ def test_one_pooled_http_client_per_process_and_timeout(monkeypatch: pytest.Monk
     # A forked child (Celery prefork) has another process id: it never shares the parent's sockets.
     monkeypatch.setattr(os, "getpid", lambda: -1)
     assert shared_http_client(7.0) is not parent
+
+
+def test_the_shared_client_keeps_no_cookie_from_one_call_for_the_next(vendor: str) -> None:
+    # One client serves every tenant's connections: a cookie set in one's answer must not reach another's request.
+    client = TinyClient(timeout=2.0, http=shared_http_client(2.0))
+    TinyVendor.cookies_sent.clear()
+    client.send("GET", f"{vendor}/ok", log_path="contacts")
+    client.send("GET", f"{vendor}/ok", log_path="contacts")
+    assert TinyVendor.cookies_sent == [None, None]
+    assert not shared_http_client(2.0).cookies
 
 
 # ---------------------------------------------------------------------------------------------- answers' JSON
