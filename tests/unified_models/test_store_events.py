@@ -59,8 +59,8 @@ def test_a_sync_change_is_an_event_per_record_in_the_connections_sequence() -> N
 @pytest.mark.postgres
 def test_a_batchs_events_cost_a_few_statements_whatever_their_number() -> None:
     # 2,500 changed records (more than one INSERT's worth, EMIT_CHUNK) and 10 deletions, to two endpoints: the
-    # workspace lookup, the numbered inserts (three), the endpoints read once, the deliveries (one INSERT per
-    # thousand). Before, each event was a transaction of its own with a sequence lookup.
+    # workspace lookup, the numbered inserts (three; the last reads and locks the endpoints too), the deliveries
+    # (one INSERT per thousand). Before, each event was a transaction of its own with a sequence lookup.
     connection = ConnectionFactory()
     first, second = (WebhookEndpointFactory(workspace=connection.workspace) for _ in range(2))
     with transaction.atomic():
@@ -77,7 +77,9 @@ def test_a_batchs_events_cost_a_few_statements_whatever_their_number() -> None:
     with CaptureQueriesContext(db_connection) as queries, transaction.atomic():
         assert store_changes_emit(change) == 2510
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 1 + 3 + 1 + 6  # 5,020 deliveries: six INSERTs
+    assert len(statements) == 1 + 3 + 6, "\n".join(statements)  # 5,020 deliveries: six INSERTs
+    numbered = [sql for sql in statements if sql.startswith("WITH counter AS")]
+    assert len(numbered) == 3 and ['FROM "events_webhookendpoint"' in sql for sql in numbered] == [False, False, True]
     events = list(Event.objects.filter(type__startswith="invoice.").order_by("sequence"))
     assert [event.sequence for event in events] == list(range(2, 2512))  # the contact event had 1: no gap
     assert [event.data["id"] for event in events][:3] == ["inv-0", "inv-1", "inv-2"]
