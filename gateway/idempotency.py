@@ -135,8 +135,16 @@ class DeferredKey:
     def answer_with(self, body: Any) -> None:
         """Store a successful write's answer as the key's (inside the transaction that records the outcome, so
         the two commit together); nothing when the key is not this request's or the answer's status is unknown."""
+        update = self.answer_update(body)
+        if update is not None:
+            update_rows(update)
+            self.answered = True
+
+    def answer_update(self, body: Any) -> Update | None:
+        """The UPDATE that stores `body` as the key's answer, for a caller that sends it with other statements of
+        the outcome's transaction (then it sets `answered`); None when `answer_with` would store nothing."""
         if not self.claimed or self.answer_status is None:
-            return
+            return None
         row: Any = self.row
         values = {
             "status": IdempotencyStatus.COMPLETED,
@@ -145,8 +153,7 @@ class DeferredKey:
             "response_content_type": "",
             "completed_at": timezone.now(),
         }
-        update_rows(Update(type(self.row), where={"workspace_id": row.workspace_id, "key": row.key}, values=values))
-        self.answered = True
+        return Update(type(self.row), where={"workspace_id": row.workspace_id, "key": row.key}, values=values)
 
     def rows(self) -> models.QuerySet[Any]:
         """The key's row, by its unique (workspace, key): a row inserted with another one has no id read back."""

@@ -26,7 +26,7 @@ import hashlib
 import json
 import logging
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -582,15 +582,29 @@ def _record_success(
     vendor_status = passthrough_status
     if vendor_status is None and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
+    # The request's Idempotency-Key gets this answer in the same commit (gateway.idempotency.DeferredKey), sent with
+    # the outcome's events when the attempt still holds its lease.
+    deferred = deferred_key()
+    key_answer = (
+        deferred.answer_update({**answer, "mutation_id": str(mutation.pk)})
+        if deferred is not None and deferred.write_id == mutation.pk
+        else None
+    )
     with transaction.atomic():
         ended = {"finished_at": now, "vendor_status": vendor_status, "error_code": attempt_code}
-        finished = _finish(mutation, attempt, ended=ended, status=status, recovered=outcome.recovered, **fields)
+        finished = _finish(
+            mutation,
+            attempt,
+            ended=ended,
+            status=status,
+            recovered=outcome.recovered,
+            also=() if key_answer is None else (key_answer,),
+            **fields,
+        )
         if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
             MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the bytes are the vendor's now
-        deferred = deferred_key()
-        if finished and deferred is not None and deferred.write_id == mutation.pk:
-            # The request's Idempotency-Key gets this answer in the same commit (gateway.idempotency.DeferredKey).
-            deferred.answer_with({**answer, "mutation_id": str(mutation.pk)})
+        if finished and deferred is not None and key_answer is not None:
+            deferred.answered = True
     if finished:
         # The row now holds what _finish wrote: set it here instead of reading it back.
         mutation.status, mutation.lease_expires_at = status, None
@@ -642,10 +656,12 @@ def _finish(
     ended: dict[str, Any],
     status: str,
     recovered: bool = False,
+    also: Sequence[Update] = (),
     **fields: Any,
 ) -> bool:
     """Record how the attempt ended (`ended`, always) and end the mutation's attempt if it still holds the lease
-    (a sender whose lease was taken over changes nothing: False).
+    (a sender whose lease was taken over changes nothing: False). `also`: UPDATEs made only when it ends the
+    attempt (the Idempotency-Key's answer), with its events.
 
     Called inside a transaction: the events it emits commit with the outcome (the outbox).
     """
@@ -661,7 +677,7 @@ def _finish(
         operation=mutation.operation,
         outcome=status,
     )
-    _emit_mutation_events(mutation, status=status, fields=fields, recovered=recovered)
+    _emit_mutation_events(mutation, status=status, fields=fields, recovered=recovered, also=also)
     return True
 
 
@@ -674,9 +690,13 @@ MUTATION_EVENT_TYPES = {
 }
 
 
-def _emit_mutation_events(mutation: Mutation, *, status: str, fields: dict[str, Any], recovered: bool) -> None:
+def _emit_mutation_events(
+    mutation: Mutation, *, status: str, fields: dict[str, Any], recovered: bool, also: Sequence[Update] = ()
+) -> None:
     event_type = MUTATION_EVENT_TYPES.get(MutationStatus(status))
     if event_type is None:
+        for update in also:
+            update_rows(update)
         return
     outcome = fields.get("outcome") if isinstance(fields.get("outcome"), dict) else {}
     data = {
@@ -698,7 +718,13 @@ def _emit_mutation_events(mutation: Mutation, *, status: str, fields: dict[str, 
         record_data = {"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered}
         events.append((f"{stem}.{action}", {**record_data, "record": record}))
     # Both in one go (sequence numbers, insert, endpoints), in the transaction that ends the attempt.
-    events_emit(workspace_id=mutation.workspace_id, connection_id=mutation.connection_id, source="api", events=events)
+    events_emit(
+        workspace_id=mutation.workspace_id,
+        connection_id=mutation.connection_id,
+        source="api",
+        events=events,
+        also=also,
+    )
 
 
 def failure_status(

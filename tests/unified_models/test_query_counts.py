@@ -70,7 +70,13 @@ def test_statements_per_request_stay_within_their_bounds(mapped: Connected, firs
     # statement of its own; now read with the connection). Then 11 (6 commits): the Idempotency-Key's row inserted
     # and answered in statements (and commits) of their own, the write's call-log row apart from its audit row;
     # now the key goes in with the mutation and is answered with the outcome, the call log with the audit row.
-    assert len(create) <= 9, "\n".join(create)
+    # Then 9; now 7: the workspace's webhook endpoints read and locked, and the key answered, in the statement
+    # that inserts the outcome's numbered events.
+    assert len(create) <= 7, "\n".join(create)
+    events_insert = [sql for sql in create if sql.startswith("WITH counter AS")]
+    assert len(events_insert) == 1, "\n".join(create)
+    assert 'FROM "events_webhookendpoint"' in events_insert[0] and 'UPDATE "gateway_idempotencykey"' in events_insert[0]
+    assert not any(sql.startswith(('SELECT "id", "event_types"', 'UPDATE "gateway_idempotencykey"')) for sql in create)
     assert len(retrieve) <= 2, "\n".join(retrieve)  # the connection with its store state, the call-log row
     assert len(page) <= 3, "\n".join(page)
     assert workspace == [], "\n".join(workspace)  # the key is served from the process's cache
