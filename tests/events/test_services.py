@@ -244,3 +244,45 @@ def test_a_connections_change_reads_and_locks_the_endpoints_with_its_numbered_in
         assert (
             any(sql.startswith("SELECT") and "FOR UPDATE" in sql for sql in endpoint_reads) or db.vendor != "postgresql"
         )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("counter_exists", [True, False])
+def test_updates_of_the_same_change_are_made_once_with_the_events(counter_exists: bool) -> None:
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from events.models import ConnectionEventCounter
+    from gateway.statements import Update
+    from tenants.models import Workspace
+
+    connection = ConnectionFactory()
+    if counter_exists:
+        services.event_emit(
+            workspace_id=connection.workspace_id, type=EventType.CONTACT_CREATED, data={}, connection_id=connection.pk
+        )
+    else:
+        ConnectionEventCounter.objects.filter(connection_id=connection.pk).delete()
+    rename = Update(Workspace, where={"pk": connection.workspace_id}, values={"name": "renamed with its events"})
+
+    with CaptureQueriesContext(db) as queries:
+        (event,) = services.events_emit(
+            workspace_id=connection.workspace_id,
+            events=[(EventType.INVOICE_CREATED, {})],
+            connection_id=connection.pk,
+            also=[rename],
+        )
+
+    assert event.sequence == (2 if counter_exists else 1)
+    assert Workspace.objects.get(pk=connection.workspace_id).name == "renamed with its events"
+    alone = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "tenants_workspace"')]
+    numbered = [q["sql"] for q in queries if q["sql"].startswith("WITH counter AS")]
+    if db.vendor != "postgresql":
+        assert len(alone) == 1
+    elif counter_exists:
+        # Made by the numbered insert's statement, not on its own.
+        assert alone == [] and len(numbered) == 1 and 'UPDATE "tenants_workspace"' in numbered[0]
+    else:
+        # No counter row: the numbered insert wrote nothing (its UPDATE waits on the counter's row), the fallback
+        # made the change on its own, once.
+        assert len(alone) == 1 and "EXISTS (SELECT 1 FROM counter)" in numbered[0]
