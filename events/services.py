@@ -168,10 +168,15 @@ def _enabled_endpoints_locked(workspace_id: Any) -> list[WebhookEndpoint]:
     features = db_connection.features
     text = _ENDPOINTS_SQL.format(lock=" FOR UPDATE" if features.has_select_for_update else "")
     workspace_field = WebhookEndpoint._meta.get_field("workspace")
-    types_field: Any = WebhookEndpoint._meta.get_field("event_types")
     with prepared_cursor(db_connection) as cursor:
         cursor.execute(text, [workspace_field.get_db_prep_value(workspace_id, db_connection)])
         rows = cursor.fetchall()
+    return _endpoints_of_rows(rows)
+
+
+def _endpoints_of_rows(rows: list[tuple[Any, Any]]) -> list[WebhookEndpoint]:
+    """Endpoints (id and event types only, all a delivery needs) from (id, event_types) rows as read raw."""
+    types_field: Any = WebhookEndpoint._meta.get_field("event_types")
     return [
         WebhookEndpoint.from_db(
             db_connection.alias,
@@ -257,16 +262,7 @@ def _insert_numbered(
         event.sequence = int(numbered[event.id])
         event._state.adding = False
         event._state.db = db_connection.alias
-    types_field: Any = WebhookEndpoint._meta.get_field("event_types")
-    return [
-        WebhookEndpoint.from_db(
-            db_connection.alias,
-            ["id", "event_types"],
-            (WebhookEndpoint._meta.pk.to_python(pk), types_field.from_db_value(types, None, db_connection)),  # type: ignore[union-attr]
-        )
-        for pk, sequence, types in rows
-        if sequence is None
-    ]
+    return _endpoints_of_rows([(pk, types) for pk, sequence, types in rows if sequence is None])
 
 
 def _next_sequence(connection_id: Any, *, count: int = 1) -> int:
