@@ -34,6 +34,9 @@ def test_each_instance_has_its_own_fields_bound_to_it() -> None:
     assert first.fields["note"].fields["description"].parent is first.fields["note"]
     # The declared fields stay unbound templates.
     assert OrderSerializer._declared_fields["reference"].parent is None  # type: ignore[attr-defined]
+    # A leaf field is a copy of its template, not rebuilt from its arguments (DRF's deepcopy builds new validators).
+    declared = OrderSerializer._declared_fields["reference"]  # type: ignore[attr-defined]
+    assert first.fields["reference"].validators is declared.validators
 
 
 def test_validating_one_instance_leaves_nothing_on_another() -> None:
