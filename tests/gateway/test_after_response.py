@@ -1,5 +1,5 @@
-"""A read request's bookkeeping waits for its answer: batched per writer, written by the response's close(),
-never deferred for a write or outside a request, and written anyway when the request fails."""
+"""Work a request leaves until its answer was sent: a read's bookkeeping batched per writer, jobs of any request,
+all run by the response's close(); nothing held outside a request, and run anyway when the request fails."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
-from gateway.after_response import defer_until_answered, deferring
+from gateway.after_response import defer_until_answered, deferring, run_after_answer
 from gateway.middleware import RequestIdMiddleware
+from gateway.request_context import current_request_id
 
 
 def test_nothing_is_deferred_outside_a_request() -> None:
@@ -91,3 +92,47 @@ def test_the_middleware_writes_a_posts_work_at_once() -> None:
 
     RequestIdMiddleware(view)(RequestFactory().post("/anything"))
     assert written == [["now"]]
+
+
+def test_no_job_is_kept_outside_a_request() -> None:
+    assert run_after_answer("job", lambda: None) is False
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_jobs_run_in_order_after_the_batches_and_a_failing_one_is_logged(
+    method: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("database gone")
+
+    with deferring(method) as take:
+        assert run_after_answer("first job", lambda: ran.append("first"))
+        assert run_after_answer("broken job", broken)
+        assert run_after_answer("last job", lambda: ran.append("last"))
+        defer_until_answered("rows", 1, lambda rows: ran.append("rows"))
+        work = take()
+        assert run_after_answer("late job", lambda: ran.append("late")) is False, "the answer is on its way"
+    assert ran == [] and work is not None
+    with caplog.at_level(logging.ERROR, logger="gateway.after_response"):
+        work()
+    assert ran == (["rows"] if method == "GET" else []) + ["first", "last"]
+    assert "the broken job left until after the answer failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_writes_job_runs_at_close_in_the_requests_context_where_nothing_more_is_held() -> None:
+    seen: list[tuple[str, bool]] = []
+
+    def job() -> None:
+        seen.append((current_request_id(), run_after_answer("nested", lambda: None)))
+
+    def view(request: HttpRequest) -> HttpResponse:
+        assert run_after_answer("job", job)
+        return HttpResponse(b"created", status=201)
+
+    response = RequestIdMiddleware(view)(RequestFactory().post("/anything", HTTP_X_REQUEST_ID="req-7"))
+    assert response.status_code == 201 and seen == []
+    response.close()
+    assert seen == [("req-7", False)]
