@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -47,6 +47,7 @@ from connectors.registry import get_connector
 from events.audit import AuditRecorder, DryRunObserver, PreviewedRequest, WriteContext, previewed
 from events.models import EventType
 from events.services import events_emit
+from gateway.after_response import run_after_answer
 from gateway.idempotency import deferred_key, idempotency_claim
 from gateway.metrics.instruments import mutation_attempt_observe
 from gateway.request_context import current_api_key_prefix, current_request_id
@@ -291,7 +292,11 @@ def _in_flight(mutation: Mutation, now: datetime) -> MutationConflict:
 
 
 def mutation_execute(
-    *, mutation: Mutation, lease_seconds: float | None = None, include_remote_data: bool = False
+    *,
+    mutation: Mutation,
+    lease_seconds: float | None = None,
+    include_remote_data: bool = False,
+    outcome_after_answer: bool = False,
 ) -> WriteOutcome:
     """Send a recorded mutation (outside any transaction) and record the attempt and the outcome.
 
@@ -301,7 +306,15 @@ def mutation_execute(
     Takes the lease first (MutationConflict 409 while another sender holds it, or while an in-doubt write
     settles); an in-doubt write, or one whose sender died, is looked up at the vendor before anything is sent.
     Raises the typed error of a failure (MappingMissing, VendorValidationError, ...) after recording it.
+
+    `outcome_after_answer` (the API's write views): a success's outcome transaction (the attempt ended, its events,
+    the Idempotency-Key's answer) runs once the request's answer was sent (gateway/after_response.py), for a
+    mutation this request created and claimed. The answer waits for the vendor's answer and the commit of the
+    call-log row, the audit row and the remote id only. A process that dies in between leaves the mutation
+    `sending` with its remote id: once its lease expires, `mutations_reconcile` (and a retry with the same key)
+    reads the record back by that id and ends it, events included; nothing is sent twice.
     """
+    after_answer = outcome_after_answer and mutation.claimed_attempt is not None
     if mutation.claimed_attempt is not None:
         # Inserted already claimed by this process (mutation_create(claim=True)): attempt 1 is ours to send.
         claimed, attempt, reconcile = mutation, mutation.claimed_attempt, False
@@ -350,7 +363,14 @@ def mutation_execute(
         mutation.refresh_from_db()
         raise
     audit.close()
-    result = _record_success(claimed, attempt, outcome, watch=watch, include_remote_data=include_remote_data)
+    result = _record_success(
+        claimed,
+        attempt,
+        outcome,
+        watch=watch,
+        include_remote_data=include_remote_data,
+        after_answer=after_answer,
+    )
     if result.mutation is not mutation:
         mutation.refresh_from_db()
     return result
@@ -558,6 +578,7 @@ def _record_success(
     *,
     watch: MutationCallContext | None,
     include_remote_data: bool = False,
+    after_answer: bool = False,
 ) -> WriteOutcome:
     now = timezone.now()
     passthrough_status = outcome.passthrough.status if outcome.passthrough is not None else None
@@ -590,30 +611,42 @@ def _record_success(
         if deferred is not None and deferred.write_id == mutation.pk
         else None
     )
-    with transaction.atomic():
-        ended = {"finished_at": now, "vendor_status": vendor_status, "error_code": attempt_code}
-        finished = _finish(
-            mutation,
-            attempt,
-            ended=ended,
-            status=status,
-            recovered=outcome.recovered,
-            also=() if key_answer is None else (key_answer,),
-            **fields,
-        )
-        if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
-            MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the bytes are the vendor's now
-        if finished and deferred is not None and key_answer is not None:
-            deferred.answered = True
+    ended = {"finished_at": now, "vendor_status": vendor_status, "error_code": attempt_code}
+
+    def end() -> bool:
+        """The outcome's transaction, then the record into the local store; whether it ended the attempt."""
+        with transaction.atomic():
+            finished = _finish(
+                mutation,
+                attempt,
+                ended=ended,
+                status=status,
+                recovered=outcome.recovered,
+                also=() if key_answer is None else (key_answer,),
+                **fields,
+            )
+            if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
+                MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the vendor has the bytes
+        if status == MutationStatus.SUCCEEDED and outcome.record is not None and mutation.operation != ATTACH:
+            _store_written(mutation, outcome.record)
+        return finished
+
+    # A success's transaction may follow the answer (see mutation_execute); the key's answer is then the job's.
+    later = after_answer and status == MutationStatus.SUCCEEDED
+
+    def end_later() -> None:
+        _ended_later(end, key_answer, mutation, attempt.number)
+
+    finished = True if later and run_after_answer("write outcome", end_later) else end()
+    if finished and deferred is not None and key_answer is not None:
+        deferred.answered = True
     if finished:
-        # The row now holds what _finish wrote: set it here instead of reading it back.
+        # The row holds (or, after the answer, will hold) what _finish writes: set it here instead of reading it.
         mutation.status, mutation.lease_expires_at = status, None
         for name, value in fields.items():
             setattr(mutation, name, value)
     else:
         mutation.refresh_from_db()
-    if status == MutationStatus.SUCCEEDED and outcome.record is not None and mutation.operation != ATTACH:
-        _store_written(mutation, outcome.record)
     return WriteOutcome(
         mutation=mutation,
         record=outcome.record,
@@ -622,6 +655,22 @@ def _record_success(
         recovered=outcome.recovered,
         body={**answer, "mutation_id": str(mutation.pk)},
     )
+
+
+def _ended_later(end: Callable[[], bool], key_answer: Update | None, mutation: Mutation, attempt: int) -> None:
+    """A write's outcome transaction run after its answer: when the attempt's lease was taken over meanwhile (the
+    outcome not written), the Idempotency-Key still gets the answer that was sent, as the request itself would
+    have stored it."""
+    try:
+        finished = end()
+    except IntegrityError:
+        # A claimed create's first attempt row is written with its end; whoever took the write over wrote it first.
+        if not Mutation.objects.filter(pk=mutation.pk, attempts__gt=attempt).exists():
+            raise
+        logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt)
+        finished = False
+    if not finished and key_answer is not None:
+        update_rows(key_answer)
 
 
 def _end_attempt(attempt: MutationAttempt, ended: dict[str, Any], update: Update) -> int:

@@ -134,7 +134,10 @@ class ConnectionAPIView(WorkspaceAPIView):
         deferred = deferred_key()
         if deferred is not None:
             deferred.answer_status = success_status  # stored with the outcome (idempotent_write)
-        outcome = services.mutation_execute(mutation=self.mutation, include_remote_data=include)
+        # The outcome's own transaction follows the answer (services.mutation_execute says why nothing is lost).
+        outcome = services.mutation_execute(
+            mutation=self.mutation, include_remote_data=include, outcome_after_answer=True
+        )
         return Response(outcome.body, status=success_status)
 
 
