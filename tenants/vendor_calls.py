@@ -28,6 +28,7 @@ from django.utils import timezone
 from connectors.base.connector import Connector
 from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
+from connectors.base.http import budget_answers_later
 from connectors.registry import get_connector
 from gateway.after_response import defer_until_answered
 from gateway.request_context import current_request_id, log_context_bind
@@ -86,17 +87,20 @@ class ConnectionCallContext:
         """Run `send(access_token)`; on a 401 get a replacement token once and retry once; record the outcome."""
         try:
             token = self.access_token()
-            try:
-                result = send(token)
-            except CompanyAccessDenied:
-                raise
-            except VendorAuthError as exc:
-                if exc.status != 401:
+            # In a read request the budget reconcile's answer is read after the answer was sent, with its call-log
+            # rows (gateway/after_response.py); the reconcile itself reaches Redis with the call.
+            with budget_answers_later(_keep_budget_answer):
+                try:
+                    result = send(token)
+                except CompanyAccessDenied:
                     raise
-                # Revoked consent, clock skew, a token Exact invalidated or one its load balancers reject near its
-                # end (picqer#497): the token manager asks Exact once; a new pair gets one retry.
-                replacement = self.access_token_after_unauthorized(token)
-                result = send(replacement)
+                except VendorAuthError as exc:
+                    if exc.status != 401:
+                        raise
+                    # Revoked consent, clock skew, a token Exact invalidated or one its load balancers reject near
+                    # its end (picqer#497): the token manager asks Exact once; a new pair gets one retry.
+                    replacement = self.access_token_after_unauthorized(token)
+                    result = send(replacement)
         except CompanyAccessDenied as exc:
             self._company_access_denied(exc)
             raise
@@ -216,3 +220,16 @@ def _context_for(current: Connection) -> ConnectionCallContext:
 def call_logs_write(rows: list[CallLog]) -> None:
     """Call-log rows held back until a read's answer was sent: one statement for all of them."""
     insert_all(*rows)
+
+
+def _keep_budget_answer(read: Callable[[], None]) -> bool:
+    return defer_until_answered("budget answers", read, _read_budget_answers)
+
+
+def _read_budget_answers(reads: list[Callable[[], None]]) -> None:
+    """Each held reconcile's answer read, each store connection given back (one failing does not stop the rest)."""
+    for read in reads:
+        try:
+            read()
+        except Exception:
+            logger.exception("reading a budget reconcile's answer after the answer failed")

@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -21,8 +21,21 @@ from connectors.base.errors import (
     VendorUnavailable,
     VendorValidationError,
 )
-from connectors.base.http import NOT_SENT_ERRORS, VendorHttpClient, never_raise, shared_http_client
-from connectors.base.ratelimit import MINUTELY, BudgetPolicy, LocalBudgetStore, Observation, VendorRateLimiter
+from connectors.base.http import (
+    NOT_SENT_ERRORS,
+    VendorHttpClient,
+    budget_answers_later,
+    never_raise,
+    shared_http_client,
+)
+from connectors.base.ratelimit import (
+    MINUTELY,
+    BudgetPolicy,
+    LocalBudgetStore,
+    Observation,
+    RedisBudgetStore,
+    VendorRateLimiter,
+)
 
 RESET_MS = 4_102_444_800_000  # 2100-01-01: a window that does not end during the test
 
@@ -102,12 +115,12 @@ def vendor() -> Iterator[str]:
         server.server_close()
 
 
-def _limiter() -> VendorRateLimiter:
+def _limiter(store: LocalBudgetStore | RedisBudgetStore | None = None) -> VendorRateLimiter:
     policy = BudgetPolicy(
         default_lengths_ms={MINUTELY: 60_000}, clock_window=MINUTELY, guard_ms=0, probe_timeout_ms=5000
     )
     return VendorRateLimiter(
-        vendor_name="Tiny", company_noun="company", store=LocalBudgetStore(), policy=policy, max_wait=0.1
+        vendor_name="Tiny", company_noun="company", store=store or LocalBudgetStore(), policy=policy, max_wait=0.1
     )
 
 
@@ -198,6 +211,47 @@ def test_a_call_without_an_answer_does_not_hold_the_budget(vendor: str) -> None:
     started = time.monotonic()
     client.send("GET", f"{vendor}/ok", log_path="contacts", company_id="7")
     assert time.monotonic() - started < 1.0  # not waiting for the lost probe's timeout
+
+
+@pytest.mark.redis
+def test_a_kept_reconcile_answer_is_read_later_and_the_store_has_the_reconcile_already(vendor: str) -> None:
+    limiter = _limiter(RedisBudgetStore(os.environ["REDIS_URL"]))
+    client = TinyClient(timeout=5.0, app_id="app", rate_limiter=limiter)
+    limiter.forget(client.budget_key("7"))
+    kept: list[Callable[[], None]] = []
+
+    def keep(read: Callable[[], None]) -> bool:
+        kept.append(read)
+        return True
+
+    with budget_answers_later(keep):
+        client.send("GET", f"{vendor}/ok", log_path="contacts", company_id="7")
+        assert kept == [], "a probe's reconcile is awaited: the calls queued behind it wait for it"
+        client.send("GET", f"{vendor}/spent", log_path="contacts", company_id="7")  # the vendor: nothing left
+    assert len(kept) == 1
+    # Its answer not read yet, the store already has what the call said: the next call is refused unsent.
+    with pytest.raises(VendorRateLimited):
+        client.send("GET", f"{vendor}/ok", log_path="contacts", company_id="7")
+    assert TinyVendor.requests == ["GET /ok", "GET /spent"]
+    kept[0]()  # reads the answer and gives the store connection back
+    limiter.forget(client.budget_key("7"))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"$select": "InvoiceID,Description", "$filter": "InvoiceID eq guid'3f1c2a4e-0000-4000-8000-0000000000b6'"},
+        {"$filter": "substringof('Jan & Piet é 漢', Name) and Code eq '10/20'", "$top": "60", "empty": ""},
+        {"q": "[]@!$&'()*+,;=:/?#%", "$skiptoken": "guid'a b'"},
+    ],
+)
+def test_a_query_reaches_the_vendor_byte_for_byte_as_httpx_encodes_it(vendor: str, params: dict[str, str]) -> None:
+    client = TinyClient(timeout=5.0)
+    client.send("GET", f"{vendor}/ok/list", log_path="list", params=params)
+    client.send("GET", f"{vendor}/ok/list?page=2", log_path="list", params=params)  # merged by httpx itself
+    expected = httpx.URL(f"{vendor}/ok/list", params=params).raw_path.decode()
+    merged = httpx.URL(f"{vendor}/ok/list?page=2", params=params).raw_path.decode()
+    assert TinyVendor.requests == [f"GET {expected}", f"GET {merged}"]
 
 
 def test_without_an_app_nothing_is_budgeted(vendor: str) -> None:
