@@ -30,7 +30,7 @@ from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable, VendorAuthError, VendorError
 from connectors.base.http import budget_answers_later
 from connectors.registry import get_connector
-from gateway.after_response import defer_until_answered
+from gateway.after_response import defer_until_answered, run_after_answer
 from gateway.request_context import current_request_id, log_context_bind
 from gateway.statements import insert_all, insert_row
 from tenants.credentials import refresh
@@ -87,8 +87,8 @@ class ConnectionCallContext:
         """Run `send(access_token)`; on a 401 get a replacement token once and retry once; record the outcome."""
         try:
             token = self.access_token()
-            # In a read request the budget reconcile's answer is read after the answer was sent, with its call-log
-            # rows (gateway/after_response.py); the reconcile itself reaches Redis with the call.
+            # In a request the budget reconcile's answer is read after the answer was sent (_keep_budget_answer);
+            # the reconcile itself reaches Redis with the call.
             with budget_answers_later(_keep_budget_answer):
                 try:
                     result = send(token)
@@ -223,7 +223,11 @@ def call_logs_write(rows: list[CallLog]) -> None:
 
 
 def _keep_budget_answer(read: Callable[[], None]) -> bool:
-    return defer_until_answered("budget answers", read, _read_budget_answers)
+    """Read a budget reconcile's answer after the request's answer: a read's with its call-log rows, a write's as a
+    job of its own (its call-log rows are written before it answers). Outside a request it is read at once."""
+    if defer_until_answered("budget answers", read, _read_budget_answers):
+        return True
+    return run_after_answer("budget answer", lambda: _read_budget_answers([read]))
 
 
 def _read_budget_answers(reads: list[Callable[[], None]]) -> None:

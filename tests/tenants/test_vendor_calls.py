@@ -9,6 +9,8 @@ import pytest
 from connectors.base.data import CallRecord
 from connectors.base.errors import CompanyAccessDenied, ConnectionNotUsable
 from connectors.base.ratelimit import DAILY, MINUTELY, Observation
+from connectors.exact.ratelimit import exact_rate_limiter
+from gateway.after_response import deferring
 from gateway.request_context import request_id_var
 from tenants.credentials import refresh
 from tenants.credentials.errors import TokenRefreshDeferred
@@ -246,3 +248,28 @@ def test_record_call_writes_the_call_log_with_the_request_id_and_no_token(exact_
     # The gateway's own company GET goes through the connector, the call log and the shared budget too.
     assert (divisions.path, divisions.status, divisions.request_id) == ("system/Divisions", 200, "req-vendor-calls-1")
     assert divisions.minutely_remaining is not None
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_in_a_request_the_budget_reconciles_answer_is_read_after_the_answer(  # type: ignore[no-untyped-def]
+    exact_world, workspace, method: str
+) -> None:
+    _, (connection,) = connect_via_sandbox(exact_world, workspace=workspace)
+    ctx = connection_context(connection)
+    store = exact_rate_limiter().budget.store
+    pool = store._redis.connection_pool  # type: ignore[attr-defined]
+    ctx.get_json("system/Divisions", params={"$select": "Code"})  # the budget's probe: its answer is awaited
+    assert not pool._in_use_connections
+
+    with deferring(method) as take:
+        ctx.get_json("system/Divisions", params={"$select": "Code"})
+        # The reconcile went out with the call; its answer waits on a connection held until after the answer.
+        assert len(pool._in_use_connections) == 1
+        work = take()
+    assert work is not None
+    work()
+    assert not pool._in_use_connections
+    # Outside a request it is read at once.
+    ctx.get_json("system/Divisions", params={"$select": "Code"})
+    assert not pool._in_use_connections
