@@ -309,10 +309,12 @@ def mutation_execute(
 
     `outcome_after_answer` (the API's write views): a success's outcome transaction (the attempt ended, its events,
     the Idempotency-Key's answer) runs once the request's answer was sent (gateway/after_response.py), for a
-    mutation this request created and claimed. The answer waits for the vendor's answer and the commit of the
-    call-log row, the audit row and the remote id only. A process that dies in between leaves the mutation
-    `sending` with its remote id: once its lease expires, `mutations_reconcile` (and a retry with the same key)
-    reads the record back by that id and ends it, events included; nothing is sent twice.
+    mutation this request created and claimed, passthrough writes excepted. The answer waits for the vendor's
+    answer and the commit of the call-log row, the audit row and the remote id only. A process that dies in
+    between leaves the mutation `sending`: once its lease expires, `mutations_reconcile` (or a retry with the same
+    key) takes it over as any write whose sender died (`_recover`): a create is read back by its remote id, a
+    finalize, conversion or attachment is looked up, an update sends the same values again; events included. A
+    passthrough POST could not be looked up, so its outcome is never left for later.
     """
     after_answer = outcome_after_answer and mutation.claimed_attempt is not None
     if mutation.claimed_attempt is not None:
@@ -632,7 +634,7 @@ def _record_success(
         return finished
 
     # A success's transaction may follow the answer (see mutation_execute); the key's answer is then the job's.
-    later = after_answer and status == MutationStatus.SUCCEEDED
+    later = after_answer and status == MutationStatus.SUCCEEDED and mutation.resource != PASSTHROUGH
 
     def end_later() -> None:
         _ended_later(end, key_answer, mutation, attempt.number)

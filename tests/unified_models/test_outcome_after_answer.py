@@ -32,10 +32,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SALES_INVOICES = "salesinvoice/SalesInvoices"
 
 
-def _answered(connected: Connected, api_key: Any, body: dict[str, Any], key: str) -> HttpResponseBase:
-    """POST an invoice through the WSGI handler and return its response as the server has it, not closed."""
+def _answered(
+    connected: Connected, api_key: Any, body: dict[str, Any], key: str, resource: str = "invoices"
+) -> HttpResponseBase:
+    """POST through the WSGI handler and return the response as the server has it, not closed."""
     request = RequestFactory().post(
-        connected.url("invoices"),
+        connected.url(resource),
         data=json.dumps(body),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {api_key.secret}",
@@ -146,3 +148,16 @@ def test_a_write_outcome_whose_lease_was_taken_over_still_answers_the_key(
     assert Event.objects.filter(data__mutation_id=str(mutation.pk), type="mutation.succeeded").count() == 1
     key = IdempotencyKey.objects.get(key="after-3")
     assert key.status == IdempotencyStatus.COMPLETED and key.response_body == answer
+
+
+def test_a_passthrough_write_is_ended_before_its_answer(mapped: Connected, api_key: Any) -> None:
+    """A passthrough POST cannot be looked up at the vendor, so nothing of it waits for close()."""
+    body = {"method": "POST", "path": "crm/Accounts", "body": {"Name": "Before the answer B.V.", "Status": "C"}}
+    response = _answered(mapped, api_key, body, "after-4", resource="passthrough")
+
+    assert response.status_code == 200 and json.loads(response.content)["status"] == 201
+    mutation = Mutation.objects.get(pk=json.loads(response.content)["mutation_id"])
+    assert mutation.status == MutationStatus.SUCCEEDED
+    assert Event.objects.filter(data__mutation_id=str(mutation.pk), type="mutation.succeeded").count() == 1
+    assert IdempotencyKey.objects.get(key="after-4").status == IdempotencyStatus.COMPLETED
+    response.close()
