@@ -615,20 +615,23 @@ def _record_success(
     )
     ended = {"finished_at": now, "vendor_status": vendor_status, "error_code": attempt_code}
 
+    def finish() -> bool:
+        finished = _finish(
+            mutation,
+            attempt,
+            ended=ended,
+            status=status,
+            recovered=outcome.recovered,
+            also=() if key_answer is None else (key_answer,),
+            **fields,
+        )
+        if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
+            MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the vendor has the bytes
+        return finished
+
     def end() -> bool:
         """The outcome's transaction, then the record into the local store; whether it ended the attempt."""
-        with transaction.atomic():
-            finished = _finish(
-                mutation,
-                attempt,
-                ended=ended,
-                status=status,
-                recovered=outcome.recovered,
-                also=() if key_answer is None else (key_answer,),
-                **fields,
-            )
-            if finished and status == MutationStatus.SUCCEEDED and mutation.operation == ATTACH:
-                MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the vendor has the bytes
+        finished = _finished_in_transaction(mutation, attempt, finish)
         if status == MutationStatus.SUCCEEDED and outcome.record is not None and mutation.operation != ATTACH:
             _store_written(mutation, outcome.record)
         return finished
@@ -637,7 +640,10 @@ def _record_success(
     later = after_answer and status == MutationStatus.SUCCEEDED and mutation.resource != PASSTHROUGH
 
     def end_later() -> None:
-        _ended_later(end, key_answer, mutation, attempt.number)
+        # Taken over meanwhile (the outcome not written): the key still gets the answer that was sent, as the
+        # request itself would have stored it.
+        if not end() and key_answer is not None:
+            update_rows(key_answer)
 
     finished = True if later and run_after_answer("write outcome", end_later) else end()
     if finished and deferred is not None and key_answer is not None:
@@ -659,20 +665,18 @@ def _record_success(
     )
 
 
-def _ended_later(end: Callable[[], bool], key_answer: Update | None, mutation: Mutation, attempt: int) -> None:
-    """A write's outcome transaction run after its answer: when the attempt's lease was taken over meanwhile (the
-    outcome not written), the Idempotency-Key still gets the answer that was sent, as the request itself would
-    have stored it."""
+def _finished_in_transaction(mutation: Mutation, attempt: MutationAttempt, finish: Callable[[], bool]) -> bool:
+    """Run `finish` (the attempt's end, via `_finish`) in a transaction; its result, or False when another sender
+    took the write over first: a claimed create's first attempt row is written with its end, and whoever took over
+    wrote that row already, so the unique (mutation, number) refuses ours. Any other conflict is raised."""
     try:
-        finished = end()
+        with transaction.atomic():
+            return finish()
     except IntegrityError:
-        # A claimed create's first attempt row is written with its end; whoever took the write over wrote it first.
-        if not Mutation.objects.filter(pk=mutation.pk, attempts__gt=attempt).exists():
+        if not Mutation.objects.filter(pk=mutation.pk, attempts__gt=attempt.number).exists():
             raise
-        logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt)
-        finished = False
-    if not finished and key_answer is not None:
-        update_rows(key_answer)
+        logger.error("Mutation %s: attempt %s ended after its lease was taken over", mutation.pk, attempt.number)
+        return False
 
 
 def _end_attempt(attempt: MutationAttempt, ended: dict[str, Any], update: Update) -> int:
@@ -825,8 +829,10 @@ def _record_failure(
     vendor_status = getattr(exc, "status", None)
     if not isinstance(vendor_status, int) and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
-    with transaction.atomic():
-        _finish(
+    _finished_in_transaction(
+        mutation,
+        attempt,
+        lambda: _finish(
             mutation,
             attempt,
             ended={
@@ -840,7 +846,8 @@ def _record_failure(
             error_code=code[:100],
             reconcile_after=None if settle is None else now + timedelta(seconds=settle),
             updated_at=now,
-        )
+        ),
+    )
     mutation.refresh_from_db()
     if status == MutationStatus.IN_DOUBT:
         logger.warning("Mutation %s is in doubt after %s", mutation.pk, exc.__class__.__name__)
