@@ -11,7 +11,8 @@ servers call `close()` after the last byte, Django's test client calls it before
 - **Jobs, in any request**: `run_after_answer` keeps one callable, for work whose crash recovery is already in
   place. A write through the API hands over the transaction that ends its attempt (events, the Idempotency-Key's
   answer) once the vendor's answer and the remote id are committed: unified_models/services.py says what
-  recovers it when the process dies first.
+  recovers it when the process dies first. Each vendor call hands over the reading of its budget reconcile's
+  reply (tenants/vendor_calls.py; the reconcile itself went to Redis with the call).
 
 What a crash can lose: a web process killed after it sent the answer and before `close()` ran loses a read's
 deferred call-log rows, as one killed between a vendor's answer and the row's INSERT always could. A write's

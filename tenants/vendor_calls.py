@@ -223,17 +223,6 @@ def call_logs_write(rows: list[CallLog]) -> None:
 
 
 def _keep_budget_answer(read: Callable[[], None]) -> bool:
-    """Read a budget reconcile's answer after the request's answer: a read's with its call-log rows, a write's as a
-    job of its own (its call-log rows are written before it answers). Outside a request it is read at once."""
-    if defer_until_answered("budget answers", read, _read_budget_answers):
-        return True
-    return run_after_answer("budget answer", lambda: _read_budget_answers([read]))
-
-
-def _read_budget_answers(reads: list[Callable[[], None]]) -> None:
-    """Each held reconcile's answer read, each store connection given back (one failing does not stop the rest)."""
-    for read in reads:
-        try:
-            read()
-        except Exception:
-            logger.exception("reading a budget reconcile's answer after the answer failed")
+    """Read a budget reconcile's answer once the request's answer was sent (a job of its own, logged if it fails);
+    outside a request it is read at once."""
+    return run_after_answer("budget reconcile's answer", read)
