@@ -213,18 +213,21 @@ def _kill_mid_post(mapped: Connected, reference: str, key: str) -> tuple[Mutatio
 def _kill_when_fired(mapped: Connected, fault: dict[str, Any], sender: subprocess.Popen[str]) -> None:
     """SIGKILL `sender` once the sandbox holds the request `fault` delays."""
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            fired = next(f["fired"] for f in mapped.world.control.faults() if f["id"] == fault["id"])
-            if fired:
-                break
-            assert sender.poll() is None, sender.communicate()
-            time.sleep(0.05)
-        else:
-            pytest.fail("the sender never reached the vendor")
+        _wait_until_fired(mapped, fault, sender)
         os.kill(sender.pid, signal.SIGKILL)
     finally:
         sender.wait(timeout=30)
+
+
+def _wait_until_fired(mapped: Connected, fault: dict[str, Any], sender: subprocess.Popen[str]) -> None:
+    """Return once the sandbox holds the request `fault` delays (the sender still running)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if next(f["fired"] for f in mapped.world.control.faults() if f["id"] == fault["id"]):
+            return
+        assert sender.poll() is None, sender.communicate()
+        time.sleep(0.05)
+    pytest.fail("the sender never reached the vendor")
 
 
 def first_customer_id_of(connected: Connected) -> str:
@@ -319,3 +322,39 @@ def test_a_claimed_write_killed_after_its_post_was_answered_loses_no_row(
     assert attempts[0][1] is None, "the lost attempt never finished"
     assert len(_with_reference(mapped, "KILLED-3")) == 1, "read back by its id, not sent again"
     assert AuditEvent.objects.filter(mutation_id=mutation.pk).count() == 1
+
+
+def test_a_claimed_write_refused_after_its_lease_was_taken_over_keeps_the_takeovers_outcome(
+    mapped: Connected,
+) -> None:
+    """The failure path of the takeover case: a claimed create's sender whose POST is still at the vendor when its
+    lease expires and reconciliation takes the write over (writing the first attempt's row). The takeover's own
+    attempt is refused and ends the write; the first sender's refusal then arrives and changes nothing: its attempt
+    row exists already, which `_finished_in_transaction` reads as "taken over", not as an error."""
+    fault = mapped.world.control.add_fault(
+        kind="latency", pattern=SALES_INVOICES, method="POST", latency_ms=3000, times=1
+    )
+    # No such customer: Exact refuses the invoice, the first sender's POST after the delay, the takeover's at once.
+    body = invoice_body("00000000-0000-4000-8000-000000000998", reference="TAKEN-1")
+    sender = _sender(mapped.world, None, str(mapped.connection.pk), "taken-1", json.dumps(services_request(body)))
+    try:
+        _wait_until_fired(mapped, fault, sender)
+        Mutation.objects.filter(idempotency_key="taken-1").update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        assert tasks.mutations_reconcile() == {MutationStatus.FAILED: 1}
+    finally:
+        _, stderr = sender.communicate(timeout=60)
+
+    assert "VendorValidationError" in stderr and "IntegrityError" not in stderr, stderr
+    assert "ended after its lease was taken over" in stderr
+    mutation = Mutation.objects.get(idempotency_key="taken-1")
+    assert mutation.status == MutationStatus.FAILED and mutation.attempts == 2
+    assert mutation.error_code == "vendor_validation_failed"
+    attempts = list(mutation.attempt_log.values_list("number", "finished_at", "error_code"))
+    assert [(number, code) for number, _, code in attempts] == [(1, ""), (2, "vendor_validation_failed")]
+    assert attempts[0][1] is None, "the first attempt's end is not written over the takeover's history"
+    refused = CallLog.objects.filter(connection=mapped.connection, method="POST", path="salesinvoice/SalesInvoices")
+    # Exact answers a GUID that points nowhere with 500 "Ongeldige referentie" (connectors/exact/NOTES.md).
+    assert [row.status for row in refused] == [500, 500]
+    assert _with_reference(mapped, "TAKEN-1") == []
