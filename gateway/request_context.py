@@ -28,6 +28,8 @@ api_key_prefix_var: ContextVar[str] = ContextVar("api_key_prefix", default="")
 
 def current_api_key_prefix() -> str:
     return api_key_prefix_var.get()
+
+
 @contextmanager
 def log_context_scope(**values: str) -> Iterator[None]:
     """A fresh log context for one request or task; what is bound inside it ends with it."""

@@ -393,9 +393,7 @@ def _repair_existing_credential(
     return str(credential.pk)
 
 
-def _consented_credential(
-    *, link: ConnectLink, pending: PendingConsent, app: AppCredentials | None
-) -> Credential:
+def _consented_credential(*, link: ConnectLink, pending: PendingConsent, app: AppCredentials | None) -> Credential:
     """The credential the chosen divisions will share: the one the callback stored, or the session's pair saved now."""
     if pending.credential_id is not None:
         credential = (

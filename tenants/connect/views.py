@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 SESSION_KEY = "ledgerbridge_connect"
 
 
-
 def _steps(connector: Connector) -> list[tuple[str, str]]:
     """The progress steps this connector's flow has: a region step only if it has regions."""
     words = VendorWords.of(connector)

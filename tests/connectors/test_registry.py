@@ -14,8 +14,9 @@ HERE = "tests.connectors.test_registry"
 
 
 class KeyBooks(ApiKeyConnector):
-    info = ConnectorInfo(id="keybooks", display_name="Key Books", company_noun=CompanyNoun("book", "books"),
-                         auth=AuthKind.API_KEY)
+    info = ConnectorInfo(
+        id="keybooks", display_name="Key Books", company_noun=CompanyNoun("book", "books"), auth=AuthKind.API_KEY
+    )
 
     def check_api_key(self, *, region: str, api_key: str) -> VendorUser:
         return VendorUser(user_id="u", name="U", email="", default_company_id=None)
@@ -27,8 +28,9 @@ class KeyBooks(ApiKeyConnector):
 class ClaimsOAuth(KeyBooks):
     """Declares OAuth 2 but implements only the API-key half: the registry refuses it."""
 
-    info = ConnectorInfo(id="claims", display_name="Claims", company_noun=CompanyNoun("book", "books"),
-                         auth=AuthKind.OAUTH2_ROTATING)
+    info = ConnectorInfo(
+        id="claims", display_name="Claims", company_noun=CompanyNoun("book", "books"), auth=AuthKind.OAUTH2_ROTATING
+    )
 
 
 class SameId(KeyBooks):

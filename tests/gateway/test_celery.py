@@ -62,8 +62,11 @@ def test_configuration_is_json_only_with_time_limits_and_queues() -> None:
     assert {q.name for q in conf.task_queues} >= {"vendor", "sync", "webhooks", "maintenance"}
     assert conf.task_always_eager is False
     # A heartbeat on every queue, so each queue's workers prove they consume it (deploy/metrics.yaml).
-    heartbeats = {entry["options"]["queue"] for entry in conf.beat_schedule.values()
-                  if entry["task"] == "gateway.tasks.worker_heartbeat_record"}
+    heartbeats = {
+        entry["options"]["queue"]
+        for entry in conf.beat_schedule.values()
+        if entry["task"] == "gateway.tasks.worker_heartbeat_record"
+    }
     assert heartbeats == {q.name for q in conf.task_queues}
 
 

@@ -226,9 +226,7 @@ def test_the_budget_knows_the_429_and_fails_fast_without_calling_exact(
         other_install.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
     limiter = new_exact_rate_limiter(store=LocalBudgetStore(), max_wait=0.2, guard=0.25, probe_timeout=30)
     calls: list[CallRecord] = []
-    ours = ExactClient(
-        base_url=base_url, client_id=exact_world.client_id, rate_limiter=limiter, on_call=calls.append
-    )
+    ours = ExactClient(base_url=base_url, client_id=exact_world.client_id, rate_limiter=limiter, on_call=calls.append)
     with pytest.raises(VendorRateLimited):
         ours.get("crm/Accounts", division=DIVISION, token_provider=lambda: access_token, query=query)
     started = time.monotonic()
@@ -340,5 +338,3 @@ def test_connect_flow_calls_keep_working(exact_world: ExactWorld, access_token: 
         params={"$select": "ID", "$top": "1", "$filter": str(EVERY_RECORD)},
     )
     assert len(body["d"]) == 1
-
-

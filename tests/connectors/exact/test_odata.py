@@ -52,6 +52,7 @@ def _division_api(world: ExactWorld, access_token: str) -> tuple[DivisionApi, To
     ctx = TokenContext(access_token=access_token, app_client_id=world.client_id)
     return DivisionApi(base_url=get_connector("exact").region("nl").base_url, ctx=ctx), ctx
 
+
 # ---------------------------------------------------------------------------------------------- literals
 
 

@@ -94,9 +94,7 @@ def test_inside_the_last_30_s_or_after_expiry_it_is_refreshed_once(exact_world, 
 def test_refresh_timing_follows_the_tokens_own_lifetime(db, lifetime: int, earliest: int, due: int) -> None:  # type: ignore[no-untyped-def]
     """Allowed from the earlier of issue + 570 s and expiry - 30 s; due in the last 30 s of the token's own life."""
     issued = timezone.now()
-    credential = CredentialFactory(
-        obtained_at=issued, access_token_expires_at=issued + timedelta(seconds=lifetime)
-    )
+    credential = CredentialFactory(obtained_at=issued, access_token_expires_at=issued + timedelta(seconds=lifetime))
 
     assert refresh.refresh_earliest_at(credential, min_interval=570) == issued + timedelta(seconds=earliest)
     assert refresh.refresh_due_at(credential) == issued + timedelta(seconds=due)

@@ -98,13 +98,15 @@ def token_request(http: httpx.Client, tenant: Tenant, *, basic: bool = True, **f
 
 
 def exchange_code(http: httpx.Client, tenant: Tenant, code: str, **kwargs: Any) -> httpx.Response:
-    return token_request(http, tenant, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI,
-                         **kwargs)
+    return token_request(http, tenant, grant_type="authorization_code", code=code, redirect_uri=REDIRECT_URI, **kwargs)
 
 
 def refresh(http: httpx.Client, tenant: Tenant, refresh_token: str | None = None, **kwargs: Any) -> httpx.Response:
     return token_request(
-        http, tenant, grant_type="refresh_token", refresh_token=refresh_token or tenant.tokens["refresh_token"],
+        http,
+        tenant,
+        grant_type="refresh_token",
+        refresh_token=refresh_token or tenant.tokens["refresh_token"],
         **kwargs,
     )
 

@@ -81,8 +81,7 @@ def test_items_are_not_paged(connected: Tenant, http: httpx.Client) -> None:
 
 
 def test_summary_only_drops_heavy_fields(seeded: Tenant, http: httpx.Client) -> None:
-    body = http.get(seeded.api("Invoices"), params={"page": 1, "summaryOnly": "true"},
-                    headers=seeded.headers()).json()
+    body = http.get(seeded.api("Invoices"), params={"page": 1, "summaryOnly": "true"}, headers=seeded.headers()).json()
     assert all("LineItems" not in i and "Payments" not in i for i in body["Invoices"])
 
 
@@ -92,8 +91,7 @@ def test_summary_only_drops_heavy_fields(seeded: Tenant, http: httpx.Client) -> 
         ('Type=="ACCREC"', lambda i: i["Type"] == "ACCREC"),
         ('Type == "ACCPAY" AND Status != "DRAFT"', lambda i: i["Type"] == "ACCPAY" and i["Status"] != "DRAFT"),
         ('Status=="PAID"||Status=="DRAFT"', lambda i: i["Status"] in ("PAID", "DRAFT")),
-        ("Date >= DateTime(2024, 06, 01) && Date < DateTime(2024,07,01)",
-         lambda i: "2024-06" in i["DateString"]),
+        ("Date >= DateTime(2024, 06, 01) && Date < DateTime(2024,07,01)", lambda i: "2024-06" in i["DateString"]),
         ("Total > 1000", lambda i: i["Total"] > 1000),
         ('Reference.StartsWith("SEED-42-1")', lambda i: i["Reference"].startswith("SEED-42-1")),
         ('Reference.contains("-42-12")', lambda i: "-42-12" in i["Reference"]),
@@ -114,8 +112,12 @@ def test_where_filters(seeded: Tenant, http: httpx.Client, where: str, check) ->
 def test_where_on_nested_fields_and_guids(seeded: Tenant, http: httpx.Client) -> None:
     invoice = http.get(seeded.api("Invoices"), headers=seeded.headers()).json()["Invoices"][0]
     contact_id = invoice["Contact"]["ContactID"]
-    for where in (f'Contact.ContactID==Guid("{contact_id}")', f'Contact.ContactID==GUID("{contact_id}")',
-                  f'Contact.ContactID=="{contact_id}"', f'Contact.Name=="{invoice["Contact"]["Name"]}"'):
+    for where in (
+        f'Contact.ContactID==Guid("{contact_id}")',
+        f'Contact.ContactID==GUID("{contact_id}")',
+        f'Contact.ContactID=="{contact_id}"',
+        f'Contact.Name=="{invoice["Contact"]["Name"]}"',
+    ):
         found = http.get(seeded.api("Invoices"), params={"where": where}, headers=seeded.headers()).json()
         assert found["Invoices"] and all(i["Contact"]["ContactID"] == contact_id for i in found["Invoices"])
 
@@ -132,9 +134,7 @@ def test_where_on_nested_fields_and_guids(seeded: Tenant, http: httpx.Client) ->
         ('Contact.ContactID==Guid("nope")', "'\"nope\"' is not a valid Guid"),
     ],
 )
-def test_unsupported_where_is_refused_not_ignored(
-    seeded: Tenant, http: httpx.Client, where: str, message: str
-) -> None:
+def test_unsupported_where_is_refused_not_ignored(seeded: Tenant, http: httpx.Client, where: str, message: str) -> None:
     response = http.get(seeded.api("Invoices"), params={"where": where}, headers=seeded.headers())
     assert response.status_code == 400
     body = response.json()
@@ -146,8 +146,9 @@ def test_order(seeded: Tenant, http: httpx.Client) -> None:
     body = http.get(seeded.api("Invoices"), params={"order": "Total DESC"}, headers=seeded.headers()).json()
     totals = [i["Total"] for i in body["Invoices"]]
     assert totals == sorted(totals, reverse=True)
-    by_two = http.get(seeded.api("Contacts"), params={"order": "FirstName, Name DESC"},
-                      headers=seeded.headers()).json()["Contacts"]
+    by_two = http.get(
+        seeded.api("Contacts"), params={"order": "FirstName, Name DESC"}, headers=seeded.headers()
+    ).json()["Contacts"]
     keys = [(c["FirstName"], c["Name"]) for c in by_two]
     assert keys == sorted(keys, key=lambda k: (k[0], [-ord(ch) for ch in k[1]]))
     bad = http.get(seeded.api("Invoices"), params={"order": "Colour"}, headers=seeded.headers())
@@ -162,13 +163,19 @@ def test_if_modified_since_in_every_format_clients_send(
     control.advance_clock(120)
     marker = datetime.fromisoformat(control.now())
     contact = http.get(seeded.api("Contacts"), headers=seeded.headers()).json()["Contacts"][0]
-    updated = http.post(seeded.api(f"Contacts/{contact['ContactID']}"), headers=seeded.headers(),
-                        json={"Contacts": [{"ContactID": contact["ContactID"], "LastName": "Changed"}]})
+    updated = http.post(
+        seeded.api(f"Contacts/{contact['ContactID']}"),
+        headers=seeded.headers(),
+        json={"Contacts": [{"ContactID": contact["ContactID"], "LastName": "Changed"}]},
+    )
     assert updated.status_code == 200
     since = marker - timedelta(seconds=1)
-    for header in (since.isoformat(), since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-                   format_datetime(since.astimezone(UTC), usegmt=True),
-                   '"' + since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + '"'):
+    for header in (
+        since.isoformat(),
+        since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+        format_datetime(since.astimezone(UTC), usegmt=True),
+        '"' + since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") + '"',
+    ):
         changed = http.get(seeded.api("Contacts"), headers={**seeded.headers(), "If-Modified-Since": header}).json()
         assert [c["ContactID"] for c in changed["Contacts"]] == [contact["ContactID"]], header
     # Nothing changed since: 200 with an empty list, never 304 (NOTES.md "If-Modified-Since").
@@ -181,13 +188,24 @@ def test_if_modified_since_in_every_format_clients_send(
 
 
 def test_contact_flags_do_not_bump_updated_date(connected: Tenant, http: httpx.Client, control: SandboxControl) -> None:
-    contact = http.put(connected.api("Contacts"), headers=connected.headers(),
-                       json={"Contacts": [{"Name": "Flag Test"}]}).json()["Contacts"][0]
+    contact = http.put(
+        connected.api("Contacts"), headers=connected.headers(), json={"Contacts": [{"Name": "Flag Test"}]}
+    ).json()["Contacts"][0]
     assert contact["IsCustomer"] is False
     control.advance_clock(60)
-    http.put(connected.api("Invoices"), headers=connected.headers(), json={"Invoices": [{
-        "Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]},
-        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}]}]})
+    http.put(
+        connected.api("Invoices"),
+        headers=connected.headers(),
+        json={
+            "Invoices": [
+                {
+                    "Type": "ACCREC",
+                    "Contact": {"ContactID": contact["ContactID"]},
+                    "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}],
+                }
+            ]
+        },
+    )
     after = http.get(connected.api(f"Contacts/{contact['ContactID']}"), headers=connected.headers()).json()
     assert after["Contacts"][0]["IsCustomer"] is True
     assert after["Contacts"][0]["UpdatedDateUTC"] == contact["UpdatedDateUTC"]
@@ -201,29 +219,44 @@ def test_fast_filters_ids_statuses_numbers_search(seeded: Tenant, http: httpx.Cl
     paid = http.get(seeded.api("Invoices"), params={"Statuses": "PAID"}, headers=seeded.headers()).json()
     assert len(paid["Invoices"]) == 5
     numbered = [i for i in invoices if i.get("InvoiceNumber")][:2]
-    by_number = http.get(seeded.api("Invoices"), params={"InvoiceNumbers": ",".join(
-        i["InvoiceNumber"] for i in numbered)}, headers=seeded.headers()).json()
+    by_number = http.get(
+        seeded.api("Invoices"),
+        params={"InvoiceNumbers": ",".join(i["InvoiceNumber"] for i in numbered)},
+        headers=seeded.headers(),
+    ).json()
     assert len(by_number["Invoices"]) == 2
     contact = http.get(seeded.api("Contacts"), headers=seeded.headers()).json()["Contacts"][0]
-    found = http.get(seeded.api("Contacts"), params={"searchTerm": contact["Name"].upper()},
-                     headers=seeded.headers()).json()
+    found = http.get(
+        seeded.api("Contacts"), params={"searchTerm": contact["Name"].upper()}, headers=seeded.headers()
+    ).json()
     assert [c["ContactID"] for c in found["Contacts"]] == [contact["ContactID"]]
     bad = http.get(seeded.api("Invoices"), params={"IDs": "nope"}, headers=seeded.headers())
     assert bad.status_code == 400
 
 
 def test_created_by_my_app(seeded: Tenant, http: httpx.Client) -> None:
-    http.put(seeded.api("Invoices"), headers=seeded.headers(), json={"Invoices": [{
-        "Type": "ACCPAY", "Contact": {"Name": "Mine Ltd"},
-        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "429"}]}]})
+    http.put(
+        seeded.api("Invoices"),
+        headers=seeded.headers(),
+        json={
+            "Invoices": [
+                {
+                    "Type": "ACCPAY",
+                    "Contact": {"Name": "Mine Ltd"},
+                    "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 10, "AccountCode": "429"}],
+                }
+            ]
+        },
+    )
     mine = http.get(seeded.api("Invoices"), params={"createdByMyApp": "true"}, headers=seeded.headers()).json()
     assert [i["Contact"]["Name"] for i in mine["Invoices"]] == ["Mine Ltd"]
 
 
 def test_archived_contacts_need_include_archived(seeded: Tenant, http: httpx.Client) -> None:
     contact = http.get(seeded.api("Contacts"), headers=seeded.headers()).json()["Contacts"][0]
-    archived = http.post(seeded.api(f"Contacts/{contact['ContactID']}"), headers=seeded.headers(),
-                         json={"ContactStatus": "ARCHIVED"})
+    archived = http.post(
+        seeded.api(f"Contacts/{contact['ContactID']}"), headers=seeded.headers(), json={"ContactStatus": "ARCHIVED"}
+    )
     assert archived.json()["Contacts"][0]["ContactStatus"] == "ARCHIVED"
     default = http.get(seeded.api("Contacts"), headers=seeded.headers()).json()["Contacts"]
     assert contact["ContactID"] not in {c["ContactID"] for c in default}
@@ -234,13 +267,20 @@ def test_archived_contacts_need_include_archived(seeded: Tenant, http: httpx.Cli
 
 
 def test_get_by_number_or_code_and_plain_text_404(seeded: Tenant, http: httpx.Client) -> None:
-    number = next(i for i in http.get(seeded.api("Invoices"), headers=seeded.headers()).json()["Invoices"]
-                  if i.get("InvoiceNumber"))["InvoiceNumber"]
-    assert http.get(seeded.api(f"Invoices/{number}"), headers=seeded.headers()).json()["Invoices"][0][
-        "InvoiceNumber"] == number
+    number = next(
+        i
+        for i in http.get(seeded.api("Invoices"), headers=seeded.headers()).json()["Invoices"]
+        if i.get("InvoiceNumber")
+    )["InvoiceNumber"]
+    assert (
+        http.get(seeded.api(f"Invoices/{number}"), headers=seeded.headers()).json()["Invoices"][0]["InvoiceNumber"]
+        == number
+    )
     assert http.get(seeded.api("Items/CONSULT"), headers=seeded.headers()).json()["Items"][0]["Code"] == "CONSULT"
-    assert http.get(seeded.api("TaxRates/OUTPUT2"), headers=seeded.headers()).json()["TaxRates"][0]["Name"] == \
-        "20% (VAT on Income)"
+    assert (
+        http.get(seeded.api("TaxRates/OUTPUT2"), headers=seeded.headers()).json()["TaxRates"][0]["Name"]
+        == "20% (VAT on Income)"
+    )
     missing = http.get(seeded.api("Invoices/00000000-0000-0000-0000-000000000000"), headers=seeded.headers())
     assert (missing.status_code, missing.text) == (404, "The resource you're looking for cannot be found")
     assert missing.headers["Content-Type"].startswith("text/plain")
@@ -251,15 +291,22 @@ def test_get_by_number_or_code_and_plain_text_404(seeded: Tenant, http: httpx.Cl
 def test_paths_are_case_insensitive_and_allow_trailing_slashes(seeded: Tenant, http: httpx.Client) -> None:
     for path in ("contacts", "CONTACTS/", "Contacts/"):
         assert http.get(seeded.api(path), headers=seeded.headers()).status_code == 200
-    assert http.get(seeded.api("Organisations"), headers=seeded.headers()).json()["Organisations"][0][
-        "OrganisationID"] == seeded.tenant_id
+    assert (
+        http.get(seeded.api("Organisations"), headers=seeded.headers()).json()["Organisations"][0]["OrganisationID"]
+        == seeded.tenant_id
+    )
 
 
 def test_organisation_fields(connected: Tenant, http: httpx.Client, control: SandboxControl) -> None:
     control.organisation_settings(connected.tenant_id, period_lock_date="2024-03-31")
     org = http.get(connected.api("Organisation"), headers=connected.headers()).json()["Organisations"][0]
     assert (org["OrganisationID"], org["Name"], org["BaseCurrency"], org["CountryCode"], org["Version"]) == (
-        connected.tenant_id, "Demo Company (UK)", "GBP", "GB", "UK")
+        connected.tenant_id,
+        "Demo Company (UK)",
+        "GBP",
+        "GB",
+        "UK",
+    )
     assert org["PeriodLockDate"] == "/Date(1711843200000+0000)/"
     not_implemented = http.post(connected.api("Organisation"), headers=connected.headers(), json={})
     assert not_implemented.status_code == 501
@@ -275,25 +322,37 @@ def test_organisation_profile_as_the_organisation_sets_it(
     assert "TaxNumber" not in org and "RegistrationNumber" not in org
 
     control.organisation_settings(
-        connected.tenant_id, name="Golden Crust", legal_name="Golden Crust Bakery Ltd", tax_number="GB 123 4567 89",
-        registration_number="01234567", financial_year_end=(31, 12),
+        connected.tenant_id,
+        name="Golden Crust",
+        legal_name="Golden Crust Bakery Ltd",
+        tax_number="GB 123 4567 89",
+        registration_number="01234567",
+        financial_year_end=(31, 12),
     )
     org = http.get(connected.api("organisations/"), headers=connected.headers()).json()["Organisations"][0]
     assert (org["Name"], org["LegalName"], org["TaxNumber"], org["RegistrationNumber"]) == (
-        "Golden Crust", "Golden Crust Bakery Ltd", "GB 123 4567 89", "01234567")
+        "Golden Crust",
+        "Golden Crust Bakery Ltd",
+        "GB 123 4567 89",
+        "01234567",
+    )
     assert (org["FinancialYearEndDay"], org["FinancialYearEndMonth"]) == (31, 12)
     # The connections show the new name too.
-    names = {row["tenantId"]: row["tenantName"] for row in http.get(
-        connected.server.root_url + "/connections", headers={"Authorization": connected.headers()["Authorization"]}
-    ).json()}
+    names = {
+        row["tenantId"]: row["tenantName"]
+        for row in http.get(
+            connected.server.root_url + "/connections", headers={"Authorization": connected.headers()["Authorization"]}
+        ).json()
+    }
     assert names[connected.tenant_id] == "Golden Crust"
     with pytest.raises(SandboxControlError, match="no such day"):
         control.organisation_settings(connected.tenant_id, financial_year_end=(31, 4))
 
 
 def test_missing_scope_is_401_authorization_unsuccessful(tenant: Tenant, http: httpx.Client) -> None:
-    tenant.tokens = exchange_code(http, tenant, authorize(http, tenant, scope="offline_access accounting.contacts.read"
-                                                           )).json()
+    tenant.tokens = exchange_code(
+        http, tenant, authorize(http, tenant, scope="offline_access accounting.contacts.read")
+    ).json()
     assert http.get(tenant.api("Contacts"), headers=tenant.headers()).status_code == 200
     for method, path in (("GET", "Invoices"), ("GET", "Accounts"), ("PUT", "Contacts")):
         response = http.request(method, tenant.api(path), headers=tenant.headers(), json={"Name": "x"})

@@ -23,20 +23,26 @@ def test_connections_are_a_bare_array_with_xeros_fields(connected: Tenant, http:
         assert response.status_code == 200
         body = response.json()
         assert isinstance(body, list)
-        assert set(body[0]) == {"id", "authEventId", "tenantId", "tenantType", "tenantName", "createdDateUtc",
-                                "updatedDateUtc"}
+        assert set(body[0]) == {
+            "id",
+            "authEventId",
+            "tenantId",
+            "tenantType",
+            "tenantName",
+            "createdDateUtc",
+            "updatedDateUtc",
+        }
         assert body[0]["tenantId"] == connected.tenant_id
         assert body[0]["tenantType"] == "ORGANISATION"
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}", body[0]["createdDateUtc"])
 
 
-def test_auth_event_id_filters_to_one_consent(
-    control: SandboxControl, server, http: httpx.Client
-) -> None:
+def test_auth_event_id_filters_to_one_consent(control: SandboxControl, server, http: httpx.Client) -> None:
     tenant = make_tenant(control, server, organisations=("Org A", "Org B"), granted=1)
     first = exchange_code(http, tenant, authorize(http, tenant)).json()
-    control.set_auto_consent(tenant.app["client_id"], user_id=tenant.user["user_id"],
-                             tenant_ids=[tenant.organisations[1]["tenant_id"]])
+    control.set_auto_consent(
+        tenant.app["client_id"], user_id=tenant.user["user_id"], tenant_ids=[tenant.organisations[1]["tenant_id"]]
+    )
     second = exchange_code(http, tenant, authorize(http, tenant)).json()
     headers = {"Authorization": f"Bearer {second['access_token']}"}
     everything = http.get(f"{server.root_url}/connections", headers=headers).json()
@@ -47,9 +53,17 @@ def test_auth_event_id_filters_to_one_consent(
     latest = http.get(f"{server.root_url}/connections", params={"authEventId": event}, headers=headers).json()
     assert [c["tenantName"] for c in latest] == ["Org B"]
     # The first token reaches both organisations too: one token covers every connected tenant.
-    assert http.get(f"{server.accounting_url}/Organisation", headers={
-        "Authorization": f"Bearer {first['access_token']}", "Xero-Tenant-Id": tenant.organisations[1]["tenant_id"],
-        "Accept": "application/json"}).status_code == 200
+    assert (
+        http.get(
+            f"{server.accounting_url}/Organisation",
+            headers={
+                "Authorization": f"Bearer {first['access_token']}",
+                "Xero-Tenant-Id": tenant.organisations[1]["tenant_id"],
+                "Accept": "application/json",
+            },
+        ).status_code
+        == 200
+    )
 
 
 def test_delete_connection_disconnects_the_tenant(connected: Tenant, http: httpx.Client) -> None:
@@ -88,9 +102,7 @@ def test_a_missing_malformed_or_unknown_tenant_id_is_403(
     assert control.usage() == {}
 
 
-def test_an_organisation_the_user_did_not_connect_is_403(
-    control: SandboxControl, server, http: httpx.Client
-) -> None:
+def test_an_organisation_the_user_did_not_connect_is_403(control: SandboxControl, server, http: httpx.Client) -> None:
     tenant = make_tenant(control, server, organisations=("Granted", "Not granted"), granted=1)
     tenant.tokens = exchange_code(http, tenant, authorize(http, tenant)).json()
     other = tenant.organisations[1]["tenant_id"]

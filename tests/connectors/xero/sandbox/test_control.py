@@ -24,7 +24,11 @@ def test_seed_is_deterministic(control: SandboxControl) -> None:
         control.reset()
         org = control.register_organisation(name="Seeded", tenant_id="11111111-2222-4333-8444-555555555555")
         assert control.seed(org["tenant_id"], contacts=5, invoices=8, lines_per_invoice=2, payments=2, seed=9) == {
-            "tenant_id": org["tenant_id"], "contacts": 5, "invoices": 8, "payments": 2}
+            "tenant_id": org["tenant_id"],
+            "contacts": 5,
+            "invoices": 8,
+            "payments": 2,
+        }
         records = control.dump(org["tenant_id"])
         # UpdatedDateUTC follows the clock; everything else is fixed by the seed.
         for rows in records.values():
@@ -47,8 +51,9 @@ def test_new_organisations_get_their_countrys_tax_rates(control: SandboxControl)
     assert refused.value.status == 400
 
 
-def test_counters_and_usage_per_app_and_organisation(connected: Tenant, http: httpx.Client,
-                                                     control: SandboxControl) -> None:
+def test_counters_and_usage_per_app_and_organisation(
+    connected: Tenant, http: httpx.Client, control: SandboxControl
+) -> None:
     control.reset_counters()
     http.get(connected.api("Contacts"), headers=connected.headers())
     http.get(connected.api("Contacts/" + "1" * 32), headers=connected.headers())
@@ -121,7 +126,11 @@ def test_the_management_command_serves_and_saves_its_snapshot(tmp_path: Path) ->
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "xero_sandbox", "--port", "0", "--snapshot", str(snapshot)],
-        cwd=Path(__file__).resolve().parents[4], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=Path(__file__).resolve().parents[4],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert process.stdout is not None

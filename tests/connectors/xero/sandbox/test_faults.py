@@ -72,8 +72,7 @@ def test_revoke_tokens_fault(connected: Tenant, http: httpx.Client, control: San
     assert refresh(http, connected).json() == {"error": "invalid_grant"}
 
 
-def test_probability_is_seeded_and_reproducible(connected: Tenant, http: httpx.Client,
-                                                control: SandboxControl) -> None:
+def test_probability_is_seeded_and_reproducible(connected: Tenant, http: httpx.Client, control: SandboxControl) -> None:
     def run() -> list[int]:
         control.clear_faults()
         control.add_fault(kind="503", pattern="/api.xro/2.0/Organisation", probability=0.5, seed=7)
@@ -85,8 +84,9 @@ def test_probability_is_seeded_and_reproducible(connected: Tenant, http: httpx.C
     assert set(first) == {200, 503}
 
 
-def test_tenant_scoped_faults_and_rule_management(connected: Tenant, http: httpx.Client,
-                                                  control: SandboxControl) -> None:
+def test_tenant_scoped_faults_and_rule_management(
+    connected: Tenant, http: httpx.Client, control: SandboxControl
+) -> None:
     rule = control.add_fault(kind="500", pattern="*", tenant_id="00000000-0000-0000-0000-000000000000")
     assert http.get(connected.api("Organisation"), headers=connected.headers()).status_code == 200
     assert [f["id"] for f in control.faults()] == [rule["id"]]

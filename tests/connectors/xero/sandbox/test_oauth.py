@@ -70,15 +70,20 @@ def test_consent_page_then_approve_connects_the_ticked_organisations(
     page = http.get(server.authorize_url, params=_authorize_params(tenant))
     assert page.status_code == 200
     assert "Org A" in page.text and 'name="tenant"' in page.text
-    form = {**_authorize_params(tenant), "decision": "approve", "user_id": tenant.user["user_id"],
-            "tenant": tenant.organisations[1]["tenant_id"]}
+    form = {
+        **_authorize_params(tenant),
+        "decision": "approve",
+        "user_id": tenant.user["user_id"],
+        "tenant": tenant.organisations[1]["tenant_id"],
+    }
     approved = http.post(server.authorize_url, data=form)
     assert approved.status_code == 302
     query = parse_qs(urlsplit(approved.headers["Location"]).query)
     assert query["state"] == ["s1"]
     tokens = exchange_code(http, tenant, query["code"][0]).json()
-    connections = http.get(f"{server.root_url}/connections",
-                           headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
+    connections = http.get(
+        f"{server.root_url}/connections", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+    ).json()
     assert [c["tenantName"] for c in connections] == ["Org B"]
     declined = http.post(server.authorize_url, data={**form, "decision": "decline"})
     assert parse_qs(urlsplit(declined.headers["Location"]).query) == {"error": ["access_denied"], "state": ["s1"]}
@@ -119,8 +124,12 @@ def test_id_token_verifies_against_the_discovery_documents_jwks(tenant: Tenant, 
 
     key = rsa.RSAPublicNumbers(number(jwk["e"]), number(jwk["n"])).public_key()
     header, payload, signature = body["id_token"].split(".")
-    key.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), f"{header}.{payload}".encode(),
-               padding.PKCS1v15(), hashes.SHA256())
+    key.verify(
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+        f"{header}.{payload}".encode(),
+        padding.PKCS1v15(),
+        hashes.SHA256(),
+    )
     claims = decode_claims(body["id_token"])
     assert claims["aud"] == tenant.app["client_id"]
     assert claims["iss"] == discovery["issuer"]
@@ -134,13 +143,21 @@ def test_client_authentication_by_basic_or_in_the_form(tenant: Tenant, http: htt
     assert basic.status_code == 200
     post = exchange_code(http, tenant, authorize(http, tenant), basic=False)
     assert post.status_code == 200
-    wrong = http.post(tenant.server.token_url, data={"grant_type": "authorization_code",
-                                                     "code": authorize(http, tenant), "redirect_uri": REDIRECT_URI},
-                      auth=(tenant.app["client_id"], "not-the-secret"))
+    wrong = http.post(
+        tenant.server.token_url,
+        data={"grant_type": "authorization_code", "code": authorize(http, tenant), "redirect_uri": REDIRECT_URI},
+        auth=(tenant.app["client_id"], "not-the-secret"),
+    )
     assert (wrong.status_code, wrong.json()) == (400, {"error": "invalid_client"})
-    mixed = http.post(tenant.server.token_url, auth=(tenant.app["client_id"], tenant.app["client_secret"]),
-                      data={"grant_type": "refresh_token", "refresh_token": basic.json()["refresh_token"],
-                            "client_secret": tenant.app["client_secret"]})
+    mixed = http.post(
+        tenant.server.token_url,
+        auth=(tenant.app["client_id"], tenant.app["client_secret"]),
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": basic.json()["refresh_token"],
+            "client_secret": tenant.app["client_secret"],
+        },
+    )
     assert mixed.json() == {"error": "invalid_client"}
     unsupported = token_request(http, tenant, grant_type="password")
     assert unsupported.json() == {"error": "unsupported_grant_type"}
@@ -156,8 +173,9 @@ def test_codes_are_single_use_expire_after_five_minutes_and_bind_the_redirect_ur
     control.advance_clock(5 * 60 + 1)
     assert exchange_code(http, tenant, late).json() == {"error": "invalid_grant"}
     other = authorize(http, tenant)
-    mismatch = token_request(http, tenant, grant_type="authorization_code", code=other,
-                             redirect_uri="https://app.example.test/other")
+    mismatch = token_request(
+        http, tenant, grant_type="authorization_code", code=other, redirect_uri="https://app.example.test/other"
+    )
     assert (mismatch.status_code, mismatch.json()) == (400, {"error": "invalid_grant"})
 
 
@@ -213,15 +231,21 @@ def test_an_unused_refresh_token_expires_after_60_days(
 def test_revocation_kills_the_tokens_and_removes_the_users_connections(
     connected: Tenant, http: httpx.Client, control: SandboxControl
 ) -> None:
-    response = http.post(connected.server.revocation_url, data={"token": connected.tokens["refresh_token"]},
-                         auth=(connected.app["client_id"], connected.app["client_secret"]))
+    response = http.post(
+        connected.server.revocation_url,
+        data={"token": connected.tokens["refresh_token"]},
+        auth=(connected.app["client_id"], connected.app["client_secret"]),
+    )
     assert (response.status_code, response.content) == (200, b"")
     assert refresh(http, connected).json() == {"error": "invalid_grant"}
     assert http.get(connected.api("Organisation"), headers=connected.headers()).status_code == 401
     assert control.connections() == []
     # RFC 7009: an unknown token is answered 200 too.
-    unknown = http.post(connected.server.revocation_url, data={"token": "nope"},
-                        auth=(connected.app["client_id"], connected.app["client_secret"]))
+    unknown = http.post(
+        connected.server.revocation_url,
+        data={"token": "nope"},
+        auth=(connected.app["client_id"], connected.app["client_secret"]),
+    )
     assert unknown.status_code == 200
 
 
@@ -229,8 +253,10 @@ def test_control_revocation_makes_refresh_answer_invalid_grant(
     connected: Tenant, http: httpx.Client, control: SandboxControl
 ) -> None:
     control.revoke_tokens(connected.app["client_id"], scope="access")
-    assert http.get(connected.api("Organisation"), headers=connected.headers()).json()["Detail"] == \
-        "AuthenticationUnsuccessful"
+    assert (
+        http.get(connected.api("Organisation"), headers=connected.headers()).json()["Detail"]
+        == "AuthenticationUnsuccessful"
+    )
     renewed = refresh(http, connected)
     assert renewed.status_code == 200
     control.revoke_tokens(connected.app["client_id"], scope="all")
@@ -241,16 +267,25 @@ def test_pkce_s256_exchanges_without_a_secret_and_checks_the_verifier(tenant: Te
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     code = authorize(http, tenant, code_challenge=challenge, code_challenge_method="S256")
-    form = {"grant_type": "authorization_code", "client_id": tenant.app["client_id"], "code": code,
-            "redirect_uri": REDIRECT_URI}
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": tenant.app["client_id"],
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+    }
     wrong = http.post(tenant.server.token_url, data={**form, "code_verifier": secrets.token_urlsafe(48)})
     assert wrong.json() == {"error": "invalid_grant"}
     code = authorize(http, tenant, code_challenge=challenge, code_challenge_method="S256")
     good = http.post(tenant.server.token_url, data={**form, "code": code, "code_verifier": verifier})
     assert good.status_code == 200
-    renewed = http.post(tenant.server.token_url, data={"grant_type": "refresh_token",
-                                                        "client_id": tenant.app["client_id"],
-                                                        "refresh_token": good.json()["refresh_token"]})
+    renewed = http.post(
+        tenant.server.token_url,
+        data={
+            "grant_type": "refresh_token",
+            "client_id": tenant.app["client_id"],
+            "refresh_token": good.json()["refresh_token"],
+        },
+    )
     assert renewed.status_code == 200
     # Without PKCE a code exchange must carry the secret.
     plain = http.post(tenant.server.token_url, data={**form, "code": authorize(http, tenant)})

@@ -14,10 +14,16 @@ def test_every_api_response_carries_the_remaining_budgets(connected: Tenant, htt
     first = http.get(connected.api("Contacts"), headers=connected.headers())
     second = http.get(connected.api("Invoices/" + "0" * 32), headers=connected.headers())  # a 404 counts too
     assert second.status_code == 404
-    assert (first.headers["X-DayLimit-Remaining"], first.headers["X-MinLimit-Remaining"],
-            first.headers["X-AppMinLimit-Remaining"]) == ("4999", "59", "9999")
-    assert (second.headers["X-DayLimit-Remaining"], second.headers["X-MinLimit-Remaining"],
-            second.headers["X-AppMinLimit-Remaining"]) == ("4998", "58", "9998")
+    assert (
+        first.headers["X-DayLimit-Remaining"],
+        first.headers["X-MinLimit-Remaining"],
+        first.headers["X-AppMinLimit-Remaining"],
+    ) == ("4999", "59", "9999")
+    assert (
+        second.headers["X-DayLimit-Remaining"],
+        second.headers["X-MinLimit-Remaining"],
+        second.headers["X-AppMinLimit-Remaining"],
+    ) == ("4998", "58", "9998")
 
 
 def test_minute_limit_gives_429_with_retry_after_and_the_problem(
@@ -60,8 +66,10 @@ def test_budgets_are_per_organisation_but_the_app_minute_spans_them(
     control.set_limits(minute_limit=2, app_minute_limit=3)
     assert http.get(tenant.api("Contacts"), headers=tenant.headers(tenant_id=a)).status_code == 200
     assert http.get(tenant.api("Contacts"), headers=tenant.headers(tenant_id=a)).status_code == 200
-    assert http.get(tenant.api("Contacts"), headers=tenant.headers(tenant_id=a)).headers["X-Rate-Limit-Problem"] \
+    assert (
+        http.get(tenant.api("Contacts"), headers=tenant.headers(tenant_id=a)).headers["X-Rate-Limit-Problem"]
         == "minute"
+    )
     # Org B has its own minute budget, but the app has used 2 of its 3.
     assert http.get(tenant.api("Contacts"), headers=tenant.headers(tenant_id=b)).status_code == 200
     refused = http.get(tenant.api("Contacts"), headers=tenant.headers(tenant_id=b))
@@ -100,8 +108,13 @@ def test_identity_calls_use_no_organisation_budget(
 ) -> None:
     control.set_limits(minute_limit=1)
     for _ in range(3):
-        assert http.get(f"{connected.server.root_url}/connections",
-                        headers={"Authorization": f"Bearer {connected.tokens['access_token']}"}).status_code == 200
+        assert (
+            http.get(
+                f"{connected.server.root_url}/connections",
+                headers={"Authorization": f"Bearer {connected.tokens['access_token']}"},
+            ).status_code
+            == 200
+        )
     assert http.get(connected.api("Organisation"), headers=connected.headers()).status_code == 200
 
 

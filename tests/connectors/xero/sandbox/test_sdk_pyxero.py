@@ -25,8 +25,15 @@ from connectors.xero.sandbox.control_client import SandboxControl
 from connectors.xero.sandbox.server import SandboxServer
 from tests.connectors.xero.sandbox.conftest import REDIRECT_URI
 
-SCOPES = ["openid", "profile", "email", "offline_access", "accounting.transactions", "accounting.contacts",
-          "accounting.settings"]
+SCOPES = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "accounting.transactions",
+    "accounting.contacts",
+    "accounting.settings",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +43,7 @@ def tls_server() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def setup(
-    tls_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> tuple[OAuth2Credentials, SandboxControl, str]:
+def setup(tls_server: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> tuple[OAuth2Credentials, SandboxControl, str]:
     assert tls_server.ca_file is not None
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_server.ca_file))
     monkeypatch.setattr(xero.auth, "XERO_OAUTH2_AUTHORIZE_URL", tls_server.authorize_url)
@@ -116,10 +121,20 @@ def test_creates_an_invoice_with_line_items_in_xml_and_reads_it_back(
             "Status": "AUTHORISED",
             "LineAmountTypes": "Exclusive",
             "LineItems": [
-                {"Description": "Wheel alignment", "Quantity": 2, "UnitAmount": 80, "AccountCode": "200",
-                 "TaxType": "OUTPUT2"},
-                {"Description": "Tyres", "Quantity": 4, "UnitAmount": 150.25, "AccountCode": "200",
-                 "TaxType": "OUTPUT2"},
+                {
+                    "Description": "Wheel alignment",
+                    "Quantity": 2,
+                    "UnitAmount": 80,
+                    "AccountCode": "200",
+                    "TaxType": "OUTPUT2",
+                },
+                {
+                    "Description": "Tyres",
+                    "Quantity": 4,
+                    "UnitAmount": 150.25,
+                    "AccountCode": "200",
+                    "TaxType": "OUTPUT2",
+                },
             ],
         }
     )[0]
@@ -129,8 +144,11 @@ def test_creates_an_invoice_with_line_items_in_xml_and_reads_it_back(
     assert fetched["Date"].date() == date(2024, 6, 3)
     assert [line["Description"] for line in fetched["LineItems"]] == ["Wheel alignment", "Tyres"]
     # NZ GST 15% on 761.00 is 114.15.
-    assert (Decimal(str(fetched["SubTotal"])), Decimal(str(fetched["TotalTax"])), Decimal(str(fetched["Total"]))) \
-        == (Decimal("761.0"), Decimal("114.15"), Decimal("875.15"))
+    assert (Decimal(str(fetched["SubTotal"])), Decimal(str(fetched["TotalTax"])), Decimal(str(fetched["Total"]))) == (
+        Decimal("761.0"),
+        Decimal("114.15"),
+        Decimal("875.15"),
+    )
     assert fetched["Contact"]["ContactID"] == contact["ContactID"]
 
 

@@ -29,8 +29,15 @@ from connectors.xero.sandbox.control_client import SandboxControl
 from connectors.xero.sandbox.server import SandboxServer
 from tests.connectors.xero.sandbox.conftest import REDIRECT_URI
 
-SCOPES = ["openid", "profile", "email", "offline_access", "accounting.transactions", "accounting.contacts",
-          "accounting.settings"]
+SCOPES = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "accounting.transactions",
+    "accounting.contacts",
+    "accounting.settings",
+]
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +142,9 @@ def test_lists_contacts_over_several_pages(setup: tuple[Session, SandboxControl,
 
 def test_creates_an_invoice_with_line_items_and_reads_it_back(setup: tuple[Session, SandboxControl, str]) -> None:
     session, _control, tenant_id = setup
-    contact = session.accounting.create_contacts(
-        tenant_id, contacts={"Contacts": [{"Name": "Ada's Bakery"}]}
-    ).contacts[0]
+    contact = session.accounting.create_contacts(tenant_id, contacts={"Contacts": [{"Name": "Ada's Bakery"}]}).contacts[
+        0
+    ]
     invoice = Invoice(
         type="ACCREC",
         contact=Contact(contact_id=contact.contact_id),
@@ -146,8 +153,7 @@ def test_creates_an_invoice_with_line_items_and_reads_it_back(setup: tuple[Sessi
         status="AUTHORISED",
         reference="LB-XP-1",
         line_items=[
-            LineItem(description="Consulting", quantity=3.0, unit_amount=120.0, account_code="200",
-                     tax_type="OUTPUT2"),
+            LineItem(description="Consulting", quantity=3.0, unit_amount=120.0, account_code="200", tax_type="OUTPUT2"),
             LineItem(description="Hosting", quantity=1.0, unit_amount=49.5, account_code="200", tax_type="OUTPUT2"),
         ],
     )
@@ -161,14 +167,20 @@ def test_creates_an_invoice_with_line_items_and_reads_it_back(setup: tuple[Sessi
     assert [line.description for line in fetched.line_items] == ["Consulting", "Hosting"]
     # The SDK parses money as Decimal; UK VAT 20% on 409.50 is 81.90.
     assert (fetched.sub_total, fetched.total_tax, fetched.total) == (
-        Decimal("409.5"), Decimal("81.9"), Decimal("491.4"))
+        Decimal("409.5"),
+        Decimal("81.9"),
+        Decimal("491.4"),
+    )
     assert str(fetched.contact.contact_id) == str(contact.contact_id)
 
 
 def test_validation_errors_reach_the_sdk(setup: tuple[Session, SandboxControl, str]) -> None:
     session, _control, tenant_id = setup
-    invoice = Invoice(type="ACCREC", contact=Contact(name="Nobody Ltd"),
-                      line_items=[LineItem(description="x", quantity=1.0, unit_amount=1.0, account_code="999")])
+    invoice = Invoice(
+        type="ACCREC",
+        contact=Contact(name="Nobody Ltd"),
+        line_items=[LineItem(description="x", quantity=1.0, unit_amount=1.0, account_code="999")],
+    )
     with pytest.raises(AccountingBadRequestException) as raised:
         session.accounting.create_invoices(tenant_id, Invoices(invoices=[invoice]))
     assert raised.value.reason == "Account code '999' is not a valid code for this document."

@@ -93,8 +93,9 @@ def test_intent_to_receive_sends_good_and_bad_signatures(
     probes = [json.loads(r.body) for r in receiver.requests]
     assert all(p["events"] == [] and p["firstEventSequence"] == 0 and p["lastEventSequence"] == 0 for p in probes)
     assert all(p["entropy"] for p in probes)
-    good = [hmac.compare_digest(r.headers["x-xero-signature"], _signature(r.body, receiver.key))
-            for r in receiver.requests]
+    good = [
+        hmac.compare_digest(r.headers["x-xero-signature"], _signature(r.body, receiver.key)) for r in receiver.requests
+    ]
     assert sorted(good) == [False, False, True, True]
     deliveries = control.webhook_deliveries()
     assert [d["ok"] for d in deliveries] == [True] * 4
@@ -134,11 +135,22 @@ def test_events_are_signed_batched_and_sequenced(
 ) -> None:
     _subscribe(control, connected, receiver)
     control.set_webhook_config(batch_delay_seconds=0.3)
-    contact = http.put(connected.api("Contacts"), headers=connected.headers(),
-                       json={"Contacts": [{"Name": "Eventful Ltd"}]}).json()["Contacts"][0]
-    invoice = http.put(connected.api("Invoices"), headers=connected.headers(), json={"Invoices": [{
-        "Type": "ACCREC", "Contact": {"ContactID": contact["ContactID"]},
-        "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200"}]}]}).json()
+    contact = http.put(
+        connected.api("Contacts"), headers=connected.headers(), json={"Contacts": [{"Name": "Eventful Ltd"}]}
+    ).json()["Contacts"][0]
+    invoice = http.put(
+        connected.api("Invoices"),
+        headers=connected.headers(),
+        json={
+            "Invoices": [
+                {
+                    "Type": "ACCREC",
+                    "Contact": {"ContactID": contact["ContactID"]},
+                    "LineItems": [{"Description": "x", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200"}],
+                }
+            ]
+        },
+    ).json()
     control.webhook_deliveries()
     batches = receiver.events()
     assert len(batches) == 1
@@ -147,10 +159,20 @@ def test_events_are_signed_batched_and_sequenced(
     assert hmac.compare_digest(request.headers["x-xero-signature"], _signature(request.body, receiver.key))
     assert (batch["firstEventSequence"], batch["lastEventSequence"]) == (1, 2)
     first, second = batch["events"]
-    assert set(first) == {"resourceUrl", "resourceId", "eventDateUtc", "eventType", "eventCategory", "tenantId",
-                          "tenantType"}
+    assert set(first) == {
+        "resourceUrl",
+        "resourceId",
+        "eventDateUtc",
+        "eventType",
+        "eventCategory",
+        "tenantId",
+        "tenantType",
+    }
     assert (first["eventCategory"], first["eventType"], first["resourceId"]) == (
-        "CONTACT", "CREATE", contact["ContactID"])
+        "CONTACT",
+        "CREATE",
+        contact["ContactID"],
+    )
     assert first["resourceUrl"] == connected.api(f"Contacts/{contact['ContactID']}")
     assert (first["tenantId"], first["tenantType"]) == (connected.tenant_id, "ORGANISATION")
     assert (second["eventCategory"], second["resourceId"]) == ("INVOICE", invoice["Invoices"][0]["InvoiceID"])
@@ -166,8 +188,7 @@ def test_every_app_connected_to_the_organisation_hears_of_it(
 ) -> None:
     other_app = control.register_app(redirect_uris=[connected.app["redirect_uris"][0]], name="Other app")
     control.set_auto_consent(other_app["client_id"], user_id=connected.user["user_id"])
-    other = Tenant(server=connected.server, app=other_app, user=connected.user,
-                   organisations=connected.organisations)
+    other = Tenant(server=connected.server, app=other_app, user=connected.user, organisations=connected.organisations)
     exchange_code(http, other, authorize(http, other))
     _subscribe(control, connected, receiver)
     # The second app's key differs: the receiver checks with the first app's key, so point it elsewhere.
@@ -183,8 +204,12 @@ def test_every_app_connected_to_the_organisation_hears_of_it(
     control.webhook_deliveries()
     event_posts = [r for r in receiver.requests if json.loads(r.body)["events"]]
     keys = {connected.app["webhook_key"], other_app["webhook_key"]}
-    signed_with = {k for r in event_posts for k in keys
-                   if hmac.compare_digest(r.headers["x-xero-signature"], _signature(r.body, k))}
+    signed_with = {
+        k
+        for r in event_posts
+        for k in keys
+        if hmac.compare_digest(r.headers["x-xero-signature"], _signature(r.body, k))
+    }
     assert signed_with == keys
 
 
