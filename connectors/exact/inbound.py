@@ -55,7 +55,7 @@ ACTIONS: Mapping[str, InboundAction] = MappingProxyType(
 )
 # Topics that also cover a line set whose line changes Exact may report under the header's Key (undocumented:
 # NOTES.md: Webhooks, lines): a Delete there is read back, and only a header the read no longer finds is removed.
-DELETES_READ_BACK = frozenset({"SalesOrders", "PurchaseEntries", "GeneralJournalEntries"})
+DELETES_READ_BACK = frozenset({"SalesInvoices", "SalesOrders", "PurchaseEntries", "GeneralJournalEntries"})
 
 # picqer's Authenticatable: the body is exactly {"Content":<content>,"HashCode":"<hash>"} (NOTES.md: Webhooks).
 _BODY = re.compile(rb'^\{"Content":(?P<content>.*),"HashCode":"(?P<hash>[^"]*)"\}\s*$', re.DOTALL)

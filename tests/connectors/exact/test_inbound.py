@@ -52,6 +52,7 @@ def test_a_delete_is_read_back_on_topics_that_cover_lines() -> None:
     key = str(uuid4())
     actions = {topic: inbound.parse(_body(topic, "Delete", key)).events[0].action for topic in inbound.TOPICS}
     assert {topic for topic, action in actions.items() if action is InboundAction.UPDATED} == {
+        "SalesInvoices",
         "SalesOrders",
         "PurchaseEntries",
         "GeneralJournalEntries",

@@ -311,6 +311,38 @@ def test_a_delete_of_a_header_topic_is_read_back(connected: Connected, monkeypat
     assert stored is not None and stored.deleted_at is not None
 
 
+def test_a_sales_invoice_delete_is_read_back(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SalesInvoices also covers its lines, so its Delete is read back too: the invoice is kept (and refreshed)
+    while Exact still has it, and removed by the same event once Exact has deleted it."""
+    connected.world.control.seed(connected.division, accounts=3, invoices=2, seed=7)
+    _backfill(connected, "invoices")
+    invoice = connected.dump("SalesInvoices")[0]
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+    web = Client()
+    body = _event(connected, invoice["InvoiceID"], topic="SalesInvoices", action="Delete")
+    assert web.post("/inbound/exact", data=body, content_type="application/json").status_code == 200
+    assert queued == [[str(connected.connection.pk), "invoices", [invoice["InvoiceID"]], []]]
+    connected.world.control.reset_counters()
+    tasks.inbound_fetch(*queued.pop())
+    assert connected.calls(), "read back at Exact before anything is removed"
+    stored = _stored(connected, "invoices", invoice["InvoiceID"])
+    assert stored is not None and stored.deleted_at is None
+
+    _passthrough(connected, "DELETE", f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')")
+    again = _event(
+        connected,
+        invoice["InvoiceID"],
+        topic="SalesInvoices",
+        action="Delete",
+        created_on="2026-12-05T10:00:01.000000Z",
+    )
+    assert web.post("/inbound/exact", data=again, content_type="application/json").status_code == 200
+    tasks.inbound_fetch(*queued.pop())
+    stored = _stored(connected, "invoices", invoice["InvoiceID"])
+    assert stored is not None and stored.deleted_at is not None
+
+
 # ---------------------------------------------------------------------------------------------- end to end
 
 
