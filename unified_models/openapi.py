@@ -25,6 +25,7 @@ from unified_models.serializers import (
     AttachmentSerializer,
     AttachmentUploadSerializer,
     CompanyInfoSerializer,
+    DeleteResponseSerializer,
     DryRunResponseSerializer,
     LedgerMappingOutputSerializer,
     LedgerMappingSerializer,
@@ -768,6 +769,32 @@ COST_ENTRIES_CREATE = OperationText(
     ),
     problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
 )
+
+
+def _delete_text(noun: str, plural: str, example_id: str) -> OperationText:
+    return OperationText(
+        summary=f"Delete a {noun}",
+        description=(
+            f"Deletes the {noun} at the vendor (Exact: DELETE on its transaction). The answer names the record and "
+            "the stored write; reads answer 404 from then on. An id the vendor does not have is 404 (also when it "
+            "was deleted before: repeat a delete with the same `Idempotency-Key` to get its first answer again). An "
+            f"entry the vendor refuses to delete (for instance once it is processed) is its 422. Vendors without "
+            f"{plural} in their accounting API (Xero) answer 405."
+        ),
+        examples=(
+            OpenApiExample(
+                "Deleted",
+                value={"id": example_id, "deleted": True, "mutation_id": _MUTATION_ID_EXAMPLE},
+                response_only=True,
+                status_codes=["200"],
+            ),
+        ),
+        problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+    )
+
+
+TIME_ENTRIES_DELETE = _delete_text("time entry", "time entries", str(RECORD_EXAMPLES[Resource.TIME_ENTRIES]["id"]))
+COST_ENTRIES_DELETE = _delete_text("cost entry", "cost entries", str(RECORD_EXAMPLES[Resource.COST_ENTRIES]["id"]))
 JOURNAL_ENTRIES_CREATE = OperationText(
     summary="Book a general journal entry",
     description=(
@@ -938,6 +965,23 @@ def write_schema(spec: ResourceSpec, action: str, write: WriteSpec) -> Any:
             **_problems(*WRITE_PROBLEMS, examples=list(write.text.problem_examples)),
         },
         examples=list(write.text.examples),
+        tags=[spec.resource.value],
+    )
+
+
+def delete_schema(spec: ResourceSpec, text: OperationText) -> Any:
+    """DELETE on one record: 200 with `{id, deleted, mutation_id}` (or a dry run's answer), the write problems."""
+    return extend_schema(
+        operation_id=_operation_id(spec, "destroy"),
+        summary=text.summary,
+        description=text.description,
+        parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER, DRY_RUN],
+        request=None,
+        responses={
+            200: with_dry_run(f"{spec.name}DeleteOrDryRunResponse", DeleteResponseSerializer),
+            **_problems(*WRITE_PROBLEMS, examples=list(text.problem_examples)),
+        },
+        examples=list(text.examples),
         tags=[spec.resource.value],
     )
 

@@ -404,6 +404,14 @@ class WriteMetaSerializer(Serializer):
     mutation_id = serializers.UUIDField(help_text="The stored write (request, attempts, outcome).")
 
 
+class DeleteResponseSerializer(Serializer):
+    """A delete's answer (200): which record the vendor no longer has, and the durable record of the write."""
+
+    id = serializers.CharField(help_text="The deleted record's `id`.")
+    deleted = serializers.BooleanField(help_text="Always true: the vendor no longer has the record.")
+    mutation_id = serializers.UUIDField(help_text="The stored write (request, attempts, outcome).")
+
+
 def write_response_serializer(record_serializer: type[RecordSerializer], name: str) -> type[serializers.Serializer]:
     """A write's answer: the record plus WriteMetaSerializer's fields (one class per resource, for the schema)."""
     return type(name, (record_serializer, WriteMetaSerializer), {"__module__": __name__})
@@ -994,12 +1002,12 @@ class MutationSerializer(Serializer):
     connection_id = serializers.UUIDField()
     resource = serializers.CharField(help_text="`contacts`, `invoices`, `items`, … or `passthrough`.")
     operation = serializers.CharField(
-        help_text="`create`, `update`, `finalize`, `from_order`, `attach` (a file uploaded to the record `target_id`; "
-        "`request` is its `file_name`, `content_type`, `size` and `sha256`, never its bytes) (passthrough: the HTTP "
-        "method's write)."
+        help_text="`create`, `update`, `delete`, `finalize`, `from_order`, `attach` (a file uploaded to the record "
+        "`target_id`; `request` is its `file_name`, `content_type`, `size` and `sha256`, never its bytes) "
+        "(passthrough: the HTTP method's write)."
     )
     target_id = serializers.CharField(
-        allow_blank=True, help_text="The record updated, finalized, invoiced or given a file."
+        allow_blank=True, help_text="The record updated, deleted, finalized, invoiced or given a file."
     )
     status = serializers.ChoiceField(
         choices=MutationStatus.choices,

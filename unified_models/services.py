@@ -58,7 +58,7 @@ from unified_models.codec import UnifiedInput, input_from_data, record_to_data
 from unified_models.errors import TYPED_ERRORS, MappingInvalid, MutationConflict, problem_for, vendor_part
 from unified_models.models import ConnectionMapping, Mutation, MutationAttempt, MutationFile, MutationStatus
 from unified_models.selectors import attachable_connector, mapping_get
-from unified_models.store.services import store_written_record
+from unified_models.store.services import store_deleted_record, store_written_record
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,9 @@ PASSTHROUGH = "passthrough"
 ATTACH = "attach"
 # A sales order turned into an invoice: a write of `invoices` whose target is the order (its answer is the invoice).
 FROM_ORDER = "from_order"
+# Record operations the connector declares in its capabilities (405 operation_not_supported before anything is
+# recorded when it does not).
+CHECKED_OPERATIONS = frozenset({Operation.CREATE, Operation.UPDATE, Operation.DELETE})
 # Writes whose accepted answer names a new record's id, which the connector reports at once (record_created).
 CREATING_OPERATIONS = frozenset({Operation.CREATE.value, FROM_ORDER, ATTACH})
 RETRYABLE_STATUSES = (MutationStatus.FAILED, MutationStatus.IN_DOUBT)
@@ -101,8 +104,16 @@ class WriteOutcome:
     warnings: list[Warning] = field(default_factory=list)
     passthrough: PassthroughResult | None = None
     recovered: bool = False  # the write was found at the vendor after a lost answer, not sent again
+    deleted: bool = False  # a delete: the vendor no longer has the record (`mutation.target_id`)
     # The API's answer, with `mutation_id` (set once the outcome is recorded): built here, once; the view returns it.
     body: dict[str, Any] = field(default_factory=dict)
+
+
+class _Deleted:
+    """`_recover`'s answer for a delete the vendor no longer has the record of."""
+
+
+DELETED = _Deleted()
 
 
 class RecordGone(MutationConflict):
@@ -201,7 +212,7 @@ def mutation_create(
     reused: a failed or in-doubt one is tried again (never duplicated), one whose sender still holds its lease is
     409, and the same key with another request is refused.
     """
-    if resource != PASSTHROUGH and operation in (Operation.CREATE, Operation.UPDATE):
+    if resource != PASSTHROUGH and operation in CHECKED_OPERATIONS:
         connector = get_connector(connection.connector)
         if not connector.supports(resource, Operation(operation)):
             raise OperationNotSupported(resource, operation, connector.name)
@@ -354,7 +365,10 @@ def mutation_execute(
             watch = MutationCallContext(connection_context(connection, current=True), claimed, audit)
             connector = get_connector(connection.connector)
             recovered = _recover(connector, watch, claimed, data) if reconcile else None
-            if recovered is not None:
+            if recovered is DELETED:
+                outcome = WriteOutcome(mutation=claimed, deleted=True, recovered=True)
+                audit.recovered(claimed.target_id)
+            elif recovered is not None:
                 outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
                 audit.recovered(str(getattr(recovered, "remote_id", "") or claimed.remote_id))
             else:
@@ -410,7 +424,7 @@ def mutation_preview(
     by the very code a real write runs, but the first write request is stopped before it leaves (reads such as
     code lookups still go out). Nothing is recorded: no mutation, no audit row, no event.
     """
-    if resource != PASSTHROUGH and operation in (Operation.CREATE, Operation.UPDATE):
+    if resource != PASSTHROUGH and operation in CHECKED_OPERATIONS:
         connector = get_connector(connection.connector)
         if not connector.supports(resource, Operation(operation)):
             raise OperationNotSupported(resource, operation, connector.name)
@@ -492,7 +506,7 @@ def _claim(mutation: Mutation, lease_seconds: float) -> tuple[Mutation, Mutation
 
 def _unified_input(mutation: Mutation) -> UnifiedInput | None:
     """The typed input the stored request stands for (None: passthrough and finalize take none)."""
-    if mutation.resource == PASSTHROUGH or mutation.operation in ("finalize", FROM_ORDER, ATTACH):
+    if mutation.resource == PASSTHROUGH or mutation.operation in ("finalize", FROM_ORDER, ATTACH, Operation.DELETE):
         return None
     return input_from_data(mutation.resource, mutation.operation, mutation.request)
 
@@ -519,6 +533,9 @@ def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: Ledg
         written = connector.invoice_sales_order(ctx, mutation.target_id, journal_code=journal_code)
     elif mutation.operation == ATTACH:
         written = connector.attachment_create(ctx, resource, mutation.target_id, _attachment_input(mutation))
+    elif mutation.operation == Operation.DELETE:
+        connector.delete_record(ctx, resource, mutation.target_id)
+        return WriteOutcome(mutation=mutation, deleted=True)
     else:  # pragma: no cover - operations are fixed by the views
         raise ValueError(f"Unknown mutation operation {mutation.operation!r}")
     if isinstance(written, WriteResult):
@@ -557,6 +574,13 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
         return connector.sales_order_invoice(ctx, mutation.target_id)
     if mutation.operation == ATTACH:
         return _attachment_landed(connector, ctx, mutation, resource)
+    if mutation.operation == Operation.DELETE:
+        # Gone at the vendor: the lost delete landed (or someone else deleted it); still there: send it again.
+        try:
+            connector.retrieve_record(ctx, resource, mutation.target_id)
+        except VendorNotFound:
+            return DELETED
+        return None
     return None  # an update sends the same values again: repeating it is harmless
 
 
@@ -565,6 +589,8 @@ def _answer(outcome: WriteOutcome, *, include_remote_data: bool) -> dict[str, An
     its warnings."""
     if outcome.passthrough is not None:
         return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
+    if outcome.deleted:
+        return {"id": outcome.mutation.target_id, "deleted": True}
     if isinstance(outcome.record, Attachment):
         return record_to_data(outcome.record, include_remote_data=include_remote_data)  # no warnings: a file
     return {
@@ -589,6 +615,8 @@ def _record_success(
     body = {key: value for key, value in answer.items() if key != "remote_data"}
     remote_id = "" if outcome.record is None else str(getattr(outcome.record, "remote_id", "") or "")
     remote_id = remote_id or (watch.remote_id if watch is not None else "") or mutation.remote_id
+    if outcome.deleted:
+        remote_id = mutation.target_id  # the record the vendor no longer has
     fields: dict[str, Any] = {"remote_id": remote_id[:100], "outcome": body, "updated_at": now}
     if passthrough_status is not None and passthrough_status >= 400:
         # A passthrough write the vendor answered with an error: refused, unless a server error leaves it open.
@@ -634,6 +662,8 @@ def _record_success(
         finished = _finished_in_transaction(mutation, attempt, finish)
         if status == MutationStatus.SUCCEEDED and outcome.record is not None and mutation.operation != ATTACH:
             _store_written(mutation, outcome.record)
+        if status == MutationStatus.SUCCEEDED and outcome.deleted:
+            _store_deleted(mutation)
         return finished
 
     # A success's transaction may follow the answer (see mutation_execute); the key's answer is then the job's.
@@ -704,6 +734,17 @@ def _store_written(mutation: Mutation, record: Any) -> None:
         logger.exception("Storing the answer of mutation %s in the local store failed", mutation.pk)
 
 
+def _store_deleted(mutation: Mutation) -> None:
+    """A delete's record out of the local store at once; a failure here costs freshness only (the next sync run,
+    which reads these resources whole, sees the record gone)."""
+    try:
+        store_deleted_record(
+            connection=mutation.connection, resource=Resource(mutation.resource), record_id=mutation.target_id
+        )
+    except Exception:
+        logger.exception("Removing the record of mutation %s from the local store failed", mutation.pk)
+
+
 def _finish(
     mutation: Mutation,
     attempt: MutationAttempt,
@@ -769,7 +810,13 @@ def _emit_mutation_events(
     stem = RECORD_EVENT_STEMS.get(mutation.resource)
     if status == MutationStatus.SUCCEEDED and stem is not None and mutation.operation != ATTACH:
         record = {key: value for key, value in outcome.items() if key != "warnings"}
-        action = "created" if mutation.operation in (Operation.CREATE, FROM_ORDER) else "updated"
+        action = (
+            "created"
+            if mutation.operation in (Operation.CREATE, FROM_ORDER)
+            else "deleted"
+            if mutation.operation == Operation.DELETE
+            else "updated"
+        )
         record_data = {"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered}
         events.append((f"{stem}.{action}", {**record_data, "record": record}))
     # Both in one go (sequence numbers, insert, endpoints), in the transaction that ends the attempt.

@@ -78,6 +78,7 @@ class ResourceSpec:
     create: WriteSpec | None = None
     update: WriteSpec | None = None  # PATCH: only the fields given change
     finalize: WriteSpec | None = None  # invoices only: POST .../{id}/finalize
+    delete: OperationText | None = None  # DELETE .../{id}: the vendor deletes the record (no body)
     # Files on a record: POST/GET .../{id}/attachments, GET .../{id}/attachments/{attachment_id} (a connector that
     # takes none for the resource answers 405).
     attachments: bool = False
@@ -173,6 +174,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         TimeEntrySerializer,
         filters=_ENTRY_FILTERS,
         create=WriteSpec(TimeEntryCreateSerializer, openapi.TIME_ENTRIES_CREATE),
+        delete=openapi.TIME_ENTRIES_DELETE,
     ),
     ResourceSpec(
         Resource.COST_ENTRIES,
@@ -181,6 +183,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         CostEntrySerializer,
         filters=_ENTRY_FILTERS,
         create=WriteSpec(CostEntryCreateSerializer, openapi.COST_ENTRIES_CREATE),
+        delete=openapi.COST_ENTRIES_DELETE,
     ),
 )
 SPEC_BY_RESOURCE: Mapping[Resource, ResourceSpec] = {spec.resource: spec for spec in SPECS}

@@ -1,9 +1,9 @@
 """Routes of the unified data API under /api/v1/connections/{connection_id}/, generated from the resource specs.
 
-Each spec gets a list route (GET, and POST when it permits create), a detail route (GET, and PATCH when it permits
-update), when it permits finalize, .../{record_id}/finalize (sales orders: .../{record_id}/invoice), and when its
-records take files, .../{record_id}/attachments (GET, POST) and .../{record_id}/attachments/{attachment_id} (the
-file); each view carries its spec and its schema.
+Each spec gets a list route (GET, and POST when it permits create), a detail route (GET, PATCH when it permits
+update, DELETE when it permits delete), when it permits finalize, .../{record_id}/finalize (sales orders:
+.../{record_id}/invoice), and when its records take files, .../{record_id}/attachments (GET, POST) and
+.../{record_id}/attachments/{attachment_id} (the file); each view carries its spec and its schema.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from unified_models.store.views import SyncView
 _CONNECTION = "connections/<str:connection_id>"
 
 
-def _view(name: str, base: type[views.ConnectionAPIView], spec: ResourceSpec, **schemas: Any) -> Any:
-    view = type(name, (base,), {"spec": spec, "__module__": views.__name__})
+def _view(name: str, base: type[views.ConnectionAPIView] | tuple[type, ...], spec: ResourceSpec, **schemas: Any) -> Any:
+    view = type(name, base if isinstance(base, tuple) else (base,), {"spec": spec, "__module__": views.__name__})
     return extend_schema_view(**schemas)(view).as_view()
 
 
@@ -35,8 +35,12 @@ def _record_routes(spec: ResourceSpec) -> list[URLPattern]:
     detail_schemas = {"get": openapi.retrieve_schema(spec)}
     if spec.update is not None:
         detail_schemas["patch"] = openapi.write_schema(spec, "partial_update", spec.update)
+    if spec.delete is not None:
+        detail_schemas["delete"] = openapi.delete_schema(spec, spec.delete)
     list_base = views.RecordCreateView if spec.create is not None else views.RecordListView
-    detail_base = views.RecordUpdateView if spec.update is not None else views.RecordDetailView
+    detail_base: tuple[type, ...] = (views.RecordUpdateView if spec.update is not None else views.RecordDetailView,)
+    if spec.delete is not None:
+        detail_base = (views.RecordDeleteMixin, *detail_base)
     routes = [
         path(collection, _view(f"{spec.name}ListView", list_base, spec, **list_schemas), name=f"{spec.url_name}-list"),
         path(

@@ -283,6 +283,25 @@ class RecordUpdateView(RecordDetailView):
         )
 
 
+class RecordDeleteMixin:
+    """DELETE on a detail route (a spec with `delete`): a recorded write with no body, answered 200 with the id."""
+
+    spec: ResourceSpec
+
+    @idempotent_write
+    def delete(self, request: Request, connection_id: str, record_id: str) -> Response:
+        view: ConnectionAPIView = self  # type: ignore[assignment]  # mixed into a RecordDetailView
+        connection = view.get_connection(connection_id, store_resource=self.spec.resource)
+        return view.write(
+            request,
+            connection=connection,
+            resource=self.spec.resource.value,
+            operation="delete",
+            payload={},
+            target_id=record_id,
+        )
+
+
 class RecordFinalizeView(ConnectionAPIView):
     spec: ResourceSpec
 

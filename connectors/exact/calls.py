@@ -71,6 +71,11 @@ class DivisionApi:
             lambda token: self.client.put(path, division=self.division, token_provider=lambda: token, json=body)
         )
 
+    def delete(self, path: str) -> None:
+        self.ctx.call(
+            lambda token: self.client.request("DELETE", path, division=self.division, token_provider=lambda: token)
+        )
+
     def raw(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any) -> httpx.Response:
         return self.ctx.call(
             lambda token: self.client.request_raw(

@@ -145,6 +145,9 @@ def region_base_urls() -> dict[str, str]:
 _READ = frozenset({Operation.LIST, Operation.RETRIEVE})
 _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
 _READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
+_READ_CREATE_DELETE = _READ_CREATE | {Operation.DELETE}
+# What delete_record removes: the project entries Exact takes DELETE on (NOTES.md: Entities, TimeTransactions).
+DELETABLE = frozenset({Resource.TIME_ENTRIES, Resource.COST_ENTRIES})
 
 INVOICE_LINES_PATH = "salesinvoice/SalesInvoiceLines"
 LINE_ID_NAMESPACE = UUID("6c1b7e0e-3f59-5a8e-9d2b-1e0f4a7c2b91")  # uuid5 namespace of the invoice line ids we assign
@@ -191,8 +194,8 @@ class ExactConnector(OAuth2Connector):
             Resource.JOURNAL_ENTRIES.value: _READ_CREATE,
             Resource.SALES_ORDERS.value: _READ_CREATE,
             Resource.PROJECTS.value: _READ_CREATE,
-            Resource.TIME_ENTRIES.value: _READ_CREATE,
-            Resource.COST_ENTRIES.value: _READ_CREATE,
+            Resource.TIME_ENTRIES.value: _READ_CREATE_DELETE,
+            Resource.COST_ENTRIES.value: _READ_CREATE_DELETE,
         }
     )
     list_filters = MappingProxyType(
@@ -784,6 +787,16 @@ class ExactConnector(OAuth2Connector):
         if changed:
             api.put(spec.entity_path(guid), changed)  # 204; only what changed (partial body: NOTES.md: OData)
         return WriteResult(record=self._retrieve(api, spec, guid), warnings=list(warnings))
+
+    def delete_record(self, ctx: CallContext, resource: Resource, record_id: str) -> None:
+        resource = Resource(resource)
+        if resource not in DELETABLE:
+            raise OperationNotSupported(resource.value, Operation.DELETE, self.name)
+        guid = parse_guid(record_id)
+        if guid is None:
+            raise VendorNotFound(f"No {resource.value} record '{record_id}'.")
+        # 204; a GUID Exact does not have is its 404 (VendorNotFound), also when this entry was deleted before.
+        self._api(ctx).delete(RESOURCES[resource].entity_path(guid))
 
     # ------------------------------------------------------------------ attachments
 

@@ -31,7 +31,8 @@ def _exists(name: str, **kwargs: str) -> bool:
 @pytest.mark.parametrize("spec", SPECS, ids=[spec.resource.value for spec in SPECS])
 def test_each_resources_routes_answer_what_its_spec_permits(spec: ResourceSpec) -> None:
     assert _methods(f"{spec.url_name}-list") == {"GET"} | ({"POST"} if spec.create else set())
-    assert _methods(f"{spec.url_name}-detail", record_id="r-1") == {"GET"} | ({"PATCH"} if spec.update else set())
+    detail = {"GET"} | ({"PATCH"} if spec.update else set()) | ({"DELETE"} if spec.delete else set())
+    assert _methods(f"{spec.url_name}-detail", record_id="r-1") == detail
     assert _exists(f"{spec.url_name}-finalize", record_id="r-1") is (spec.finalize is not None)
     assert _exists(f"{spec.url_name}-attachment-list", record_id="r-1") is spec.attachments
     view = resolve(reverse(f"v1:{spec.url_name}-list", kwargs={"connection_id": CONNECTION})).func

@@ -500,6 +500,22 @@ def store_records(
     return StoreOutcome(changed=len(changed), deleted=len(gone_ids))
 
 
+def store_deleted_record(*, connection: Connection, resource: Resource, record_id: str) -> None:
+    """Keep the copy true after a delete through the API: the stored record is marked deleted at once (reads answer
+    404), with the change listeners told as for a deletion the sync finds. No record event of the store's own: the
+    write announces it."""
+    with transaction.atomic():
+        remote_ids = list(
+            StoredRecord.objects.filter(
+                connection_id=connection.pk, resource=resource.value, record_id=record_id, deleted_at__isnull=True
+            ).values_list("remote_id", flat=True)
+        )
+        if remote_ids:
+            store_records(
+                connection_id=connection.pk, resource=resource, records=[], deleted_remote_ids=remote_ids, events=False
+            )
+
+
 def store_written_record(*, connection: Connection, resource: Resource, record: Any, events: bool = True) -> None:
     """Keep the copy true after a write through the API: the vendor's answer replaces the stored record at once
     (only once the resource has a copy; before that reads go to the vendor anyway). `events=False` when the

@@ -258,3 +258,22 @@ def test_a_division_move_makes_the_next_run_copy_everything_again(connected: Con
     assert services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
     assert _stored(connected, "invoices")[ids[20]].data["reference"] == "AFTER-MOVE"
     assert set(_stored(connected, "invoices")) == {row["InvoiceID"] for row in connected.dump("SalesInvoices")}
+
+
+def test_a_record_deleted_through_the_api_leaves_the_copy_and_tells_the_listeners(connected: Connected) -> None:
+    connected.world.control.seed(connected.division, accounts=3, seed=13)
+    assert _sync(connected, "contacts").state == SyncRunState.SUCCEEDED
+    record_id, row = next(iter(_stored(connected, "contacts").items()))
+    told: list[hooks.RecordChanges] = []
+    hooks.on_records_changed(told.append)
+    try:
+        services.store_deleted_record(connection=connected.connection, resource=Resource.CONTACTS, record_id=record_id)
+        assert record_id not in _stored(connected, "contacts")
+        assert StoredRecord.objects.get(pk=row.pk).deleted_at is not None
+        assert [(change.resource, change.deleted) for change in told] == [("contacts", [record_id])]
+        # Gone already, or never stored: nothing changes and nobody is told.
+        for again in (record_id, "unknown"):
+            services.store_deleted_record(connection=connected.connection, resource=Resource.CONTACTS, record_id=again)
+    finally:
+        hooks.remove_listener(told.append)
+    assert len(told) == 1
