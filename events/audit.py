@@ -174,7 +174,7 @@ class AuditRecorder:
                 "Could not append the audit event of %s %s", values["vendor_method"], values["vendor_path"]
             )
 
-    def recovered(self, remote_id: str) -> None:
+    def recovered(self, remote_id: str, *, message: str = "") -> None:
         """Reconciliation found the write at the vendor: unless a row of it already says the vendor accepted it, one
         more row says it landed, with its id. So the trail shows every write that landed, also when its sender got
         no answer or was killed between the vendor's answer and writing its rows (the request as sent is then the
@@ -191,7 +191,8 @@ class AuditRecorder:
                     vendor_payload="",
                     vendor_status=None,
                     remote_id=str(remote_id)[:100],
-                    vendor_message="Found at the vendor by reconciliation; its sender recorded no accepted answer.",
+                    vendor_message=message
+                    or "Found at the vendor by reconciliation; its sender recorded no accepted answer.",
                     outcome=AuditOutcome.RECOVERED,
                     duration_ms=0,
                     sent_at=timezone.now(),

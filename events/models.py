@@ -196,7 +196,7 @@ class AuditEvent(models.Model):
     mutation_id = models.UUIDField(null=True, blank=True)
     attempt = models.PositiveIntegerField(null=True, blank=True)
     resource = models.CharField(max_length=50)  # contacts, invoices, passthrough, ...
-    operation = models.CharField(max_length=20)  # create, update, finalize, or the passthrough method
+    operation = models.CharField(max_length=20)  # create, update, delete, finalize, or the passthrough method
     target_id = models.CharField(max_length=100, blank=True)
     unified_input = models.JSONField(null=True, blank=True)
     vendor_method = models.CharField(max_length=10)

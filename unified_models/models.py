@@ -46,8 +46,8 @@ class Mutation(models.Model):
     workspace = models.ForeignKey("tenants.Workspace", on_delete=models.CASCADE, related_name="mutations")
     connection = models.ForeignKey("tenants.Connection", on_delete=models.CASCADE, related_name="mutations")
     resource = models.CharField(max_length=50)  # unified resource: contacts, invoices, ...
-    operation = models.CharField(max_length=20)  # create, update, finalize, attach (a file on target_id), ...
-    target_id = models.CharField(max_length=100, blank=True)  # the record updated/finalized
+    operation = models.CharField(max_length=20)  # create, update, delete, finalize, attach (a file on target_id), ...
+    target_id = models.CharField(max_length=100, blank=True)  # the record updated/deleted/finalized
     idempotency_key = models.CharField(max_length=255, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
     # The API key the write was requested with (the audit trail names it on every attempt, retries included).

@@ -778,8 +778,9 @@ def _delete_text(noun: str, plural: str, example_id: str) -> OperationText:
             f"Deletes the {noun} at the vendor (Exact: DELETE on its transaction). The answer names the record and "
             "the stored write; reads answer 404 from then on. An id the vendor does not have is 404 (also when it "
             "was deleted before: repeat a delete with the same `Idempotency-Key` to get its first answer again). An "
-            f"entry the vendor refuses to delete (for instance once it is processed) is its 422. Vendors without "
-            f"{plural} in their accounting API (Xero) answer 405."
+            "entry the vendor refuses to delete (for instance once it is processed) is its 422. If the answer to a "
+            "delete is lost, retrying with the same key reads the entry first: gone counts as deleted. Vendors "
+            f"without {plural} in their accounting API (Xero) answer 405."
         ),
         examples=(
             OpenApiExample(

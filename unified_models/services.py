@@ -104,7 +104,8 @@ class WriteOutcome:
     warnings: list[Warning] = field(default_factory=list)
     passthrough: PassthroughResult | None = None
     recovered: bool = False  # the write was found at the vendor after a lost answer, not sent again
-    deleted: bool = False  # a delete: the vendor no longer has the record (`mutation.target_id`)
+    deleted: bool = False  # a delete: the vendor no longer has the record
+    deleted_id: str = ""  # its id as reads give it (the connector's answer; the target id as sent when recovered)
     # The API's answer, with `mutation_id` (set once the outcome is recorded): built here, once; the view returns it.
     body: dict[str, Any] = field(default_factory=dict)
 
@@ -366,8 +367,9 @@ def mutation_execute(
             connector = get_connector(connection.connector)
             recovered = _recover(connector, watch, claimed, data) if reconcile else None
             if recovered is DELETED:
-                outcome = WriteOutcome(mutation=claimed, deleted=True, recovered=True)
-                audit.recovered(claimed.target_id)
+                gone = claimed.remote_id or claimed.target_id
+                outcome = WriteOutcome(mutation=claimed, deleted=True, deleted_id=gone, recovered=True)
+                audit.recovered(gone, message="Not found at the vendor by reconciliation: the delete counts as done.")
             elif recovered is not None:
                 outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
                 audit.recovered(str(getattr(recovered, "remote_id", "") or claimed.remote_id))
@@ -534,8 +536,8 @@ def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: Ledg
     elif mutation.operation == ATTACH:
         written = connector.attachment_create(ctx, resource, mutation.target_id, _attachment_input(mutation))
     elif mutation.operation == Operation.DELETE:
-        connector.delete_record(ctx, resource, mutation.target_id)
-        return WriteOutcome(mutation=mutation, deleted=True)
+        deleted_id = connector.delete_record(ctx, resource, mutation.target_id)
+        return WriteOutcome(mutation=mutation, deleted=True, deleted_id=deleted_id)
     else:  # pragma: no cover - operations are fixed by the views
         raise ValueError(f"Unknown mutation operation {mutation.operation!r}")
     if isinstance(written, WriteResult):
@@ -590,7 +592,7 @@ def _answer(outcome: WriteOutcome, *, include_remote_data: bool) -> dict[str, An
     if outcome.passthrough is not None:
         return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
     if outcome.deleted:
-        return {"id": outcome.mutation.target_id, "deleted": True}
+        return {"id": outcome.deleted_id or outcome.mutation.target_id, "deleted": True}
     if isinstance(outcome.record, Attachment):
         return record_to_data(outcome.record, include_remote_data=include_remote_data)  # no warnings: a file
     return {
@@ -616,7 +618,7 @@ def _record_success(
     remote_id = "" if outcome.record is None else str(getattr(outcome.record, "remote_id", "") or "")
     remote_id = remote_id or (watch.remote_id if watch is not None else "") or mutation.remote_id
     if outcome.deleted:
-        remote_id = mutation.target_id  # the record the vendor no longer has
+        remote_id = outcome.deleted_id or mutation.target_id  # the record the vendor no longer has
     fields: dict[str, Any] = {"remote_id": remote_id[:100], "outcome": body, "updated_at": now}
     if passthrough_status is not None and passthrough_status >= 400:
         # A passthrough write the vendor answered with an error: refused, unless a server error leaves it open.
@@ -657,17 +659,29 @@ def _record_success(
             MutationFile.objects.filter(mutation_id=mutation.pk).delete()  # landed: the vendor has the bytes
         return finished
 
-    def end() -> bool:
-        """The outcome's transaction, then the record into the local store; whether it ended the attempt."""
-        finished = _finished_in_transaction(mutation, attempt, finish)
-        if status == MutationStatus.SUCCEEDED and outcome.record is not None and mutation.operation != ATTACH:
+    def store() -> None:
+        """The local copy as the vendor now has it (a success only)."""
+        if outcome.deleted:
+            _store_deleted(mutation, outcome.deleted_id or mutation.target_id)
+        elif outcome.record is not None and mutation.operation != ATTACH:
             _store_written(mutation, outcome.record)
-        if status == MutationStatus.SUCCEEDED and outcome.deleted:
-            _store_deleted(mutation)
-        return finished
 
     # A success's transaction may follow the answer (see mutation_execute); the key's answer is then the job's.
     later = after_answer and status == MutationStatus.SUCCEEDED and mutation.resource != PASSTHROUGH
+    # A write that changes or removes a record the copy may hold is in the copy before the answer, so a read right
+    # after it never gets the old record; a new record (create, from_order) can wait, since a read of an id the
+    # copy lacks goes to the vendor.
+    store_first = later and mutation.operation not in (Operation.CREATE, FROM_ORDER)
+    if store_first:
+        store()
+
+    def end() -> bool:
+        """The outcome's transaction, then (unless done before the answer) the local copy; whether it ended the
+        attempt."""
+        finished = _finished_in_transaction(mutation, attempt, finish)
+        if status == MutationStatus.SUCCEEDED and not store_first:
+            store()
+        return finished
 
     def end_later() -> None:
         # Taken over meanwhile (the outcome not written): the key still gets the answer that was sent, as the
@@ -691,6 +705,8 @@ def _record_success(
         warnings=outcome.warnings,
         passthrough=outcome.passthrough,
         recovered=outcome.recovered,
+        deleted=outcome.deleted,
+        deleted_id=outcome.deleted_id,
         body={**answer, "mutation_id": str(mutation.pk)},
     )
 
@@ -734,13 +750,11 @@ def _store_written(mutation: Mutation, record: Any) -> None:
         logger.exception("Storing the answer of mutation %s in the local store failed", mutation.pk)
 
 
-def _store_deleted(mutation: Mutation) -> None:
-    """A delete's record out of the local store at once; a failure here costs freshness only (the next sync run,
-    which reads these resources whole, sees the record gone)."""
+def _store_deleted(mutation: Mutation, record_id: str) -> None:
+    """A deleted record out of the local store; a failure here costs freshness only (the next sync run, which reads
+    these resources whole, sees the record gone)."""
     try:
-        store_deleted_record(
-            connection=mutation.connection, resource=Resource(mutation.resource), record_id=mutation.target_id
-        )
+        store_deleted_record(connection=mutation.connection, resource=Resource(mutation.resource), record_id=record_id)
     except Exception:
         logger.exception("Removing the record of mutation %s from the local store failed", mutation.pk)
 
@@ -876,6 +890,9 @@ def _record_failure(
     vendor_status = getattr(exc, "status", None)
     if not isinstance(vendor_status, int) and watch is not None and watch.write_sent:
         vendor_status = watch.write_status
+    if mutation.operation == Operation.DELETE and isinstance(exc, VendorNotFound):
+        # The vendor has no such record (deleted there, with no webhook yet): neither should the copy.
+        _store_deleted(mutation, mutation.target_id)
     _finished_in_transaction(
         mutation,
         attempt,

@@ -40,7 +40,7 @@ def _record_routes(spec: ResourceSpec) -> list[URLPattern]:
     list_base = views.RecordCreateView if spec.create is not None else views.RecordListView
     detail_base: tuple[type, ...] = (views.RecordUpdateView if spec.update is not None else views.RecordDetailView,)
     if spec.delete is not None:
-        detail_base = (views.RecordDeleteMixin, *detail_base)
+        detail_base = (views.RecordDeleteView, *detail_base)
     routes = [
         path(collection, _view(f"{spec.name}ListView", list_base, spec, **list_schemas), name=f"{spec.url_name}-list"),
         path(

@@ -72,6 +72,9 @@ def _sourced(response: _R, freshness: store_selectors.Freshness | None) -> _R:
     return response
 
 
+TARGET_ID_LENGTH = Mutation._meta.get_field("target_id").max_length or 0
+
+
 class ConnectionAPIView(WorkspaceAPIView):
     """A view under /connections/{connection_id}/: the connection is the caller's, or 404."""
 
@@ -110,6 +113,9 @@ class ConnectionAPIView(WorkspaceAPIView):
 
         With `?dry_run=true` nothing is recorded or sent: the answer is the vendor payload the write would send.
         """
+        if len(target_id) > TARGET_ID_LENGTH:
+            # Longer than any record id the gateway keeps (Mutation.target_id): no vendor has such a record.
+            raise VendorNotFound(f"No {resource} record with an id of {len(target_id)} characters.")
         if dry_run(request):
             preview = services.mutation_preview(
                 connection=connection,
@@ -283,39 +289,36 @@ class RecordUpdateView(RecordDetailView):
         )
 
 
-class RecordDeleteMixin:
-    """DELETE on a detail route (a spec with `delete`): a recorded write with no body, answered 200 with the id."""
+class RecordActionView(ConnectionAPIView):
+    """A write on one record that takes no body (delete, finalize)."""
 
     spec: ResourceSpec
 
-    @idempotent_write
-    def delete(self, request: Request, connection_id: str, record_id: str) -> Response:
-        view: ConnectionAPIView = self  # type: ignore[assignment]  # mixed into a RecordDetailView
-        connection = view.get_connection(connection_id, store_resource=self.spec.resource)
-        return view.write(
-            request,
-            connection=connection,
-            resource=self.spec.resource.value,
-            operation="delete",
-            payload={},
-            target_id=record_id,
-        )
-
-
-class RecordFinalizeView(ConnectionAPIView):
-    spec: ResourceSpec
-
-    @idempotent_write
-    def post(self, request: Request, connection_id: str, record_id: str) -> Response:
-        connection = self.get_connection(connection_id)
+    def act(self, request: Request, connection_id: str, record_id: str, operation: str, *, copied: bool) -> Response:
+        """`copied`: the resource's local copy is read with the connection (the write changes what it holds)."""
+        connection = self.get_connection(connection_id, store_resource=self.spec.resource if copied else None)
         return self.write(
             request,
             connection=connection,
             resource=self.spec.resource.value,
-            operation="finalize",
+            operation=operation,
             payload={},
             target_id=record_id,
         )
+
+
+class RecordDeleteView(RecordActionView):
+    """DELETE on a detail route (a spec with `delete`): a recorded write with no body, answered 200 with the id."""
+
+    @idempotent_write
+    def delete(self, request: Request, connection_id: str, record_id: str) -> Response:
+        return self.act(request, connection_id, record_id, "delete", copied=True)
+
+
+class RecordFinalizeView(RecordActionView):
+    @idempotent_write
+    def post(self, request: Request, connection_id: str, record_id: str) -> Response:
+        return self.act(request, connection_id, record_id, "finalize", copied=False)
 
 
 class SalesOrderInvoiceView(ConnectionAPIView):

@@ -183,9 +183,10 @@ class Connector(ABC):
     ) -> WriteResult[UnifiedRecord]:
         raise OperationNotSupported(resource, Operation.UPDATE, self.name)
 
-    def delete_record(self, ctx: CallContext, resource: Resource, record_id: str) -> None:
-        """Delete one record at the vendor (declared by `Operation.DELETE` in `capabilities`); VendorNotFound if
-        the vendor has no such record (a repeated delete included: the caller tells the two apart)."""
+    def delete_record(self, ctx: CallContext, resource: Resource, record_id: str) -> str:
+        """Delete one record at the vendor (declared by `Operation.DELETE` in `capabilities`) and return its `id` as
+        reads give it (`record_id` may be written another way, e.g. a GUID in capitals); VendorNotFound if the
+        vendor has no such record (a repeated delete included: the caller tells the two apart)."""
         raise OperationNotSupported(resource, Operation.DELETE, self.name)
 
     # --- attachments (declared by `attachment_resources`) -------------------------------------------------

@@ -788,7 +788,7 @@ class ExactConnector(OAuth2Connector):
             api.put(spec.entity_path(guid), changed)  # 204; only what changed (partial body: NOTES.md: OData)
         return WriteResult(record=self._retrieve(api, spec, guid), warnings=list(warnings))
 
-    def delete_record(self, ctx: CallContext, resource: Resource, record_id: str) -> None:
+    def delete_record(self, ctx: CallContext, resource: Resource, record_id: str) -> str:
         resource = Resource(resource)
         if resource not in DELETABLE:
             raise OperationNotSupported(resource.value, Operation.DELETE, self.name)
@@ -797,6 +797,7 @@ class ExactConnector(OAuth2Connector):
             raise VendorNotFound(f"No {resource.value} record '{record_id}'.")
         # 204; a GUID Exact does not have is its 404 (VendorNotFound), also when this entry was deleted before.
         self._api(ctx).delete(RESOURCES[resource].entity_path(guid))
+        return guid  # the entry's id as reads give it (lower-case GUID)
 
     # ------------------------------------------------------------------ attachments
 

@@ -103,6 +103,48 @@ def test_an_unknown_entry_is_404_and_a_malformed_id_sends_nothing(mapped: Connec
     assert [row["ID"] for row in mapped.dump("TimeTransactions")] == [entry["remote_id"]]
 
 
+def test_an_id_in_capitals_deletes_the_entry_and_the_answer_gives_its_id_as_reads_do(
+    mapped: Connected, first_customer_id: str
+) -> None:
+    entry = _book(mapped, first_customer_id, "time-entries")
+    _sync(mapped, "time-entries")
+
+    response = _delete(mapped, f"time-entries/{entry['id'].upper()}")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["id"] == entry["id"]
+    assert Mutation.objects.get(pk=response.json()["mutation_id"]).remote_id == entry["remote_id"]
+    assert mapped.client.get(mapped.url(f"time-entries/{entry['id']}")).status_code == 404
+    assert mapped.client.get(mapped.url("time-entries")).json()["results"] == []
+
+
+def test_an_entry_exact_no_longer_has_is_404_and_leaves_the_copy_too(mapped: Connected, first_customer_id: str) -> None:
+    """Deleted in Exact itself (no webhook came): the API's delete is Exact's 404, and the copy stops serving it."""
+    entry = _book(mapped, first_customer_id, "time-entries")
+    _sync(mapped, "time-entries")
+    answer = mapped.client.post(
+        mapped.url("passthrough"),
+        {"method": "DELETE", "path": f"project/TimeTransactions(guid'{entry['remote_id']}')"},
+        format="json",
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == 204, answer.json()
+    assert mapped.client.get(mapped.url(f"time-entries/{entry['id']}")).status_code == 200, "the copy still has it"
+
+    response = _delete(mapped, f"time-entries/{entry['id']}")
+
+    assert response.status_code == 404 and response.json()["code"] == "not_found", response.json()
+    assert mapped.client.get(mapped.url(f"time-entries/{entry['id']}")).status_code == 404
+
+
+def test_an_id_longer_than_any_record_id_is_404_and_nothing_is_recorded(mapped: Connected) -> None:
+    mapped.world.control.reset_counters()
+    for method in ("delete", "patch"):
+        resource = "time-entries" if method == "delete" else "contacts"
+        response = getattr(mapped.client, method)(mapped.url(f"{resource}/{'a' * 101}"), {}, format="json")
+        assert response.status_code == 404 and response.json()["code"] == "not_found", response.json()
+    assert not Mutation.objects.exists() and mapped.calls() == {}
+
+
 def test_a_dry_run_shows_the_delete_without_sending_it(mapped: Connected, first_customer_id: str) -> None:
     entry = _book(mapped, first_customer_id, "time-entries")
     mapped.world.control.clear_requests()

@@ -24,8 +24,11 @@ from events.models import AuditEvent, Event
 from gateway.models import IdempotencyKey, IdempotencyStatus
 from tenants.models import CallLog
 from tests.unified_models.conftest import Connected, invoice_body
+from tests.unified_models.test_api_projects import _create_project, _employees, _entry_body, _items
 from unified_models import tasks
 from unified_models.models import Mutation, MutationStatus
+from unified_models.store import services as store_services
+from unified_models.store.models import StoredRecord, SyncRunState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,10 +36,15 @@ SALES_INVOICES = "salesinvoice/SalesInvoices"
 
 
 def _answered(
-    connected: Connected, api_key: Any, body: dict[str, Any], key: str, resource: str = "invoices"
+    connected: Connected,
+    api_key: Any,
+    body: dict[str, Any],
+    key: str,
+    resource: str = "invoices",
+    method: str = "post",
 ) -> HttpResponseBase:
-    """POST through the WSGI handler and return the response as the server has it, not closed."""
-    request = RequestFactory().post(
+    """POST (or `method`) through the WSGI handler and return the response as the server has it, not closed."""
+    request = getattr(RequestFactory(), method)(
         connected.url(resource),
         data=json.dumps(body),
         content_type="application/json",
@@ -160,4 +168,48 @@ def test_a_passthrough_write_is_ended_before_its_answer(mapped: Connected, api_k
     assert mutation.status == MutationStatus.SUCCEEDED
     assert Event.objects.filter(data__mutation_id=str(mutation.pk), type="mutation.succeeded").count() == 1
     assert IdempotencyKey.objects.get(key="after-4").status == IdempotencyStatus.COMPLETED
+    response.close()
+
+
+def _copied(connected: Connected, resource: str) -> None:
+    run = store_services.sync_run_request(connection=connected.connection, resource=resource, trigger="test")
+    assert store_services.sync_run_execute(run_id=run.pk).state == SyncRunState.SUCCEEDED
+
+
+def test_an_update_is_in_the_local_copy_before_its_answer(mapped: Connected, api_key: Any) -> None:
+    """A read right after a PATCH, sent before the server has run close(), gets the new record from the copy, not
+    the old one: an update (or delete) reaches the copy before the answer; only its outcome transaction follows."""
+    _copied(mapped, "contacts")
+    contact = StoredRecord.objects.filter(connection=mapped.connection, resource="contacts").order_by("record_id")[0]
+
+    response = _answered(
+        mapped, api_key, {"name": "Renamed Before Close BV"}, "after-5", f"contacts/{contact.record_id}", "patch"
+    )
+
+    assert response.status_code == 200, response.content
+    mutation = Mutation.objects.get(pk=json.loads(response.content)["mutation_id"])
+    assert mutation.status == MutationStatus.SENDING, "the outcome waits for close()"
+    read = mapped.client.get(mapped.url(f"contacts/{contact.record_id}"))
+    assert read["X-Data-Source"] == "store" and read.json()["name"] == "Renamed Before Close BV"
+    response.close()
+    mutation.refresh_from_db()
+    assert mutation.status == MutationStatus.SUCCEEDED
+
+
+def test_a_delete_leaves_the_local_copy_before_its_answer(
+    mapped: Connected, first_customer_id: str, api_key: Any
+) -> None:
+    project = _create_project(mapped, first_customer_id)
+    entry = mapped.client.post(
+        mapped.url("time-entries"),
+        _entry_body(project["id"], _items(mapped)["CONSULT"], _employees(mapped)["1"]),
+        format="json",
+    ).json()
+    _copied(mapped, "time-entries")
+
+    response = _answered(mapped, api_key, {}, "after-6", f"time-entries/{entry['id']}", "delete")
+
+    assert response.status_code == 200, response.content
+    assert Mutation.objects.get(pk=json.loads(response.content)["mutation_id"]).status == MutationStatus.SENDING
+    assert mapped.client.get(mapped.url(f"time-entries/{entry['id']}")).status_code == 404
     response.close()
