@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from events.models import Event
+from events.models import AuditEvent, AuditOutcome, Event
 from tests.fixtures.xero import XeroWorld, connect_xero_via_sandbox
 from tests.unified_models.conftest import Connected
 from tests.unified_models.test_api_projects import NOWHERE, _create_project, _employees, _entry_body, _items, _sync
@@ -182,6 +182,8 @@ def test_a_delete_whose_answer_was_lost_is_looked_up_and_not_sent_again(
     mutation.refresh_from_db()
     assert mutation.status == MutationStatus.SUCCEEDED
     assert list(mutation.attempt_log.values_list("error_code", flat=True))[-1] == "recovered"
+    (recovered,) = AuditEvent.objects.filter(mutation_id=mutation.pk, outcome=AuditOutcome.RECOVERED)
+    assert recovered.remote_id == entry["remote_id"] and "Not found at the vendor" in recovered.vendor_message
 
 
 def test_xero_answers_405_to_a_delete_of_entries(xero_world: XeroWorld, workspace: Any, auth_client: Any) -> None:
