@@ -1131,6 +1131,15 @@ def invoice_sales_orders(store: DivisionStore, entity: EntitySet, body: Any, act
 
 PROJECT_TYPES = frozenset({1, 2, 3, 4, 5})  # reference Projects.Type (entities.PROJECT_TYPES)
 DRAFT_HOURS = 1  # TimeTransactions.HourStatus 1 = Draft (reference; the POST default is a sandbox choice)
+# What POST and PUT may set (1 Draft, 2 Rejected, 10 Submitted); 11, 14, 16, 19 and 20 (Final) come from the
+# approval flow and are GET-only (connectors/exact/NOTES.md: Entities, TimeTransactions).
+WRITABLE_HOUR_STATUSES = frozenset({1, 2, 10})
+
+
+def _check_hour_status(values: dict[str, Any]) -> None:
+    status = values.get("HourStatus")
+    if status is not None and status not in WRITABLE_HOUR_STATUSES:
+        raise ODataError(f"Ongeldige waarde: HourStatus ({status})")
 
 
 def _create_project(store, entity, values, lines, actor) -> WriteResult:  # type: ignore[no-untyped-def]
@@ -1177,6 +1186,7 @@ def _create_project_transaction(table: str, transaction_type: int):  # type: ign
                 errors.append(required("Employee"))
         if errors:
             raise ODataError(errors)
+        _check_hour_status(values)
         if values.get("Subscription"):
             # The sandbox keeps no subscriptions: any subscription GUID points nowhere.
             raise reference_error(["Subscription"])
@@ -1205,6 +1215,30 @@ def _create_project_transaction(table: str, transaction_type: int):  # type: ign
         return _generic_insert(store, entity, values, actor)
 
     return handler
+
+
+def _update_project_transaction(
+    store: DivisionStore, table: str, current: dict[str, Any], values: dict[str, Any]
+) -> None:
+    """PUT on a time or cost transaction, with POST's rules (fidelity 82y): Item and Quantity stay given and so does
+    one of Project or Account; every GUID must name a record (500 "Ongeldige referentie"); a project blocked for
+    entries takes none; HourStatus only 1, 2 or 10. A new Item prices time anew (PriceFC is GET-only on time
+    transactions) and AmountFC is always Quantity x PriceFC again, whatever the body says (the reference:
+    "Calculated amount of the transaction based on (Quantity * PriceFC)")."""
+    merged = {**current, **values}
+    errors = [required(name) for name in ("Item", "Quantity", "Employee") if name in values and not values[name]]
+    if not any(merged.get(name) for name in ("Account", "Project", "Subscription")):
+        errors.append(required("Project"))
+    if errors:
+        raise ODataError(errors)
+    _check_hour_status(values)
+    _check_refs(store, values, {"Project": "Projects", "Account": "Accounts", "Item": "Items", "Employee": "Employees"})
+    if values.get("Project") and store.tables["Projects"].value(values["Project"], "BlockEntry"):
+        raise ODataError("Project is geblokkeerd voor tijd- en kosteninvoer")
+    if table == "TimeTransactions" and values.get("Item"):
+        values["PriceFC"] = float(store.tables["Items"].value(values["Item"], "StandardSalesPrice") or 0.0)
+    price = values.get("PriceFC", current.get("PriceFC")) or 0.0
+    values["AmountFC"] = float(round_money(_money(merged.get("Quantity") or 0) * _money(price)))
 
 
 # ------------------------------------------------------------------------------------------ documents
@@ -1478,6 +1512,8 @@ def update(store: DivisionStore, entity: EntitySet, key: Any, body: Any, actor: 
             _unique_code(store, entity.table, values["Code"], key)
     elif entity.table in ("SalesEntries", "PurchaseEntries") and current.get("Status") == 50:
         raise ODataError("Boeking is verwerkt en kan niet meer worden gewijzigd")
+    elif entity.table in ("TimeTransactions", "CostTransactions"):
+        _update_project_transaction(store, entity.table, current, values)
     _stamp_update(values, actor)
     store.update(entity.table, key, values)
     if entity.table == "SalesInvoices":

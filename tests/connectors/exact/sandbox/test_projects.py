@@ -160,3 +160,60 @@ def test_cost_transaction_rules(exact: ExactClient) -> None:
         {"Project": project["ID"], "Item": item, "Quantity": 1, "PriceFC": 1.0, "Employee": employee},
     )
     assert time.status_code == 201 and time.json()["d"]["PriceFC"] == 49.5
+
+
+def test_a_put_on_a_project_transaction_keeps_its_amount_true(exact: ExactClient) -> None:
+    """Fidelity 82y: a PUT on a time or cost transaction checks its references as POST does, and AmountFC is
+    Quantity x PriceFC again (a cost may change its PriceFC; a time transaction's PriceFC follows its Item)."""
+    project = _project(exact)
+    item = _first(exact, "logistics/Items", "Code eq 'HOSTING'")
+    employee = _first(exact, "payroll/Employees", "Code eq '1'")
+    cost = exact.post(
+        "project/CostTransactions",
+        {"Project": project["ID"], "Item": item, "Quantity": 3, "PriceFC": 12.5, "Employee": employee},
+    ).json()["d"]
+    path = f"project/CostTransactions(guid'{cost['ID']}')"
+
+    assert exact.put(path, {"Quantity": 4, "PriceFC": 10}).status_code == 204
+    row = exact.get(path, {"$select": "Quantity,PriceFC,AmountFC"}).json()["d"]
+    assert (row["Quantity"], row["PriceFC"], row["AmountFC"]) == (4.0, 10.0, 40.0)
+    unknown = exact.put(path, {"Project": UNKNOWN})
+    assert unknown.status_code == 500 and _message(unknown) == "Ongeldige referentie: Project"
+    cleared = exact.put(path, {"Quantity": None})
+    assert cleared.status_code == 400 and _message(cleared) == "Verplicht: Aantal"
+    assert exact.get(path, {"$select": "Quantity,AmountFC"}).json()["d"]["Quantity"] == 4.0
+
+    time = exact.post(
+        "project/TimeTransactions", {"Project": project["ID"], "Item": item, "Quantity": 2, "Employee": employee}
+    ).json()["d"]
+    time_path = f"project/TimeTransactions(guid'{time['ID']}')"
+    assert exact.put(time_path, {"Quantity": 3, "PriceFC": 1, "AmountFC": 999}).status_code == 204
+    row = exact.get(time_path, {"$select": "Quantity,PriceFC,AmountFC"}).json()["d"]
+    assert (row["Quantity"], row["PriceFC"], row["AmountFC"]) == (3.0, 49.5, 148.5), "PriceFC is GET-only on time"
+    consult = _first(exact, "logistics/Items", "Code eq 'CONSULT'")
+    assert exact.put(time_path, {"Item": consult}).status_code == 204
+    row = exact.get(time_path, {"$select": "PriceFC,AmountFC"}).json()["d"]
+    consult_price = exact.get(f"logistics/Items(guid'{consult}')", {"$select": "StandardSalesPrice"}).json()["d"]
+    assert row["PriceFC"] == consult_price["StandardSalesPrice"] and row["AmountFC"] == 3 * row["PriceFC"]
+
+
+def test_a_project_transaction_takes_only_the_hour_statuses_a_client_may_set(exact: ExactClient) -> None:
+    """Fidelity 82y: POST and PUT take HourStatus 1, 2 or 10 (20 Final and the others come from approval); a PUT
+    keeps Item and Employee given and moves no entry onto a project blocked for entries."""
+    project = _project(exact)
+    item = _first(exact, "logistics/Items", "Code eq 'HOSTING'")
+    employee = _first(exact, "payroll/Employees", "Code eq '1'")
+    body = {"Project": project["ID"], "Item": item, "Quantity": 1, "Employee": employee}
+    final = exact.post("project/TimeTransactions", {**body, "HourStatus": 20})
+    assert final.status_code == 400 and _message(final) == "Ongeldige waarde: HourStatus (20)"
+    entry = exact.post("project/TimeTransactions", {**body, "HourStatus": 10}).json()["d"]
+    path = f"project/TimeTransactions(guid'{entry['ID']}')"
+    assert exact.put(path, {"HourStatus": 20}).status_code == 400
+    assert exact.put(path, {"HourStatus": 2}).status_code == 204
+    emptied = exact.put(path, {"Item": None, "Employee": None})
+    assert emptied.status_code == 400 and _message(emptied) == "Verplicht: Artikel\r\nVerplicht: Medewerker"
+    blocked = _project(exact, Code="BLOCKED-1", BlockEntry=True)
+    moved = exact.put(path, {"Project": blocked["ID"]})
+    assert moved.status_code == 400 and "geblokkeerd" in _message(moved)
+    row = exact.get(path, {"$select": "Project,HourStatus,Item"}).json()["d"]
+    assert (row["Project"], row["HourStatus"], row["Item"]) == (project["ID"], 2, item)
