@@ -31,6 +31,7 @@ from connectors.base.records import (
     AddressType,
     ContactInput,
     CostEntryInput,
+    CostEntryUpdate,
     InvalidInput,
     InvoiceInput,
     InvoiceLineInput,
@@ -50,6 +51,7 @@ from connectors.base.records import (
     TaxedLine,
     TimeEntryInput,
     TimeEntryStatus,
+    TimeEntryUpdate,
 )
 
 UnifiedInput = (
@@ -63,6 +65,8 @@ UnifiedInput = (
     | ProjectInput
     | TimeEntryInput
     | CostEntryInput
+    | TimeEntryUpdate
+    | CostEntryUpdate
 )
 
 
@@ -299,6 +303,29 @@ def cost_entry_input_from_data(data: Mapping[str, Any]) -> CostEntryInput:
     )
 
 
+def time_entry_update_from_data(data: Mapping[str, Any]) -> TimeEntryUpdate:
+    # None means "leave it" in an update: a field given as null changes nothing.
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, TimeEntryUpdate)
+    return TimeEntryUpdate(
+        hours=_decimal(given["hours"], "hours") if "hours" in given else None,
+        date=_date(given.get("date"), "date"),
+        description=given.get("description"),
+        status=_enum(TimeEntryStatus, given.get("status"), "status"),
+    )
+
+
+def cost_entry_update_from_data(data: Mapping[str, Any]) -> CostEntryUpdate:
+    given = {name: value for name, value in data.items() if value is not None}
+    _known(given, CostEntryUpdate)
+    return CostEntryUpdate(
+        **{name: _decimal(given[name], name) if name in given else None for name in ("quantity", "unit_price")},
+        date=_date(given.get("date"), "date"),
+        description=given.get("description"),
+        status=_enum(TimeEntryStatus, given.get("status"), "status"),
+    )
+
+
 _DATES = ("issue_date", "due_date")
 
 _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] = {
@@ -312,7 +339,9 @@ _READERS: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], UnifiedInput]] 
     ("sales-orders", "create"): sales_order_input_from_data,
     ("projects", "create"): project_input_from_data,
     ("time-entries", "create"): time_entry_input_from_data,
+    ("time-entries", "update"): time_entry_update_from_data,
     ("cost-entries", "create"): cost_entry_input_from_data,
+    ("cost-entries", "update"): cost_entry_update_from_data,
 }
 
 

@@ -794,6 +794,33 @@ def _delete_text(noun: str, plural: str, example_id: str) -> OperationText:
     )
 
 
+def _entry_update_text(noun: str, plural: str, changes: str, example: dict[str, Any]) -> OperationText:
+    return OperationText(
+        summary=f"Change a {noun}",
+        description=(
+            f"Changes {changes}, `date`, `description` or `status` (back to `draft`, or `submitted`) of a booked "
+            f"{noun}; only the fields given change. The project, item and employee are fixed once booked: naming "
+            "one is 422 `validation_error` naming it (book a new entry and delete this one instead). An entry the "
+            f"vendor no longer lets change (for instance once it is processed) is its 422. Vendors without {plural} "
+            "in their accounting API (Xero) answer 405."
+        ),
+        examples=(
+            OpenApiExample(
+                "Correct the hours" if noun == "time entry" else "Correct the quantity",
+                value=example,
+                request_only=True,
+            ),
+        ),
+        problem_examples=(_EXAMPLE_VENDOR_REFUSED,),
+    )
+
+
+TIME_ENTRIES_UPDATE = _entry_update_text(
+    "time entry", "time entries", "`hours`", {"hours": "3.25", "description": "Ontwerp homepage en review"}
+)
+COST_ENTRIES_UPDATE = _entry_update_text(
+    "cost entry", "cost entries", "`quantity`, `unit_price`", {"quantity": "4", "unit_price": "12.50"}
+)
 TIME_ENTRIES_DELETE = _delete_text("time entry", "time entries", str(RECORD_EXAMPLES[Resource.TIME_ENTRIES]["id"]))
 COST_ENTRIES_DELETE = _delete_text("cost entry", "cost entries", str(RECORD_EXAMPLES[Resource.COST_ENTRIES]["id"]))
 JOURNAL_ENTRIES_CREATE = OperationText(

@@ -173,3 +173,48 @@ class CostEntryCreateSerializer(_ProjectEntryCreateSerializer):
         max_length=100,
         help_text="Who made the cost (the vendor's employee id); default: the vendor user's employee.",
     )
+
+
+# What changing a booked time or cost entry takes alike (a PATCH: only the fields given change). The project, item
+# and employee are not fields here: a body naming one is refused as an unknown field.
+class _ProjectEntryUpdateSerializer(Serializer):
+    fixed: ClassVar[tuple[str, ...]] = ("project_id", "item_id", "employee_id")
+
+    date = StrictDateField(required=False, allow_null=True)
+    description = StrictCharField(
+        required=False, allow_null=True, allow_blank=True, max_length=2000, help_text='`""` clears it.'
+    )
+    status = EnumField(
+        TimeEntryNewStatus, required=False, allow_null=True, help_text="Back to draft, or submitted for approval."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A field that cannot change is refused by name, never dropped without a word.
+        given = self.initial_data if isinstance(self.initial_data, dict) else {}
+        refused = {
+            name: "Fixed once booked: book a new entry (and delete this one) instead."
+            if name in self.fixed
+            else "Not a field of this resource."
+            for name in given
+            if name not in self.fields
+        }
+        if refused:
+            raise serializers.ValidationError(refused)
+        return attrs
+
+
+class TimeEntryUpdateSerializer(_ProjectEntryUpdateSerializer):
+    hours = _decimal_input(
+        required=False,
+        allow_null=True,
+        min_value=MIN_HOURS,
+        max_value=MAX_HOURS,
+        help_text="Hours worked: more than 0, at most 24 (one day).",
+    )
+
+
+class CostEntryUpdateSerializer(_ProjectEntryUpdateSerializer):
+    quantity = _decimal_input(
+        required=False, allow_null=True, min_value=MIN_HOURS, help_text="How many of the item: more than 0."
+    )
+    unit_price = _decimal_input(required=False, allow_null=True, min_value=Decimal(0))

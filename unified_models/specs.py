@@ -20,10 +20,12 @@ from unified_models.openapi import RECORD_EXAMPLES, OperationText
 from unified_models.project_serializers import (
     CostEntryCreateSerializer,
     CostEntrySerializer,
+    CostEntryUpdateSerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
     TimeEntryCreateSerializer,
     TimeEntrySerializer,
+    TimeEntryUpdateSerializer,
 )
 from unified_models.serializers import (
     CompanyInfoSerializer,
@@ -174,6 +176,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         TimeEntrySerializer,
         filters=_ENTRY_FILTERS,
         create=WriteSpec(TimeEntryCreateSerializer, openapi.TIME_ENTRIES_CREATE),
+        update=WriteSpec(TimeEntryUpdateSerializer, openapi.TIME_ENTRIES_UPDATE),
         delete=openapi.TIME_ENTRIES_DELETE,
     ),
     ResourceSpec(
@@ -183,6 +186,7 @@ SPECS: tuple[ResourceSpec, ...] = (
         CostEntrySerializer,
         filters=_ENTRY_FILTERS,
         create=WriteSpec(CostEntryCreateSerializer, openapi.COST_ENTRIES_CREATE),
+        update=WriteSpec(CostEntryUpdateSerializer, openapi.COST_ENTRIES_UPDATE),
         delete=openapi.COST_ENTRIES_DELETE,
     ),
 )

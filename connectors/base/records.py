@@ -653,6 +653,36 @@ class CostEntryInput:
         _require_date(self, "date")
 
 
+@dataclass(frozen=True, kw_only=True)
+class TimeEntryUpdate:
+    """Fields of booked hours to change; None means "leave it". The project, hour type and employee stay: book
+    anew (and delete this entry) to move hours elsewhere."""
+
+    hours: Decimal | None = None
+    date: date | None = None
+    description: str | None = None
+    status: TimeEntryStatus | None = None  # draft or submitted
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "hours")
+        _require_date(self, "date")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostEntryUpdate:
+    """Fields of a booked cost to change; None means "leave it" (the project, cost item and employee stay)."""
+
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    date: date | None = None
+    description: str | None = None
+    status: TimeEntryStatus | None = None  # draft or submitted
+
+    def __post_init__(self) -> None:
+        _require_decimal(self, "quantity", "unit_price")
+        _require_date(self, "date")
+
+
 # ---------------------------------------------------------------------------------------------- company
 
 

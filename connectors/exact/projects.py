@@ -25,12 +25,15 @@ from typing import Any
 from connectors.base.records import (
     CostEntry,
     CostEntryInput,
+    CostEntryUpdate,
+    InvalidInput,
     Project,
     ProjectInput,
     ProjectType,
     TimeEntry,
     TimeEntryInput,
     TimeEntryStatus,
+    TimeEntryUpdate,
 )
 from connectors.exact.mappers import UnexpectedExactValue, _base, _int, _optional
 from connectors.exact.values import clean_text, format_exact_date, parse_exact_date, to_decimal, to_money
@@ -94,6 +97,8 @@ HOUR_STATUSES: Mapping[int, TimeEntryStatus] = {
 }
 # What a POST may set (reference: "For POST/PUT: 1 = Draft, 2 = Rejected, 10 = Submitted").
 POSTABLE_HOUR_STATUSES: Mapping[TimeEntryStatus, int] = {TimeEntryStatus.DRAFT: 1, TimeEntryStatus.SUBMITTED: 10}
+# The statuses an API client may still move an entry out of (1 Draft, 2 Rejected, 10 Submitted).
+CHANGEABLE_STATUSES = frozenset({TimeEntryStatus.DRAFT, TimeEntryStatus.REJECTED, TimeEntryStatus.SUBMITTED})
 
 
 def project_from_exact(project: ExactObject) -> Project:
@@ -187,4 +192,29 @@ def _transaction_to_exact(
         payload["Notes"] = entry.description
     if entry.status is not None:
         payload["HourStatus"] = POSTABLE_HOUR_STATUSES[entry.status]
+    return payload
+
+
+def entry_update_to_exact(update: TimeEntryUpdate | CostEntryUpdate, current: TimeEntry | CostEntry) -> dict[str, Any]:
+    """The PUT body for what `update` changes on the entry as Exact has it now (`current`): only the fields whose
+    value differs, so an update that changes nothing sends nothing (NOTES.md: OData, partial PUT bodies)."""
+    payload: dict[str, Any] = {}
+    if isinstance(update, TimeEntryUpdate):
+        quantity, current_quantity = update.hours, getattr(current, "hours", None)
+    else:
+        quantity, current_quantity = update.quantity, getattr(current, "quantity", None)
+        if update.unit_price is not None and update.unit_price != current.unit_price:
+            payload["PriceFC"] = update.unit_price
+    if quantity is not None and quantity != current_quantity:
+        payload["Quantity"] = quantity
+    if update.date is not None and update.date != current.date:
+        payload["Date"] = format_exact_date(update.date)
+    if update.description is not None and update.description.strip() != (current.description or "").strip():
+        payload["Notes"] = update.description
+    if update.status is not None and update.status != current.status:
+        if current.status not in CHANGEABLE_STATUSES:
+            # Approval moves the entry on from here (14 processing, 20 final, ...): sending 1 or 10 back would
+            # undo an approver's work, e.g. on a retry after the approval, so the gateway never does.
+            raise InvalidInput("status", f"The entry is {current.status.value} at Exact; its status is the approver's.")
+        payload["HourStatus"] = POSTABLE_HOUR_STATUSES[update.status]
     return payload

@@ -145,9 +145,9 @@ def region_base_urls() -> dict[str, str]:
 _READ = frozenset({Operation.LIST, Operation.RETRIEVE})
 _READ_WRITE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE, Operation.UPDATE})
 _READ_CREATE = frozenset({Operation.LIST, Operation.RETRIEVE, Operation.CREATE})
-_READ_CREATE_DELETE = _READ_CREATE | {Operation.DELETE}
-# What delete_record removes: the project entries Exact takes DELETE on (NOTES.md: Entities, TimeTransactions).
-DELETABLE = frozenset({Resource.TIME_ENTRIES, Resource.COST_ENTRIES})
+_READ_WRITE_DELETE = _READ_WRITE | {Operation.DELETE}
+# Time and cost entries: Exact takes PUT and DELETE on both (NOTES.md: Entities, TimeTransactions).
+PROJECT_ENTRIES = frozenset({Resource.TIME_ENTRIES, Resource.COST_ENTRIES})
 
 INVOICE_LINES_PATH = "salesinvoice/SalesInvoiceLines"
 LINE_ID_NAMESPACE = UUID("6c1b7e0e-3f59-5a8e-9d2b-1e0f4a7c2b91")  # uuid5 namespace of the invoice line ids we assign
@@ -194,8 +194,8 @@ class ExactConnector(OAuth2Connector):
             Resource.JOURNAL_ENTRIES.value: _READ_CREATE,
             Resource.SALES_ORDERS.value: _READ_CREATE,
             Resource.PROJECTS.value: _READ_CREATE,
-            Resource.TIME_ENTRIES.value: _READ_CREATE_DELETE,
-            Resource.COST_ENTRIES.value: _READ_CREATE_DELETE,
+            Resource.TIME_ENTRIES.value: _READ_WRITE_DELETE,
+            Resource.COST_ENTRIES.value: _READ_WRITE_DELETE,
         }
     )
     list_filters = MappingProxyType(
@@ -769,12 +769,20 @@ class ExactConnector(OAuth2Connector):
         self, ctx: CallContext, resource: Resource, record_id: str, data: Any, *, mapping: Any
     ) -> WriteResult[Any]:
         resource = Resource(resource)
-        if resource not in (Resource.CONTACTS, Resource.INVOICES):
+        if resource not in (Resource.CONTACTS, Resource.INVOICES, *PROJECT_ENTRIES):
             raise OperationNotSupported(resource.value, Operation.UPDATE, self.name)
         spec = RESOURCES[resource]
         guid = parse_guid(record_id)
         if guid is None:
             raise VendorNotFound(f"No {resource.value} record '{record_id}'.")
+        if resource in PROJECT_ENTRIES:  # time and cost entries: what differs from the entry as Exact has it now
+            entry_api = self._api(ctx)
+            current_entry = self._retrieve(entry_api, spec, guid)
+            entry_changes = projects.entry_update_to_exact(data, current_entry)
+            if not entry_changes:
+                return WriteResult(record=current_entry)
+            entry_api.put(spec.entity_path(guid), entry_changes)  # 204; partial body (NOTES.md: OData)
+            return WriteResult(record=self._retrieve(entry_api, spec, guid))
         if resource is Resource.INVOICES:
             payload_of = _invoice_update_payload(data)  # refuses fixed fields before any call
         api = self._api(ctx)
@@ -790,7 +798,7 @@ class ExactConnector(OAuth2Connector):
 
     def delete_record(self, ctx: CallContext, resource: Resource, record_id: str) -> str:
         resource = Resource(resource)
-        if resource not in DELETABLE:
+        if resource not in PROJECT_ENTRIES:
             raise OperationNotSupported(resource.value, Operation.DELETE, self.name)
         guid = parse_guid(record_id)
         if guid is None:

@@ -193,3 +193,97 @@ def test_xero_answers_405_to_a_delete_of_entries(xero_world: XeroWorld, workspac
         assert response.status_code == 405, response.json()
         assert response.json()["code"] == "operation_not_supported" and "Xero" in response.json()["detail"]
     assert not Mutation.objects.exists(), "refused before anything is recorded"
+
+
+# ---------------------------------------------------------------------------------------------- changes
+
+
+def test_hours_are_changed_in_exact_and_in_the_copy(mapped: Connected, first_customer_id: str) -> None:
+    entry = _book(mapped, first_customer_id, "time-entries")
+    _sync(mapped, "time-entries")
+    mapped.world.control.clear_requests()
+
+    response = mapped.client.patch(
+        mapped.url(f"time-entries/{entry['id']}"),
+        {"hours": "3.25", "description": "Ontwerp en review", "status": "submitted", "date": "2025-03-06"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="change-hours",
+    )
+
+    assert response.status_code == 200, response.json()
+    changed = response.json()
+    assert (changed["hours"], changed["description"], changed["status"], changed["date"]) == (
+        "3.25",
+        "Ontwerp en review",
+        "submitted",
+        "2025-03-06",
+    )
+    assert changed["project_id"] == entry["project_id"] and changed["item_id"] == entry["item_id"]
+    (row,) = mapped.dump("TimeTransactions")
+    assert (row["Quantity"], row["Notes"], row["HourStatus"]) == (3.25, "Ontwerp en review", 10)
+    puts = [r for r in mapped.world.control.requests() if r["method"] == "PUT" and "TimeTransactions" in r["path"]]
+    assert len(puts) == 1
+    mapped.world.control.reset_counters()
+    read = mapped.client.get(mapped.url(f"time-entries/{entry['id']}"))
+    assert read["X-Data-Source"] == "store" and read.json()["hours"] == "3.25"
+    assert mapped.calls() == {}
+
+    # The same values again: nothing to change, so nothing is sent.
+    mapped.world.control.clear_requests()
+    again = mapped.client.patch(mapped.url(f"time-entries/{entry['id']}"), {"hours": "3.25"}, format="json")
+    assert again.status_code == 200 and again.json()["hours"] == "3.25"
+    assert not [r for r in mapped.world.control.requests() if r["method"] == "PUT"]
+
+
+def test_a_cost_entrys_quantity_and_price_change(mapped: Connected, first_customer_id: str) -> None:
+    entry = _book(mapped, first_customer_id, "cost-entries")
+
+    response = mapped.client.patch(
+        mapped.url(f"cost-entries/{entry['id']}"), {"quantity": "4", "unit_price": "12.50"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["quantity"], response.json()["unit_price"], response.json()["amount"]) == (
+        "4.0",
+        "12.5",
+        "50.00",
+    )
+    (row,) = mapped.dump("CostTransactions")
+    assert (row["Quantity"], row["PriceFC"]) == (4.0, 12.5)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"project_id": NOWHERE}, "project_id"),
+        ({"item_id": NOWHERE}, "item_id"),
+        ({"employee_id": NOWHERE}, "employee_id"),
+        ({"colour": "blue"}, "colour"),
+        ({"hours": "0"}, "hours"),
+        ({"hours": "25"}, "hours"),
+        ({"status": "final"}, "status"),
+    ],
+    ids=["project", "item", "employee", "unknown-field", "zero-hours", "more-than-a-day", "status-final"],
+)
+def test_a_change_exact_cannot_make_is_refused_naming_the_field(
+    mapped: Connected, first_customer_id: str, body: dict[str, Any], field: str
+) -> None:
+    entry = _book(mapped, first_customer_id, "time-entries")
+    mapped.world.control.reset_counters()
+
+    response = mapped.client.patch(mapped.url(f"time-entries/{entry['id']}"), body, format="json")
+
+    assert response.status_code == 422, response.json()
+    assert response.json()["code"] == "validation_error"
+    assert [error["field"] for error in response.json()["errors"]] == [field], response.json()
+    assert mapped.calls() == {} and not Mutation.objects.filter(operation="update").exists()
+    (row,) = mapped.dump("TimeTransactions")
+    assert row["Quantity"] == 2.5
+
+
+def test_xero_answers_405_to_a_change_of_entries(xero_world: XeroWorld, workspace: Any, auth_client: Any) -> None:
+    _, (connection,) = connect_xero_via_sandbox(xero_world, workspace=workspace)
+    response = auth_client.patch(
+        f"/api/v1/connections/{connection.pk}/time-entries/{NOWHERE}", {"hours": "1"}, format="json"
+    )
+    assert response.status_code == 405 and response.json()["code"] == "operation_not_supported", response.json()

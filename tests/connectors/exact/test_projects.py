@@ -8,7 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.base.records import CostEntryInput, ProjectInput, ProjectType, TimeEntryInput, TimeEntryStatus
+from connectors.base.records import (
+    CostEntryInput,
+    CostEntryUpdate,
+    InvalidInput,
+    ProjectInput,
+    ProjectType,
+    TimeEntryInput,
+    TimeEntryStatus,
+    TimeEntryUpdate,
+)
 from connectors.exact import projects
 from connectors.exact.mappers import UnexpectedExactValue
 
@@ -196,3 +205,33 @@ def test_a_cost_entry_input_sends_its_own_price_only_when_given() -> None:
         "PriceFC": Decimal("0.23"),
         "HourStatus": 1,
     }
+
+
+def test_an_update_sends_only_what_differs_from_the_entry_at_exact() -> None:
+    draft = projects.time_entry_from_exact({**ENTRY, "HourStatus": 1})
+    same = TimeEntryUpdate(hours=Decimal("2.50"), date=date(2025, 3, 4), description=" Ontwerp ", status=draft.status)
+    assert projects.entry_update_to_exact(same, draft) == {}
+    changed = TimeEntryUpdate(
+        hours=Decimal("3.25"), date=date(2025, 3, 6), description="", status=TimeEntryStatus.SUBMITTED
+    )
+    assert projects.entry_update_to_exact(changed, draft) == {
+        "Quantity": Decimal("3.25"),
+        "Date": "2025-03-06T00:00:00",
+        "Notes": "",
+        "HourStatus": 10,
+    }
+    cost = projects.cost_entry_from_exact({**ENTRY, "HourStatus": 1, "Type": 2})
+    assert projects.entry_update_to_exact(CostEntryUpdate(quantity=Decimal(4), unit_price=Decimal("95")), cost) == {
+        "Quantity": Decimal(4)
+    }
+
+
+@pytest.mark.parametrize("code", [11, 14, 16, 19, 20])
+def test_an_entry_approval_has_moved_on_keeps_its_status(code: int) -> None:
+    """Sending 1 or 10 back would undo an approver's work (a retry after the approval included): refused by name;
+    a change of anything else is still sent (whether Exact takes it is its own answer)."""
+    entry = projects.time_entry_from_exact({**ENTRY, "HourStatus": code})
+    with pytest.raises(InvalidInput) as refused:
+        projects.entry_update_to_exact(TimeEntryUpdate(status=TimeEntryStatus.DRAFT), entry)
+    assert refused.value.field == "status"
+    assert projects.entry_update_to_exact(TimeEntryUpdate(description="Review"), entry) == {"Notes": "Review"}
