@@ -285,62 +285,49 @@ def test_a_purchase_entry_line_event_refreshes_its_entry(connected: Connected, m
     assert "Hook" in [item["description"] for item in stored.data["lines"]]
 
 
+def _delete_read_back(
+    connected: Connected, monkeypatch: pytest.MonkeyPatch, *, topic: str, resource: str, key: str, entity_path: str
+) -> None:
+    """A Delete on `topic` for the record `key`: read back at Exact and kept while Exact still has it; once Exact
+    has deleted it (`entity_path`, through the passthrough), the same event removes it."""
+    queued: list[list[Any]] = []
+    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
+
+    def delivered(created_on: str) -> StoredRecord:
+        body = _event(connected, key, topic=topic, action="Delete", created_on=created_on)
+        assert Client().post("/inbound/exact", data=body, content_type="application/json").status_code == 200
+        assert queued == [[str(connected.connection.pk), resource, [key], []]]
+        connected.world.control.reset_counters()
+        tasks.inbound_fetch(*queued.pop())
+        assert connected.calls(), "read back at Exact before anything is removed"
+        stored = _stored(connected, resource, key)
+        assert stored is not None
+        return stored
+
+    assert delivered("2026-12-05T10:00:00.000000Z").deleted_at is None, "Exact still has it: kept"
+    _passthrough(connected, "DELETE", entity_path)
+    assert delivered("2026-12-05T10:00:01.000000Z").deleted_at is not None, "gone at Exact: removed"
+
+
 def test_a_delete_of_a_header_topic_is_read_back(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A Delete on PurchaseEntries may stand for a line's removal (undocumented): the entry is read back and kept
-    while Exact still has it; once Exact has deleted it, the same event removes it."""
+    """A Delete on PurchaseEntries may stand for a line's removal (undocumented)."""
     _backfill(connected, "purchase-invoices")
     entry = _purchase_entry(connected, 10)
     _backfill(connected, "purchase-invoices")
-    queued: list[list[Any]] = []
-    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
-    web = Client()
-    body = _event(connected, entry["EntryID"], topic="PurchaseEntries", action="Delete")
-    assert web.post("/inbound/exact", data=body, content_type="application/json").status_code == 200
-    assert queued == [[str(connected.connection.pk), "purchase-invoices", [entry["EntryID"]], []]]
-    tasks.inbound_fetch(*queued.pop())
-    stored = _stored(connected, "purchase-invoices", entry["EntryID"])
-    assert stored is not None and stored.deleted_at is None
-
-    _passthrough(connected, "DELETE", f"purchaseentry/PurchaseEntries(guid'{entry['EntryID']}')")
-    again = _event(
-        connected, entry["EntryID"], topic="PurchaseEntries", action="Delete", created_on="2026-12-05T10:00:01.000000Z"
+    key = entry["EntryID"]
+    path = f"purchaseentry/PurchaseEntries(guid'{key}')"
+    _delete_read_back(
+        connected, monkeypatch, topic="PurchaseEntries", resource="purchase-invoices", key=key, entity_path=path
     )
-    assert web.post("/inbound/exact", data=again, content_type="application/json").status_code == 200
-    tasks.inbound_fetch(*queued.pop())
-    stored = _stored(connected, "purchase-invoices", entry["EntryID"])
-    assert stored is not None and stored.deleted_at is not None
 
 
 def test_a_sales_invoice_delete_is_read_back(connected: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
-    """SalesInvoices also covers its lines, so its Delete is read back too: the invoice is kept (and refreshed)
-    while Exact still has it, and removed by the same event once Exact has deleted it."""
+    """SalesInvoices also covers its lines, so its Delete is read back too."""
     connected.world.control.seed(connected.division, accounts=3, invoices=2, seed=7)
     _backfill(connected, "invoices")
-    invoice = connected.dump("SalesInvoices")[0]
-    queued: list[list[Any]] = []
-    monkeypatch.setattr(tasks.inbound_fetch, "apply_async", lambda args, queue: queued.append(args))
-    web = Client()
-    body = _event(connected, invoice["InvoiceID"], topic="SalesInvoices", action="Delete")
-    assert web.post("/inbound/exact", data=body, content_type="application/json").status_code == 200
-    assert queued == [[str(connected.connection.pk), "invoices", [invoice["InvoiceID"]], []]]
-    connected.world.control.reset_counters()
-    tasks.inbound_fetch(*queued.pop())
-    assert connected.calls(), "read back at Exact before anything is removed"
-    stored = _stored(connected, "invoices", invoice["InvoiceID"])
-    assert stored is not None and stored.deleted_at is None
-
-    _passthrough(connected, "DELETE", f"salesinvoice/SalesInvoices(guid'{invoice['InvoiceID']}')")
-    again = _event(
-        connected,
-        invoice["InvoiceID"],
-        topic="SalesInvoices",
-        action="Delete",
-        created_on="2026-12-05T10:00:01.000000Z",
-    )
-    assert web.post("/inbound/exact", data=again, content_type="application/json").status_code == 200
-    tasks.inbound_fetch(*queued.pop())
-    stored = _stored(connected, "invoices", invoice["InvoiceID"])
-    assert stored is not None and stored.deleted_at is not None
+    key = connected.dump("SalesInvoices")[0]["InvoiceID"]
+    path = f"salesinvoice/SalesInvoices(guid'{key}')"
+    _delete_read_back(connected, monkeypatch, topic="SalesInvoices", resource="invoices", key=key, entity_path=path)
 
 
 # ---------------------------------------------------------------------------------------------- end to end
