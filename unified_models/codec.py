@@ -303,27 +303,26 @@ def cost_entry_input_from_data(data: Mapping[str, Any]) -> CostEntryInput:
     )
 
 
-def time_entry_update_from_data(data: Mapping[str, Any]) -> TimeEntryUpdate:
+def _entry_update_from_data(
+    kind: type[TimeEntryUpdate] | type[CostEntryUpdate], decimals: tuple[str, ...], data: Mapping[str, Any]
+) -> TimeEntryUpdate | CostEntryUpdate:
     # None means "leave it" in an update: a field given as null changes nothing.
     given = {name: value for name, value in data.items() if value is not None}
-    _known(given, TimeEntryUpdate)
-    return TimeEntryUpdate(
-        hours=_decimal(given["hours"], "hours") if "hours" in given else None,
+    _known(given, kind)
+    return kind(
+        **{name: _decimal(given[name], name) if name in given else None for name in decimals},
         date=_date(given.get("date"), "date"),
         description=given.get("description"),
         status=_enum(TimeEntryStatus, given.get("status"), "status"),
     )
 
 
-def cost_entry_update_from_data(data: Mapping[str, Any]) -> CostEntryUpdate:
-    given = {name: value for name, value in data.items() if value is not None}
-    _known(given, CostEntryUpdate)
-    return CostEntryUpdate(
-        **{name: _decimal(given[name], name) if name in given else None for name in ("quantity", "unit_price")},
-        date=_date(given.get("date"), "date"),
-        description=given.get("description"),
-        status=_enum(TimeEntryStatus, given.get("status"), "status"),
-    )
+def time_entry_update_from_data(data: Mapping[str, Any]) -> TimeEntryUpdate | CostEntryUpdate:
+    return _entry_update_from_data(TimeEntryUpdate, ("hours",), data)
+
+
+def cost_entry_update_from_data(data: Mapping[str, Any]) -> TimeEntryUpdate | CostEntryUpdate:
+    return _entry_update_from_data(CostEntryUpdate, ("quantity", "unit_price"), data)
 
 
 _DATES = ("issue_date", "due_date")

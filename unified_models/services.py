@@ -104,10 +104,15 @@ class WriteOutcome:
     warnings: list[Warning] = field(default_factory=list)
     passthrough: PassthroughResult | None = None
     recovered: bool = False  # the write was found at the vendor after a lost answer, not sent again
-    deleted: bool = False  # a delete: the vendor no longer has the record
-    deleted_id: str = ""  # its id as reads give it (the connector's answer; the target id as sent when recovered)
+    # A delete: the id of the record the vendor no longer has, as reads give it (the connector's answer; the target
+    # id as sent when reconciliation found it gone). Empty for every other write.
+    deleted_id: str = ""
     # The API's answer, with `mutation_id` (set once the outcome is recorded): built here, once; the view returns it.
     body: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self.deleted_id)
 
 
 class _Deleted:
@@ -368,7 +373,7 @@ def mutation_execute(
             recovered = _recover(connector, watch, claimed, data) if reconcile else None
             if recovered is DELETED:
                 gone = claimed.remote_id or claimed.target_id
-                outcome = WriteOutcome(mutation=claimed, deleted=True, deleted_id=gone, recovered=True)
+                outcome = WriteOutcome(mutation=claimed, deleted_id=gone, recovered=True)
                 audit.recovered(gone, message="Not found at the vendor by reconciliation: the delete counts as done.")
             elif recovered is not None:
                 outcome = WriteOutcome(mutation=claimed, record=recovered, recovered=True)
@@ -536,8 +541,7 @@ def _send(connector: Any, ctx: Any, mutation: Mutation, data: Any, mapping: Ledg
     elif mutation.operation == ATTACH:
         written = connector.attachment_create(ctx, resource, mutation.target_id, _attachment_input(mutation))
     elif mutation.operation == Operation.DELETE:
-        deleted_id = connector.delete_record(ctx, resource, mutation.target_id)
-        return WriteOutcome(mutation=mutation, deleted=True, deleted_id=deleted_id)
+        return WriteOutcome(mutation=mutation, deleted_id=connector.delete_record(ctx, resource, mutation.target_id))
     else:  # pragma: no cover - operations are fixed by the views
         raise ValueError(f"Unknown mutation operation {mutation.operation!r}")
     if isinstance(written, WriteResult):
@@ -582,7 +586,6 @@ def _recover(connector: Any, ctx: Any, mutation: Mutation, data: Any) -> Any | N
             connector.retrieve_record(ctx, resource, mutation.target_id)
         except VendorNotFound:
             return DELETED
-        return None
     return None  # an update sends the same values again: repeating it is harmless
 
 
@@ -592,7 +595,7 @@ def _answer(outcome: WriteOutcome, *, include_remote_data: bool) -> dict[str, An
     if outcome.passthrough is not None:
         return {"status": outcome.passthrough.status, "body": outcome.passthrough.body}
     if outcome.deleted:
-        return {"id": outcome.deleted_id or outcome.mutation.target_id, "deleted": True}
+        return {"id": outcome.deleted_id, "deleted": True}
     if isinstance(outcome.record, Attachment):
         return record_to_data(outcome.record, include_remote_data=include_remote_data)  # no warnings: a file
     return {
@@ -618,7 +621,7 @@ def _record_success(
     remote_id = "" if outcome.record is None else str(getattr(outcome.record, "remote_id", "") or "")
     remote_id = remote_id or (watch.remote_id if watch is not None else "") or mutation.remote_id
     if outcome.deleted:
-        remote_id = outcome.deleted_id or mutation.target_id  # the record the vendor no longer has
+        remote_id = outcome.deleted_id  # the record the vendor no longer has
     fields: dict[str, Any] = {"remote_id": remote_id[:100], "outcome": body, "updated_at": now}
     if passthrough_status is not None and passthrough_status >= 400:
         # A passthrough write the vendor answered with an error: refused, unless a server error leaves it open.
@@ -662,7 +665,7 @@ def _record_success(
     def store() -> None:
         """The local copy as the vendor now has it (a success only)."""
         if outcome.deleted:
-            _store_deleted(mutation, outcome.deleted_id or mutation.target_id)
+            _store_deleted(mutation, outcome.deleted_id)
         elif outcome.record is not None and mutation.operation != ATTACH:
             _store_written(mutation, outcome.record)
 
@@ -705,7 +708,6 @@ def _record_success(
         warnings=outcome.warnings,
         passthrough=outcome.passthrough,
         recovered=outcome.recovered,
-        deleted=outcome.deleted,
         deleted_id=outcome.deleted_id,
         body={**answer, "mutation_id": str(mutation.pk)},
     )
@@ -793,6 +795,8 @@ def _finish(
 
 # The record events a successful write through the API produces (resource -> event type stem).
 RECORD_EVENT_STEMS = {Resource.CONTACTS.value: "contact", Resource.INVOICES.value: "invoice"}
+# What a successful write did to its record, as the record event names it (every other write updated it).
+RECORD_EVENT_ACTIONS = {Operation.CREATE.value: "created", FROM_ORDER: "created", Operation.DELETE.value: "deleted"}
 MUTATION_EVENT_TYPES = {
     MutationStatus.SUCCEEDED: EventType.MUTATION_SUCCEEDED,
     MutationStatus.FAILED: EventType.MUTATION_FAILED,
@@ -824,13 +828,7 @@ def _emit_mutation_events(
     stem = RECORD_EVENT_STEMS.get(mutation.resource)
     if status == MutationStatus.SUCCEEDED and stem is not None and mutation.operation != ATTACH:
         record = {key: value for key, value in outcome.items() if key != "warnings"}
-        action = (
-            "created"
-            if mutation.operation in (Operation.CREATE, FROM_ORDER)
-            else "deleted"
-            if mutation.operation == Operation.DELETE
-            else "updated"
-        )
+        action = RECORD_EVENT_ACTIONS.get(mutation.operation, "updated")
         record_data = {"id": record.get("id", ""), "mutation_id": str(mutation.pk), "recovered": recovered}
         events.append((f"{stem}.{action}", {**record_data, "record": record}))
     # Both in one go (sequence numbers, insert, endpoints), in the transaction that ends the attempt.

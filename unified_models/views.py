@@ -72,7 +72,7 @@ def _sourced(response: _R, freshness: store_selectors.Freshness | None) -> _R:
     return response
 
 
-TARGET_ID_LENGTH = Mutation._meta.get_field("target_id").max_length or 0
+TARGET_ID_LENGTH: int = Mutation._meta.get_field("target_id").max_length  # type: ignore[assignment]
 
 
 class ConnectionAPIView(WorkspaceAPIView):
