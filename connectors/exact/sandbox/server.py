@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from connectors.base.sandbox_http import SandboxHTTPServer
 from connectors.exact.sandbox.context import RequestContext
 from connectors.exact.sandbox.counters import UNKNOWN_ENDPOINT, Counters, RequestLog, endpoint_name
 from connectors.exact.sandbox.errors import exact_error
@@ -578,13 +578,6 @@ def _endpoint_of(rest: str) -> str:
     return endpoint_name(rest.removeprefix("/api/"))
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr: tests make thousands of calls."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s %s", self.command, self.path, code)
-
-
 def generate_self_signed_cert(directory: Path, hostnames: Iterable[str] = ()) -> tuple[Path, Path]:
     """A throwaway certificate for 127.0.0.1/localhost (and `hostnames`, e.g. start.exactonline.be for a client
     whose Exact host is fixed, reached through a proxy); clients trust it via its file (e.g. SSL_CERT_FILE)."""
@@ -674,7 +667,7 @@ class SandboxServer:
             store_loader=store_loader,
             root_region=root_region,
         )
-        self._server: BaseWSGIServer | None = None
+        self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         # With tls=True: the PEM file a client must trust (the certificate is its own CA).
@@ -735,14 +728,8 @@ class SandboxServer:
             cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name), self.tls_hostnames)
             self.ca_file = cert_path
             ssl_context = (str(cert_path), str(key_path))
-        self._server = make_server(
-            self.host,
-            self.requested_port,
-            self.sandbox,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=ssl_context,
-        )
+        # Keep-alive as the vendor serves it (connectors/base/sandbox_http.py).
+        self._server = SandboxHTTPServer(self.host, self.requested_port, self.sandbox, ssl_context=ssl_context)
         self.sandbox.webhooks.start()
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"exact-sandbox-{self.port}", daemon=True
@@ -753,8 +740,7 @@ class SandboxServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop_serving()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.sandbox.webhooks.stop()

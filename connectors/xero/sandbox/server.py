@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from connectors.base.sandbox_http import SandboxHTTPServer
 from connectors.xero.sandbox.context import RequestContext
 from connectors.xero.sandbox.counters import UNKNOWN_ENDPOINT, Counters, endpoint_name
 from connectors.xero.sandbox.errors import (
@@ -500,13 +500,6 @@ def _basic_client_id(request: Request) -> str | None:
     return None
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log on stderr: tests make thousands of calls."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s %s", self.command, self.path, code)
-
-
 def generate_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     """A throwaway certificate for 127.0.0.1/localhost; clients trust it via its file (REQUESTS_CA_BUNDLE)."""
     import ipaddress
@@ -575,7 +568,7 @@ class SandboxServer:
         self.requested_port = port
         self.tls = tls
         self.sandbox = Sandbox(snapshot_path=snapshot_path, webhook_batch_delay=webhook_batch_delay, dispatch=dispatch)
-        self._server: BaseWSGIServer | None = None
+        self._server: SandboxHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._tls_dir: tempfile.TemporaryDirectory[str] | None = None
         # With tls=True: the PEM file a client must trust (the certificate is its own CA).
@@ -638,14 +631,8 @@ class SandboxServer:
             cert_path, key_path = generate_self_signed_cert(Path(self._tls_dir.name))
             self.ca_file = cert_path
             ssl_context = (str(cert_path), str(key_path))
-        self._server = make_server(
-            self.host,
-            self.requested_port,
-            self.sandbox,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=ssl_context,
-        )
+        # Keep-alive as the vendor serves it (connectors/base/sandbox_http.py).
+        self._server = SandboxHTTPServer(self.host, self.requested_port, self.sandbox, ssl_context=ssl_context)
         self.sandbox.webhooks.start()
         # A short poll interval: stop() (and so every test module's teardown) waits for one poll.
         self._thread = threading.Thread(
@@ -660,8 +647,7 @@ class SandboxServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop_serving()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.sandbox.webhooks.stop()
