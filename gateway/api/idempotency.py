@@ -22,6 +22,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -208,6 +209,10 @@ def idempotent_write(view_method: Callable[..., Response]) -> Callable[..., Resp
             response = view_method(self, request, *args, **kwargs)
         except IdempotentReplay as replay:
             return replay.answer  # type: ignore[no-any-return]
+        except Throttled:
+            # The API throttle decided inside the handler (gateway/api/overlapped_throttle.py), before anything was
+            # recorded: a 429 as DRF gives it before the handler, the key not even looked at.
+            raise
         except BaseException as exc:
             if deferred.claimed:
                 response = _failed_claimed(self, exc, deferred.rows())
