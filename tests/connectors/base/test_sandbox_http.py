@@ -19,6 +19,10 @@ def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     """Echoes the request; `/unread` answers without reading the body, `/unsized` without a Content-Length,
     `/drop` shuts the connection as a sandbox fault does, `/boom` fails before answering."""
     path = environ["PATH_INFO"]
+    if path == "/nodelay":
+        flag = environ["werkzeug.socket"].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        start_response("200 OK", [("Content-Length", "1")])
+        return [b"1" if flag else b"0"]
     if path == "/boom":
         raise RuntimeError("boom")
     if path == "/drop":
@@ -130,3 +134,9 @@ def test_stopping_ends_idle_kept_alive_connections_at_once() -> None:
     thread.join(timeout=5)
     assert time.monotonic() - started < 2  # not the idle timeout
     assert idle.sock is not None and idle.sock.recv(1) == b""  # the server's end is closed
+
+
+def test_answers_are_not_held_back_by_nagle(server: SandboxHTTPServer) -> None:
+    """A head and a body written one after the other leave at once (TCP_NODELAY), not after a delayed ACK."""
+    connection = connect(server)
+    assert exchange(connection, "GET", "/nodelay")[1] == b"1"
