@@ -12,8 +12,8 @@ from django.core.cache import cache
 from gateway.api.throttling import ApiKeyRateThrottle
 from gateway.models import IdempotencyKey
 from tenants.models import CallLog
-from unified_models.models import Mutation
 from tests.unified_models.conftest import Connected, _first_contact_id
+from unified_models.models import Mutation
 
 pytestmark = pytest.mark.django_db
 
