@@ -22,6 +22,7 @@ from connectors.base.data import Resource
 from gateway.api.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from unified_models.query import DEFAULT_PAGE_SIZE
 from unified_models.serializers import (
+    AttachedSerializer,
     AttachmentSerializer,
     AttachmentUploadSerializer,
     CompanyInfoSerializer,
@@ -1099,8 +1100,15 @@ def attachment_create_schema(spec: ResourceSpec) -> Any:
         "Idempotency-Key) first looks for the file on the record, then sends it once.",
         parameters=[CONNECTION_ID, RECORD_ID, IDEMPOTENCY_KEY_PARAMETER],
         request={"multipart/form-data": AttachmentUploadSerializer},
-        responses={201: AttachmentSerializer, **_problems(*WRITE_PROBLEMS)},
-        examples=[OpenApiExample("Attached", value=_ATTACHMENT_EXAMPLE, response_only=True, status_codes=["201"])],
+        responses={201: AttachedSerializer, **_problems(*WRITE_PROBLEMS)},
+        examples=[
+            OpenApiExample(
+                "Attached",
+                value={**_ATTACHMENT_EXAMPLE, "mutation_id": "5b1f0c2e-7a4d-4e8b-9c6f-2d3e4f5a6b7c"},
+                response_only=True,
+                status_codes=["201"],
+            )
+        ],
         tags=[spec.resource.value],
     )
 

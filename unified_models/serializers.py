@@ -1052,6 +1052,12 @@ class AttachmentSerializer(RecordSerializer):
     size = serializers.IntegerField(allow_null=True, help_text="Bytes; null when the vendor does not say.")
 
 
+class AttachedSerializer(AttachmentSerializer):
+    """The answer to an upload: the attachment as the list shows it, and the write that attached it."""
+
+    mutation_id = StrictCharField(help_text="The recorded write (GET /mutations/{id}), as every write answers.")
+
+
 class AttachmentUploadSerializer(Serializer):
     """The multipart upload of one file (for the schema; the view checks the file against the vendor's rules)."""
 

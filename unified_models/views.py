@@ -43,6 +43,7 @@ from unified_models.query import (
     validated,
 )
 from unified_models.serializers import (
+    AttachedSerializer,
     AttachmentSerializer,
     CompanyInfoSerializer,
     LedgerMappingSerializer,
@@ -371,9 +372,8 @@ class AttachmentListView(ConnectionAPIView):
             idempotency_key=request.headers.get(IDEMPOTENCY_HEADER, ""),
         )
         outcome = services.mutation_execute(mutation=self.mutation)
-        # The attachment as the list shows it (a write's `mutation_id` is not part of this answer).
-        body = {key: value for key, value in outcome.body.items() if key != "mutation_id"}
-        return Response(AttachmentSerializer(body).data, status=status.HTTP_201_CREATED)
+        # The attachment as the list shows it, with the write's `mutation_id` as every write answers.
+        return Response(AttachedSerializer(outcome.body).data, status=status.HTTP_201_CREATED)
 
 
 class AttachmentContentView(ConnectionAPIView):

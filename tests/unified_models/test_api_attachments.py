@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.unified_models.conftest import CONNECTORS, Connected, mapping_store
 from tests.unified_models.test_api_purchase_invoices import VENDOR_BILLS, _bill, _ledger_account, _vendor_bill
+from unified_models.models import Mutation
 from unified_models.store import services
 from unified_models.store.models import SyncRunState
 
@@ -80,6 +81,9 @@ def test_a_pdf_on_a_bill_round_trips_through_the_sandbox(any_mapped: Connected) 
     attachment = response.json()
     assert attachment["record_id"] == bill["id"] and attachment["file_name"] == "INV-88231.pdf"
     assert (attachment["content_type"], attachment["size"]) == ("application/pdf", len(PDF))
+    # The write that attached it, as every write answers: its outcome is this attachment.
+    write = Mutation.objects.get(pk=attachment["mutation_id"])
+    assert (write.operation, write.status, write.remote_id) == ("attach", "succeeded", attachment["id"])
     (stored,) = _stored_files(connected)
     assert (stored["id"], stored["parent"], stored["name"], stored["content"]) == (
         attachment["id"],
@@ -104,7 +108,8 @@ def test_a_pdf_on_a_bill_round_trips_through_the_sandbox(any_mapped: Connected) 
     assert one.json()["remote_id"] == bill["remote_id"]
     listed = connected.client.get(connected.url(f"purchase-invoices/{bill['id']}/attachments"))
     assert listed.status_code == 200, listed.json()
-    assert listed.json() == {"results": [attachment], "next": None}
+    listed_as = {key: value for key, value in attachment.items() if key != "mutation_id"}  # a write's own
+    assert listed.json() == {"results": [listed_as], "next": None}
 
     download = connected.client.get(connected.url(f"purchase-invoices/{bill['id']}/attachments/{attachment['id']}"))
 

@@ -165,7 +165,7 @@ def test_a_lost_answer_leaves_the_upload_in_doubt_and_the_retry_finds_it_without
 
     assert retried.status_code == 201, retried.json()
     assert retried.json()["id"] == applied["id"] and retried.json()["file_name"] == "scan.pdf"
-    assert "mutation_id" not in retried.json(), "the attachment's answer keeps its shape"
+    assert retried.json()["mutation_id"] == str(mutation.pk), "the same write, settled by the retry"
     mutation.refresh_from_db()
     assert mutation.attempt_log.last().error_code == "recovered"
     assert _upload_writes(mutation, 2) == [], "not sent again"

@@ -178,7 +178,7 @@ def test_a_generated_client_creates_a_purchase_invoice_with_an_attachment(
 
         assert attached.status_code == 201, attached.content
         attachment = attached.parsed
-        assert isinstance(attachment, models.Attachment)
+        assert isinstance(attachment, models.Attached) and attachment.mutation_id  # the write, as every write's
         assert (attachment.file_name, attachment.content_type, attachment.size) == (
             "GEN-INV-7.pdf",
             "application/pdf",
