@@ -95,12 +95,18 @@ def test_the_connection_closes_when_the_client_asks(server: SandboxHTTPServer) -
     assert connection.sock is None or connection.sock.recv(1) == b""
 
 
-def test_http_1_0_without_keep_alive_is_closed_after_its_answer(server: SandboxHTTPServer) -> None:
+def until_closed(server: SandboxHTTPServer, request: bytes) -> bytes:
+    """Send raw bytes and read everything until the server closes the connection (a timeout if it does not)."""
     with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as raw:
-        raw.sendall(b"GET /old HTTP/1.0\r\n\r\n")
+        raw.sendall(request)
         received = b""
         while chunk := raw.recv(4096):
             received += chunk
+    return received
+
+
+def test_http_1_0_without_keep_alive_is_closed_after_its_answer(server: SandboxHTTPServer) -> None:
+    received = until_closed(server, b"GET /old HTTP/1.0\r\n\r\n")
     assert received.startswith(b"HTTP/1.1 200") and received.endswith(b"GET /old ")
     assert b"Connection: close" in received
 
@@ -115,11 +121,7 @@ def test_a_dropped_connection_is_closed_and_a_failure_answers_500_then_closes(se
 
 
 def test_an_invalid_content_length_is_400_and_closes(server: SandboxHTTPServer) -> None:
-    with socket.create_connection(("127.0.0.1", server.server_port), timeout=5) as raw:
-        raw.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\nabc")
-        received = b""
-        while chunk := raw.recv(4096):
-            received += chunk
+    received = until_closed(server, b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -3\r\n\r\nabc")
     assert received.startswith(b"HTTP/1.1 400")
 
 
